@@ -1,0 +1,51 @@
+//! Generates the raw Ecwid client from `spec/ecwid-inventory.yaml` into `OUT_DIR`.
+//!
+//! Nothing generated is committed: edit the spec, rebuild, and `ecwid_inventory::generated`
+//! follows. A spec that cannot be read or turned into Rust fails the build with a message naming
+//! the file and the problem.
+
+use std::{env, fs, path::Path, process};
+
+const SPEC: &str = "spec/ecwid-inventory.yaml";
+
+fn main() {
+    println!("cargo:rerun-if-changed={SPEC}");
+    println!("cargo:rerun-if-changed=build.rs");
+    if let Err(problem) = generate() {
+        // A build script's stderr is shown by cargo when the script fails.
+        eprintln!("error: cannot generate the Ecwid client from {SPEC}: {problem}");
+        process::exit(1);
+    }
+}
+
+fn generate() -> Result<(), String> {
+    let text = fs::read_to_string(SPEC).map_err(|e| format!("cannot read the file: {e}"))?;
+    let spec: openapiv3::OpenAPI =
+        serde_yaml_ng::from_str(&text).map_err(|e| format!("not a valid OpenAPI 3.0 document: {e}"))?;
+
+    let mut settings = progenitor::GenerationSettings::default();
+    settings
+        .with_interface(progenitor::InterfaceStyle::Positional)
+        .with_tag(progenitor::TagStyle::Merged)
+        // The wrapper implements `ClientHooks` itself: it records what the wire saw so that
+        // every error can say whether the request may have been applied.
+        .with_hooks(progenitor::HooksMode::Expected)
+        .with_inner_type(quote_inner())
+        .with_derive("schemars::JsonSchema");
+
+    let tokens = progenitor::Generator::new(&settings)
+        .generate_tokens(&spec)
+        .map_err(|e| format!("progenitor rejected the document: {e}"))?;
+    let file: syn::File =
+        syn::parse2(tokens).map_err(|e| format!("generated code does not parse: {e}"))?;
+    let code = prettyplease::unparse(&file);
+
+    let out_dir = env::var_os("OUT_DIR").ok_or("OUT_DIR is not set")?;
+    let out = Path::new(&out_dir).join("ecwid_inventory_generated.rs");
+    fs::write(&out, code).map_err(|e| format!("cannot write {}: {e}", out.display()))
+}
+
+/// The per-call context the generated client carries to the wrapper's hooks.
+fn quote_inner() -> proc_macro2::TokenStream {
+    "crate::transport::CallContext".parse().expect("a valid Rust path")
+}
