@@ -1,0 +1,235 @@
+//! When to send a request again: a pure function of what happened, the attempt number and the
+//! time spent, table-tested below. The sending loop in `client.rs` only obeys it.
+//!
+//! A stock delta is not idempotent, so only two outcomes are ever retried: a request that
+//! provably never reached Ecwid (a failed connection), and a `429`, which Ecwid documents as
+//! ignored. Everything after which the delta may have been applied stops at once.
+
+use std::time::Duration;
+
+use crate::Error;
+
+/// How the client retries. The defaults suit Ecwid's documented limits.
+///
+/// ```
+/// use std::time::Duration;
+/// use ecwid_inventory::RetryPolicy;
+///
+/// let policy = RetryPolicy::default()
+///     .max_retries(5)
+///     .max_retry_after(Duration::from_secs(30));
+/// # let _ = policy;
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub(crate) max_retries: u32,
+    pub(crate) max_retry_after: Duration,
+    pub(crate) default_retry_after: Duration,
+    pub(crate) initial_backoff: Duration,
+    pub(crate) max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: 3,
+            max_retry_after: Duration::from_secs(60),
+            default_retry_after: Duration::from_secs(1),
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// A policy that never sends a request twice.
+    pub fn never() -> Self {
+        Self::default().max_retries(0)
+    }
+
+    /// How many times one call may be sent again (default 3).
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.max_retries = retries;
+        self
+    }
+
+    /// The longest `Retry-After` the client waits out by itself (default 60 s). When Ecwid asks
+    /// for longer, the call returns [`Error::RateLimited`] at once with its `retry_after()`.
+    pub fn max_retry_after(mut self, cap: Duration) -> Self {
+        self.max_retry_after = cap;
+        self
+    }
+
+    /// The wait after a `429` without `Retry-After` (default 1 s; up to twice that with jitter).
+    pub fn default_retry_after(mut self, wait: Duration) -> Self {
+        self.default_retry_after = wait;
+        self
+    }
+
+    /// The backoff after failed connections: full jitter over `initial * 2^n`, capped at `max`
+    /// (defaults 100 ms and 5 s).
+    pub fn connect_backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.initial_backoff = initial;
+        self.max_backoff = max;
+        self
+    }
+}
+
+/// What the sending loop should do after a failed attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// Wait this long, then send the same request again.
+    RetryAfter(Duration),
+    /// Return the error to the caller.
+    Stop,
+}
+
+/// Decides whether to send again after `error`, the outcome of attempt number `attempt`
+/// (1-based), with `elapsed` spent on the call so far and `deadline` for all of it.
+///
+/// `jitter` is a number in `[0, 1)` drawn by the caller, so that this function stays pure.
+pub(crate) fn decide(
+    policy: &RetryPolicy,
+    error: &Error,
+    attempt: u32,
+    elapsed: Duration,
+    deadline: Duration,
+    jitter: f64,
+) -> Decision {
+    if attempt > policy.max_retries {
+        return Decision::Stop;
+    }
+    let wait = match error {
+        Error::RateLimited {
+            retry_after: Some(asked),
+            ..
+        } => {
+            if *asked > policy.max_retry_after {
+                return Decision::Stop;
+            }
+            *asked
+        }
+        // No Retry-After: wait the default plus up to as much again, so that many clients told
+        // "too many" at once do not come back at once.
+        Error::RateLimited {
+            retry_after: None, ..
+        } => policy.default_retry_after.mul_f64(1.0 + jitter),
+        // Full jitter: a random wait up to the capped exponential.
+        Error::Connect { .. } => {
+            let exponent = (attempt - 1).min(20);
+            let ceiling = policy
+                .initial_backoff
+                .saturating_mul(1 << exponent)
+                .min(policy.max_backoff);
+            ceiling.mul_f64(jitter)
+        }
+        _ => return Decision::Stop,
+    };
+    if elapsed.saturating_add(wait) >= deadline {
+        return Decision::Stop;
+    }
+    Decision::RetryAfter(wait)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rate_limited(retry_after: Option<u64>) -> Error {
+        Error::RateLimited {
+            retry_after: retry_after.map(Duration::from_secs),
+            error_code: Some("RATE_LIMITED".into()),
+            error_message: None,
+        }
+    }
+
+    /// A connection error as reqwest reports it, from a port nothing listens on.
+    fn connect_error() -> Error {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port(); // the listener is dropped here, so the port refuses connections
+        let source = runtime
+            .block_on(reqwest::get(format!("http://127.0.0.1:{port}/")))
+            .unwrap_err();
+        let error = Error::from_transport(source);
+        assert!(matches!(error, Error::Connect { .. }), "{error:?}");
+        error
+    }
+
+    fn api(status: u16) -> Error {
+        Error::Api {
+            status,
+            error_code: None,
+            error_message: None,
+            args: Vec::new(),
+        }
+    }
+
+    const S: fn(u64) -> Duration = Duration::from_secs;
+    const MS: fn(u64) -> Duration = Duration::from_millis;
+
+    #[test]
+    fn decision_table() {
+        let policy = RetryPolicy::default();
+        let connect = connect_error();
+        let rows: Vec<(&str, Error, u32, Duration, f64, Decision)> = vec![
+            // 429: wait what Ecwid asks, within the cap, the retries and the deadline.
+            ("429 asks 2 s", rate_limited(Some(2)), 1, S(0), 0.5, Decision::RetryAfter(S(2))),
+            ("429 asks 0 s", rate_limited(Some(0)), 1, S(0), 0.5, Decision::RetryAfter(S(0))),
+            ("429 asks the cap", rate_limited(Some(60)), 1, S(0), 0.0, Decision::RetryAfter(S(60))),
+            ("429 asks over the cap", rate_limited(Some(61)), 1, S(0), 0.0, Decision::Stop),
+            ("429 third retry", rate_limited(Some(1)), 3, S(3), 0.0, Decision::RetryAfter(S(1))),
+            ("429 retries spent", rate_limited(Some(1)), 4, S(3), 0.0, Decision::Stop),
+            ("429 past deadline", rate_limited(Some(30)), 1, S(100), 0.0, Decision::Stop),
+            ("429 no header, no jitter", rate_limited(None), 1, S(0), 0.0, Decision::RetryAfter(S(1))),
+            ("429 no header, jitter", rate_limited(None), 1, S(0), 0.5, Decision::RetryAfter(MS(1500))),
+            // Failed connections: capped exponential backoff with full jitter.
+            ("connect 1st", connect_error(), 1, S(0), 0.5, Decision::RetryAfter(MS(50))),
+            ("connect 2nd", connect_error(), 2, S(0), 0.5, Decision::RetryAfter(MS(100))),
+            ("connect 3rd", connect_error(), 3, S(0), 1.0, Decision::RetryAfter(MS(400))),
+            ("connect retries spent", connect_error(), 4, S(0), 0.5, Decision::Stop),
+            // Anything after which the delta may have been applied: never.
+            ("500", api(500), 1, S(0), 0.5, Decision::Stop),
+            ("503", api(503), 1, S(0), 0.5, Decision::Stop),
+            ("timeout", Error::Timeout { source: None }, 1, S(0), 0.5, Decision::Stop),
+            (
+                "unreadable 200",
+                Error::InvalidResponse { status: 200, detail: String::new() },
+                1,
+                S(0),
+                0.5,
+                Decision::Stop,
+            ),
+            // Refusals: sending again would be refused again.
+            ("404", api(404), 1, S(0), 0.5, Decision::Stop),
+            ("403", api(403), 1, S(0), 0.5, Decision::Stop),
+            ("bad token", Error::TokenRejected, 1, S(0), 0.5, Decision::Stop),
+            ("bad input", Error::InvalidInput(String::new()), 1, S(0), 0.5, Decision::Stop),
+        ];
+        drop(connect);
+        for (name, error, attempt, elapsed, jitter, expected) in rows {
+            let got = decide(&policy, &error, attempt, elapsed, S(120), jitter);
+            assert_eq!(got, expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn connect_backoff_is_capped() {
+        let policy = RetryPolicy::default().max_retries(50);
+        let error = connect_error();
+        let got = decide(&policy, &error, 40, S(0), S(120), 1.0);
+        assert_eq!(got, Decision::RetryAfter(policy.max_backoff));
+    }
+
+    #[test]
+    fn never_policy_never_retries() {
+        let got = decide(&RetryPolicy::never(), &rate_limited(Some(1)), 1, S(0), S(120), 0.0);
+        assert_eq!(got, Decision::Stop);
+    }
+}
