@@ -78,7 +78,10 @@ impl fmt::Debug for Client {
             .field("rate_limit", &inner.limiter.as_ref().map(Limiter::limit))
             .field("retry", &inner.retry)
             .field("deadline", &inner.deadline)
-            .field("token_rejected", &inner.token_rejected.load(Ordering::Relaxed))
+            .field(
+                "token_rejected",
+                &inner.token_rejected.load(Ordering::Relaxed),
+            )
             .finish()
     }
 }
@@ -181,7 +184,9 @@ impl Client {
             status = field::Empty,
             latency_ms = field::Empty,
         );
-        self.send_in_span(call, &span).instrument(span.clone()).await
+        self.send_in_span(call, &span)
+            .instrument(span.clone())
+            .await
     }
 
     async fn send_in_span<T, F, Fut>(&self, call: F, span: &tracing::Span) -> Result<T, Error>
@@ -205,23 +210,28 @@ impl Client {
             }
             span.record("attempt", attempt);
             let context = CallContext::default();
-            let raw =
-                generated::Client::new_with_client(&inner.base_url, inner.http.clone(), context.clone());
+            let raw = generated::Client::new_with_client(
+                &inner.base_url,
+                inner.http.clone(),
+                context.clone(),
+            );
             let sent_at = Instant::now();
             let outcome = tokio::time::timeout_at(deadline, call(raw)).await;
             span.record("latency_ms", sent_at.elapsed().as_millis() as u64);
             let error = match outcome {
                 Ok(Ok(answer)) => {
                     span.record("status", answer.status().as_u16());
+                    tracing::debug!(attempt, "attempt succeeded");
                     return Ok(answer.into_inner());
                 }
-                Ok(Err(raw_error)) => Error::from_generated(raw_error, context.seen()),
+                Ok(Err(raw_error)) => Error::from_generated(raw_error, context.seen()).await,
                 // The call's deadline fired mid-attempt: the request may have been written.
                 Err(_elapsed) => Error::Timeout { source: None },
             };
             if let Some(status) = error.status() {
                 span.record("status", status);
             }
+            tracing::debug!(attempt, error = %error, "attempt failed");
             if error.is_invalid_token() {
                 inner.token_rejected.store(true, Ordering::SeqCst);
                 tracing::warn!("Ecwid rejected the API token; this client sends nothing more");
@@ -265,9 +275,10 @@ impl ClientBuilder {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let store_id = var("ECWID_STORE_ID")
             .ok_or_else(|| Error::Config("ECWID_STORE_ID is not set".into()))?;
-        let store_id: u64 = store_id.trim().parse().map_err(|_| {
-            Error::Config(format!("ECWID_STORE_ID is not a number: {store_id:?}"))
-        })?;
+        let store_id: u64 = store_id
+            .trim()
+            .parse()
+            .map_err(|_| Error::Config(format!("ECWID_STORE_ID is not a number: {store_id:?}")))?;
         let token =
             var("ECWID_TOKEN").ok_or_else(|| Error::Config("ECWID_TOKEN is not set".into()))?;
         let builder = Client::builder(StoreId::new(store_id), token);
@@ -333,9 +344,10 @@ impl ClientBuilder {
 
     /// Checks the configuration and builds the client. Nothing is sent.
     pub fn build(self) -> Result<Client, Error> {
-        let store_id = self.store_id.non_zero().map_err(|_| {
-            Error::Config("the store id must not be zero".into())
-        })?;
+        let store_id = self
+            .store_id
+            .non_zero()
+            .map_err(|_| Error::Config("the store id must not be zero".into()))?;
         let auth = auth_header(&self.token)?;
         let base_url = check_base_url(&self.base_url)?;
         for (name, value) in [
@@ -434,7 +446,9 @@ fn check_base_url(url: &str) -> Result<String, Error> {
         }
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(Error::Config("the base URL must not carry credentials".into()));
+        return Err(Error::Config(
+            "the base URL must not carry credentials".into(),
+        ));
     }
     if parsed.query().is_some() || parsed.fragment().is_some() {
         return Err(Error::Config(format!(
@@ -451,9 +465,18 @@ mod tests {
     #[test]
     fn base_urls() {
         let ok = [
-            ("https://app.ecwid.com/api/v3", "https://app.ecwid.com/api/v3"),
-            ("https://app.ecwid.com/api/v3/", "https://app.ecwid.com/api/v3"),
-            ("http://127.0.0.1:8080/api/v3", "http://127.0.0.1:8080/api/v3"),
+            (
+                "https://app.ecwid.com/api/v3",
+                "https://app.ecwid.com/api/v3",
+            ),
+            (
+                "https://app.ecwid.com/api/v3/",
+                "https://app.ecwid.com/api/v3",
+            ),
+            (
+                "http://127.0.0.1:8080/api/v3",
+                "http://127.0.0.1:8080/api/v3",
+            ),
             ("http://127.1.2.3/api/v3", "http://127.1.2.3/api/v3"),
             ("http://localhost:1/x", "http://localhost:1/x"),
             ("http://[::1]:9/api", "http://[::1]:9/api"),

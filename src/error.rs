@@ -56,7 +56,11 @@ pub enum Error {
     ///
     /// A 4xx means the request was refused: nothing was applied. A 5xx means the server failed
     /// while handling it: the delta may have been applied.
-    #[error("Ecwid answered {status}{}{}", code_text(error_code), message_text(error_message))]
+    #[error(
+        "Ecwid answered {status}{}{}",
+        code_text(error_code),
+        message_text(error_message)
+    )]
     Api {
         /// The HTTP status.
         status: u16,
@@ -181,9 +185,7 @@ impl Error {
             | Error::TokenRejected
             | Error::DeadlineExceeded => false,
             Error::Api { status, .. } => *status >= 500,
-            Error::Timeout { .. } | Error::Transport { .. } | Error::InvalidResponse { .. } => {
-                true
-            }
+            Error::Timeout { .. } | Error::Transport { .. } | Error::InvalidResponse { .. } => true,
         }
     }
 
@@ -193,7 +195,7 @@ impl Error {
     }
 
     /// Maps what the generated client returned, with what the wire showed, into an [`Error`].
-    pub(crate) fn from_generated(
+    pub(crate) async fn from_generated(
         error: progenitor_client::Error<EcwidError>,
         seen: Option<Seen>,
     ) -> Error {
@@ -236,18 +238,19 @@ impl Error {
                 },
                 None => Error::Transport { source },
             },
-            // A status the spec does not list: a proxy's 502, an undocumented 2xx or 3xx. Its
-            // body was not read, so only the status and headers speak.
+            // A status the spec does not list: a proxy's 502, an undocumented 2xx or 3xx.
             Raw::UnexpectedResponse(response) => {
                 let status = response.status();
                 if status.is_success() {
-                    Error::InvalidResponse {
+                    return Error::InvalidResponse {
                         status: status.as_u16(),
                         detail: "a success status the API does not document".into(),
-                    }
-                } else {
-                    Error::from_status(status, retry_after(response.headers()), None, None)
+                    };
                 }
+                let retry_after = retry_after(response.headers());
+                // An unreadable body still leaves the status to speak.
+                let text = response.text().await.unwrap_or_default();
+                Error::from_status(status, retry_after, None, Some(&text))
             }
         }
     }
@@ -302,7 +305,11 @@ impl Error {
 
 /// `Retry-After` as delta-seconds or an HTTP date.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
@@ -347,7 +354,10 @@ mod tests {
     fn excerpt_takes_an_html_title_or_the_start_of_a_text() {
         let html = "<html><head><TITLE>502 Bad Gateway</TITLE></head><body>nginx</body></html>";
         assert_eq!(excerpt(html).as_deref(), Some("502 Bad Gateway"));
-        assert_eq!(excerpt("  upstream\n  down ").as_deref(), Some("upstream down"));
+        assert_eq!(
+            excerpt("  upstream\n  down ").as_deref(),
+            Some("upstream down")
+        );
         assert_eq!(excerpt(" \n").as_deref(), None);
         let long = "x".repeat(1000);
         assert_eq!(excerpt(&long).unwrap().chars().count(), BODY_EXCERPT + 1);
