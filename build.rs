@@ -20,8 +20,8 @@ fn main() {
 
 fn generate() -> Result<(), String> {
     let text = fs::read_to_string(SPEC).map_err(|e| format!("cannot read the file: {e}"))?;
-    let spec: openapiv3::OpenAPI =
-        serde_yaml_ng::from_str(&text).map_err(|e| format!("not a valid OpenAPI 3.0 document: {e}"))?;
+    let spec: openapiv3::OpenAPI = serde_yaml_ng::from_str(&text)
+        .map_err(|e| format!("not a valid OpenAPI 3.0 document: {e}"))?;
 
     let mut settings = progenitor::GenerationSettings::default();
     settings
@@ -47,5 +47,7 @@ fn generate() -> Result<(), String> {
 
 /// The per-call context the generated client carries to the wrapper's hooks.
 fn quote_inner() -> proc_macro2::TokenStream {
-    "crate::transport::CallContext".parse().expect("a valid Rust path")
+    "crate::transport::CallContext"
+        .parse()
+        .expect("a valid Rust path")
 }

@@ -180,27 +180,128 @@ mod tests {
         let connect = connect_error();
         let rows: Vec<(&str, Error, u32, Duration, f64, Decision)> = vec![
             // 429: wait what Ecwid asks, within the cap, the retries and the deadline.
-            ("429 asks 2 s", rate_limited(Some(2)), 1, S(0), 0.5, Decision::RetryAfter(S(2))),
-            ("429 asks 0 s", rate_limited(Some(0)), 1, S(0), 0.5, Decision::RetryAfter(S(0))),
-            ("429 asks the cap", rate_limited(Some(60)), 1, S(0), 0.0, Decision::RetryAfter(S(60))),
-            ("429 asks over the cap", rate_limited(Some(61)), 1, S(0), 0.0, Decision::Stop),
-            ("429 third retry", rate_limited(Some(1)), 3, S(3), 0.0, Decision::RetryAfter(S(1))),
-            ("429 retries spent", rate_limited(Some(1)), 4, S(3), 0.0, Decision::Stop),
-            ("429 past deadline", rate_limited(Some(30)), 1, S(100), 0.0, Decision::Stop),
-            ("429 no header, no jitter", rate_limited(None), 1, S(0), 0.0, Decision::RetryAfter(S(1))),
-            ("429 no header, jitter", rate_limited(None), 1, S(0), 0.5, Decision::RetryAfter(MS(1500))),
+            (
+                "429 asks 2 s",
+                rate_limited(Some(2)),
+                1,
+                S(0),
+                0.5,
+                Decision::RetryAfter(S(2)),
+            ),
+            (
+                "429 asks 0 s",
+                rate_limited(Some(0)),
+                1,
+                S(0),
+                0.5,
+                Decision::RetryAfter(S(0)),
+            ),
+            (
+                "429 asks the cap",
+                rate_limited(Some(60)),
+                1,
+                S(0),
+                0.0,
+                Decision::RetryAfter(S(60)),
+            ),
+            (
+                "429 asks over the cap",
+                rate_limited(Some(61)),
+                1,
+                S(0),
+                0.0,
+                Decision::Stop,
+            ),
+            (
+                "429 third retry",
+                rate_limited(Some(1)),
+                3,
+                S(3),
+                0.0,
+                Decision::RetryAfter(S(1)),
+            ),
+            (
+                "429 retries spent",
+                rate_limited(Some(1)),
+                4,
+                S(3),
+                0.0,
+                Decision::Stop,
+            ),
+            (
+                "429 past deadline",
+                rate_limited(Some(30)),
+                1,
+                S(100),
+                0.0,
+                Decision::Stop,
+            ),
+            (
+                "429 no header, no jitter",
+                rate_limited(None),
+                1,
+                S(0),
+                0.0,
+                Decision::RetryAfter(S(1)),
+            ),
+            (
+                "429 no header, jitter",
+                rate_limited(None),
+                1,
+                S(0),
+                0.5,
+                Decision::RetryAfter(MS(1500)),
+            ),
             // Failed connections: capped exponential backoff with full jitter.
-            ("connect 1st", connect_error(), 1, S(0), 0.5, Decision::RetryAfter(MS(50))),
-            ("connect 2nd", connect_error(), 2, S(0), 0.5, Decision::RetryAfter(MS(100))),
-            ("connect 3rd", connect_error(), 3, S(0), 1.0, Decision::RetryAfter(MS(400))),
-            ("connect retries spent", connect_error(), 4, S(0), 0.5, Decision::Stop),
+            (
+                "connect 1st",
+                connect_error(),
+                1,
+                S(0),
+                0.5,
+                Decision::RetryAfter(MS(50)),
+            ),
+            (
+                "connect 2nd",
+                connect_error(),
+                2,
+                S(0),
+                0.5,
+                Decision::RetryAfter(MS(100)),
+            ),
+            (
+                "connect 3rd",
+                connect_error(),
+                3,
+                S(0),
+                1.0,
+                Decision::RetryAfter(MS(400)),
+            ),
+            (
+                "connect retries spent",
+                connect_error(),
+                4,
+                S(0),
+                0.5,
+                Decision::Stop,
+            ),
             // Anything after which the delta may have been applied: never.
             ("500", api(500), 1, S(0), 0.5, Decision::Stop),
             ("503", api(503), 1, S(0), 0.5, Decision::Stop),
-            ("timeout", Error::Timeout { source: None }, 1, S(0), 0.5, Decision::Stop),
+            (
+                "timeout",
+                Error::Timeout { source: None },
+                1,
+                S(0),
+                0.5,
+                Decision::Stop,
+            ),
             (
                 "unreadable 200",
-                Error::InvalidResponse { status: 200, detail: String::new() },
+                Error::InvalidResponse {
+                    status: 200,
+                    detail: String::new(),
+                },
                 1,
                 S(0),
                 0.5,
@@ -209,8 +310,22 @@ mod tests {
             // Refusals: sending again would be refused again.
             ("404", api(404), 1, S(0), 0.5, Decision::Stop),
             ("403", api(403), 1, S(0), 0.5, Decision::Stop),
-            ("bad token", Error::TokenRejected, 1, S(0), 0.5, Decision::Stop),
-            ("bad input", Error::InvalidInput(String::new()), 1, S(0), 0.5, Decision::Stop),
+            (
+                "bad token",
+                Error::TokenRejected,
+                1,
+                S(0),
+                0.5,
+                Decision::Stop,
+            ),
+            (
+                "bad input",
+                Error::InvalidInput(String::new()),
+                1,
+                S(0),
+                0.5,
+                Decision::Stop,
+            ),
         ];
         drop(connect);
         for (name, error, attempt, elapsed, jitter, expected) in rows {
@@ -229,7 +344,14 @@ mod tests {
 
     #[test]
     fn never_policy_never_retries() {
-        let got = decide(&RetryPolicy::never(), &rate_limited(Some(1)), 1, S(0), S(120), 0.0);
+        let got = decide(
+            &RetryPolicy::never(),
+            &rate_limited(Some(1)),
+            1,
+            S(0),
+            S(120),
+            0.0,
+        );
         assert_eq!(got, Decision::Stop);
     }
 }
