@@ -1,1 +1,186 @@
-fn main() {}
+//! What the SDK costs per adjustment over a hand-written reqwest call.
+//!
+//! The same adjustment is sent sequentially through the SDK and through raw reqwest (same client
+//! settings, keep-alive, JSON in and out) to one minimal HTTP server on loopback, in interleaved
+//! rounds so that drift on a shared machine hits both alike. Prints the median time per request
+//! of each and their ratio. Target: SDK / raw <= 1.03.
+//!
+//! `cargo bench --bench overhead` (ROUNDS and PER_ROUND in the environment to change the size).
+
+use std::{convert::Infallible, net::SocketAddr, time::Duration};
+
+use bytes::Bytes;
+use ecwid_inventory::{Client, CombinationId, ProductId, RateLimit, RetryPolicy, StoreId};
+use http_body_util::{BodyExt, Full};
+use hyper::{server::conn::http1, service::service_fn, Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::{net::TcpListener, time::Instant};
+
+const TOKEN: &str = "secret_bench_token";
+
+/// A server that reads the request and answers like Ecwid does for an applied adjustment.
+async fn serve() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let service = service_fn(|request: Request<hyper::body::Incoming>| async move {
+                    let body = request.into_body().collect().await.unwrap().to_bytes();
+                    assert!(body.starts_with(b"{\"quantityDelta\":"));
+                    Ok::<_, Infallible>(
+                        Response::builder()
+                            .header("content-type", "application/json")
+                            .body(Full::new(Bytes::from_static(br#"{"updateCount":1}"#)))
+                            .unwrap(),
+                    )
+                });
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawAnswer {
+    update_count: i32,
+    #[allow(dead_code)]
+    warning: Option<String>,
+}
+
+fn raw_client() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let mut auth = reqwest::header::HeaderValue::try_from(format!("Bearer {TOKEN}")).unwrap();
+    auth.set_sensitive(true);
+    headers.insert(reqwest::header::AUTHORIZATION, auth);
+    // The generated client sends these two as well: the same bytes go on the wire.
+    headers.insert(reqwest::header::ACCEPT, "application/json".parse().unwrap());
+    headers.insert("api-version", "3".parse().unwrap());
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .user_agent(concat!("ecwid-inventory/", env!("CARGO_PKG_VERSION")))
+        .timeout(Duration::from_secs(30))
+        .connect_timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// What a hand-written call does: build the URL from the ids, send, check, parse.
+async fn raw_adjust(http: &reqwest::Client, base: &str) {
+    let (store, product, combination) = (1003u64, 692730761u64, 422488528u64);
+    let url = format!("{base}/{store}/products/{product}/combinations/{combination}/inventory");
+    let answer: RawAnswer = http
+        .put(url)
+        .query(&[("checkLowStockNotification", "true")])
+        .json(&serde_json::json!({"quantityDelta": -1}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer.update_count, 1);
+}
+
+async fn sdk_adjust(client: &Client) {
+    let adjustment = client
+        .adjust_variation_stock(ProductId::new(692730761), CombinationId::new(422488528), -1)
+        .check_low_stock_notification(true)
+        .send()
+        .await
+        .unwrap();
+    assert!(adjustment.is_updated());
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let rounds = env_or("ROUNDS", 31);
+    let per_round = env_or("PER_ROUND", 200);
+    let addr = serve().await;
+    let base = format!("http://{addr}/api/v3");
+
+    let raw = raw_client();
+    let sdk = Client::builder(StoreId::new(1003), TOKEN)
+        .base_url(&base)
+        .no_rate_limit()
+        .retry_policy(RetryPolicy::never())
+        .build()
+        .unwrap();
+    // The default path: limiter on (with a limit this run never reaches) and retries on.
+    let sdk_limited = Client::builder(StoreId::new(1003), TOKEN)
+        .base_url(&base)
+        .rate_limit(RateLimit::new(1_000_000, Duration::from_secs(1)))
+        .build()
+        .unwrap();
+
+    // Warm up connections and code paths.
+    for _ in 0..per_round {
+        raw_adjust(&raw, &base).await;
+        sdk_adjust(&sdk).await;
+        sdk_adjust(&sdk_limited).await;
+    }
+
+    let (mut raw_times, mut sdk_times, mut limited_times) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        // Rotate the order so that none of the three always runs first.
+        for slot in 0..3 {
+            let started = Instant::now();
+            match (round + slot) % 3 {
+                0 => {
+                    for _ in 0..per_round {
+                        raw_adjust(&raw, &base).await;
+                    }
+                    raw_times.push(started.elapsed().as_secs_f64() / per_round as f64);
+                }
+                1 => {
+                    for _ in 0..per_round {
+                        sdk_adjust(&sdk).await;
+                    }
+                    sdk_times.push(started.elapsed().as_secs_f64() / per_round as f64);
+                }
+                _ => {
+                    for _ in 0..per_round {
+                        sdk_adjust(&sdk_limited).await;
+                    }
+                    limited_times.push(started.elapsed().as_secs_f64() / per_round as f64);
+                }
+            }
+        }
+    }
+    let (raw, sdk, limited) = (median(raw_times), median(sdk_times), median(limited_times));
+    println!("overhead: {rounds} rounds of {per_round} sequential adjustments each, loopback, keep-alive");
+    println!(
+        "  raw reqwest                     {:8.1} µs/request",
+        raw * 1e6
+    );
+    println!(
+        "  SDK (no limiter)                {:8.1} µs/request",
+        sdk * 1e6
+    );
+    println!(
+        "  SDK (limiter and retries on)    {:8.1} µs/request",
+        limited * 1e6
+    );
+    println!("  ratio SDK/raw                   {:8.3}", sdk / raw);
+    println!("  ratio SDK with limiter/raw      {:8.3}", limited / raw);
+}

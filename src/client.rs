@@ -63,6 +63,7 @@ struct Inner {
     http: reqwest::Client,
     limiter: Option<Limiter>,
     retry: RetryPolicy,
+    timeout: Duration,
     deadline: Duration,
     token_rejected: AtomicBool,
     check_low_stock_notification: Option<bool>,
@@ -216,7 +217,13 @@ impl Client {
                 context.clone(),
             );
             let sent_at = Instant::now();
-            let outcome = tokio::time::timeout_at(deadline, call(raw)).await;
+            // reqwest's per-attempt timeout covers the attempt when it ends before the deadline;
+            // otherwise the deadline has to cut the attempt short.
+            let outcome = if deadline.saturating_duration_since(sent_at) > inner.timeout {
+                Ok(call(raw).await)
+            } else {
+                tokio::time::timeout_at(deadline, call(raw)).await
+            };
             span.record("latency_ms", sent_at.elapsed().as_millis() as u64);
             let error = match outcome {
                 Ok(Ok(answer)) => {
@@ -386,6 +393,7 @@ impl ClientBuilder {
                 http,
                 limiter: self.rate_limit.map(Limiter::new),
                 retry: self.retry,
+                timeout: self.timeout,
                 deadline: self.deadline,
                 token_rejected: AtomicBool::new(false),
                 check_low_stock_notification: self.check_low_stock_notification,

@@ -225,12 +225,12 @@ impl Error {
                     }
                 } else {
                     let text = String::from_utf8_lossy(&bytes);
-                    Error::from_status(seen.status, retry_after(&seen.headers), None, Some(&text))
+                    Error::from_status(seen.status, seen.retry_after, None, Some(&text))
                 }
             }
             Raw::ResponseBodyError(source) => match seen {
                 Some(seen) if !seen.status.is_success() => {
-                    Error::from_status(seen.status, retry_after(&seen.headers), None, None)
+                    Error::from_status(seen.status, seen.retry_after, None, None)
                 }
                 Some(seen) => Error::InvalidResponse {
                     status: seen.status.as_u16(),

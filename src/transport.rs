@@ -5,37 +5,34 @@
 //! `exec` hook records the status and headers of each response in the call's [`CallContext`],
 //! and the wrapper reads them back when it maps the outcome into [`crate::Error`].
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::{
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
-use reqwest::{header::HeaderMap, StatusCode};
+use reqwest::StatusCode;
 
-use crate::generated;
+use crate::{error::retry_after, generated};
 
 /// What one call of the generated client saw on the wire. Each attempt builds a fresh one.
 #[derive(Clone, Debug, Default)]
 pub struct CallContext {
-    seen: Arc<Mutex<Option<Seen>>>,
+    seen: Arc<OnceLock<Seen>>,
 }
 
-/// The head of the response, kept for the error mapping.
-#[derive(Clone, Debug)]
+/// What the error mapping needs from the head of the response.
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Seen {
     pub(crate) status: StatusCode,
-    pub(crate) headers: HeaderMap,
+    /// `Retry-After`, read only from error answers.
+    pub(crate) retry_after: Option<Duration>,
 }
 
 impl CallContext {
     /// The head of the response the call received, if any arrived.
     pub(crate) fn seen(&self) -> Option<Seen> {
-        self.seen
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    fn record(&self, seen: Seen) {
-        *self.seen.lock().unwrap_or_else(PoisonError::into_inner) = Some(seen);
+        self.seen.get().copied()
     }
 }
 
@@ -46,9 +43,16 @@ impl ClientHooks<CallContext> for generated::Client {
         _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         let response = self.client().execute(request).await?;
-        self.inner().record(Seen {
-            status: response.status(),
-            headers: response.headers().clone(),
+        let status = response.status();
+        let retry_after = if status.is_success() {
+            None
+        } else {
+            retry_after(response.headers())
+        };
+        // One response per context: each attempt builds a fresh one.
+        let _ = self.inner().seen.set(Seen {
+            status,
+            retry_after,
         });
         Ok(response)
     }
