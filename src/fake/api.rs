@@ -1,0 +1,635 @@
+//! Ecwid's behaviour: routing, authentication, the rate limit, and the adjustment itself.
+//!
+//! Everything here is synchronous and runs under the fake's one lock, so each request is
+//! atomic. The same [`State::execute`] serves a REST request and a request carried by a batch.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::StatusCode;
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use super::auth::{FakeToken, Scope, Window};
+use super::batch::Batches;
+use super::catalog::{Catalog, Missing, Stock, Target};
+use super::faults::{FaultQueue, Route};
+use super::records::{AppliedDelta, LowStockNotification, Origin, RecordedRequest, RequestId};
+use super::{PRODUCT_NEGATIVE_STOCK_WARNING, VARIATION_NEGATIVE_STOCK_WARNING};
+use crate::generated::types::{EcwidError, StockUpdateResult};
+use crate::{CombinationId, ProductId, StoreId};
+
+/// What does not change once the fake is started.
+#[derive(Debug)]
+pub(crate) struct Config {
+    pub(crate) tokens: Vec<FakeToken>,
+    pub(crate) rate_limit: Option<(u32, Duration)>,
+    pub(crate) batch_item_delay: Duration,
+    /// Wakes each store's batch worker.
+    pub(crate) batch_wakers: HashMap<StoreId, Arc<Notify>>,
+}
+
+/// Everything the fake remembers, behind one lock.
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) catalog: Catalog,
+    pub(crate) clock_offset: Duration,
+    pub(crate) next_request: u64,
+    pub(crate) journal: Vec<RecordedRequest>,
+    pub(crate) ledger: Vec<AppliedDelta>,
+    pub(crate) notifications: Vec<LowStockNotification>,
+    pub(crate) windows: HashMap<usize, Window>,
+    pub(crate) faults: FaultQueue,
+    pub(crate) batches: Batches,
+}
+
+/// One answer: a status and a JSON body, plus any extra headers.
+#[derive(Clone, Debug)]
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) body: Value,
+    pub(crate) headers: Vec<(&'static str, String)>,
+}
+
+impl Answer {
+    pub(crate) fn ok(body: impl Serialize) -> Self {
+        Answer {
+            status: StatusCode::OK,
+            body: serde_json::to_value(body).expect("generated types serialize"),
+            headers: Vec::new(),
+        }
+    }
+
+    /// An error in Ecwid's format, built from the spec's `EcwidError`.
+    pub(crate) fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        let body = EcwidError {
+            error_code: Some(code.to_owned()),
+            error_message: Some(message.into()),
+            ..EcwidError::default()
+        };
+        Answer {
+            headers: Vec::new(),
+            ..Answer::ok(body)
+        }
+        .with_status(status)
+    }
+
+    fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
+    fn wrong_parameter(message: impl Into<String>) -> Self {
+        Answer::error(StatusCode::BAD_REQUEST, "WRONG_PARAMETER", message)
+    }
+}
+
+/// A known endpoint, read from a path.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Endpoint {
+    VariationInventory(Target),
+    ProductInventory(Target),
+    Batch(StoreId),
+}
+
+impl Endpoint {
+    /// Reads a full path such as `/api/v3/1003/products/1/inventory`.
+    pub(crate) fn from_api_path(path: &str) -> Option<Self> {
+        let rest = path.strip_prefix("/api/v3/")?;
+        let (store, rest) = rest.split_once('/')?;
+        Self::from_store_path(StoreId::new(parse_id(store)?), &format!("/{rest}"))
+    }
+
+    /// Reads a path relative to a store, such as `/products/1/inventory` (a batch item's).
+    pub(crate) fn from_store_path(store: StoreId, path: &str) -> Option<Self> {
+        let segments: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
+        match segments.as_slice() {
+            ["products", product, "inventory"] => Some(Endpoint::ProductInventory(Target {
+                store,
+                product: ProductId::new(parse_id(product)?),
+                combination: None,
+            })),
+            ["products", product, "combinations", combination, "inventory"] => {
+                Some(Endpoint::VariationInventory(Target {
+                    store,
+                    product: ProductId::new(parse_id(product)?),
+                    combination: Some(CombinationId::new(parse_id(combination)?)),
+                }))
+            }
+            ["batch"] => Some(Endpoint::Batch(store)),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn store(self) -> StoreId {
+        match self {
+            Endpoint::VariationInventory(target) | Endpoint::ProductInventory(target) => {
+                target.store
+            }
+            Endpoint::Batch(store) => store,
+        }
+    }
+
+    /// The route faults are scripted by (`None`: a method the endpoint does not serve, which
+    /// only [`Route::Any`] matches).
+    pub(crate) fn route(self, method: &str) -> Option<Route> {
+        match (self, method) {
+            (Endpoint::VariationInventory(_), _) => Some(Route::VariationInventory),
+            (Endpoint::ProductInventory(_), _) => Some(Route::ProductInventory),
+            (Endpoint::Batch(_), "POST") => Some(Route::BatchCreate),
+            (Endpoint::Batch(_), "GET") => Some(Route::BatchStatus),
+            (Endpoint::Batch(_), _) => None,
+        }
+    }
+
+    fn allowed_methods(self) -> &'static [&'static str] {
+        match self {
+            Endpoint::VariationInventory(_) | Endpoint::ProductInventory(_) => &["PUT"],
+            Endpoint::Batch(_) => &["GET", "POST"],
+        }
+    }
+}
+
+/// Ids are decimal digits only (no sign, no spaces), as in Ecwid's URLs.
+fn parse_id(segment: &str) -> Option<u64> {
+    if segment.is_empty() || !segment.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    segment.parse().ok()
+}
+
+/// A request's body, as the HTTP layer or a batch item carries it.
+pub(crate) enum Body<'a> {
+    /// Raw bytes with the request's `Content-Type`, checked before the body is read.
+    Http {
+        content_type: Option<&'a str>,
+        bytes: &'a [u8],
+    },
+    /// A batch item's JSON body (always JSON: there is no content type to get wrong).
+    Json(Value),
+}
+
+/// Who is asking, once authenticated.
+pub(crate) struct Caller {
+    pub(crate) token: usize,
+    pub(crate) origin: OriginSeed,
+}
+
+/// The origin of whatever this request applies.
+#[derive(Clone, Debug)]
+pub(crate) enum OriginSeed {
+    Request(RequestId),
+    Batch {
+        ticket: String,
+        created_by: RequestId,
+        index: usize,
+    },
+}
+
+impl OriginSeed {
+    fn origin(&self) -> Origin {
+        match self.clone() {
+            OriginSeed::Request(id) => Origin::Request(id),
+            OriginSeed::Batch {
+                ticket,
+                created_by,
+                index,
+            } => Origin::Batch {
+                ticket,
+                created_by,
+                index,
+            },
+        }
+    }
+
+    fn request(&self) -> RequestId {
+        match self {
+            OriginSeed::Request(id) => *id,
+            OriginSeed::Batch { created_by, .. } => *created_by,
+        }
+    }
+}
+
+/// The parts of an HTTP request the Ecwid logic reads.
+pub(crate) struct HttpRequest<'a> {
+    pub(crate) id: RequestId,
+    pub(crate) method: &'a str,
+    pub(crate) path: &'a str,
+    pub(crate) query: Option<&'a str>,
+    pub(crate) authorization: Option<&'a str>,
+    pub(crate) content_type: Option<&'a str>,
+    pub(crate) body: &'a [u8],
+}
+
+impl State {
+    pub(crate) fn new(catalog: Catalog) -> Self {
+        State {
+            catalog,
+            clock_offset: Duration::ZERO,
+            next_request: 1,
+            journal: Vec::new(),
+            ledger: Vec::new(),
+            notifications: Vec::new(),
+            windows: HashMap::new(),
+            faults: FaultQueue::default(),
+            batches: Batches::default(),
+        }
+    }
+
+    /// The fake's clock: tokio's, plus whatever a test advanced it by.
+    pub(crate) fn now(&self) -> Instant {
+        Instant::now() + self.clock_offset
+    }
+
+    /// Handles one HTTP request, in this order: route (404, 405), token (403), rate limit
+    /// (429), then [`State::execute`].
+    pub(crate) fn handle_http(&mut self, config: &Config, request: HttpRequest<'_>) -> Answer {
+        let Some(endpoint) = Endpoint::from_api_path(request.path) else {
+            return Answer::error(
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                format!("No API endpoint at {}", request.path),
+            );
+        };
+        let allowed = endpoint.allowed_methods();
+        if !allowed.contains(&request.method) {
+            let mut answer = Answer::error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                format!("{} is not supported here", request.method),
+            );
+            answer.headers.push(("allow", allowed.join(", ")));
+            return answer;
+        }
+        // Only the Authorization header counts: Ecwid refuses tokens in the query string.
+        let presented = request
+            .authorization
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim);
+        let Some(token) =
+            presented.and_then(|presented| config.tokens.iter().position(|t| t.matches(presented)))
+        else {
+            return Answer::error(
+                StatusCode::FORBIDDEN,
+                "INVALID_API_TOKEN",
+                "Invalid or missing access token",
+            );
+        };
+        if let Some((limit, per)) = config.rate_limit {
+            let now = self.now();
+            if let Err(seconds) = self
+                .windows
+                .entry(token)
+                .or_default()
+                .admit(now, limit, per)
+            {
+                let mut answer = Answer::error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "RATE_LIMITED",
+                    format!("Too many requests: at most {limit} per {per:?} per token"),
+                );
+                answer.headers.push(("retry-after", seconds.to_string()));
+                return answer;
+            }
+        }
+        let body = Body::Http {
+            content_type: request.content_type,
+            bytes: request.body,
+        };
+        let caller = Caller {
+            token,
+            origin: OriginSeed::Request(request.id),
+        };
+        self.execute(
+            config,
+            &caller,
+            request.method,
+            endpoint,
+            request.query,
+            body,
+        )
+    }
+
+    /// Executes an authenticated request: store (404), token's store (403), scopes (403), then
+    /// the endpoint itself.
+    pub(crate) fn execute(
+        &mut self,
+        config: &Config,
+        caller: &Caller,
+        method: &str,
+        endpoint: Endpoint,
+        query: Option<&str>,
+        body: Body<'_>,
+    ) -> Answer {
+        let store = endpoint.store();
+        if !self.catalog.has_store(store) {
+            return Answer::error(
+                StatusCode::NOT_FOUND,
+                "STORE_NOT_FOUND",
+                format!("Store {store} not found"),
+            );
+        }
+        let token = &config.tokens[caller.token];
+        if token.store != store {
+            return Answer::error(
+                StatusCode::FORBIDDEN,
+                "INVALID_API_TOKEN",
+                format!("The access token is not valid for store {store}"),
+            );
+        }
+        let needed: &[Scope] = match (endpoint, method) {
+            (Endpoint::VariationInventory(_), _) => &[Scope::ReadCatalog, Scope::UpdateCatalog],
+            (Endpoint::ProductInventory(_), _) => &[Scope::UpdateCatalog],
+            // A batch needs no scope of its own: each of its requests is checked when it runs.
+            (Endpoint::Batch(_), _) => &[],
+        };
+        if let Some(missing) = needed.iter().find(|&&scope| !token.may(scope)) {
+            return Answer::error(
+                StatusCode::FORBIDDEN,
+                "INSUFFICIENT_APP_SCOPE",
+                format!("The access token lacks the {} scope", scope_name(*missing)),
+            );
+        }
+        let query = match Query::parse(query) {
+            Ok(query) => query,
+            Err(answer) => return answer,
+        };
+        match (endpoint, method) {
+            (Endpoint::VariationInventory(target) | Endpoint::ProductInventory(target), "PUT") => {
+                let check = match query.flag("checkLowStockNotification") {
+                    Ok(check) => check.unwrap_or(false),
+                    Err(answer) => return answer,
+                };
+                let delta = match read_json(body).and_then(|value| quantity_delta(&value)) {
+                    Ok(delta) => delta,
+                    Err(answer) => return answer,
+                };
+                self.adjust(target, delta, check, caller.origin.origin())
+            }
+            (Endpoint::Batch(store), "POST") => match body {
+                Body::Http { .. } => {
+                    let value = match read_json(body) {
+                        Ok(value) => value,
+                        Err(answer) => return answer,
+                    };
+                    let now = self.now();
+                    let created = self.batches.create(
+                        store,
+                        caller.token,
+                        caller.origin.request(),
+                        &query,
+                        value,
+                        now,
+                    );
+                    if created.is_ok() {
+                        if let Some(waker) = config.batch_wakers.get(&store) {
+                            waker.notify_one();
+                        }
+                    }
+                    created.unwrap_or_else(|answer| answer)
+                }
+                Body::Json(_) => Answer::wrong_parameter("A batch cannot carry batch requests"),
+            },
+            (Endpoint::Batch(store), "GET") => self.batches.status(store, &query),
+            _ => Answer::error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                format!("{method} is not supported here"),
+            ),
+        }
+    }
+
+    /// Applies a delta: Ecwid's documented rules, plus the fake's choices for what Ecwid leaves
+    /// unsaid (see the module docs).
+    fn adjust(&mut self, target: Target, delta: i32, check_low: bool, origin: Origin) -> Answer {
+        let counter = match self.catalog.counter_mut(target) {
+            Ok(counter) => counter,
+            Err(missing) => return not_found(target, missing),
+        };
+        let Stock::Quantity(before) = counter.stock else {
+            // Unconfirmed in Ecwid's docs: the fake leaves an unlimited stock unlimited and
+            // says so with updateCount 0.
+            return Answer::ok(StockUpdateResult {
+                update_count: 0,
+                warning: None,
+            });
+        };
+        let Some(after) = before.checked_add(i64::from(delta)) else {
+            return Answer::wrong_parameter("The stock would overflow");
+        };
+        counter.stock = Stock::Quantity(after);
+        let warning_limit = counter.warning_limit;
+        self.ledger.push(AppliedDelta {
+            store: target.store,
+            product: target.product,
+            combination: target.combination,
+            delta,
+            stock_after: after,
+            origin,
+        });
+        if let Some(limit) = warning_limit.filter(|&limit| check_low && after <= limit) {
+            self.notifications.push(LowStockNotification {
+                store: target.store,
+                product: target.product,
+                combination: target.combination,
+                stock: after,
+                warning_limit: limit,
+            });
+        }
+        let warning = (after < 0).then(|| {
+            if target.combination.is_some() {
+                VARIATION_NEGATIVE_STOCK_WARNING
+            } else {
+                PRODUCT_NEGATIVE_STOCK_WARNING
+            }
+            .to_owned()
+        });
+        Answer::ok(StockUpdateResult {
+            update_count: 1,
+            warning,
+        })
+    }
+}
+
+fn scope_name(scope: Scope) -> &'static str {
+    match scope {
+        Scope::ReadCatalog => "read_catalog",
+        Scope::UpdateCatalog => "update_catalog",
+    }
+}
+
+fn not_found(target: Target, missing: Missing) -> Answer {
+    let (code, message) = match missing {
+        Missing::Store => (
+            "STORE_NOT_FOUND",
+            format!("Store {} not found", target.store),
+        ),
+        Missing::Product => (
+            "PRODUCT_NOT_FOUND",
+            format!("Product {} not found", target.product),
+        ),
+        Missing::Combination => (
+            "COMBINATION_NOT_FOUND",
+            format!(
+                "Combination {} of product {} not found",
+                target.combination.map_or(0, CombinationId::get),
+                target.product
+            ),
+        ),
+    };
+    Answer::error(StatusCode::NOT_FOUND, code, message)
+}
+
+/// Reads a JSON body: 415 for another content type, 400 for what is not JSON.
+fn read_json(body: Body<'_>) -> Result<Value, Answer> {
+    match body {
+        Body::Json(value) => Ok(value),
+        Body::Http {
+            content_type,
+            bytes,
+        } => {
+            let is_json = content_type
+                .and_then(|value| value.split(';').next())
+                .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+            if !is_json {
+                return Err(Answer::error(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "UNSUPPORTED_MEDIA_TYPE",
+                    "The body must be sent as application/json",
+                ));
+            }
+            serde_json::from_slice(bytes).map_err(|error| {
+                Answer::wrong_parameter(format!("The body is not valid JSON: {error}"))
+            })
+        }
+    }
+}
+
+/// `quantityDelta`: required, an integer within Ecwid's 32 bits.
+fn quantity_delta(body: &Value) -> Result<i32, Answer> {
+    let field = body
+        .get("quantityDelta")
+        .ok_or_else(|| Answer::wrong_parameter("quantityDelta is required"))?;
+    field
+        .as_i64()
+        .and_then(|delta| i32::try_from(delta).ok())
+        .ok_or_else(|| {
+            Answer::wrong_parameter(format!(
+                "quantityDelta must be a 32-bit integer, not {field}"
+            ))
+        })
+}
+
+/// A decoded query string.
+#[derive(Debug, Default)]
+pub(crate) struct Query {
+    pairs: Vec<(String, String)>,
+}
+
+impl Query {
+    pub(crate) fn parse(query: Option<&str>) -> Result<Self, Answer> {
+        let mut pairs = Vec::new();
+        for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let decode = |s: &str| {
+                percent_decode(s).ok_or_else(|| {
+                    Answer::wrong_parameter(format!("Malformed query parameter {pair}"))
+                })
+            };
+            pairs.push((decode(name)?, decode(value)?));
+        }
+        Ok(Query { pairs })
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A boolean flag: `true` or `false`, anything else is `WRONG_PARAMETER`.
+    pub(crate) fn flag(&self, name: &str) -> Result<Option<bool>, Answer> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(value) if value.eq_ignore_ascii_case("true") => Ok(Some(true)),
+            Some(value) if value.eq_ignore_ascii_case("false") => Ok(Some(false)),
+            Some(value) => Err(Answer::wrong_parameter(format!(
+                "{name} must be true or false, not {value:?}"
+            ))),
+        }
+    }
+}
+
+fn percent_decode(input: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(input.len());
+    let mut rest = input.bytes();
+    while let Some(byte) = rest.next() {
+        match byte {
+            b'+' => bytes.push(b' '),
+            b'%' => {
+                let high = char::from(rest.next()?).to_digit(16)?;
+                let low = char::from(rest.next()?).to_digit(16)?;
+                bytes.push(u8::try_from(high * 16 + low).ok()?);
+            }
+            other => bytes.push(other),
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_read_strictly() {
+        assert!(matches!(
+            Endpoint::from_api_path("/api/v3/1003/products/7/combinations/9/inventory"),
+            Some(Endpoint::VariationInventory(Target { store, product, combination: Some(c) }))
+                if store.get() == 1003 && product.get() == 7 && c.get() == 9
+        ));
+        assert!(matches!(
+            Endpoint::from_api_path("/api/v3/1003/batch"),
+            Some(Endpoint::Batch(_))
+        ));
+        for path in [
+            "/api/v3/1003/products/7/inventory/",
+            "/api/v3/x/products/7/inventory",
+            "/api/v3/1003/products/+7/inventory",
+            "/api/v2/1003/products/7/inventory",
+            "/api/v3/1003",
+        ] {
+            assert!(Endpoint::from_api_path(path).is_none(), "{path}");
+        }
+    }
+
+    #[test]
+    fn query_flags() {
+        let query = Query::parse(Some("a=true&b=FALSE&c=yes&d%20e=x%2By+z")).unwrap();
+        assert_eq!(query.flag("a").unwrap(), Some(true));
+        assert_eq!(query.flag("b").unwrap(), Some(false));
+        assert!(query.flag("c").is_err());
+        assert_eq!(query.flag("missing").unwrap(), None);
+        assert_eq!(query.get("d e"), Some("x+y z"));
+        assert!(Query::parse(Some("a=%zz")).is_err());
+    }
+
+    #[test]
+    fn deltas_must_be_32_bit_integers() {
+        let read = |body: &str| quantity_delta(&serde_json::from_str(body).unwrap());
+        assert_eq!(read(r#"{"quantityDelta": -5}"#).unwrap(), -5);
+        for body in [
+            r#"{}"#,
+            r#"{"quantityDelta": 1.5}"#,
+            r#"{"quantityDelta": "1"}"#,
+            r#"{"quantityDelta": 2147483648}"#,
+            r#"[1]"#,
+        ] {
+            assert!(read(body).is_err(), "{body}");
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! Access tokens, their scopes, and the per-token rate limit.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use tokio::time::Instant;
+
+use crate::StoreId;
+
+/// An Ecwid access scope the fake checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// `read_catalog`: needed, with `update_catalog`, by the variation endpoint.
+    ReadCatalog,
+    /// `update_catalog`: needed by both adjustment endpoints.
+    UpdateCatalog,
+}
+
+/// An access token the fake accepts, bound to one store.
+///
+/// The value is held as a secret: the fake never prints, logs or records it, and `Debug`
+/// shows only the store, the kind and the scopes.
+///
+/// ```
+/// use ecwid_inventory::fake::{FakeToken, Scope};
+/// use ecwid_inventory::StoreId;
+///
+/// let writer = FakeToken::secret(StoreId::new(1003), "secret_token");
+/// let reader = FakeToken::secret(StoreId::new(1003), "secret_reader").scopes([Scope::ReadCatalog]);
+/// let storefront = FakeToken::public(StoreId::new(1003), "public_token");
+/// assert!(!format!("{writer:?} {reader:?} {storefront:?}").contains("secret_token"));
+/// ```
+#[derive(Clone)]
+pub struct FakeToken {
+    pub(crate) value: SecretString,
+    pub(crate) store: StoreId,
+    pub(crate) public: bool,
+    pub(crate) scopes: Vec<Scope>,
+}
+
+impl FakeToken {
+    /// A `secret_…` (server-side) token for `store`, with `read_catalog` and `update_catalog`.
+    pub fn secret(store: StoreId, value: impl Into<String>) -> Self {
+        Self {
+            value: SecretString::from(value.into()),
+            store,
+            public: false,
+            scopes: vec![Scope::ReadCatalog, Scope::UpdateCatalog],
+        }
+    }
+
+    /// A `public_…` (storefront) token for `store`, with `read_catalog`. As in Ecwid, a public
+    /// token can never write the catalog: whatever its scopes, adjustments answer 403
+    /// `INSUFFICIENT_APP_SCOPE`.
+    pub fn public(store: StoreId, value: impl Into<String>) -> Self {
+        Self {
+            public: true,
+            scopes: vec![Scope::ReadCatalog],
+            ..Self::secret(store, value)
+        }
+    }
+
+    /// Replaces the token's scopes.
+    pub fn scopes(mut self, scopes: impl IntoIterator<Item = Scope>) -> Self {
+        self.scopes = scopes.into_iter().collect();
+        self
+    }
+
+    /// The store the token belongs to.
+    pub fn store(&self) -> StoreId {
+        self.store
+    }
+
+    pub(crate) fn matches(&self, presented: &str) -> bool {
+        self.value.expose_secret() == presented
+    }
+
+    pub(crate) fn may(&self, scope: Scope) -> bool {
+        // A public token is refused every write, even if a test gave it update_catalog.
+        !(self.public && scope == Scope::UpdateCatalog) && self.scopes.contains(&scope)
+    }
+}
+
+impl fmt::Debug for FakeToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FakeToken")
+            .field("value", &"[REDACTED]")
+            .field("store", &self.store)
+            .field("public", &self.public)
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+/// A sliding-window counter of one token's accepted requests.
+#[derive(Debug, Default)]
+pub(crate) struct Window {
+    arrivals: VecDeque<Instant>,
+}
+
+impl Window {
+    /// Counts a request arriving at `now`, or refuses it with the whole seconds to wait.
+    ///
+    /// A refused request is not counted: Ecwid documents that requests past the limit are
+    /// ignored, so they do not push the window further.
+    pub(crate) fn admit(&mut self, now: Instant, limit: u32, per: Duration) -> Result<(), u64> {
+        while self
+            .arrivals
+            .front()
+            .is_some_and(|&first| first + per <= now)
+        {
+            self.arrivals.pop_front();
+        }
+        if self.arrivals.len() < limit as usize {
+            self.arrivals.push_back(now);
+            return Ok(());
+        }
+        let frees_at = self.arrivals.front().map_or(now, |&first| first + per);
+        let nanos = frees_at.saturating_duration_since(now).as_nanos();
+        let seconds = nanos.div_ceil(1_000_000_000).max(1);
+        Err(u64::try_from(seconds).unwrap_or(u64::MAX))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_slides_and_refusals_do_not_count() {
+        let start = Instant::now();
+        let per = Duration::from_secs(10);
+        let mut window = Window::default();
+        assert_eq!(window.admit(start, 2, per), Ok(()));
+        assert_eq!(
+            window.admit(start + Duration::from_millis(2500), 2, per),
+            Ok(())
+        );
+        // Full: the first arrival frees its place 10 s after it came, rounded up.
+        assert_eq!(window.admit(start + Duration::from_secs(1), 2, per), Err(9));
+        assert_eq!(
+            window.admit(start + Duration::from_millis(9900), 2, per),
+            Err(1)
+        );
+        // The refusals were not counted: only the first arrival leaves, and one place opens.
+        assert_eq!(window.admit(start + per, 2, per), Ok(()));
+        assert_eq!(
+            window.admit(start + per, 2, per),
+            Err(3),
+            "the 2.5 s arrival frees its place at 12.5 s"
+        );
+    }
+
+    #[test]
+    fn public_tokens_never_write() {
+        let token = FakeToken::public(StoreId::new(1), "public_x")
+            .scopes([Scope::ReadCatalog, Scope::UpdateCatalog]);
+        assert!(token.may(Scope::ReadCatalog));
+        assert!(!token.may(Scope::UpdateCatalog));
+        let reader = FakeToken::secret(StoreId::new(1), "secret_x").scopes([Scope::ReadCatalog]);
+        assert!(!reader.may(Scope::UpdateCatalog));
+        assert!(FakeToken::secret(StoreId::new(1), "secret_x").may(Scope::UpdateCatalog));
+    }
+}

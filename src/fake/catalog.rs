@@ -1,0 +1,281 @@
+//! The fake's catalog: what a test declares ([`Store`], [`Product`], [`Variation`]) and the
+//! in-memory state the server moves ([`Catalog`]).
+
+use std::collections::{btree_map::Entry, BTreeMap};
+use std::io;
+
+use crate::{CombinationId, ProductId, StoreId};
+
+/// The stock of a product or variation, as Ecwid models it: a number, or no limit at all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Stock {
+    /// A counted stock. It may be negative: Ecwid applies a delta that takes it below zero.
+    Quantity(i64),
+    /// `unlimited: true` in Ecwid: there is no `quantity`, and adjustments change nothing.
+    Unlimited,
+}
+
+/// A store to serve, with its products. Declared once, before [`FakeStoreBuilder::start`].
+///
+/// [`FakeStoreBuilder::start`]: super::FakeStoreBuilder::start
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) id: StoreId,
+    pub(crate) products: Vec<Product>,
+}
+
+impl Store {
+    /// A store with no products yet.
+    pub fn new(id: StoreId) -> Self {
+        Self {
+            id,
+            products: Vec::new(),
+        }
+    }
+
+    /// Adds a product.
+    pub fn product(mut self, product: Product) -> Self {
+        self.products.push(product);
+        self
+    }
+
+    /// The store's id.
+    pub fn id(&self) -> StoreId {
+        self.id
+    }
+}
+
+/// A product: its own stock, a warning limit, and any variations.
+///
+/// A new product has a counted stock of 0 and no warning limit.
+#[derive(Clone, Debug)]
+pub struct Product {
+    pub(crate) id: ProductId,
+    pub(crate) sku: String,
+    pub(crate) stock: Stock,
+    pub(crate) warning_limit: Option<i64>,
+    pub(crate) variations: Vec<Variation>,
+}
+
+impl Product {
+    /// A product with a stock of 0, no SKU, no warning limit and no variations.
+    pub fn new(id: ProductId) -> Self {
+        Self {
+            id,
+            sku: String::new(),
+            stock: Stock::Quantity(0),
+            warning_limit: None,
+            variations: Vec::new(),
+        }
+    }
+
+    /// Sets the product's SKU (informational: the fake does not look products up by SKU).
+    pub fn sku(mut self, sku: impl Into<String>) -> Self {
+        self.sku = sku.into();
+        self
+    }
+
+    /// Sets a counted stock.
+    pub fn quantity(mut self, quantity: i64) -> Self {
+        self.stock = Stock::Quantity(quantity);
+        self
+    }
+
+    /// Makes the stock unlimited: adjustments answer `updateCount: 0` and change nothing.
+    pub fn unlimited(mut self) -> Self {
+        self.stock = Stock::Unlimited;
+        self
+    }
+
+    /// Sets Ecwid's `warningLimit`: a low-stock notification is due at or below it.
+    pub fn warning_limit(mut self, limit: i64) -> Self {
+        self.warning_limit = Some(limit);
+        self
+    }
+
+    /// Adds a variation (an Ecwid "combination").
+    pub fn variation(mut self, variation: Variation) -> Self {
+        self.variations.push(variation);
+        self
+    }
+}
+
+/// A product variation ("combination").
+///
+/// As in Ecwid, a variation with an empty SKU inherits the product's SKU and *shares the
+/// product's stock*: adjusting either one moves the same number, and the product's warning limit
+/// applies. Such a variation may only be given a stock equal to the product's (Ecwid refuses a
+/// different one with `DIFFERENT_COMBINATION_STOCK`); leave it unset.
+#[derive(Clone, Debug)]
+pub struct Variation {
+    pub(crate) id: CombinationId,
+    pub(crate) sku: String,
+    pub(crate) stock: Option<Stock>,
+    pub(crate) warning_limit: Option<i64>,
+}
+
+impl Variation {
+    /// A variation with an empty SKU, so sharing the product's stock until [`sku`](Self::sku)
+    /// is set.
+    pub fn new(id: CombinationId) -> Self {
+        Self {
+            id,
+            sku: String::new(),
+            stock: None,
+            warning_limit: None,
+        }
+    }
+
+    /// Gives the variation its own SKU, and so its own stock (0 unless set).
+    pub fn sku(mut self, sku: impl Into<String>) -> Self {
+        self.sku = sku.into();
+        self
+    }
+
+    /// Sets a counted stock.
+    pub fn quantity(mut self, quantity: i64) -> Self {
+        self.stock = Some(Stock::Quantity(quantity));
+        self
+    }
+
+    /// Makes the stock unlimited.
+    pub fn unlimited(mut self) -> Self {
+        self.stock = Some(Stock::Unlimited);
+        self
+    }
+
+    /// Sets the variation's own `warningLimit` (ignored when it shares the product's stock).
+    pub fn warning_limit(mut self, limit: i64) -> Self {
+        self.warning_limit = Some(limit);
+        self
+    }
+}
+
+/// A stock counter with its warning limit.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Counter {
+    pub(crate) stock: Stock,
+    pub(crate) warning_limit: Option<i64>,
+}
+
+#[derive(Debug)]
+pub(crate) struct ProductState {
+    pub(crate) own: Counter,
+    /// `None`: the variation shares the product's counter (empty SKU).
+    pub(crate) variations: BTreeMap<CombinationId, Option<Counter>>,
+}
+
+/// The live catalog of every store the fake serves.
+#[derive(Debug, Default)]
+pub(crate) struct Catalog {
+    pub(crate) stores: BTreeMap<StoreId, BTreeMap<ProductId, ProductState>>,
+}
+
+/// What an adjustment targets, once the path has been read.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Target {
+    pub(crate) store: StoreId,
+    pub(crate) product: ProductId,
+    pub(crate) combination: Option<CombinationId>,
+}
+
+/// Why an adjustment's target does not exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Missing {
+    Store,
+    Product,
+    Combination,
+}
+
+fn invalid(message: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, message)
+}
+
+impl Catalog {
+    /// Builds the live catalog, refusing what Ecwid itself could not hold.
+    pub(crate) fn from_stores(stores: Vec<Store>) -> io::Result<Self> {
+        let mut catalog = Catalog::default();
+        for store in stores {
+            let Entry::Vacant(slot) = catalog.stores.entry(store.id) else {
+                return Err(invalid(format!("store {} declared twice", store.id)));
+            };
+            let products = slot.insert(BTreeMap::new());
+            for product in store.products {
+                let own = Counter {
+                    stock: product.stock,
+                    warning_limit: product.warning_limit,
+                };
+                let mut variations = BTreeMap::new();
+                for variation in product.variations {
+                    let counter = if variation.sku.is_empty() {
+                        if variation.stock.is_some_and(|stock| stock != product.stock) {
+                            return Err(invalid(format!(
+                                "variation {} of product {} has an empty SKU, so it shares the \
+                                 product's stock; a different stock is DIFFERENT_COMBINATION_STOCK",
+                                variation.id, product.id
+                            )));
+                        }
+                        None
+                    } else {
+                        Some(Counter {
+                            stock: variation.stock.unwrap_or(Stock::Quantity(0)),
+                            warning_limit: variation.warning_limit,
+                        })
+                    };
+                    if variations.insert(variation.id, counter).is_some() {
+                        return Err(invalid(format!(
+                            "variation {} of product {} declared twice",
+                            variation.id, product.id
+                        )));
+                    }
+                }
+                if products
+                    .insert(product.id, ProductState { own, variations })
+                    .is_some()
+                {
+                    return Err(invalid(format!(
+                        "product {} of store {} declared twice",
+                        product.id, store.id
+                    )));
+                }
+            }
+        }
+        Ok(catalog)
+    }
+
+    pub(crate) fn has_store(&self, store: StoreId) -> bool {
+        self.stores.contains_key(&store)
+    }
+
+    /// The counter an adjustment of `target` moves: a sharing variation resolves to its product.
+    pub(crate) fn counter_mut(&mut self, target: Target) -> Result<&mut Counter, Missing> {
+        let product = self
+            .stores
+            .get_mut(&target.store)
+            .ok_or(Missing::Store)?
+            .get_mut(&target.product)
+            .ok_or(Missing::Product)?;
+        match target.combination {
+            None => Ok(&mut product.own),
+            Some(combination) => match product.variations.get_mut(&combination) {
+                None => Err(Missing::Combination),
+                Some(Some(counter)) => Ok(counter),
+                Some(None) => Ok(&mut product.own),
+            },
+        }
+    }
+
+    pub(crate) fn stock(&self, target: Target) -> Option<Stock> {
+        let product = self.stores.get(&target.store)?.get(&target.product)?;
+        match target.combination {
+            None => Some(product.own.stock),
+            Some(combination) => Some(
+                product
+                    .variations
+                    .get(&combination)?
+                    .unwrap_or(product.own)
+                    .stock,
+            ),
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! What the fake remembers for tests to inspect: every request, every applied delta, every
+//! low-stock notification.
+
+use crate::{CombinationId, ProductId, StoreId};
+
+/// The number the fake gave a request when it arrived: 1 for the first, then 2, 3, …
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RequestId(pub u64);
+
+/// One HTTP request as the fake received it, with every secret redacted.
+///
+/// The `Authorization` header's value is replaced by `Bearer [REDACTED]` (or `[REDACTED]`),
+/// and any configured token value found elsewhere (path, query, other headers, body) is
+/// replaced by `[REDACTED]`: a journal can be printed without leaking a token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedRequest {
+    /// The request's number.
+    pub id: RequestId,
+    /// The HTTP method, such as `PUT`.
+    pub method: String,
+    /// The path, such as `/api/v3/1003/products/1/inventory`.
+    pub path: String,
+    /// The query string without the `?`, if any.
+    pub query: Option<String>,
+    /// The headers, in the order received, names in lower case.
+    pub headers: Vec<(String, String)>,
+    /// The body, decoded as UTF-8 (lossily).
+    pub body: String,
+    /// The status answered; `None` while the request is being handled, or when the connection
+    /// was dropped without an answer (a scripted close).
+    pub status: Option<u16>,
+}
+
+impl RecordedRequest {
+    /// The first value of a header, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What made the fake apply a delta.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A REST adjustment request.
+    Request(RequestId),
+    /// A request carried by a batch.
+    Batch {
+        /// The batch's ticket.
+        ticket: String,
+        /// The request that created the batch.
+        created_by: RequestId,
+        /// The item's position in the batch, from 0.
+        index: usize,
+    },
+}
+
+/// One delta the fake applied to a counted stock: the proof that an adjustment happened, and
+/// how many times.
+///
+/// Adjustments that change nothing (`updateCount: 0`, unlimited stock) are not recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppliedDelta {
+    /// The store.
+    pub store: StoreId,
+    /// The product.
+    pub product: ProductId,
+    /// The variation addressed, `None` for the product endpoint. A variation with an empty SKU
+    /// moves its product's stock, but is still named here as the request named it.
+    pub combination: Option<CombinationId>,
+    /// The `quantityDelta`.
+    pub delta: i32,
+    /// The stock after the delta.
+    pub stock_after: i64,
+    /// What asked for it.
+    pub origin: Origin,
+}
+
+/// A low-stock email Ecwid would have sent the store owner.
+///
+/// Recorded when an adjustment asked for `checkLowStockNotification=true` and the new stock is
+/// at or below the item's warning limit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LowStockNotification {
+    /// The store.
+    pub store: StoreId,
+    /// The product.
+    pub product: ProductId,
+    /// The variation addressed, `None` for the product endpoint.
+    pub combination: Option<CombinationId>,
+    /// The stock after the adjustment.
+    pub stock: i64,
+    /// The warning limit it was compared with.
+    pub warning_limit: i64,
+}

@@ -1,0 +1,237 @@
+//! The HTTP side: hyper 1 on a loopback listener, the journal, and scripted faults.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use secrecy::ExposeSecret;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+
+use super::api::{Answer, Endpoint, HttpRequest};
+use super::faults::Fault;
+use super::records::{RecordedRequest, RequestId};
+use super::Shared;
+
+/// Returned by the service to make hyper drop the connection without writing a response.
+#[derive(Debug)]
+struct DropConnection;
+
+impl fmt::Display for DropConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("scripted fault: connection dropped without a response")
+    }
+}
+
+impl std::error::Error for DropConnection {}
+
+/// Accepts connections forever; the [`FakeStore`](super::FakeStore) stops it by aborting the
+/// task, which drops the listener (closing the port) and the set of tasks (aborting every
+/// connection and batch worker).
+pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, mut tasks: JoinSet<()>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                tasks.spawn(connection(stream, Arc::clone(&shared)));
+            }
+            Err(error) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::debug!(%error, "fake store: accept failed");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+        // Reaps finished connections so the set does not grow with every request.
+        while tasks.try_join_next().is_some() {}
+    }
+}
+
+async fn connection(stream: TcpStream, shared: Arc<Shared>) {
+    let service = service_fn(move |request| handle(Arc::clone(&shared), request));
+    if let Err(error) = http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service)
+        .await
+    {
+        tracing::debug!(%error, "fake store: connection ended");
+    }
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, DropConnection> {
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await.map_err(|_| DropConnection)?.to_bytes();
+    let method = parts.method.as_str();
+    let path = parts.uri.path();
+    let query = parts.uri.query();
+    let route = Endpoint::from_api_path(path).and_then(|endpoint| endpoint.route(method));
+
+    let (id, fault) = {
+        let mut state = shared.lock();
+        let id = RequestId(state.next_request);
+        state.next_request += 1;
+        let recorded = record(&shared, id, &parts, &body);
+        tracing::debug!(id = id.0, method, path = %recorded.path, "fake store: request");
+        state.journal.push(recorded);
+        (id, state.faults.take(route))
+    };
+
+    let mut close_after = false;
+    match fault {
+        Some(Fault::Respond {
+            status,
+            headers,
+            body,
+        }) => {
+            shared.answered(id, status);
+            return Ok(scripted_response(status, headers, body));
+        }
+        Some(Fault::CloseBeforeApplying) => {
+            tracing::debug!(id = id.0, "fake store: closing before applying (scripted)");
+            return Err(DropConnection);
+        }
+        Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
+        Some(Fault::CloseAfterApplying) => close_after = true,
+        None => {}
+    }
+
+    let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let answer = shared.lock().handle_http(
+        &shared.config,
+        HttpRequest {
+            id,
+            method,
+            path,
+            query,
+            authorization: header(AUTHORIZATION),
+            content_type: header(CONTENT_TYPE),
+            body: &body,
+        },
+    );
+    if close_after {
+        tracing::debug!(id = id.0, "fake store: closing after applying (scripted)");
+        return Err(DropConnection);
+    }
+    shared.answered(id, answer.status.as_u16());
+    Ok(response(answer))
+}
+
+/// The journal's copy of a request: the Authorization value replaced, and every configured
+/// token value scrubbed from whatever else the request carried.
+fn record(
+    shared: &Shared,
+    id: RequestId,
+    parts: &hyper::http::request::Parts,
+    body: &[u8],
+) -> RecordedRequest {
+    let scrub = |text: &str| {
+        shared
+            .config
+            .tokens
+            .iter()
+            .map(|token| token.value.expose_secret())
+            .filter(|value| !value.is_empty())
+            .fold(text.to_owned(), |text, value| {
+                text.replace(value, "[REDACTED]")
+            })
+    };
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes());
+            let value = if name == AUTHORIZATION {
+                if value.starts_with("Bearer ") {
+                    "Bearer [REDACTED]".to_owned()
+                } else {
+                    "[REDACTED]".to_owned()
+                }
+            } else {
+                scrub(&value)
+            };
+            (name.as_str().to_owned(), value)
+        })
+        .collect();
+    RecordedRequest {
+        id,
+        method: parts.method.as_str().to_owned(),
+        path: scrub(parts.uri.path()),
+        query: parts.uri.query().map(scrub),
+        headers,
+        body: scrub(&String::from_utf8_lossy(body)),
+        status: None,
+    }
+}
+
+fn response(answer: Answer) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(answer.body.to_string())));
+    *response.status_mut() = answer.status;
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/json;charset=utf-8"),
+    );
+    for (name, value) in answer.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(HeaderName::from_static(name), value);
+        }
+    }
+    response
+}
+
+fn scripted_response(
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+) -> Response<Full<Bytes>> {
+    let is_json = !body.is_empty() && serde_json::from_str::<serde_json::Value>(&body).is_ok();
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    // Checked when the fault was scripted.
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let map = response.headers_mut();
+    let content_type = if is_json {
+        "application/json;charset=utf-8"
+    } else {
+        "text/plain;charset=utf-8"
+    };
+    map.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            map.insert(name, value);
+        }
+    }
+    response
+}
+
+/// Checks a scripted response's status and headers when it is scripted, where a mistake is
+/// easy to trace, rather than when a request meets it.
+pub(crate) fn check_fault(fault: &Fault) {
+    if let Fault::Respond {
+        status, headers, ..
+    } = fault
+    {
+        assert!(
+            StatusCode::from_u16(*status).is_ok(),
+            "Fault::Respond: {status} is not an HTTP status"
+        );
+        for (name, value) in headers {
+            assert!(
+                HeaderName::from_bytes(name.as_bytes()).is_ok()
+                    && HeaderValue::from_str(value).is_ok(),
+                "Fault::Respond: {name:?} is not a valid header"
+            );
+        }
+    }
+}
