@@ -185,12 +185,17 @@ impl Client {
             status = field::Empty,
             latency_ms = field::Empty,
         );
-        self.send_in_span(call, &span)
+        self.send_in_span(call, call_info.idempotent, &span)
             .instrument(span.clone())
             .await
     }
 
-    async fn send_in_span<T, F, Fut>(&self, call: F, span: &tracing::Span) -> Result<T, Error>
+    async fn send_in_span<T, F, Fut>(
+        &self,
+        call: F,
+        idempotent: bool,
+        span: &tracing::Span,
+    ) -> Result<T, Error>
     where
         F: Fn(generated::Client) -> Fut,
         Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<EcwidError>>>,
@@ -246,6 +251,7 @@ impl Client {
             let decision = retry::decide(
                 &inner.retry,
                 &error,
+                idempotent,
                 attempt,
                 started.elapsed(),
                 inner.deadline,
@@ -271,6 +277,8 @@ impl Client {
 /// What a call is about, for its tracing span.
 pub(crate) struct CallInfo {
     pub(crate) operation: &'static str,
+    /// Safe to repeat whatever happened to it (see [`retry::decide`]).
+    pub(crate) idempotent: bool,
     pub(crate) product: Option<ProductId>,
     pub(crate) combination: Option<CombinationId>,
 }

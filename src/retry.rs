@@ -87,10 +87,15 @@ pub(crate) enum Decision {
 /// Decides whether to send again after `error`, the outcome of attempt number `attempt`
 /// (1-based), with `elapsed` spent on the call so far and `deadline` for all of it.
 ///
+/// `idempotent` marks a request that is safe to repeat whatever happened to it: a batch create
+/// with its deduplication key, a status read. Only such a request is sent again after an
+/// error that leaves its outcome unknown.
+///
 /// `jitter` is a number in `[0, 1)` drawn by the caller, so that this function stays pure.
 pub(crate) fn decide(
     policy: &RetryPolicy,
     error: &Error,
+    idempotent: bool,
     attempt: u32,
     elapsed: Duration,
     deadline: Duration,
@@ -115,20 +120,24 @@ pub(crate) fn decide(
             retry_after: None, ..
         } => policy.default_retry_after.mul_f64(1.0 + jitter),
         // Full jitter: a random wait up to the capped exponential.
-        Error::Connect { .. } => {
-            let exponent = (attempt - 1).min(20);
-            let ceiling = policy
-                .initial_backoff
-                .saturating_mul(1 << exponent)
-                .min(policy.max_backoff);
-            ceiling.mul_f64(jitter)
-        }
+        Error::Connect { .. } => backoff(policy, attempt, jitter),
+        error if idempotent && error.may_have_been_applied() => backoff(policy, attempt, jitter),
         _ => return Decision::Stop,
     };
     if elapsed.saturating_add(wait) >= deadline {
         return Decision::Stop;
     }
     Decision::RetryAfter(wait)
+}
+
+/// Capped exponential backoff with full jitter.
+fn backoff(policy: &RetryPolicy, attempt: u32, jitter: f64) -> Duration {
+    let exponent = attempt.saturating_sub(1).min(20);
+    let ceiling = policy
+        .initial_backoff
+        .saturating_mul(1 << exponent)
+        .min(policy.max_backoff);
+    ceiling.mul_f64(jitter)
 }
 
 #[cfg(test)]
@@ -329,7 +338,7 @@ mod tests {
         ];
         drop(connect);
         for (name, error, attempt, elapsed, jitter, expected) in rows {
-            let got = decide(&policy, &error, attempt, elapsed, S(120), jitter);
+            let got = decide(&policy, &error, false, attempt, elapsed, S(120), jitter);
             assert_eq!(got, expected, "{name}");
         }
     }
@@ -338,7 +347,7 @@ mod tests {
     fn connect_backoff_is_capped() {
         let policy = RetryPolicy::default().max_retries(50);
         let error = connect_error();
-        let got = decide(&policy, &error, 40, S(0), S(120), 1.0);
+        let got = decide(&policy, &error, false, 40, S(0), S(120), 1.0);
         assert_eq!(got, Decision::RetryAfter(policy.max_backoff));
     }
 
@@ -347,11 +356,65 @@ mod tests {
         let got = decide(
             &RetryPolicy::never(),
             &rate_limited(Some(1)),
+            false,
             1,
             S(0),
             S(120),
             0.0,
         );
         assert_eq!(got, Decision::Stop);
+    }
+
+    /// A request safe to repeat (a batch create with its deduplication key, a status read) is
+    /// also sent again after errors that leave the outcome unknown, but never after a refusal.
+    #[test]
+    fn idempotent_requests_also_retry_unknown_outcomes() {
+        let policy = RetryPolicy::default();
+        let rows: Vec<(&str, Error, Decision)> = vec![
+            ("500", api(500), Decision::RetryAfter(MS(50))),
+            ("503", api(503), Decision::RetryAfter(MS(50))),
+            (
+                "timeout",
+                Error::Timeout { source: None },
+                Decision::RetryAfter(MS(50)),
+            ),
+            (
+                "unreadable 200",
+                Error::InvalidResponse {
+                    status: 200,
+                    detail: String::new(),
+                },
+                Decision::RetryAfter(MS(50)),
+            ),
+            (
+                "429 still waits as asked",
+                rate_limited(Some(2)),
+                Decision::RetryAfter(S(2)),
+            ),
+            ("400", api(400), Decision::Stop),
+            ("403", api(403), Decision::Stop),
+            ("404", api(404), Decision::Stop),
+            ("bad token", Error::TokenRejected, Decision::Stop),
+        ];
+        for (name, error, expected) in rows {
+            assert_eq!(
+                decide(&policy, &error, true, 1, S(0), S(120), 0.5),
+                expected,
+                "{name}"
+            );
+            // The same error on a request that is not safe to repeat only retries a 429.
+            let plain = decide(&policy, &error, false, 1, S(0), S(120), 0.5);
+            let expected_plain = if matches!(error, Error::RateLimited { .. }) {
+                expected
+            } else {
+                Decision::Stop
+            };
+            assert_eq!(plain, expected_plain, "{name} (not idempotent)");
+        }
+        // Retries stay bounded.
+        assert_eq!(
+            decide(&policy, &api(500), true, 4, S(0), S(120), 0.5),
+            Decision::Stop
+        );
     }
 }

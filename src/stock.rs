@@ -151,6 +151,7 @@ impl<'a> AdjustStock<'a> {
                 Some(_) => "adjust_variation_stock",
                 None => "adjust_product_stock",
             },
+            idempotent: false,
             product: Some(self.item.product()),
             combination: self.item.combination(),
         };
