@@ -203,51 +203,15 @@ impl Client {
         let inner = &self.inner;
         let started = Instant::now();
         let deadline = started + inner.deadline;
+        // For a request safe to repeat, an attempt that may have been applied decides the
+        // call's outcome, whatever refused the attempts after it.
+        let mut maybe_applied: Option<Error> = None;
         let mut attempt = 1;
         loop {
-            if self.is_token_rejected() {
-                return Err(Error::TokenRejected);
-            }
-            if let Some(limiter) = &inner.limiter {
-                limiter
-                    .acquire(deadline)
-                    .await
-                    .ok_or(Error::DeadlineExceeded)?;
-            }
-            span.record("attempt", attempt);
-            let context = CallContext::default();
-            let raw = generated::Client::new_with_client(
-                &inner.base_url,
-                inner.http.clone(),
-                context.clone(),
-            );
-            let sent_at = Instant::now();
-            // reqwest's per-attempt timeout covers the attempt when it ends before the deadline;
-            // otherwise the deadline has to cut the attempt short.
-            let outcome = if deadline.saturating_duration_since(sent_at) > inner.timeout {
-                Ok(call(raw).await)
-            } else {
-                tokio::time::timeout_at(deadline, call(raw)).await
+            let error = match self.attempt(&call, attempt, deadline, span).await {
+                Ok(value) => return Ok(value),
+                Err(error) => error,
             };
-            span.record("latency_ms", sent_at.elapsed().as_millis() as u64);
-            let error = match outcome {
-                Ok(Ok(answer)) => {
-                    span.record("status", answer.status().as_u16());
-                    tracing::debug!(attempt, "attempt succeeded");
-                    return Ok(answer.into_inner());
-                }
-                Ok(Err(raw_error)) => Error::from_generated(raw_error, context.seen()).await,
-                // The call's deadline fired mid-attempt: the request may have been written.
-                Err(_elapsed) => Error::Timeout { source: None },
-            };
-            if let Some(status) = error.status() {
-                span.record("status", status);
-            }
-            tracing::debug!(attempt, error = %error, "attempt failed");
-            if error.is_invalid_token() {
-                inner.token_rejected.store(true, Ordering::SeqCst);
-                tracing::warn!("Ecwid rejected the API token; this client sends nothing more");
-            }
             let decision = retry::decide(
                 &inner.retry,
                 &error,
@@ -257,20 +221,83 @@ impl Client {
                 inner.deadline,
                 fastrand::f64(),
             );
-            match decision {
-                Decision::Stop => return Err(error),
-                Decision::RetryAfter(wait) => {
-                    tracing::info!(
-                        attempt,
-                        wait_ms = wait.as_millis() as u64,
-                        error = %error,
-                        "sending again after a request that was not applied"
-                    );
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                }
+            let Decision::RetryAfter(wait) = decision else {
+                return Err(match maybe_applied {
+                    Some(earlier) if !error.may_have_been_applied() => earlier,
+                    _ => error,
+                });
+            };
+            tracing::info!(
+                attempt,
+                wait_ms = wait.as_millis() as u64,
+                error = %error,
+                "sending the request again"
+            );
+            if error.may_have_been_applied() && maybe_applied.is_none() {
+                maybe_applied = Some(error);
             }
+            tokio::time::sleep(wait).await;
+            attempt += 1;
         }
+    }
+
+    /// One attempt: the token guard, the limiter, the request, and the mapping of its outcome.
+    async fn attempt<T, F, Fut>(
+        &self,
+        call: &F,
+        attempt: u32,
+        deadline: Instant,
+        span: &tracing::Span,
+    ) -> Result<T, Error>
+    where
+        F: Fn(generated::Client) -> Fut,
+        Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<EcwidError>>>,
+    {
+        let inner = &self.inner;
+        if self.is_token_rejected() {
+            return Err(Error::TokenRejected);
+        }
+        if let Some(limiter) = &inner.limiter {
+            limiter
+                .acquire(deadline)
+                .await
+                .ok_or(Error::DeadlineExceeded)?;
+        }
+        span.record("attempt", attempt);
+        let context = CallContext::default();
+        let raw = generated::Client::new_with_client(
+            &inner.base_url,
+            inner.http.clone(),
+            context.clone(),
+        );
+        let sent_at = Instant::now();
+        // reqwest's per-attempt timeout covers the attempt when it ends before the deadline;
+        // otherwise the deadline has to cut the attempt short.
+        let outcome = if deadline.saturating_duration_since(sent_at) > inner.timeout {
+            Ok(call(raw).await)
+        } else {
+            tokio::time::timeout_at(deadline, call(raw)).await
+        };
+        span.record("latency_ms", sent_at.elapsed().as_millis() as u64);
+        let error = match outcome {
+            Ok(Ok(answer)) => {
+                span.record("status", answer.status().as_u16());
+                tracing::debug!(attempt, "attempt succeeded");
+                return Ok(answer.into_inner());
+            }
+            Ok(Err(raw_error)) => Error::from_generated(raw_error, context.seen()).await,
+            // The call's deadline fired mid-attempt: the request may have been written.
+            Err(_elapsed) => Error::Timeout { source: None },
+        };
+        if let Some(status) = error.status() {
+            span.record("status", status);
+        }
+        tracing::debug!(attempt, error = %error, "attempt failed");
+        if error.is_invalid_token() {
+            inner.token_rejected.store(true, Ordering::SeqCst);
+            tracing::warn!("Ecwid rejected the API token; this client sends nothing more");
+        }
+        Err(error)
     }
 }
 

@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod bulk;
 mod client;
 mod error;
 pub mod generated;
@@ -37,6 +38,9 @@ mod retry;
 mod stock;
 mod transport;
 
+pub use bulk::{
+    BulkItem, BulkPlan, BulkReport, BulkRun, BulkSummary, ItemOutcome, Progress, MAX_BATCH_SIZE,
+};
 pub use client::{
     Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DEADLINE,
     DEFAULT_TIMEOUT,

@@ -1,0 +1,835 @@
+//! Bulk stock sync through Ecwid's batch API, exactly once, with progress and resume.
+//!
+//! Thousands of adjustments go out as batches of at most 500 requests each, one rate-limited
+//! call per batch. Each batch is created with a `deduplicationKey` chosen once, when the work
+//! is planned, and reused on every retry of that create: Ecwid answers a repeated create with
+//! the first ticket for an hour, so an ambiguous failure (a timeout, a lost connection, a 5xx)
+//! can be retried without applying anything twice. That is the only exactly-once path Ecwid
+//! offers.
+//!
+//! The whole in-flight state is a [`BulkPlan`], which serializes with serde. Save it (from
+//! [`BulkRun::on_checkpoint`]) and a program that crashed can resume from it with
+//! [`Client::resume_bulk`] and learn every item's outcome without applying anything twice.
+
+use std::{
+    collections::HashMap,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    client::CallInfo,
+    generated::types::{
+        BatchRequestItem, BatchRequestItemMethod, BatchResponseItem, BatchResponseItemStatus,
+        BatchStatusStatus, EcwidError, StockDelta, StockUpdateResult,
+    },
+    stock::check_delta,
+    Client, CombinationId, Error, ProductId, StockItem, StoreId,
+};
+
+/// The most requests Ecwid accepts in one batch.
+pub const MAX_BATCH_SIZE: usize = 500;
+
+/// How long a chunk whose create may have been sent can still be created again with the same
+/// key. Ecwid remembers a key for one hour from the first create; five minutes are kept spare
+/// for clock differences and the time the create takes.
+const DEDUPLICATION_WINDOW: Duration = Duration::from_secs(55 * 60);
+
+/// One adjustment of a bulk sync.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkItem {
+    /// The product or variation to adjust.
+    pub item: StockItem,
+    /// How much to add to its stock (negative to take away; not zero).
+    pub delta: i32,
+    /// `checkLowStockNotification` for this item, left out when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_low_stock_notification: Option<bool>,
+}
+
+impl BulkItem {
+    /// Adds `delta` to the stock of `item`.
+    pub fn new(item: StockItem, delta: i32) -> Self {
+        Self {
+            item,
+            delta,
+            check_low_stock_notification: None,
+        }
+    }
+
+    /// Adds `delta` to a variation's stock.
+    pub fn variation(product: ProductId, combination: CombinationId, delta: i32) -> Self {
+        Self::new(
+            StockItem::Variation {
+                product,
+                combination,
+            },
+            delta,
+        )
+    }
+
+    /// Adds `delta` to a product's stock.
+    pub fn product(product: ProductId, delta: i32) -> Self {
+        Self::new(StockItem::Product { product }, delta)
+    }
+
+    /// Sets `checkLowStockNotification` for this item.
+    pub fn check_low_stock_notification(mut self, check: bool) -> Self {
+        self.check_low_stock_notification = Some(check);
+        self
+    }
+
+    /// The batch request carrying this adjustment; `id` is the item's index in the input.
+    fn to_request(self, index: usize) -> Result<BatchRequestItem, Error> {
+        let product = self.item.product().non_zero()?;
+        let mut path = match self.item.combination() {
+            Some(combination) => format!(
+                "/products/{product}/combinations/{}/inventory",
+                combination.non_zero()?
+            ),
+            None => format!("/products/{product}/inventory"),
+        };
+        if let Some(check) = self.check_low_stock_notification {
+            path.push_str(&format!("?checkLowStockNotification={check}"));
+        }
+        let body = StockDelta {
+            quantity_delta: check_delta(self.delta.into())?,
+        };
+        let serde_json::Value::Object(body) =
+            serde_json::to_value(body).expect("a struct serializes to an object")
+        else {
+            unreachable!("a struct serializes to an object")
+        };
+        Ok(BatchRequestItem {
+            id: Some(index.to_string()),
+            method: BatchRequestItemMethod::Put,
+            path,
+            body,
+        })
+    }
+}
+
+/// What happened to one item of a bulk sync.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum ItemOutcome {
+    /// Applied (`updateCount: 1`), with Ecwid's warning when the stock became negative.
+    Updated {
+        /// Ecwid's warning.
+        warning: Option<String>,
+    },
+    /// Processed but nothing changed (`updateCount: 0`, for example unlimited stock).
+    NotUpdated,
+    /// Ecwid refused or failed this item. A status of 500 or more may still have applied it.
+    Failed {
+        /// The item's HTTP status inside the batch.
+        status: u16,
+        /// Ecwid's `errorCode`.
+        error_code: Option<String>,
+        /// Ecwid's `errorMessage`.
+        error_message: Option<String>,
+    },
+    /// Ecwid did not execute this item. Nothing was applied.
+    NotExecuted,
+    /// The item's batch was never queued (the create was refused, or an earlier chunk failed).
+    /// Nothing was applied.
+    NotSent {
+        /// Why.
+        reason: String,
+    },
+    /// The outcome could not be learned: the item may or may not have been applied. Resume
+    /// the plan to learn it (within the hour for a batch that was being created), or
+    /// reconcile by reading the stock.
+    Unknown {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl ItemOutcome {
+    /// `true` when the item may have been applied: updated, failed with a 5xx, or unknown.
+    pub fn may_have_been_applied(&self) -> bool {
+        match self {
+            ItemOutcome::Updated { .. } | ItemOutcome::Unknown { .. } => true,
+            ItemOutcome::Failed { status, .. } => *status >= 500,
+            ItemOutcome::NotUpdated | ItemOutcome::NotExecuted | ItemOutcome::NotSent { .. } => {
+                false
+            }
+        }
+    }
+}
+
+/// How far a bulk sync is: items whose outcome is known, of all items.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// Items Ecwid has executed.
+    pub completed: usize,
+    /// All items.
+    pub total: usize,
+}
+
+/// The in-flight state of a bulk sync: chunks, their deduplication keys, tickets and results.
+/// Serializable, so that a crashed program can resume from it without applying anything twice.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkPlan {
+    store_id: StoreId,
+    chunks: Vec<Chunk>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Chunk {
+    /// Index of the chunk's first item in the input.
+    first: usize,
+    items: Vec<BulkItem>,
+    deduplication_key: String,
+    state: ChunkState,
+    /// The last error met while creating or polling, for the report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_error: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "camelCase")]
+enum ChunkState {
+    /// Never sent.
+    Planned,
+    /// A create may have been sent since this time (milliseconds since the Unix epoch).
+    Creating { since_unix_ms: u64 },
+    /// Queued at Ecwid under this ticket.
+    Created { ticket: String },
+    /// Executed; one outcome per item.
+    Done { outcomes: Vec<ItemOutcome> },
+}
+
+impl BulkPlan {
+    /// Splits `items` into chunks of at most `chunk_size`, each with its own deduplication key.
+    /// Every item is checked first: bad input fails here, before anything is sent.
+    fn new(store_id: StoreId, items: Vec<BulkItem>, chunk_size: usize) -> Result<Self, Error> {
+        if chunk_size == 0 || chunk_size > MAX_BATCH_SIZE {
+            return Err(Error::InvalidInput(format!(
+                "the chunk size must be between 1 and {MAX_BATCH_SIZE}, not {chunk_size}"
+            )));
+        }
+        for (index, item) in items.iter().enumerate() {
+            item.to_request(index).map_err(|error| match error {
+                Error::InvalidInput(why) => Error::InvalidInput(format!("item {index}: {why}")),
+                other => other,
+            })?;
+        }
+        let chunks = items
+            .chunks(chunk_size)
+            .enumerate()
+            .map(|(n, items)| Chunk {
+                first: n * chunk_size,
+                items: items.to_vec(),
+                deduplication_key: uuid::Uuid::new_v4().to_string(),
+                state: ChunkState::Planned,
+                last_error: None,
+            })
+            .collect();
+        Ok(Self { store_id, chunks })
+    }
+
+    /// The store the plan adjusts.
+    pub fn store_id(&self) -> StoreId {
+        self.store_id
+    }
+
+    /// How many items the plan holds.
+    pub fn len(&self) -> usize {
+        self.chunks.iter().map(|c| c.items.len()).sum()
+    }
+
+    /// Whether the plan holds no item.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many batches the plan sends.
+    pub fn chunk_count(&self) -> usize {
+        self.chunks.len()
+    }
+
+    /// Whether every chunk's outcome is known.
+    pub fn is_done(&self) -> bool {
+        self.chunks
+            .iter()
+            .all(|c| matches!(c.state, ChunkState::Done { .. }))
+    }
+
+    /// Items whose outcome is known.
+    fn completed(&self) -> usize {
+        self.chunks
+            .iter()
+            .filter(|c| matches!(c.state, ChunkState::Done { .. }))
+            .map(|c| c.items.len())
+            .sum()
+    }
+
+    /// The report as the plan stands: outcomes of finished chunks, and for the rest why they
+    /// are not known.
+    pub fn report(&self) -> BulkReport {
+        let mut items = Vec::with_capacity(self.len());
+        let mut outcomes = Vec::with_capacity(self.len());
+        for chunk in &self.chunks {
+            items.extend_from_slice(&chunk.items);
+            let because = |what: &str| match &chunk.last_error {
+                Some(error) => format!("{what}: {error}"),
+                None => what.to_owned(),
+            };
+            let pending = match &chunk.state {
+                ChunkState::Done { outcomes: done } => {
+                    outcomes.extend(done.iter().cloned());
+                    continue;
+                }
+                ChunkState::Planned => ItemOutcome::NotSent {
+                    reason: because("the batch was not created"),
+                },
+                ChunkState::Creating { .. } => ItemOutcome::Unknown {
+                    reason: because("the batch may have been created; resume the plan within the hour to learn its outcome"),
+                },
+                ChunkState::Created { ticket } => ItemOutcome::Unknown {
+                    reason: because(&format!(
+                        "the batch is queued at Ecwid (ticket {ticket}); resume the plan to learn its outcome"
+                    )),
+                },
+            };
+            outcomes.extend(std::iter::repeat_n(pending, chunk.items.len()));
+        }
+        BulkReport {
+            items,
+            outcomes,
+            plan: self.clone(),
+        }
+    }
+}
+
+/// One outcome per item, in input order.
+#[derive(Clone, Debug)]
+pub struct BulkReport {
+    items: Vec<BulkItem>,
+    outcomes: Vec<ItemOutcome>,
+    plan: BulkPlan,
+}
+
+/// Counts of a [`BulkReport`]'s outcomes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BulkSummary {
+    /// Applied.
+    pub updated: usize,
+    /// Processed, nothing changed.
+    pub not_updated: usize,
+    /// Refused or failed by Ecwid.
+    pub failed: usize,
+    /// Not executed by Ecwid.
+    pub not_executed: usize,
+    /// Never sent.
+    pub not_sent: usize,
+    /// Outcome unknown: may have been applied.
+    pub unknown: usize,
+}
+
+impl BulkReport {
+    /// The outcomes, in input order.
+    pub fn outcomes(&self) -> &[ItemOutcome] {
+        &self.outcomes
+    }
+
+    /// Each item with its outcome, in input order.
+    pub fn iter(&self) -> impl Iterator<Item = (&BulkItem, &ItemOutcome)> {
+        self.items.iter().zip(&self.outcomes)
+    }
+
+    /// How many items ended each way.
+    pub fn summary(&self) -> BulkSummary {
+        let mut summary = BulkSummary::default();
+        for outcome in &self.outcomes {
+            let count = match outcome {
+                ItemOutcome::Updated { .. } => &mut summary.updated,
+                ItemOutcome::NotUpdated => &mut summary.not_updated,
+                ItemOutcome::Failed { .. } => &mut summary.failed,
+                ItemOutcome::NotExecuted => &mut summary.not_executed,
+                ItemOutcome::NotSent { .. } => &mut summary.not_sent,
+                ItemOutcome::Unknown { .. } => &mut summary.unknown,
+            };
+            *count += 1;
+        }
+        summary
+    }
+
+    /// Whether every outcome is known (nothing [`ItemOutcome::Unknown`]).
+    pub fn is_settled(&self) -> bool {
+        self.plan.is_done()
+    }
+
+    /// The final state, to resume when some outcomes are still unknown.
+    pub fn plan(&self) -> &BulkPlan {
+        &self.plan
+    }
+
+    /// The final state, to resume when some outcomes are still unknown.
+    pub fn into_plan(self) -> BulkPlan {
+        self.plan
+    }
+}
+
+type ProgressFn<'a> = Box<dyn FnMut(Progress) + Send + 'a>;
+type CheckpointFn<'a> = Box<dyn FnMut(&BulkPlan) + Send + 'a>;
+
+enum Source {
+    Items(Vec<BulkItem>),
+    Plan(BulkPlan),
+}
+
+/// A bulk sync ready to run; made by [`Client::bulk_adjust`] or [`Client::resume_bulk`].
+#[must_use = "nothing is sent until .send().await"]
+pub struct BulkRun<'a> {
+    client: &'a Client,
+    source: Source,
+    chunk_size: usize,
+    first_poll: Duration,
+    max_poll: Duration,
+    on_progress: Option<ProgressFn<'a>>,
+    on_checkpoint: Option<CheckpointFn<'a>>,
+}
+
+impl std::fmt::Debug for BulkRun<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BulkRun")
+            .field("client", self.client)
+            .field("chunk_size", &self.chunk_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Applies many adjustments through Ecwid's batch API, each exactly once.
+    ///
+    /// ```no_run
+    /// # async fn run(client: ecwid_inventory::Client) -> Result<(), ecwid_inventory::Error> {
+    /// use ecwid_inventory::{BulkItem, CombinationId, ProductId};
+    ///
+    /// let items = vec![
+    ///     BulkItem::variation(ProductId::new(1), CombinationId::new(11), -3),
+    ///     BulkItem::product(ProductId::new(2), 10).check_low_stock_notification(true),
+    /// ];
+    /// let report = client
+    ///     .bulk_adjust(items)
+    ///     .on_progress(|p| println!("{}/{}", p.completed, p.total))
+    ///     .send()
+    ///     .await?;
+    /// for (item, outcome) in report.iter() {
+    ///     println!("{item:?}: {outcome:?}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn bulk_adjust(&self, items: impl IntoIterator<Item = BulkItem>) -> BulkRun<'_> {
+        self.bulk_run(Source::Items(items.into_iter().collect()))
+    }
+
+    /// Plans a bulk sync without sending anything: chunks and their deduplication keys. Save
+    /// the plan before running it with [`resume_bulk`](Client::resume_bulk), and a crash at any
+    /// point can be resumed without applying anything twice.
+    pub fn plan_bulk(
+        &self,
+        items: impl IntoIterator<Item = BulkItem>,
+        chunk_size: usize,
+    ) -> Result<BulkPlan, Error> {
+        BulkPlan::new(self.store_id(), items.into_iter().collect(), chunk_size)
+    }
+
+    /// Runs (or resumes) a saved plan: creates the chunks not yet created, with their original
+    /// keys, and polls the rest for their outcomes.
+    pub fn resume_bulk(&self, plan: BulkPlan) -> BulkRun<'_> {
+        self.bulk_run(Source::Plan(plan))
+    }
+
+    fn bulk_run(&self, source: Source) -> BulkRun<'_> {
+        BulkRun {
+            client: self,
+            source,
+            chunk_size: MAX_BATCH_SIZE,
+            first_poll: Duration::from_millis(200),
+            max_poll: Duration::from_secs(2),
+            on_progress: None,
+            on_checkpoint: None,
+        }
+    }
+}
+
+impl<'a> BulkRun<'a> {
+    /// Requests per batch (1 to 500, default 500). Ignored when resuming a plan.
+    pub fn chunk_size(mut self, size: usize) -> Self {
+        self.chunk_size = size;
+        self
+    }
+
+    /// How often the batch status is read: first after `first`, then half as often again each
+    /// time, up to `max` (defaults 200 ms and 2 s). Each read is a rate-limited request.
+    pub fn poll_interval(mut self, first: Duration, max: Duration) -> Self {
+        self.first_poll = first;
+        self.max_poll = max.max(first);
+        self
+    }
+
+    /// Called with the progress after each status read and each finished chunk.
+    pub fn on_progress(mut self, progress: impl FnMut(Progress) + Send + 'a) -> Self {
+        self.on_progress = Some(Box::new(progress));
+        self
+    }
+
+    /// Called with the whole state whenever it changes, before a create is sent and after each
+    /// answer. Persist it to resume after a crash.
+    pub fn on_checkpoint(mut self, checkpoint: impl FnMut(&BulkPlan) + Send + 'a) -> Self {
+        self.on_checkpoint = Some(Box::new(checkpoint));
+        self
+    }
+
+    /// Runs the sync. Fails only on bad input or a plan for another store, before anything is
+    /// sent; everything after that is reported per item in the [`BulkReport`].
+    pub async fn send(mut self) -> Result<BulkReport, Error> {
+        let mut plan = match std::mem::replace(&mut self.source, Source::Items(Vec::new())) {
+            Source::Items(items) => BulkPlan::new(self.client.store_id(), items, self.chunk_size)?,
+            Source::Plan(plan) => {
+                if plan.store_id != self.client.store_id() {
+                    return Err(Error::InvalidInput(format!(
+                        "the plan is for store {}, the client for store {}",
+                        plan.store_id,
+                        self.client.store_id()
+                    )));
+                }
+                plan
+            }
+        };
+        self.checkpoint(&plan);
+        self.create_all(&mut plan).await;
+        self.poll_all(&mut plan).await;
+        Ok(plan.report())
+    }
+
+    fn checkpoint(&mut self, plan: &BulkPlan) {
+        if let Some(checkpoint) = &mut self.on_checkpoint {
+            checkpoint(plan);
+        }
+    }
+
+    fn progress(&mut self, plan: &BulkPlan, in_flight: usize) {
+        if let Some(progress) = &mut self.on_progress {
+            progress(Progress {
+                completed: plan.completed() + in_flight,
+                total: plan.len(),
+            });
+        }
+    }
+
+    /// Creates every chunk not yet created, in order; stops at the first that cannot be.
+    async fn create_all(&mut self, plan: &mut BulkPlan) {
+        for index in 0..plan.chunks.len() {
+            let chunk = &mut plan.chunks[index];
+            let never_sent = matches!(chunk.state, ChunkState::Planned);
+            match chunk.state {
+                ChunkState::Planned => {
+                    chunk.state = ChunkState::Creating {
+                        since_unix_ms: unix_ms(),
+                    };
+                    self.checkpoint(plan);
+                }
+                ChunkState::Creating { since_unix_ms } => {
+                    let age = Duration::from_millis(unix_ms().saturating_sub(since_unix_ms));
+                    if age >= DEDUPLICATION_WINDOW {
+                        // Creating it again could apply it twice; only reconciling can tell.
+                        chunk.last_error = Some(format!(
+                            "its deduplication key is {} minutes old and may have expired",
+                            age.as_secs() / 60
+                        ));
+                        self.checkpoint(plan);
+                        return;
+                    }
+                }
+                ChunkState::Created { .. } | ChunkState::Done { .. } => continue,
+            }
+            let chunk = &mut plan.chunks[index];
+            match self.client.create_batch(chunk).await {
+                Ok(ticket) => {
+                    chunk.state = ChunkState::Created { ticket };
+                    chunk.last_error = None;
+                    self.checkpoint(plan);
+                }
+                Err(error) => {
+                    chunk.last_error = Some(error.to_string());
+                    // A refusal proves nothing was queued only when no earlier run sent this
+                    // chunk and no attempt of this one may have reached Ecwid.
+                    if never_sent && !error.may_have_been_applied() {
+                        chunk.state = ChunkState::Planned;
+                    }
+                    self.checkpoint(plan);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Polls every created chunk, in order, until Ecwid reports it completed.
+    async fn poll_all(&mut self, plan: &mut BulkPlan) {
+        for index in 0..plan.chunks.len() {
+            let ChunkState::Created { ticket } = &plan.chunks[index].state else {
+                continue;
+            };
+            let ticket = ticket.clone();
+            let mut wait = self.first_poll;
+            loop {
+                tokio::time::sleep(wait).await;
+                wait = wait.mul_f64(1.5).min(self.max_poll);
+                match self.client.batch_status(&ticket).await {
+                    Ok(status) if status.status == BatchStatusStatus::Completed => {
+                        let chunk = &mut plan.chunks[index];
+                        chunk.state = ChunkState::Done {
+                            outcomes: outcomes(chunk, &status.responses),
+                        };
+                        chunk.last_error = None;
+                        self.checkpoint(plan);
+                        self.progress(plan, 0);
+                        break;
+                    }
+                    Ok(status) => {
+                        let done = status.completed_requests.unwrap_or(0).max(0) as usize;
+                        self.progress(plan, done);
+                    }
+                    Err(error) => {
+                        plan.chunks[index].last_error = Some(error.to_string());
+                        self.checkpoint(plan);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64
+}
+
+impl Client {
+    /// Creates (or re-creates, with the same key) one chunk's batch.
+    async fn create_batch(&self, chunk: &Chunk) -> Result<String, Error> {
+        let store = self.store();
+        let body = chunk
+            .items
+            .iter()
+            .enumerate()
+            .map(|(n, item)| item.to_request(chunk.first + n))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (body, key) = (&body, chunk.deduplication_key.as_str());
+        let info = CallInfo {
+            operation: "create_batch",
+            // The deduplication key makes a repeated create return the first ticket.
+            idempotent: true,
+            product: None,
+            combination: None,
+        };
+        let ticket = self
+            .send(info, move |raw| async move {
+                raw.create_batch(store, None, Some(key), None, Some(false), body)
+                    .await
+            })
+            .await?;
+        Ok(ticket.ticket)
+    }
+
+    async fn batch_status(
+        &self,
+        ticket: &str,
+    ) -> Result<crate::generated::types::BatchStatus, Error> {
+        let store = self.store();
+        let info = CallInfo {
+            operation: "get_batch_status",
+            idempotent: true,
+            product: None,
+            combination: None,
+        };
+        self.send(info, move |raw| async move {
+            raw.get_batch_status(store, None, ticket).await
+        })
+        .await
+    }
+}
+
+/// Reads each item's result from a completed batch, matched by the `id` each request was given.
+fn outcomes(chunk: &Chunk, responses: &[BatchResponseItem]) -> Vec<ItemOutcome> {
+    let by_id: HashMap<&str, &BatchResponseItem> = responses
+        .iter()
+        .filter_map(|r| r.id.as_deref().map(|id| (id, r)))
+        .collect();
+    (0..chunk.items.len())
+        .map(|n| {
+            let id = (chunk.first + n).to_string();
+            match by_id.get(id.as_str()) {
+                Some(response) => outcome(response),
+                None => ItemOutcome::Unknown {
+                    reason: "the completed batch has no result for this item".into(),
+                },
+            }
+        })
+        .collect()
+}
+
+fn outcome(response: &BatchResponseItem) -> ItemOutcome {
+    let status = response
+        .http_status_code
+        .and_then(|s| u16::try_from(s).ok())
+        .unwrap_or(0);
+    let body: Option<serde_json::Value> = match (&response.http_body, &response.escaped_http_body) {
+        (Some(body), _) => Some(body.clone()),
+        (None, Some(escaped)) => serde_json::from_str(escaped).ok(),
+        (None, None) => None,
+    };
+    match response.status {
+        BatchResponseItemStatus::NotExecuted => ItemOutcome::NotExecuted,
+        BatchResponseItemStatus::Completed if (200..300).contains(&status) => {
+            let result = body.and_then(|b| serde_json::from_value::<StockUpdateResult>(b).ok());
+            match result {
+                Some(result) if result.update_count > 0 => ItemOutcome::Updated {
+                    warning: result.warning,
+                },
+                Some(result) if result.update_count == 0 => ItemOutcome::NotUpdated,
+                _ => ItemOutcome::Unknown {
+                    reason: format!("an unreadable result with status {status}"),
+                },
+            }
+        }
+        BatchResponseItemStatus::Completed | BatchResponseItemStatus::Failed => {
+            let error = body
+                .and_then(|b| serde_json::from_value::<EcwidError>(b).ok())
+                .unwrap_or_default();
+            ItemOutcome::Failed {
+                status,
+                error_code: error.error_code,
+                error_message: error.error_message,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(n: usize) -> Vec<BulkItem> {
+        (1..=n as u64)
+            .map(|i| BulkItem::variation(ProductId::new(1), CombinationId::new(i), -1))
+            .collect()
+    }
+
+    #[test]
+    fn plans_chunks_with_their_own_keys() {
+        let plan = BulkPlan::new(StoreId::new(1), items(1201), 500).unwrap();
+        let sizes: Vec<_> = plan.chunks.iter().map(|c| c.items.len()).collect();
+        assert_eq!(sizes, [500, 500, 201]);
+        let firsts: Vec<_> = plan.chunks.iter().map(|c| c.first).collect();
+        assert_eq!(firsts, [0, 500, 1000]);
+        let keys: std::collections::HashSet<_> =
+            plan.chunks.iter().map(|c| &c.deduplication_key).collect();
+        assert_eq!(keys.len(), 3);
+        // The plan survives a round trip through JSON unchanged.
+        let json = serde_json::to_string(&plan).unwrap();
+        assert_eq!(serde_json::from_str::<BulkPlan>(&json).unwrap(), plan);
+    }
+
+    #[test]
+    fn bad_items_and_chunk_sizes_are_refused() {
+        let mut bad = items(3);
+        bad[2].delta = 0;
+        let error = BulkPlan::new(StoreId::new(1), bad, 500).unwrap_err();
+        assert!(error.to_string().contains("item 2"), "{error}");
+        let mut bad = items(3);
+        bad[1] = BulkItem::product(ProductId::new(0), 5);
+        assert!(BulkPlan::new(StoreId::new(1), bad, 500).is_err());
+        assert!(BulkPlan::new(StoreId::new(1), items(3), 0).is_err());
+        assert!(BulkPlan::new(StoreId::new(1), items(3), 501).is_err());
+    }
+
+    #[test]
+    fn requests_carry_path_flag_body_and_index() {
+        let item = BulkItem::variation(ProductId::new(7), CombinationId::new(9), -4)
+            .check_low_stock_notification(true);
+        let request = serde_json::to_value(item.to_request(42).unwrap()).unwrap();
+        assert_eq!(
+            request,
+            serde_json::json!({
+                "id": "42",
+                "method": "PUT",
+                "path": "/products/7/combinations/9/inventory?checkLowStockNotification=true",
+                "body": {"quantityDelta": -4},
+            })
+        );
+        let request = serde_json::to_value(
+            BulkItem::product(ProductId::new(7), 5)
+                .to_request(0)
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(request["path"], "/products/7/inventory");
+    }
+
+    #[test]
+    fn reads_each_kind_of_result() {
+        let response = |status, code, body: serde_json::Value| BatchResponseItem {
+            id: Some("0".into()),
+            status,
+            http_status_code: Some(code),
+            http_status_line: None,
+            http_body: Some(body),
+            escaped_http_body: None,
+        };
+        use BatchResponseItemStatus::*;
+        let cases = [
+            (
+                response(Completed, 200, serde_json::json!({"updateCount": 1})),
+                ItemOutcome::Updated { warning: None },
+            ),
+            (
+                response(Completed, 200, serde_json::json!({"updateCount": 0})),
+                ItemOutcome::NotUpdated,
+            ),
+            (
+                response(
+                    Failed,
+                    404,
+                    serde_json::json!({"errorCode": "PRODUCT_NOT_FOUND", "errorMessage": "no"}),
+                ),
+                ItemOutcome::Failed {
+                    status: 404,
+                    error_code: Some("PRODUCT_NOT_FOUND".into()),
+                    error_message: Some("no".into()),
+                },
+            ),
+            (
+                response(NotExecuted, 0, serde_json::Value::Null),
+                ItemOutcome::NotExecuted,
+            ),
+        ];
+        for (response, expected) in cases {
+            assert_eq!(outcome(&response), expected);
+        }
+        let escaped = BatchResponseItem {
+            http_body: None,
+            escaped_http_body: Some(r#"{"updateCount":1,"warning":"negative"}"#.into()),
+            ..response(Completed, 200, serde_json::Value::Null)
+        };
+        assert_eq!(
+            outcome(&escaped),
+            ItemOutcome::Updated {
+                warning: Some("negative".into())
+            }
+        );
+    }
+}
