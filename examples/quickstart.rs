@@ -1,0 +1,204 @@
+//! A day of stock changes, end to end.
+//!
+//! `cargo run --example quickstart`
+//!
+//! Without `ECWID_TOKEN` it starts the embedded fake Ecwid store with a small demo shop and walks
+//! through a day: a sale, a restock, an oversell into negative stock, a low-stock notification,
+//! an unlimited item and an unknown variation, with the stock before and after each step.
+//!
+//! With `ECWID_STORE_ID`, `ECWID_TOKEN`, `ECWID_PRODUCT_ID` and `ECWID_COMBINATION_ID` set (and
+//! optionally `ECWID_API_URL`), it makes one real adjustment of that variation: `ECWID_DELTA`
+//! if set, otherwise +1 then -1, which leaves the stock as it was.
+
+use std::process::ExitCode;
+
+use ecwid_inventory::{
+    fake::{demo, FakeStore, Stock},
+    Client, CombinationId, Error, ProductId, StockAdjustment, StockItem,
+};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let result = if std::env::var_os("ECWID_TOKEN").is_some() {
+        real_store().await
+    } else {
+        fake_store_day().await
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// One real adjustment (or +1 then -1) against the store named by the environment.
+async fn real_store() -> Result<(), Box<dyn std::error::Error>> {
+    let number = |name: &str| -> Result<u64, String> {
+        let value = std::env::var(name).map_err(|_| format!("{name} is not set"))?;
+        value
+            .trim()
+            .parse()
+            .map_err(|_| format!("{name} is not a number: {value:?}"))
+    };
+    let product = ProductId::new(number("ECWID_PRODUCT_ID")?);
+    let combination = CombinationId::new(number("ECWID_COMBINATION_ID")?);
+    let deltas: Vec<i32> = match std::env::var("ECWID_DELTA") {
+        Ok(delta) => vec![delta
+            .trim()
+            .parse()
+            .map_err(|_| format!("ECWID_DELTA is not a whole number: {delta:?}"))?],
+        Err(_) => vec![1, -1],
+    };
+    let client = Client::from_env()?;
+    println!(
+        "Ecwid store {} at {}: adjusting variation {combination} of product {product}",
+        client.store_id(),
+        client.base_url()
+    );
+    for delta in deltas {
+        match client
+            .adjust_variation_stock(product, combination, delta)
+            .send()
+            .await
+        {
+            Ok(adjustment) => println!("  {delta:+}: {}", describe(&adjustment)),
+            Err(error) => {
+                println!("  {delta:+}: failed: {error}");
+                println!("     {}", applied_note(&error));
+                return Err(error.into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The demo day against the embedded fake store.
+async fn fake_store_day() -> Result<(), Box<dyn std::error::Error>> {
+    let fake = FakeStore::demo().await?;
+    let client = Client::builder(demo::STORE, demo::TOKEN)
+        .base_url(fake.base_url())
+        .build()?;
+    println!("No ECWID_TOKEN set: running against the embedded fake Ecwid store");
+    println!("  at {}, store {}", fake.base_url(), demo::STORE);
+    println!("  (set ECWID_STORE_ID, ECWID_TOKEN, ECWID_PRODUCT_ID and ECWID_COMBINATION_ID");
+    println!("  to make one real adjustment instead)\n");
+
+    let (tee, small) = demo::SMALL_TEE;
+    let small_tee = StockItem::Variation {
+        product: tee,
+        combination: small,
+    };
+    let mug = StockItem::Product { product: demo::MUG };
+    let gift_card = StockItem::Product {
+        product: demo::GIFT_CARD,
+    };
+    let stock = |item: StockItem| -> String {
+        let stock = match item.combination() {
+            Some(combination) => fake.variation_stock(demo::STORE, item.product(), combination),
+            None => fake.product_stock(demo::STORE, item.product()),
+        };
+        match stock {
+            Some(Stock::Quantity(n)) => n.to_string(),
+            Some(Stock::Unlimited) => "unlimited".into(),
+            None => "no such item".into(),
+        }
+    };
+
+    let steps: [(&str, StockItem, i32, bool); 5] = [
+        ("1. Sell 3 small T-shirts", small_tee, -3, false),
+        ("2. Restock 10 small T-shirts", small_tee, 10, false),
+        (
+            "3. Oversell: a marketplace order of 20 small T-shirts",
+            small_tee,
+            -20,
+            false,
+        ),
+        (
+            "4. Sell 6 mugs, asking Ecwid to check the low-stock limit",
+            mug,
+            -6,
+            true,
+        ),
+        (
+            "5. Sell a gift card (unlimited stock)",
+            gift_card,
+            -1,
+            false,
+        ),
+    ];
+    for (title, item, delta, check_low_stock) in steps {
+        println!("{title}");
+        let before = stock(item);
+        let mut request = client.adjust_stock(item, delta);
+        if check_low_stock {
+            request = request.check_low_stock_notification(true);
+        }
+        let notifications_before = fake.low_stock_notifications().len();
+        match request.send().await {
+            Ok(adjustment) => println!("   {}", describe(&adjustment)),
+            Err(error) => println!("   failed: {error}"),
+        }
+        println!("   stock: {before} -> {}", stock(item));
+        for notification in &fake.low_stock_notifications()[notifications_before..] {
+            println!(
+                "   low-stock email to the owner: stock {} is at or below the limit of {}",
+                notification.stock, notification.warning_limit
+            );
+        }
+        println!();
+    }
+
+    println!("6. Adjust a variation that does not exist");
+    let unknown = CombinationId::new(999_999);
+    match client.adjust_variation_stock(tee, unknown, -1).send().await {
+        Ok(adjustment) => println!("   unexpected success: {}", describe(&adjustment)),
+        Err(error) => {
+            println!(
+                "   status {}, errorCode {}: {}",
+                error.status().map_or("none".into(), |s| s.to_string()),
+                error.error_code().unwrap_or("none"),
+                error.error_message().unwrap_or("")
+            );
+            println!("   {}", applied_note(&error));
+        }
+    }
+    println!(
+        "   stock of the small T-shirt: {} (unchanged)",
+        stock(small_tee)
+    );
+
+    println!("\nThe fake's ledger: every delta it applied, once each");
+    for applied in fake.ledger() {
+        let item = match applied.combination {
+            Some(combination) => format!("variation {combination}"),
+            None => format!("product {}", applied.product),
+        };
+        println!(
+            "   {item:>20}: {:+4} -> stock {}",
+            applied.delta, applied.stock_after
+        );
+    }
+    Ok(())
+}
+
+fn describe(adjustment: &StockAdjustment) -> String {
+    let mut text = if adjustment.is_updated() {
+        format!("updated (updateCount {})", adjustment.update_count())
+    } else {
+        format!("not updated (updateCount {})", adjustment.update_count())
+    };
+    if let Some(warning) = adjustment.warning() {
+        text.push_str(&format!(", warning: {warning:?}"));
+    }
+    text
+}
+
+fn applied_note(error: &Error) -> &'static str {
+    if error.may_have_been_applied() {
+        "the adjustment MAY have been applied: check the stock before sending it again"
+    } else {
+        "nothing was applied: safe to fix and send again"
+    }
+}
