@@ -353,6 +353,9 @@ impl State {
                 format!("The access token lacks the {} scope", scope_name(*missing)),
             );
         }
+        if matches!((endpoint, &body), (Endpoint::Batch(_), Body::Json(_))) {
+            return Answer::wrong_parameter("A batch cannot carry batch requests");
+        }
         let query = match Query::parse(query) {
             Ok(query) => query,
             Err(answer) => return answer,
@@ -369,30 +372,27 @@ impl State {
                 };
                 self.adjust(target, delta, check, caller.origin.origin())
             }
-            (Endpoint::Batch(store), "POST") => match body {
-                Body::Http { .. } => {
-                    let value = match read_json(body) {
-                        Ok(value) => value,
-                        Err(answer) => return answer,
-                    };
-                    let now = self.now();
-                    let created = self.batches.create(
-                        store,
-                        caller.token,
-                        caller.origin.request(),
-                        &query,
-                        value,
-                        now,
-                    );
-                    if created.is_ok() {
-                        if let Some(waker) = config.batch_wakers.get(&store) {
-                            waker.notify_one();
-                        }
+            (Endpoint::Batch(store), "POST") => {
+                let value = match read_json(body) {
+                    Ok(value) => value,
+                    Err(answer) => return answer,
+                };
+                let now = self.now();
+                let created = self.batches.create(
+                    store,
+                    caller.token,
+                    caller.origin.request(),
+                    &query,
+                    value,
+                    now,
+                );
+                if created.is_ok() {
+                    if let Some(waker) = config.batch_wakers.get(&store) {
+                        waker.notify_one();
                     }
-                    created.unwrap_or_else(|answer| answer)
                 }
-                Body::Json(_) => Answer::wrong_parameter("A batch cannot carry batch requests"),
-            },
+                created.unwrap_or_else(|answer| answer)
+            }
             (Endpoint::Batch(store), "GET") => self.batches.status(store, &query),
             _ => Answer::error(
                 StatusCode::METHOD_NOT_ALLOWED,

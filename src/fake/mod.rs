@@ -105,6 +105,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -144,6 +145,8 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     /// Signalled each time a batch completes.
     pub(crate) batch_settled: Notify,
+    /// Set when the [`FakeStore`] is dropped: work still pending then applies nothing.
+    stopped: AtomicBool,
 }
 
 impl Shared {
@@ -153,6 +156,10 @@ impl Shared {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
     }
 
     /// Notes in the journal the status a request was answered with.
@@ -256,6 +263,7 @@ impl FakeStoreBuilder {
             },
             state: Mutex::new(State::new(catalog)),
             batch_settled: Notify::new(),
+            stopped: AtomicBool::new(false),
         });
         let mut tasks = JoinSet::new();
         for (&store, waker) in &shared.config.batch_wakers {
@@ -421,6 +429,7 @@ impl FakeStore {
     /// Stops the server and waits until the port is closed; every connection and batch
     /// worker has been told to stop. Dropping the store does the same without waiting.
     pub async fn shutdown(mut self) {
+        self.shared.stopped.store(true, Ordering::SeqCst);
         self.server.abort();
         // Cancelled, as asked (or a panic of the fake, already reported): nothing to do.
         let _ = (&mut self.server).await;
@@ -429,7 +438,9 @@ impl FakeStore {
 
 impl Drop for FakeStore {
     fn drop(&mut self) {
-        // The accept loop owns the listener and every task: aborting it stops them all.
+        // The accept loop owns the listener and every task: aborting it stops them all. A
+        // delayed request (Fault::Delay) runs on a task of its own, and sees the flag.
+        self.shared.stopped.store(true, Ordering::SeqCst);
         self.server.abort();
     }
 }

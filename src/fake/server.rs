@@ -8,6 +8,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use hyper::http::request::Parts;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
@@ -70,9 +71,7 @@ async fn handle(
     let (parts, body) = request.into_parts();
     let body = body.collect().await.map_err(|_| DropConnection)?.to_bytes();
     let method = parts.method.as_str();
-    let path = parts.uri.path();
-    let query = parts.uri.query();
-    let route = Endpoint::from_api_path(path).and_then(|endpoint| endpoint.route(method));
+    let route = Endpoint::from_api_path(parts.uri.path()).and_then(|e| e.route(method));
 
     let (id, fault) = {
         let mut state = shared.lock();
@@ -85,6 +84,7 @@ async fn handle(
     };
 
     let mut close_after = false;
+    let mut delay = None;
     match fault {
         Some(Fault::Respond {
             status,
@@ -98,40 +98,57 @@ async fn handle(
             tracing::debug!(id = id.0, "fake store: closing before applying (scripted)");
             return Err(DropConnection);
         }
-        Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
+        Some(Fault::Delay(duration)) => delay = Some(duration),
         Some(Fault::CloseAfterApplying) => close_after = true,
         None => {}
     }
 
+    let answer = match delay {
+        None => process(&shared, id, &parts, &body, !close_after),
+        Some(delay) => {
+            // Hyper drops this handler when the client hangs up; a real server would still
+            // finish the request, so the delayed work runs on a task of its own. It applies
+            // nothing if the fake was stopped meanwhile.
+            let shared = Arc::clone(&shared);
+            let delayed = tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                (!shared.is_stopped()).then(|| process(&shared, id, &parts, &body, true))
+            });
+            delayed.await.ok().flatten().ok_or(DropConnection)?
+        }
+    };
+    if close_after {
+        tracing::debug!(id = id.0, "fake store: closing after applying (scripted)");
+        return Err(DropConnection);
+    }
+    Ok(response(answer))
+}
+
+/// Runs Ecwid's logic on a received request, noting in the journal the status of an answer
+/// that will be sent.
+fn process(shared: &Shared, id: RequestId, parts: &Parts, body: &[u8], sent: bool) -> Answer {
     let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let answer = shared.lock().handle_http(
         &shared.config,
         HttpRequest {
             id,
-            method,
-            path,
-            query,
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            query: parts.uri.query(),
             authorization: header(AUTHORIZATION),
             content_type: header(CONTENT_TYPE),
-            body: &body,
+            body,
         },
     );
-    if close_after {
-        tracing::debug!(id = id.0, "fake store: closing after applying (scripted)");
-        return Err(DropConnection);
+    if sent {
+        shared.answered(id, answer.status.as_u16());
     }
-    shared.answered(id, answer.status.as_u16());
-    Ok(response(answer))
+    answer
 }
 
 /// The journal's copy of a request: the Authorization value replaced, and every configured
 /// token value scrubbed from whatever else the request carried.
-fn record(
-    shared: &Shared,
-    id: RequestId,
-    parts: &hyper::http::request::Parts,
-    body: &[u8],
-) -> RecordedRequest {
+fn record(shared: &Shared, id: RequestId, parts: &Parts, body: &[u8]) -> RecordedRequest {
     let scrub = |text: &str| {
         shared
             .config
