@@ -135,7 +135,12 @@ mod tests {
         assert_eq!(&times[..3], &[Duration::ZERO; 3]);
         assert_eq!(times[3], Duration::from_millis(10_100));
         for (i, pair) in times.windows(4).enumerate() {
-            assert_eq!(pair[3] - pair[0], Duration::from_millis(10_100), "send {}", i + 3);
+            assert_eq!(
+                pair[3] - pair[0],
+                Duration::from_millis(10_100),
+                "send {}",
+                i + 3
+            );
         }
     }
 
