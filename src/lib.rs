@@ -54,3 +54,8 @@ pub use stock::{AdjustStock, StockAdjustment, StockItem};
 #[cfg(feature = "fake")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
 pub mod fake;
+
+/// The README's code blocks, compiled (and, where they need no real store, run) as doc tests.
+#[cfg(all(doctest, feature = "fake"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
