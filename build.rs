@@ -33,9 +33,26 @@ fn generate() -> Result<(), String> {
         .with_inner_type(quote_inner())
         .with_derive("schemars::JsonSchema");
 
-    let tokens = progenitor::Generator::new(&settings)
-        .generate_tokens(&spec)
-        .map_err(|e| format!("progenitor rejected the document: {e}"))?;
+    // progenitor panics on some documents it cannot handle (an operation with two different
+    // response body types, for one); turn that into the same clear failure as an error.
+    std::panic::set_hook(Box::new(|_| {}));
+    let generated =
+        std::panic::catch_unwind(|| progenitor::Generator::new(&settings).generate_tokens(&spec));
+    let _ = std::panic::take_hook();
+    let tokens = match generated {
+        Ok(result) => result.map_err(|e| format!("progenitor rejected the document: {e}"))?,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("no message");
+            return Err(format!(
+                "progenitor cannot handle the document ({message}); note that all error \
+                 statuses of an operation must share one schema"
+            ));
+        }
+    };
     let file: syn::File =
         syn::parse2(tokens).map_err(|e| format!("generated code does not parse: {e}"))?;
     let code = prettyplease::unparse(&file);
