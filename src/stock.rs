@@ -174,6 +174,15 @@ impl<'a> AdjustStock<'a> {
 
 impl Client {
     /// Adds `delta` to a variation's stock (negative to take stock away).
+    ///
+    /// The ids are distinct types: a product id does not fit where the combination id goes.
+    ///
+    /// ```compile_fail
+    /// # use ecwid_inventory::{Client, ProductId};
+    /// # fn mix_up(client: &Client) {
+    /// client.adjust_variation_stock(ProductId::new(1), ProductId::new(2), -1);
+    /// # }
+    /// ```
     pub fn adjust_variation_stock(
         &self,
         product: ProductId,
