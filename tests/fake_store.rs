@@ -140,6 +140,43 @@ async fn adjusting_a_variation_moves_its_stock_and_is_recorded_once() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_adjustments_are_each_applied_exactly_once() {
+    let fake = std::sync::Arc::new(start().await);
+    let client = reqwest::Client::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let (fake, client) = (std::sync::Arc::clone(&fake), client.clone());
+        tasks.spawn(async move {
+            let response = client
+                .put(format!("{}{SHIRT_RED_PATH}", fake.base_url()))
+                .bearer_auth(TOKEN)
+                .json(&json!({ "quantityDelta": -1 }))
+                .send()
+                .await
+                .unwrap();
+            response.status().as_u16()
+        });
+    }
+    while let Some(status) = tasks.join_next().await {
+        assert_eq!(status.unwrap(), 200);
+    }
+    assert_eq!(red(&fake), Some(Stock::Quantity(-40)));
+    let ledger = fake.ledger();
+    assert_eq!(ledger.len(), 50);
+    // Each request applied once, and the deltas were serialised: every intermediate stock
+    // from 9 down to -40 appears exactly once.
+    let mut requests: Vec<_> = ledger.iter().map(|d| d.origin.clone()).collect();
+    requests.sort_by_key(|origin| match origin {
+        Origin::Request(id) => id.0,
+        Origin::Batch { .. } => panic!("no batch here"),
+    });
+    requests.dedup();
+    assert_eq!(requests.len(), 50);
+    let after: Vec<_> = ledger.iter().map(|d| d.stock_after).collect();
+    assert_eq!(after, (-40..=9).rev().collect::<Vec<_>>());
+}
+
 #[tokio::test]
 async fn stock_may_go_negative_with_a_warning_on_both_endpoints() {
     let fake = start().await;

@@ -42,11 +42,15 @@ pub struct FakeToken {
 
 impl FakeToken {
     /// A `secret_…` (server-side) token for `store`, with `read_catalog` and `update_catalog`.
+    ///
+    /// As in Ecwid, the kind follows the value: one starting with `public_` is a public token
+    /// (see [`FakeToken::public`]) whichever constructor made it.
     pub fn secret(store: StoreId, value: impl Into<String>) -> Self {
+        let value = value.into();
         Self {
-            value: SecretString::from(value.into()),
+            public: value.starts_with("public_"),
+            value: SecretString::from(value),
             store,
-            public: false,
             scopes: vec![Scope::ReadCatalog, Scope::UpdateCatalog],
         }
     }
@@ -162,5 +166,7 @@ mod tests {
         let reader = FakeToken::secret(StoreId::new(1), "secret_x").scopes([Scope::ReadCatalog]);
         assert!(!reader.may(Scope::UpdateCatalog));
         assert!(FakeToken::secret(StoreId::new(1), "secret_x").may(Scope::UpdateCatalog));
+        // The value decides, as in Ecwid.
+        assert!(!FakeToken::secret(StoreId::new(1), "public_x").may(Scope::UpdateCatalog));
     }
 }

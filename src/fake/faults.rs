@@ -40,7 +40,8 @@ pub enum Fault {
         body: String,
     },
     /// Waits this long, then handles the request normally (a slow Ecwid: lets a client's
-    /// timeout fire while the adjustment still lands).
+    /// timeout fire while the adjustment still lands). The request completes even if the client
+    /// hangs up meanwhile, unless the fake is dropped first.
     Delay(Duration),
     /// Reads the request, applies nothing, and drops the connection without a response (a
     /// request lost on its way in: safe to send again, though the client cannot know that).
