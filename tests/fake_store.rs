@@ -268,6 +268,14 @@ async fn tokens_and_scopes_are_enforced() {
         .await
         .unwrap();
     assert_eq!(error(in_query).await, (403, "INVALID_API_TOKEN".into()));
+    let basic = client
+        .put(url(SHIRT_RED_PATH))
+        .header("authorization", format!("Basic {TOKEN}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error(basic).await, (403, "INVALID_API_TOKEN".into()));
     for (path, token, expected) in [
         (SHIRT_RED_PATH, "secret_unknown", "INVALID_API_TOKEN"),
         (SHIRT_RED_PATH, OTHER, "INVALID_API_TOKEN"),
@@ -283,6 +291,15 @@ async fn tokens_and_scopes_are_enforced() {
     }
     assert!(fake.ledger().is_empty());
 
+    // The scheme is case-insensitive, as in HTTP.
+    let lower = client
+        .put(url(SHIRT_PATH))
+        .header("authorization", format!("bearer {TOKEN}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lower.status(), 200);
     // update_catalog alone is enough for the product endpoint; the other store's token works
     // on its own store.
     assert_eq!(

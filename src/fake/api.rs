@@ -267,8 +267,9 @@ impl State {
         // Only the Authorization header counts: Ecwid refuses tokens in the query string.
         let presented = request
             .authorization
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim);
+            .and_then(|value| value.trim().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim());
         let Some(token) =
             presented.and_then(|presented| config.tokens.iter().position(|t| t.matches(presented)))
         else {

@@ -60,7 +60,7 @@
 //! | the token's rate limit (default 600 per 60 s) | 429 `RATE_LIMITED`, `Retry-After` |
 //! | the store exists | 404 `STORE_NOT_FOUND` |
 //! | the token belongs to that store | 403 `INVALID_API_TOKEN` |
-//! | scopes: variation needs `read_catalog` + `update_catalog`, product `update_catalog`; a public token never writes | 403 `INSUFFICIENT_APP_SCOPE` |
+//! | scopes: variation needs `read_catalog` + `update_catalog`, product `update_catalog`; a `public_…` token never writes | 403 `INSUFFICIENT_APP_SCOPE` |
 //! | query flags are `true`/`false` | 400 `WRONG_PARAMETER` |
 //! | `Content-Type: application/json` | 415 `UNSUPPORTED_MEDIA_TYPE` (*code is the fake's choice*) |
 //! | body is JSON with an integer `quantityDelta` in the 32-bit range | 400 `WRONG_PARAMETER` |
