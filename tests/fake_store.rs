@@ -314,7 +314,7 @@ async fn tokens_and_scopes_are_enforced() {
             .0,
         200
     );
-    assert_eq!(fake.ledger().len(), 2);
+    assert_eq!(fake.ledger().len(), 3);
     assert_eq!(
         fake.product_stock(OTHER_STORE, SHIRT),
         Some(Stock::Quantity(0))
