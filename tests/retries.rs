@@ -216,23 +216,32 @@ async fn a_long_retry_after_is_returned_with_its_wait() {
     assert_eq!(error.error_code(), Some("RATE_LIMITED"));
 }
 
-#[tokio::test]
-async fn refused_connections_are_retried_until_the_store_is_up() {
-    // A port nobody listens on yet.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+/// A loopback port nobody listens on (yet).
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-        .port();
-    let client = Client::builder(demo::STORE, demo::TOKEN)
+        .port()
+}
+
+fn client_on_port(port: u16, policy: RetryPolicy) -> Client {
+    Client::builder(demo::STORE, demo::TOKEN)
         .base_url(format!("http://127.0.0.1:{port}/api/v3"))
-        .retry_policy(
-            RetryPolicy::default()
-                .max_retries(20)
-                .connect_backoff(Duration::from_millis(40), Duration::from_millis(80)),
-        )
+        .retry_policy(policy)
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn refused_connections_are_retried_until_the_store_is_up() {
+    let port = closed_port();
+    let client = client_on_port(
+        port,
+        RetryPolicy::default()
+            .max_retries(20)
+            .connect_backoff(Duration::from_millis(40), Duration::from_millis(80)),
+    );
     let call = tokio::spawn(async move { sell_one(&client).await });
     tokio::time::sleep(Duration::from_millis(150)).await;
     let fake = FakeStore::builder()
@@ -250,19 +259,10 @@ async fn refused_connections_are_retried_until_the_store_is_up() {
 
 #[tokio::test]
 async fn refused_connections_end_in_a_connect_error_that_applied_nothing() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let client = Client::builder(demo::STORE, demo::TOKEN)
-        .base_url(format!("http://127.0.0.1:{port}/api/v3"))
-        .retry_policy(
-            RetryPolicy::default()
-                .connect_backoff(Duration::from_millis(1), Duration::from_millis(2)),
-        )
-        .build()
-        .unwrap();
+    let client = client_on_port(
+        closed_port(),
+        RetryPolicy::default().connect_backoff(Duration::from_millis(1), Duration::from_millis(2)),
+    );
     let error = sell_one(&client).await.unwrap_err();
     assert!(matches!(error, Error::Connect { .. }), "{error:?}");
     assert!(!error.may_have_been_applied());
