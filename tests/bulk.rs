@@ -1,0 +1,832 @@
+//! Bulk stock sync through the batch API, against the fake Ecwid store on loopback: outcomes in
+//! input order, chunking, exactly-once creates under lost answers, 5xx and timeouts, resume after
+//! a crash, progress, bad input, and the rate limit.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ecwid_inventory::fake::{
+    FakeStore, FakeStoreBuilder, FakeToken, Fault, LowStockNotification, Origin, Product,
+    RecordedRequest, Route, Stock, Store, Variation, PRODUCT_NEGATIVE_STOCK_WARNING,
+    VARIATION_NEGATIVE_STOCK_WARNING,
+};
+use ecwid_inventory::{
+    BulkItem, BulkPlan, Client, CombinationId, Error, ItemOutcome, ProductId, Progress, RateLimit,
+    RetryPolicy, StoreId,
+};
+use serde_json::Value;
+
+const STORE: StoreId = StoreId::new(1003);
+const OTHER_STORE: StoreId = StoreId::new(2002);
+const TOKEN: &str = "secret_token";
+const OTHER_TOKEN: &str = "secret_other";
+
+/// The product holding the numbered variations of [`numbered`].
+const RACK: ProductId = ProductId::new(1);
+/// Every numbered variation starts with this stock.
+const START: i64 = 1_000;
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// A store whose product [`RACK`] has variations 1..=n, each with its own SKU and a stock of
+/// [`START`]; no rate limit.
+fn numbered(n: u64) -> FakeStoreBuilder {
+    let mut rack = Product::new(RACK).sku("RACK").quantity(0);
+    for c in 1..=n {
+        rack = rack.variation(
+            Variation::new(CombinationId::new(c))
+                .sku(format!("RACK-{c}"))
+                .quantity(START),
+        );
+    }
+    FakeStore::builder()
+        .store(Store::new(STORE).product(rack))
+        .store(Store::new(OTHER_STORE).product(Product::new(RACK).quantity(5)))
+        .token(FakeToken::secret(STORE, TOKEN))
+        .token(FakeToken::secret(OTHER_STORE, OTHER_TOKEN))
+        .no_rate_limit()
+}
+
+fn client_for(fake: &FakeStore, store: StoreId, token: &str) -> Client {
+    Client::builder(store, token)
+        .base_url(fake.base_url())
+        .no_rate_limit()
+        .build()
+        .expect("the client builds")
+}
+
+fn client(fake: &FakeStore) -> Client {
+    client_for(fake, STORE, TOKEN)
+}
+
+fn quantity(fake: &FakeStore, combination: u64) -> i64 {
+    match fake.variation_stock(STORE, RACK, CombinationId::new(combination)) {
+        Some(Stock::Quantity(q)) => q,
+        other => panic!("variation {combination}: {other:?}"),
+    }
+}
+
+/// `n` items over variations 1..=variations, with varied deltas of both signs.
+fn spread(n: usize, variations: u64) -> Vec<BulkItem> {
+    (0..n)
+        .map(|i| {
+            let c = (i as u64 % variations) + 1;
+            let delta = if i % 3 == 0 {
+                -((i % 5) as i32 + 1)
+            } else {
+                (i % 4) as i32 + 1
+            };
+            BulkItem::variation(RACK, CombinationId::new(c), delta)
+        })
+        .collect()
+}
+
+/// What each numbered variation's stock must be once `items` are applied.
+fn expected_stocks(items: &[BulkItem]) -> HashMap<u64, i64> {
+    let mut stocks = HashMap::new();
+    for item in items {
+        let c = item.item.combination().expect("a variation").get();
+        *stocks.entry(c).or_insert(START) += i64::from(item.delta);
+    }
+    stocks
+}
+
+fn assert_stocks(fake: &FakeStore, items: &[BulkItem]) {
+    for (c, expected) in expected_stocks(items) {
+        assert_eq!(quantity(fake, c), expected, "stock of variation {c}");
+    }
+}
+
+/// The batch creates the fake received, in order.
+fn creates(fake: &FakeStore) -> Vec<RecordedRequest> {
+    fake.journal()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/batch"))
+        .collect()
+}
+
+fn query_value<'a>(request: &'a RecordedRequest, name: &str) -> Option<&'a str> {
+    request
+        .query
+        .as_deref()?
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v)
+}
+
+fn dedup_key(request: &RecordedRequest) -> String {
+    query_value(request, "deduplicationKey")
+        .expect("every create carries a deduplicationKey")
+        .to_owned()
+}
+
+/// How many requests a create carried.
+fn create_len(request: &RecordedRequest) -> usize {
+    serde_json::from_str::<Vec<Value>>(&request.body)
+        .expect("a create's body is a JSON array")
+        .len()
+}
+
+/// Asserts that every delta of the ledger came from a batch, each (ticket, index) once, and
+/// that there are exactly `n` of them.
+fn assert_ledger_once(fake: &FakeStore, n: usize) {
+    let ledger = fake.ledger();
+    let mut seen = HashSet::new();
+    for entry in &ledger {
+        let Origin::Batch { ticket, index, .. } = &entry.origin else {
+            panic!("a delta applied outside a batch: {entry:?}");
+        };
+        assert!(
+            seen.insert((ticket.clone(), *index)),
+            "applied twice: {entry:?}"
+        );
+    }
+    assert_eq!(ledger.len(), n, "deltas applied");
+}
+
+/// Per variation, how many times the ledger holds it.
+fn ledger_counts(fake: &FakeStore) -> HashMap<u64, usize> {
+    let mut counts = HashMap::new();
+    for entry in fake.ledger() {
+        *counts
+            .entry(entry.combination.expect("a variation").get())
+            .or_insert(0) += 1;
+    }
+    counts
+}
+
+fn all_updated(outcomes: &[ItemOutcome]) -> bool {
+    outcomes
+        .iter()
+        .all(|o| matches!(o, ItemOutcome::Updated { warning: None }))
+}
+
+/// Waits until the fake answered (or finished handling) request number `n` of its journal.
+async fn handled(fake: &FakeStore, n: usize) {
+    for _ in 0..500 {
+        if fake.journal().get(n).is_some_and(|r| r.status.is_some()) {
+            return;
+        }
+        tokio::time::sleep(ms(10)).await;
+    }
+    panic!("request {n} was never handled");
+}
+
+/// The chunks of a serialized plan.
+fn chunks(json: &str) -> Vec<Value> {
+    let plan: Value = serde_json::from_str(json).expect("a plan is JSON");
+    plan["chunks"].as_array().expect("chunks").clone()
+}
+
+fn states(json: &str) -> Vec<String> {
+    chunks(json)
+        .iter()
+        .map(|c| c["state"]["state"].as_str().expect("a state").to_owned())
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outcomes
+
+#[tokio::test]
+async fn outcomes_come_back_in_input_order_for_every_kind_of_result() {
+    let (shirt, red, blue, digital) = (
+        ProductId::new(1),
+        CombinationId::new(11),
+        CombinationId::new(12),
+        CombinationId::new(13),
+    );
+    let (mug, gift, unknown_product) = (ProductId::new(2), ProductId::new(3), ProductId::new(999));
+    let fake = FakeStore::builder()
+        .store(
+            Store::new(STORE)
+                .product(
+                    Product::new(shirt)
+                        .sku("SHIRT")
+                        .quantity(50)
+                        .variation(Variation::new(red).sku("RED").quantity(10).warning_limit(8))
+                        .variation(
+                            Variation::new(blue)
+                                .sku("BLUE")
+                                .quantity(5)
+                                .warning_limit(3),
+                        )
+                        .variation(Variation::new(digital).sku("DIGITAL").unlimited()),
+                )
+                .product(Product::new(mug).sku("MUG").quantity(8).warning_limit(2))
+                .product(Product::new(gift).sku("GIFT").unlimited()),
+        )
+        .token(FakeToken::secret(STORE, TOKEN))
+        .no_rate_limit()
+        .start()
+        .await
+        .unwrap();
+    let client = client(&fake);
+
+    let items = vec![
+        // 0: red 10 -> 7; at or below its limit of 8, but the flag is false.
+        BulkItem::variation(shirt, red, -3).check_low_stock_notification(false),
+        // 1: no such product.
+        BulkItem::product(unknown_product, 1),
+        // 2: blue 5 -> -5: a warning, and a notification (limit 3).
+        BulkItem::variation(shirt, blue, -10).check_low_stock_notification(true),
+        // 3: unlimited product.
+        BulkItem::product(gift, 5),
+        // 4: no such variation.
+        BulkItem::variation(shirt, CombinationId::new(777), -1),
+        // 5: mug 8 -> -2: the product's warning; no flag, so no notification.
+        BulkItem::product(mug, -10),
+        // 6: red 7 -> 8, at its limit of 8, flag true: a notification.
+        BulkItem::variation(shirt, red, 1).check_low_stock_notification(true),
+        // 7: unlimited variation.
+        BulkItem::variation(shirt, digital, -1),
+    ];
+    let report = client
+        .bulk_adjust(items.clone())
+        .poll_interval(ms(5), ms(50))
+        .send()
+        .await
+        .unwrap();
+
+    fn failed(code: &str) -> impl Fn(&ItemOutcome) -> bool + '_ {
+        move |o| matches!(o, ItemOutcome::Failed { status: 404, error_code: Some(c), .. } if c == code)
+    }
+    let outcomes = report.outcomes();
+    assert_eq!(outcomes.len(), 8);
+    assert_eq!(outcomes[0], ItemOutcome::Updated { warning: None });
+    assert!(
+        failed("PRODUCT_NOT_FOUND")(&outcomes[1]),
+        "{:?}",
+        outcomes[1]
+    );
+    assert_eq!(
+        outcomes[2],
+        ItemOutcome::Updated {
+            warning: Some(VARIATION_NEGATIVE_STOCK_WARNING.into())
+        }
+    );
+    assert_eq!(outcomes[3], ItemOutcome::NotUpdated);
+    assert!(
+        failed("COMBINATION_NOT_FOUND")(&outcomes[4]),
+        "{:?}",
+        outcomes[4]
+    );
+    assert_eq!(
+        outcomes[5],
+        ItemOutcome::Updated {
+            warning: Some(PRODUCT_NEGATIVE_STOCK_WARNING.into())
+        }
+    );
+    assert_eq!(outcomes[6], ItemOutcome::Updated { warning: None });
+    assert_eq!(outcomes[7], ItemOutcome::NotUpdated);
+    // iter() pairs each item with its own outcome.
+    let paired: Vec<_> = report.iter().map(|(item, _)| *item).collect();
+    assert_eq!(paired, items);
+    let summary = report.summary();
+    assert_eq!(
+        (
+            summary.updated,
+            summary.not_updated,
+            summary.failed,
+            summary.not_executed,
+            summary.not_sent,
+            summary.unknown
+        ),
+        (4, 2, 2, 0, 0, 0)
+    );
+    assert!(report.is_settled());
+    assert!(!outcomes[1].may_have_been_applied() && outcomes[2].may_have_been_applied());
+
+    // One batch, and the failures did not stop the items after them.
+    assert_eq!(creates(&fake).len(), 1);
+    assert_eq!(
+        fake.variation_stock(STORE, shirt, red),
+        Some(Stock::Quantity(8))
+    );
+    assert_eq!(
+        fake.variation_stock(STORE, shirt, blue),
+        Some(Stock::Quantity(-5))
+    );
+    assert_eq!(fake.product_stock(STORE, mug), Some(Stock::Quantity(-2)));
+    assert_eq!(fake.product_stock(STORE, shirt), Some(Stock::Quantity(50)));
+    assert_eq!(fake.product_stock(STORE, gift), Some(Stock::Unlimited));
+    assert_eq!(
+        fake.variation_stock(STORE, shirt, digital),
+        Some(Stock::Unlimited)
+    );
+
+    // The ledger holds exactly the applied items, once each, at their positions in the batch.
+    let ledger: Vec<_> = fake
+        .ledger()
+        .into_iter()
+        .map(|e| {
+            let Origin::Batch { index, .. } = e.origin else {
+                panic!("not from a batch: {e:?}")
+            };
+            (index, e.product, e.combination, e.delta, e.stock_after)
+        })
+        .collect();
+    assert_eq!(
+        ledger,
+        [
+            (0, shirt, Some(red), -3, 7),
+            (2, shirt, Some(blue), -10, -5),
+            (5, mug, None, -10, -2),
+            (6, shirt, Some(red), 1, 8),
+        ]
+    );
+
+    // The low-stock flag travelled with each item: only the two items asking got one.
+    assert_eq!(
+        fake.low_stock_notifications(),
+        [
+            LowStockNotification {
+                store: STORE,
+                product: shirt,
+                combination: Some(blue),
+                stock: -5,
+                warning_limit: 3,
+            },
+            LowStockNotification {
+                store: STORE,
+                product: shirt,
+                combination: Some(red),
+                stock: 8,
+                warning_limit: 8,
+            },
+        ]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chunks
+
+#[tokio::test]
+async fn more_than_500_items_go_out_as_chunks_of_500() {
+    let fake = numbered(4).start().await.unwrap();
+    let items = spread(1_201, 4);
+    let report = client(&fake)
+        .bulk_adjust(items.clone())
+        .poll_interval(ms(5), ms(50))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(report.outcomes().len(), 1_201);
+    assert!(all_updated(report.outcomes()));
+    assert_eq!(report.summary().updated, 1_201);
+    assert_eq!(report.plan().chunk_count(), 3);
+    let creates = creates(&fake);
+    assert_eq!(
+        creates.iter().map(create_len).collect::<Vec<_>>(),
+        [500, 500, 201]
+    );
+    let keys: HashSet<_> = creates.iter().map(dedup_key).collect();
+    assert_eq!(keys.len(), 3, "each chunk has its own key");
+    // Every request the bulk sync sent was a batch create or a status read.
+    assert!(fake.journal().iter().all(|r| r.path.ends_with("/batch")));
+    assert_stocks(&fake, &items);
+    assert_ledger_once(&fake, 1_201);
+}
+
+#[tokio::test]
+async fn a_custom_chunk_size_is_honoured() {
+    let fake = numbered(3).start().await.unwrap();
+    let items = spread(350, 3);
+    let report = client(&fake)
+        .bulk_adjust(items.clone())
+        .chunk_size(100)
+        .poll_interval(ms(5), ms(50))
+        .send()
+        .await
+        .unwrap();
+    assert!(all_updated(report.outcomes()));
+    assert_eq!(report.outcomes().len(), 350);
+    assert_eq!(
+        creates(&fake).iter().map(create_len).collect::<Vec<_>>(),
+        [100, 100, 100, 50]
+    );
+    assert_stocks(&fake, &items);
+    assert_ledger_once(&fake, 350);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exactly once when a create's fate is unknown
+
+/// `n` items, one per variation 1..=n, each delta -(c % 7 + 1).
+fn one_per_variation(n: u64) -> Vec<BulkItem> {
+    (1..=n)
+        .map(|c| BulkItem::variation(RACK, CombinationId::new(c), -((c % 7) as i32 + 1)))
+        .collect()
+}
+
+/// After a disturbed create: one ledger entry per variation, stocks exact, every outcome
+/// `Updated`, two creates with the same key of which the first is `first_status`.
+async fn assert_retried_once(
+    fake: &FakeStore,
+    report: &ecwid_inventory::BulkReport,
+    items: &[BulkItem],
+    first_status: Option<u16>,
+) {
+    assert!(all_updated(report.outcomes()), "{:?}", report.summary());
+    assert!(report.is_settled());
+    let creates = creates(fake);
+    assert_eq!(creates.len(), 2, "the create was sent again once");
+    assert_eq!(dedup_key(&creates[0]), dedup_key(&creates[1]));
+    assert_eq!(
+        creates[0].body, creates[1].body,
+        "the same batch both times"
+    );
+    assert_eq!(creates[0].status, first_status);
+    assert_eq!(creates[1].status, Some(200));
+    fake.batches_settled().await;
+    let counts = ledger_counts(fake);
+    assert_eq!(counts.len(), items.len());
+    assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+    assert_ledger_once(fake, items.len());
+    assert_stocks(fake, items);
+}
+
+#[tokio::test]
+async fn a_create_whose_answer_is_lost_is_sent_again_with_the_same_key_and_applied_once() {
+    let fake = numbered(40).start().await.unwrap();
+    // The first create is queued, then the connection drops: the caller hears nothing.
+    fake.inject_fault(Route::BatchCreate, 1, Fault::CloseAfterApplying);
+    let items = one_per_variation(40);
+    let report = client(&fake)
+        .bulk_adjust(items.clone())
+        .poll_interval(ms(5), ms(50))
+        .send()
+        .await
+        .unwrap();
+    // The fake queued the first create: the second one got its ticket back.
+    assert_retried_once(&fake, &report, &items, None).await;
+    let tickets: HashSet<_> = fake
+        .ledger()
+        .into_iter()
+        .map(|e| match e.origin {
+            Origin::Batch { ticket, .. } => ticket,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(tickets.len(), 1, "one batch ran");
+    assert_eq!(fake.pending_faults(), 0);
+}
+
+#[tokio::test]
+async fn a_create_answered_500_is_sent_again_with_the_same_key_and_applied_once() {
+    let fake = numbered(40).start().await.unwrap();
+    fake.inject_fault(
+        Route::BatchCreate,
+        1,
+        Fault::ecwid_error(500, "INTERNAL_ERROR", "boom"),
+    );
+    let items = one_per_variation(40);
+    let report = client(&fake)
+        .bulk_adjust(items.clone())
+        .poll_interval(ms(5), ms(50))
+        .send()
+        .await
+        .unwrap();
+    assert_retried_once(&fake, &report, &items, Some(500)).await;
+}
+
+#[tokio::test]
+async fn a_create_that_times_out_is_sent_again_with_the_same_key_and_applied_once() {
+    let fake = numbered(40).start().await.unwrap();
+    // The first create lands after the client gave up on it, and after its retry.
+    fake.inject_fault(Route::BatchCreate, 1, Fault::Delay(ms(1_000)));
+    let client = Client::builder(STORE, TOKEN)
+        .base_url(fake.base_url())
+        .no_rate_limit()
+        .timeout(ms(250))
+        .build()
+        .unwrap();
+    let items = one_per_variation(40);
+    let report = client
+        .bulk_adjust(items.clone())
+        .poll_interval(ms(5), ms(50))
+        .send()
+        .await
+        .unwrap();
+    // Wait for the late first create to be handled: it must find the key and queue nothing.
+    handled(&fake, 0).await;
+    assert_retried_once(&fake, &report, &items, Some(200)).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resume
+
+#[tokio::test]
+async fn a_crashed_run_resumes_from_its_last_checkpoint_and_applies_everything_once() {
+    let fake = numbered(300).start().await.unwrap();
+    let first = client(&fake);
+    let items = one_per_variation(300);
+    let plan = first.plan_bulk(items.clone(), 100).unwrap();
+    assert_eq!((plan.len(), plan.chunk_count()), (300, 3));
+    let planned = serde_json::to_string(&plan).unwrap();
+    assert_eq!(states(&planned), ["planned", "planned", "planned"]);
+    assert!(fake.journal().is_empty(), "planning sends nothing");
+
+    // The first create goes through; the second hangs in the fake (and lands later), and the
+    // program dies while it does.
+    fake.inject_fault(Route::BatchCreate, 1, Fault::Delay(ms(1)));
+    fake.inject_fault(Route::BatchCreate, 1, Fault::Delay(ms(1_500)));
+    let saved = Arc::new(Mutex::new(Vec::<String>::new()));
+    let run = {
+        let (first, saved) = (first.clone(), Arc::clone(&saved));
+        let plan: BulkPlan = serde_json::from_str(&planned).unwrap();
+        tokio::spawn(async move {
+            first
+                .resume_bulk(plan)
+                .poll_interval(ms(5), ms(50))
+                .on_checkpoint(move |plan| {
+                    saved
+                        .lock()
+                        .unwrap()
+                        .push(serde_json::to_string(plan).unwrap())
+                })
+                .send()
+                .await
+        })
+    };
+    // Crash once the second create is in the fake's hands.
+    for _ in 0..500 {
+        if creates(&fake).len() == 2 {
+            break;
+        }
+        tokio::time::sleep(ms(5)).await;
+    }
+    assert_eq!(creates(&fake).len(), 2);
+    run.abort();
+    assert!(run.await.unwrap_err().is_cancelled());
+    drop(first);
+
+    let checkpoints = saved.lock().unwrap().clone();
+    let last = checkpoints.last().expect("checkpoints were taken").clone();
+    // The first chunk has its ticket; the second may have been created; the third was not sent.
+    assert_eq!(states(&last), ["created", "creating", "planned"]);
+    let first_ticket = chunks(&last)[0]["state"]["ticket"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A checkpoint was taken before each create was sent.
+    assert!(checkpoints
+        .iter()
+        .any(|c| states(c) == ["creating", "planned", "planned"]));
+
+    // A new program, a new client.
+    let second = client(&fake);
+    let report = second
+        .resume_bulk(serde_json::from_str(&last).unwrap())
+        .poll_interval(ms(5), ms(50))
+        .send()
+        .await
+        .unwrap();
+    assert!(all_updated(report.outcomes()), "{:?}", report.summary());
+    assert!(report.is_settled());
+    let done = serde_json::to_string(report.plan()).unwrap();
+    assert_eq!(states(&done), ["done", "done", "done"]);
+
+    // The hung create finally lands: its key is known, nothing more is queued.
+    handled(&fake, 1).await;
+    fake.batches_settled().await;
+    let creates = creates(&fake);
+    assert_eq!(
+        creates.len(),
+        4,
+        "first, hung second, resumed second, third"
+    );
+    assert_eq!(dedup_key(&creates[1]), dedup_key(&creates[2]));
+    let keys: HashSet<_> = creates.iter().map(dedup_key).collect();
+    assert_eq!(keys.len(), 3);
+    let counts = ledger_counts(&fake);
+    assert_eq!(counts.len(), 300);
+    assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+    assert_ledger_once(&fake, 300);
+    assert_stocks(&fake, &items);
+    // The first chunk was not created again: it ran under the ticket saved before the crash.
+    let first_chunk_tickets: HashSet<_> = fake
+        .ledger()
+        .into_iter()
+        .filter(|e| e.combination.unwrap().get() <= 100)
+        .map(|e| match e.origin {
+            Origin::Batch { ticket, .. } => ticket,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(first_chunk_tickets, HashSet::from([first_ticket]));
+}
+
+#[tokio::test]
+async fn a_creating_chunk_is_created_again_with_its_key_and_gets_the_first_ticket() {
+    let fake = numbered(60).start().await.unwrap();
+    // A client that never retries: the create is queued, its answer lost, and the run ends
+    // with the chunk in `creating`.
+    let careful = Client::builder(STORE, TOKEN)
+        .base_url(fake.base_url())
+        .no_rate_limit()
+        .retry_policy(RetryPolicy::never())
+        .build()
+        .unwrap();
+    fake.inject_fault(Route::BatchCreate, 1, Fault::CloseAfterApplying);
+    let items = one_per_variation(60);
+    let report = careful
+        .bulk_adjust(items.clone())
+        .poll_interval(ms(5), ms(50))
+        .send()
+        .await
+        .unwrap();
+    assert!(!report.is_settled());
+    assert_eq!(report.summary().unknown, 60);
+    assert!(report
+        .outcomes()
+        .iter()
+        .all(|o| matches!(o, ItemOutcome::Unknown { .. }) && o.may_have_been_applied()));
+    let saved = serde_json::to_string(report.plan()).unwrap();
+    assert_eq!(states(&saved), ["creating"]);
+    // The batch was queued all the same, and ran.
+    fake.batches_settled().await;
+    assert_ledger_once(&fake, 60);
+    let first_ticket = match &fake.ledger()[0].origin {
+        Origin::Batch { ticket, .. } => ticket.clone(),
+        other => panic!("{other:?}"),
+    };
+
+    let report = client(&fake)
+        .resume_bulk(serde_json::from_str(&saved).unwrap())
+        .poll_interval(ms(5), ms(50))
+        .send()
+        .await
+        .unwrap();
+    assert!(all_updated(report.outcomes()), "{:?}", report.summary());
+    let done = serde_json::to_string(report.plan()).unwrap();
+    assert_eq!(states(&done), ["done"]);
+    // Re-created with the same key; Ecwid answered with the first ticket; nothing ran twice.
+    let creates = creates(&fake);
+    assert_eq!(creates.len(), 2);
+    assert_eq!(dedup_key(&creates[0]), dedup_key(&creates[1]));
+    let statuses: Vec<_> = fake
+        .journal()
+        .iter()
+        .filter(|r| r.method == "GET")
+        .map(|r| query_value(r, "ticket").unwrap().to_owned())
+        .collect();
+    assert!(!statuses.is_empty());
+    assert!(statuses.iter().all(|t| *t == first_ticket), "{statuses:?}");
+    fake.batches_settled().await;
+    assert_ledger_once(&fake, 60);
+    assert_stocks(&fake, &items);
+}
+
+#[tokio::test]
+async fn a_plan_for_another_store_is_refused_and_nothing_is_sent() {
+    let fake = numbered(5).start().await.unwrap();
+    let plan = client(&fake).plan_bulk(one_per_variation(5), 500).unwrap();
+    let json = serde_json::to_string(&plan).unwrap();
+    let other = client_for(&fake, OTHER_STORE, OTHER_TOKEN);
+    let error = other
+        .resume_bulk(serde_json::from_str(&json).unwrap())
+        .poll_interval(ms(5), ms(50))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::InvalidInput(_)), "{error:?}");
+    assert!(error.to_string().contains("1003"), "{error}");
+    assert!(fake.journal().is_empty(), "{:?}", fake.journal());
+    assert!(fake.ledger().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Progress
+
+#[tokio::test]
+async fn progress_only_grows_and_ends_at_the_total() {
+    let fake = numbered(10).batch_item_delay(ms(2)).start().await.unwrap();
+    let items = spread(200, 10);
+    let seen = Arc::new(Mutex::new(Vec::<Progress>::new()));
+    let report = {
+        let seen = Arc::clone(&seen);
+        client(&fake)
+            .bulk_adjust(items.clone())
+            .chunk_size(50)
+            .poll_interval(ms(5), ms(20))
+            .on_progress(move |p| seen.lock().unwrap().push(p))
+            .send()
+            .await
+            .unwrap()
+    };
+    assert!(all_updated(report.outcomes()));
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen.iter().all(|p| p.total == 200), "{seen:?}");
+    assert!(
+        seen.windows(2).all(|w| w[0].completed <= w[1].completed),
+        "{seen:?}"
+    );
+    assert_eq!(seen.last().map(|p| p.completed), Some(200));
+    // Progress inside a chunk is reported, not just whole chunks.
+    assert!(
+        seen.iter()
+            .any(|p| p.completed > 0 && p.completed < 200 && p.completed % 50 != 0),
+        "{seen:?}"
+    );
+    assert_stocks(&fake, &items);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad input
+
+#[tokio::test]
+async fn bad_input_fails_before_anything_is_sent() {
+    let fake = numbered(3).start().await.unwrap();
+    let client = client(&fake);
+    let good = || spread(10, 3);
+    let with = |index: usize, item: BulkItem| {
+        let mut items = good();
+        items[index] = item;
+        items
+    };
+    let bad_items = [
+        (
+            "zero delta",
+            with(4, BulkItem::variation(RACK, CombinationId::new(1), 0)),
+        ),
+        (
+            "zero product",
+            with(7, BulkItem::product(ProductId::new(0), 3)),
+        ),
+        (
+            "zero combination",
+            with(2, BulkItem::variation(RACK, CombinationId::new(0), 3)),
+        ),
+    ];
+    for (what, items) in bad_items {
+        let error = client
+            .bulk_adjust(items.clone())
+            .poll_interval(ms(5), ms(50))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(matches!(error, Error::InvalidInput(_)), "{what}: {error:?}");
+        assert!(client.plan_bulk(items, 500).is_err(), "{what}");
+    }
+    for size in [0, 501] {
+        let error = client
+            .bulk_adjust(good())
+            .chunk_size(size)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, Error::InvalidInput(_)),
+            "chunk size {size}: {error:?}"
+        );
+        assert!(client.plan_bulk(good(), size).is_err());
+    }
+    assert!(fake.journal().is_empty(), "{:?}", fake.journal());
+    assert!(fake.ledger().is_empty());
+    for c in 1..=3 {
+        assert_eq!(quantity(&fake, c), START);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rate limit
+
+#[tokio::test]
+async fn a_batch_is_one_request_against_the_rate_limit() {
+    let limit = (5, Duration::from_secs(1));
+    let fake = numbered(10)
+        .rate_limit(limit.0, limit.1)
+        .start()
+        .await
+        .unwrap();
+    let client = Client::builder(STORE, TOKEN)
+        .base_url(fake.base_url())
+        .rate_limit(RateLimit::new(limit.0, limit.1))
+        .build()
+        .unwrap();
+    let items = spread(1_000, 10);
+    let started = tokio::time::Instant::now();
+    let report = client
+        .bulk_adjust(items.clone())
+        .poll_interval(ms(5), ms(50))
+        .send()
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert!(all_updated(report.outcomes()), "{:?}", report.summary());
+    let journal = fake.journal();
+    let rate_limited = journal.iter().filter(|r| r.status == Some(429)).count();
+    assert_eq!(rate_limited, 0, "no 429 answers");
+    assert_eq!(creates(&fake).len(), 2);
+    // 1,000 items one by one would need 1,000 requests, 200 s at this limit.
+    assert!(journal.len() <= 30, "{} requests", journal.len());
+    assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
+    assert_stocks(&fake, &items);
+    assert_ledger_once(&fake, 1_000);
+}
