@@ -1,0 +1,144 @@
+//! A bulk stock sync with a progress bar, offline.
+//!
+//! `cargo run --example bulk_sync`
+//!
+//! Starts the embedded fake Ecwid store with a catalog of 50 variations (each item of a batch
+//! takes the fake a millisecond, so the bar moves), sends 2,000 adjustments through
+//! `bulk_adjust` (four batches of 500, each one rate-limited request), draws the progress on one
+//! line, then prints the summary, the requests spent, and checks every stock.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use ecwid_inventory::fake::{FakeStore, FakeToken, Product, Stock, Store, Variation};
+use ecwid_inventory::{BulkItem, Client, CombinationId, ProductId, Progress, StoreId};
+
+const STORE: StoreId = StoreId::new(1003);
+const TOKEN: &str = "secret_token";
+const SHELF: ProductId = ProductId::new(1);
+const VARIATIONS: u64 = 50;
+const ITEMS: usize = 2_000;
+const START: i64 = 500;
+const BAR_WIDTH: usize = 40;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn bar(progress: Progress) -> String {
+    let filled = (progress.completed * BAR_WIDTH)
+        .checked_div(progress.total)
+        .unwrap_or(BAR_WIDTH);
+    format!(
+        "[{}{}] {}/{}",
+        "#".repeat(filled),
+        ".".repeat(BAR_WIDTH - filled),
+        progress.completed,
+        progress.total
+    )
+}
+
+async fn run() -> Result<bool, Box<dyn std::error::Error>> {
+    let mut shelf = Product::new(SHELF).sku("SHELF").quantity(0);
+    for c in 1..=VARIATIONS {
+        shelf = shelf.variation(
+            Variation::new(CombinationId::new(c))
+                .sku(format!("SHELF-{c:02}"))
+                .quantity(START),
+        );
+    }
+    // Ecwid's own rate limit (600 a minute) on the fake and on the client alike.
+    let fake = FakeStore::builder()
+        .store(Store::new(STORE).product(shelf))
+        .token(FakeToken::secret(STORE, TOKEN))
+        .batch_item_delay(Duration::from_millis(1))
+        .start()
+        .await?;
+    let client = Client::builder(STORE, TOKEN)
+        .base_url(fake.base_url())
+        .build()?;
+
+    // 2,000 adjustments: sales and restocks spread over the 50 variations.
+    let items: Vec<BulkItem> = (0..ITEMS)
+        .map(|i| {
+            let combination = CombinationId::new(i as u64 % VARIATIONS + 1);
+            let delta = if i % 4 == 3 { 5 } else { -((i % 3) as i32 + 1) };
+            BulkItem::variation(SHELF, combination, delta)
+        })
+        .collect();
+    let mut expected = vec![START; VARIATIONS as usize + 1];
+    for item in &items {
+        let c = item.item.combination().expect("a variation").get() as usize;
+        expected[c] += i64::from(item.delta);
+    }
+
+    println!(
+        "Syncing {ITEMS} adjustments over {VARIATIONS} variations through {}",
+        fake.base_url()
+    );
+    let started = Instant::now();
+    let report = client
+        .bulk_adjust(items)
+        .poll_interval(Duration::from_millis(100), Duration::from_millis(250))
+        .on_progress(|progress| {
+            let mut out = std::io::stdout().lock();
+            let _ = write!(out, "\r{}", bar(progress));
+            let _ = out.flush();
+        })
+        .send()
+        .await?;
+    println!();
+    let elapsed = started.elapsed();
+
+    let summary = report.summary();
+    println!(
+        "Done in {:.1} s: {} updated, {} not updated, {} failed, {} not executed, {} not sent, {} unknown",
+        elapsed.as_secs_f64(),
+        summary.updated,
+        summary.not_updated,
+        summary.failed,
+        summary.not_executed,
+        summary.not_sent,
+        summary.unknown,
+    );
+    let journal = fake.journal();
+    let creates = journal.iter().filter(|r| r.method == "POST").count();
+    let rate_limited = journal.iter().filter(|r| r.status == Some(429)).count();
+    println!(
+        "Rate-limited requests spent: {} ({creates} batch creates, {} status reads; {rate_limited} answered 429) \
+         instead of {ITEMS} one by one",
+        journal.len(),
+        journal.len() - creates,
+    );
+
+    let mut wrong = 0;
+    for c in 1..=VARIATIONS {
+        let stock = fake.variation_stock(STORE, SHELF, CombinationId::new(c));
+        if stock != Some(Stock::Quantity(expected[c as usize])) {
+            wrong += 1;
+            println!(
+                "variation {c}: expected {}, found {stock:?}",
+                expected[c as usize]
+            );
+        }
+    }
+    let applied = fake.ledger().len();
+    let ok = wrong == 0 && applied == ITEMS && summary.updated == ITEMS;
+    if ok {
+        println!(
+            "Stocks check: all {VARIATIONS} variations exact; {applied} deltas applied, each once"
+        );
+    } else {
+        println!("Stocks check FAILED: {wrong} variations wrong; {applied} deltas applied for {ITEMS} items");
+    }
+    Ok(ok)
+}
