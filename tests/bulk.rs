@@ -874,3 +874,48 @@ async fn a_report_with_an_unknown_outcome_is_not_settled() {
         "an Unknown outcome, yet the report says it is settled"
     );
 }
+
+#[tokio::test]
+async fn a_chunk_creating_for_longer_than_the_key_is_remembered_is_not_created_again() {
+    let fake = numbered(20).start().await.unwrap();
+    let careful = Client::builder(STORE, TOKEN)
+        .base_url(fake.base_url())
+        .no_rate_limit()
+        .retry_policy(RetryPolicy::never())
+        .build()
+        .unwrap();
+    fake.inject_fault(Route::BatchCreate, 1, Fault::CloseAfterApplying);
+    let report = careful
+        .bulk_adjust(one_per_variation(20))
+        .poll_interval(ms(5), ms(50))
+        .send()
+        .await
+        .unwrap();
+    fake.batches_settled().await;
+    assert_ledger_once(&fake, 20);
+    // The plan was saved 56 minutes ago: Ecwid may have forgotten the key by now.
+    let mut plan: Value = serde_json::to_value(report.plan()).unwrap();
+    let state = &mut plan["chunks"][0]["state"];
+    assert_eq!(state["state"], "creating");
+    let since = state["since_unix_ms"]
+        .as_u64()
+        .expect("the plan records when the create may have been sent");
+    state["since_unix_ms"] = (since - 56 * 60 * 1000).into();
+    fake.advance_clock(Duration::from_secs(56 * 60));
+
+    let report = client(&fake)
+        .resume_bulk(serde_json::from_value(plan).unwrap())
+        .poll_interval(ms(5), ms(50))
+        .send()
+        .await
+        .unwrap();
+    assert!(!report.is_settled());
+    assert!(report
+        .outcomes()
+        .iter()
+        .all(|o| matches!(o, ItemOutcome::Unknown { reason } if reason.contains("minutes old"))));
+    // Nothing was sent again, so nothing was applied twice.
+    assert_eq!(creates(&fake).len(), 1);
+    assert_eq!(fake.journal().len(), 1);
+    assert_ledger_once(&fake, 20);
+}
