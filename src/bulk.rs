@@ -140,9 +140,9 @@ pub enum ItemOutcome {
         /// Why.
         reason: String,
     },
-    /// The outcome could not be learned: the item may or may not have been applied. Resume
-    /// the plan to learn it (within the hour for a batch that was being created), or
-    /// reconcile by reading the stock.
+    /// The outcome could not be learned: the item may or may not have been applied. When the
+    /// batch is still being created or polled, resuming the plan learns it (within the hour for
+    /// a batch being created); otherwise `reason` says so, and only reading the stock can tell.
     Unknown {
         /// Why.
         reason: String,
@@ -194,7 +194,11 @@ struct Chunk {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "camelCase")]
+#[serde(
+    tag = "state",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 enum ChunkState {
     /// Never sent.
     Planned,
@@ -364,7 +368,10 @@ impl BulkReport {
 
     /// Whether every outcome is known (nothing [`ItemOutcome::Unknown`]).
     pub fn is_settled(&self) -> bool {
-        self.plan.is_done()
+        !self
+            .outcomes
+            .iter()
+            .any(|outcome| matches!(outcome, ItemOutcome::Unknown { .. }))
     }
 
     /// The final state, to resume when some outcomes are still unknown.
@@ -675,7 +682,7 @@ fn outcomes(chunk: &Chunk, responses: &[BatchResponseItem]) -> Vec<ItemOutcome> 
             match by_id.get(id.as_str()) {
                 Some(response) => outcome(response),
                 None => ItemOutcome::Unknown {
-                    reason: "the completed batch has no result for this item".into(),
+                    reason: "the completed batch has no result for this item; read the stock to reconcile".into(),
                 },
             }
         })
@@ -702,7 +709,9 @@ fn outcome(response: &BatchResponseItem) -> ItemOutcome {
                 },
                 Some(result) if result.update_count == 0 => ItemOutcome::NotUpdated,
                 _ => ItemOutcome::Unknown {
-                    reason: format!("an unreadable result with status {status}"),
+                    reason: format!(
+                        "an unreadable result with status {status}; read the stock to reconcile"
+                    ),
                 },
             }
         }
