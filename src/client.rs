@@ -257,11 +257,20 @@ impl Client {
         if self.is_token_rejected() {
             return Err(Error::TokenRejected);
         }
-        if let Some(limiter) = &inner.limiter {
-            limiter
-                .acquire(deadline)
-                .await
-                .ok_or(Error::DeadlineExceeded)?;
+        // Held until the attempt ends: the request counts against the limit from now until a
+        // window after its answer.
+        let _permit = match &inner.limiter {
+            Some(limiter) => Some(
+                limiter
+                    .acquire(deadline)
+                    .await
+                    .ok_or(Error::DeadlineExceeded)?,
+            ),
+            None => None,
+        };
+        // The token may have been rejected while this call waited for the limiter.
+        if self.is_token_rejected() {
+            return Err(Error::TokenRejected);
         }
         span.record("attempt", attempt);
         let context = CallContext::default();
@@ -391,7 +400,7 @@ impl ClientBuilder {
             .non_zero()
             .map_err(|_| Error::Config("the store id must not be zero".into()))?;
         let auth = auth_header(&self.token)?;
-        let base_url = check_base_url(&self.base_url)?;
+        let (base_url, loopback) = check_base_url(&self.base_url)?;
         for (name, value) in [
             ("timeout", self.timeout),
             ("connect timeout", self.connect_timeout),
@@ -417,7 +426,11 @@ impl ClientBuilder {
             .timeout(self.timeout)
             .connect_timeout(self.connect_timeout)
             // A redirected PUT could be replayed elsewhere, and the token with it.
-            .redirect(reqwest::redirect::Policy::none())
+            .redirect(reqwest::redirect::Policy::none());
+        // A proxy from HTTP_PROXY and the like has no business seeing requests (and the token)
+        // meant for this machine; it still applies to Ecwid itself.
+        let http = if loopback { http.no_proxy() } else { http };
+        let http = http
             .build()
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
 
@@ -460,45 +473,50 @@ fn auth_header(token: &SecretString) -> Result<HeaderValue, Error> {
     Ok(value)
 }
 
-/// The API root without a trailing slash: http(s) only, plain http only to loopback.
-fn check_base_url(url: &str) -> Result<String, Error> {
+/// The API root without a trailing slash, and whether its host is loopback: http(s) only,
+/// plain http only to loopback.
+///
+/// Errors name the scheme and host at most: a URL may carry a secret in its credentials or
+/// query.
+fn check_base_url(url: &str) -> Result<(String, bool), Error> {
     let parsed = reqwest::Url::parse(url)
-        .map_err(|e| Error::Config(format!("the base URL {url:?} is not a URL: {e}")))?;
-    let host = parsed
-        .host_str()
-        .ok_or_else(|| Error::Config(format!("the base URL {url:?} has no host")))?;
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    match parsed.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        "http" => {
-            return Err(Error::Config(format!(
-                "the base URL {url:?} uses plain http to a host that is not loopback; \
-                 the token would cross the network in clear: use https"
-            )))
-        }
-        scheme => {
-            return Err(Error::Config(format!(
-                "the base URL {url:?} must use https (or http to loopback), not {scheme:?}"
-            )))
-        }
-    }
+        .map_err(|e| Error::Config(format!("the base URL is not a URL: {e}")))?;
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(Error::Config(
             "the base URL must not carry credentials".into(),
         ));
     }
     if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(Error::Config(format!(
-            "the base URL {url:?} must not have a query or a fragment"
-        )));
+        return Err(Error::Config(
+            "the base URL must not have a query or a fragment".into(),
+        ));
     }
-    Ok(parsed.as_str().trim_end_matches('/').to_owned())
+    let scheme = parsed.scheme();
+    let host = parsed
+        .host_str()
+        .ok_or_else(|| Error::Config(format!("the base URL ({scheme}:) has no host")))?;
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match scheme {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(Error::Config(format!(
+                "the base URL uses plain http to {host}, which is not loopback; \
+                 the token would cross the network in clear: use https"
+            )))
+        }
+        _ => {
+            return Err(Error::Config(format!(
+                "the base URL must use https (or http to loopback), not {scheme}"
+            )))
+        }
+    }
+    Ok((parsed.as_str().trim_end_matches('/').to_owned(), loopback))
 }
 
 #[cfg(test)]
@@ -511,21 +529,29 @@ mod tests {
             (
                 "https://app.ecwid.com/api/v3",
                 "https://app.ecwid.com/api/v3",
+                false,
             ),
             (
                 "https://app.ecwid.com/api/v3/",
                 "https://app.ecwid.com/api/v3",
+                false,
             ),
             (
                 "http://127.0.0.1:8080/api/v3",
                 "http://127.0.0.1:8080/api/v3",
+                true,
             ),
-            ("http://127.1.2.3/api/v3", "http://127.1.2.3/api/v3"),
-            ("http://localhost:1/x", "http://localhost:1/x"),
-            ("http://[::1]:9/api", "http://[::1]:9/api"),
+            ("http://127.1.2.3/api/v3", "http://127.1.2.3/api/v3", true),
+            ("http://localhost:1/x", "http://localhost:1/x", true),
+            ("http://[::1]:9/api", "http://[::1]:9/api", true),
+            ("https://localhost/api", "https://localhost/api", true),
         ];
-        for (input, expected) in ok {
-            assert_eq!(check_base_url(input).unwrap(), expected, "{input}");
+        for (input, expected, loopback) in ok {
+            assert_eq!(
+                check_base_url(input).unwrap(),
+                (expected.to_owned(), loopback),
+                "{input}"
+            );
         }
         let bad = [
             "ftp://app.ecwid.com/api/v3",
@@ -542,6 +568,23 @@ mod tests {
                 matches!(check_base_url(input), Err(Error::Config(_))),
                 "{input:?} should be refused"
             );
+        }
+    }
+
+    #[test]
+    fn base_url_errors_do_not_echo_secrets_in_the_url() {
+        for input in [
+            "https://user:hunter2@app.ecwid.com/api/v3",
+            "http://user:hunter2@10.0.0.1/api/v3",
+            "https://app.ecwid.com/api/v3?token=hunter2",
+            "ftp://app.ecwid.com/api/v3?token=hunter2",
+            "http://app.ecwid.com/api/v3#hunter2",
+            "hunter2 is not a url",
+        ] {
+            let error = check_base_url(input).unwrap_err();
+            for text in [error.to_string(), format!("{error:?}")] {
+                assert!(!text.contains("hunter2"), "{input:?} gave {text}");
+            }
         }
     }
 }

@@ -1,14 +1,24 @@
 //! The client-side rate limiter, shared by all clones of a [`Client`](crate::Client).
 //!
 //! Ecwid allows 600 requests a minute per token and answers the rest with `429`. The limiter
-//! keeps a log of the last `requests` send times and lets a request go only when the oldest of
-//! them is more than one window (plus a small margin) old. That bounds every window, sliding
-//! or fixed, whichever way the server counts. Callers wait on a fair (FIFO) lock, so they are
-//! served in arrival order.
+//! lets a request go only while fewer than `requests` others are either in flight or finished
+//! less than one window (plus a small margin) ago. A request is counted from the moment it is
+//! let go until one window after its answer came back (or it failed, or its call was dropped).
+//! Since Ecwid received a request before its answer left, any `requests + 1` requests reach
+//! Ecwid more than a window apart, however long each trip took and whether Ecwid counts in
+//! sliding or fixed windows. Callers wait in a fair (FIFO) queue, so they are served in arrival
+//! order.
 
-use std::{collections::VecDeque, time::Duration};
+use std::{
+    collections::VecDeque,
+    sync::{Mutex, MutexGuard},
+    time::Duration,
+};
 
-use tokio::{sync::Mutex, time::Instant};
+use tokio::{
+    sync::Notify,
+    time::{timeout_at, Instant},
+};
 
 /// A rate limit: at most `requests` per `per`.
 ///
@@ -61,14 +71,52 @@ impl RateLimit {
 #[derive(Debug)]
 pub(crate) struct Limiter {
     limit: RateLimit,
-    sent: Mutex<VecDeque<Instant>>,
+    /// The queue: held by the caller waiting for the next slot, so that later callers wait
+    /// behind it, in arrival order.
+    queue: tokio::sync::Mutex<()>,
+    slots: Mutex<Slots>,
+    /// Signalled when a request finishes, for a caller waiting while every slot is in flight.
+    finished: Notify,
+}
+
+#[derive(Debug, Default)]
+struct Slots {
+    in_flight: usize,
+    /// When recent requests finished, oldest first.
+    finished: VecDeque<Instant>,
+}
+
+/// A slot taken by one request; dropping it (when the attempt ends, however it ends) starts the
+/// window the request still counts in.
+#[derive(Debug)]
+pub(crate) struct Permit<'a> {
+    limiter: &'a Limiter,
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        let mut slots = self.limiter.slots();
+        slots.in_flight -= 1;
+        slots.finished.push_back(Instant::now());
+        drop(slots);
+        self.limiter.finished.notify_waiters();
+    }
+}
+
+/// What the caller at the head of the queue does next.
+enum Next {
+    Go,
+    WaitUntil(Instant),
+    WaitForAnAnswer,
 }
 
 impl Limiter {
     pub(crate) fn new(limit: RateLimit) -> Self {
         Self {
             limit,
-            sent: Mutex::new(VecDeque::with_capacity(limit.requests as usize)),
+            queue: tokio::sync::Mutex::new(()),
+            slots: Mutex::new(Slots::default()),
+            finished: Notify::new(),
         }
     }
 
@@ -76,41 +124,69 @@ impl Limiter {
         self.limit
     }
 
-    /// When the next request may go, given the log of past send times, or `None` for now.
-    fn next_slot(&self, sent: &VecDeque<Instant>, now: Instant) -> Option<Instant> {
-        if sent.len() < self.limit.requests as usize {
-            return None;
-        }
-        let oldest = *sent.front()?;
-        let free_at = oldest + self.limit.per + self.limit.margin();
-        (free_at > now).then_some(free_at)
+    fn slots(&self) -> MutexGuard<'_, Slots> {
+        // The state stays consistent across a panic: every update is a single step.
+        self.slots
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Waits for a slot, in arrival order, and takes it. Returns how long it waited, or `None`
-    /// when the slot would come after `deadline` (then nothing is taken).
-    pub(crate) async fn acquire(&self, deadline: Instant) -> Option<Duration> {
-        let started = Instant::now();
-        // Holding the lock while sleeping is what makes the queue fair: later callers wait
-        // behind the one that is waiting for the next slot.
-        let mut sent = self.sent.lock().await;
-        if let Some(free_at) = self.next_slot(&sent, Instant::now()) {
-            if free_at > deadline {
-                return None;
+    /// Takes a slot now if one is free, or says what to wait for.
+    fn try_take(&self, now: Instant) -> Next {
+        let window = self.limit.per + self.limit.margin();
+        let mut slots = self.slots();
+        while slots
+            .finished
+            .front()
+            .is_some_and(|&finished| finished + window <= now)
+        {
+            slots.finished.pop_front();
+        }
+        if slots.in_flight + slots.finished.len() < self.limit.requests as usize {
+            slots.in_flight += 1;
+            return Next::Go;
+        }
+        match slots.finished.front() {
+            Some(&oldest) => Next::WaitUntil(oldest + window),
+            None => Next::WaitForAnAnswer,
+        }
+    }
+
+    /// Waits for a slot, in arrival order, and takes it. Returns `None` when no slot comes
+    /// before `deadline` (then nothing is taken).
+    pub(crate) async fn acquire(&self, deadline: Instant) -> Option<Permit<'_>> {
+        let _turn = timeout_at(deadline, self.queue.lock()).await.ok()?;
+        let mut waited = false;
+        loop {
+            // Registered before the check, so that an answer arriving in between still wakes us.
+            let finished = self.finished.notified();
+            let now = Instant::now();
+            match self.try_take(now) {
+                Next::Go => return Some(Permit { limiter: self }),
+                Next::WaitUntil(free_at) => {
+                    if free_at > deadline {
+                        return None;
+                    }
+                    self.log_wait(&mut waited, Some(free_at - now));
+                    tokio::time::sleep_until(free_at).await;
+                }
+                Next::WaitForAnAnswer => {
+                    self.log_wait(&mut waited, None);
+                    timeout_at(deadline, finished).await.ok()?;
+                }
             }
+        }
+    }
+
+    fn log_wait(&self, waited: &mut bool, wait: Option<Duration>) {
+        if !std::mem::replace(waited, true) {
             tracing::debug!(
-                wait_ms = (free_at - Instant::now()).as_millis() as u64,
+                wait_ms = wait.map(|w| w.as_millis() as u64),
                 limit = self.limit.requests,
                 per_s = self.limit.per.as_secs_f64(),
                 "waiting for the client-side rate limiter"
             );
-            tokio::time::sleep_until(free_at).await;
         }
-        let now = Instant::now();
-        if sent.len() >= self.limit.requests as usize {
-            sent.pop_front();
-        }
-        sent.push_back(now);
-        Some(now - started)
     }
 }
 
@@ -149,9 +225,56 @@ mod tests {
         let limiter = Limiter::new(RateLimit::new(1, Duration::from_secs(60)));
         let soon = Instant::now() + Duration::from_secs(5);
         assert!(limiter.acquire(soon).await.is_some());
-        assert_eq!(limiter.acquire(soon).await, None);
+        assert!(limiter.acquire(soon).await.is_none());
         // Nothing was taken by the refused call.
-        assert_eq!(limiter.sent.lock().await.len(), 1);
+        let slots = limiter.slots();
+        assert_eq!((slots.in_flight, slots.finished.len()), (0, 1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_counts_until_a_window_after_its_answer() {
+        let window = Duration::from_secs(10);
+        let limiter = Limiter::new(RateLimit::new(1, window));
+        let far = Instant::now() + Duration::from_secs(3600);
+        let start = Instant::now();
+        let slow = limiter.acquire(far).await.unwrap();
+        // The slow request is answered at 25 s: the next one waits for a window after that
+        // answer, not a window after the slow one was let go.
+        let waiter = async {
+            limiter.acquire(far).await.unwrap();
+            Instant::now() - start
+        };
+        let answer = async {
+            tokio::time::sleep_until(start + Duration::from_secs(25)).await;
+            drop(slow);
+        };
+        let (waited, ()) = tokio::join!(waiter, answer);
+        assert_eq!(waited, Duration::from_millis(35_100));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiting_in_the_queue_respects_the_deadline() {
+        let limiter = Limiter::new(RateLimit::new(1, Duration::from_secs(60)));
+        let far = Instant::now() + Duration::from_secs(3600);
+        let start = Instant::now();
+        let held = limiter.acquire(far).await.unwrap();
+        // The slot is in flight with no end in sight: the caller gives up at its deadline.
+        let soon = start + Duration::from_secs(5);
+        assert!(limiter.acquire(soon).await.is_none());
+        assert_eq!(Instant::now(), soon);
+        // Queued behind a caller that waits for the slot, a caller also gives up at its
+        // deadline instead of waiting its turn.
+        let first = limiter.acquire(far);
+        let second = async {
+            tokio::task::yield_now().await;
+            let later = Instant::now() + Duration::from_secs(5);
+            let given_up = limiter.acquire(later).await.is_none();
+            drop(held);
+            (given_up, Instant::now() == later)
+        };
+        let (first, second) = tokio::join!(first, second);
+        assert!(first.is_some());
+        assert_eq!(second, (true, true));
     }
 
     #[tokio::test(start_paused = true)]

@@ -297,6 +297,34 @@ async fn an_invalid_token_stops_the_client_and_its_clones_until_reset() {
     assert!(sell_one(&fresh).await.unwrap().is_updated());
 }
 
+/// Callers already queued at the limiter when the token is rejected send nothing either.
+#[tokio::test]
+async fn calls_queued_behind_an_invalid_token_send_nothing() {
+    let fake = demo_store().await;
+    let client = Client::builder(demo::STORE, "secret_revoked")
+        .base_url(fake.base_url())
+        .rate_limit(RateLimit::new(1, Duration::from_millis(200)))
+        .build()
+        .unwrap();
+    let calls: Vec<_> = (0..5)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { sell_one(&client).await })
+        })
+        .collect();
+    let mut errors = Vec::new();
+    for call in calls {
+        errors.push(call.await.unwrap().unwrap_err());
+    }
+    let rejected_by_ecwid = errors.iter().filter(|e| e.status() == Some(403)).count();
+    let stopped_by_guard = errors
+        .iter()
+        .filter(|e| matches!(e, Error::TokenRejected))
+        .count();
+    assert_eq!((rejected_by_ecwid, stopped_by_guard), (1, 4), "{errors:?}");
+    assert_eq!(fake.journal().len(), 1, "only the first call was sent");
+}
+
 #[tokio::test]
 async fn a_deadline_spent_waiting_for_the_limiter_sends_nothing() {
     let fake = demo_store().await;
