@@ -194,7 +194,8 @@ impl Error {
         self.status() == Some(403) && self.error_code() == Some("INVALID_API_TOKEN")
     }
 
-    /// Maps what the generated client returned, with what the wire showed, into an [`Error`].
+    /// Maps what the generated client returned, with what the wire showed (status and
+    /// `Retry-After`, read once by the transport hook), into an [`Error`].
     pub(crate) async fn from_generated(
         error: progenitor_client::Error<EcwidError>,
         seen: Option<Seen>,
@@ -207,7 +208,7 @@ impl Error {
             }
             Raw::ErrorResponse(answer) => {
                 let status = answer.status();
-                let retry_after = retry_after(answer.headers());
+                let retry_after = seen.and_then(|seen| seen.retry_after);
                 let body = answer.into_inner();
                 Error::from_status(status, retry_after, Some(body), None)
             }
@@ -247,7 +248,7 @@ impl Error {
                         detail: "a success status the API does not document".into(),
                     };
                 }
-                let retry_after = retry_after(response.headers());
+                let retry_after = seen.and_then(|seen| seen.retry_after);
                 // An unreadable body still leaves the status to speak.
                 let text = response.text().await.unwrap_or_default();
                 Error::from_status(status, retry_after, None, Some(&text))
