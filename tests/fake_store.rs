@@ -67,13 +67,18 @@ fn shop() -> FakeStoreBuilder {
         .token(FakeToken::secret(OTHER_STORE, OTHER))
 }
 
+/// A plain HTTP client for the fake on loopback, ignoring any proxy set in the environment.
+fn http() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
 async fn start() -> FakeStore {
     shop().start().await.expect("the fake starts")
 }
 
 /// A PUT as the SDK sends it: Bearer token, JSON body.
 async fn put(fake: &FakeStore, path: &str, token: &str, body: Value) -> reqwest::Response {
-    reqwest::Client::new()
+    http()
         .put(format!("{}{path}", fake.base_url()))
         .bearer_auth(token)
         .json(&body)
@@ -143,7 +148,7 @@ async fn adjusting_a_variation_moves_its_stock_and_is_recorded_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_adjustments_are_each_applied_exactly_once() {
     let fake = std::sync::Arc::new(start().await);
-    let client = reqwest::Client::new();
+    let client = http();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..50 {
         let (fake, client) = (std::sync::Arc::clone(&fake), client.clone());
@@ -250,7 +255,7 @@ async fn unlimited_stock_answers_update_count_zero_and_changes_nothing() {
 async fn tokens_and_scopes_are_enforced() {
     let fake = start().await;
     let body = json!({ "quantityDelta": -1 });
-    let client = reqwest::Client::new();
+    let client = http();
     let url = |path: &str| format!("{}{path}", fake.base_url());
 
     let missing = client
@@ -353,7 +358,7 @@ async fn missing_store_product_variation_and_path_are_404() {
             "{path}"
         );
     }
-    let outside_api = reqwest::Client::new()
+    let outside_api = http()
         .get(fake.base_url().replace("/api/v3", "/index.html"))
         .send()
         .await
@@ -393,7 +398,7 @@ async fn malformed_requests_are_refused_and_not_applied() {
         200
     );
 
-    let client = reqwest::Client::new();
+    let client = http();
     let url = format!("{}{SHIRT_RED_PATH}", fake.base_url());
     let not_json = client
         .put(&url)
@@ -574,7 +579,7 @@ async fn a_scripted_response_is_sent_instead_and_nothing_is_applied() {
 async fn closing_before_applying_gives_the_client_an_error_and_applies_nothing() {
     let fake = start().await;
     fake.inject_fault(Route::VariationInventory, 1, Fault::CloseBeforeApplying);
-    let client = reqwest::Client::new();
+    let client = http();
     let url = format!("{}{SHIRT_RED_PATH}", fake.base_url());
     let sent = client
         .put(&url)
@@ -607,7 +612,7 @@ async fn closing_before_applying_gives_the_client_an_error_and_applies_nothing()
 async fn closing_after_applying_applies_exactly_once_and_a_blind_retry_doubles_it() {
     let fake = start().await;
     fake.inject_fault(Route::VariationInventory, 1, Fault::CloseAfterApplying);
-    let client = reqwest::Client::new();
+    let client = http();
     let url = format!("{}{SHIRT_RED_PATH}", fake.base_url());
     let send = || {
         client
@@ -642,6 +647,7 @@ async fn a_delay_lets_the_client_time_out_while_the_delta_still_lands() {
         Fault::Delay(Duration::from_millis(200)),
     );
     let impatient = reqwest::Client::builder()
+        .no_proxy()
         .timeout(Duration::from_millis(50))
         .build()
         .unwrap();
@@ -687,7 +693,7 @@ async fn faults_are_met_in_order_and_can_be_cleared() {
     assert_eq!(delta(&fake, SHIRT_PATH, 1).await.status(), 200);
     fake.clear_faults();
     assert_eq!(fake.pending_faults(), 0);
-    let status = reqwest::Client::new()
+    let status = http()
         .get(format!("{}/1003/batch?ticket=none", fake.base_url()))
         .bearer_auth(TOKEN)
         .send()
@@ -702,7 +708,7 @@ async fn faults_are_met_in_order_and_can_be_cleared() {
 #[tokio::test]
 async fn the_journal_records_requests_but_never_the_token() {
     let fake = start().await;
-    let client = reqwest::Client::new();
+    let client = http();
     client
         .put(format!(
             "{}{SHIRT_RED_PATH}?checkLowStockNotification=true&token={TOKEN}",
@@ -920,7 +926,7 @@ async fn create_batch(
     query: &str,
     items: Value,
 ) -> reqwest::Result<reqwest::Response> {
-    reqwest::Client::new()
+    http()
         .post(format!("{}/1003/batch{query}", fake.base_url()))
         .bearer_auth(TOKEN)
         .json(&items)
@@ -935,7 +941,7 @@ async fn ticket(fake: &FakeStore, query: &str, items: Value) -> String {
 }
 
 async fn batch_status(fake: &FakeStore, query: &str) -> (u16, Value) {
-    let response = reqwest::Client::new()
+    let response = http()
         .get(format!("{}/1003/batch?{query}", fake.base_url()))
         .bearer_auth(TOKEN)
         .send()
@@ -1065,7 +1071,7 @@ async fn the_first_failure_stops_a_batch_unless_asked_otherwise() {
 #[tokio::test]
 async fn batch_items_are_checked_like_requests() {
     let fake = start().await;
-    let response = reqwest::Client::new()
+    let response = http()
         .post(format!(
             "{}/1003/batch?stopOnFirstFailure=false",
             fake.base_url()
@@ -1266,14 +1272,14 @@ async fn malformed_batches_and_tickets_are_refused() {
         (400, json!("WRONG_PARAMETER"))
     );
     // Another store's token cannot read this store's batches.
-    let foreign = reqwest::Client::new()
+    let foreign = http()
         .get(format!("{}/1003/batch?ticket={accepted}", fake.base_url()))
         .bearer_auth(OTHER)
         .send()
         .await
         .unwrap();
     assert_eq!(error(foreign).await, (403, "INVALID_API_TOKEN".into()));
-    let delete = reqwest::Client::new()
+    let delete = http()
         .delete(format!("{}/1003/batch", fake.base_url()))
         .bearer_auth(TOKEN)
         .send()
@@ -1316,7 +1322,7 @@ async fn every_kind_of_body_the_fake_sends_matches_the_spec() {
         .start()
         .await
         .unwrap();
-    let client = reqwest::Client::new();
+    let client = http();
     let url = |path: &str| format!("{}{path}", fake.base_url());
     let mut stock_results = Vec::new();
     let mut errors = Vec::new();

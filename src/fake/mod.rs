@@ -33,7 +33,8 @@
 //!     .await?;
 //!
 //! let url = format!("{}/1003/products/1/combinations/11/inventory", fake.base_url());
-//! let answer: serde_json::Value = reqwest::Client::new()
+//! let http = reqwest::Client::builder().no_proxy().build()?;
+//! let answer: serde_json::Value = http
 //!     .put(url)
 //!     .bearer_auth("secret_token")
 //!     .json(&serde_json::json!({ "quantityDelta": -15 }))
