@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ecwid_inventory::fake::{
     FakeStore, FakeStoreBuilder, FakeToken, Fault, LowStockNotification, Origin, Product,
@@ -15,7 +15,7 @@ use ecwid_inventory::{
     BulkItem, BulkPlan, Client, CombinationId, Error, ItemOutcome, ProductId, Progress, RateLimit,
     RetryPolicy, StoreId,
 };
-use serde_json::Value;
+use serde_json::{json, Value};
 
 const STORE: StoreId = StoreId::new(1003);
 const OTHER_STORE: StoreId = StoreId::new(2002);
@@ -182,6 +182,23 @@ fn chunks(json: &str) -> Vec<Value> {
     plan["chunks"].as_array().expect("chunks").clone()
 }
 
+/// Milliseconds since the Unix epoch, as a plan records them.
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// The `ticket` of each batch status read, in order.
+fn status_reads(fake: &FakeStore) -> Vec<String> {
+    fake.journal()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/batch"))
+        .map(|r| query_value(r, "ticket").expect("a ticket").to_owned())
+        .collect()
+}
+
 fn states(json: &str) -> Vec<String> {
     chunks(json)
         .iter()
@@ -300,6 +317,24 @@ async fn outcomes_come_back_in_input_order_for_every_kind_of_result() {
     );
     assert!(report.is_settled());
     assert!(!outcomes[1].may_have_been_applied() && outcomes[2].may_have_been_applied());
+    // The saved plan records the outcomes with camelCase fields, like the rest of the plan.
+    let ItemOutcome::Failed {
+        error_message: Some(message),
+        ..
+    } = &outcomes[1]
+    else {
+        panic!("{:?}", outcomes[1])
+    };
+    let saved = serde_json::to_value(report.plan()).unwrap();
+    assert_eq!(
+        saved["chunks"][0]["state"]["outcomes"][1],
+        json!({
+            "outcome": "failed",
+            "status": 404,
+            "errorCode": "PRODUCT_NOT_FOUND",
+            "errorMessage": message,
+        })
+    );
 
     // One batch, and the failures did not stop the items after them.
     assert_eq!(creates(&fake).len(), 1);
@@ -916,4 +951,303 @@ async fn a_chunk_creating_for_longer_than_the_key_is_remembered_is_not_created_a
     assert_eq!(creates(&fake).len(), 1);
     assert_eq!(fake.journal().len(), 1);
     assert_ledger_once(&fake, 20);
+    // The chunk is final: the plan is done, and resuming it again sends nothing.
+    let saved = serde_json::to_string(report.plan()).unwrap();
+    assert_eq!(states(&saved), ["expired"]);
+    assert!(report.plan().is_done());
+    let again = client(&fake)
+        .resume_bulk(serde_json::from_str(&saved).unwrap())
+        .poll_interval(ms(5), ms(50))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.outcomes(), report.outcomes());
+    assert_eq!(fake.journal().len(), 1);
+}
+
+#[tokio::test]
+async fn an_expired_chunk_is_never_sent_and_the_chunks_after_it_are_applied_once() {
+    let fake = numbered(30).start().await.unwrap();
+    let items = one_per_variation(30);
+    let plan = client(&fake).plan_bulk(items.clone(), 10).unwrap();
+    // A crash left the first chunk `creating` 56 minutes ago: its key may be forgotten.
+    let mut plan = serde_json::to_value(&plan).unwrap();
+    let expired_key = plan["chunks"][0]["deduplicationKey"].clone();
+    plan["chunks"][0]["state"] =
+        json!({"state": "creating", "sinceUnixMs": unix_ms() - 56 * 60 * 1000});
+    let seen = Arc::new(Mutex::new(Vec::<Progress>::new()));
+    let report = {
+        let seen = Arc::clone(&seen);
+        client(&fake)
+            .resume_bulk(serde_json::from_value(plan).unwrap())
+            .poll_interval(ms(5), ms(50))
+            .on_progress(move |p| seen.lock().unwrap().push(p))
+            .send()
+            .await
+            .unwrap()
+    };
+
+    // The expired chunk's items are unknown, the rest applied.
+    let outcomes = report.outcomes();
+    assert!(
+        outcomes[..10].iter().all(|o| matches!(
+            o,
+            ItemOutcome::Unknown { reason } if reason.contains("read the stock to reconcile")
+        )),
+        "{:?}",
+        &outcomes[..10]
+    );
+    assert!(all_updated(&outcomes[10..]), "{:?}", report.summary());
+    assert_eq!(report.summary().unknown, 10);
+    assert!(!report.is_settled());
+    let done = serde_json::to_string(report.plan()).unwrap();
+    assert_eq!(states(&done), ["expired", "done", "done"]);
+    assert!(report.plan().is_done(), "nothing is left to resume");
+    // Progress counts the expired chunk as finished, and ends at the total.
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen.last(),
+        Some(&Progress {
+            completed: 30,
+            total: 30
+        })
+    );
+
+    // Only the two later chunks were created, once each, with their own keys.
+    let creates = creates(&fake);
+    assert_eq!(creates.len(), 2);
+    assert!(creates.iter().all(|c| json!(dedup_key(c)) != expired_key));
+    assert_ne!(dedup_key(&creates[0]), dedup_key(&creates[1]));
+    fake.batches_settled().await;
+    assert_ledger_once(&fake, 20);
+    let counts = ledger_counts(&fake);
+    assert_eq!(
+        counts.keys().copied().collect::<HashSet<_>>(),
+        (11..=30).collect::<HashSet<_>>()
+    );
+    assert_stocks(&fake, &items[10..]);
+    for c in 1..=10 {
+        assert_eq!(quantity(&fake, c), START, "variation {c} was never sent");
+    }
+
+    // Resuming the finished plan sends nothing.
+    let sent = fake.journal().len();
+    let again = client(&fake)
+        .resume_bulk(serde_json::from_str(&done).unwrap())
+        .poll_interval(ms(5), ms(50))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.outcomes(), report.outcomes());
+    assert_eq!(fake.journal().len(), sent);
+    assert_ledger_once(&fake, 20);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Polling that never ends
+
+#[tokio::test]
+async fn a_batch_never_reported_completed_is_unknown_after_the_poll_timeout_and_resumable() {
+    let fake = numbered(30).start().await.unwrap();
+    // Ecwid keeps saying the batch is in progress, however often it is asked.
+    let in_progress = json!({"status": "IN_PROGRESS", "totalRequests": 10, "completedRequests": 3});
+    fake.inject_fault(
+        Route::BatchStatus,
+        1_000,
+        Fault::respond(200, in_progress.to_string()),
+    );
+    let items = one_per_variation(30);
+    let report = client(&fake)
+        .bulk_adjust(items.clone())
+        .chunk_size(10)
+        .poll_interval(ms(5), ms(20))
+        .poll_timeout(ms(150))
+        .send()
+        .await
+        .unwrap();
+
+    // The run ended; every outcome is unknown, and the reason says to resume.
+    assert_eq!(report.summary().unknown, 30);
+    assert!(!report.is_settled());
+    assert!(
+        report.outcomes().iter().all(|o| matches!(
+            o,
+            ItemOutcome::Unknown { reason } if reason.contains("resume the plan")
+        )),
+        "{:?}",
+        report.outcomes()
+    );
+    let ItemOutcome::Unknown { reason } = &report.outcomes()[0] else {
+        unreachable!()
+    };
+    assert!(reason.contains("150ms"), "{reason}");
+    let saved = serde_json::to_string(report.plan()).unwrap();
+    assert_eq!(states(&saved), ["created", "created", "created"]);
+    assert!(!report.plan().is_done());
+    // Every chunk was created once; polling gave up on the first without reading the others.
+    assert_eq!(creates(&fake).len(), 3);
+    let reads = status_reads(&fake);
+    let first_ticket = chunks(&saved)[0]["state"]["ticket"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(!reads.is_empty());
+    assert!(reads.iter().all(|t| *t == first_ticket), "{reads:?}");
+
+    // The batches ran at Ecwid meanwhile; once Ecwid answers again, resuming learns it all
+    // without creating anything again.
+    fake.batches_settled().await;
+    assert_ledger_once(&fake, 30);
+    fake.clear_faults();
+    let report = client(&fake)
+        .resume_bulk(serde_json::from_str(&saved).unwrap())
+        .poll_interval(ms(5), ms(20))
+        .poll_timeout(ms(150))
+        .send()
+        .await
+        .unwrap();
+    assert!(all_updated(report.outcomes()), "{:?}", report.summary());
+    assert!(report.is_settled());
+    let done = serde_json::to_string(report.plan()).unwrap();
+    assert_eq!(states(&done), ["done", "done", "done"]);
+    assert_eq!(creates(&fake).len(), 3);
+    assert_ledger_once(&fake, 30);
+    assert_stocks(&fake, &items);
+}
+
+#[tokio::test]
+async fn a_zero_poll_interval_or_poll_timeout_is_refused_before_anything_is_sent() {
+    let fake = numbered(3).start().await.unwrap();
+    let client = client(&fake);
+    let items = || one_per_variation(3);
+    let errors = [
+        client
+            .bulk_adjust(items())
+            .poll_interval(Duration::ZERO, ms(50))
+            .send()
+            .await
+            .unwrap_err(),
+        client
+            .bulk_adjust(items())
+            .poll_interval(Duration::ZERO, Duration::ZERO)
+            .send()
+            .await
+            .unwrap_err(),
+        client
+            .bulk_adjust(items())
+            .poll_timeout(Duration::ZERO)
+            .send()
+            .await
+            .unwrap_err(),
+        client
+            .resume_bulk(client.plan_bulk(items(), 500).unwrap())
+            .poll_interval(Duration::ZERO, ms(50))
+            .send()
+            .await
+            .unwrap_err(),
+    ];
+    for error in errors {
+        assert!(matches!(error, Error::InvalidInput(_)), "{error:?}");
+        assert!(error.to_string().contains("zero"), "{error}");
+    }
+    assert!(fake.journal().is_empty(), "{:?}", fake.journal());
+    assert!(fake.ledger().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The client's default low-stock flag
+
+#[tokio::test]
+async fn the_clients_low_stock_default_reaches_batch_items_that_do_not_set_their_own() {
+    let (low, quiet, own) = (
+        CombinationId::new(1),
+        CombinationId::new(2),
+        CombinationId::new(3),
+    );
+    let variation = |c| {
+        Variation::new(c)
+            .sku(format!("RACK-{}", c.get()))
+            .quantity(10)
+            .warning_limit(8)
+    };
+    let fake = FakeStore::builder()
+        .store(
+            Store::new(STORE).product(
+                Product::new(RACK)
+                    .sku("RACK")
+                    .quantity(0)
+                    .variation(variation(low))
+                    .variation(variation(quiet))
+                    .variation(variation(own)),
+            ),
+        )
+        .token(FakeToken::secret(STORE, TOKEN))
+        .no_rate_limit()
+        .start()
+        .await
+        .unwrap();
+    let notifying = Client::builder(STORE, TOKEN)
+        .base_url(fake.base_url())
+        .no_rate_limit()
+        .check_low_stock_notification(true)
+        .build()
+        .unwrap();
+    let items = vec![
+        // No flag of its own: the client's default (true) applies. 10 -> 7, under 8.
+        BulkItem::variation(RACK, low, -3),
+        // Its own false wins over the default. 10 -> 7.
+        BulkItem::variation(RACK, quiet, -3).check_low_stock_notification(false),
+    ];
+    // Planned by the notifying client, saved, and sent by a client without a default: the
+    // plan records the flag, so the resumed run sends it all the same.
+    let plan = serde_json::to_string(&notifying.plan_bulk(items, 500).unwrap()).unwrap();
+    let report = client(&fake)
+        .resume_bulk(serde_json::from_str(&plan).unwrap())
+        .poll_interval(ms(5), ms(50))
+        .send()
+        .await
+        .unwrap();
+    // A direct run of the notifying client: an item with its own true, 10 -> 6.
+    let direct = notifying
+        .bulk_adjust([BulkItem::variation(RACK, own, -4)])
+        .poll_interval(ms(5), ms(50))
+        .send()
+        .await
+        .unwrap();
+    assert!(all_updated(report.outcomes()) && all_updated(direct.outcomes()));
+
+    // The flag travelled in each batch item's path.
+    let paths: Vec<Vec<String>> = creates(&fake)
+        .iter()
+        .map(|c| {
+            serde_json::from_str::<Vec<Value>>(&c.body)
+                .unwrap()
+                .iter()
+                .map(|r| r["path"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            vec![
+                "/products/1/combinations/1/inventory?checkLowStockNotification=true",
+                "/products/1/combinations/2/inventory?checkLowStockNotification=false",
+            ],
+            vec!["/products/1/combinations/3/inventory?checkLowStockNotification=true"],
+        ]
+    );
+    // The report shows the items as sent.
+    let flags: Vec<_> = report
+        .iter()
+        .map(|(item, _)| item.check_low_stock_notification)
+        .collect();
+    assert_eq!(flags, [Some(true), Some(false)]);
+    // Ecwid notified for the two items that asked, not for the one that said false.
+    let notified: Vec<_> = fake
+        .low_stock_notifications()
+        .iter()
+        .map(|n| (n.combination, n.stock))
+        .collect();
+    assert_eq!(notified, [(Some(low), 7), (Some(own), 6)]);
 }
