@@ -1,9 +1,14 @@
 //! When to send a request again: a pure function of what happened, the attempt number and the
 //! time spent, table-tested below. The sending loop in `client.rs` only obeys it.
 //!
-//! A stock delta is not idempotent, so only two outcomes are ever retried: a request that
-//! provably never reached Ecwid (a failed connection), and a `429`, which Ecwid documents as
-//! ignored. Everything after which the delta may have been applied stops at once.
+//! A stock delta is not idempotent, so only two outcomes of an adjustment are ever retried: a
+//! request that provably never reached Ecwid (a failed connection), and a `429`, which Ecwid
+//! documents as ignored. Everything after which the delta may have been applied stops at once.
+//!
+//! The bulk sync's batch requests are the exception, because repeating them is safe: a batch
+//! create carries a `deduplicationKey` (Ecwid answers a repeat with the first ticket), and a
+//! status read changes nothing. They are also retried, with the same backoff, after a `5xx`, a
+//! timeout or a lost connection.
 
 use std::time::Duration;
 
