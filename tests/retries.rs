@@ -47,6 +47,15 @@ fn small_tee_stock(fake: &FakeStore) -> i64 {
     }
 }
 
+/// The ledger's length once it reaches `expected`, or after 5 s.
+async fn ledger_len_reaching(fake: &FakeStore, expected: usize) -> usize {
+    let give_up = Instant::now() + Duration::from_secs(5);
+    while fake.ledger().len() < expected && Instant::now() < give_up {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    fake.ledger().len()
+}
+
 /// Checks the contract for one call: applied at most once, and never silently wrong.
 fn assert_never_silently_wrong(
     what: &str,
@@ -172,14 +181,9 @@ async fn fault_matrix_applies_each_delta_at_most_once() {
         let client = builder.build().unwrap();
         let before = small_tee_stock(&fake);
         let result = sell_one(&client).await;
-        // Let a delayed request finish landing before reading the ledger.
-        tokio::time::sleep(Duration::from_millis(if case.timeout.is_some() {
-            500
-        } else {
-            0
-        }))
-        .await;
-        let applied = fake.ledger().len();
+        // A delayed request lands after the call gave up: wait for it (or 5 s) before reading
+        // the ledger.
+        let applied = ledger_len_reaching(&fake, case.expect_applied).await;
 
         let name = case.name;
         assert_never_silently_wrong(name, &result, applied);
@@ -374,9 +378,10 @@ async fn dropping_a_call_leaves_the_client_usable() {
         1,
         Fault::Delay(Duration::from_millis(300)),
     );
-    // One request at a time: a leaked limiter slot or lock would block the next call.
+    // Two requests a minute: a slot or lock leaked by the dropped call would block the next one.
     let client = builder(&fake)
         .rate_limit(RateLimit::new(2, Duration::from_secs(60)))
+        .deadline(Duration::from_secs(5))
         .build()
         .unwrap();
     let dropped = tokio::time::timeout(Duration::from_millis(50), sell_one(&client)).await;
@@ -386,6 +391,14 @@ async fn dropping_a_call_leaves_the_client_usable() {
         .expect("the client still works")
         .unwrap();
     assert!(adjustment.is_updated());
+    // The dropped request had been sent: it lands, and its outcome was the caller's to learn.
+    assert_eq!(ledger_len_reaching(&fake, 2).await, 2);
+    assert_eq!(fake.journal().len(), 2);
+    // It still counts against the limit, as it did reach Ecwid: a third call finds both slots
+    // taken and gives up at its deadline, sending nothing.
+    let error = sell_one(&client).await.unwrap_err();
+    assert!(matches!(error, Error::DeadlineExceeded), "{error:?}");
+    assert_eq!(fake.journal().len(), 2);
 }
 
 /// Many tasks hammering one client against a rate-limited fake: zero 429s, exact stock.
