@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ecwid_inventory::fake::{FakeStore, FakeToken, Product, Stock, Store, Variation};
+use ecwid_inventory::fake::{demo, FakeStore, FakeToken, Stock, Store};
 use ecwid_inventory::{BulkItem, Client, CombinationId, ProductId, RateLimit, StoreId};
 
 const STORE: StoreId = StoreId::new(1003);
@@ -49,14 +49,7 @@ struct Figures {
 }
 
 async fn fake(config: &Config) -> FakeStore {
-    let mut rack = Product::new(RACK).sku("RACK").quantity(0);
-    for c in 1..=config.variations {
-        rack = rack.variation(
-            Variation::new(CombinationId::new(c))
-                .sku(format!("RACK-{c}"))
-                .quantity(START),
-        );
-    }
+    let rack = demo::numbered_product(RACK, "RACK", config.variations, START);
     FakeStore::builder()
         .store(Store::new(STORE).product(rack))
         .token(FakeToken::secret(STORE, TOKEN))

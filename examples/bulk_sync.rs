@@ -11,7 +11,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use ecwid_inventory::fake::{FakeStore, FakeToken, Product, Stock, Store, Variation};
+use ecwid_inventory::fake::{demo, FakeStore, FakeToken, Stock, Store};
 use ecwid_inventory::{BulkItem, Client, CombinationId, ProductId, Progress, StoreId};
 
 const STORE: StoreId = StoreId::new(1003);
@@ -48,14 +48,7 @@ fn bar(progress: Progress) -> String {
 }
 
 async fn run() -> Result<bool, Box<dyn std::error::Error>> {
-    let mut shelf = Product::new(SHELF).sku("SHELF").quantity(0);
-    for c in 1..=VARIATIONS {
-        shelf = shelf.variation(
-            Variation::new(CombinationId::new(c))
-                .sku(format!("SHELF-{c:02}"))
-                .quantity(START),
-        );
-    }
+    let shelf = demo::numbered_product(SHELF, "SHELF", VARIATIONS, START);
     // Ecwid's own rate limit (600 a minute) on the fake and on the client alike.
     let fake = FakeStore::builder()
         .store(Store::new(STORE).product(shelf))

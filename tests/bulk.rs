@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ecwid_inventory::fake::{
-    FakeStore, FakeStoreBuilder, FakeToken, Fault, LowStockNotification, Origin, Product,
+    demo, FakeStore, FakeStoreBuilder, FakeToken, Fault, LowStockNotification, Origin, Product,
     RecordedRequest, Route, Stock, Store, Variation, PRODUCT_NEGATIVE_STOCK_WARNING,
     VARIATION_NEGATIVE_STOCK_WARNING,
 };
@@ -34,16 +34,8 @@ fn ms(n: u64) -> Duration {
 /// A store whose product [`RACK`] has variations 1..=n, each with its own SKU and a stock of
 /// [`START`]; no rate limit.
 fn numbered(n: u64) -> FakeStoreBuilder {
-    let mut rack = Product::new(RACK).sku("RACK").quantity(0);
-    for c in 1..=n {
-        rack = rack.variation(
-            Variation::new(CombinationId::new(c))
-                .sku(format!("RACK-{c}"))
-                .quantity(START),
-        );
-    }
     FakeStore::builder()
-        .store(Store::new(STORE).product(rack))
+        .store(Store::new(STORE).product(demo::numbered_product(RACK, "RACK", n, START)))
         .store(Store::new(OTHER_STORE).product(Product::new(RACK).quantity(5)))
         .token(FakeToken::secret(STORE, TOKEN))
         .token(FakeToken::secret(OTHER_STORE, OTHER_TOKEN))

@@ -77,3 +77,24 @@ pub fn tokens() -> [FakeToken; 2] {
         FakeToken::public(STORE, PUBLIC_TOKEN),
     ]
 }
+
+/// A product for bulk work: SKU `sku` with no stock of its own, and variations `1..=count`,
+/// each with the SKU `{sku}-{n}` and its own stock of `quantity`. The bulk example, benchmark
+/// and tests use it.
+///
+/// ```
+/// use ecwid_inventory::fake::demo;
+/// use ecwid_inventory::ProductId;
+///
+/// let shelf = demo::numbered_product(ProductId::new(1), "SHELF", 50, 500);
+/// # let _ = shelf;
+/// ```
+pub fn numbered_product(id: ProductId, sku: &str, count: u64, quantity: i64) -> Product {
+    (1..=count).fold(Product::new(id).sku(sku).quantity(0), |product, n| {
+        product.variation(
+            Variation::new(CombinationId::new(n))
+                .sku(format!("{sku}-{n}"))
+                .quantity(quantity),
+        )
+    })
+}
