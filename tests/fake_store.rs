@@ -720,12 +720,12 @@ async fn the_journal_records_requests_but_never_the_token() {
         .send()
         .await
         .unwrap();
-    // An unknown token is redacted too.
+    // An unknown token is redacted too, wherever else the request carries it.
     put(
         &fake,
         SHIRT_PATH,
         "secret_not_configured",
-        json!({ "quantityDelta": 1 }),
+        json!({ "quantityDelta": 1, "note": "secret_not_configured" }),
     )
     .await;
 
@@ -754,6 +754,11 @@ async fn the_journal_records_requests_but_never_the_token() {
         Some("Bearer [REDACTED]")
     );
     assert_eq!(journal[1].status, Some(403));
+    assert!(
+        journal[1].body.contains(r#""note":"[REDACTED]""#),
+        "{}",
+        journal[1].body
+    );
 }
 
 /// Sends one keep-alive request by hand and reads its answer, so the connection is surely

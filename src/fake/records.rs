@@ -10,8 +10,9 @@ pub struct RequestId(pub u64);
 /// One HTTP request as the fake received it, with every secret redacted.
 ///
 /// The `Authorization` header's value is replaced by `Bearer [REDACTED]` (or `[REDACTED]`),
-/// and any configured token value found elsewhere (path, query, other headers, body) is
-/// replaced by `[REDACTED]`: a journal can be printed without leaking a token.
+/// and any configured token value, or the credential the request presented (known to the fake
+/// or not), found elsewhere (path, query, other headers, body) is replaced by `[REDACTED]`: a
+/// journal can be printed without leaking a token.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordedRequest {
     /// The request's number.

@@ -147,14 +147,23 @@ fn process(shared: &Shared, id: RequestId, parts: &Parts, body: &[u8], sent: boo
 }
 
 /// The journal's copy of a request: the Authorization value replaced, and every configured
-/// token value scrubbed from whatever else the request carried.
+/// token value, and whatever credential the request presented, scrubbed from whatever else it
+/// carried.
 fn record(shared: &Shared, id: RequestId, parts: &Parts, body: &[u8]) -> RecordedRequest {
+    // The credential after the scheme ("Bearer x" gives "x"), known to the fake or not.
+    let presented = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().split_once(' '))
+        .map(|(_, credential)| credential.trim());
     let scrub = |text: &str| {
         shared
             .config
             .tokens
             .iter()
             .map(|token| token.value.expose_secret())
+            .chain(presented)
             .filter(|value| !value.is_empty())
             .fold(text.to_owned(), |text, value| {
                 text.replace(value, "[REDACTED]")
