@@ -4,10 +4,11 @@
 //! lets a request go only while fewer than `requests` others are either in flight or finished
 //! less than one window (plus a small margin) ago. A request is counted from the moment it is
 //! let go until one window after its answer came back (or it failed, or its call was dropped).
-//! Since Ecwid received a request before its answer left, any `requests + 1` requests reach
-//! Ecwid more than a window apart, however long each trip took and whether Ecwid counts in
-//! sliding or fixed windows. Callers wait in a fair (FIFO) queue, so they are served in arrival
-//! order.
+//! Since Ecwid received a request before its answer left, any `requests + 1` answered requests
+//! reach Ecwid more than a window apart, however long each trip took and whether Ecwid counts
+//! in sliding or fixed windows. A request cut short (a timeout, a dropped call) counts from when
+//! the client gave up; if its bytes reach Ecwid later still, only the margin covers them.
+//! Callers wait in a fair (FIFO) queue, so they are served in arrival order.
 
 use std::{
     collections::VecDeque,
@@ -124,6 +125,11 @@ impl Limiter {
         self.limit
     }
 
+    /// How long a finished request keeps counting.
+    fn window(&self) -> Duration {
+        self.limit.per + self.limit.margin()
+    }
+
     fn slots(&self) -> MutexGuard<'_, Slots> {
         // The state stays consistent across a panic: every update is a single step.
         self.slots
@@ -133,7 +139,7 @@ impl Limiter {
 
     /// Takes a slot now if one is free, or says what to wait for.
     fn try_take(&self, now: Instant) -> Next {
-        let window = self.limit.per + self.limit.margin();
+        let window = self.window();
         let mut slots = self.slots();
         while slots
             .finished
@@ -152,8 +158,9 @@ impl Limiter {
         }
     }
 
-    /// Waits for a slot, in arrival order, and takes it. Returns `None` when no slot comes
-    /// before `deadline` (then nothing is taken).
+    /// Waits for a slot, in arrival order, and takes it. Returns `None`, taking nothing, as soon
+    /// as no slot can come before `deadline`: a slot at the deadline itself would leave no time
+    /// to send.
     pub(crate) async fn acquire(&self, deadline: Instant) -> Option<Permit<'_>> {
         let _turn = timeout_at(deadline, self.queue.lock()).await.ok()?;
         let mut waited = false;
@@ -164,13 +171,17 @@ impl Limiter {
             match self.try_take(now) {
                 Next::Go => return Some(Permit { limiter: self }),
                 Next::WaitUntil(free_at) => {
-                    if free_at > deadline {
+                    if free_at >= deadline {
                         return None;
                     }
                     self.log_wait(&mut waited, Some(free_at - now));
                     tokio::time::sleep_until(free_at).await;
                 }
                 Next::WaitForAnAnswer => {
+                    // The earliest slot is a window after an answer that has not come yet.
+                    if now + self.window() >= deadline {
+                        return None;
+                    }
                     self.log_wait(&mut waited, None);
                     timeout_at(deadline, finished).await.ok()?;
                 }
@@ -253,17 +264,27 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn waiting_in_the_queue_respects_the_deadline() {
+    async fn gives_up_at_once_when_every_slot_is_in_flight_and_the_deadline_is_near() {
         let limiter = Limiter::new(RateLimit::new(1, Duration::from_secs(60)));
         let far = Instant::now() + Duration::from_secs(3600);
         let start = Instant::now();
         let held = limiter.acquire(far).await.unwrap();
-        // The slot is in flight with no end in sight: the caller gives up at its deadline.
-        let soon = start + Duration::from_secs(5);
-        assert!(limiter.acquire(soon).await.is_none());
-        assert_eq!(Instant::now(), soon);
-        // Queued behind a caller that waits for the slot, a caller also gives up at its
-        // deadline instead of waiting its turn.
+        // The slot is in flight: the next one is at least a window away, past this deadline.
+        assert!(limiter
+            .acquire(start + Duration::from_secs(5))
+            .await
+            .is_none());
+        assert_eq!(Instant::now(), start, "gave up without waiting");
+        drop(held);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiting_in_the_queue_respects_the_deadline() {
+        let limiter = Limiter::new(RateLimit::new(1, Duration::from_secs(60)));
+        let far = Instant::now() + Duration::from_secs(3600);
+        let held = limiter.acquire(far).await.unwrap();
+        // Queued behind a caller that waits for the slot, a caller gives up at its deadline
+        // instead of waiting its turn.
         let first = limiter.acquire(far);
         let second = async {
             tokio::task::yield_now().await;
@@ -275,6 +296,36 @@ mod tests {
         let (first, second) = tokio::join!(first, second);
         assert!(first.is_some());
         assert_eq!(second, (true, true));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn cancelled_calls_leak_no_slot() {
+        let window = Duration::from_secs(10);
+        let limiter = Limiter::new(RateLimit::new(2, window));
+        let far = Instant::now() + Duration::from_secs(3600);
+        let counts = || {
+            let slots = limiter.slots();
+            (slots.in_flight, slots.finished.len())
+        };
+        // A call dropped while it holds a slot: the slot counts as finished, not in flight.
+        let held = async {
+            let _permit = limiter.acquire(far).await.unwrap();
+            std::future::pending::<()>().await;
+        };
+        assert!(tokio::time::timeout(Duration::from_secs(1), held)
+            .await
+            .is_err());
+        assert_eq!(counts(), (0, 1));
+        // A call dropped while it waits for a slot takes none.
+        let _second = limiter.acquire(far).await.unwrap();
+        let waiting = limiter.acquire(far);
+        assert!(tokio::time::timeout(Duration::from_secs(1), waiting)
+            .await
+            .is_err());
+        assert_eq!(counts(), (1, 1));
+        // Once the window has passed, the dropped call's slot is free again.
+        tokio::time::sleep(window).await;
+        assert!(limiter.acquire(far).await.is_some());
     }
 
     #[tokio::test(start_paused = true)]
