@@ -659,12 +659,15 @@ impl<'a> BulkRun<'a> {
         for (index, body) in requests.iter().enumerate() {
             let chunk = &mut plan.chunks[index];
             let never_sent = matches!(chunk.state, ChunkState::Planned);
-            match chunk.state {
+            // How long the chunk's key is surely remembered: no attempt of this create may be
+            // sent after that.
+            let key_left = match chunk.state {
                 ChunkState::Planned => {
                     chunk.state = ChunkState::Creating {
                         since_unix_ms: unix_ms(),
                     };
                     self.checkpoint(plan);
+                    DEDUPLICATION_WINDOW
                 }
                 ChunkState::Creating { since_unix_ms } => {
                     let age = Duration::from_millis(unix_ms().saturating_sub(since_unix_ms));
@@ -680,14 +683,15 @@ impl<'a> BulkRun<'a> {
                         self.progress(plan, 0);
                         continue;
                     }
+                    DEDUPLICATION_WINDOW - age
                 }
                 ChunkState::Created { .. }
                 | ChunkState::Done { .. }
                 | ChunkState::Expired { .. } => continue,
-            }
+            };
             let chunk = &mut plan.chunks[index];
             let key = chunk.deduplication_key.as_str();
-            match self.client.create_batch(key, body).await {
+            match self.client.create_batch(key, body, key_left).await {
                 Ok(ticket) => {
                     chunk.state = ChunkState::Created { ticket };
                     chunk.last_error = None;
@@ -767,8 +771,14 @@ fn unix_ms() -> u64 {
 }
 
 impl Client {
-    /// Creates (or re-creates, with the same key) one chunk's batch.
-    async fn create_batch(&self, key: &str, body: &Vec<BatchRequestItem>) -> Result<String, Error> {
+    /// Creates (or re-creates, with the same key) one chunk's batch, retrying only while the key
+    /// is surely remembered (`key_left`) or the client's deadline allows, whichever ends first.
+    async fn create_batch(
+        &self,
+        key: &str,
+        body: &Vec<BatchRequestItem>,
+        key_left: Duration,
+    ) -> Result<String, Error> {
         let store = self.store();
         let info = CallInfo {
             operation: "create_batch",
@@ -776,6 +786,7 @@ impl Client {
             idempotent: true,
             product: None,
             combination: None,
+            deadline: Some(key_left),
         };
         let ticket = self
             .send(info, move |raw| async move {
@@ -796,6 +807,7 @@ impl Client {
             idempotent: true,
             product: None,
             combination: None,
+            deadline: None,
         };
         self.send(info, move |raw| async move {
             raw.get_batch_status(store, None, ticket).await
@@ -848,7 +860,19 @@ fn outcome(response: &BatchResponseItem) -> ItemOutcome {
         (None, Some(escaped)) => serde_json::from_str(escaped).ok(),
         (None, None) => None,
     };
+    // What the body says was done, if it reads as a stock update.
+    let result = body
+        .as_ref()
+        .and_then(|b| StockUpdateResult::deserialize(b).ok());
     match (response.status, status) {
+        // Not executed, yet carrying a success or server-failure status or an update's result:
+        // the item contradicts itself, so it may have run.
+        (BatchResponseItemStatus::NotExecuted, Some(200..=299 | 500..=599)) => {
+            unknown("marked not executed, yet with a success or server-failure status")
+        }
+        (BatchResponseItemStatus::NotExecuted, _) if result.is_some() => {
+            unknown("marked not executed, yet with an update's result")
+        }
         (BatchResponseItemStatus::NotExecuted, _) => ItemOutcome::NotExecuted,
         (_, Some(status @ 400..=599)) => {
             let error = body
@@ -860,16 +884,13 @@ fn outcome(response: &BatchResponseItem) -> ItemOutcome {
                 error_message: error.error_message,
             }
         }
-        (BatchResponseItemStatus::Completed, None | Some(200..=299)) => {
-            let result = body.and_then(|b| serde_json::from_value::<StockUpdateResult>(b).ok());
-            match result {
-                Some(result) if result.update_count > 0 => ItemOutcome::Updated {
-                    warning: result.warning,
-                },
-                Some(result) if result.update_count == 0 => ItemOutcome::NotUpdated,
-                _ => unknown("an unreadable result"),
-            }
-        }
+        (BatchResponseItemStatus::Completed, None | Some(200..=299)) => match result {
+            Some(result) if result.update_count > 0 => ItemOutcome::Updated {
+                warning: result.warning,
+            },
+            Some(result) if result.update_count == 0 => ItemOutcome::NotUpdated,
+            _ => unknown("an unreadable result"),
+        },
         (BatchResponseItemStatus::Completed, Some(_)) => {
             unknown("a completed result with an unexpected status")
         }
@@ -1060,6 +1081,17 @@ mod tests {
             ),
             (
                 result(NotExecuted, None, None),
+                Some(ItemOutcome::NotExecuted),
+            ),
+            // Not executed, yet saying otherwise: it may have run.
+            (result(NotExecuted, Some(200), None), None),
+            (result(NotExecuted, Some(503), None), None),
+            (
+                result(NotExecuted, None, Some(json!({"updateCount": 1}))),
+                None,
+            ),
+            (
+                result(NotExecuted, Some(400), None),
                 Some(ItemOutcome::NotExecuted),
             ),
             // COMPLETED without a status code: the body decides.

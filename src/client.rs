@@ -185,7 +185,10 @@ impl Client {
             status = field::Empty,
             latency_ms = field::Empty,
         );
-        self.send_in_span(call, call_info.idempotent, &span)
+        let deadline = call_info
+            .deadline
+            .map_or(self.inner.deadline, |d| d.min(self.inner.deadline));
+        self.send_in_span(call, call_info.idempotent, deadline, &span)
             .instrument(span.clone())
             .await
     }
@@ -194,6 +197,7 @@ impl Client {
         &self,
         call: F,
         idempotent: bool,
+        budget: Duration,
         span: &tracing::Span,
     ) -> Result<T, Error>
     where
@@ -202,7 +206,7 @@ impl Client {
     {
         let inner = &self.inner;
         let started = Instant::now();
-        let deadline = started + inner.deadline;
+        let deadline = started + budget;
         // For a request safe to repeat, an attempt that may have been applied decides the
         // call's outcome, whatever refused the attempts after it.
         let mut maybe_applied: Option<Error> = None;
@@ -218,7 +222,7 @@ impl Client {
                 idempotent,
                 attempt,
                 started.elapsed(),
-                inner.deadline,
+                budget,
                 fastrand::f64(),
             );
             let Decision::RetryAfter(wait) = decision else {
@@ -272,6 +276,10 @@ impl Client {
         if self.is_token_rejected() {
             return Err(Error::TokenRejected);
         }
+        // An attempt begun at the deadline would be cut at once, its outcome unknown for nothing.
+        if Instant::now() >= deadline {
+            return Err(Error::DeadlineExceeded);
+        }
         span.record("attempt", attempt);
         let context = CallContext::default();
         let raw = generated::Client::new_with_client(
@@ -317,6 +325,8 @@ pub(crate) struct CallInfo {
     pub(crate) idempotent: bool,
     pub(crate) product: Option<ProductId>,
     pub(crate) combination: Option<CombinationId>,
+    /// A deadline for this call shorter than the client's, if it needs one.
+    pub(crate) deadline: Option<Duration>,
 }
 
 impl ClientBuilder {
@@ -329,7 +339,8 @@ impl ClientBuilder {
         let store_id: u64 = store_id
             .trim()
             .parse()
-            .map_err(|_| Error::Config(format!("ECWID_STORE_ID is not a number: {store_id:?}")))?;
+            // Not echoed: a token set in the wrong variable would end up in the message.
+            .map_err(|_| Error::Config("ECWID_STORE_ID is not a number".into()))?;
         let token =
             var("ECWID_TOKEN").ok_or_else(|| Error::Config("ECWID_TOKEN is not set".into()))?;
         let builder = Client::builder(StoreId::new(store_id), token);

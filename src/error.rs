@@ -108,7 +108,8 @@ pub enum Error {
     TokenRejected,
 
     /// The call's deadline passed before the request could be sent (waiting for the client's
-    /// rate limiter). Nothing was sent.
+    /// rate limiter, or after a retry's wait). This attempt was not sent; earlier attempts of
+    /// the same call, if any, were refused (a `429`) or never reached Ecwid. Nothing was applied.
     #[error("the call's deadline passed before the request was sent")]
     DeadlineExceeded,
 }

@@ -153,6 +153,7 @@ impl<'a> AdjustStock<'a> {
             },
             idempotent: false,
             product: Some(self.item.product()),
+            deadline: None,
             combination: self.item.combination(),
         };
         let body = &body;

@@ -957,6 +957,46 @@ async fn a_chunk_creating_for_longer_than_the_key_is_remembered_is_not_created_a
     assert_eq!(fake.journal().len(), 1);
 }
 
+/// A create near the end of the deduplication window gets only what is left of the window,
+/// even when the client's own deadline would allow more: an attempt or retry past it could
+/// apply the chunk twice. The attempt is cut when the window ends, and not retried.
+#[tokio::test]
+async fn a_create_near_the_end_of_its_key_window_is_cut_there_and_not_retried() {
+    let fake = numbered(10).start().await.unwrap();
+    let plan = client(&fake).plan_bulk(one_per_variation(10), 10).unwrap();
+    // A crash left the chunk `creating` 300 ms short of the window; Ecwid now answers slowly.
+    let mut plan = serde_json::to_value(&plan).unwrap();
+    let nearly = 55 * 60 * 1000 - 300;
+    plan["chunks"][0]["state"] = json!({"state": "creating", "sinceUnixMs": unix_ms() - nearly});
+    fake.inject_fault(Route::BatchCreate, 1, Fault::Delay(ms(3_000)));
+    let report = client(&fake)
+        .resume_bulk(serde_json::from_value(plan).unwrap())
+        .poll_interval(ms(5), ms(50))
+        .send()
+        .await
+        .unwrap();
+    // The attempt was cut when the window ended, and not retried: the outcome is unknown (the
+    // slow create does land), never "applied" on the strength of a late answer.
+    assert!(
+        report
+            .outcomes()
+            .iter()
+            .all(|o| matches!(o, ItemOutcome::Unknown { .. })),
+        "{:?}",
+        report.summary()
+    );
+    assert_eq!(creates(&fake).len(), 1, "not retried");
+    let saved = serde_json::to_string(report.plan()).unwrap();
+    assert_eq!(states(&saved), ["creating"]);
+    // The slow create lands once, after the run gave up on it.
+    let give_up = std::time::Instant::now() + Duration::from_secs(10);
+    while fake.ledger().len() < 10 && std::time::Instant::now() < give_up {
+        tokio::time::sleep(ms(20)).await;
+    }
+    fake.batches_settled().await;
+    assert_ledger_once(&fake, 10);
+}
+
 #[tokio::test]
 async fn an_expired_chunk_is_never_sent_and_the_chunks_after_it_are_applied_once() {
     let fake = numbered(30).start().await.unwrap();
@@ -1199,7 +1239,7 @@ async fn the_clients_low_stock_default_reaches_batch_items_that_do_not_set_their
         .send()
         .await
         .unwrap();
-    // A direct run of the notifying client: an item with its own true, 10 -> 6.
+    // A direct run of the notifying client: an item without a flag gets its default, 10 -> 6.
     let direct = notifying
         .bulk_adjust([BulkItem::variation(RACK, own, -4)])
         .poll_interval(ms(5), ms(50))
