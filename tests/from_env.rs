@@ -1,4 +1,5 @@
-//! `Client::from_env`: `ECWID_STORE_ID`, `ECWID_TOKEN` and the optional `ECWID_API_URL`.
+//! `Client::from_env`: `ECWID_STORE_ID`, `ECWID_TOKEN` and the optional `ECWID_API_URL`; and
+//! proxies from the environment, never used for a loopback API root.
 //!
 //! The environment is shared by the whole process, so this file holds a single test that walks
 //! through every case in turn.
@@ -8,7 +9,14 @@ use ecwid_inventory::{
     Client, Error, StoreId, DEFAULT_BASE_URL,
 };
 
-const VARS: [&str; 3] = ["ECWID_STORE_ID", "ECWID_TOKEN", "ECWID_API_URL"];
+const VARS: [&str; 6] = [
+    "ECWID_STORE_ID",
+    "ECWID_TOKEN",
+    "ECWID_API_URL",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+];
 
 /// Sets exactly the given variables, removing the others.
 fn set_env(vars: &[(&str, &str)]) {
@@ -44,7 +52,10 @@ async fn from_env_reads_store_token_and_url() {
     assert!(
         config_error(&[("ECWID_STORE_ID", "  "), ("ECWID_TOKEN", "t")]).contains("ECWID_STORE_ID")
     );
-    assert!(config_error(&[("ECWID_STORE_ID", "shop"), ("ECWID_TOKEN", "t")]).contains("shop"));
+    // A value in the wrong variable (here a token) is not echoed.
+    let message = config_error(&[("ECWID_STORE_ID", "secret_hunter2"), ("ECWID_TOKEN", "t")]);
+    assert!(message.contains("ECWID_STORE_ID"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
     assert!(config_error(&[("ECWID_STORE_ID", "0"), ("ECWID_TOKEN", "t")]).contains("zero"));
     assert!(config_error(&[("ECWID_STORE_ID", "1003")]).contains("ECWID_TOKEN"));
     // A bad token or URL is refused without echoing the token.
@@ -73,11 +84,15 @@ async fn from_env_reads_store_token_and_url() {
     assert_eq!(client.base_url(), DEFAULT_BASE_URL);
     assert!(!format!("{client:?}").contains("hunter2"));
 
-    // With it, the client works against that API root.
+    // With it, the client works against that API root, and a proxy set in the environment
+    // (here one that refuses every connection) is not used for a loopback root.
     set_env(&[
         ("ECWID_STORE_ID", &demo::STORE.to_string()),
         ("ECWID_TOKEN", demo::TOKEN),
         ("ECWID_API_URL", &base_url),
+        ("HTTP_PROXY", "http://127.0.0.1:9"),
+        ("http_proxy", "http://127.0.0.1:9"),
+        ("ALL_PROXY", "http://127.0.0.1:9"),
     ]);
     let client = Client::from_env().unwrap();
     assert_eq!(client.base_url(), base_url);
