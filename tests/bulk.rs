@@ -42,6 +42,12 @@ fn numbered(n: u64) -> FakeStoreBuilder {
         .no_rate_limit()
 }
 
+/// Bad input: the fake received nothing and applied nothing.
+fn assert_nothing_sent(fake: &FakeStore) {
+    assert!(fake.journal().is_empty(), "{:?}", fake.journal());
+    assert!(fake.ledger().is_empty());
+}
+
 fn client_for(fake: &FakeStore, store: StoreId, token: &str) -> Client {
     Client::builder(store, token)
         .base_url(fake.base_url())
@@ -724,8 +730,7 @@ async fn a_plan_for_another_store_is_refused_and_nothing_is_sent() {
         .unwrap_err();
     assert!(matches!(error, Error::InvalidInput(_)), "{error:?}");
     assert!(error.to_string().contains("1003"), "{error}");
-    assert!(fake.journal().is_empty(), "{:?}", fake.journal());
-    assert!(fake.ledger().is_empty());
+    assert_nothing_sent(&fake);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -814,8 +819,7 @@ async fn bad_input_fails_before_anything_is_sent() {
         );
         assert!(client.plan_bulk(good(), size).is_err());
     }
-    assert!(fake.journal().is_empty(), "{:?}", fake.journal());
-    assert!(fake.ledger().is_empty());
+    assert_nothing_sent(&fake);
     for c in 1..=3 {
         assert_eq!(quantity(&fake, c), START);
     }
@@ -1182,8 +1186,7 @@ async fn a_zero_poll_interval_or_poll_timeout_is_refused_before_anything_is_sent
         assert!(matches!(error, Error::InvalidInput(_)), "{error:?}");
         assert!(error.to_string().contains("zero"), "{error}");
     }
-    assert!(fake.journal().is_empty(), "{:?}", fake.journal());
-    assert!(fake.ledger().is_empty());
+    assert_nothing_sent(&fake);
 }
 
 // ---------------------------------------------------------------------------------------------
