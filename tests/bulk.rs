@@ -12,8 +12,8 @@ use ecwid_inventory::fake::{
     VARIATION_NEGATIVE_STOCK_WARNING,
 };
 use ecwid_inventory::{
-    BulkItem, BulkPlan, Client, CombinationId, Error, ItemOutcome, ProductId, Progress, RateLimit,
-    RetryPolicy, StoreId,
+    BulkItem, BulkPlan, BulkReport, Client, CombinationId, Error, ItemOutcome, ProductId, Progress,
+    RateLimit, RetryPolicy, StoreId,
 };
 use serde_json::{json, Value};
 
@@ -40,6 +40,16 @@ fn numbered(n: u64) -> FakeStoreBuilder {
         .token(FakeToken::secret(STORE, TOKEN))
         .token(FakeToken::secret(OTHER_STORE, OTHER_TOKEN))
         .no_rate_limit()
+}
+
+/// Resumes a saved plan with a plain client, polling often.
+async fn resume(fake: &FakeStore, plan: BulkPlan) -> BulkReport {
+    client(fake)
+        .resume_bulk(plan)
+        .poll_interval(ms(5), ms(50))
+        .send()
+        .await
+        .expect("the plan resumes")
 }
 
 /// Bad input: the fake received nothing and applied nothing.
@@ -461,7 +471,7 @@ fn one_per_variation(n: u64) -> Vec<BulkItem> {
 /// `Updated`, two creates with the same key of which the first is `first_status`.
 async fn assert_retried_once(
     fake: &FakeStore,
-    report: &ecwid_inventory::BulkReport,
+    report: &BulkReport,
     items: &[BulkItem],
     first_status: Option<u16>,
 ) {
@@ -690,12 +700,7 @@ async fn a_creating_chunk_is_created_again_with_its_key_and_gets_the_first_ticke
         other => panic!("{other:?}"),
     };
 
-    let report = client(&fake)
-        .resume_bulk(serde_json::from_str(&saved).unwrap())
-        .poll_interval(ms(5), ms(50))
-        .send()
-        .await
-        .unwrap();
+    let report = resume(&fake, serde_json::from_str(&saved).unwrap()).await;
     assert!(all_updated(report.outcomes()), "{:?}", report.summary());
     let done = serde_json::to_string(report.plan()).unwrap();
     assert_eq!(states(&done), ["done"]);
@@ -932,12 +937,7 @@ async fn a_chunk_creating_for_longer_than_the_key_is_remembered_is_not_created_a
     state["sinceUnixMs"] = (since - 56 * 60 * 1000).into();
     fake.advance_clock(Duration::from_secs(56 * 60));
 
-    let report = client(&fake)
-        .resume_bulk(serde_json::from_value(plan).unwrap())
-        .poll_interval(ms(5), ms(50))
-        .send()
-        .await
-        .unwrap();
+    let report = resume(&fake, serde_json::from_value(plan).unwrap()).await;
     assert!(!report.is_settled());
     assert!(report
         .outcomes()
@@ -951,12 +951,7 @@ async fn a_chunk_creating_for_longer_than_the_key_is_remembered_is_not_created_a
     let saved = serde_json::to_string(report.plan()).unwrap();
     assert_eq!(states(&saved), ["expired"]);
     assert!(report.plan().is_done());
-    let again = client(&fake)
-        .resume_bulk(serde_json::from_str(&saved).unwrap())
-        .poll_interval(ms(5), ms(50))
-        .send()
-        .await
-        .unwrap();
+    let again = resume(&fake, serde_json::from_str(&saved).unwrap()).await;
     assert_eq!(again.outcomes(), report.outcomes());
     assert_eq!(fake.journal().len(), 1);
 }
@@ -973,12 +968,7 @@ async fn a_create_near_the_end_of_its_key_window_is_cut_there_and_not_retried() 
     let nearly = 55 * 60 * 1000 - 300;
     plan["chunks"][0]["state"] = json!({"state": "creating", "sinceUnixMs": unix_ms() - nearly});
     fake.inject_fault(Route::BatchCreate, 1, Fault::Delay(ms(3_000)));
-    let report = client(&fake)
-        .resume_bulk(serde_json::from_value(plan).unwrap())
-        .poll_interval(ms(5), ms(50))
-        .send()
-        .await
-        .unwrap();
+    let report = resume(&fake, serde_json::from_value(plan).unwrap()).await;
     // The attempt was cut when the window ended, and not retried: the outcome is unknown (the
     // slow create does land), never "applied" on the strength of a late answer.
     assert!(
@@ -1068,12 +1058,7 @@ async fn an_expired_chunk_is_never_sent_and_the_chunks_after_it_are_applied_once
 
     // Resuming the finished plan sends nothing.
     let sent = fake.journal().len();
-    let again = client(&fake)
-        .resume_bulk(serde_json::from_str(&done).unwrap())
-        .poll_interval(ms(5), ms(50))
-        .send()
-        .await
-        .unwrap();
+    let again = resume(&fake, serde_json::from_str(&done).unwrap()).await;
     assert_eq!(again.outcomes(), report.outcomes());
     assert_eq!(fake.journal().len(), sent);
     assert_ledger_once(&fake, 20);
@@ -1236,12 +1221,7 @@ async fn the_clients_low_stock_default_reaches_batch_items_that_do_not_set_their
     // Planned by the notifying client, saved, and sent by a client without a default: the
     // plan records the flag, so the resumed run sends it all the same.
     let plan = serde_json::to_string(&notifying.plan_bulk(items, 500).unwrap()).unwrap();
-    let report = client(&fake)
-        .resume_bulk(serde_json::from_str(&plan).unwrap())
-        .poll_interval(ms(5), ms(50))
-        .send()
-        .await
-        .unwrap();
+    let report = resume(&fake, serde_json::from_str(&plan).unwrap()).await;
     // A direct run of the notifying client: an item without a flag gets its default, 10 -> 6.
     let direct = notifying
         .bulk_adjust([BulkItem::variation(RACK, own, -4)])
