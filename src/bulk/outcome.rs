@@ -1,0 +1,448 @@
+//! What happened to each item: Ecwid's batch results read into [`ItemOutcome`]s, and the
+//! [`BulkReport`] that pairs them with the items.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    plan::{Chunk, ChunkState},
+    BulkItem, BulkPlan,
+};
+use crate::generated::types::{
+    BatchResponseItem, BatchResponseItemStatus, EcwidError, StockUpdateResult,
+};
+
+/// What happened to one item of a bulk sync.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "outcome",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+#[non_exhaustive]
+pub enum ItemOutcome {
+    /// Applied (`updateCount: 1`), with Ecwid's warning when the stock became negative.
+    Updated {
+        /// Ecwid's warning.
+        warning: Option<String>,
+    },
+    /// Processed but nothing changed (`updateCount: 0`, for example unlimited stock).
+    NotUpdated,
+    /// Ecwid refused or failed this item with an error status (400 to 599). A status of 500 or
+    /// more may still have applied it. An item marked failed without such a status is
+    /// [`Unknown`](ItemOutcome::Unknown) instead.
+    Failed {
+        /// The item's HTTP status inside the batch.
+        status: u16,
+        /// Ecwid's `errorCode`.
+        // The alias reads plans saved before the fields were camelCase.
+        #[serde(alias = "error_code")]
+        error_code: Option<String>,
+        /// Ecwid's `errorMessage`.
+        #[serde(alias = "error_message")]
+        error_message: Option<String>,
+    },
+    /// Ecwid did not execute this item. Nothing was applied.
+    NotExecuted,
+    /// The item's batch was never queued (the create was refused, or an earlier chunk failed).
+    /// Nothing was applied.
+    NotSent {
+        /// Why.
+        reason: String,
+    },
+    /// The outcome could not be learned: the item may or may not have been applied. When the
+    /// batch is still being created or polled, resuming the plan learns it (within the hour for
+    /// a batch being created); otherwise (an expired chunk, or a result Ecwid left unclear)
+    /// `reason` says so, and only reading the stock can tell.
+    Unknown {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl ItemOutcome {
+    /// `true` when the item may have been applied: updated, failed with a 5xx, or unknown.
+    pub fn may_have_been_applied(&self) -> bool {
+        match self {
+            ItemOutcome::Updated { .. } | ItemOutcome::Unknown { .. } => true,
+            ItemOutcome::Failed { status, .. } => *status >= 500,
+            ItemOutcome::NotUpdated | ItemOutcome::NotExecuted | ItemOutcome::NotSent { .. } => {
+                false
+            }
+        }
+    }
+}
+
+impl BulkPlan {
+    /// The report as the plan stands: outcomes of finished chunks, and for the rest why they
+    /// are not known.
+    pub fn report(&self) -> BulkReport {
+        let mut items = Vec::with_capacity(self.len());
+        let mut outcomes = Vec::with_capacity(self.len());
+        for chunk in &self.chunks {
+            items.extend_from_slice(&chunk.items);
+            let because = |what: &str| match &chunk.last_error {
+                Some(error) => format!("{what}: {error}"),
+                None => what.to_owned(),
+            };
+            let pending = match &chunk.state {
+                ChunkState::Done { outcomes: done } => {
+                    outcomes.extend(done.iter().cloned());
+                    continue;
+                }
+                ChunkState::Planned => ItemOutcome::NotSent {
+                    reason: because("the batch was not created"),
+                },
+                ChunkState::Creating { .. } => ItemOutcome::Unknown {
+                    reason: because("the batch may have been created; resume the plan within the hour to learn its outcome"),
+                },
+                ChunkState::Created { ticket } => ItemOutcome::Unknown {
+                    reason: because(&format!(
+                        "the batch is queued at Ecwid (ticket {ticket}); resume the plan to learn its outcome"
+                    )),
+                },
+                ChunkState::Expired { .. } => ItemOutcome::Unknown {
+                    reason: because("the batch may have been created too long ago to be created again safely, so it is never sent again; read the stock to reconcile"),
+                },
+            };
+            outcomes.extend(std::iter::repeat_n(pending, chunk.items.len()));
+        }
+        BulkReport {
+            items,
+            outcomes,
+            plan: self.clone(),
+        }
+    }
+}
+
+/// One outcome per item, in input order.
+#[derive(Clone, Debug)]
+pub struct BulkReport {
+    items: Vec<BulkItem>,
+    outcomes: Vec<ItemOutcome>,
+    plan: BulkPlan,
+}
+
+/// Counts of a [`BulkReport`]'s outcomes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BulkSummary {
+    /// Applied.
+    pub updated: usize,
+    /// Processed, nothing changed.
+    pub not_updated: usize,
+    /// Refused or failed by Ecwid.
+    pub failed: usize,
+    /// Not executed by Ecwid.
+    pub not_executed: usize,
+    /// Never sent.
+    pub not_sent: usize,
+    /// Outcome unknown: may have been applied.
+    pub unknown: usize,
+}
+
+impl BulkReport {
+    /// The outcomes, in input order.
+    pub fn outcomes(&self) -> &[ItemOutcome] {
+        &self.outcomes
+    }
+
+    /// Each item with its outcome, in input order. The items are as sent: an item without its
+    /// own low-stock flag carries the client's default, if it has one.
+    pub fn iter(&self) -> impl Iterator<Item = (&BulkItem, &ItemOutcome)> {
+        self.items.iter().zip(&self.outcomes)
+    }
+
+    /// How many items ended each way.
+    pub fn summary(&self) -> BulkSummary {
+        let mut summary = BulkSummary::default();
+        for outcome in &self.outcomes {
+            let count = match outcome {
+                ItemOutcome::Updated { .. } => &mut summary.updated,
+                ItemOutcome::NotUpdated => &mut summary.not_updated,
+                ItemOutcome::Failed { .. } => &mut summary.failed,
+                ItemOutcome::NotExecuted => &mut summary.not_executed,
+                ItemOutcome::NotSent { .. } => &mut summary.not_sent,
+                ItemOutcome::Unknown { .. } => &mut summary.unknown,
+            };
+            *count += 1;
+        }
+        summary
+    }
+
+    /// Whether every outcome is known (nothing [`ItemOutcome::Unknown`]).
+    pub fn is_settled(&self) -> bool {
+        !self
+            .outcomes
+            .iter()
+            .any(|outcome| matches!(outcome, ItemOutcome::Unknown { .. }))
+    }
+
+    /// The final state, to resume when some outcomes are still unknown.
+    pub fn plan(&self) -> &BulkPlan {
+        &self.plan
+    }
+
+    /// The final state, to resume when some outcomes are still unknown.
+    pub fn into_plan(self) -> BulkPlan {
+        self.plan
+    }
+}
+
+/// Reads each item's result from a completed batch, matched by the `id` each request was given.
+pub(super) fn outcomes(chunk: &Chunk, responses: &[BatchResponseItem]) -> Vec<ItemOutcome> {
+    let by_id: HashMap<&str, &BatchResponseItem> = responses
+        .iter()
+        .filter_map(|r| r.id.as_deref().map(|id| (id, r)))
+        .collect();
+    (0..chunk.items.len())
+        .map(|n| {
+            let id = (chunk.first + n).to_string();
+            match by_id.get(id.as_str()) {
+                Some(response) => outcome(response),
+                None => ItemOutcome::Unknown {
+                    reason: "the completed batch has no result for this item; read the stock to reconcile".into(),
+                },
+            }
+        })
+        .collect()
+}
+
+/// One item's outcome from its result in a completed batch.
+///
+/// `Failed` needs an error status (400 to 599): an item marked `FAILED` without one (no status
+/// code, or one that is no HTTP status) may have been applied, so it is `Unknown`. A
+/// `COMPLETED` item without a usable status is decided by its body, `{updateCount}`.
+fn outcome(response: &BatchResponseItem) -> ItemOutcome {
+    // The item's HTTP status, when Ecwid gave one that reads as such.
+    let status = response
+        .http_status_code
+        .and_then(|s| u16::try_from(s).ok())
+        .filter(|s| (100..=599).contains(s));
+    let raw_status = match response.http_status_code {
+        Some(code) => format!("status {code}"),
+        None => "no status code".to_owned(),
+    };
+    let unknown = |what: &str| ItemOutcome::Unknown {
+        reason: format!(
+            "{what} ({raw_status}): it may have been applied; read the stock to reconcile"
+        ),
+    };
+    let body: Option<serde_json::Value> = match (&response.http_body, &response.escaped_http_body) {
+        (Some(body), _) => Some(body.clone()),
+        (None, Some(escaped)) => serde_json::from_str(escaped).ok(),
+        (None, None) => None,
+    };
+    // What the body says was done, if it reads as a stock update.
+    let result = body
+        .as_ref()
+        .and_then(|b| StockUpdateResult::deserialize(b).ok());
+    match (response.status, status) {
+        // Not executed, yet carrying a success or server-failure status or an update's result:
+        // the item contradicts itself, so it may have run.
+        (BatchResponseItemStatus::NotExecuted, Some(200..=299 | 500..=599)) => {
+            unknown("marked not executed, yet with a success or server-failure status")
+        }
+        (BatchResponseItemStatus::NotExecuted, _) if result.is_some() => {
+            unknown("marked not executed, yet with an update's result")
+        }
+        (BatchResponseItemStatus::NotExecuted, _) => ItemOutcome::NotExecuted,
+        (_, Some(status @ 400..=599)) => {
+            let error = body
+                .and_then(|b| serde_json::from_value::<EcwidError>(b).ok())
+                .unwrap_or_default();
+            ItemOutcome::Failed {
+                status,
+                error_code: error.error_code,
+                error_message: error.error_message,
+            }
+        }
+        (BatchResponseItemStatus::Completed, None | Some(200..=299)) => match result {
+            Some(result) if result.update_count > 0 => ItemOutcome::Updated {
+                warning: result.warning,
+            },
+            Some(result) if result.update_count == 0 => ItemOutcome::NotUpdated,
+            _ => unknown("an unreadable result"),
+        },
+        (BatchResponseItemStatus::Completed, Some(_)) => {
+            unknown("a completed result with an unexpected status")
+        }
+        (BatchResponseItemStatus::Failed, _) => unknown("marked failed without an error status"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(
+        status: BatchResponseItemStatus,
+        code: Option<i32>,
+        body: Option<serde_json::Value>,
+    ) -> BatchResponseItem {
+        BatchResponseItem {
+            id: Some("0".into()),
+            status,
+            http_status_code: code,
+            http_status_line: None,
+            http_body: body,
+            escaped_http_body: None,
+        }
+    }
+
+    #[test]
+    fn reads_each_kind_of_result() {
+        use serde_json::json;
+        use BatchResponseItemStatus::*;
+        let not_found = || json!({"errorCode": "PRODUCT_NOT_FOUND", "errorMessage": "no"});
+        let failed = |status| ItemOutcome::Failed {
+            status,
+            error_code: Some("PRODUCT_NOT_FOUND".into()),
+            error_message: Some("no".into()),
+        };
+        // (result, the outcome, or None for Unknown)
+        let cases = [
+            (
+                result(Completed, Some(200), Some(json!({"updateCount": 1}))),
+                Some(ItemOutcome::Updated { warning: None }),
+            ),
+            (
+                result(Completed, Some(200), Some(json!({"updateCount": 0}))),
+                Some(ItemOutcome::NotUpdated),
+            ),
+            (
+                result(Failed, Some(404), Some(not_found())),
+                Some(failed(404)),
+            ),
+            (
+                result(Failed, Some(500), Some(not_found())),
+                Some(failed(500)),
+            ),
+            (
+                result(Completed, Some(404), Some(not_found())),
+                Some(failed(404)),
+            ),
+            (
+                result(NotExecuted, Some(0), Some(serde_json::Value::Null)),
+                Some(ItemOutcome::NotExecuted),
+            ),
+            (
+                result(NotExecuted, None, None),
+                Some(ItemOutcome::NotExecuted),
+            ),
+            // Not executed, yet saying otherwise: it may have run.
+            (result(NotExecuted, Some(200), None), None),
+            (result(NotExecuted, Some(503), None), None),
+            (
+                result(NotExecuted, None, Some(json!({"updateCount": 1}))),
+                None,
+            ),
+            (
+                result(NotExecuted, Some(400), None),
+                Some(ItemOutcome::NotExecuted),
+            ),
+            // COMPLETED without a status code: the body decides.
+            (
+                result(Completed, None, Some(json!({"updateCount": 1}))),
+                Some(ItemOutcome::Updated { warning: None }),
+            ),
+            (
+                result(Completed, None, Some(json!({"updateCount": 0}))),
+                Some(ItemOutcome::NotUpdated),
+            ),
+            (result(Completed, None, None), None),
+            (result(Completed, None, Some(not_found())), None),
+            (
+                result(Completed, Some(0), Some(json!({"updateCount": 1}))),
+                Some(ItemOutcome::Updated { warning: None }),
+            ),
+            (result(Completed, Some(200), Some(json!("<html>"))), None),
+            (
+                result(Completed, Some(302), Some(json!({"updateCount": 1}))),
+                None,
+            ),
+            // FAILED without an error status: it may have been applied.
+            (result(Failed, None, None), None),
+            (result(Failed, None, Some(not_found())), None),
+            (result(Failed, Some(0), Some(not_found())), None),
+            (result(Failed, Some(-1), None), None),
+            (result(Failed, Some(70_000), None), None),
+            (result(Failed, Some(1_000), Some(not_found())), None),
+            (
+                result(Failed, Some(200), Some(json!({"updateCount": 1}))),
+                None,
+            ),
+        ];
+        for (response, expected) in cases {
+            let got = outcome(&response);
+            match expected {
+                Some(expected) => assert_eq!(got, expected, "{response:?}"),
+                None => {
+                    let ItemOutcome::Unknown { reason } = &got else {
+                        panic!("{response:?}: {got:?}, not Unknown");
+                    };
+                    assert!(reason.contains("read the stock"), "{reason}");
+                    assert!(got.may_have_been_applied());
+                }
+            }
+        }
+        let escaped = BatchResponseItem {
+            http_body: None,
+            escaped_http_body: Some(r#"{"updateCount":1,"warning":"negative"}"#.into()),
+            ..result(Completed, Some(200), None)
+        };
+        assert_eq!(
+            outcome(&escaped),
+            ItemOutcome::Updated {
+                warning: Some("negative".into())
+            }
+        );
+        // The reason says what Ecwid gave.
+        let ItemOutcome::Unknown { reason } = outcome(&result(Failed, None, None)) else {
+            unreachable!()
+        };
+        assert!(reason.contains("no status code"), "{reason}");
+    }
+
+    #[test]
+    fn outcomes_serialize_with_camel_case_fields() {
+        use serde_json::json;
+        let failed = ItemOutcome::Failed {
+            status: 404,
+            error_code: Some("PRODUCT_NOT_FOUND".into()),
+            error_message: Some("no".into()),
+        };
+        let shapes = [
+            (
+                failed.clone(),
+                json!({"outcome": "failed", "status": 404, "errorCode": "PRODUCT_NOT_FOUND", "errorMessage": "no"}),
+            ),
+            (
+                ItemOutcome::Updated {
+                    warning: Some("w".into()),
+                },
+                json!({"outcome": "updated", "warning": "w"}),
+            ),
+            (ItemOutcome::NotUpdated, json!({"outcome": "notUpdated"})),
+            (ItemOutcome::NotExecuted, json!({"outcome": "notExecuted"})),
+            (
+                ItemOutcome::NotSent { reason: "r".into() },
+                json!({"outcome": "notSent", "reason": "r"}),
+            ),
+            (
+                ItemOutcome::Unknown { reason: "r".into() },
+                json!({"outcome": "unknown", "reason": "r"}),
+            ),
+        ];
+        for (outcome, shape) in shapes {
+            assert_eq!(serde_json::to_value(&outcome).unwrap(), shape);
+            assert_eq!(
+                serde_json::from_value::<ItemOutcome>(shape).unwrap(),
+                outcome
+            );
+        }
+        // A plan saved with the old snake_case fields still reads.
+        let old = json!({"outcome": "failed", "status": 404, "error_code": "PRODUCT_NOT_FOUND", "error_message": "no"});
+        assert_eq!(serde_json::from_value::<ItemOutcome>(old).unwrap(), failed);
+    }
+}

@@ -1,0 +1,418 @@
+//! The saved plan: what a bulk sync sends, chunk by chunk, and how far it got. Users store it
+//! on disk, so its format is versioned.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use super::ItemOutcome;
+use crate::{
+    generated::types::{BatchRequestItem, BatchRequestItemMethod, StockDelta},
+    stock::check_delta,
+    CombinationId, Error, ProductId, StockItem, StoreId,
+};
+
+/// The most requests Ecwid accepts in one batch.
+pub const MAX_BATCH_SIZE: usize = 500;
+
+/// How long a chunk whose create may have been sent can still be created again with the same
+/// key. Ecwid remembers a key for one hour from the first create; five minutes are kept spare
+/// for clock differences and the time the create takes.
+pub(super) const DEDUPLICATION_WINDOW: Duration = Duration::from_secs(55 * 60);
+
+/// One adjustment of a bulk sync.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkItem {
+    /// The product or variation to adjust.
+    pub item: StockItem,
+    /// How much to add to its stock (negative to take away; not zero).
+    pub delta: i32,
+    /// `checkLowStockNotification` for this item. When `None`, the client's default
+    /// ([`ClientBuilder::check_low_stock_notification`](crate::ClientBuilder::check_low_stock_notification))
+    /// is filled in when the plan is made; without one either, the flag is left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_low_stock_notification: Option<bool>,
+}
+
+impl BulkItem {
+    /// Adds `delta` to the stock of `item`.
+    pub fn new(item: StockItem, delta: i32) -> Self {
+        Self {
+            item,
+            delta,
+            check_low_stock_notification: None,
+        }
+    }
+
+    /// Adds `delta` to a variation's stock.
+    pub fn variation(product: ProductId, combination: CombinationId, delta: i32) -> Self {
+        Self::new(
+            StockItem::Variation {
+                product,
+                combination,
+            },
+            delta,
+        )
+    }
+
+    /// Adds `delta` to a product's stock.
+    pub fn product(product: ProductId, delta: i32) -> Self {
+        Self::new(StockItem::Product { product }, delta)
+    }
+
+    /// Sets `checkLowStockNotification` for this item (it wins over the client's default).
+    pub fn check_low_stock_notification(mut self, check: bool) -> Self {
+        self.check_low_stock_notification = Some(check);
+        self
+    }
+
+    /// The batch request carrying this adjustment; `id` is the item's index in the input.
+    fn to_request(self, index: usize) -> Result<BatchRequestItem, Error> {
+        let product = self.item.product().non_zero()?;
+        let mut path = match self.item.combination() {
+            Some(combination) => format!(
+                "/products/{product}/combinations/{}/inventory",
+                combination.non_zero()?
+            ),
+            None => format!("/products/{product}/inventory"),
+        };
+        if let Some(check) = self.check_low_stock_notification {
+            path.push_str(&format!("?checkLowStockNotification={check}"));
+        }
+        let body = StockDelta {
+            quantity_delta: check_delta(self.delta.into())?,
+        };
+        let serde_json::Value::Object(body) =
+            serde_json::to_value(body).expect("a struct serializes to an object")
+        else {
+            unreachable!("a struct serializes to an object")
+        };
+        Ok(BatchRequestItem {
+            id: Some(index.to_string()),
+            method: BatchRequestItemMethod::Put,
+            path,
+            body,
+        })
+    }
+}
+
+/// The in-flight state of a bulk sync: chunks, their deduplication keys, tickets and results.
+/// Serializable, so that a crashed program can resume from it without applying anything twice.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkPlan {
+    pub(super) store_id: StoreId,
+    pub(super) chunks: Vec<Chunk>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct Chunk {
+    /// Index of the chunk's first item in the input.
+    pub(super) first: usize,
+    pub(super) items: Vec<BulkItem>,
+    pub(super) deduplication_key: String,
+    pub(super) state: ChunkState,
+    /// The last error met while creating or polling, for the report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) last_error: Option<String>,
+}
+
+impl Chunk {
+    /// Whether nothing more will be sent or read for this chunk.
+    pub(super) fn is_final(&self) -> bool {
+        matches!(
+            self.state,
+            ChunkState::Done { .. } | ChunkState::Expired { .. }
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "state",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub(super) enum ChunkState {
+    /// Never sent.
+    Planned,
+    /// A create may have been sent since this time (milliseconds since the Unix epoch).
+    Creating { since_unix_ms: u64 },
+    /// Queued at Ecwid under this ticket.
+    Created { ticket: String },
+    /// Executed; one outcome per item.
+    Done { outcomes: Vec<ItemOutcome> },
+    /// Final: a create may have been sent at this time (milliseconds since the Unix epoch),
+    /// longer ago than Ecwid remembers its key, so creating it again could apply it twice. It
+    /// is never sent again; its items' outcomes are unknown until the stock is read.
+    Expired { since_unix_ms: u64 },
+}
+
+impl BulkPlan {
+    /// Splits `items` into chunks of at most `chunk_size`, each with its own deduplication key,
+    /// filling in `default_check` as the low-stock flag of items that do not set their own, so
+    /// that the plan records exactly what is sent (and sent again, on resume). Items are not
+    /// checked here: [`requests`](Self::requests) does it.
+    pub(super) fn new(
+        store_id: StoreId,
+        mut items: Vec<BulkItem>,
+        chunk_size: usize,
+        default_check: Option<bool>,
+    ) -> Result<Self, Error> {
+        if chunk_size == 0 || chunk_size > MAX_BATCH_SIZE {
+            return Err(Error::InvalidInput(format!(
+                "the chunk size must be between 1 and {MAX_BATCH_SIZE}, not {chunk_size}"
+            )));
+        }
+        for item in &mut items {
+            item.check_low_stock_notification = item.check_low_stock_notification.or(default_check);
+        }
+        let chunks = items
+            .chunks(chunk_size)
+            .enumerate()
+            .map(|(n, items)| Chunk {
+                first: n * chunk_size,
+                items: items.to_vec(),
+                deduplication_key: uuid::Uuid::new_v4().to_string(),
+                state: ChunkState::Planned,
+                last_error: None,
+            })
+            .collect();
+        Ok(Self { store_id, chunks })
+    }
+
+    /// Each chunk's batch body, in order: the one place items become requests. Fails on the
+    /// first bad item (a zero id or delta), naming it, so that bad input, in new items or in a
+    /// plan edited by hand, is refused before anything is sent.
+    pub(super) fn requests(&self) -> Result<Vec<Vec<BatchRequestItem>>, Error> {
+        self.chunks
+            .iter()
+            .map(|chunk| {
+                chunk
+                    .items
+                    .iter()
+                    .enumerate()
+                    .map(|(n, item)| {
+                        let index = chunk.first + n;
+                        item.to_request(index).map_err(|error| match error {
+                            Error::InvalidInput(why) => {
+                                Error::InvalidInput(format!("item {index}: {why}"))
+                            }
+                            other => other,
+                        })
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The store the plan adjusts.
+    pub fn store_id(&self) -> StoreId {
+        self.store_id
+    }
+
+    /// How many items the plan holds.
+    pub fn len(&self) -> usize {
+        self.chunks.iter().map(|c| c.items.len()).sum()
+    }
+
+    /// Whether the plan holds no item.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many batches the plan sends.
+    pub fn chunk_count(&self) -> usize {
+        self.chunks.len()
+    }
+
+    /// Whether resuming the plan has nothing left to do: every chunk was executed or has
+    /// expired (its create may have been sent too long ago to send it again; its items stay
+    /// [`ItemOutcome::Unknown`]). Whether every outcome is known is
+    /// [`BulkReport::is_settled`].
+    pub fn is_done(&self) -> bool {
+        self.chunks.iter().all(Chunk::is_final)
+    }
+
+    /// Items of final chunks: executed, or expired.
+    pub(super) fn completed(&self) -> usize {
+        self.chunks
+            .iter()
+            .filter(|c| c.is_final())
+            .map(|c| c.items.len())
+            .sum()
+    }
+}
+
+pub(super) fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(n: usize) -> Vec<BulkItem> {
+        (1..=n as u64)
+            .map(|i| BulkItem::variation(ProductId::new(1), CombinationId::new(i), -1))
+            .collect()
+    }
+
+    /// A plan made and checked as [`Client::plan_bulk`] does, without a client default.
+    fn checked(items: Vec<BulkItem>, chunk_size: usize) -> Result<BulkPlan, Error> {
+        let plan = BulkPlan::new(StoreId::new(1), items, chunk_size, None)?;
+        plan.requests()?;
+        Ok(plan)
+    }
+
+    #[test]
+    fn plans_chunks_with_their_own_keys() {
+        let plan = checked(items(1201), 500).unwrap();
+        let sizes: Vec<_> = plan.chunks.iter().map(|c| c.items.len()).collect();
+        assert_eq!(sizes, [500, 500, 201]);
+        let firsts: Vec<_> = plan.chunks.iter().map(|c| c.first).collect();
+        assert_eq!(firsts, [0, 500, 1000]);
+        let keys: std::collections::HashSet<_> =
+            plan.chunks.iter().map(|c| &c.deduplication_key).collect();
+        assert_eq!(keys.len(), 3);
+        // The plan survives a round trip through JSON unchanged.
+        let json = serde_json::to_string(&plan).unwrap();
+        assert_eq!(serde_json::from_str::<BulkPlan>(&json).unwrap(), plan);
+        // Each chunk's body holds its items, with their indexes in the input.
+        let requests = plan.requests().unwrap();
+        let ids: Vec<_> = requests
+            .iter()
+            .map(|body| (body.len(), body[0].id.clone().unwrap()))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                (500, "0".to_owned()),
+                (500, "500".to_owned()),
+                (201, "1000".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_items_and_chunk_sizes_are_refused() {
+        let mut bad = items(3);
+        bad[2].delta = 0;
+        let error = checked(bad, 500).unwrap_err();
+        assert!(error.to_string().contains("item 2"), "{error}");
+        // Items are named by their index in the input, whatever chunk holds them.
+        let mut bad = items(5);
+        bad[3] = BulkItem::product(ProductId::new(0), 5);
+        let error = checked(bad, 2).unwrap_err();
+        assert!(error.to_string().contains("item 3"), "{error}");
+        assert!(checked(items(3), 0).is_err());
+        assert!(checked(items(3), 501).is_err());
+    }
+
+    #[test]
+    fn requests_carry_path_flag_body_and_index() {
+        let item = BulkItem::variation(ProductId::new(7), CombinationId::new(9), -4)
+            .check_low_stock_notification(true);
+        let request = serde_json::to_value(item.to_request(42).unwrap()).unwrap();
+        assert_eq!(
+            request,
+            serde_json::json!({
+                "id": "42",
+                "method": "PUT",
+                "path": "/products/7/combinations/9/inventory?checkLowStockNotification=true",
+                "body": {"quantityDelta": -4},
+            })
+        );
+        let request = serde_json::to_value(
+            BulkItem::product(ProductId::new(7), 5)
+                .to_request(0)
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(request["path"], "/products/7/inventory");
+    }
+
+    #[test]
+    fn the_client_default_low_stock_flag_fills_in_items_without_their_own() {
+        let items = vec![
+            BulkItem::product(ProductId::new(1), 1),
+            BulkItem::product(ProductId::new(2), 1).check_low_stock_notification(false),
+            BulkItem::product(ProductId::new(3), 1).check_low_stock_notification(true),
+        ];
+        let flags = |default: Option<bool>| {
+            let plan = BulkPlan::new(StoreId::new(1), items.clone(), 500, default).unwrap();
+            // The plan records the flag, and the request sends exactly that.
+            let recorded: Vec<_> = plan.chunks[0]
+                .items
+                .iter()
+                .map(|i| i.check_low_stock_notification)
+                .collect();
+            let paths: Vec<_> = plan.requests().unwrap()[0]
+                .iter()
+                .map(|r| r.path.clone())
+                .collect();
+            (recorded, paths)
+        };
+        assert_eq!(
+            flags(Some(true)),
+            (
+                vec![Some(true), Some(false), Some(true)],
+                vec![
+                    "/products/1/inventory?checkLowStockNotification=true".to_owned(),
+                    "/products/2/inventory?checkLowStockNotification=false".to_owned(),
+                    "/products/3/inventory?checkLowStockNotification=true".to_owned(),
+                ]
+            )
+        );
+        assert_eq!(flags(Some(false)).0, [Some(false), Some(false), Some(true)]);
+        assert_eq!(
+            flags(None),
+            (
+                vec![None, Some(false), Some(true)],
+                vec![
+                    "/products/1/inventory".to_owned(),
+                    "/products/2/inventory?checkLowStockNotification=false".to_owned(),
+                    "/products/3/inventory?checkLowStockNotification=true".to_owned(),
+                ]
+            )
+        );
+    }
+
+    #[test]
+    fn an_expired_chunk_is_final_and_unknown() {
+        let mut plan = checked(items(6), 2).unwrap();
+        plan.chunks[0].state = ChunkState::Expired { since_unix_ms: 1 };
+        plan.chunks[0].last_error = Some("its deduplication key is 56 minutes old".into());
+        plan.chunks[1].state = ChunkState::Done {
+            outcomes: vec![ItemOutcome::NotUpdated; 2],
+        };
+        assert!(!plan.is_done());
+        assert_eq!(plan.completed(), 4);
+        plan.chunks[2].state = ChunkState::Done {
+            outcomes: vec![ItemOutcome::NotUpdated; 2],
+        };
+        assert!(plan.is_done(), "nothing is left to send or read");
+        assert_eq!(plan.completed(), 6);
+        let report = plan.report();
+        assert!(!report.is_settled());
+        assert_eq!(report.summary().unknown, 2);
+        for outcome in &report.outcomes()[..2] {
+            let ItemOutcome::Unknown { reason } = outcome else {
+                panic!("{outcome:?}")
+            };
+            assert!(reason.contains("read the stock to reconcile"), "{reason}");
+            assert!(reason.contains("56 minutes old"), "{reason}");
+        }
+        let json = serde_json::to_value(&plan).unwrap();
+        assert_eq!(
+            json["chunks"][0]["state"],
+            serde_json::json!({"state": "expired", "sinceUnixMs": 1})
+        );
+        assert_eq!(serde_json::from_value::<BulkPlan>(json).unwrap(), plan);
+    }
+}

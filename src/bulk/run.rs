@@ -1,0 +1,380 @@
+//! The runner: creates each chunk's batch with its key, polls it until Ecwid reports it
+//! completed, and checkpoints the plan along the way.
+
+use std::time::Duration;
+
+use super::outcome::outcomes;
+use super::plan::{unix_ms, ChunkState, DEDUPLICATION_WINDOW, MAX_BATCH_SIZE};
+use super::{BulkItem, BulkPlan, BulkReport};
+use crate::{
+    client::CallInfo,
+    generated::types::{BatchRequestItem, BatchStatusStatus},
+    Client, Error,
+};
+
+/// How long a run waits, by default, for Ecwid to report one batch completed. A batch of 500
+/// adjustments normally completes within seconds; ten minutes leave room for a busy queue
+/// without letting a run hang forever.
+const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+/// How far a bulk sync is: items the run is finished with, of all items.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// Items Ecwid has executed, plus those of expired chunks (never sent again, so nothing
+    /// more is waited for).
+    pub completed: usize,
+    /// All items.
+    pub total: usize,
+}
+
+type ProgressFn<'a> = Box<dyn FnMut(Progress) + Send + 'a>;
+type CheckpointFn<'a> = Box<dyn FnMut(&BulkPlan) + Send + 'a>;
+
+enum Source {
+    Items(Vec<BulkItem>),
+    Plan(BulkPlan),
+}
+
+/// A bulk sync ready to run; made by [`Client::bulk_adjust`] or [`Client::resume_bulk`].
+#[must_use = "nothing is sent until .send().await"]
+pub struct BulkRun<'a> {
+    client: &'a Client,
+    source: Source,
+    chunk_size: usize,
+    first_poll: Duration,
+    max_poll: Duration,
+    poll_timeout: Duration,
+    on_progress: Option<ProgressFn<'a>>,
+    on_checkpoint: Option<CheckpointFn<'a>>,
+}
+
+impl std::fmt::Debug for BulkRun<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BulkRun")
+            .field("client", self.client)
+            .field("chunk_size", &self.chunk_size)
+            .field("first_poll", &self.first_poll)
+            .field("max_poll", &self.max_poll)
+            .field("poll_timeout", &self.poll_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Applies many adjustments through Ecwid's batch API, each exactly once.
+    ///
+    /// ```no_run
+    /// # async fn run(client: ecwid_inventory::Client) -> Result<(), ecwid_inventory::Error> {
+    /// use ecwid_inventory::{BulkItem, CombinationId, ProductId};
+    ///
+    /// let items = vec![
+    ///     BulkItem::variation(ProductId::new(1), CombinationId::new(11), -3),
+    ///     BulkItem::product(ProductId::new(2), 10).check_low_stock_notification(true),
+    /// ];
+    /// let report = client
+    ///     .bulk_adjust(items)
+    ///     .on_progress(|p| println!("{}/{}", p.completed, p.total))
+    ///     .send()
+    ///     .await?;
+    /// for (item, outcome) in report.iter() {
+    ///     println!("{item:?}: {outcome:?}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn bulk_adjust(&self, items: impl IntoIterator<Item = BulkItem>) -> BulkRun<'_> {
+        self.bulk_run(Source::Items(items.into_iter().collect()))
+    }
+
+    /// Plans a bulk sync without sending anything: chunks and their deduplication keys, and
+    /// each item's low-stock flag (the item's own, else this client's default). Save the plan
+    /// before running it with [`resume_bulk`](Client::resume_bulk), and a crash at any point
+    /// can be resumed without applying anything twice. Bad input fails here.
+    pub fn plan_bulk(
+        &self,
+        items: impl IntoIterator<Item = BulkItem>,
+        chunk_size: usize,
+    ) -> Result<BulkPlan, Error> {
+        let plan = self.new_plan(items.into_iter().collect(), chunk_size)?;
+        plan.requests()?;
+        Ok(plan)
+    }
+
+    fn new_plan(&self, items: Vec<BulkItem>, chunk_size: usize) -> Result<BulkPlan, Error> {
+        BulkPlan::new(
+            self.store_id(),
+            items,
+            chunk_size,
+            self.default_check_low_stock_notification(),
+        )
+    }
+
+    /// Runs (or resumes) a saved plan: creates the chunks not yet created, with their original
+    /// keys, and polls the rest for their outcomes. The plan is sent as it was made: the
+    /// low-stock flags it records are sent, whatever this client's default. Expired chunks are
+    /// never sent again.
+    pub fn resume_bulk(&self, plan: BulkPlan) -> BulkRun<'_> {
+        self.bulk_run(Source::Plan(plan))
+    }
+
+    fn bulk_run(&self, source: Source) -> BulkRun<'_> {
+        BulkRun {
+            client: self,
+            source,
+            chunk_size: MAX_BATCH_SIZE,
+            first_poll: Duration::from_millis(200),
+            max_poll: Duration::from_secs(2),
+            poll_timeout: DEFAULT_POLL_TIMEOUT,
+            on_progress: None,
+            on_checkpoint: None,
+        }
+    }
+}
+
+impl<'a> BulkRun<'a> {
+    /// Requests per batch (1 to 500, default 500). Ignored when resuming a plan.
+    pub fn chunk_size(mut self, size: usize) -> Self {
+        self.chunk_size = size;
+        self
+    }
+
+    /// How often the batch status is read: first after `first`, then half as often again each
+    /// time, up to `max` (defaults 200 ms and 2 s). Each read is a rate-limited request. A zero
+    /// `first` is refused by [`send`](BulkRun::send) with [`Error::InvalidInput`].
+    pub fn poll_interval(mut self, first: Duration, max: Duration) -> Self {
+        self.first_poll = first;
+        self.max_poll = max.max(first);
+        self
+    }
+
+    /// How long to wait for Ecwid to report one batch completed (default 10 minutes), counted
+    /// from when the run starts polling it. Past it, the run stops polling: that batch and the ones
+    /// after it stay queued at Ecwid, their items are reported [`ItemOutcome::Unknown`], and
+    /// resuming the plan later learns their outcomes without sending them again. Zero is
+    /// refused by [`send`](BulkRun::send) with [`Error::InvalidInput`].
+    pub fn poll_timeout(mut self, timeout: Duration) -> Self {
+        self.poll_timeout = timeout;
+        self
+    }
+
+    /// Called with the progress after each status read and each finished chunk.
+    pub fn on_progress(mut self, progress: impl FnMut(Progress) + Send + 'a) -> Self {
+        self.on_progress = Some(Box::new(progress));
+        self
+    }
+
+    /// Called with the whole state whenever it changes, before a create is sent and after each
+    /// answer. Persist it to resume after a crash.
+    pub fn on_checkpoint(mut self, checkpoint: impl FnMut(&BulkPlan) + Send + 'a) -> Self {
+        self.on_checkpoint = Some(Box::new(checkpoint));
+        self
+    }
+
+    /// Runs the sync. Fails only on bad input (an item, the chunk size, a zero first poll
+    /// interval or poll timeout) or a plan for another store, before anything is sent;
+    /// everything after that is reported per item in the [`BulkReport`].
+    pub async fn send(mut self) -> Result<BulkReport, Error> {
+        if self.first_poll.is_zero() {
+            return Err(Error::InvalidInput(
+                "the first poll interval must not be zero: it would read the batch status without pause".into(),
+            ));
+        }
+        if self.poll_timeout.is_zero() {
+            return Err(Error::InvalidInput(
+                "the poll timeout must not be zero: no batch could be waited for".into(),
+            ));
+        }
+        let mut plan = match std::mem::replace(&mut self.source, Source::Items(Vec::new())) {
+            Source::Items(items) => self.client.new_plan(items, self.chunk_size)?,
+            Source::Plan(plan) => {
+                if plan.store_id != self.client.store_id() {
+                    return Err(Error::InvalidInput(format!(
+                        "the plan is for store {}, the client for store {}",
+                        plan.store_id,
+                        self.client.store_id()
+                    )));
+                }
+                plan
+            }
+        };
+        // Bad items (in new input, or in a plan edited by hand) fail here, before anything is
+        // sent; the bodies are needed only until every chunk is created.
+        let requests = plan.requests()?;
+        self.checkpoint(&plan);
+        self.create_all(&mut plan, &requests).await;
+        drop(requests);
+        self.poll_all(&mut plan).await;
+        Ok(plan.report())
+    }
+
+    fn checkpoint(&mut self, plan: &BulkPlan) {
+        if let Some(checkpoint) = &mut self.on_checkpoint {
+            checkpoint(plan);
+        }
+    }
+
+    fn progress(&mut self, plan: &BulkPlan, in_flight: usize) {
+        if let Some(progress) = &mut self.on_progress {
+            progress(Progress {
+                completed: plan.completed() + in_flight,
+                total: plan.len(),
+            });
+        }
+    }
+
+    /// Creates every chunk not yet created, in order, each with its batch body from
+    /// `requests`; an expired chunk is skipped for good, and the run stops at the first chunk
+    /// whose create fails.
+    async fn create_all(&mut self, plan: &mut BulkPlan, requests: &[Vec<BatchRequestItem>]) {
+        // One body per chunk, in the same order.
+        for (index, body) in requests.iter().enumerate() {
+            let chunk = &mut plan.chunks[index];
+            let never_sent = matches!(chunk.state, ChunkState::Planned);
+            // How long the chunk's key is surely remembered: no attempt of this create may be
+            // sent after that.
+            let key_left = match chunk.state {
+                ChunkState::Planned => {
+                    chunk.state = ChunkState::Creating {
+                        since_unix_ms: unix_ms(),
+                    };
+                    self.checkpoint(plan);
+                    DEDUPLICATION_WINDOW
+                }
+                ChunkState::Creating { since_unix_ms } => {
+                    let age = Duration::from_millis(unix_ms().saturating_sub(since_unix_ms));
+                    if age >= DEDUPLICATION_WINDOW {
+                        // Creating it again could apply it twice; only reconciling can tell.
+                        // The chunks after it do not depend on it: they are created still.
+                        chunk.state = ChunkState::Expired { since_unix_ms };
+                        chunk.last_error = Some(format!(
+                            "its deduplication key is {} minutes old and may have expired",
+                            age.as_secs() / 60
+                        ));
+                        self.checkpoint(plan);
+                        self.progress(plan, 0);
+                        continue;
+                    }
+                    DEDUPLICATION_WINDOW - age
+                }
+                ChunkState::Created { .. }
+                | ChunkState::Done { .. }
+                | ChunkState::Expired { .. } => continue,
+            };
+            let chunk = &mut plan.chunks[index];
+            let key = chunk.deduplication_key.as_str();
+            match self.client.create_batch(key, body, key_left).await {
+                Ok(ticket) => {
+                    chunk.state = ChunkState::Created { ticket };
+                    chunk.last_error = None;
+                    self.checkpoint(plan);
+                }
+                Err(error) => {
+                    chunk.last_error = Some(error.to_string());
+                    // A refusal proves nothing was queued only when no earlier run sent this
+                    // chunk and no attempt of this one may have reached Ecwid.
+                    if never_sent && !error.may_have_been_applied() {
+                        chunk.state = ChunkState::Planned;
+                    }
+                    self.checkpoint(plan);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Polls every created chunk, in order, until Ecwid reports it completed; stops at the
+    /// first that fails to be read or is not completed within the poll timeout.
+    async fn poll_all(&mut self, plan: &mut BulkPlan) {
+        for index in 0..plan.chunks.len() {
+            let ChunkState::Created { ticket } = &plan.chunks[index].state else {
+                continue;
+            };
+            let ticket = ticket.clone();
+            // `None` when the timeout is too long to be reached.
+            let deadline = tokio::time::Instant::now().checked_add(self.poll_timeout);
+            let mut wait = self.first_poll;
+            loop {
+                // The last read is at the deadline, not after it.
+                let left =
+                    deadline.map(|d| d.saturating_duration_since(tokio::time::Instant::now()));
+                tokio::time::sleep(left.map_or(wait, |left| wait.min(left))).await;
+                wait = wait.mul_f64(1.5).min(self.max_poll);
+                match self.client.batch_status(&ticket).await {
+                    Ok(status) if status.status == BatchStatusStatus::Completed => {
+                        let chunk = &mut plan.chunks[index];
+                        chunk.state = ChunkState::Done {
+                            outcomes: outcomes(chunk, &status.responses),
+                        };
+                        chunk.last_error = None;
+                        self.checkpoint(plan);
+                        self.progress(plan, 0);
+                        break;
+                    }
+                    Ok(status) => {
+                        let done = status.completed_requests.unwrap_or(0).max(0) as usize;
+                        self.progress(plan, done);
+                        if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+                            // Still queued: the plan stays resumable, and resuming polls again.
+                            plan.chunks[index].last_error = Some(format!(
+                                "Ecwid had not reported it completed after {:?} of polling",
+                                self.poll_timeout
+                            ));
+                            self.checkpoint(plan);
+                            return;
+                        }
+                    }
+                    Err(error) => {
+                        plan.chunks[index].last_error = Some(error.to_string());
+                        self.checkpoint(plan);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Client {
+    /// Creates (or re-creates, with the same key) one chunk's batch, retrying only while the key
+    /// is surely remembered (`key_left`) or the client's deadline allows, whichever ends first.
+    async fn create_batch(
+        &self,
+        key: &str,
+        body: &Vec<BatchRequestItem>,
+        key_left: Duration,
+    ) -> Result<String, Error> {
+        let store = self.store();
+        let info = CallInfo {
+            operation: "create_batch",
+            // The deduplication key makes a repeated create return the first ticket.
+            idempotent: true,
+            product: None,
+            combination: None,
+            deadline: Some(key_left),
+        };
+        let ticket = self
+            .send(info, move |raw| async move {
+                raw.create_batch(store, None, Some(key), None, Some(false), body)
+                    .await
+            })
+            .await?;
+        Ok(ticket.ticket)
+    }
+
+    async fn batch_status(
+        &self,
+        ticket: &str,
+    ) -> Result<crate::generated::types::BatchStatus, Error> {
+        let store = self.store();
+        let info = CallInfo {
+            operation: "get_batch_status",
+            idempotent: true,
+            product: None,
+            combination: None,
+            deadline: None,
+        };
+        self.send(info, move |raw| async move {
+            raw.get_batch_status(store, None, ticket).await
+        })
+        .await
+    }
+}
