@@ -36,25 +36,23 @@ pub enum ItemOutcome {
         /// The item's HTTP status inside the batch.
         status: u16,
         /// Ecwid's `errorCode`.
-        // The alias reads plans saved before the fields were camelCase.
-        #[serde(alias = "error_code")]
         error_code: Option<String>,
         /// Ecwid's `errorMessage`.
-        #[serde(alias = "error_message")]
         error_message: Option<String>,
     },
     /// Ecwid did not execute this item. Nothing was applied.
     NotExecuted,
-    /// The item's batch was never queued (the create was refused, or an earlier chunk failed).
-    /// Nothing was applied.
+    /// The item's batch was never queued: its create was refused, or the run stopped before
+    /// it. Nothing was applied, as long as the plan is run from one place at a time (see
+    /// [`Client::resume_bulk`](crate::Client::resume_bulk)).
     NotSent {
         /// Why.
         reason: String,
     },
     /// The outcome could not be learned: the item may or may not have been applied. When the
-    /// batch is still being created or polled, resuming the plan learns it (within the hour for
-    /// a batch being created); otherwise (an expired chunk, or a result Ecwid left unclear)
-    /// `reason` says so, and only reading the stock can tell.
+    /// batch is still being created or polled, resuming the plan learns it (within 55 minutes
+    /// of making the plan, for a batch being created); otherwise (an expired chunk, or a result
+    /// Ecwid left unclear) `reason` says so, and only reading the stock can tell.
     Unknown {
         /// Why.
         reason: String,
@@ -94,16 +92,16 @@ impl BulkPlan {
                 ChunkState::Planned => ItemOutcome::NotSent {
                     reason: because("the batch was not created"),
                 },
-                ChunkState::Creating { .. } => ItemOutcome::Unknown {
-                    reason: because("the batch may have been created; resume the plan within the hour to learn its outcome"),
+                ChunkState::Creating => ItemOutcome::Unknown {
+                    reason: because("the batch may have been created; resume the plan within 55 minutes of making it to learn its outcome"),
                 },
                 ChunkState::Created { ticket } => ItemOutcome::Unknown {
                     reason: because(&format!(
                         "the batch is queued at Ecwid (ticket {ticket}); resume the plan to learn its outcome"
                     )),
                 },
-                ChunkState::Expired { .. } => ItemOutcome::Unknown {
-                    reason: because("the batch may have been created too long ago to be created again safely, so it is never sent again; read the stock to reconcile"),
+                ChunkState::Expired => ItemOutcome::Unknown {
+                    reason: because("the batch may have been created, and its key is too old to create it again safely, so it is never sent again; read the stock to reconcile"),
                 },
             };
             outcomes.extend(std::iter::repeat_n(pending, chunk.items.len()));
@@ -441,8 +439,5 @@ mod tests {
                 outcome
             );
         }
-        // A plan saved with the old snake_case fields still reads.
-        let old = json!({"outcome": "failed", "status": 404, "error_code": "PRODUCT_NOT_FOUND", "error_message": "no"});
-        assert_eq!(serde_json::from_value::<ItemOutcome>(old).unwrap(), failed);
     }
 }

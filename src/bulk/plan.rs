@@ -97,17 +97,74 @@ impl BulkItem {
     }
 }
 
+/// The version of the saved plan's format that this crate writes and reads. A plan of another
+/// version is refused when it is read, with an error that says so.
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
 /// The in-flight state of a bulk sync: chunks, their deduplication keys, tickets and results.
 /// Serializable, so that a crashed program can resume from it without applying anything twice.
+///
+/// The format is versioned ([`PLAN_FORMAT_VERSION`]) and checked whole when it is read: an
+/// unknown version, or a plan edited into something this crate would not have written (counts
+/// that do not match, a chunk over [`MAX_BATCH_SIZE`], a repeated or malformed key, a bad item),
+/// fails to deserialize with an error naming the problem, so nothing of it can be sent.
+///
+/// A plan's deduplication keys are made with it, and Ecwid remembers a key for an hour from its
+/// first use. A chunk is therefore created, or created again, only within 55 minutes of
+/// the plan being made; past that it is never sent (it *expires*: its items are
+/// [`ItemOutcome::Unknown`] until the stock is read), because a run whose checkpoints were not
+/// saved may have created it already. Run a plan soon after making it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", try_from = "SavedPlan")]
 pub struct BulkPlan {
+    /// Always [`PLAN_FORMAT_VERSION`] in a plan this crate holds.
+    version: u32,
+    /// Names the plan, so that a process never runs one plan twice at once.
+    pub(super) plan_id: String,
     pub(super) store_id: StoreId,
+    /// When the chunks' deduplication keys were made (milliseconds since the Unix epoch): no
+    /// create of any chunk can have been sent before.
+    pub(super) keys_made_unix_ms: u64,
     pub(super) chunks: Vec<Chunk>,
 }
 
+/// A plan as read from its saved form, before it is checked.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SavedPlan {
+    version: u32,
+    plan_id: String,
+    store_id: StoreId,
+    keys_made_unix_ms: u64,
+    chunks: Vec<Chunk>,
+}
+
+impl TryFrom<SavedPlan> for BulkPlan {
+    type Error = String;
+
+    fn try_from(saved: SavedPlan) -> Result<Self, String> {
+        if saved.version != PLAN_FORMAT_VERSION {
+            return Err(format!(
+                "this is a bulk plan of format version {}; this version of ecwid-inventory reads \
+                 version {PLAN_FORMAT_VERSION} only",
+                saved.version
+            ));
+        }
+        let plan = BulkPlan {
+            version: saved.version,
+            plan_id: saved.plan_id,
+            store_id: saved.store_id,
+            keys_made_unix_ms: saved.keys_made_unix_ms,
+            chunks: saved.chunks,
+        };
+        plan.checked_requests()
+            .map_err(|why| format!("not a consistent bulk plan: {why}"))?;
+        Ok(plan)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct Chunk {
     /// Index of the chunk's first item in the input.
     pub(super) first: usize,
@@ -122,10 +179,7 @@ pub(super) struct Chunk {
 impl Chunk {
     /// Whether nothing more will be sent or read for this chunk.
     pub(super) fn is_final(&self) -> bool {
-        matches!(
-            self.state,
-            ChunkState::Done { .. } | ChunkState::Expired { .. }
-        )
+        matches!(self.state, ChunkState::Done { .. } | ChunkState::Expired)
     }
 }
 
@@ -133,21 +187,22 @@ impl Chunk {
 #[serde(
     tag = "state",
     rename_all = "camelCase",
-    rename_all_fields = "camelCase"
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
 )]
 pub(super) enum ChunkState {
-    /// Never sent.
+    /// Not sent by any run that saved its checkpoints.
     Planned,
-    /// A create may have been sent since this time (milliseconds since the Unix epoch).
-    Creating { since_unix_ms: u64 },
+    /// A create may have been sent.
+    Creating,
     /// Queued at Ecwid under this ticket.
     Created { ticket: String },
     /// Executed; one outcome per item.
     Done { outcomes: Vec<ItemOutcome> },
-    /// Final: a create may have been sent at this time (milliseconds since the Unix epoch),
-    /// longer ago than Ecwid remembers its key, so creating it again could apply it twice. It
-    /// is never sent again; its items' outcomes are unknown until the stock is read.
-    Expired { since_unix_ms: u64 },
+    /// Final: the chunk was not known to be queued when its key became too old to create it
+    /// again safely (see [`BulkPlan`]). It is never sent again; its items' outcomes are unknown
+    /// until the stock is read.
+    Expired,
 }
 
 impl BulkPlan {
@@ -180,7 +235,13 @@ impl BulkPlan {
                 last_error: None,
             })
             .collect();
-        Ok(Self { store_id, chunks })
+        Ok(Self {
+            version: PLAN_FORMAT_VERSION,
+            plan_id: uuid::Uuid::new_v4().to_string(),
+            store_id,
+            keys_made_unix_ms: unix_ms(),
+            chunks,
+        })
     }
 
     /// Each chunk's batch body, in order: the one place items become requests. Fails on the
@@ -206,6 +267,58 @@ impl BulkPlan {
                     .collect()
             })
             .collect()
+    }
+
+    /// Checks the whole plan, as [`BulkPlan::new`] makes it and the runner moves it on: every
+    /// chunk of 1 to [`MAX_BATCH_SIZE`] items, numbered from where the previous one ended, with a
+    /// key of its own; one outcome per item of an executed chunk; a ticket for a queued one; and
+    /// every item one that can be sent. Returns each chunk's batch body, from
+    /// [`requests`](Self::requests).
+    pub(super) fn checked_requests(&self) -> Result<Vec<Vec<BatchRequestItem>>, String> {
+        let bad = |why: String| Err(why);
+        uuid::Uuid::parse_str(&self.plan_id).map_err(|_| "the plan id is not a UUID".to_owned())?;
+        if self.store_id.get() == 0 {
+            return bad("the store id is zero".into());
+        }
+        let mut keys = std::collections::HashSet::new();
+        let mut next = 0;
+        for (n, chunk) in self.chunks.iter().enumerate() {
+            let len = chunk.items.len();
+            if len == 0 || len > MAX_BATCH_SIZE {
+                return bad(format!(
+                    "chunk {n} holds {len} items, not 1 to {MAX_BATCH_SIZE}"
+                ));
+            }
+            if chunk.first != next {
+                return bad(format!(
+                    "chunk {n} starts at item {}, not {next}",
+                    chunk.first
+                ));
+            }
+            next += len;
+            if uuid::Uuid::parse_str(&chunk.deduplication_key).is_err() {
+                return bad(format!("chunk {n}'s deduplication key is not a UUID"));
+            }
+            if !keys.insert(chunk.deduplication_key.as_str()) {
+                return bad(format!("chunk {n}'s deduplication key is another chunk's"));
+            }
+            match &chunk.state {
+                ChunkState::Done { outcomes } if outcomes.len() != len => {
+                    return bad(format!(
+                        "chunk {n} is done with {} outcomes for {len} items",
+                        outcomes.len()
+                    ));
+                }
+                ChunkState::Created { ticket } if ticket.trim().is_empty() => {
+                    return bad(format!("chunk {n} is queued without a ticket"));
+                }
+                _ => {}
+            }
+        }
+        self.requests().map_err(|error| match error {
+            Error::InvalidInput(why) => why,
+            other => other.to_string(),
+        })
     }
 
     /// The store the plan adjusts.
@@ -266,7 +379,7 @@ mod tests {
     /// A plan made and checked as [`Client::plan_bulk`] does, without a client default.
     fn checked(items: Vec<BulkItem>, chunk_size: usize) -> Result<BulkPlan, Error> {
         let plan = BulkPlan::new(StoreId::new(1), items, chunk_size, None)?;
-        plan.requests()?;
+        plan.checked_requests().map_err(Error::InvalidInput)?;
         Ok(plan)
     }
 
@@ -386,7 +499,7 @@ mod tests {
     #[test]
     fn an_expired_chunk_is_final_and_unknown() {
         let mut plan = checked(items(6), 2).unwrap();
-        plan.chunks[0].state = ChunkState::Expired { since_unix_ms: 1 };
+        plan.chunks[0].state = ChunkState::Expired;
         plan.chunks[0].last_error = Some("its deduplication key is 56 minutes old".into());
         plan.chunks[1].state = ChunkState::Done {
             outcomes: vec![ItemOutcome::NotUpdated; 2],
@@ -411,8 +524,132 @@ mod tests {
         let json = serde_json::to_value(&plan).unwrap();
         assert_eq!(
             json["chunks"][0]["state"],
-            serde_json::json!({"state": "expired", "sinceUnixMs": 1})
+            serde_json::json!({"state": "expired"})
         );
         assert_eq!(serde_json::from_value::<BulkPlan>(json).unwrap(), plan);
+    }
+
+    #[test]
+    fn a_saved_plan_carries_its_version_id_store_and_key_time() {
+        let before = unix_ms();
+        let plan = checked(items(3), 2).unwrap();
+        let json = serde_json::to_value(&plan).unwrap();
+        assert_eq!(json["version"], PLAN_FORMAT_VERSION);
+        assert_eq!(json["storeId"], 1);
+        assert!(uuid::Uuid::parse_str(json["planId"].as_str().unwrap()).is_ok());
+        let made = json["keysMadeUnixMs"].as_u64().unwrap();
+        assert!(made >= before && made <= unix_ms());
+        assert_eq!(
+            json["chunks"][0]["state"],
+            serde_json::json!({"state": "planned"})
+        );
+    }
+
+    /// A plan edited by hand (or corrupted) into something this crate would not have written
+    /// is refused when it is read, with an error naming the problem.
+    #[test]
+    fn an_inconsistent_or_unknown_plan_is_refused_when_read() {
+        use serde_json::{json, Value};
+        let mut done = checked(items(5), 2).unwrap();
+        done.chunks[0].state = ChunkState::Done {
+            outcomes: vec![ItemOutcome::NotUpdated; 2],
+        };
+        done.chunks[1].state = ChunkState::Created {
+            ticket: "t-1".into(),
+        };
+        let good = serde_json::to_value(&done).unwrap();
+        assert!(serde_json::from_value::<BulkPlan>(good.clone()).is_ok());
+        let edits: Vec<(&str, Box<dyn Fn(&mut Value)>, &str)> = vec![
+            (
+                "a newer version",
+                Box::new(|p| p["version"] = json!(2)),
+                "format version 2",
+            ),
+            (
+                "no version",
+                Box::new(|p| drop(p.as_object_mut().unwrap().remove("version"))),
+                "version",
+            ),
+            (
+                "fewer outcomes than items",
+                Box::new(|p| {
+                    drop(
+                        p["chunks"][0]["state"]["outcomes"]
+                            .as_array_mut()
+                            .unwrap()
+                            .pop(),
+                    )
+                }),
+                "chunk 0 is done with 1 outcomes for 2 items",
+            ),
+            (
+                "501 items in a chunk",
+                Box::new(|p| {
+                    let item = p["chunks"][2]["items"][0].clone();
+                    p["chunks"][2]["items"] = Value::Array(vec![item; 501]);
+                }),
+                "chunk 2 holds 501 items",
+            ),
+            (
+                "an empty chunk",
+                Box::new(|p| p["chunks"][2]["items"] = json!([])),
+                "chunk 2 holds 0 items",
+            ),
+            (
+                "a chunk starting at the wrong item",
+                Box::new(|p| p["chunks"][1]["first"] = json!(3)),
+                "chunk 1 starts at item 3, not 2",
+            ),
+            (
+                "a repeated key",
+                Box::new(|p| {
+                    p["chunks"][2]["deduplicationKey"] = p["chunks"][0]["deduplicationKey"].clone()
+                }),
+                "another chunk's",
+            ),
+            (
+                "a key that is no UUID",
+                Box::new(|p| p["chunks"][1]["deduplicationKey"] = json!("k")),
+                "chunk 1's deduplication key is not a UUID",
+            ),
+            (
+                "a queued chunk without a ticket",
+                Box::new(|p| p["chunks"][1]["state"]["ticket"] = json!(" ")),
+                "chunk 1 is queued without a ticket",
+            ),
+            (
+                "an unknown state",
+                Box::new(|p| p["chunks"][2]["state"] = json!({"state": "sent"})),
+                "sent",
+            ),
+            (
+                "an unknown field",
+                Box::new(|p| p["chunks"][2]["retries"] = json!(1)),
+                "retries",
+            ),
+            (
+                "a zero delta",
+                Box::new(|p| p["chunks"][2]["items"][0]["delta"] = json!(0)),
+                "item 4: the quantity delta must not be zero",
+            ),
+            (
+                "a zero store",
+                Box::new(|p| p["storeId"] = json!(0)),
+                "the store id is zero",
+            ),
+            (
+                "a plan id that is no UUID",
+                Box::new(|p| p["planId"] = json!("x")),
+                "plan id",
+            ),
+        ];
+        for (what, edit, expected) in edits {
+            let mut plan = good.clone();
+            edit(&mut plan);
+            let error = serde_json::from_value::<BulkPlan>(plan)
+                .expect_err(what)
+                .to_string();
+            assert!(error.contains(expected), "{what}: {error}");
+        }
     }
 }

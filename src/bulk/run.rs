@@ -4,6 +4,9 @@
 use std::time::Duration;
 
 use super::outcome::outcomes;
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
 use super::plan::{unix_ms, ChunkState, DEDUPLICATION_WINDOW, MAX_BATCH_SIZE};
 use super::{BulkItem, BulkPlan, BulkReport};
 use crate::{
@@ -86,16 +89,20 @@ impl Client {
     }
 
     /// Plans a bulk sync without sending anything: chunks and their deduplication keys, and
-    /// each item's low-stock flag (the item's own, else this client's default). Save the plan
-    /// before running it with [`resume_bulk`](Client::resume_bulk), and a crash at any point
-    /// can be resumed without applying anything twice. Bad input fails here.
+    /// each item's low-stock flag (the item's own, else this client's default). Bad input
+    /// fails here.
+    ///
+    /// Save the plan, run it with [`resume_bulk`](Client::resume_bulk) and save every
+    /// checkpoint, and a crash at any point can be resumed without applying anything twice. Run
+    /// it soon: its keys are good for 55 minutes from now, after which a chunk not known to be
+    /// queued is never sent (see [`BulkPlan`]).
     pub fn plan_bulk(
         &self,
         items: impl IntoIterator<Item = BulkItem>,
         chunk_size: usize,
     ) -> Result<BulkPlan, Error> {
         let plan = self.new_plan(items.into_iter().collect(), chunk_size)?;
-        plan.requests()?;
+        plan.checked_requests().map_err(Error::InvalidInput)?;
         Ok(plan)
     }
 
@@ -111,7 +118,12 @@ impl Client {
     /// Runs (or resumes) a saved plan: creates the chunks not yet created, with their original
     /// keys, and polls the rest for their outcomes. The plan is sent as it was made: the
     /// low-stock flags it records are sent, whatever this client's default. Expired chunks are
-    /// never sent again.
+    /// never sent again, and neither is any chunk once the plan's keys are 55 minutes old.
+    ///
+    /// Run a plan from one place at a time: a second run of a plan already running in this
+    /// process fails with [`Error::InvalidInput`] and sends nothing. Two processes running
+    /// copies of one plan at once still apply nothing twice, but one may report
+    /// [`ItemOutcome::NotSent`](crate::ItemOutcome::NotSent) for a chunk the other queued.
     pub fn resume_bulk(&self, plan: BulkPlan) -> BulkRun<'_> {
         self.bulk_run(Source::Plan(plan))
     }
@@ -196,9 +208,10 @@ impl<'a> BulkRun<'a> {
                 plan
             }
         };
-        // Bad items (in new input, or in a plan edited by hand) fail here, before anything is
-        // sent; the bodies are needed only until every chunk is created.
-        let requests = plan.requests()?;
+        // Bad items (in new input) and a plan edited into something inconsistent fail here,
+        // before anything is sent; the bodies are needed only until every chunk is created.
+        let requests = plan.checked_requests().map_err(Error::InvalidInput)?;
+        let _claim = RunClaim::new(&plan)?;
         self.checkpoint(&plan);
         self.create_all(&mut plan, &requests).await;
         drop(requests);
@@ -222,43 +235,48 @@ impl<'a> BulkRun<'a> {
     }
 
     /// Creates every chunk not yet created, in order, each with its batch body from
-    /// `requests`; an expired chunk is skipped for good, and the run stops at the first chunk
+    /// `requests`; a chunk whose key is too old is expired, and the run stops at the first chunk
     /// whose create fails.
     async fn create_all(&mut self, plan: &mut BulkPlan, requests: &[Vec<BatchRequestItem>]) {
         // One body per chunk, in the same order.
         for (index, body) in requests.iter().enumerate() {
+            if !matches!(
+                plan.chunks[index].state,
+                ChunkState::Planned | ChunkState::Creating
+            ) {
+                continue;
+            }
+            // No create of this chunk, by this run or by one whose checkpoints were lost, can
+            // have been sent before its key was made; so while the key is younger than the
+            // window, Ecwid surely remembers it, and no attempt may be sent after that.
+            let key_age = Duration::from_millis(unix_ms().saturating_sub(plan.keys_made_unix_ms));
             let chunk = &mut plan.chunks[index];
-            let never_sent = matches!(chunk.state, ChunkState::Planned);
-            // How long the chunk's key is surely remembered: no attempt of this create may be
-            // sent after that.
-            let key_left = match chunk.state {
-                ChunkState::Planned => {
-                    chunk.state = ChunkState::Creating {
-                        since_unix_ms: unix_ms(),
-                    };
-                    self.checkpoint(plan);
-                    DEDUPLICATION_WINDOW
-                }
-                ChunkState::Creating { since_unix_ms } => {
-                    let age = Duration::from_millis(unix_ms().saturating_sub(since_unix_ms));
-                    if age >= DEDUPLICATION_WINDOW {
-                        // Creating it again could apply it twice; only reconciling can tell.
-                        // The chunks after it do not depend on it: they are created still.
-                        chunk.state = ChunkState::Expired { since_unix_ms };
-                        chunk.last_error = Some(format!(
-                            "its deduplication key is {} minutes old and may have expired",
-                            age.as_secs() / 60
-                        ));
-                        self.checkpoint(plan);
-                        self.progress(plan, 0);
-                        continue;
-                    }
-                    DEDUPLICATION_WINDOW - age
-                }
-                ChunkState::Created { .. }
-                | ChunkState::Done { .. }
-                | ChunkState::Expired { .. } => continue,
+            let Some(key_left) = DEDUPLICATION_WINDOW
+                .checked_sub(key_age)
+                .filter(|left| !left.is_zero())
+            else {
+                // Creating it now could apply it twice; only reading the stock can tell.
+                let minutes = key_age.as_secs() / 60;
+                chunk.last_error = Some(match chunk.state {
+                    ChunkState::Planned => format!(
+                        "its deduplication key is {minutes} minutes old and may have expired; \
+                         a run of this plan whose checkpoints were not saved may have created it"
+                    ),
+                    _ => format!(
+                        "its create may have been sent, and its deduplication key is {minutes} \
+                         minutes old and may have expired"
+                    ),
+                });
+                chunk.state = ChunkState::Expired;
+                self.checkpoint(plan);
+                self.progress(plan, 0);
+                continue;
             };
+            let never_sent = chunk.state == ChunkState::Planned;
+            if never_sent {
+                chunk.state = ChunkState::Creating;
+                self.checkpoint(plan);
+            }
             let chunk = &mut plan.chunks[index];
             let key = chunk.deduplication_key.as_str();
             match self.client.create_batch(key, body, key_left).await {
@@ -297,7 +315,7 @@ impl<'a> BulkRun<'a> {
                 let left =
                     deadline.map(|d| d.saturating_duration_since(tokio::time::Instant::now()));
                 tokio::time::sleep(left.map_or(wait, |left| wait.min(left))).await;
-                wait = wait.mul_f64(1.5).min(self.max_poll);
+                wait = wait.saturating_add(wait / 2).min(self.max_poll);
                 match self.client.batch_status(&ticket).await {
                     Ok(status) if status.status == BatchStatusStatus::Completed => {
                         let chunk = &mut plan.chunks[index];
@@ -376,5 +394,39 @@ impl Client {
             raw.get_batch_status(store, None, ticket).await
         })
         .await
+    }
+}
+
+/// The plans being run in this process, by id.
+static RUNNING: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+
+/// This process's claim to run a plan, released when the run ends (or its future is dropped).
+///
+/// Two runners of one plan at once could each read the other's create as theirs or not at all:
+/// one could report `NotSent` for a chunk the other had queued. Within a process the claim
+/// refuses the second runner; across processes, a plan is resumed from one place at a time.
+struct RunClaim(String);
+
+impl RunClaim {
+    fn new(plan: &BulkPlan) -> Result<Self, Error> {
+        let mut running = RUNNING
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !running.insert(plan.plan_id.clone()) {
+            return Err(Error::InvalidInput(format!(
+                "plan {} is already being run in this process; run a plan once at a time",
+                plan.plan_id
+            )));
+        }
+        Ok(Self(plan.plan_id.clone()))
+    }
+}
+
+impl Drop for RunClaim {
+    fn drop(&mut self) {
+        RUNNING
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(&self.0);
     }
 }
