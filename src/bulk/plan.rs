@@ -559,7 +559,8 @@ mod tests {
         };
         let good = serde_json::to_value(&done).unwrap();
         assert!(serde_json::from_value::<BulkPlan>(good.clone()).is_ok());
-        let edits: Vec<(&str, Box<dyn Fn(&mut Value)>, &str)> = vec![
+        type Edit = Box<dyn Fn(&mut Value)>;
+        let edits: Vec<(&str, Edit, &str)> = vec![
             (
                 "a newer version",
                 Box::new(|p| p["version"] = json!(2)),
