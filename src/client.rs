@@ -22,7 +22,7 @@ use crate::{
     generated::{self, types::EcwidError},
     limiter::{Limiter, RateLimit},
     retry::{self, Decision, RetryPolicy},
-    transport::CallContext,
+    transport::{CallContext, Redactor},
     CombinationId, Error, ProductId, StoreId,
 };
 
@@ -67,6 +67,8 @@ struct Inner {
     deadline: Duration,
     token_rejected: AtomicBool,
     check_low_stock_notification: Option<bool>,
+    /// Scrubs the token from every answer.
+    redactor: Arc<Redactor>,
 }
 
 impl fmt::Debug for Client {
@@ -88,7 +90,6 @@ impl fmt::Debug for Client {
 }
 
 /// Configures a [`Client`]. Setters take and return the builder by value.
-#[derive(Debug)]
 pub struct ClientBuilder {
     store_id: StoreId,
     token: SecretString,
@@ -99,6 +100,34 @@ pub struct ClientBuilder {
     rate_limit: Option<RateLimit>,
     retry: RetryPolicy,
     check_low_stock_notification: Option<bool>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("store_id", &self.store_id)
+            .field("token", &"[redacted]")
+            // Scheme and host only: a URL may carry a secret in its credentials, path or query.
+            .field("base_url", &url_origin(&self.base_url))
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("deadline", &self.deadline)
+            .field("rate_limit", &self.rate_limit)
+            .field("retry", &self.retry)
+            .field(
+                "check_low_stock_notification",
+                &self.check_low_stock_notification,
+            )
+            .finish()
+    }
+}
+
+/// `scheme://host[:port]` of a URL, or a placeholder when it is none.
+fn url_origin(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(url) => url.origin().ascii_serialization(),
+        Err(_) => "[not a URL]".to_owned(),
+    }
 }
 
 impl Client {
@@ -154,7 +183,7 @@ impl Client {
         generated::Client::new_with_client(
             &self.inner.base_url,
             self.inner.http.clone(),
-            CallContext::default(),
+            CallContext::new(&self.inner.redactor),
         )
     }
 
@@ -281,7 +310,7 @@ impl Client {
             return Err(Error::DeadlineExceeded);
         }
         span.record("attempt", attempt);
-        let context = CallContext::default();
+        let context = CallContext::new(&inner.redactor);
         let raw = generated::Client::new_with_client(
             &inner.base_url,
             inner.http.clone(),
@@ -411,7 +440,15 @@ impl ClientBuilder {
             .non_zero()
             .map_err(|_| Error::Config("the store id must not be zero".into()))?;
         let auth = auth_header(&self.token)?;
+        let redactor = Arc::new(Redactor::new(&self.token));
         let (base_url, loopback) = check_base_url(&self.base_url)?;
+        if redactor.finds_in(&base_url) {
+            return Err(Error::Config(
+                "the base URL contains the API token; the token goes in the Authorization \
+                 header only"
+                    .into(),
+            ));
+        }
         for (name, value) in [
             ("timeout", self.timeout),
             ("connect timeout", self.connect_timeout),
@@ -456,6 +493,7 @@ impl ClientBuilder {
                 deadline: self.deadline,
                 token_rejected: AtomicBool::new(false),
                 check_low_stock_notification: self.check_low_stock_notification,
+                redactor,
             }),
         })
     }

@@ -145,3 +145,189 @@ async fn each_call_is_traced_with_its_waits() {
     assert!(success.contains("status=200"), "{success}");
     assert!(success.contains("latency_ms="), "{success}");
 }
+
+/// A server that repeats the request's `Authorization` value wherever it can.
+struct Echo(Answer);
+
+/// Builds an answer from the `Authorization` value a request carried.
+type Answer = fn(&str) -> ResponseTemplate;
+
+impl wiremock::Respond for Echo {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let authorization = request
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        (self.0)(authorization)
+    }
+}
+
+const ECHO_TOKEN: &str = "secret_echo_5d1e7b";
+
+async fn echo_server(route: &str, answer: Answer) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::path_regex(route))
+        .respond_with(Echo(answer))
+        .mount(&server)
+        .await;
+    server
+}
+
+fn echo_client(server: &MockServer) -> Client {
+    Client::builder(StoreId::new(1003), ECHO_TOKEN)
+        .base_url(format!("{}/api/v3", server.uri()))
+        .no_rate_limit()
+        .retry_policy(RetryPolicy::default().max_retry_after(Duration::from_secs(1)))
+        .build()
+        .unwrap()
+}
+
+fn assert_hidden(what: &str, text: &str) {
+    assert!(!text.contains(ECHO_TOKEN), "{what} shows the token: {text}");
+    assert!(
+        !text.contains("5d1e7b"),
+        "{what} shows part of the token: {text}"
+    );
+}
+
+/// An error body, an HTML page, a text body, `args` and a 429's message that repeat the
+/// `Authorization` value: no error's Display, Debug or accessor, and no log line, shows it.
+#[tokio::test]
+async fn a_server_echoing_the_token_in_errors_never_gets_it_shown() {
+    logs();
+    let answers: [(&str, Answer); 5] = [
+        ("json", |auth| {
+            ResponseTemplate::new(404).set_body_json(json!({
+                "errorMessage": format!("no product for {auth}"),
+                "errorCode": auth,
+                "args": {"token": auth},
+            }))
+        }),
+        ("html", |auth| {
+            ResponseTemplate::new(502).set_body_raw(
+                format!("<html><title>Bad gateway for {auth}</title></html>"),
+                "text/html",
+            )
+        }),
+        ("text", |auth| {
+            ResponseTemplate::new(503).set_body_raw(format!("down; you sent {auth}"), "text/plain")
+        }),
+        ("429", |auth| {
+            ResponseTemplate::new(429)
+                .insert_header("Retry-After", "3600")
+                .set_body_json(json!({"errorMessage": format!("slow down, {auth}"), "errorCode": "RATE_LIMITED"}))
+        }),
+        ("unreadable 200", |auth| {
+            ResponseTemplate::new(200).set_body_raw(
+                format!("{{\"updateCount\": \"{auth}\"}}"),
+                "application/json",
+            )
+        }),
+    ];
+    for (name, answer) in answers {
+        let server = echo_server(".*", answer).await;
+        let client = echo_client(&server);
+        let error = client
+            .adjust_product_stock(ProductId::new(1), -1)
+            .send()
+            .await
+            .unwrap_err();
+        // The server did repeat it: the scrubbed text is where the token was.
+        let shown = format!("{error} {error:?}");
+        assert!(shown.contains("[redacted]"), "{name}: {shown}");
+        assert_hidden(name, &shown);
+        assert_hidden(
+            name,
+            &format!("{:?} {:?}", error.error_code(), error.error_message()),
+        );
+    }
+    assert_hidden("logs", &logs());
+}
+
+/// A batch create refused with the token in its answer, and a batch item whose error repeats
+/// it: no outcome, report or saved plan shows it.
+#[tokio::test]
+async fn a_server_echoing_the_token_in_batch_answers_never_gets_it_saved() {
+    logs();
+    let items = [ecwid_inventory::BulkItem::product(ProductId::new(1), -1)];
+
+    let refused = echo_server(".*", |auth| {
+        ResponseTemplate::new(400).set_body_json(
+            json!({"errorMessage": format!("bad batch from {auth}"), "errorCode": "WRONG_PARAMETER"}),
+        )
+    })
+    .await;
+    let report = echo_client(&refused)
+        .bulk_adjust(items)
+        .send()
+        .await
+        .unwrap();
+    let saved = serde_json::to_string(report.plan()).unwrap();
+    assert!(saved.contains("[redacted]"), "{saved}");
+    assert_hidden("refused plan", &saved);
+    assert_hidden("refused report", &format!("{report:?}"));
+
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ticket": "t-1"})))
+        .mount(&server)
+        .await;
+    Mock::given(wiremock::matchers::method("GET"))
+        .respond_with(Echo(|auth| {
+            ResponseTemplate::new(200).set_body_json(json!({
+                "status": "COMPLETED",
+                "totalRequests": 1,
+                "completedRequests": 1,
+                "responses": [{
+                    "id": "0",
+                    "status": "FAILED",
+                    "httpStatusCode": 404,
+                    "httpBody": {"errorMessage": format!("not yours, {auth}"), "errorCode": auth},
+                }],
+            }))
+        }))
+        .mount(&server)
+        .await;
+    let report = echo_client(&server)
+        .bulk_adjust(items)
+        .poll_interval(Duration::from_millis(5), Duration::from_millis(5))
+        .send()
+        .await
+        .unwrap();
+    let outcome = &report.outcomes()[0];
+    assert!(
+        matches!(
+            outcome,
+            ecwid_inventory::ItemOutcome::Failed { status: 404, .. }
+        ),
+        "{outcome:?}"
+    );
+    assert!(format!("{outcome:?}").contains("[redacted]"));
+    assert_hidden("outcome", &format!("{outcome:?}"));
+    assert_hidden("report", &format!("{report:?}"));
+    assert_hidden("plan", &serde_json::to_string(report.plan()).unwrap());
+    assert_hidden("logs", &logs());
+}
+
+/// The builder's Debug shows the base URL's scheme and host only; a URL carrying the token is
+/// refused without showing it.
+#[test]
+fn the_builder_never_shows_a_token_pasted_into_the_base_url() {
+    let builder = Client::builder(StoreId::new(1003), ECHO_TOKEN)
+        .base_url(format!("https://app.ecwid.com/api/v3?token={ECHO_TOKEN}"));
+    let debug = format!("{builder:?}");
+    assert!(debug.contains("https://app.ecwid.com"), "{debug}");
+    assert_hidden("builder Debug", &debug);
+    let error = builder.build().unwrap_err();
+    assert_hidden("build error", &format!("{error} {error:?}"));
+    let in_path = Client::builder(StoreId::new(1003), ECHO_TOKEN)
+        .base_url(format!("https://app.ecwid.com/api/v3/{ECHO_TOKEN}"));
+    assert_hidden("builder Debug", &format!("{in_path:?}"));
+    let error = in_path.build().unwrap_err();
+    assert!(
+        error.to_string().contains("contains the API token"),
+        "{error}"
+    );
+    assert_hidden("build error", &format!("{error} {error:?}"));
+}
