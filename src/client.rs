@@ -36,6 +36,24 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// between attempts.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(120);
 
+/// The longest duration any setting accepts (timeouts, deadline, rate-limit window, retry
+/// waits, bulk polling): one day. Longer ones are refused before anything is sent.
+pub const MAX_SETTING: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Checks a duration setting: at most [`MAX_SETTING`], and not zero unless `zero_ok`.
+pub(crate) fn check_setting(name: &str, value: Duration, zero_ok: bool) -> Result<(), String> {
+    if value.is_zero() && !zero_ok {
+        return Err(format!("the {name} must not be zero"));
+    }
+    if value > MAX_SETTING {
+        return Err(format!(
+            "the {name} ({value:?}) is longer than the longest accepted, {} hours",
+            MAX_SETTING.as_secs() / 3600
+        ));
+    }
+    Ok(())
+}
+
 /// A client for one Ecwid store.
 ///
 /// Cheap to clone: clones share one connection pool, one rate limiter and one token guard.
@@ -235,7 +253,10 @@ impl Client {
     {
         let inner = &self.inner;
         let started = Instant::now();
-        let deadline = started + budget;
+        // Settings are at most a day, so this only saturates on a broken clock.
+        let deadline = started
+            .checked_add(budget)
+            .unwrap_or_else(|| started + MAX_SETTING);
         // For a request safe to repeat, an attempt that may have been applied decides the
         // call's outcome, whatever refused the attempts after it.
         let mut maybe_applied: Option<Error> = None;
@@ -434,6 +455,11 @@ impl ClientBuilder {
     }
 
     /// Checks the configuration and builds the client. Nothing is sent.
+    ///
+    /// Fails with [`Error::Config`] on a zero store id, an empty or malformed token, a base URL
+    /// that is not https (or http to loopback) or that carries credentials, a query, a fragment
+    /// or the token, a zero timeout, deadline or rate limit, and any duration (timeouts,
+    /// deadline, rate-limit window, retry waits) longer than [`MAX_SETTING`].
     pub fn build(self) -> Result<Client, Error> {
         let store_id = self
             .store_id
@@ -454,9 +480,7 @@ impl ClientBuilder {
             ("connect timeout", self.connect_timeout),
             ("deadline", self.deadline),
         ] {
-            if value.is_zero() {
-                return Err(Error::Config(format!("the {name} must not be zero")));
-            }
+            check_setting(name, value, false).map_err(Error::Config)?;
         }
         if let Some(limit) = self.rate_limit {
             if limit.requests() == 0 || limit.per().is_zero() {
@@ -464,7 +488,9 @@ impl ClientBuilder {
                     "a rate limit needs a non-zero number of requests and window".into(),
                 ));
             }
+            check_setting("rate limit's window", limit.per(), false).map_err(Error::Config)?;
         }
+        self.retry.check().map_err(Error::Config)?;
 
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, auth);

@@ -43,7 +43,7 @@ pub use bulk::{
 };
 pub use client::{
     Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DEADLINE,
-    DEFAULT_TIMEOUT,
+    DEFAULT_TIMEOUT, MAX_SETTING,
 };
 pub use error::Error;
 pub use ids::{CombinationId, ProductId, StoreId};

@@ -127,7 +127,7 @@ impl Limiter {
 
     /// How long a finished request keeps counting.
     fn window(&self) -> Duration {
-        self.limit.per + self.limit.margin()
+        self.limit.per.saturating_add(self.limit.margin())
     }
 
     fn slots(&self) -> MutexGuard<'_, Slots> {
@@ -144,7 +144,7 @@ impl Limiter {
         while slots
             .finished
             .front()
-            .is_some_and(|&finished| finished + window <= now)
+            .is_some_and(|&finished| later(finished, window) <= now)
         {
             slots.finished.pop_front();
         }
@@ -153,7 +153,7 @@ impl Limiter {
             return Next::Go;
         }
         match slots.finished.front() {
-            Some(&oldest) => Next::WaitUntil(oldest + window),
+            Some(&oldest) => Next::WaitUntil(later(oldest, window)),
             None => Next::WaitForAnAnswer,
         }
     }
@@ -179,7 +179,7 @@ impl Limiter {
                 }
                 Next::WaitForAnAnswer => {
                     // The earliest slot is a window after an answer that has not come yet.
-                    if now + self.window() >= deadline {
+                    if later(now, self.window()) >= deadline {
                         return None;
                     }
                     self.log_wait(&mut waited, None);
@@ -199,6 +199,12 @@ impl Limiter {
             );
         }
     }
+}
+
+/// `at + by`, or a time far enough away to be never, rather than a panic.
+fn later(at: Instant, by: Duration) -> Instant {
+    at.checked_add(by)
+        .unwrap_or_else(|| at + crate::MAX_SETTING * 365)
 }
 
 #[cfg(test)]

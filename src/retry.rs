@@ -47,6 +47,22 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// Checks the policy's waits, each at most [`MAX_SETTING`](crate::MAX_SETTING).
+    pub(crate) fn check(&self) -> Result<(), String> {
+        for (name, value) in [
+            ("retry policy's longest Retry-After", self.max_retry_after),
+            (
+                "retry policy's default Retry-After",
+                self.default_retry_after,
+            ),
+            ("retry policy's initial backoff", self.initial_backoff),
+            ("retry policy's longest backoff", self.max_backoff),
+        ] {
+            crate::client::check_setting(name, value, true)?;
+        }
+        Ok(())
+    }
+
     /// A policy that never sends a request twice.
     pub fn never() -> Self {
         Self::default().max_retries(0)
@@ -123,7 +139,9 @@ pub(crate) fn decide(
         // "too many" at once do not come back at once.
         Error::RateLimited {
             retry_after: None, ..
-        } => policy.default_retry_after.mul_f64(1.0 + jitter),
+        } => policy
+            .default_retry_after
+            .saturating_add(scale(policy.default_retry_after, jitter)),
         // Full jitter: a random wait up to the capped exponential.
         Error::Connect { .. } => backoff(policy, attempt, jitter),
         error if idempotent && error.may_have_been_applied() => backoff(policy, attempt, jitter),
@@ -142,7 +160,13 @@ fn backoff(policy: &RetryPolicy, attempt: u32, jitter: f64) -> Duration {
         .initial_backoff
         .saturating_mul(1 << exponent)
         .min(policy.max_backoff);
-    ceiling.mul_f64(jitter)
+    scale(ceiling, jitter)
+}
+
+/// `duration * factor` for a factor in `[0, 1]`, without the panic of `mul_f64` on rounding
+/// past the largest duration.
+fn scale(duration: Duration, factor: f64) -> Duration {
+    Duration::try_from_secs_f64(duration.as_secs_f64() * factor).unwrap_or(duration)
 }
 
 #[cfg(test)]

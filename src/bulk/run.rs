@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use super::plan::{unix_ms, ChunkState, DEDUPLICATION_WINDOW, MAX_BATCH_SIZE};
 use super::{BulkItem, BulkPlan, BulkReport};
 use crate::{
-    client::CallInfo,
+    client::{check_setting, CallInfo},
     generated::types::{BatchRequestItem, BatchStatusStatus},
     Client, Error,
 };
@@ -151,7 +151,8 @@ impl<'a> BulkRun<'a> {
 
     /// How often the batch status is read: first after `first`, then half as often again each
     /// time, up to `max` (defaults 200 ms and 2 s). Each read is a rate-limited request. A zero
-    /// `first` is refused by [`send`](BulkRun::send) with [`Error::InvalidInput`].
+    /// `first`, or either over [`MAX_SETTING`](crate::MAX_SETTING), is refused by
+    /// [`send`](BulkRun::send) with [`Error::InvalidInput`] before anything is sent.
     pub fn poll_interval(mut self, first: Duration, max: Duration) -> Self {
         self.first_poll = first;
         self.max_poll = max.max(first);
@@ -161,8 +162,9 @@ impl<'a> BulkRun<'a> {
     /// How long to wait for Ecwid to report one batch completed (default 10 minutes), counted
     /// from when the run starts polling it. Past it, the run stops polling: that batch and the ones
     /// after it stay queued at Ecwid, their items are reported [`ItemOutcome::Unknown`], and
-    /// resuming the plan later learns their outcomes without sending them again. Zero is
-    /// refused by [`send`](BulkRun::send) with [`Error::InvalidInput`].
+    /// resuming the plan later learns their outcomes without sending them again. Zero, or over
+    /// [`MAX_SETTING`](crate::MAX_SETTING), is refused by [`send`](BulkRun::send) with
+    /// [`Error::InvalidInput`] before anything is sent.
     pub fn poll_timeout(mut self, timeout: Duration) -> Self {
         self.poll_timeout = timeout;
         self
@@ -181,19 +183,17 @@ impl<'a> BulkRun<'a> {
         self
     }
 
-    /// Runs the sync. Fails only on bad input (an item, the chunk size, a zero first poll
-    /// interval or poll timeout) or a plan for another store, before anything is sent;
+    /// Runs the sync. Fails only on bad input (an item, the chunk size, a poll setting), a plan
+    /// for another store or one already running in this process, before anything is sent;
     /// everything after that is reported per item in the [`BulkReport`].
     pub async fn send(mut self) -> Result<BulkReport, Error> {
-        if self.first_poll.is_zero() {
-            return Err(Error::InvalidInput(
-                "the first poll interval must not be zero: it would read the batch status without pause".into(),
-            ));
-        }
-        if self.poll_timeout.is_zero() {
-            return Err(Error::InvalidInput(
-                "the poll timeout must not be zero: no batch could be waited for".into(),
-            ));
+        for (name, value) in [
+            ("first poll interval", self.first_poll),
+            ("longest poll interval", self.max_poll),
+            ("poll timeout", self.poll_timeout),
+        ] {
+            // Zero would read the batch status without pause, or wait for no batch at all.
+            check_setting(name, value, false).map_err(Error::InvalidInput)?;
         }
         let mut plan = match std::mem::replace(&mut self.source, Source::Items(Vec::new())) {
             Source::Items(items) => self.client.new_plan(items, self.chunk_size)?,

@@ -1,0 +1,140 @@
+//! Extreme settings: what is longer than a day is refused, with a clear error, before anything
+//! is sent; the longest accepted ones never panic.
+
+use std::time::Duration;
+
+use ecwid_inventory::fake::{demo, FakeStore, Fault, Route};
+use ecwid_inventory::{
+    BulkItem, Client, ClientBuilder, Error, RateLimit, RetryPolicy, MAX_SETTING,
+};
+
+fn builder(fake: &FakeStore) -> ClientBuilder {
+    Client::builder(demo::STORE, demo::TOKEN).base_url(fake.base_url())
+}
+
+#[tokio::test]
+async fn settings_longer_than_a_day_are_refused_when_the_client_is_built() {
+    let fake = FakeStore::demo().await.unwrap();
+    let too_long = MAX_SETTING + Duration::from_nanos(1);
+    let cases: Vec<(&str, ClientBuilder)> = vec![
+        ("deadline", builder(&fake).deadline(Duration::MAX)),
+        ("deadline", builder(&fake).deadline(too_long)),
+        ("timeout", builder(&fake).timeout(Duration::MAX)),
+        (
+            "connect timeout",
+            builder(&fake).connect_timeout(Duration::MAX),
+        ),
+        (
+            "rate limit's window",
+            builder(&fake).rate_limit(RateLimit::new(1, Duration::MAX)),
+        ),
+        (
+            "default Retry-After",
+            builder(&fake).retry_policy(RetryPolicy::default().default_retry_after(Duration::MAX)),
+        ),
+        (
+            "longest Retry-After",
+            builder(&fake).retry_policy(RetryPolicy::default().max_retry_after(too_long)),
+        ),
+        (
+            "backoff",
+            builder(&fake)
+                .retry_policy(RetryPolicy::default().connect_backoff(Duration::MAX, Duration::MAX)),
+        ),
+    ];
+    for (name, builder) in cases {
+        let error = builder.build().expect_err(name);
+        assert!(matches!(error, Error::Config(_)), "{name}: {error:?}");
+        let text = error.to_string();
+        assert!(
+            text.contains(name) && text.contains("24 hours"),
+            "{name}: {text}"
+        );
+    }
+    assert!(fake.journal().is_empty());
+}
+
+/// The longest accepted settings, together: a call, a 429 without `Retry-After`, a limiter
+/// wait, and a bulk run with the longest polling, none of which may panic.
+#[tokio::test]
+async fn the_longest_accepted_settings_do_not_panic() {
+    let fake = FakeStore::demo().await.unwrap();
+    let client = builder(&fake)
+        .deadline(MAX_SETTING)
+        .timeout(MAX_SETTING)
+        .connect_timeout(MAX_SETTING)
+        .rate_limit(RateLimit::new(2, MAX_SETTING))
+        .retry_policy(
+            RetryPolicy::default()
+                .default_retry_after(MAX_SETTING)
+                .max_retry_after(MAX_SETTING)
+                .connect_backoff(MAX_SETTING, MAX_SETTING),
+        )
+        .build()
+        .unwrap();
+    client
+        .adjust_product_stock(demo::MUG, -1)
+        .send()
+        .await
+        .unwrap();
+    // A 429 without Retry-After asks for a day's wait, which would pass the deadline.
+    fake.inject_fault(
+        Route::ProductInventory,
+        1,
+        Fault::ecwid_error(429, "RATE_LIMITED", "wait"),
+    );
+    let error = client
+        .adjust_product_stock(demo::MUG, -1)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::RateLimited { .. }), "{error:?}");
+    // Both slots of the day are spent: the next call cannot get one before its deadline.
+    let error = client
+        .adjust_product_stock(demo::MUG, -1)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::DeadlineExceeded), "{error:?}");
+
+    let bulk = builder(&fake).no_rate_limit().build().unwrap();
+    let report = bulk
+        .bulk_adjust([BulkItem::product(demo::MUG, 1)])
+        .poll_interval(Duration::from_millis(5), MAX_SETTING)
+        .poll_timeout(MAX_SETTING)
+        .send()
+        .await
+        .unwrap();
+    assert!(report.is_settled(), "{:?}", report.summary());
+}
+
+#[tokio::test]
+async fn bulk_poll_settings_longer_than_a_day_are_refused_before_anything_is_sent() {
+    let fake = FakeStore::demo().await.unwrap();
+    let client = builder(&fake).build().unwrap();
+    let items = || [BulkItem::product(demo::MUG, 1)];
+    let runs = [
+        (
+            "first poll interval",
+            client
+                .bulk_adjust(items())
+                .poll_interval(Duration::MAX, Duration::MAX),
+        ),
+        (
+            "longest poll interval",
+            client
+                .bulk_adjust(items())
+                .poll_interval(Duration::from_millis(5), Duration::MAX),
+        ),
+        (
+            "poll timeout",
+            client.bulk_adjust(items()).poll_timeout(Duration::MAX),
+        ),
+    ];
+    for (name, run) in runs {
+        let error = run.send().await.expect_err(name);
+        assert!(matches!(error, Error::InvalidInput(_)), "{name}: {error:?}");
+        assert!(error.to_string().contains(name), "{name}: {error}");
+    }
+    assert!(fake.journal().is_empty(), "{:?}", fake.journal());
+}
