@@ -344,7 +344,7 @@ impl BulkPlan {
     /// Whether resuming the plan has nothing left to do: every chunk was executed or has
     /// expired (its create may have been sent too long ago to send it again; its items stay
     /// [`ItemOutcome::Unknown`]). Whether every outcome is known is
-    /// [`BulkReport::is_settled`].
+    /// [`BulkReport::is_settled`](super::BulkReport::is_settled).
     pub fn is_done(&self) -> bool {
         self.chunks.iter().all(Chunk::is_final)
     }

@@ -161,7 +161,7 @@ impl<'a> BulkRun<'a> {
 
     /// How long to wait for Ecwid to report one batch completed (default 10 minutes), counted
     /// from when the run starts polling it. Past it, the run stops polling: that batch and the ones
-    /// after it stay queued at Ecwid, their items are reported [`ItemOutcome::Unknown`], and
+    /// after it stay queued at Ecwid, their items are reported [`ItemOutcome::Unknown`](super::ItemOutcome::Unknown), and
     /// resuming the plan later learns their outcomes without sending them again. Zero, or over
     /// [`MAX_SETTING`](crate::MAX_SETTING), is refused by [`send`](BulkRun::send) with
     /// [`Error::InvalidInput`] before anything is sent.
