@@ -1295,6 +1295,25 @@ async fn malformed_batches_and_tickets_are_refused() {
 }
 
 #[tokio::test]
+async fn a_batch_item_whose_id_is_null_is_refused() {
+    let fake = start().await;
+    // The spec types `id` as a string: null is as malformed as a number.
+    for id in [Value::Null, json!(7)] {
+        let body = json!([{
+            "id": id,
+            "path": "/products/1/inventory",
+            "method": "PUT",
+            "body": { "quantityDelta": 1 },
+        }]);
+        let answer = error(create_batch(&fake, "", body).await.unwrap()).await;
+        assert_eq!(answer, (400, "WRONG_PARAMETER".into()), "id {id}");
+    }
+    fake.batches_settled().await;
+    assert!(fake.ledger().is_empty());
+    assert_eq!(shirt(&fake), Some(Stock::Quantity(20)));
+}
+
+#[tokio::test]
 async fn a_batch_counts_as_one_request_against_the_rate_limit() {
     let fake = shop()
         .rate_limit(2, Duration::from_secs(60))

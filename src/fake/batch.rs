@@ -66,6 +66,22 @@ impl Batches {
         body: Value,
         now: Instant,
     ) -> Result<Answer, Answer> {
+        // serde reads an explicit `null` as `None` for an optional field; the spec allows no
+        // null in an item (`id` is a string when present), so the raw JSON is checked first.
+        if let Some(items) = body.as_array() {
+            let null_field = items
+                .iter()
+                .filter_map(Value::as_object)
+                .flat_map(|item| item.iter())
+                .find(|(_, value)| value.is_null());
+            if let Some((name, _)) = null_field {
+                return Err(Answer::error(
+                    StatusCode::BAD_REQUEST,
+                    "WRONG_PARAMETER",
+                    format!("A batch request's {name} must not be null"),
+                ));
+            }
+        }
         let items: Vec<BatchRequestItem> = serde_json::from_value(body).map_err(|error| {
             Answer::error(
                 StatusCode::BAD_REQUEST,
