@@ -10,7 +10,9 @@ use serde_json::Value;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::api::{Answer, Body, Caller, Endpoint, OriginSeed, Query, State};
+use super::answer::Answer;
+use super::routes::{Body, Caller, Endpoint, OriginSeed, Query};
+use super::state::{Config, State};
 use super::records::RequestId;
 use super::Shared;
 use crate::generated::types::{
@@ -225,7 +227,7 @@ fn render(item: &BatchRequestItem, result: &ItemResult, escaped: bool) -> BatchR
 
 impl State {
     /// Runs the next item of a running batch. Returns whether items remain.
-    fn run_batch_item(&mut self, config: &super::api::Config, ticket: &str) -> bool {
+    fn run_batch_item(&mut self, config: &Config, ticket: &str) -> bool {
         let Some(batch) = self.batches.by_ticket.get(ticket) else {
             return false;
         };

@@ -93,14 +93,16 @@
 //!   ([`FakeStore::advance_clock`]).
 //! - Scripted faults act before the token and the rate limit are checked (see [`Fault`]).
 
-mod api;
+mod answer;
 mod auth;
 mod batch;
 mod catalog;
 pub mod demo;
 mod faults;
 mod records;
+mod routes;
 mod server;
+mod state;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -120,7 +122,7 @@ pub use catalog::{Product, Stock, Store, Variation};
 pub use faults::{Fault, Route};
 pub use records::{AppliedDelta, LowStockNotification, Origin, RecordedRequest, RequestId};
 
-use api::{Config, State};
+use state::{Config, State};
 use catalog::{Catalog, Target};
 
 use crate::{CombinationId, ProductId, StoreId};

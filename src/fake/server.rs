@@ -17,7 +17,8 @@ use secrecy::ExposeSecret;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
-use super::api::{Answer, Endpoint, HttpRequest};
+use super::answer::Answer;
+use super::routes::{Endpoint, HttpRequest};
 use super::faults::Fault;
 use super::records::{RecordedRequest, RequestId};
 use super::Shared;

@@ -1,91 +1,18 @@
-//! Ecwid's behaviour: routing, authentication, the rate limit, and the adjustment itself.
+//! Routing: which endpoint a request calls, who calls it (the bearer token, its rate limit, its
+//! store and scopes), and what it asks (query flags, JSON body), before the state acts on it.
 //!
-//! Everything here is synchronous and runs under the fake's one lock, so each request is
-//! atomic. The same [`State::execute`] serves a REST request and a request carried by a batch.
-
-use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Duration;
+//! The same [`State::execute`] serves a REST request and a request carried by a batch.
 
 use hyper::StatusCode;
-use serde::Serialize;
 use serde_json::Value;
-use tokio::sync::Notify;
-use tokio::time::Instant;
 
-use super::auth::{FakeToken, Scope, Window};
-use super::batch::Batches;
-use super::catalog::{Catalog, Missing, Stock, Target};
-use super::faults::{FaultQueue, Route};
-use super::records::{AppliedDelta, LowStockNotification, Origin, RecordedRequest, RequestId};
-use super::{PRODUCT_NEGATIVE_STOCK_WARNING, VARIATION_NEGATIVE_STOCK_WARNING};
-use crate::generated::types::{EcwidError, StockUpdateResult};
+use super::answer::Answer;
+use super::auth::Scope;
+use super::catalog::Target;
+use super::faults::Route;
+use super::records::{Origin, RequestId};
+use super::state::{Config, State};
 use crate::{CombinationId, ProductId, StoreId};
-
-/// What does not change once the fake is started.
-#[derive(Debug)]
-pub(crate) struct Config {
-    pub(crate) tokens: Vec<FakeToken>,
-    pub(crate) rate_limit: Option<(u32, Duration)>,
-    pub(crate) batch_item_delay: Duration,
-    /// Wakes each store's batch worker.
-    pub(crate) batch_wakers: HashMap<StoreId, Arc<Notify>>,
-}
-
-/// Everything the fake remembers, behind one lock.
-#[derive(Debug)]
-pub(crate) struct State {
-    pub(crate) catalog: Catalog,
-    pub(crate) clock_offset: Duration,
-    pub(crate) next_request: u64,
-    pub(crate) journal: Vec<RecordedRequest>,
-    pub(crate) ledger: Vec<AppliedDelta>,
-    pub(crate) notifications: Vec<LowStockNotification>,
-    pub(crate) windows: HashMap<usize, Window>,
-    pub(crate) faults: FaultQueue,
-    pub(crate) batches: Batches,
-}
-
-/// One answer: a status and a JSON body, plus any extra headers.
-#[derive(Clone, Debug)]
-pub(crate) struct Answer {
-    pub(crate) status: StatusCode,
-    pub(crate) body: Value,
-    pub(crate) headers: Vec<(&'static str, String)>,
-}
-
-impl Answer {
-    pub(crate) fn ok(body: impl Serialize) -> Self {
-        Answer {
-            status: StatusCode::OK,
-            body: serde_json::to_value(body).expect("generated types serialize"),
-            headers: Vec::new(),
-        }
-    }
-
-    /// An error in Ecwid's format, built from the spec's `EcwidError`.
-    pub(crate) fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        let body = EcwidError {
-            error_code: Some(code.to_owned()),
-            error_message: Some(message.into()),
-            ..EcwidError::default()
-        };
-        Answer {
-            headers: Vec::new(),
-            ..Answer::ok(body)
-        }
-        .with_status(status)
-    }
-
-    fn with_status(mut self, status: StatusCode) -> Self {
-        self.status = status;
-        self
-    }
-
-    fn wrong_parameter(message: impl Into<String>) -> Self {
-        Answer::error(StatusCode::BAD_REQUEST, "WRONG_PARAMETER", message)
-    }
-}
 
 /// A known endpoint, read from a path.
 #[derive(Clone, Copy, Debug)]
@@ -225,25 +152,6 @@ pub(crate) struct HttpRequest<'a> {
 }
 
 impl State {
-    pub(crate) fn new(catalog: Catalog) -> Self {
-        State {
-            catalog,
-            clock_offset: Duration::ZERO,
-            next_request: 1,
-            journal: Vec::new(),
-            ledger: Vec::new(),
-            notifications: Vec::new(),
-            windows: HashMap::new(),
-            faults: FaultQueue::default(),
-            batches: Batches::default(),
-        }
-    }
-
-    /// The fake's clock: tokio's, plus whatever a test advanced it by.
-    pub(crate) fn now(&self) -> Instant {
-        Instant::now() + self.clock_offset
-    }
-
     /// Handles one HTTP request, in this order: route (404, 405), token (403), rate limit
     /// (429), then [`State::execute`].
     pub(crate) fn handle_http(&mut self, config: &Config, request: HttpRequest<'_>) -> Answer {
@@ -402,57 +310,6 @@ impl State {
             ),
         }
     }
-
-    /// Applies a delta: Ecwid's documented rules, plus the fake's choices for what Ecwid leaves
-    /// unsaid (see the module docs).
-    fn adjust(&mut self, target: Target, delta: i32, check_low: bool, origin: Origin) -> Answer {
-        let counter = match self.catalog.counter_mut(target) {
-            Ok(counter) => counter,
-            Err(missing) => return not_found(target, missing),
-        };
-        let Stock::Quantity(before) = counter.stock else {
-            // Unconfirmed in Ecwid's docs: the fake leaves an unlimited stock unlimited and
-            // says so with updateCount 0.
-            return Answer::ok(StockUpdateResult {
-                update_count: 0,
-                warning: None,
-            });
-        };
-        let Some(after) = before.checked_add(i64::from(delta)) else {
-            return Answer::wrong_parameter("The stock would overflow");
-        };
-        counter.stock = Stock::Quantity(after);
-        let warning_limit = counter.warning_limit;
-        self.ledger.push(AppliedDelta {
-            store: target.store,
-            product: target.product,
-            combination: target.combination,
-            delta,
-            stock_after: after,
-            origin,
-        });
-        if let Some(limit) = warning_limit.filter(|&limit| check_low && after <= limit) {
-            self.notifications.push(LowStockNotification {
-                store: target.store,
-                product: target.product,
-                combination: target.combination,
-                stock: after,
-                warning_limit: limit,
-            });
-        }
-        let warning = (after < 0).then(|| {
-            if target.combination.is_some() {
-                VARIATION_NEGATIVE_STOCK_WARNING
-            } else {
-                PRODUCT_NEGATIVE_STOCK_WARNING
-            }
-            .to_owned()
-        });
-        Answer::ok(StockUpdateResult {
-            update_count: 1,
-            warning,
-        })
-    }
 }
 
 fn scope_name(scope: Scope) -> &'static str {
@@ -460,28 +317,6 @@ fn scope_name(scope: Scope) -> &'static str {
         Scope::ReadCatalog => "read_catalog",
         Scope::UpdateCatalog => "update_catalog",
     }
-}
-
-fn not_found(target: Target, missing: Missing) -> Answer {
-    let (code, message) = match missing {
-        Missing::Store => (
-            "STORE_NOT_FOUND",
-            format!("Store {} not found", target.store),
-        ),
-        Missing::Product => (
-            "PRODUCT_NOT_FOUND",
-            format!("Product {} not found", target.product),
-        ),
-        Missing::Combination => (
-            "COMBINATION_NOT_FOUND",
-            format!(
-                "Combination {} of product {} not found",
-                target.combination.map_or(0, CombinationId::get),
-                target.product
-            ),
-        ),
-    };
-    Answer::error(StatusCode::NOT_FOUND, code, message)
 }
 
 /// Reads a JSON body: 415 for another content type, 400 for what is not JSON.
