@@ -366,16 +366,26 @@ pub(crate) struct Query {
 }
 
 impl Query {
+    /// Decodes `application/x-www-form-urlencoded` pairs. A malformed escape (`%` not followed
+    /// by two hex digits) or a name or value that is not UTF-8 once decoded is
+    /// `WRONG_PARAMETER`, as a servlet container would refuse it, rather than read as
+    /// something the caller did not send.
     pub(crate) fn parse(query: Option<&str>) -> Result<Self, Answer> {
+        let query = query.unwrap_or("");
+        let malformed = || Answer::wrong_parameter(format!("Malformed query string {query}"));
+        if !escapes_are_well_formed(query) {
+            return Err(malformed());
+        }
         let mut pairs = Vec::new();
-        for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let decode = |s: &str| {
-                percent_decode(s).ok_or_else(|| {
-                    Answer::wrong_parameter(format!("Malformed query parameter {pair}"))
-                })
-            };
-            pairs.push((decode(name)?, decode(value)?));
+        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+            // form_urlencoded decodes lossily: a replacement character marks bytes that were
+            // not UTF-8.
+            if name.contains(char::REPLACEMENT_CHARACTER)
+                || value.contains(char::REPLACEMENT_CHARACTER)
+            {
+                return Err(malformed());
+            }
+            pairs.push((name.into_owned(), value.into_owned()));
         }
         Ok(Query { pairs })
     }
@@ -400,21 +410,14 @@ impl Query {
     }
 }
 
-fn percent_decode(input: &str) -> Option<String> {
-    let mut bytes = Vec::with_capacity(input.len());
-    let mut rest = input.bytes();
-    while let Some(byte) = rest.next() {
-        match byte {
-            b'+' => bytes.push(b' '),
-            b'%' => {
-                let high = char::from(rest.next()?).to_digit(16)?;
-                let low = char::from(rest.next()?).to_digit(16)?;
-                bytes.push(u8::try_from(high * 16 + low).ok()?);
-            }
-            other => bytes.push(other),
-        }
-    }
-    String::from_utf8(bytes).ok()
+/// Whether every `%` starts an escape of two hex digits.
+fn escapes_are_well_formed(query: &str) -> bool {
+    query.split('%').skip(1).all(|escape| {
+        escape
+            .as_bytes()
+            .get(..2)
+            .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    })
 }
 
 #[cfg(test)]
@@ -451,7 +454,10 @@ mod tests {
         assert!(query.flag("c").is_err());
         assert_eq!(query.flag("missing").unwrap(), None);
         assert_eq!(query.get("d e"), Some("x+y z"));
-        assert!(Query::parse(Some("a=%zz")).is_err());
+        assert_eq!(Query::parse(Some("e=%C3%A9&&f")).unwrap().get("e"), Some("é"));
+        for malformed in ["a=%zz", "a=%2", "a=%", "a=%FF"] {
+            assert!(Query::parse(Some(malformed)).is_err(), "{malformed}");
+        }
     }
 
     #[test]
