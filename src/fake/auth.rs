@@ -98,6 +98,20 @@ impl fmt::Debug for FakeToken {
     }
 }
 
+/// An `Authorization` value read as `<scheme> <credential>`: `Bearer x` gives `("Bearer", "x")`.
+/// The journal scrubs the credential whatever the scheme; only a bearer one authenticates.
+pub(crate) fn credential(authorization: &str) -> Option<(&str, &str)> {
+    let (scheme, credential) = authorization.trim().split_once(' ')?;
+    Some((scheme, credential.trim()))
+}
+
+/// The token a bearer `Authorization` value presents (the scheme's case does not matter).
+pub(crate) fn bearer(authorization: &str) -> Option<&str> {
+    credential(authorization)
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token)
+}
+
 /// A sliding-window counter of one token's accepted requests.
 #[derive(Debug, Default)]
 pub(crate) struct Window {
@@ -155,6 +169,15 @@ mod tests {
             Err(3),
             "the 2.5 s arrival frees its place at 12.5 s"
         );
+    }
+
+    #[test]
+    fn credentials_are_read_from_one_place() {
+        assert_eq!(credential(" Bearer  abc "), Some(("Bearer", "abc")));
+        assert_eq!(credential("Basic eHk="), Some(("Basic", "eHk=")));
+        assert_eq!(credential("abc"), None);
+        assert_eq!(bearer("bearer abc"), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use hyper::StatusCode;
 use serde_json::Value;
 
 use super::answer::Answer;
-use super::auth::Scope;
+use super::auth::{bearer, Scope};
 use super::catalog::Target;
 use super::faults::Route;
 use super::records::{Origin, RequestId};
@@ -173,11 +173,7 @@ impl State {
             return answer;
         }
         // Only the Authorization header counts: Ecwid refuses tokens in the query string.
-        let presented = request
-            .authorization
-            .and_then(|value| value.trim().split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim());
+        let presented = request.authorization.and_then(bearer);
         let Some(token) =
             presented.and_then(|presented| config.tokens.iter().position(|t| t.matches(presented)))
         else {

@@ -18,6 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
 use super::answer::Answer;
+use super::auth::credential;
 use super::routes::{Endpoint, HttpRequest};
 use super::faults::Fault;
 use super::records::{RecordedRequest, RequestId};
@@ -156,8 +157,8 @@ fn record(shared: &Shared, id: RequestId, parts: &Parts, body: &[u8]) -> Recorde
         .headers
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.trim().split_once(' '))
-        .map(|(_, credential)| credential.trim());
+        .and_then(credential)
+        .map(|(_, credential)| credential);
     let scrub = |text: &str| {
         shared
             .config
