@@ -11,9 +11,9 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::answer::Answer;
-use super::routes::{Body, Caller, Endpoint, OriginSeed, Query};
+use super::records::{Origin, RequestId};
+use super::routes::{Body, Caller, Endpoint, Query};
 use super::state::{Config, State};
-use super::records::RequestId;
 use super::Shared;
 use crate::generated::types::{
     BatchRequestItem, BatchResponseItem, BatchResponseItemStatus, BatchStatus, BatchStatusStatus,
@@ -239,7 +239,7 @@ impl State {
             batch.store,
             Caller {
                 token: batch.token,
-                origin: OriginSeed::Batch {
+                origin: Origin::Batch {
                     ticket: ticket.to_owned(),
                     created_by: batch.created_by,
                     index,

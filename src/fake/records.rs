@@ -58,6 +58,15 @@ pub enum Origin {
     },
 }
 
+impl Origin {
+    /// The HTTP request behind it: the adjustment request, or the one that created the batch.
+    pub(crate) fn request(&self) -> RequestId {
+        match self {
+            Origin::Request(id) | Origin::Batch { created_by: id, .. } => *id,
+        }
+    }
+}
+
 /// One delta the fake applied to a counted stock: the proof that an adjustment happened, and
 /// how many times.
 ///

@@ -101,43 +101,10 @@ pub(crate) enum Body<'a> {
 
 /// Who is asking, once authenticated.
 pub(crate) struct Caller {
+    /// The token's index in the configuration.
     pub(crate) token: usize,
-    pub(crate) origin: OriginSeed,
-}
-
-/// The origin of whatever this request applies.
-#[derive(Clone, Debug)]
-pub(crate) enum OriginSeed {
-    Request(RequestId),
-    Batch {
-        ticket: String,
-        created_by: RequestId,
-        index: usize,
-    },
-}
-
-impl OriginSeed {
-    fn origin(&self) -> Origin {
-        match self.clone() {
-            OriginSeed::Request(id) => Origin::Request(id),
-            OriginSeed::Batch {
-                ticket,
-                created_by,
-                index,
-            } => Origin::Batch {
-                ticket,
-                created_by,
-                index,
-            },
-        }
-    }
-
-    fn request(&self) -> RequestId {
-        match self {
-            OriginSeed::Request(id) => *id,
-            OriginSeed::Batch { created_by, .. } => *created_by,
-        }
-    }
+    /// What a delta this request applies is recorded as coming from.
+    pub(crate) origin: Origin,
 }
 
 /// The parts of an HTTP request the Ecwid logic reads.
@@ -206,7 +173,7 @@ impl State {
         };
         let caller = Caller {
             token,
-            origin: OriginSeed::Request(request.id),
+            origin: Origin::Request(request.id),
         };
         self.execute(
             config,
@@ -275,7 +242,7 @@ impl State {
                     Ok(delta) => delta,
                     Err(answer) => return answer,
                 };
-                self.adjust(target, delta, check, caller.origin.origin())
+                self.adjust(target, delta, check, caller.origin.clone())
             }
             (Endpoint::Batch(store), "POST") => {
                 let value = match read_json(body) {
