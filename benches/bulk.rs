@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ecwid_inventory::fake::{demo, FakeStore, FakeToken, Stock, Store};
-use ecwid_inventory::{BulkItem, Client, CombinationId, ProductId, RateLimit, StoreId};
+use ecwid_inventory::{BulkItem, Client, CombinationId, ProductId, RateLimit, StockItem, StoreId};
 
 const STORE: StoreId = StoreId::new(1003);
 const TOKEN: &str = "secret_bench_token";
@@ -90,7 +90,13 @@ fn verify(fake: &FakeStore, adjustments: &[(CombinationId, i32)], what: &str) {
     }
     for (c, stock) in expected {
         assert_eq!(
-            fake.variation_stock(STORE, RACK, c),
+            fake.stock(
+                STORE,
+                StockItem::Variation {
+                    product: RACK,
+                    combination: c
+                }
+            ),
             Some(Stock::Quantity(stock)),
             "{what}: stock of variation {c:?}"
         );

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use ecwid_inventory::fake::{demo, FakeStore, FakeToken, Stock, Store};
-use ecwid_inventory::{BulkItem, Client, CombinationId, ProductId, Progress, StoreId};
+use ecwid_inventory::{BulkItem, Client, CombinationId, ProductId, Progress, StockItem, StoreId};
 
 const STORE: StoreId = StoreId::new(1003);
 const TOKEN: &str = "secret_token";
@@ -115,7 +115,13 @@ async fn run() -> Result<bool, Box<dyn std::error::Error>> {
 
     let mut wrong = 0;
     for c in 1..=VARIATIONS {
-        let stock = fake.variation_stock(STORE, SHELF, CombinationId::new(c));
+        let stock = fake.stock(
+            STORE,
+            StockItem::Variation {
+                product: SHELF,
+                combination: CombinationId::new(c),
+            },
+        );
         if stock != Some(Stock::Quantity(expected[c as usize])) {
             wrong += 1;
             println!(

@@ -95,11 +95,7 @@ async fn fake_store_day() -> Result<(), Box<dyn std::error::Error>> {
         product: demo::GIFT_CARD,
     };
     let stock = |item: StockItem| -> String {
-        let stock = match item.combination() {
-            Some(combination) => fake.variation_stock(demo::STORE, item.product(), combination),
-            None => fake.product_stock(demo::STORE, item.product()),
-        };
-        match stock {
+        match fake.stock(demo::STORE, item) {
             Some(Stock::Quantity(n)) => n.to_string(),
             Some(Stock::Unlimited) => "unlimited".into(),
             None => "no such item".into(),
@@ -171,9 +167,9 @@ async fn fake_store_day() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("\nThe fake's ledger: every delta it applied, once each");
     for applied in fake.ledger() {
-        let item = match applied.combination {
-            Some(combination) => format!("variation {combination}"),
-            None => format!("product {}", applied.product),
+        let item = match applied.item {
+            StockItem::Variation { combination, .. } => format!("variation {combination}"),
+            StockItem::Product { product } => format!("product {product}"),
         };
         println!(
             "   {item:>20}: {:+4} -> stock {}",

@@ -13,7 +13,7 @@ use ecwid_inventory::fake::{
 };
 use ecwid_inventory::{
     BulkItem, BulkPlan, BulkReport, Client, CombinationId, Error, ItemOutcome, ProductId, Progress,
-    RateLimit, RetryPolicy, StoreId,
+    RateLimit, RetryPolicy, StockItem, StoreId,
 };
 use serde_json::{json, Value};
 
@@ -71,7 +71,13 @@ fn client(fake: &FakeStore) -> Client {
 }
 
 fn quantity(fake: &FakeStore, combination: u64) -> i64 {
-    match fake.variation_stock(STORE, RACK, CombinationId::new(combination)) {
+    match fake.stock(
+        STORE,
+        StockItem::Variation {
+            product: RACK,
+            combination: CombinationId::new(combination),
+        },
+    ) {
         Some(Stock::Quantity(q)) => q,
         other => panic!("variation {combination}: {other:?}"),
     }
@@ -161,7 +167,7 @@ fn ledger_counts(fake: &FakeStore) -> HashMap<u64, usize> {
     let mut counts = HashMap::new();
     for entry in fake.ledger() {
         *counts
-            .entry(entry.combination.expect("a variation").get())
+            .entry(entry.item.combination().expect("a variation").get())
             .or_insert(0) += 1;
     }
     counts
@@ -347,18 +353,45 @@ async fn outcomes_come_back_in_input_order_for_every_kind_of_result() {
     // One batch, and the failures did not stop the items after them.
     assert_eq!(creates(&fake).len(), 1);
     assert_eq!(
-        fake.variation_stock(STORE, shirt, red),
+        fake.stock(
+            STORE,
+            StockItem::Variation {
+                product: shirt,
+                combination: red
+            }
+        ),
         Some(Stock::Quantity(8))
     );
     assert_eq!(
-        fake.variation_stock(STORE, shirt, blue),
+        fake.stock(
+            STORE,
+            StockItem::Variation {
+                product: shirt,
+                combination: blue
+            }
+        ),
         Some(Stock::Quantity(-5))
     );
-    assert_eq!(fake.product_stock(STORE, mug), Some(Stock::Quantity(-2)));
-    assert_eq!(fake.product_stock(STORE, shirt), Some(Stock::Quantity(50)));
-    assert_eq!(fake.product_stock(STORE, gift), Some(Stock::Unlimited));
     assert_eq!(
-        fake.variation_stock(STORE, shirt, digital),
+        fake.stock(STORE, StockItem::Product { product: mug }),
+        Some(Stock::Quantity(-2))
+    );
+    assert_eq!(
+        fake.stock(STORE, StockItem::Product { product: shirt }),
+        Some(Stock::Quantity(50))
+    );
+    assert_eq!(
+        fake.stock(STORE, StockItem::Product { product: gift }),
+        Some(Stock::Unlimited)
+    );
+    assert_eq!(
+        fake.stock(
+            STORE,
+            StockItem::Variation {
+                product: shirt,
+                combination: digital
+            }
+        ),
         Some(Stock::Unlimited)
     );
 
@@ -370,7 +403,13 @@ async fn outcomes_come_back_in_input_order_for_every_kind_of_result() {
             let Origin::Batch { index, .. } = e.origin else {
                 panic!("not from a batch: {e:?}")
             };
-            (index, e.product, e.combination, e.delta, e.stock_after)
+            (
+                index,
+                e.item.product(),
+                e.item.combination(),
+                e.delta,
+                e.stock_after,
+            )
         })
         .collect();
     assert_eq!(
@@ -389,15 +428,19 @@ async fn outcomes_come_back_in_input_order_for_every_kind_of_result() {
         [
             LowStockNotification {
                 store: STORE,
-                product: shirt,
-                combination: Some(blue),
+                item: StockItem::Variation {
+                    product: shirt,
+                    combination: blue,
+                },
                 stock: -5,
                 warning_limit: 3,
             },
             LowStockNotification {
                 store: STORE,
-                product: shirt,
-                combination: Some(red),
+                item: StockItem::Variation {
+                    product: shirt,
+                    combination: red,
+                },
                 stock: 8,
                 warning_limit: 8,
             },
@@ -656,7 +699,7 @@ async fn a_crashed_run_resumes_from_its_last_checkpoint_and_applies_everything_o
     let first_chunk_tickets: HashSet<_> = fake
         .ledger()
         .into_iter()
-        .filter(|e| e.combination.unwrap().get() <= 100)
+        .filter(|e| e.item.combination().unwrap().get() <= 100)
         .map(|e| match e.origin {
             Origin::Batch { ticket, .. } => ticket,
             other => panic!("{other:?}"),
@@ -1262,7 +1305,7 @@ async fn the_clients_low_stock_default_reaches_batch_items_that_do_not_set_their
     let notified: Vec<_> = fake
         .low_stock_notifications()
         .iter()
-        .map(|n| (n.combination, n.stock))
+        .map(|n| (n.item.combination(), n.stock))
         .collect();
     assert_eq!(notified, [(Some(low), 7), (Some(own), 6)]);
 }

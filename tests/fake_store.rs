@@ -9,7 +9,7 @@ use ecwid_inventory::fake::{
     VARIATION_NEGATIVE_STOCK_WARNING,
 };
 use ecwid_inventory::generated::types::{BatchStatus, BatchTicket, EcwidError, StockUpdateResult};
-use ecwid_inventory::{CombinationId, ProductId, StoreId};
+use ecwid_inventory::{CombinationId, ProductId, StockItem, StoreId};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -107,11 +107,17 @@ async fn error(response: reqwest::Response) -> (u16, String) {
 }
 
 fn red(fake: &FakeStore) -> Option<Stock> {
-    fake.variation_stock(STORE, SHIRT, SHIRT_RED)
+    fake.stock(
+        STORE,
+        StockItem::Variation {
+            product: SHIRT,
+            combination: SHIRT_RED,
+        },
+    )
 }
 
 fn shirt(fake: &FakeStore) -> Option<Stock> {
-    fake.product_stock(STORE, SHIRT)
+    fake.stock(STORE, StockItem::Product { product: SHIRT })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -136,8 +142,10 @@ async fn adjusting_a_variation_moves_its_stock_and_is_recorded_once() {
         fake.ledger(),
         vec![AppliedDelta {
             store: STORE,
-            product: SHIRT,
-            combination: Some(SHIRT_RED),
+            item: StockItem::Variation {
+                product: SHIRT,
+                combination: SHIRT_RED,
+            },
             delta: -3,
             stock_after: 7,
             origin: Origin::Request(journal[0].id),
@@ -216,19 +224,31 @@ async fn a_variation_with_an_empty_sku_shares_the_products_stock() {
     assert_eq!(read(delta(&fake, SHIRT_PLAIN_PATH, -4).await).await.0, 200);
     assert_eq!(shirt(&fake), Some(Stock::Quantity(16)));
     assert_eq!(
-        fake.variation_stock(STORE, SHIRT, SHIRT_PLAIN),
+        fake.stock(
+            STORE,
+            StockItem::Variation {
+                product: SHIRT,
+                combination: SHIRT_PLAIN
+            }
+        ),
         Some(Stock::Quantity(16))
     );
     assert_eq!(read(delta(&fake, SHIRT_PATH, 1).await).await.0, 200);
     assert_eq!(
-        fake.variation_stock(STORE, SHIRT, SHIRT_PLAIN),
+        fake.stock(
+            STORE,
+            StockItem::Variation {
+                product: SHIRT,
+                combination: SHIRT_PLAIN
+            }
+        ),
         Some(Stock::Quantity(17))
     );
     assert_eq!(red(&fake), Some(Stock::Quantity(10)), "own SKU: untouched");
     let ledger = fake.ledger();
-    assert_eq!(ledger[0].combination, Some(SHIRT_PLAIN));
+    assert_eq!(ledger[0].item.combination(), Some(SHIRT_PLAIN));
     assert_eq!(ledger[0].stock_after, 16);
-    assert_eq!(ledger[1].combination, None);
+    assert_eq!(ledger[1].item.combination(), None);
     assert_eq!(ledger[1].stock_after, 17);
 }
 
@@ -242,12 +262,24 @@ async fn unlimited_stock_answers_update_count_zero_and_changes_nothing() {
         let (status, body) = read(delta(&fake, path, -5).await).await;
         assert_eq!((status, body), (200, json!({ "updateCount": 0 })), "{path}");
     }
-    assert_eq!(fake.product_stock(STORE, EBOOK), Some(Stock::Unlimited));
     assert_eq!(
-        fake.variation_stock(STORE, POSTER, POSTER_DIGITAL),
+        fake.stock(STORE, StockItem::Product { product: EBOOK }),
         Some(Stock::Unlimited)
     );
-    assert_eq!(fake.product_stock(STORE, POSTER), Some(Stock::Quantity(3)));
+    assert_eq!(
+        fake.stock(
+            STORE,
+            StockItem::Variation {
+                product: POSTER,
+                combination: POSTER_DIGITAL
+            }
+        ),
+        Some(Stock::Unlimited)
+    );
+    assert_eq!(
+        fake.stock(STORE, StockItem::Product { product: POSTER }),
+        Some(Stock::Quantity(3))
+    );
     assert!(fake.ledger().is_empty());
 }
 
@@ -321,7 +353,7 @@ async fn tokens_and_scopes_are_enforced() {
     );
     assert_eq!(fake.ledger().len(), 3);
     assert_eq!(
-        fake.product_stock(OTHER_STORE, SHIRT),
+        fake.stock(OTHER_STORE, StockItem::Product { product: SHIRT }),
         Some(Stock::Quantity(0))
     );
 }
@@ -476,12 +508,12 @@ async fn low_stock_notifications_are_recorded_at_or_below_the_warning_limit() {
 
     let notifications = fake.low_stock_notifications();
     assert_eq!(notifications.len(), 2, "{notifications:?}");
-    assert_eq!(notifications[0].combination, Some(SHIRT_RED));
+    assert_eq!(notifications[0].item.combination(), Some(SHIRT_RED));
     assert_eq!(
         (notifications[0].stock, notifications[0].warning_limit),
         (2, 2)
     );
-    assert_eq!(notifications[1].combination, None);
+    assert_eq!(notifications[1].item.combination(), None);
     assert_eq!(
         (notifications[1].stock, notifications[1].warning_limit),
         (5, 5)
@@ -879,27 +911,50 @@ async fn the_demo_shop_is_as_documented() {
     let (_, medium) = demo::MEDIUM_TEE;
     let (_, large) = demo::LARGE_TEE;
     assert_eq!(
-        fake.product_stock(demo::STORE, tee),
+        fake.stock(demo::STORE, StockItem::Product { product: tee }),
         Some(Stock::Quantity(20))
     );
     assert_eq!(
-        fake.variation_stock(demo::STORE, tee, small),
+        fake.stock(
+            demo::STORE,
+            StockItem::Variation {
+                product: tee,
+                combination: small
+            }
+        ),
         Some(Stock::Quantity(10))
     );
     assert_eq!(
-        fake.variation_stock(demo::STORE, tee, medium),
+        fake.stock(
+            demo::STORE,
+            StockItem::Variation {
+                product: tee,
+                combination: medium
+            }
+        ),
         Some(Stock::Quantity(15))
     );
     assert_eq!(
-        fake.variation_stock(demo::STORE, tee, large),
+        fake.stock(
+            demo::STORE,
+            StockItem::Variation {
+                product: tee,
+                combination: large
+            }
+        ),
         Some(Stock::Quantity(20))
     );
     assert_eq!(
-        fake.product_stock(demo::STORE, demo::GIFT_CARD),
+        fake.stock(
+            demo::STORE,
+            StockItem::Product {
+                product: demo::GIFT_CARD
+            }
+        ),
         Some(Stock::Unlimited)
     );
     assert_eq!(
-        fake.product_stock(demo::STORE, demo::MUG),
+        fake.stock(demo::STORE, StockItem::Product { product: demo::MUG }),
         Some(Stock::Quantity(8))
     );
 
@@ -910,7 +965,7 @@ async fn the_demo_shop_is_as_documented() {
     let answer = put(&fake, &path, demo::TOKEN, json!({ "quantityDelta": -3 })).await;
     assert_eq!(answer.status(), 200);
     assert_eq!(
-        fake.product_stock(demo::STORE, tee),
+        fake.stock(demo::STORE, StockItem::Product { product: tee }),
         Some(Stock::Quantity(17))
     );
     let refused = put(

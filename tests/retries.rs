@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use ecwid_inventory::{
     fake::{demo, FakeStore, Fault, Route, Stock},
-    Client, ClientBuilder, Error, RateLimit, RetryPolicy, StockAdjustment,
+    Client, ClientBuilder, Error, RateLimit, RetryPolicy, StockAdjustment, StockItem,
 };
 
 async fn demo_store() -> FakeStore {
@@ -41,7 +41,13 @@ async fn sell_one(client: &Client) -> Result<StockAdjustment, Error> {
 
 fn small_tee_stock(fake: &FakeStore) -> i64 {
     let (product, combination) = demo::SMALL_TEE;
-    match fake.variation_stock(demo::STORE, product, combination) {
+    match fake.stock(
+        demo::STORE,
+        StockItem::Variation {
+            product,
+            combination,
+        },
+    ) {
         Some(Stock::Quantity(n)) => n,
         other => panic!("unexpected stock {other:?}"),
     }

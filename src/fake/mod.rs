@@ -16,7 +16,7 @@
 //!
 //! ```
 //! use ecwid_inventory::fake::{FakeStore, FakeToken, Product, Stock, Store, Variation};
-//! use ecwid_inventory::{CombinationId, ProductId, StoreId};
+//! use ecwid_inventory::{CombinationId, ProductId, StockItem, StoreId};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -44,7 +44,8 @@
 //!     .await?;
 //! assert_eq!(answer["updateCount"], 1);
 //! assert_eq!(answer["warning"], "Product variation has negative stock.");
-//! assert_eq!(fake.variation_stock(store, product, combination), Some(Stock::Quantity(-5)));
+//! let item = StockItem::Variation { product, combination };
+//! assert_eq!(fake.stock(store, item), Some(Stock::Quantity(-5)));
 //! assert_eq!(fake.ledger().len(), 1);
 //! # Ok(()) }
 //! ```
@@ -122,10 +123,10 @@ pub use catalog::{Product, Stock, Store, Variation};
 pub use faults::{Fault, Route};
 pub use records::{AppliedDelta, LowStockNotification, Origin, RecordedRequest, RequestId};
 
-use state::{Config, State};
 use catalog::{Catalog, Target};
+use state::{Config, State};
 
-use crate::{CombinationId, ProductId, StoreId};
+use crate::{StockItem, StoreId};
 
 /// The `warning` of the product endpoint when the stock became negative (Ecwid's own text,
 /// as its Java client's tests read it).
@@ -334,28 +335,10 @@ impl FakeStore {
         self.addr
     }
 
-    /// A product's stock, or `None` if there is no such product.
-    pub fn product_stock(&self, store: StoreId, product: ProductId) -> Option<Stock> {
-        self.shared.lock().catalog.stock(Target {
-            store,
-            product,
-            combination: None,
-        })
-    }
-
-    /// A variation's stock (its product's, when it shares it), or `None` if there is no such
-    /// variation.
-    pub fn variation_stock(
-        &self,
-        store: StoreId,
-        product: ProductId,
-        combination: CombinationId,
-    ) -> Option<Stock> {
-        self.shared.lock().catalog.stock(Target {
-            store,
-            product,
-            combination: Some(combination),
-        })
+    /// A product's or variation's stock (a variation's is its product's when it shares it),
+    /// or `None` if there is no such item.
+    pub fn stock(&self, store: StoreId, item: StockItem) -> Option<Stock> {
+        self.shared.lock().catalog.stock(Target { store, item })
     }
 
     /// Every HTTP request received so far, in arrival order, secrets redacted.

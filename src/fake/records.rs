@@ -1,7 +1,7 @@
 //! What the fake remembers for tests to inspect: every request, every applied delta, every
 //! low-stock notification.
 
-use crate::{CombinationId, ProductId, StoreId};
+use crate::{StockItem, StoreId};
 
 /// The number the fake gave a request when it arrived: 1 for the first, then 2, 3, …
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -75,11 +75,9 @@ impl Origin {
 pub struct AppliedDelta {
     /// The store.
     pub store: StoreId,
-    /// The product.
-    pub product: ProductId,
-    /// The variation addressed, `None` for the product endpoint. A variation with an empty SKU
-    /// moves its product's stock, but is still named here as the request named it.
-    pub combination: Option<CombinationId>,
+    /// The product or variation the request addressed. A variation with an empty SKU moves its
+    /// product's stock, but is still named here as the request named it.
+    pub item: StockItem,
     /// The `quantityDelta`.
     pub delta: i32,
     /// The stock after the delta.
@@ -96,10 +94,8 @@ pub struct AppliedDelta {
 pub struct LowStockNotification {
     /// The store.
     pub store: StoreId,
-    /// The product.
-    pub product: ProductId,
-    /// The variation addressed, `None` for the product endpoint.
-    pub combination: Option<CombinationId>,
+    /// The product or variation the request addressed.
+    pub item: StockItem,
     /// The stock after the adjustment.
     pub stock: i64,
     /// The warning limit it was compared with.

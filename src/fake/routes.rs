@@ -12,7 +12,7 @@ use super::catalog::Target;
 use super::faults::Route;
 use super::records::{Origin, RequestId};
 use super::state::{Config, State};
-use crate::{CombinationId, ProductId, StoreId};
+use crate::{CombinationId, ProductId, StockItem, StoreId};
 
 /// A known endpoint, read from a path.
 #[derive(Clone, Copy, Debug)]
@@ -36,14 +36,17 @@ impl Endpoint {
         match segments.as_slice() {
             ["products", product, "inventory"] => Some(Endpoint::ProductInventory(Target {
                 store,
-                product: ProductId::new(parse_id(product)?),
-                combination: None,
+                item: StockItem::Product {
+                    product: ProductId::new(parse_id(product)?),
+                },
             })),
             ["products", product, "combinations", combination, "inventory"] => {
                 Some(Endpoint::VariationInventory(Target {
                     store,
-                    product: ProductId::new(parse_id(product)?),
-                    combination: Some(CombinationId::new(parse_id(combination)?)),
+                    item: StockItem::Variation {
+                        product: ProductId::new(parse_id(product)?),
+                        combination: CombinationId::new(parse_id(combination)?),
+                    },
                 }))
             }
             ["batch"] => Some(Endpoint::Batch(store)),
@@ -391,8 +394,10 @@ mod tests {
     fn paths_are_read_strictly() {
         assert!(matches!(
             Endpoint::from_api_path("/api/v3/1003/products/7/combinations/9/inventory"),
-            Some(Endpoint::VariationInventory(Target { store, product, combination: Some(c) }))
-                if store.get() == 1003 && product.get() == 7 && c.get() == 9
+            Some(Endpoint::VariationInventory(Target {
+                store,
+                item: StockItem::Variation { product, combination }
+            })) if store.get() == 1003 && product.get() == 7 && combination.get() == 9
         ));
         assert!(matches!(
             Endpoint::from_api_path("/api/v3/1003/batch"),
@@ -417,7 +422,10 @@ mod tests {
         assert!(query.flag("c").is_err());
         assert_eq!(query.flag("missing").unwrap(), None);
         assert_eq!(query.get("d e"), Some("x+y z"));
-        assert_eq!(Query::parse(Some("e=%C3%A9&&f")).unwrap().get("e"), Some("é"));
+        assert_eq!(
+            Query::parse(Some("e=%C3%A9&&f")).unwrap().get("e"),
+            Some("é")
+        );
         for malformed in ["a=%zz", "a=%2", "a=%", "a=%FF"] {
             assert!(Query::parse(Some(malformed)).is_err(), "{malformed}");
         }

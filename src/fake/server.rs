@@ -19,9 +19,9 @@ use tokio::task::JoinSet;
 
 use super::answer::Answer;
 use super::auth::credential;
-use super::routes::{Endpoint, HttpRequest};
 use super::faults::Fault;
 use super::records::{RecordedRequest, RequestId};
+use super::routes::{Endpoint, HttpRequest};
 use super::Shared;
 
 /// Returned by the service to make hyper drop the connection without writing a response.

@@ -20,7 +20,7 @@ use super::faults::FaultQueue;
 use super::records::{AppliedDelta, LowStockNotification, Origin, RecordedRequest};
 use super::{PRODUCT_NEGATIVE_STOCK_WARNING, VARIATION_NEGATIVE_STOCK_WARNING};
 use crate::generated::types::StockUpdateResult;
-use crate::{CombinationId, StoreId};
+use crate::{CombinationId, StockItem, StoreId};
 
 /// What does not change once the fake is started.
 #[derive(Debug)]
@@ -94,8 +94,7 @@ impl State {
         let warning_limit = counter.warning_limit;
         self.ledger.push(AppliedDelta {
             store: target.store,
-            product: target.product,
-            combination: target.combination,
+            item: target.item,
             delta,
             stock_after: after,
             origin,
@@ -103,17 +102,15 @@ impl State {
         if let Some(limit) = warning_limit.filter(|&limit| check_low && after <= limit) {
             self.notifications.push(LowStockNotification {
                 store: target.store,
-                product: target.product,
-                combination: target.combination,
+                item: target.item,
                 stock: after,
                 warning_limit: limit,
             });
         }
         let warning = (after < 0).then(|| {
-            if target.combination.is_some() {
-                VARIATION_NEGATIVE_STOCK_WARNING
-            } else {
-                PRODUCT_NEGATIVE_STOCK_WARNING
+            match target.item {
+                StockItem::Product { .. } => PRODUCT_NEGATIVE_STOCK_WARNING,
+                StockItem::Variation { .. } => VARIATION_NEGATIVE_STOCK_WARNING,
             }
             .to_owned()
         });
@@ -125,21 +122,18 @@ impl State {
 }
 
 fn not_found(target: Target, missing: Missing) -> Answer {
+    let product = target.item.product();
     let (code, message) = match missing {
         Missing::Store => (
             "STORE_NOT_FOUND",
             format!("Store {} not found", target.store),
         ),
-        Missing::Product => (
-            "PRODUCT_NOT_FOUND",
-            format!("Product {} not found", target.product),
-        ),
+        Missing::Product => ("PRODUCT_NOT_FOUND", format!("Product {product} not found")),
         Missing::Combination => (
             "COMBINATION_NOT_FOUND",
             format!(
-                "Combination {} of product {} not found",
-                target.combination.map_or(0, CombinationId::get),
-                target.product
+                "Combination {} of product {product} not found",
+                target.item.combination().map_or(0, CombinationId::get),
             ),
         ),
     };
