@@ -53,7 +53,7 @@ async fn fake(config: &Config) -> FakeStore {
     FakeStore::builder()
         .store(Store::new(STORE).product(rack))
         .token(FakeToken::secret(STORE, TOKEN))
-        .rate_limit(config.rate, config.window)
+        .rate_limit(RateLimit::new(config.rate, config.window))
         .start()
         .await
         .expect("the fake starts")

@@ -35,7 +35,7 @@ async fn main() {
     let fake = FakeStore::builder()
         .store(demo::store())
         .tokens(demo::tokens())
-        .rate_limit(limit, window)
+        .rate_limit(RateLimit::new(limit, window))
         .start()
         .await
         .unwrap();

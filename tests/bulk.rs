@@ -878,15 +878,11 @@ async fn bad_input_fails_before_anything_is_sent() {
 
 #[tokio::test]
 async fn a_batch_is_one_request_against_the_rate_limit() {
-    let limit = (5, Duration::from_secs(1));
-    let fake = numbered(10)
-        .rate_limit(limit.0, limit.1)
-        .start()
-        .await
-        .unwrap();
+    let limit = RateLimit::new(5, Duration::from_secs(1));
+    let fake = numbered(10).rate_limit(limit).start().await.unwrap();
     let client = Client::builder(STORE, TOKEN)
         .base_url(fake.base_url())
-        .rate_limit(RateLimit::new(limit.0, limit.1))
+        .rate_limit(limit)
         .build()
         .unwrap();
     let items = spread(1_000, 10);

@@ -9,7 +9,7 @@ use ecwid_inventory::fake::{
     VARIATION_NEGATIVE_STOCK_WARNING,
 };
 use ecwid_inventory::generated::types::{BatchStatus, BatchTicket, EcwidError, StockUpdateResult};
-use ecwid_inventory::{CombinationId, ProductId, StockItem, StoreId};
+use ecwid_inventory::{CombinationId, ProductId, RateLimit, StockItem, StoreId};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -523,7 +523,7 @@ async fn low_stock_notifications_are_recorded_at_or_below_the_warning_limit() {
 #[tokio::test]
 async fn past_the_rate_limit_a_request_gets_429_with_retry_after_and_is_not_applied() {
     let fake = shop()
-        .rate_limit(5, Duration::from_secs(1))
+        .rate_limit(RateLimit::new(5, Duration::from_secs(1)))
         .start()
         .await
         .unwrap();
@@ -551,7 +551,7 @@ async fn past_the_rate_limit_a_request_gets_429_with_retry_after_and_is_not_appl
 #[tokio::test]
 async fn retry_after_rounds_the_wait_up_to_whole_seconds() {
     let fake = shop()
-        .rate_limit(1, Duration::from_secs(10))
+        .rate_limit(RateLimit::new(1, Duration::from_secs(10)))
         .start()
         .await
         .unwrap();
@@ -1371,7 +1371,7 @@ async fn a_batch_item_whose_id_is_null_is_refused() {
 #[tokio::test]
 async fn a_batch_counts_as_one_request_against_the_rate_limit() {
     let fake = shop()
-        .rate_limit(2, Duration::from_secs(60))
+        .rate_limit(RateLimit::per_minute(2))
         .start()
         .await
         .unwrap();
@@ -1397,7 +1397,7 @@ fn validator<T: schemars::JsonSchema>() -> jsonschema::Validator {
 #[tokio::test]
 async fn every_kind_of_body_the_fake_sends_matches_the_spec() {
     let fake = shop()
-        .rate_limit(40, Duration::from_secs(60))
+        .rate_limit(RateLimit::per_minute(40))
         .start()
         .await
         .unwrap();

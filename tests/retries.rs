@@ -422,7 +422,7 @@ async fn many_tasks_through_one_client_never_earn_a_429() {
     let fake = FakeStore::builder()
         .store(demo::store())
         .tokens(demo::tokens())
-        .rate_limit(per_window, window)
+        .rate_limit(RateLimit::new(per_window, window))
         .start()
         .await
         .unwrap();
@@ -459,7 +459,7 @@ async fn without_the_limiter_the_fake_answers_429() {
     let fake = FakeStore::builder()
         .store(demo::store())
         .tokens(demo::tokens())
-        .rate_limit(10, Duration::from_secs(60))
+        .rate_limit(RateLimit::per_minute(10))
         .start()
         .await
         .unwrap();

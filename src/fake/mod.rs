@@ -126,7 +126,7 @@ pub use records::{AppliedDelta, LowStockNotification, Origin, RecordedRequest, R
 use catalog::{Catalog, Target};
 use state::{Config, State};
 
-use crate::{StockItem, StoreId};
+use crate::{RateLimit, StockItem, StoreId};
 
 /// The `warning` of the product endpoint when the stock became negative (Ecwid's own text,
 /// as its Java client's tests read it).
@@ -136,11 +136,9 @@ pub const PRODUCT_NEGATIVE_STOCK_WARNING: &str = "Product has negative stock.";
 /// unconfirmed: this one is the fake's choice.
 pub const VARIATION_NEGATIVE_STOCK_WARNING: &str = "Product variation has negative stock.";
 
-/// Ecwid's documented rate limit: requests per token...
-pub const DEFAULT_RATE_LIMIT: u32 = 600;
-
-/// ...per this window.
-pub const DEFAULT_RATE_WINDOW: Duration = Duration::from_secs(60);
+/// The fake's rate limit per token unless told otherwise: Ecwid's documented 600 requests a
+/// minute.
+pub const DEFAULT_RATE_LIMIT: RateLimit = RateLimit::ecwid();
 
 /// What the server tasks and the handle share.
 #[derive(Debug)]
@@ -182,7 +180,7 @@ impl Shared {
 pub struct FakeStoreBuilder {
     stores: Vec<Store>,
     tokens: Vec<FakeToken>,
-    rate_limit: Option<(u32, Duration)>,
+    rate_limit: Option<RateLimit>,
     port: u16,
     batch_item_delay: Duration,
 }
@@ -206,10 +204,18 @@ impl FakeStoreBuilder {
         self
     }
 
-    /// Allows each token `requests` per sliding window of `per` (default: 600 per 60 s, as
-    /// Ecwid documents).
-    pub fn rate_limit(mut self, requests: u32, per: Duration) -> Self {
-        self.rate_limit = Some((requests, per));
+    /// Allows each token this many requests per sliding window (default
+    /// [`DEFAULT_RATE_LIMIT`]: 600 a minute, as Ecwid documents).
+    ///
+    /// ```
+    /// use ecwid_inventory::fake::FakeStore;
+    /// use ecwid_inventory::RateLimit;
+    ///
+    /// let builder = FakeStore::builder().rate_limit(RateLimit::per_minute(60));
+    /// # let _ = builder;
+    /// ```
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = Some(limit);
         self
     }
 
@@ -309,7 +315,7 @@ impl FakeStore {
         FakeStoreBuilder {
             stores: Vec::new(),
             tokens: Vec::new(),
-            rate_limit: Some((DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW)),
+            rate_limit: Some(DEFAULT_RATE_LIMIT),
             port: 0,
             batch_item_delay: Duration::ZERO,
         }

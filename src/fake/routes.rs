@@ -153,18 +153,17 @@ impl State {
                 "Invalid or missing access token",
             );
         };
-        if let Some((limit, per)) = config.rate_limit {
+        if let Some(limit) = config.rate_limit {
             let now = self.now();
-            if let Err(seconds) = self
-                .windows
-                .entry(token)
-                .or_default()
-                .admit(now, limit, per)
-            {
+            if let Err(seconds) = self.windows.entry(token).or_default().admit(now, limit) {
                 let mut answer = Answer::error(
                     StatusCode::TOO_MANY_REQUESTS,
                     "RATE_LIMITED",
-                    format!("Too many requests: at most {limit} per {per:?} per token"),
+                    format!(
+                        "Too many requests: at most {} per {:?} per token",
+                        limit.requests(),
+                        limit.per()
+                    ),
                 );
                 answer.headers.push(("retry-after", seconds.to_string()));
                 return answer;

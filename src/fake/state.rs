@@ -20,13 +20,13 @@ use super::faults::FaultQueue;
 use super::records::{AppliedDelta, LowStockNotification, Origin, RecordedRequest};
 use super::{PRODUCT_NEGATIVE_STOCK_WARNING, VARIATION_NEGATIVE_STOCK_WARNING};
 use crate::generated::types::StockUpdateResult;
-use crate::{CombinationId, StockItem, StoreId};
+use crate::{CombinationId, RateLimit, StockItem, StoreId};
 
 /// What does not change once the fake is started.
 #[derive(Debug)]
 pub(crate) struct Config {
     pub(crate) tokens: Vec<FakeToken>,
-    pub(crate) rate_limit: Option<(u32, Duration)>,
+    pub(crate) rate_limit: Option<RateLimit>,
     pub(crate) batch_item_delay: Duration,
     /// Wakes each store's batch worker.
     pub(crate) batch_wakers: HashMap<StoreId, Arc<Notify>>,
