@@ -8,8 +8,10 @@ use tokio::time::Instant;
 
 use crate::{RateLimit, StoreId};
 
-/// An Ecwid access scope the fake checks.
+/// An Ecwid access scope the fake checks. Ecwid has many more; one is added when an endpoint
+/// the fake serves needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Scope {
     /// `read_catalog`: needed, with `update_catalog`, by the variation endpoint.
     ReadCatalog,

@@ -7,6 +7,9 @@ use std::io;
 use crate::{CombinationId, ProductId, StockItem, StoreId};
 
 /// The stock of a product or variation, as Ecwid models it: a number, or no limit at all.
+///
+/// Not `#[non_exhaustive]`, unlike the fake's other enums: these are the only two kinds of
+/// stock Ecwid has, and a test should be able to match on both without a wildcard.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Stock {
     /// A counted stock. It may be negative: Ecwid applies a delta that takes it below zero.

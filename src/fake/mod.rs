@@ -93,6 +93,15 @@
 //!   `deduplicationKey` is remembered per store for an hour of the fake's clock
 //!   ([`FakeStore::advance_clock`]).
 //! - Scripted faults act before the token and the rate limit are checked (see [`Fault`]).
+//!
+//! # What may grow
+//!
+//! The records a test reads ([`RecordedRequest`], [`AppliedDelta`], [`LowStockNotification`])
+//! are `#[non_exhaustive]`: only the fake makes them, so a field can be added without breaking
+//! a test. So are the enums that follow the spec or the fake's reach: [`Fault`] (new ways to
+//! fail), [`Route`] (one per endpoint), [`Scope`] (the scopes those endpoints need) and
+//! [`Origin`] (the ways a delta can be applied); match them with a wildcard arm. [`Stock`] is
+//! not: Ecwid has exactly two kinds of stock, counted and unlimited.
 
 mod answer;
 mod auth;

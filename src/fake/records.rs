@@ -1,5 +1,8 @@
 //! What the fake remembers for tests to inspect: every request, every applied delta, every
 //! low-stock notification.
+//!
+//! The records are `#[non_exhaustive]`: a test reads their fields, only the fake makes them,
+//! so a field can be added without breaking anyone.
 
 use crate::{StockItem, StoreId};
 
@@ -14,6 +17,7 @@ pub struct RequestId(pub u64);
 /// or not), found elsewhere (path, query, other headers, body) is replaced by `[REDACTED]`: a
 /// journal can be printed without leaking a token.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RecordedRequest {
     /// The request's number.
     pub id: RequestId,
@@ -42,8 +46,10 @@ impl RecordedRequest {
     }
 }
 
-/// What made the fake apply a delta.
+/// What made the fake apply a delta: one of the ways the spec lets a delta be applied, so
+/// more may come with new endpoints.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Origin {
     /// A REST adjustment request.
     Request(RequestId),
@@ -72,6 +78,7 @@ impl Origin {
 ///
 /// Adjustments that change nothing (`updateCount: 0`, unlimited stock) are not recorded.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AppliedDelta {
     /// The store.
     pub store: StoreId,
@@ -91,6 +98,7 @@ pub struct AppliedDelta {
 /// Recorded when an adjustment asked for `checkLowStockNotification=true` and the new stock is
 /// at or below the item's warning limit.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LowStockNotification {
     /// The store.
     pub store: StoreId,
