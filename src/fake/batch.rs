@@ -328,11 +328,13 @@ pub(crate) async fn worker(shared: Arc<Shared>, store: StoreId, wake: Arc<Notify
             if !shared.config.batch_item_delay.is_zero() {
                 tokio::time::sleep(shared.config.batch_item_delay).await;
             }
-            if !shared.lock().run_batch_item(&shared.config, &ticket) {
+            let more = shared.lock().run_batch_item(&shared.config, &ticket);
+            shared.changed();
+            if !more {
                 break;
             }
         }
         tracing::debug!(%store, %ticket, "fake store: batch completed");
-        shared.batch_settled.notify_waiters();
+        shared.changed();
     }
 }

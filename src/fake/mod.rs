@@ -113,6 +113,7 @@ mod records;
 mod routes;
 mod server;
 mod state;
+mod wait;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -131,11 +132,12 @@ pub use auth::{FakeToken, Scope};
 pub use catalog::{Product, Stock, Store, Variation};
 pub use faults::{Fault, Route};
 pub use records::{AppliedDelta, LowStockNotification, Origin, RecordedRequest, RequestId};
+pub use wait::{WaitTimeout, WAIT_TIMEOUT};
 
 use catalog::{Catalog, Target};
 use state::{Config, State};
 
-use crate::{RateLimit, StockItem, StoreId};
+use crate::{Client, ClientBuilder, RateLimit, StockItem, StoreId};
 
 /// The `warning` of the product endpoint when the stock became negative (Ecwid's own text,
 /// as its Java client's tests read it).
@@ -154,8 +156,9 @@ pub const DEFAULT_RATE_LIMIT: RateLimit = RateLimit::ecwid();
 pub(crate) struct Shared {
     pub(crate) config: Config,
     state: Mutex<State>,
-    /// Signalled each time a batch completes.
-    pub(crate) batch_settled: Notify,
+    /// Signalled each time the journal, the ledger, the notifications or a batch change, for
+    /// the `wait_*` methods.
+    changed: Notify,
     /// Set when the [`FakeStore`] is dropped: work still pending then applies nothing.
     stopped: AtomicBool,
 }
@@ -173,13 +176,22 @@ impl Shared {
         self.stopped.load(Ordering::SeqCst)
     }
 
+    /// Wakes whoever waits for the records or the batches to change. Called after the change,
+    /// once the lock is released.
+    pub(crate) fn changed(&self) {
+        self.changed.notify_waiters();
+    }
+
     /// Notes in the journal the status a request was answered with.
     pub(crate) fn answered(&self, id: RequestId, status: u16) {
-        let mut state = self.lock();
-        let index = usize::try_from(id.0 - 1).expect("request ids fit in memory");
-        if let Some(recorded) = state.journal.get_mut(index) {
-            recorded.status = Some(status);
+        {
+            let mut state = self.lock();
+            let index = usize::try_from(id.0 - 1).expect("request ids fit in memory");
+            if let Some(recorded) = state.journal.get_mut(index) {
+                recorded.status = Some(status);
+            }
         }
+        self.changed();
     }
 }
 
@@ -281,7 +293,7 @@ impl FakeStoreBuilder {
                 batch_wakers,
             },
             state: Mutex::new(State::new(catalog)),
-            batch_settled: Notify::new(),
+            changed: Notify::new(),
             stopped: AtomicBool::new(false),
         });
         let mut tasks = JoinSet::new();
@@ -350,6 +362,42 @@ impl FakeStore {
         self.addr
     }
 
+    /// A [`Client::builder`] for the store `token` belongs to, with [`base_url`](Self::base_url)
+    /// set to this fake's: the client's other defaults (rate limit, retries, timeouts) are left
+    /// as they are.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use ecwid_inventory::fake::{demo, FakeStore};
+    ///
+    /// let fake = FakeStore::demo().await?;
+    /// let client = fake.client_builder(demo::TOKEN).no_rate_limit().build()?;
+    /// client.adjust_product_stock(demo::MUG, -1).send().await?;
+    /// assert_eq!(fake.ledger().len(), 1);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the fake was not given `token`. For a token it does not know, or one used against
+    /// another store, use [`client_builder_for`](Self::client_builder_for).
+    pub fn client_builder(&self, token: &str) -> ClientBuilder {
+        let Some(known) = self.shared.config.tokens.iter().find(|t| t.matches(token)) else {
+            panic!(
+                "FakeStore::client_builder: the fake was not given this token; \
+                 use client_builder_for(store, token) to send an unknown one"
+            );
+        };
+        self.client_builder_for(known.store, token)
+    }
+
+    /// A [`Client::builder`] for `store` with `token` (known to the fake or not), with
+    /// [`base_url`](Self::base_url) set to this fake's.
+    pub fn client_builder_for(&self, store: StoreId, token: impl Into<String>) -> ClientBuilder {
+        Client::builder(store, token).base_url(self.base_url())
+    }
+
     /// A product's or variation's stock (a variation's is its product's when it shares it),
     /// or `None` if there is no such item.
     pub fn stock(&self, store: StoreId, item: StockItem) -> Option<Stock> {
@@ -409,21 +457,6 @@ impl FakeStore {
         self.shared.lock().batches.paused = false;
         for waker in self.shared.config.batch_wakers.values() {
             waker.notify_one();
-        }
-    }
-
-    /// Waits until every batch received so far has completed. Never returns while batches
-    /// are paused with some queued.
-    pub async fn batches_settled(&self) {
-        loop {
-            let settled = self.shared.batch_settled.notified();
-            tokio::pin!(settled);
-            // Registered before checking, so a batch completing in between still wakes us.
-            settled.as_mut().enable();
-            if self.shared.lock().batches.settled() {
-                return;
-            }
-            settled.await;
         }
     }
 

@@ -84,6 +84,7 @@ async fn handle(
         state.journal.push(recorded);
         (id, state.faults.take(route))
     };
+    shared.changed();
 
     let mut close_after = false;
     let mut delay = None;
@@ -144,6 +145,8 @@ fn process(shared: &Shared, id: RequestId, parts: &Parts, body: &[u8], sent: boo
     );
     if sent {
         shared.answered(id, answer.status.as_u16());
+    } else {
+        shared.changed();
     }
     answer
 }
