@@ -60,8 +60,7 @@ async fn fake(config: &Config) -> FakeStore {
 }
 
 fn client(fake: &FakeStore, config: &Config) -> Client {
-    Client::builder(STORE, TOKEN)
-        .base_url(fake.base_url())
+    fake.client_builder(TOKEN)
         .rate_limit(RateLimit::new(config.rate, config.window))
         .build()
         .expect("the client builds")

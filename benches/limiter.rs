@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use ecwid_inventory::{
     fake::{demo, FakeStore, Stock},
-    Client, RateLimit, StockItem,
+    RateLimit, StockItem,
 };
 use tokio::time::Instant;
 
@@ -39,8 +39,8 @@ async fn main() {
         .start()
         .await
         .unwrap();
-    let client = Client::builder(demo::STORE, demo::TOKEN)
-        .base_url(fake.base_url())
+    let client = fake
+        .client_builder(demo::TOKEN)
         .rate_limit(RateLimit::new(limit, window))
         .build()
         .unwrap();

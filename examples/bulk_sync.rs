@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use ecwid_inventory::fake::{demo, FakeStore, FakeToken, Stock, Store};
-use ecwid_inventory::{BulkItem, Client, CombinationId, ProductId, Progress, StockItem, StoreId};
+use ecwid_inventory::{BulkItem, CombinationId, ProductId, Progress, StockItem, StoreId};
 
 const STORE: StoreId = StoreId::new(1003);
 const TOKEN: &str = "secret_token";
@@ -56,9 +56,7 @@ async fn run() -> Result<bool, Box<dyn std::error::Error>> {
         .batch_item_delay(Duration::from_millis(1))
         .start()
         .await?;
-    let client = Client::builder(STORE, TOKEN)
-        .base_url(fake.base_url())
-        .build()?;
+    let client = fake.client_builder(TOKEN).build()?;
 
     // 2,000 adjustments: sales and restocks spread over the 50 variations.
     let items: Vec<BulkItem> = (0..ITEMS)

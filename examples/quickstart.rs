@@ -77,9 +77,7 @@ async fn real_store() -> Result<(), Box<dyn std::error::Error>> {
 /// The demo day against the embedded fake store.
 async fn fake_store_day() -> Result<(), Box<dyn std::error::Error>> {
     let fake = FakeStore::demo().await?;
-    let client = Client::builder(demo::STORE, demo::TOKEN)
-        .base_url(fake.base_url())
-        .build()?;
+    let client = fake.client_builder(demo::TOKEN).build()?;
     println!("No ECWID_TOKEN set: running against the embedded fake Ecwid store");
     println!("  at {}, store {}", fake.base_url(), demo::STORE);
     println!("  (set ECWID_STORE_ID, ECWID_TOKEN, ECWID_PRODUCT_ID and ECWID_COMBINATION_ID");

@@ -58,16 +58,15 @@ fn assert_nothing_sent(fake: &FakeStore) {
     assert!(fake.ledger().is_empty());
 }
 
-fn client_for(fake: &FakeStore, store: StoreId, token: &str) -> Client {
-    Client::builder(store, token)
-        .base_url(fake.base_url())
+fn client_for(fake: &FakeStore, token: &str) -> Client {
+    fake.client_builder(token)
         .no_rate_limit()
         .build()
         .expect("the client builds")
 }
 
 fn client(fake: &FakeStore) -> Client {
-    client_for(fake, STORE, TOKEN)
+    client_for(fake, TOKEN)
 }
 
 fn quantity(fake: &FakeStore, combination: u64) -> i64 {
@@ -181,13 +180,9 @@ fn all_updated(outcomes: &[ItemOutcome]) -> bool {
 
 /// Waits until the fake answered (or finished handling) request number `n` of its journal.
 async fn handled(fake: &FakeStore, n: usize) {
-    for _ in 0..500 {
-        if fake.journal().get(n).is_some_and(|r| r.status.is_some()) {
-            return;
-        }
-        tokio::time::sleep(ms(10)).await;
-    }
-    panic!("request {n} was never handled");
+    fake.wait_until(|fake| fake.journal().get(n).is_some_and(|r| r.status.is_some()))
+        .await
+        .unwrap_or_else(|timeout| panic!("request {n} was never handled: {timeout}"));
 }
 
 /// The chunks of a serialized plan.
@@ -591,8 +586,8 @@ async fn a_create_that_times_out_is_sent_again_with_the_same_key_and_applied_onc
     let fake = numbered(40).start().await.unwrap();
     // The first create lands after the client gave up on it, and after its retry.
     fake.inject_fault(Route::BatchCreate, 1, Fault::Delay(ms(1_000)));
-    let client = Client::builder(STORE, TOKEN)
-        .base_url(fake.base_url())
+    let client = fake
+        .client_builder(TOKEN)
         .no_rate_limit()
         .timeout(ms(250))
         .build()
@@ -718,8 +713,8 @@ async fn a_creating_chunk_is_created_again_with_its_key_and_gets_the_first_ticke
     let fake = numbered(60).start().await.unwrap();
     // A client that never retries: the create is queued, its answer lost, and the run ends
     // with the chunk in `creating`.
-    let careful = Client::builder(STORE, TOKEN)
-        .base_url(fake.base_url())
+    let careful = fake
+        .client_builder(TOKEN)
         .no_rate_limit()
         .retry_policy(RetryPolicy::never())
         .build()
@@ -774,7 +769,7 @@ async fn a_plan_for_another_store_is_refused_and_nothing_is_sent() {
     let fake = numbered(5).start().await.unwrap();
     let plan = client(&fake).plan_bulk(one_per_variation(5), 500).unwrap();
     let json = serde_json::to_string(&plan).unwrap();
-    let other = client_for(&fake, OTHER_STORE, OTHER_TOKEN);
+    let other = client_for(&fake, OTHER_TOKEN);
     let error = other
         .resume_bulk(serde_json::from_str(&json).unwrap())
         .poll_interval(ms(5), ms(50))
@@ -885,8 +880,8 @@ async fn bad_input_fails_before_anything_is_sent() {
 async fn a_batch_is_one_request_against_the_rate_limit() {
     let limit = RateLimit::new(5, Duration::from_secs(1));
     let fake = numbered(10).rate_limit(limit).start().await.unwrap();
-    let client = Client::builder(STORE, TOKEN)
-        .base_url(fake.base_url())
+    let client = fake
+        .client_builder(TOKEN)
         .rate_limit(limit)
         .build()
         .unwrap();
@@ -956,8 +951,8 @@ async fn a_report_with_an_unknown_outcome_is_not_settled() {
 #[tokio::test]
 async fn a_chunk_creating_for_longer_than_the_key_is_remembered_is_not_created_again() {
     let fake = numbered(20).start().await.unwrap();
-    let careful = Client::builder(STORE, TOKEN)
-        .base_url(fake.base_url())
+    let careful = fake
+        .client_builder(TOKEN)
         .no_rate_limit()
         .retry_policy(RetryPolicy::never())
         .build()
@@ -1027,10 +1022,7 @@ async fn a_create_near_the_end_of_its_key_window_is_cut_there_and_not_retried() 
     let saved = serde_json::to_string(report.plan()).unwrap();
     assert_eq!(states(&saved), ["creating"]);
     // The slow create lands once, after the run gave up on it.
-    let give_up = std::time::Instant::now() + Duration::from_secs(10);
-    while fake.ledger().len() < 10 && std::time::Instant::now() < give_up {
-        tokio::time::sleep(ms(20)).await;
-    }
+    fake.wait_for_ledger(10).await.unwrap();
     fake.batches_settled().await;
     assert_ledger_once(&fake, 10);
 }
@@ -1250,8 +1242,8 @@ async fn the_clients_low_stock_default_reaches_batch_items_that_do_not_set_their
         .start()
         .await
         .unwrap();
-    let notifying = Client::builder(STORE, TOKEN)
-        .base_url(fake.base_url())
+    let notifying = fake
+        .client_builder(TOKEN)
         .no_rate_limit()
         .check_low_stock_notification(true)
         .build()
