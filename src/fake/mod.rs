@@ -14,6 +14,11 @@
 //! non-idempotent API: the delta is applied but the answer never arrives
 //! ([`Fault::CloseAfterApplying`]).
 //!
+//! It also does the setup every test repeats: [`FakeStore::client_builder`] gives a
+//! [`Client`] builder pointed at the fake, and [`FakeStore::wait_for_ledger`],
+//! [`FakeStore::wait_for_journal`] and [`FakeStore::wait_until`] wait for work that lands after
+//! its caller returned (a timed-out call, a batch), waking on each change rather than polling.
+//!
 //! ```
 //! use ecwid_inventory::fake::{FakeStore, FakeToken, Product, Stock, Store, Variation};
 //! use ecwid_inventory::{CombinationId, ProductId, StockItem, StoreId};
