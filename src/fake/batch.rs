@@ -77,29 +77,21 @@ impl Batches {
                 .flat_map(|item| item.iter())
                 .find(|(_, value)| value.is_null());
             if let Some((name, _)) = null_field {
-                return Err(Answer::error(
-                    StatusCode::BAD_REQUEST,
-                    "WRONG_PARAMETER",
-                    format!("A batch request's {name} must not be null"),
-                ));
+                return Err(Answer::wrong_parameter(format!(
+                    "A batch request's {name} must not be null"
+                )));
             }
         }
         let items: Vec<BatchRequestItem> = serde_json::from_value(body).map_err(|error| {
-            Answer::error(
-                StatusCode::BAD_REQUEST,
-                "WRONG_PARAMETER",
-                format!("The body must be an array of batch requests: {error}"),
-            )
+            Answer::wrong_parameter(format!(
+                "The body must be an array of batch requests: {error}"
+            ))
         })?;
         if items.len() > MAX_BATCH_ITEMS {
-            return Err(Answer::error(
-                StatusCode::BAD_REQUEST,
-                "WRONG_PARAMETER",
-                format!(
-                    "A batch carries at most {MAX_BATCH_ITEMS} requests, not {}",
-                    items.len()
-                ),
-            ));
+            return Err(Answer::wrong_parameter(format!(
+                "A batch carries at most {MAX_BATCH_ITEMS} requests, not {}",
+                items.len()
+            )));
         }
         // allowParallelMode is accepted and ignored: the fake always runs a batch in order.
         query.flag("allowParallelMode")?;
@@ -145,11 +137,7 @@ impl Batches {
             Err(answer) => return answer,
         };
         let Some(ticket) = query.get("ticket") else {
-            return Answer::error(
-                StatusCode::BAD_REQUEST,
-                "WRONG_PARAMETER",
-                "ticket is required",
-            );
+            return Answer::wrong_parameter("ticket is required");
         };
         // A ticket of another store is as unknown as a made-up one.
         let Some(batch) = self.by_ticket.get(ticket).filter(|b| b.store == store) else {
