@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ecwid_inventory::fake::{demo, FakeStore, FakeToken, Stock, Store};
-use ecwid_inventory::{BulkItem, Client, CombinationId, ProductId, RateLimit, StoreId};
+use ecwid_inventory::{BulkItem, Client, CombinationId, ProductId, RateLimit, StockItem, StoreId};
 
 const STORE: StoreId = StoreId::new(1003);
 const TOKEN: &str = "secret_bench_token";
@@ -53,15 +53,14 @@ async fn fake(config: &Config) -> FakeStore {
     FakeStore::builder()
         .store(Store::new(STORE).product(rack))
         .token(FakeToken::secret(STORE, TOKEN))
-        .rate_limit(config.rate, config.window)
+        .rate_limit(RateLimit::new(config.rate, config.window))
         .start()
         .await
         .expect("the fake starts")
 }
 
 fn client(fake: &FakeStore, config: &Config) -> Client {
-    Client::builder(STORE, TOKEN)
-        .base_url(fake.base_url())
+    fake.client_builder(TOKEN)
         .rate_limit(RateLimit::new(config.rate, config.window))
         .build()
         .expect("the client builds")
@@ -90,7 +89,13 @@ fn verify(fake: &FakeStore, adjustments: &[(CombinationId, i32)], what: &str) {
     }
     for (c, stock) in expected {
         assert_eq!(
-            fake.variation_stock(STORE, RACK, c),
+            fake.stock(
+                STORE,
+                StockItem::Variation {
+                    product: RACK,
+                    combination: c
+                }
+            ),
             Some(Stock::Quantity(stock)),
             "{what}: stock of variation {c:?}"
         );

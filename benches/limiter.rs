@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use ecwid_inventory::{
     fake::{demo, FakeStore, Stock},
-    Client, RateLimit,
+    RateLimit, StockItem,
 };
 use tokio::time::Instant;
 
@@ -35,17 +35,23 @@ async fn main() {
     let fake = FakeStore::builder()
         .store(demo::store())
         .tokens(demo::tokens())
-        .rate_limit(limit, window)
+        .rate_limit(RateLimit::new(limit, window))
         .start()
         .await
         .unwrap();
-    let client = Client::builder(demo::STORE, demo::TOKEN)
-        .base_url(fake.base_url())
+    let client = fake
+        .client_builder(demo::TOKEN)
         .rate_limit(RateLimit::new(limit, window))
         .build()
         .unwrap();
     let (product, combination) = demo::SMALL_TEE;
-    let before = fake.variation_stock(demo::STORE, product, combination);
+    let before = fake.stock(
+        demo::STORE,
+        StockItem::Variation {
+            product,
+            combination,
+        },
+    );
 
     let started = Instant::now();
     let mut handles = Vec::new();
@@ -69,7 +75,13 @@ async fn main() {
 
     let journal = fake.journal();
     let rejected = journal.iter().filter(|r| r.status == Some(429)).count();
-    let after = fake.variation_stock(demo::STORE, product, combination);
+    let after = fake.stock(
+        demo::STORE,
+        StockItem::Variation {
+            product,
+            combination,
+        },
+    );
     let (Some(Stock::Quantity(before)), Some(Stock::Quantity(after))) = (before, after) else {
         panic!("the small T-shirt has a counted stock");
     };

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use ecwid_inventory::fake::{demo, FakeStore, FakeToken, Stock, Store};
-use ecwid_inventory::{BulkItem, Client, CombinationId, ProductId, Progress, StoreId};
+use ecwid_inventory::{BulkItem, CombinationId, ProductId, Progress, StockItem, StoreId};
 
 const STORE: StoreId = StoreId::new(1003);
 const TOKEN: &str = "secret_token";
@@ -56,9 +56,7 @@ async fn run() -> Result<bool, Box<dyn std::error::Error>> {
         .batch_item_delay(Duration::from_millis(1))
         .start()
         .await?;
-    let client = Client::builder(STORE, TOKEN)
-        .base_url(fake.base_url())
-        .build()?;
+    let client = fake.client_builder(TOKEN).build()?;
 
     // 2,000 adjustments: sales and restocks spread over the 50 variations.
     let items: Vec<BulkItem> = (0..ITEMS)
@@ -115,7 +113,13 @@ async fn run() -> Result<bool, Box<dyn std::error::Error>> {
 
     let mut wrong = 0;
     for c in 1..=VARIATIONS {
-        let stock = fake.variation_stock(STORE, SHELF, CombinationId::new(c));
+        let stock = fake.stock(
+            STORE,
+            StockItem::Variation {
+                product: SHELF,
+                combination: CombinationId::new(c),
+            },
+        );
         if stock != Some(Stock::Quantity(expected[c as usize])) {
             wrong += 1;
             println!(

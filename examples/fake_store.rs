@@ -9,9 +9,9 @@
 //! `--rate-limit` sets the requests allowed per token per minute (default 600). Stops on Ctrl-C.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use ecwid_inventory::fake::{demo, FakeStore, FakeToken, Store};
+use ecwid_inventory::RateLimit;
 
 struct Options {
     port: u16,
@@ -72,7 +72,7 @@ async fn main() -> ExitCode {
     let mut builder = FakeStore::builder()
         .store(store)
         .token(FakeToken::secret(demo::STORE, options.token.clone()))
-        .rate_limit(options.rate_limit, Duration::from_secs(60))
+        .rate_limit(RateLimit::per_minute(options.rate_limit))
         .port(options.port);
     if options.token != demo::PUBLIC_TOKEN {
         builder = builder.token(FakeToken::public(demo::STORE, demo::PUBLIC_TOKEN));

@@ -77,9 +77,7 @@ async fn real_store() -> Result<(), Box<dyn std::error::Error>> {
 /// The demo day against the embedded fake store.
 async fn fake_store_day() -> Result<(), Box<dyn std::error::Error>> {
     let fake = FakeStore::demo().await?;
-    let client = Client::builder(demo::STORE, demo::TOKEN)
-        .base_url(fake.base_url())
-        .build()?;
+    let client = fake.client_builder(demo::TOKEN).build()?;
     println!("No ECWID_TOKEN set: running against the embedded fake Ecwid store");
     println!("  at {}, store {}", fake.base_url(), demo::STORE);
     println!("  (set ECWID_STORE_ID, ECWID_TOKEN, ECWID_PRODUCT_ID and ECWID_COMBINATION_ID");
@@ -95,11 +93,7 @@ async fn fake_store_day() -> Result<(), Box<dyn std::error::Error>> {
         product: demo::GIFT_CARD,
     };
     let stock = |item: StockItem| -> String {
-        let stock = match item.combination() {
-            Some(combination) => fake.variation_stock(demo::STORE, item.product(), combination),
-            None => fake.product_stock(demo::STORE, item.product()),
-        };
-        match stock {
+        match fake.stock(demo::STORE, item) {
             Some(Stock::Quantity(n)) => n.to_string(),
             Some(Stock::Unlimited) => "unlimited".into(),
             None => "no such item".into(),
@@ -171,9 +165,9 @@ async fn fake_store_day() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("\nThe fake's ledger: every delta it applied, once each");
     for applied in fake.ledger() {
-        let item = match applied.combination {
-            Some(combination) => format!("variation {combination}"),
-            None => format!("product {}", applied.product),
+        let item = match applied.item {
+            StockItem::Variation { combination, .. } => format!("variation {combination}"),
+            StockItem::Product { product } => format!("product {product}"),
         };
         println!(
             "   {item:>20}: {:+4} -> stock {}",

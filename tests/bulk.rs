@@ -13,7 +13,7 @@ use ecwid_inventory::fake::{
 };
 use ecwid_inventory::{
     BulkItem, BulkPlan, BulkReport, Client, CombinationId, Error, ItemOutcome, ProductId, Progress,
-    RateLimit, RetryPolicy, StoreId,
+    RateLimit, RetryPolicy, StockItem, StoreId,
 };
 use serde_json::{json, Value};
 
@@ -58,20 +58,25 @@ fn assert_nothing_sent(fake: &FakeStore) {
     assert!(fake.ledger().is_empty());
 }
 
-fn client_for(fake: &FakeStore, store: StoreId, token: &str) -> Client {
-    Client::builder(store, token)
-        .base_url(fake.base_url())
+fn client_for(fake: &FakeStore, token: &str) -> Client {
+    fake.client_builder(token)
         .no_rate_limit()
         .build()
         .expect("the client builds")
 }
 
 fn client(fake: &FakeStore) -> Client {
-    client_for(fake, STORE, TOKEN)
+    client_for(fake, TOKEN)
 }
 
 fn quantity(fake: &FakeStore, combination: u64) -> i64 {
-    match fake.variation_stock(STORE, RACK, CombinationId::new(combination)) {
+    match fake.stock(
+        STORE,
+        StockItem::Variation {
+            product: RACK,
+            combination: CombinationId::new(combination),
+        },
+    ) {
         Some(Stock::Quantity(q)) => q,
         other => panic!("variation {combination}: {other:?}"),
     }
@@ -161,7 +166,7 @@ fn ledger_counts(fake: &FakeStore) -> HashMap<u64, usize> {
     let mut counts = HashMap::new();
     for entry in fake.ledger() {
         *counts
-            .entry(entry.combination.expect("a variation").get())
+            .entry(entry.item.combination().expect("a variation").get())
             .or_insert(0) += 1;
     }
     counts
@@ -175,13 +180,9 @@ fn all_updated(outcomes: &[ItemOutcome]) -> bool {
 
 /// Waits until the fake answered (or finished handling) request number `n` of its journal.
 async fn handled(fake: &FakeStore, n: usize) {
-    for _ in 0..500 {
-        if fake.journal().get(n).is_some_and(|r| r.status.is_some()) {
-            return;
-        }
-        tokio::time::sleep(ms(10)).await;
-    }
-    panic!("request {n} was never handled");
+    fake.wait_until(|fake| fake.journal().get(n).is_some_and(|r| r.status.is_some()))
+        .await
+        .unwrap_or_else(|timeout| panic!("request {n} was never handled: {timeout}"));
 }
 
 /// The chunks of a serialized plan.
@@ -356,18 +357,45 @@ async fn outcomes_come_back_in_input_order_for_every_kind_of_result() {
     // One batch, and the failures did not stop the items after them.
     assert_eq!(creates(&fake).len(), 1);
     assert_eq!(
-        fake.variation_stock(STORE, shirt, red),
+        fake.stock(
+            STORE,
+            StockItem::Variation {
+                product: shirt,
+                combination: red
+            }
+        ),
         Some(Stock::Quantity(8))
     );
     assert_eq!(
-        fake.variation_stock(STORE, shirt, blue),
+        fake.stock(
+            STORE,
+            StockItem::Variation {
+                product: shirt,
+                combination: blue
+            }
+        ),
         Some(Stock::Quantity(-5))
     );
-    assert_eq!(fake.product_stock(STORE, mug), Some(Stock::Quantity(-2)));
-    assert_eq!(fake.product_stock(STORE, shirt), Some(Stock::Quantity(50)));
-    assert_eq!(fake.product_stock(STORE, gift), Some(Stock::Unlimited));
     assert_eq!(
-        fake.variation_stock(STORE, shirt, digital),
+        fake.stock(STORE, StockItem::Product { product: mug }),
+        Some(Stock::Quantity(-2))
+    );
+    assert_eq!(
+        fake.stock(STORE, StockItem::Product { product: shirt }),
+        Some(Stock::Quantity(50))
+    );
+    assert_eq!(
+        fake.stock(STORE, StockItem::Product { product: gift }),
+        Some(Stock::Unlimited)
+    );
+    assert_eq!(
+        fake.stock(
+            STORE,
+            StockItem::Variation {
+                product: shirt,
+                combination: digital
+            }
+        ),
         Some(Stock::Unlimited)
     );
 
@@ -379,7 +407,13 @@ async fn outcomes_come_back_in_input_order_for_every_kind_of_result() {
             let Origin::Batch { index, .. } = e.origin else {
                 panic!("not from a batch: {e:?}")
             };
-            (index, e.product, e.combination, e.delta, e.stock_after)
+            (
+                index,
+                e.item.product(),
+                e.item.combination(),
+                e.delta,
+                e.stock_after,
+            )
         })
         .collect();
     assert_eq!(
@@ -393,23 +427,32 @@ async fn outcomes_come_back_in_input_order_for_every_kind_of_result() {
     );
 
     // The low-stock flag travelled with each item: only the two items asking got one.
+    let notifications: Vec<_> = fake
+        .low_stock_notifications()
+        .into_iter()
+        .map(|n: LowStockNotification| (n.store, n.item, n.stock, n.warning_limit))
+        .collect();
     assert_eq!(
-        fake.low_stock_notifications(),
+        notifications,
         [
-            LowStockNotification {
-                store: STORE,
-                product: shirt,
-                combination: Some(blue),
-                stock: -5,
-                warning_limit: 3,
-            },
-            LowStockNotification {
-                store: STORE,
-                product: shirt,
-                combination: Some(red),
-                stock: 8,
-                warning_limit: 8,
-            },
+            (
+                STORE,
+                StockItem::Variation {
+                    product: shirt,
+                    combination: blue,
+                },
+                -5,
+                3,
+            ),
+            (
+                STORE,
+                StockItem::Variation {
+                    product: shirt,
+                    combination: red,
+                },
+                8,
+                8,
+            ),
         ]
     );
 }
@@ -552,8 +595,8 @@ async fn a_create_that_times_out_is_sent_again_with_the_same_key_and_applied_onc
     let fake = numbered(40).start().await.unwrap();
     // The first create lands after the client gave up on it, and after its retry.
     fake.inject_fault(Route::BatchCreate, 1, Fault::Delay(ms(1_000)));
-    let client = Client::builder(STORE, TOKEN)
-        .base_url(fake.base_url())
+    let client = fake
+        .client_builder(TOKEN)
         .no_rate_limit()
         .timeout(ms(250))
         .build()
@@ -665,7 +708,7 @@ async fn a_crashed_run_resumes_from_its_last_checkpoint_and_applies_everything_o
     let first_chunk_tickets: HashSet<_> = fake
         .ledger()
         .into_iter()
-        .filter(|e| e.combination.unwrap().get() <= 100)
+        .filter(|e| e.item.combination().unwrap().get() <= 100)
         .map(|e| match e.origin {
             Origin::Batch { ticket, .. } => ticket,
             other => panic!("{other:?}"),
@@ -679,8 +722,8 @@ async fn a_creating_chunk_is_created_again_with_its_key_and_gets_the_first_ticke
     let fake = numbered(60).start().await.unwrap();
     // A client that never retries: the create is queued, its answer lost, and the run ends
     // with the chunk in `creating`.
-    let careful = Client::builder(STORE, TOKEN)
-        .base_url(fake.base_url())
+    let careful = fake
+        .client_builder(TOKEN)
         .no_rate_limit()
         .retry_policy(RetryPolicy::never())
         .build()
@@ -735,7 +778,7 @@ async fn a_plan_for_another_store_is_refused_and_nothing_is_sent() {
     let fake = numbered(5).start().await.unwrap();
     let plan = client(&fake).plan_bulk(one_per_variation(5), 500).unwrap();
     let json = serde_json::to_string(&plan).unwrap();
-    let other = client_for(&fake, OTHER_STORE, OTHER_TOKEN);
+    let other = client_for(&fake, OTHER_TOKEN);
     let error = other
         .resume_bulk(serde_json::from_str(&json).unwrap())
         .poll_interval(ms(5), ms(50))
@@ -844,15 +887,11 @@ async fn bad_input_fails_before_anything_is_sent() {
 
 #[tokio::test]
 async fn a_batch_is_one_request_against_the_rate_limit() {
-    let limit = (5, Duration::from_secs(1));
-    let fake = numbered(10)
-        .rate_limit(limit.0, limit.1)
-        .start()
-        .await
-        .unwrap();
-    let client = Client::builder(STORE, TOKEN)
-        .base_url(fake.base_url())
-        .rate_limit(RateLimit::new(limit.0, limit.1))
+    let limit = RateLimit::new(5, Duration::from_secs(1));
+    let fake = numbered(10).rate_limit(limit).start().await.unwrap();
+    let client = fake
+        .client_builder(TOKEN)
+        .rate_limit(limit)
         .build()
         .unwrap();
     let items = spread(1_000, 10);
@@ -921,8 +960,8 @@ async fn a_report_with_an_unknown_outcome_is_not_settled() {
 #[tokio::test]
 async fn a_chunk_creating_for_longer_than_the_key_is_remembered_is_not_created_again() {
     let fake = numbered(20).start().await.unwrap();
-    let careful = Client::builder(STORE, TOKEN)
-        .base_url(fake.base_url())
+    let careful = fake
+        .client_builder(TOKEN)
         .no_rate_limit()
         .retry_policy(RetryPolicy::never())
         .build()
@@ -989,10 +1028,7 @@ async fn a_create_near_the_end_of_its_key_window_is_cut_there_and_not_retried() 
     let saved = serde_json::to_string(report.plan()).unwrap();
     assert_eq!(states(&saved), ["creating"]);
     // The slow create lands once, after the run gave up on it.
-    let give_up = std::time::Instant::now() + Duration::from_secs(10);
-    while fake.ledger().len() < 10 && std::time::Instant::now() < give_up {
-        tokio::time::sleep(ms(20)).await;
-    }
+    fake.wait_for_ledger(10).await.unwrap();
     fake.batches_settled().await;
     assert_ledger_once(&fake, 10);
 }
@@ -1198,8 +1234,8 @@ async fn the_clients_low_stock_default_reaches_batch_items_that_do_not_set_their
         .start()
         .await
         .unwrap();
-    let notifying = Client::builder(STORE, TOKEN)
-        .base_url(fake.base_url())
+    let notifying = fake
+        .client_builder(TOKEN)
         .no_rate_limit()
         .check_low_stock_notification(true)
         .build()
@@ -1254,7 +1290,7 @@ async fn the_clients_low_stock_default_reaches_batch_items_that_do_not_set_their
     let notified: Vec<_> = fake
         .low_stock_notifications()
         .iter()
-        .map(|n| (n.combination, n.stock))
+        .map(|n| (n.item.combination(), n.stock))
         .collect();
     assert_eq!(notified, [(Some(low), 7), (Some(own), 6)]);
 }

@@ -9,7 +9,7 @@ use ecwid_inventory::fake::{
     VARIATION_NEGATIVE_STOCK_WARNING,
 };
 use ecwid_inventory::generated::types::{BatchStatus, BatchTicket, EcwidError, StockUpdateResult};
-use ecwid_inventory::{CombinationId, ProductId, StoreId};
+use ecwid_inventory::{CombinationId, ProductId, RateLimit, StockItem, StoreId};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -107,11 +107,17 @@ async fn error(response: reqwest::Response) -> (u16, String) {
 }
 
 fn red(fake: &FakeStore) -> Option<Stock> {
-    fake.variation_stock(STORE, SHIRT, SHIRT_RED)
+    fake.stock(
+        STORE,
+        StockItem::Variation {
+            product: SHIRT,
+            combination: SHIRT_RED,
+        },
+    )
 }
 
 fn shirt(fake: &FakeStore) -> Option<Stock> {
-    fake.product_stock(STORE, SHIRT)
+    fake.stock(STORE, StockItem::Product { product: SHIRT })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -132,16 +138,23 @@ async fn adjusting_a_variation_moves_its_stock_and_is_recorded_once() {
     let journal = fake.journal();
     assert_eq!(journal.len(), 1);
     assert_eq!(journal[0].status, Some(200));
+    let ledger: Vec<_> = fake
+        .ledger()
+        .into_iter()
+        .map(|d: AppliedDelta| (d.store, d.item, d.delta, d.stock_after, d.origin))
+        .collect();
     assert_eq!(
-        fake.ledger(),
-        vec![AppliedDelta {
-            store: STORE,
-            product: SHIRT,
-            combination: Some(SHIRT_RED),
-            delta: -3,
-            stock_after: 7,
-            origin: Origin::Request(journal[0].id),
-        }]
+        ledger,
+        [(
+            STORE,
+            StockItem::Variation {
+                product: SHIRT,
+                combination: SHIRT_RED,
+            },
+            -3,
+            7,
+            Origin::Request(journal[0].id),
+        )]
     );
 }
 
@@ -174,7 +187,7 @@ async fn concurrent_adjustments_are_each_applied_exactly_once() {
     let mut requests: Vec<_> = ledger.iter().map(|d| d.origin.clone()).collect();
     requests.sort_by_key(|origin| match origin {
         Origin::Request(id) => id.0,
-        Origin::Batch { .. } => panic!("no batch here"),
+        _ => panic!("no batch here"),
     });
     requests.dedup();
     assert_eq!(requests.len(), 50);
@@ -216,19 +229,31 @@ async fn a_variation_with_an_empty_sku_shares_the_products_stock() {
     assert_eq!(read(delta(&fake, SHIRT_PLAIN_PATH, -4).await).await.0, 200);
     assert_eq!(shirt(&fake), Some(Stock::Quantity(16)));
     assert_eq!(
-        fake.variation_stock(STORE, SHIRT, SHIRT_PLAIN),
+        fake.stock(
+            STORE,
+            StockItem::Variation {
+                product: SHIRT,
+                combination: SHIRT_PLAIN
+            }
+        ),
         Some(Stock::Quantity(16))
     );
     assert_eq!(read(delta(&fake, SHIRT_PATH, 1).await).await.0, 200);
     assert_eq!(
-        fake.variation_stock(STORE, SHIRT, SHIRT_PLAIN),
+        fake.stock(
+            STORE,
+            StockItem::Variation {
+                product: SHIRT,
+                combination: SHIRT_PLAIN
+            }
+        ),
         Some(Stock::Quantity(17))
     );
     assert_eq!(red(&fake), Some(Stock::Quantity(10)), "own SKU: untouched");
     let ledger = fake.ledger();
-    assert_eq!(ledger[0].combination, Some(SHIRT_PLAIN));
+    assert_eq!(ledger[0].item.combination(), Some(SHIRT_PLAIN));
     assert_eq!(ledger[0].stock_after, 16);
-    assert_eq!(ledger[1].combination, None);
+    assert_eq!(ledger[1].item.combination(), None);
     assert_eq!(ledger[1].stock_after, 17);
 }
 
@@ -242,12 +267,24 @@ async fn unlimited_stock_answers_update_count_zero_and_changes_nothing() {
         let (status, body) = read(delta(&fake, path, -5).await).await;
         assert_eq!((status, body), (200, json!({ "updateCount": 0 })), "{path}");
     }
-    assert_eq!(fake.product_stock(STORE, EBOOK), Some(Stock::Unlimited));
     assert_eq!(
-        fake.variation_stock(STORE, POSTER, POSTER_DIGITAL),
+        fake.stock(STORE, StockItem::Product { product: EBOOK }),
         Some(Stock::Unlimited)
     );
-    assert_eq!(fake.product_stock(STORE, POSTER), Some(Stock::Quantity(3)));
+    assert_eq!(
+        fake.stock(
+            STORE,
+            StockItem::Variation {
+                product: POSTER,
+                combination: POSTER_DIGITAL
+            }
+        ),
+        Some(Stock::Unlimited)
+    );
+    assert_eq!(
+        fake.stock(STORE, StockItem::Product { product: POSTER }),
+        Some(Stock::Quantity(3))
+    );
     assert!(fake.ledger().is_empty());
 }
 
@@ -321,7 +358,7 @@ async fn tokens_and_scopes_are_enforced() {
     );
     assert_eq!(fake.ledger().len(), 3);
     assert_eq!(
-        fake.product_stock(OTHER_STORE, SHIRT),
+        fake.stock(OTHER_STORE, StockItem::Product { product: SHIRT }),
         Some(Stock::Quantity(0))
     );
 }
@@ -476,12 +513,12 @@ async fn low_stock_notifications_are_recorded_at_or_below_the_warning_limit() {
 
     let notifications = fake.low_stock_notifications();
     assert_eq!(notifications.len(), 2, "{notifications:?}");
-    assert_eq!(notifications[0].combination, Some(SHIRT_RED));
+    assert_eq!(notifications[0].item.combination(), Some(SHIRT_RED));
     assert_eq!(
         (notifications[0].stock, notifications[0].warning_limit),
         (2, 2)
     );
-    assert_eq!(notifications[1].combination, None);
+    assert_eq!(notifications[1].item.combination(), None);
     assert_eq!(
         (notifications[1].stock, notifications[1].warning_limit),
         (5, 5)
@@ -491,7 +528,7 @@ async fn low_stock_notifications_are_recorded_at_or_below_the_warning_limit() {
 #[tokio::test]
 async fn past_the_rate_limit_a_request_gets_429_with_retry_after_and_is_not_applied() {
     let fake = shop()
-        .rate_limit(5, Duration::from_secs(1))
+        .rate_limit(RateLimit::new(5, Duration::from_secs(1)))
         .start()
         .await
         .unwrap();
@@ -519,7 +556,7 @@ async fn past_the_rate_limit_a_request_gets_429_with_retry_after_and_is_not_appl
 #[tokio::test]
 async fn retry_after_rounds_the_wait_up_to_whole_seconds() {
     let fake = shop()
-        .rate_limit(1, Duration::from_secs(10))
+        .rate_limit(RateLimit::new(1, Duration::from_secs(10)))
         .start()
         .await
         .unwrap();
@@ -670,13 +707,7 @@ async fn a_delay_lets_the_client_time_out_while_the_delta_still_lands() {
     assert!(started.elapsed() >= Duration::from_millis(200));
     // The first request's delay is over too: it was applied although its client saw only a
     // timeout.
-    for _ in 0..100 {
-        if fake.ledger().len() == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let ledger = fake.ledger();
+    let ledger = fake.wait_for_ledger(2).await.unwrap();
     assert_eq!(ledger.len(), 2, "{ledger:?}");
     assert_eq!(shirt(&fake), Some(Stock::Quantity(16)));
 }
@@ -879,27 +910,50 @@ async fn the_demo_shop_is_as_documented() {
     let (_, medium) = demo::MEDIUM_TEE;
     let (_, large) = demo::LARGE_TEE;
     assert_eq!(
-        fake.product_stock(demo::STORE, tee),
+        fake.stock(demo::STORE, StockItem::Product { product: tee }),
         Some(Stock::Quantity(20))
     );
     assert_eq!(
-        fake.variation_stock(demo::STORE, tee, small),
+        fake.stock(
+            demo::STORE,
+            StockItem::Variation {
+                product: tee,
+                combination: small
+            }
+        ),
         Some(Stock::Quantity(10))
     );
     assert_eq!(
-        fake.variation_stock(demo::STORE, tee, medium),
+        fake.stock(
+            demo::STORE,
+            StockItem::Variation {
+                product: tee,
+                combination: medium
+            }
+        ),
         Some(Stock::Quantity(15))
     );
     assert_eq!(
-        fake.variation_stock(demo::STORE, tee, large),
+        fake.stock(
+            demo::STORE,
+            StockItem::Variation {
+                product: tee,
+                combination: large
+            }
+        ),
         Some(Stock::Quantity(20))
     );
     assert_eq!(
-        fake.product_stock(demo::STORE, demo::GIFT_CARD),
+        fake.stock(
+            demo::STORE,
+            StockItem::Product {
+                product: demo::GIFT_CARD
+            }
+        ),
         Some(Stock::Unlimited)
     );
     assert_eq!(
-        fake.product_stock(demo::STORE, demo::MUG),
+        fake.stock(demo::STORE, StockItem::Product { product: demo::MUG }),
         Some(Stock::Quantity(8))
     );
 
@@ -910,7 +964,7 @@ async fn the_demo_shop_is_as_documented() {
     let answer = put(&fake, &path, demo::TOKEN, json!({ "quantityDelta": -3 })).await;
     assert_eq!(answer.status(), 200);
     assert_eq!(
-        fake.product_stock(demo::STORE, tee),
+        fake.stock(demo::STORE, StockItem::Product { product: tee }),
         Some(Stock::Quantity(17))
     );
     let refused = put(
@@ -1295,9 +1349,28 @@ async fn malformed_batches_and_tickets_are_refused() {
 }
 
 #[tokio::test]
+async fn a_batch_item_whose_id_is_null_is_refused() {
+    let fake = start().await;
+    // The spec types `id` as a string: null is as malformed as a number.
+    for id in [Value::Null, json!(7)] {
+        let body = json!([{
+            "id": id,
+            "path": "/products/1/inventory",
+            "method": "PUT",
+            "body": { "quantityDelta": 1 },
+        }]);
+        let answer = error(create_batch(&fake, "", body).await.unwrap()).await;
+        assert_eq!(answer, (400, "WRONG_PARAMETER".into()), "id {id}");
+    }
+    fake.batches_settled().await;
+    assert!(fake.ledger().is_empty());
+    assert_eq!(shirt(&fake), Some(Stock::Quantity(20)));
+}
+
+#[tokio::test]
 async fn a_batch_counts_as_one_request_against_the_rate_limit() {
     let fake = shop()
-        .rate_limit(2, Duration::from_secs(60))
+        .rate_limit(RateLimit::per_minute(2))
         .start()
         .await
         .unwrap();
@@ -1323,7 +1396,7 @@ fn validator<T: schemars::JsonSchema>() -> jsonschema::Validator {
 #[tokio::test]
 async fn every_kind_of_body_the_fake_sends_matches_the_spec() {
     let fake = shop()
-        .rate_limit(40, Duration::from_secs(60))
+        .rate_limit(RateLimit::per_minute(40))
         .start()
         .await
         .unwrap();
@@ -1485,4 +1558,85 @@ async fn every_kind_of_body_the_fake_sends_matches_the_spec() {
     }
     assert_eq!(statuses[0].1["status"], "QUEUED");
     assert_eq!(statuses[1].1["status"], "COMPLETED");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers for tests using the fake
+
+#[tokio::test]
+async fn a_client_from_the_fake_talks_to_it_as_the_tokens_store() {
+    let fake = start().await;
+    let client = fake.client_builder(OTHER).build().unwrap();
+    assert_eq!(client.base_url(), fake.base_url());
+    let adjustment = client.adjust_product_stock(SHIRT, -1).send().await.unwrap();
+    assert_eq!(adjustment.update_count(), 1);
+    assert_eq!(
+        fake.stock(OTHER_STORE, StockItem::Product { product: SHIRT }),
+        Some(Stock::Quantity(0))
+    );
+    // Any store and token, known or not: the fake answers as Ecwid would.
+    let stranger = fake
+        .client_builder_for(STORE, "secret_unknown")
+        .build()
+        .unwrap();
+    let refused = stranger.adjust_product_stock(SHIRT, -1).send().await;
+    assert_eq!(refused.unwrap_err().status(), Some(403));
+}
+
+#[tokio::test]
+#[should_panic(expected = "the fake was not given this token")]
+async fn a_client_for_a_token_the_fake_does_not_know_needs_its_store() {
+    let fake = start().await;
+    let _ = fake.client_builder("secret_unknown");
+}
+
+#[tokio::test(start_paused = true)]
+async fn waiting_for_what_never_lands_fails_with_what_the_fake_holds() {
+    let fake = start().await;
+    let timeout = fake.wait_for_ledger(1).await.unwrap_err();
+    assert!(
+        timeout
+            .to_string()
+            .contains("for 1 applied deltas; its ledger holds 0"),
+        "{timeout}"
+    );
+    assert!(fake.wait_for_journal(1).await.is_err());
+    assert!(fake
+        .wait_until(|fake| fake.ledger().len() == 1)
+        .await
+        .is_err());
+    assert!(fake
+        .wait_until(|fake| fake.ledger().is_empty())
+        .await
+        .is_ok());
+}
+
+#[tokio::test]
+async fn a_wait_ends_when_the_delta_lands() {
+    let fake = start().await;
+    fake.inject_fault(
+        Route::ProductInventory,
+        1,
+        Fault::Delay(Duration::from_millis(100)),
+    );
+    let request = tokio::spawn(delta_owned(fake.base_url(), -1));
+    let started = std::time::Instant::now();
+    assert_eq!(fake.wait_for_journal(1).await.unwrap().len(), 1);
+    let ledger = fake.wait_for_ledger(1).await.unwrap();
+    assert_eq!(ledger[0].delta, -1);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(request.await.unwrap(), 200);
+}
+
+/// A product adjustment sent from a task of its own.
+async fn delta_owned(base_url: String, delta: i64) -> u16 {
+    http()
+        .put(format!("{base_url}{SHIRT_PATH}"))
+        .bearer_auth(TOKEN)
+        .json(&json!({ "quantityDelta": delta }))
+        .send()
+        .await
+        .expect("the fake answers")
+        .status()
+        .as_u16()
 }

@@ -6,7 +6,7 @@
 
 use ecwid_inventory::{
     fake::{demo, FakeStore, Stock},
-    Client, Error, StoreId, DEFAULT_BASE_URL,
+    Client, Error, StockItem, StoreId, DEFAULT_BASE_URL,
 };
 
 const VARS: [&str; 6] = [
@@ -97,7 +97,13 @@ async fn from_env_reads_store_token_and_url() {
     let client = Client::from_env().unwrap();
     assert_eq!(client.base_url(), base_url);
     let (product, combination) = demo::SMALL_TEE;
-    let before = fake.variation_stock(demo::STORE, product, combination);
+    let before = fake.stock(
+        demo::STORE,
+        StockItem::Variation {
+            product,
+            combination,
+        },
+    );
     let adjustment = client
         .adjust_variation_stock(product, combination, -2)
         .send()
@@ -108,7 +114,13 @@ async fn from_env_reads_store_token_and_url() {
         panic!("unexpected stock {before:?}")
     };
     assert_eq!(
-        fake.variation_stock(demo::STORE, product, combination),
+        fake.stock(
+            demo::STORE,
+            StockItem::Variation {
+                product,
+                combination
+            }
+        ),
         Some(Stock::Quantity(before - 2))
     );
     set_env(&[]);

@@ -107,8 +107,8 @@ async fn each_call_is_traced_with_its_waits() {
         1,
         Fault::ecwid_error(429, "RATE_LIMITED", "Too many requests").header("Retry-After", "0"),
     );
-    let client = Client::builder(demo::STORE, demo::TOKEN)
-        .base_url(fake.base_url())
+    let client = fake
+        .client_builder(demo::TOKEN)
         .rate_limit(RateLimit::new(1, Duration::from_millis(100)))
         .retry_policy(RetryPolicy::default())
         .build()

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use ecwid_inventory::{
     fake::{demo, FakeStore, Fault, Route, Stock},
-    Client, ClientBuilder, Error, RateLimit, RetryPolicy, StockAdjustment,
+    Client, ClientBuilder, Error, RateLimit, RetryPolicy, StockAdjustment, StockItem,
 };
 
 async fn demo_store() -> FakeStore {
@@ -22,13 +22,11 @@ async fn demo_store() -> FakeStore {
 }
 
 fn builder(fake: &FakeStore) -> ClientBuilder {
-    Client::builder(demo::STORE, demo::TOKEN)
-        .base_url(fake.base_url())
-        .retry_policy(
-            RetryPolicy::default()
-                .default_retry_after(Duration::from_millis(20))
-                .connect_backoff(Duration::from_millis(10), Duration::from_millis(50)),
-        )
+    fake.client_builder(demo::TOKEN).retry_policy(
+        RetryPolicy::default()
+            .default_retry_after(Duration::from_millis(20))
+            .connect_backoff(Duration::from_millis(10), Duration::from_millis(50)),
+    )
 }
 
 async fn sell_one(client: &Client) -> Result<StockAdjustment, Error> {
@@ -41,19 +39,24 @@ async fn sell_one(client: &Client) -> Result<StockAdjustment, Error> {
 
 fn small_tee_stock(fake: &FakeStore) -> i64 {
     let (product, combination) = demo::SMALL_TEE;
-    match fake.variation_stock(demo::STORE, product, combination) {
+    match fake.stock(
+        demo::STORE,
+        StockItem::Variation {
+            product,
+            combination,
+        },
+    ) {
         Some(Stock::Quantity(n)) => n,
         other => panic!("unexpected stock {other:?}"),
     }
 }
 
-/// The ledger's length once it reaches `expected`, or after 5 s.
+/// The ledger's length once it reaches `expected`, or when the fake gives up waiting.
 async fn ledger_len_reaching(fake: &FakeStore, expected: usize) -> usize {
-    let give_up = Instant::now() + Duration::from_secs(5);
-    while fake.ledger().len() < expected && Instant::now() < give_up {
-        tokio::time::sleep(Duration::from_millis(10)).await;
+    match fake.wait_for_ledger(expected).await {
+        Ok(ledger) => ledger.len(),
+        Err(_) => fake.ledger().len(),
     }
-    fake.ledger().len()
 }
 
 /// Checks the contract for one call: applied at most once, and never silently wrong.
@@ -275,8 +278,8 @@ async fn refused_connections_end_in_a_connect_error_that_applied_nothing() {
 #[tokio::test]
 async fn an_invalid_token_stops_the_client_and_its_clones_until_reset() {
     let fake = demo_store().await;
-    let client = Client::builder(demo::STORE, "secret_revoked")
-        .base_url(fake.base_url())
+    let client = fake
+        .client_builder_for(demo::STORE, "secret_revoked")
         .build()
         .unwrap();
     let clone = client.clone();
@@ -305,8 +308,8 @@ async fn an_invalid_token_stops_the_client_and_its_clones_until_reset() {
 #[tokio::test]
 async fn calls_queued_behind_an_invalid_token_send_nothing() {
     let fake = demo_store().await;
-    let client = Client::builder(demo::STORE, "secret_revoked")
-        .base_url(fake.base_url())
+    let client = fake
+        .client_builder_for(demo::STORE, "secret_revoked")
         .rate_limit(RateLimit::new(1, Duration::from_millis(200)))
         .build()
         .unwrap();
@@ -390,10 +393,7 @@ async fn dropping_a_call_leaves_the_client_usable() {
         tokio::spawn(async move { sell_one(&client).await })
     };
     // Drop the call once its request has reached the fake (which holds it back 300 ms).
-    let give_up = Instant::now() + Duration::from_secs(5);
-    while fake.journal().is_empty() && Instant::now() < give_up {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    fake.wait_for_journal(1).await.unwrap();
     assert_eq!(fake.journal().len(), 1, "the request was sent");
     call.abort();
     assert!(
@@ -416,7 +416,7 @@ async fn many_tasks_through_one_client_never_earn_a_429() {
     let fake = FakeStore::builder()
         .store(demo::store())
         .tokens(demo::tokens())
-        .rate_limit(per_window, window)
+        .rate_limit(RateLimit::new(per_window, window))
         .start()
         .await
         .unwrap();
@@ -453,7 +453,7 @@ async fn without_the_limiter_the_fake_answers_429() {
     let fake = FakeStore::builder()
         .store(demo::store())
         .tokens(demo::tokens())
-        .rate_limit(10, Duration::from_secs(60))
+        .rate_limit(RateLimit::per_minute(10))
         .start()
         .await
         .unwrap();

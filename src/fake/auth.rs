@@ -2,15 +2,16 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 
-use crate::StoreId;
+use crate::{RateLimit, StoreId};
 
-/// An Ecwid access scope the fake checks.
+/// An Ecwid access scope the fake checks. Ecwid has many more; one is added when an endpoint
+/// the fake serves needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Scope {
     /// `read_catalog`: needed, with `update_catalog`, by the variation endpoint.
     ReadCatalog,
@@ -98,6 +99,20 @@ impl fmt::Debug for FakeToken {
     }
 }
 
+/// An `Authorization` value read as `<scheme> <credential>`: `Bearer x` gives `("Bearer", "x")`.
+/// The journal scrubs the credential whatever the scheme; only a bearer one authenticates.
+pub(crate) fn credential(authorization: &str) -> Option<(&str, &str)> {
+    let (scheme, credential) = authorization.trim().split_once(' ')?;
+    Some((scheme, credential.trim()))
+}
+
+/// The token a bearer `Authorization` value presents (the scheme's case does not matter).
+pub(crate) fn bearer(authorization: &str) -> Option<&str> {
+    credential(authorization)
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token)
+}
+
 /// A sliding-window counter of one token's accepted requests.
 #[derive(Debug, Default)]
 pub(crate) struct Window {
@@ -109,7 +124,8 @@ impl Window {
     ///
     /// A refused request is not counted: Ecwid documents that requests past the limit are
     /// ignored, so they do not push the window further.
-    pub(crate) fn admit(&mut self, now: Instant, limit: u32, per: Duration) -> Result<(), u64> {
+    pub(crate) fn admit(&mut self, now: Instant, limit: RateLimit) -> Result<(), u64> {
+        let per = limit.per();
         while self
             .arrivals
             .front()
@@ -117,7 +133,7 @@ impl Window {
         {
             self.arrivals.pop_front();
         }
-        if self.arrivals.len() < limit as usize {
+        if self.arrivals.len() < limit.requests() as usize {
             self.arrivals.push_back(now);
             return Ok(());
         }
@@ -130,31 +146,43 @@ impl Window {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
     fn window_slides_and_refusals_do_not_count() {
         let start = Instant::now();
         let per = Duration::from_secs(10);
+        let limit = RateLimit::new(2, per);
         let mut window = Window::default();
-        assert_eq!(window.admit(start, 2, per), Ok(()));
+        assert_eq!(window.admit(start, limit), Ok(()));
         assert_eq!(
-            window.admit(start + Duration::from_millis(2500), 2, per),
+            window.admit(start + Duration::from_millis(2500), limit),
             Ok(())
         );
         // Full: the first arrival frees its place 10 s after it came, rounded up.
-        assert_eq!(window.admit(start + Duration::from_secs(1), 2, per), Err(9));
+        assert_eq!(window.admit(start + Duration::from_secs(1), limit), Err(9));
         assert_eq!(
-            window.admit(start + Duration::from_millis(9900), 2, per),
+            window.admit(start + Duration::from_millis(9900), limit),
             Err(1)
         );
         // The refusals were not counted: only the first arrival leaves, and one place opens.
-        assert_eq!(window.admit(start + per, 2, per), Ok(()));
+        assert_eq!(window.admit(start + per, limit), Ok(()));
         assert_eq!(
-            window.admit(start + per, 2, per),
+            window.admit(start + per, limit),
             Err(3),
             "the 2.5 s arrival frees its place at 12.5 s"
         );
+    }
+
+    #[test]
+    fn credentials_are_read_from_one_place() {
+        assert_eq!(credential(" Bearer  abc "), Some(("Bearer", "abc")));
+        assert_eq!(credential("Basic eHk="), Some(("Basic", "eHk=")));
+        assert_eq!(credential("abc"), None);
+        assert_eq!(bearer("bearer abc"), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
     }
 
     #[test]

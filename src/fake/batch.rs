@@ -10,8 +10,10 @@ use serde_json::Value;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::api::{Answer, Body, Caller, Endpoint, OriginSeed, Query, State};
-use super::records::RequestId;
+use super::answer::Answer;
+use super::records::{Origin, RequestId};
+use super::routes::{Body, Caller, Endpoint, Query};
+use super::state::{Config, State};
 use super::Shared;
 use crate::generated::types::{
     BatchRequestItem, BatchResponseItem, BatchResponseItemStatus, BatchStatus, BatchStatusStatus,
@@ -66,22 +68,30 @@ impl Batches {
         body: Value,
         now: Instant,
     ) -> Result<Answer, Answer> {
+        // serde reads an explicit `null` as `None` for an optional field; the spec allows no
+        // null in an item (`id` is a string when present), so the raw JSON is checked first.
+        if let Some(items) = body.as_array() {
+            let null_field = items
+                .iter()
+                .filter_map(Value::as_object)
+                .flat_map(|item| item.iter())
+                .find(|(_, value)| value.is_null());
+            if let Some((name, _)) = null_field {
+                return Err(Answer::wrong_parameter(format!(
+                    "A batch request's {name} must not be null"
+                )));
+            }
+        }
         let items: Vec<BatchRequestItem> = serde_json::from_value(body).map_err(|error| {
-            Answer::error(
-                StatusCode::BAD_REQUEST,
-                "WRONG_PARAMETER",
-                format!("The body must be an array of batch requests: {error}"),
-            )
+            Answer::wrong_parameter(format!(
+                "The body must be an array of batch requests: {error}"
+            ))
         })?;
         if items.len() > MAX_BATCH_ITEMS {
-            return Err(Answer::error(
-                StatusCode::BAD_REQUEST,
-                "WRONG_PARAMETER",
-                format!(
-                    "A batch carries at most {MAX_BATCH_ITEMS} requests, not {}",
-                    items.len()
-                ),
-            ));
+            return Err(Answer::wrong_parameter(format!(
+                "A batch carries at most {MAX_BATCH_ITEMS} requests, not {}",
+                items.len()
+            )));
         }
         // allowParallelMode is accepted and ignored: the fake always runs a batch in order.
         query.flag("allowParallelMode")?;
@@ -127,11 +137,7 @@ impl Batches {
             Err(answer) => return answer,
         };
         let Some(ticket) = query.get("ticket") else {
-            return Answer::error(
-                StatusCode::BAD_REQUEST,
-                "WRONG_PARAMETER",
-                "ticket is required",
-            );
+            return Answer::wrong_parameter("ticket is required");
         };
         // A ticket of another store is as unknown as a made-up one.
         let Some(batch) = self.by_ticket.get(ticket).filter(|b| b.store == store) else {
@@ -209,7 +215,7 @@ fn render(item: &BatchRequestItem, result: &ItemResult, escaped: bool) -> BatchR
 
 impl State {
     /// Runs the next item of a running batch. Returns whether items remain.
-    fn run_batch_item(&mut self, config: &super::api::Config, ticket: &str) -> bool {
+    fn run_batch_item(&mut self, config: &Config, ticket: &str) -> bool {
         let Some(batch) = self.batches.by_ticket.get(ticket) else {
             return false;
         };
@@ -221,7 +227,7 @@ impl State {
             batch.store,
             Caller {
                 token: batch.token,
-                origin: OriginSeed::Batch {
+                origin: Origin::Batch {
                     ticket: ticket.to_owned(),
                     created_by: batch.created_by,
                     index,
@@ -310,11 +316,13 @@ pub(crate) async fn worker(shared: Arc<Shared>, store: StoreId, wake: Arc<Notify
             if !shared.config.batch_item_delay.is_zero() {
                 tokio::time::sleep(shared.config.batch_item_delay).await;
             }
-            if !shared.lock().run_batch_item(&shared.config, &ticket) {
+            let more = shared.lock().run_batch_item(&shared.config, &ticket);
+            shared.changed();
+            if !more {
                 break;
             }
         }
         tracing::debug!(%store, %ticket, "fake store: batch completed");
-        shared.batch_settled.notify_waiters();
+        shared.changed();
     }
 }

@@ -4,9 +4,12 @@
 use std::collections::{btree_map::Entry, BTreeMap};
 use std::io;
 
-use crate::{CombinationId, ProductId, StoreId};
+use crate::{CombinationId, ProductId, StockItem, StoreId};
 
 /// The stock of a product or variation, as Ecwid models it: a number, or no limit at all.
+///
+/// Not `#[non_exhaustive]`, unlike the fake's other enums: these are the only two kinds of
+/// stock Ecwid has, and a test should be able to match on both without a wildcard.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Stock {
     /// A counted stock. It may be negative: Ecwid applies a delta that takes it below zero.
@@ -175,8 +178,7 @@ pub(crate) struct Catalog {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Target {
     pub(crate) store: StoreId,
-    pub(crate) product: ProductId,
-    pub(crate) combination: Option<CombinationId>,
+    pub(crate) item: StockItem,
 }
 
 /// Why an adjustment's target does not exist.
@@ -253,23 +255,28 @@ impl Catalog {
             .stores
             .get_mut(&target.store)
             .ok_or(Missing::Store)?
-            .get_mut(&target.product)
+            .get_mut(&target.item.product())
             .ok_or(Missing::Product)?;
-        match target.combination {
-            None => Ok(&mut product.own),
-            Some(combination) => match product.variations.get_mut(&combination) {
-                None => Err(Missing::Combination),
-                Some(Some(counter)) => Ok(counter),
-                Some(None) => Ok(&mut product.own),
-            },
+        match target.item {
+            StockItem::Product { .. } => Ok(&mut product.own),
+            StockItem::Variation { combination, .. } => {
+                match product.variations.get_mut(&combination) {
+                    None => Err(Missing::Combination),
+                    Some(Some(counter)) => Ok(counter),
+                    Some(None) => Ok(&mut product.own),
+                }
+            }
         }
     }
 
     pub(crate) fn stock(&self, target: Target) -> Option<Stock> {
-        let product = self.stores.get(&target.store)?.get(&target.product)?;
-        match target.combination {
-            None => Some(product.own.stock),
-            Some(combination) => Some(
+        let product = self
+            .stores
+            .get(&target.store)?
+            .get(&target.item.product())?;
+        match target.item {
+            StockItem::Product { .. } => Some(product.own.stock),
+            StockItem::Variation { combination, .. } => Some(
                 product
                     .variations
                     .get(&combination)?

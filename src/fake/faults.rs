@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use crate::generated::types::EcwidError;
 
-/// The requests a scripted [`Fault`] applies to, by the endpoint they call.
+/// The requests a scripted [`Fault`] applies to, by the endpoint they call. One per endpoint
+/// of the spec, so it grows with the spec.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Route {
     /// `/{storeId}/products/{productId}/combinations/{combinationId}/inventory`, any method.
     VariationInventory,

@@ -14,9 +14,14 @@
 //! non-idempotent API: the delta is applied but the answer never arrives
 //! ([`Fault::CloseAfterApplying`]).
 //!
+//! It also does the setup every test repeats: [`FakeStore::client_builder`] gives a
+//! [`Client`] builder pointed at the fake, and [`FakeStore::wait_for_ledger`],
+//! [`FakeStore::wait_for_journal`] and [`FakeStore::wait_until`] wait for work that lands after
+//! its caller returned (a timed-out call, a batch), waking on each change rather than polling.
+//!
 //! ```
 //! use ecwid_inventory::fake::{FakeStore, FakeToken, Product, Stock, Store, Variation};
-//! use ecwid_inventory::{CombinationId, ProductId, StoreId};
+//! use ecwid_inventory::{CombinationId, ProductId, StockItem, StoreId};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -44,7 +49,8 @@
 //!     .await?;
 //! assert_eq!(answer["updateCount"], 1);
 //! assert_eq!(answer["warning"], "Product variation has negative stock.");
-//! assert_eq!(fake.variation_stock(store, product, combination), Some(Stock::Quantity(-5)));
+//! let item = StockItem::Variation { product, combination };
+//! assert_eq!(fake.stock(store, item), Some(Stock::Quantity(-5)));
 //! assert_eq!(fake.ledger().len(), 1);
 //! # Ok(()) }
 //! ```
@@ -92,15 +98,27 @@
 //!   `deduplicationKey` is remembered per store for an hour of the fake's clock
 //!   ([`FakeStore::advance_clock`]).
 //! - Scripted faults act before the token and the rate limit are checked (see [`Fault`]).
+//!
+//! # What may grow
+//!
+//! The records a test reads ([`RecordedRequest`], [`AppliedDelta`], [`LowStockNotification`])
+//! are `#[non_exhaustive]`: only the fake makes them, so a field can be added without breaking
+//! a test. So are the enums that follow the spec or the fake's reach: [`Fault`] (new ways to
+//! fail), [`Route`] (one per endpoint), [`Scope`] (the scopes those endpoints need) and
+//! [`Origin`] (the ways a delta can be applied); match them with a wildcard arm. [`Stock`] is
+//! not: Ecwid has exactly two kinds of stock, counted and unlimited.
 
-mod api;
+mod answer;
 mod auth;
 mod batch;
 mod catalog;
 pub mod demo;
 mod faults;
 mod records;
+mod routes;
 mod server;
+mod state;
+mod wait;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -119,11 +137,12 @@ pub use auth::{FakeToken, Scope};
 pub use catalog::{Product, Stock, Store, Variation};
 pub use faults::{Fault, Route};
 pub use records::{AppliedDelta, LowStockNotification, Origin, RecordedRequest, RequestId};
+pub use wait::{WaitTimeout, WAIT_TIMEOUT};
 
-use api::{Config, State};
 use catalog::{Catalog, Target};
+use state::{Config, State};
 
-use crate::{CombinationId, ProductId, StoreId};
+use crate::{Client, ClientBuilder, RateLimit, StockItem, StoreId};
 
 /// The `warning` of the product endpoint when the stock became negative (Ecwid's own text,
 /// as its Java client's tests read it).
@@ -133,19 +152,18 @@ pub const PRODUCT_NEGATIVE_STOCK_WARNING: &str = "Product has negative stock.";
 /// unconfirmed: this one is the fake's choice.
 pub const VARIATION_NEGATIVE_STOCK_WARNING: &str = "Product variation has negative stock.";
 
-/// Ecwid's documented rate limit: requests per token...
-pub const DEFAULT_RATE_LIMIT: u32 = 600;
-
-/// ...per this window.
-pub const DEFAULT_RATE_WINDOW: Duration = Duration::from_secs(60);
+/// The fake's rate limit per token unless told otherwise: Ecwid's documented 600 requests a
+/// minute.
+pub const DEFAULT_RATE_LIMIT: RateLimit = RateLimit::ecwid();
 
 /// What the server tasks and the handle share.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) config: Config,
     state: Mutex<State>,
-    /// Signalled each time a batch completes.
-    pub(crate) batch_settled: Notify,
+    /// Signalled each time the journal, the ledger, the notifications or a batch change, for
+    /// the `wait_*` methods.
+    changed: Notify,
     /// Set when the [`FakeStore`] is dropped: work still pending then applies nothing.
     stopped: AtomicBool,
 }
@@ -163,13 +181,22 @@ impl Shared {
         self.stopped.load(Ordering::SeqCst)
     }
 
+    /// Wakes whoever waits for the records or the batches to change. Called after the change,
+    /// once the lock is released.
+    pub(crate) fn changed(&self) {
+        self.changed.notify_waiters();
+    }
+
     /// Notes in the journal the status a request was answered with.
     pub(crate) fn answered(&self, id: RequestId, status: u16) {
-        let mut state = self.lock();
-        let index = usize::try_from(id.0 - 1).expect("request ids fit in memory");
-        if let Some(recorded) = state.journal.get_mut(index) {
-            recorded.status = Some(status);
+        {
+            let mut state = self.lock();
+            let index = usize::try_from(id.0 - 1).expect("request ids fit in memory");
+            if let Some(recorded) = state.journal.get_mut(index) {
+                recorded.status = Some(status);
+            }
         }
+        self.changed();
     }
 }
 
@@ -179,7 +206,7 @@ impl Shared {
 pub struct FakeStoreBuilder {
     stores: Vec<Store>,
     tokens: Vec<FakeToken>,
-    rate_limit: Option<(u32, Duration)>,
+    rate_limit: Option<RateLimit>,
     port: u16,
     batch_item_delay: Duration,
 }
@@ -203,10 +230,18 @@ impl FakeStoreBuilder {
         self
     }
 
-    /// Allows each token `requests` per sliding window of `per` (default: 600 per 60 s, as
-    /// Ecwid documents).
-    pub fn rate_limit(mut self, requests: u32, per: Duration) -> Self {
-        self.rate_limit = Some((requests, per));
+    /// Allows each token this many requests per sliding window (default
+    /// [`DEFAULT_RATE_LIMIT`]: 600 a minute, as Ecwid documents).
+    ///
+    /// ```
+    /// use ecwid_inventory::fake::FakeStore;
+    /// use ecwid_inventory::RateLimit;
+    ///
+    /// let builder = FakeStore::builder().rate_limit(RateLimit::per_minute(60));
+    /// # let _ = builder;
+    /// ```
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = Some(limit);
         self
     }
 
@@ -263,7 +298,7 @@ impl FakeStoreBuilder {
                 batch_wakers,
             },
             state: Mutex::new(State::new(catalog)),
-            batch_settled: Notify::new(),
+            changed: Notify::new(),
             stopped: AtomicBool::new(false),
         });
         let mut tasks = JoinSet::new();
@@ -306,7 +341,7 @@ impl FakeStore {
         FakeStoreBuilder {
             stores: Vec::new(),
             tokens: Vec::new(),
-            rate_limit: Some((DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW)),
+            rate_limit: Some(DEFAULT_RATE_LIMIT),
             port: 0,
             batch_item_delay: Duration::ZERO,
         }
@@ -332,28 +367,46 @@ impl FakeStore {
         self.addr
     }
 
-    /// A product's stock, or `None` if there is no such product.
-    pub fn product_stock(&self, store: StoreId, product: ProductId) -> Option<Stock> {
-        self.shared.lock().catalog.stock(Target {
-            store,
-            product,
-            combination: None,
-        })
+    /// A [`Client::builder`] for the store `token` belongs to, with [`base_url`](Self::base_url)
+    /// set to this fake's: the client's other defaults (rate limit, retries, timeouts) are left
+    /// as they are.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use ecwid_inventory::fake::{demo, FakeStore};
+    ///
+    /// let fake = FakeStore::demo().await?;
+    /// let client = fake.client_builder(demo::TOKEN).no_rate_limit().build()?;
+    /// client.adjust_product_stock(demo::MUG, -1).send().await?;
+    /// assert_eq!(fake.ledger().len(), 1);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the fake was not given `token`. For a token it does not know, or one used against
+    /// another store, use [`client_builder_for`](Self::client_builder_for).
+    pub fn client_builder(&self, token: &str) -> ClientBuilder {
+        let Some(known) = self.shared.config.tokens.iter().find(|t| t.matches(token)) else {
+            panic!(
+                "FakeStore::client_builder: the fake was not given this token; \
+                 use client_builder_for(store, token) to send an unknown one"
+            );
+        };
+        self.client_builder_for(known.store, token)
     }
 
-    /// A variation's stock (its product's, when it shares it), or `None` if there is no such
-    /// variation.
-    pub fn variation_stock(
-        &self,
-        store: StoreId,
-        product: ProductId,
-        combination: CombinationId,
-    ) -> Option<Stock> {
-        self.shared.lock().catalog.stock(Target {
-            store,
-            product,
-            combination: Some(combination),
-        })
+    /// A [`Client::builder`] for `store` with `token` (known to the fake or not), with
+    /// [`base_url`](Self::base_url) set to this fake's.
+    pub fn client_builder_for(&self, store: StoreId, token: impl Into<String>) -> ClientBuilder {
+        Client::builder(store, token).base_url(self.base_url())
+    }
+
+    /// A product's or variation's stock (a variation's is its product's when it shares it),
+    /// or `None` if there is no such item.
+    pub fn stock(&self, store: StoreId, item: StockItem) -> Option<Stock> {
+        self.shared.lock().catalog.stock(Target { store, item })
     }
 
     /// Every HTTP request received so far, in arrival order, secrets redacted.
@@ -409,21 +462,6 @@ impl FakeStore {
         self.shared.lock().batches.paused = false;
         for waker in self.shared.config.batch_wakers.values() {
             waker.notify_one();
-        }
-    }
-
-    /// Waits until every batch received so far has completed. Never returns while batches
-    /// are paused with some queued.
-    pub async fn batches_settled(&self) {
-        loop {
-            let settled = self.shared.batch_settled.notified();
-            tokio::pin!(settled);
-            // Registered before checking, so a batch completing in between still wakes us.
-            settled.as_mut().enable();
-            if self.shared.lock().batches.settled() {
-                return;
-            }
-            settled.await;
         }
     }
 

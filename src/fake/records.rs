@@ -1,7 +1,10 @@
 //! What the fake remembers for tests to inspect: every request, every applied delta, every
 //! low-stock notification.
+//!
+//! The records are `#[non_exhaustive]`: a test reads their fields, only the fake makes them,
+//! so a field can be added without breaking anyone.
 
-use crate::{CombinationId, ProductId, StoreId};
+use crate::{StockItem, StoreId};
 
 /// The number the fake gave a request when it arrived: 1 for the first, then 2, 3, …
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -14,6 +17,7 @@ pub struct RequestId(pub u64);
 /// or not), found elsewhere (path, query, other headers, body) is replaced by `[REDACTED]`: a
 /// journal can be printed without leaking a token.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RecordedRequest {
     /// The request's number.
     pub id: RequestId,
@@ -42,8 +46,10 @@ impl RecordedRequest {
     }
 }
 
-/// What made the fake apply a delta.
+/// What made the fake apply a delta: one of the ways the spec lets a delta be applied, so
+/// more may come with new endpoints.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Origin {
     /// A REST adjustment request.
     Request(RequestId),
@@ -58,19 +64,27 @@ pub enum Origin {
     },
 }
 
+impl Origin {
+    /// The HTTP request behind it: the adjustment request, or the one that created the batch.
+    pub(crate) fn request(&self) -> RequestId {
+        match self {
+            Origin::Request(id) | Origin::Batch { created_by: id, .. } => *id,
+        }
+    }
+}
+
 /// One delta the fake applied to a counted stock: the proof that an adjustment happened, and
 /// how many times.
 ///
 /// Adjustments that change nothing (`updateCount: 0`, unlimited stock) are not recorded.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AppliedDelta {
     /// The store.
     pub store: StoreId,
-    /// The product.
-    pub product: ProductId,
-    /// The variation addressed, `None` for the product endpoint. A variation with an empty SKU
-    /// moves its product's stock, but is still named here as the request named it.
-    pub combination: Option<CombinationId>,
+    /// The product or variation the request addressed. A variation with an empty SKU moves its
+    /// product's stock, but is still named here as the request named it.
+    pub item: StockItem,
     /// The `quantityDelta`.
     pub delta: i32,
     /// The stock after the delta.
@@ -84,13 +98,12 @@ pub struct AppliedDelta {
 /// Recorded when an adjustment asked for `checkLowStockNotification=true` and the new stock is
 /// at or below the item's warning limit.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LowStockNotification {
     /// The store.
     pub store: StoreId,
-    /// The product.
-    pub product: ProductId,
-    /// The variation addressed, `None` for the product endpoint.
-    pub combination: Option<CombinationId>,
+    /// The product or variation the request addressed.
+    pub item: StockItem,
     /// The stock after the adjustment.
     pub stock: i64,
     /// The warning limit it was compared with.

@@ -17,9 +17,11 @@ use secrecy::ExposeSecret;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
-use super::api::{Answer, Endpoint, HttpRequest};
+use super::answer::Answer;
+use super::auth::credential;
 use super::faults::Fault;
 use super::records::{RecordedRequest, RequestId};
+use super::routes::{Endpoint, HttpRequest};
 use super::Shared;
 
 /// Returned by the service to make hyper drop the connection without writing a response.
@@ -82,6 +84,7 @@ async fn handle(
         state.journal.push(recorded);
         (id, state.faults.take(route))
     };
+    shared.changed();
 
     let mut close_after = false;
     let mut delay = None;
@@ -142,6 +145,8 @@ fn process(shared: &Shared, id: RequestId, parts: &Parts, body: &[u8], sent: boo
     );
     if sent {
         shared.answered(id, answer.status.as_u16());
+    } else {
+        shared.changed();
     }
     answer
 }
@@ -155,8 +160,8 @@ fn record(shared: &Shared, id: RequestId, parts: &Parts, body: &[u8]) -> Recorde
         .headers
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.trim().split_once(' '))
-        .map(|(_, credential)| credential.trim());
+        .and_then(credential)
+        .map(|(_, credential)| credential);
     let scrub = |text: &str| {
         shared
             .config

@@ -1,91 +1,18 @@
-//! Ecwid's behaviour: routing, authentication, the rate limit, and the adjustment itself.
+//! Routing: which endpoint a request calls, who calls it (the bearer token, its rate limit, its
+//! store and scopes), and what it asks (query flags, JSON body), before the state acts on it.
 //!
-//! Everything here is synchronous and runs under the fake's one lock, so each request is
-//! atomic. The same [`State::execute`] serves a REST request and a request carried by a batch.
-
-use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Duration;
+//! The same [`State::execute`] serves a REST request and a request carried by a batch.
 
 use hyper::StatusCode;
-use serde::Serialize;
 use serde_json::Value;
-use tokio::sync::Notify;
-use tokio::time::Instant;
 
-use super::auth::{FakeToken, Scope, Window};
-use super::batch::Batches;
-use super::catalog::{Catalog, Missing, Stock, Target};
-use super::faults::{FaultQueue, Route};
-use super::records::{AppliedDelta, LowStockNotification, Origin, RecordedRequest, RequestId};
-use super::{PRODUCT_NEGATIVE_STOCK_WARNING, VARIATION_NEGATIVE_STOCK_WARNING};
-use crate::generated::types::{EcwidError, StockUpdateResult};
-use crate::{CombinationId, ProductId, StoreId};
-
-/// What does not change once the fake is started.
-#[derive(Debug)]
-pub(crate) struct Config {
-    pub(crate) tokens: Vec<FakeToken>,
-    pub(crate) rate_limit: Option<(u32, Duration)>,
-    pub(crate) batch_item_delay: Duration,
-    /// Wakes each store's batch worker.
-    pub(crate) batch_wakers: HashMap<StoreId, Arc<Notify>>,
-}
-
-/// Everything the fake remembers, behind one lock.
-#[derive(Debug)]
-pub(crate) struct State {
-    pub(crate) catalog: Catalog,
-    pub(crate) clock_offset: Duration,
-    pub(crate) next_request: u64,
-    pub(crate) journal: Vec<RecordedRequest>,
-    pub(crate) ledger: Vec<AppliedDelta>,
-    pub(crate) notifications: Vec<LowStockNotification>,
-    pub(crate) windows: HashMap<usize, Window>,
-    pub(crate) faults: FaultQueue,
-    pub(crate) batches: Batches,
-}
-
-/// One answer: a status and a JSON body, plus any extra headers.
-#[derive(Clone, Debug)]
-pub(crate) struct Answer {
-    pub(crate) status: StatusCode,
-    pub(crate) body: Value,
-    pub(crate) headers: Vec<(&'static str, String)>,
-}
-
-impl Answer {
-    pub(crate) fn ok(body: impl Serialize) -> Self {
-        Answer {
-            status: StatusCode::OK,
-            body: serde_json::to_value(body).expect("generated types serialize"),
-            headers: Vec::new(),
-        }
-    }
-
-    /// An error in Ecwid's format, built from the spec's `EcwidError`.
-    pub(crate) fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        let body = EcwidError {
-            error_code: Some(code.to_owned()),
-            error_message: Some(message.into()),
-            ..EcwidError::default()
-        };
-        Answer {
-            headers: Vec::new(),
-            ..Answer::ok(body)
-        }
-        .with_status(status)
-    }
-
-    fn with_status(mut self, status: StatusCode) -> Self {
-        self.status = status;
-        self
-    }
-
-    fn wrong_parameter(message: impl Into<String>) -> Self {
-        Answer::error(StatusCode::BAD_REQUEST, "WRONG_PARAMETER", message)
-    }
-}
+use super::answer::Answer;
+use super::auth::{bearer, Scope};
+use super::catalog::Target;
+use super::faults::Route;
+use super::records::{Origin, RequestId};
+use super::state::{Config, State};
+use crate::{CombinationId, ProductId, StockItem, StoreId};
 
 /// A known endpoint, read from a path.
 #[derive(Clone, Copy, Debug)]
@@ -109,14 +36,17 @@ impl Endpoint {
         match segments.as_slice() {
             ["products", product, "inventory"] => Some(Endpoint::ProductInventory(Target {
                 store,
-                product: ProductId::new(parse_id(product)?),
-                combination: None,
+                item: StockItem::Product {
+                    product: ProductId::new(parse_id(product)?),
+                },
             })),
             ["products", product, "combinations", combination, "inventory"] => {
                 Some(Endpoint::VariationInventory(Target {
                     store,
-                    product: ProductId::new(parse_id(product)?),
-                    combination: Some(CombinationId::new(parse_id(combination)?)),
+                    item: StockItem::Variation {
+                        product: ProductId::new(parse_id(product)?),
+                        combination: CombinationId::new(parse_id(combination)?),
+                    },
                 }))
             }
             ["batch"] => Some(Endpoint::Batch(store)),
@@ -174,43 +104,10 @@ pub(crate) enum Body<'a> {
 
 /// Who is asking, once authenticated.
 pub(crate) struct Caller {
+    /// The token's index in the configuration.
     pub(crate) token: usize,
-    pub(crate) origin: OriginSeed,
-}
-
-/// The origin of whatever this request applies.
-#[derive(Clone, Debug)]
-pub(crate) enum OriginSeed {
-    Request(RequestId),
-    Batch {
-        ticket: String,
-        created_by: RequestId,
-        index: usize,
-    },
-}
-
-impl OriginSeed {
-    fn origin(&self) -> Origin {
-        match self.clone() {
-            OriginSeed::Request(id) => Origin::Request(id),
-            OriginSeed::Batch {
-                ticket,
-                created_by,
-                index,
-            } => Origin::Batch {
-                ticket,
-                created_by,
-                index,
-            },
-        }
-    }
-
-    fn request(&self) -> RequestId {
-        match self {
-            OriginSeed::Request(id) => *id,
-            OriginSeed::Batch { created_by, .. } => *created_by,
-        }
-    }
+    /// What a delta this request applies is recorded as coming from.
+    pub(crate) origin: Origin,
 }
 
 /// The parts of an HTTP request the Ecwid logic reads.
@@ -225,25 +122,6 @@ pub(crate) struct HttpRequest<'a> {
 }
 
 impl State {
-    pub(crate) fn new(catalog: Catalog) -> Self {
-        State {
-            catalog,
-            clock_offset: Duration::ZERO,
-            next_request: 1,
-            journal: Vec::new(),
-            ledger: Vec::new(),
-            notifications: Vec::new(),
-            windows: HashMap::new(),
-            faults: FaultQueue::default(),
-            batches: Batches::default(),
-        }
-    }
-
-    /// The fake's clock: tokio's, plus whatever a test advanced it by.
-    pub(crate) fn now(&self) -> Instant {
-        Instant::now() + self.clock_offset
-    }
-
     /// Handles one HTTP request, in this order: route (404, 405), token (403), rate limit
     /// (429), then [`State::execute`].
     pub(crate) fn handle_http(&mut self, config: &Config, request: HttpRequest<'_>) -> Answer {
@@ -265,11 +143,7 @@ impl State {
             return answer;
         }
         // Only the Authorization header counts: Ecwid refuses tokens in the query string.
-        let presented = request
-            .authorization
-            .and_then(|value| value.trim().split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim());
+        let presented = request.authorization.and_then(bearer);
         let Some(token) =
             presented.and_then(|presented| config.tokens.iter().position(|t| t.matches(presented)))
         else {
@@ -279,18 +153,17 @@ impl State {
                 "Invalid or missing access token",
             );
         };
-        if let Some((limit, per)) = config.rate_limit {
+        if let Some(limit) = config.rate_limit {
             let now = self.now();
-            if let Err(seconds) = self
-                .windows
-                .entry(token)
-                .or_default()
-                .admit(now, limit, per)
-            {
+            if let Err(seconds) = self.windows.entry(token).or_default().admit(now, limit) {
                 let mut answer = Answer::error(
                     StatusCode::TOO_MANY_REQUESTS,
                     "RATE_LIMITED",
-                    format!("Too many requests: at most {limit} per {per:?} per token"),
+                    format!(
+                        "Too many requests: at most {} per {:?} per token",
+                        limit.requests(),
+                        limit.per()
+                    ),
                 );
                 answer.headers.push(("retry-after", seconds.to_string()));
                 return answer;
@@ -302,7 +175,7 @@ impl State {
         };
         let caller = Caller {
             token,
-            origin: OriginSeed::Request(request.id),
+            origin: Origin::Request(request.id),
         };
         self.execute(
             config,
@@ -371,7 +244,7 @@ impl State {
                     Ok(delta) => delta,
                     Err(answer) => return answer,
                 };
-                self.adjust(target, delta, check, caller.origin.origin())
+                self.adjust(target, delta, check, caller.origin.clone())
             }
             (Endpoint::Batch(store), "POST") => {
                 let value = match read_json(body) {
@@ -402,57 +275,6 @@ impl State {
             ),
         }
     }
-
-    /// Applies a delta: Ecwid's documented rules, plus the fake's choices for what Ecwid leaves
-    /// unsaid (see the module docs).
-    fn adjust(&mut self, target: Target, delta: i32, check_low: bool, origin: Origin) -> Answer {
-        let counter = match self.catalog.counter_mut(target) {
-            Ok(counter) => counter,
-            Err(missing) => return not_found(target, missing),
-        };
-        let Stock::Quantity(before) = counter.stock else {
-            // Unconfirmed in Ecwid's docs: the fake leaves an unlimited stock unlimited and
-            // says so with updateCount 0.
-            return Answer::ok(StockUpdateResult {
-                update_count: 0,
-                warning: None,
-            });
-        };
-        let Some(after) = before.checked_add(i64::from(delta)) else {
-            return Answer::wrong_parameter("The stock would overflow");
-        };
-        counter.stock = Stock::Quantity(after);
-        let warning_limit = counter.warning_limit;
-        self.ledger.push(AppliedDelta {
-            store: target.store,
-            product: target.product,
-            combination: target.combination,
-            delta,
-            stock_after: after,
-            origin,
-        });
-        if let Some(limit) = warning_limit.filter(|&limit| check_low && after <= limit) {
-            self.notifications.push(LowStockNotification {
-                store: target.store,
-                product: target.product,
-                combination: target.combination,
-                stock: after,
-                warning_limit: limit,
-            });
-        }
-        let warning = (after < 0).then(|| {
-            if target.combination.is_some() {
-                VARIATION_NEGATIVE_STOCK_WARNING
-            } else {
-                PRODUCT_NEGATIVE_STOCK_WARNING
-            }
-            .to_owned()
-        });
-        Answer::ok(StockUpdateResult {
-            update_count: 1,
-            warning,
-        })
-    }
 }
 
 fn scope_name(scope: Scope) -> &'static str {
@@ -460,28 +282,6 @@ fn scope_name(scope: Scope) -> &'static str {
         Scope::ReadCatalog => "read_catalog",
         Scope::UpdateCatalog => "update_catalog",
     }
-}
-
-fn not_found(target: Target, missing: Missing) -> Answer {
-    let (code, message) = match missing {
-        Missing::Store => (
-            "STORE_NOT_FOUND",
-            format!("Store {} not found", target.store),
-        ),
-        Missing::Product => (
-            "PRODUCT_NOT_FOUND",
-            format!("Product {} not found", target.product),
-        ),
-        Missing::Combination => (
-            "COMBINATION_NOT_FOUND",
-            format!(
-                "Combination {} of product {} not found",
-                target.combination.map_or(0, CombinationId::get),
-                target.product
-            ),
-        ),
-    };
-    Answer::error(StatusCode::NOT_FOUND, code, message)
 }
 
 /// Reads a JSON body: 415 for another content type, 400 for what is not JSON.
@@ -531,16 +331,26 @@ pub(crate) struct Query {
 }
 
 impl Query {
+    /// Decodes `application/x-www-form-urlencoded` pairs. A malformed escape (`%` not followed
+    /// by two hex digits) or a name or value that is not UTF-8 once decoded is
+    /// `WRONG_PARAMETER`, as a servlet container would refuse it, rather than read as
+    /// something the caller did not send.
     pub(crate) fn parse(query: Option<&str>) -> Result<Self, Answer> {
+        let query = query.unwrap_or("");
+        let malformed = || Answer::wrong_parameter(format!("Malformed query string {query}"));
+        if !escapes_are_well_formed(query) {
+            return Err(malformed());
+        }
         let mut pairs = Vec::new();
-        for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let decode = |s: &str| {
-                percent_decode(s).ok_or_else(|| {
-                    Answer::wrong_parameter(format!("Malformed query parameter {pair}"))
-                })
-            };
-            pairs.push((decode(name)?, decode(value)?));
+        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+            // form_urlencoded decodes lossily: a replacement character marks bytes that were
+            // not UTF-8.
+            if name.contains(char::REPLACEMENT_CHARACTER)
+                || value.contains(char::REPLACEMENT_CHARACTER)
+            {
+                return Err(malformed());
+            }
+            pairs.push((name.into_owned(), value.into_owned()));
         }
         Ok(Query { pairs })
     }
@@ -565,21 +375,14 @@ impl Query {
     }
 }
 
-fn percent_decode(input: &str) -> Option<String> {
-    let mut bytes = Vec::with_capacity(input.len());
-    let mut rest = input.bytes();
-    while let Some(byte) = rest.next() {
-        match byte {
-            b'+' => bytes.push(b' '),
-            b'%' => {
-                let high = char::from(rest.next()?).to_digit(16)?;
-                let low = char::from(rest.next()?).to_digit(16)?;
-                bytes.push(u8::try_from(high * 16 + low).ok()?);
-            }
-            other => bytes.push(other),
-        }
-    }
-    String::from_utf8(bytes).ok()
+/// Whether every `%` starts an escape of two hex digits.
+fn escapes_are_well_formed(query: &str) -> bool {
+    query.split('%').skip(1).all(|escape| {
+        escape
+            .as_bytes()
+            .get(..2)
+            .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    })
 }
 
 #[cfg(test)]
@@ -590,8 +393,10 @@ mod tests {
     fn paths_are_read_strictly() {
         assert!(matches!(
             Endpoint::from_api_path("/api/v3/1003/products/7/combinations/9/inventory"),
-            Some(Endpoint::VariationInventory(Target { store, product, combination: Some(c) }))
-                if store.get() == 1003 && product.get() == 7 && c.get() == 9
+            Some(Endpoint::VariationInventory(Target {
+                store,
+                item: StockItem::Variation { product, combination }
+            })) if store.get() == 1003 && product.get() == 7 && combination.get() == 9
         ));
         assert!(matches!(
             Endpoint::from_api_path("/api/v3/1003/batch"),
@@ -616,7 +421,13 @@ mod tests {
         assert!(query.flag("c").is_err());
         assert_eq!(query.flag("missing").unwrap(), None);
         assert_eq!(query.get("d e"), Some("x+y z"));
-        assert!(Query::parse(Some("a=%zz")).is_err());
+        assert_eq!(
+            Query::parse(Some("e=%C3%A9&&f")).unwrap().get("e"),
+            Some("é")
+        );
+        for malformed in ["a=%zz", "a=%2", "a=%", "a=%FF"] {
+            assert!(Query::parse(Some(malformed)).is_err(), "{malformed}");
+        }
     }
 
     #[test]

@@ -1,0 +1,44 @@
+//! What the fake answers: a status, a JSON body built from the spec's generated types, and any
+//! extra headers; errors in Ecwid's format.
+
+use hyper::StatusCode;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::generated::types::EcwidError;
+
+/// One answer: a status and a JSON body, plus any extra headers.
+#[derive(Clone, Debug)]
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) body: Value,
+    pub(crate) headers: Vec<(&'static str, String)>,
+}
+
+impl Answer {
+    pub(crate) fn ok(body: impl Serialize) -> Self {
+        Answer {
+            status: StatusCode::OK,
+            body: serde_json::to_value(body).expect("generated types serialize"),
+            headers: Vec::new(),
+        }
+    }
+
+    /// An error in Ecwid's format, built from the spec's `EcwidError`.
+    pub(crate) fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        let body = EcwidError {
+            error_code: Some(code.to_owned()),
+            error_message: Some(message.into()),
+            ..EcwidError::default()
+        };
+        Answer {
+            status,
+            ..Answer::ok(body)
+        }
+    }
+
+    /// 400 `WRONG_PARAMETER`: what Ecwid answers to a malformed request.
+    pub(crate) fn wrong_parameter(message: impl Into<String>) -> Self {
+        Answer::error(StatusCode::BAD_REQUEST, "WRONG_PARAMETER", message)
+    }
+}

@@ -1,0 +1,141 @@
+//! What the fake knows: its fixed configuration, and the state requests move (the catalog, the
+//! records, the rate-limit windows, scripted faults, batches), with the stock adjustment itself.
+//!
+//! Everything here is synchronous and runs under the fake's one lock, so each request is
+//! atomic.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::StatusCode;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use super::answer::Answer;
+use super::auth::{FakeToken, Window};
+use super::batch::Batches;
+use super::catalog::{Catalog, Missing, Stock, Target};
+use super::faults::FaultQueue;
+use super::records::{AppliedDelta, LowStockNotification, Origin, RecordedRequest};
+use super::{PRODUCT_NEGATIVE_STOCK_WARNING, VARIATION_NEGATIVE_STOCK_WARNING};
+use crate::generated::types::StockUpdateResult;
+use crate::{CombinationId, RateLimit, StockItem, StoreId};
+
+/// What does not change once the fake is started.
+#[derive(Debug)]
+pub(crate) struct Config {
+    pub(crate) tokens: Vec<FakeToken>,
+    pub(crate) rate_limit: Option<RateLimit>,
+    pub(crate) batch_item_delay: Duration,
+    /// Wakes each store's batch worker.
+    pub(crate) batch_wakers: HashMap<StoreId, Arc<Notify>>,
+}
+
+/// Everything the fake remembers, behind one lock.
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) catalog: Catalog,
+    pub(crate) clock_offset: Duration,
+    pub(crate) next_request: u64,
+    pub(crate) journal: Vec<RecordedRequest>,
+    pub(crate) ledger: Vec<AppliedDelta>,
+    pub(crate) notifications: Vec<LowStockNotification>,
+    pub(crate) windows: HashMap<usize, Window>,
+    pub(crate) faults: FaultQueue,
+    pub(crate) batches: Batches,
+}
+
+impl State {
+    pub(crate) fn new(catalog: Catalog) -> Self {
+        State {
+            catalog,
+            clock_offset: Duration::ZERO,
+            next_request: 1,
+            journal: Vec::new(),
+            ledger: Vec::new(),
+            notifications: Vec::new(),
+            windows: HashMap::new(),
+            faults: FaultQueue::default(),
+            batches: Batches::default(),
+        }
+    }
+
+    /// The fake's clock: tokio's, plus whatever a test advanced it by.
+    pub(crate) fn now(&self) -> Instant {
+        Instant::now() + self.clock_offset
+    }
+
+    /// Applies a delta: Ecwid's documented rules, plus the fake's choices for what Ecwid leaves
+    /// unsaid (see the module docs).
+    pub(crate) fn adjust(
+        &mut self,
+        target: Target,
+        delta: i32,
+        check_low: bool,
+        origin: Origin,
+    ) -> Answer {
+        let counter = match self.catalog.counter_mut(target) {
+            Ok(counter) => counter,
+            Err(missing) => return not_found(target, missing),
+        };
+        let Stock::Quantity(before) = counter.stock else {
+            // Unconfirmed in Ecwid's docs: the fake leaves an unlimited stock unlimited and
+            // says so with updateCount 0.
+            return Answer::ok(StockUpdateResult {
+                update_count: 0,
+                warning: None,
+            });
+        };
+        let Some(after) = before.checked_add(i64::from(delta)) else {
+            return Answer::wrong_parameter("The stock would overflow");
+        };
+        counter.stock = Stock::Quantity(after);
+        let warning_limit = counter.warning_limit;
+        self.ledger.push(AppliedDelta {
+            store: target.store,
+            item: target.item,
+            delta,
+            stock_after: after,
+            origin,
+        });
+        if let Some(limit) = warning_limit.filter(|&limit| check_low && after <= limit) {
+            self.notifications.push(LowStockNotification {
+                store: target.store,
+                item: target.item,
+                stock: after,
+                warning_limit: limit,
+            });
+        }
+        let warning = (after < 0).then(|| {
+            match target.item {
+                StockItem::Product { .. } => PRODUCT_NEGATIVE_STOCK_WARNING,
+                StockItem::Variation { .. } => VARIATION_NEGATIVE_STOCK_WARNING,
+            }
+            .to_owned()
+        });
+        Answer::ok(StockUpdateResult {
+            update_count: 1,
+            warning,
+        })
+    }
+}
+
+fn not_found(target: Target, missing: Missing) -> Answer {
+    let product = target.item.product();
+    let (code, message) = match missing {
+        Missing::Store => (
+            "STORE_NOT_FOUND",
+            format!("Store {} not found", target.store),
+        ),
+        Missing::Product => ("PRODUCT_NOT_FOUND", format!("Product {product} not found")),
+        Missing::Combination => (
+            "COMBINATION_NOT_FOUND",
+            format!(
+                "Combination {} of product {product} not found",
+                target.item.combination().map_or(0, CombinationId::get),
+            ),
+        ),
+    };
+    Answer::error(StatusCode::NOT_FOUND, code, message)
+}
