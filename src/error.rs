@@ -1,16 +1,15 @@
-//! The one public [`Error`], and how raw outcomes of the generated client map into it.
+//! The one public [`Error`]. How the transport's raw outcomes map into it is in
+//! `transport.rs`.
 //!
 //! The most important fact an error carries for a stock sync is whether the delta may have been
 //! applied: see [`Error::may_have_been_applied`].
 
 use std::time::Duration;
 
-use reqwest::{header::HeaderMap, StatusCode};
-
-use crate::{generated::types::EcwidError, transport::Seen};
-
-/// Longest error-body excerpt kept in an error, so a proxy's HTML page does not bloat logs.
-const BODY_EXCERPT: usize = 300;
+/// The underlying cause of a transport error, reachable through
+/// [`std::error::Error::source`]. Boxed, so that the HTTP library behind it is not part of
+/// this crate's API.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Everything that can go wrong with a call.
 ///
@@ -33,16 +32,18 @@ pub enum Error {
     /// The request never reached Ecwid: the connection could not be made (refused, DNS, TLS
     /// handshake, connect timeout). Nothing was applied; retried automatically with backoff.
     #[error("could not connect to Ecwid: {source}")]
+    #[non_exhaustive]
     Connect {
         /// The transport error.
         #[source]
-        source: reqwest::Error,
+        source: BoxError,
     },
 
     /// Ecwid answered `429 Too Many Requests`. Ecwid documents that such a request is ignored,
     /// so nothing was applied. Retried automatically unless the wait Ecwid asks for is longer
     /// than the client's cap or the retries ran out.
     #[error("rate limited by Ecwid{}", retry_after_text(*retry_after))]
+    #[non_exhaustive]
     RateLimited {
         /// How long Ecwid asked to wait, from `Retry-After`.
         retry_after: Option<Duration>,
@@ -61,6 +62,7 @@ pub enum Error {
         code_text(error_code),
         message_text(error_message)
     )]
+    #[non_exhaustive]
     Api {
         /// The HTTP status.
         status: u16,
@@ -74,29 +76,33 @@ pub enum Error {
     },
 
     /// The request may have reached Ecwid, but no answer arrived in time (the per-attempt
-    /// timeout or the call's deadline). The delta may have been applied.
-    #[error("no answer from Ecwid in time; the adjustment may have been applied")]
+    /// timeout or the call's deadline). The request may have been applied.
+    #[error("no answer from Ecwid in time; the request may have been applied")]
+    #[non_exhaustive]
     Timeout {
-        /// The transport error, when reqwest's own timer fired.
+        /// The transport error, when the per-attempt timer fired (none when the call's deadline
+        /// cut the attempt).
         #[source]
-        source: Option<reqwest::Error>,
+        source: Option<BoxError>,
     },
 
     /// The connection failed after the request may have been written (reset, closed before the
-    /// answer). The delta may have been applied.
-    #[error("connection to Ecwid lost; the adjustment may have been applied: {source}")]
+    /// answer). The request may have been applied.
+    #[error("connection to Ecwid lost; the request may have been applied: {source}")]
+    #[non_exhaustive]
     Transport {
         /// The transport error.
         #[source]
-        source: reqwest::Error,
+        source: BoxError,
     },
 
     /// Ecwid answered with a success status but a body that cannot be read as the documented
-    /// answer. The delta may have been applied.
-    #[error("unreadable answer from Ecwid (status {status}); the adjustment may have been applied: {detail}")]
+    /// answer. The request may have been applied.
+    #[error("unreadable answer from Ecwid{}; the request may have been applied: {detail}", status_text(*status))]
+    #[non_exhaustive]
     InvalidResponse {
-        /// The HTTP status.
-        status: u16,
+        /// The HTTP status; `None` in the unlikely case that no status could be recorded.
+        status: Option<u16>,
         /// What was wrong with the body.
         detail: String,
     },
@@ -120,6 +126,10 @@ fn retry_after_text(retry_after: Option<Duration>) -> String {
     })
 }
 
+fn status_text(status: Option<u16>) -> String {
+    status.map_or_else(String::new, |status| format!(" (status {status})"))
+}
+
 fn code_text(code: &Option<String>) -> String {
     code.as_deref()
         .map_or_else(String::new, |code| format!(" {code}"))
@@ -135,7 +145,8 @@ impl Error {
     /// The HTTP status of Ecwid's answer, if one arrived.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Error::Api { status, .. } | Error::InvalidResponse { status, .. } => Some(*status),
+            Error::Api { status, .. } => Some(*status),
+            Error::InvalidResponse { status, .. } => *status,
             Error::RateLimited { .. } => Some(429),
             _ => None,
         }
@@ -193,214 +204,5 @@ impl Error {
     /// `true` for Ecwid's `403 INVALID_API_TOKEN`.
     pub(crate) fn is_invalid_token(&self) -> bool {
         self.status() == Some(403) && self.error_code() == Some("INVALID_API_TOKEN")
-    }
-
-    /// Maps what the generated client returned, with what the wire showed (status and
-    /// `Retry-After`, read once by the transport hook), into an [`Error`].
-    pub(crate) async fn from_generated(
-        error: progenitor_client::Error<EcwidError>,
-        seen: Option<Seen>,
-    ) -> Error {
-        use progenitor_client::Error as Raw;
-        match error {
-            Raw::InvalidRequest(message) | Raw::Custom(message) => Error::InvalidInput(message),
-            Raw::CommunicationError(source) | Raw::InvalidUpgrade(source) => {
-                Error::from_transport(source)
-            }
-            Raw::ErrorResponse(answer) => {
-                let status = answer.status();
-                let retry_after = seen.and_then(|seen| seen.retry_after);
-                let body = answer.into_inner();
-                Error::from_status(status, retry_after, Some(body), None)
-            }
-            Raw::InvalidResponsePayload(bytes, parse_error) => {
-                let Some(seen) = seen else {
-                    return Error::InvalidResponse {
-                        status: 0,
-                        detail: parse_error.to_string(),
-                    };
-                };
-                if seen.status.is_success() {
-                    Error::InvalidResponse {
-                        status: seen.status.as_u16(),
-                        detail: format!("the body is not the documented JSON: {parse_error}"),
-                    }
-                } else {
-                    let text = String::from_utf8_lossy(&bytes);
-                    Error::from_status(seen.status, seen.retry_after, None, Some(&text))
-                }
-            }
-            Raw::ResponseBodyError(source) => match seen {
-                Some(seen) if !seen.status.is_success() => {
-                    Error::from_status(seen.status, seen.retry_after, None, None)
-                }
-                Some(seen) => Error::InvalidResponse {
-                    status: seen.status.as_u16(),
-                    detail: format!("the body could not be read: {source}"),
-                },
-                None => Error::Transport { source },
-            },
-            // A status the spec does not list: a proxy's 502, an undocumented 2xx or 3xx.
-            Raw::UnexpectedResponse(response) => {
-                let status = response.status();
-                if status.is_success() {
-                    return Error::InvalidResponse {
-                        status: status.as_u16(),
-                        detail: "a success status the API does not document".into(),
-                    };
-                }
-                let retry_after = seen.and_then(|seen| seen.retry_after);
-                // An unreadable body still leaves the status to speak.
-                let text = response.text().await.unwrap_or_default();
-                Error::from_status(status, retry_after, None, Some(&text))
-            }
-        }
-    }
-
-    /// An error status with whatever body came with it: Ecwid's JSON, or text to excerpt.
-    fn from_status(
-        status: StatusCode,
-        retry_after: Option<Duration>,
-        body: Option<EcwidError>,
-        text: Option<&str>,
-    ) -> Error {
-        let body = body.or_else(|| text.and_then(|t| serde_json::from_str(t).ok()));
-        let (error_code, error_message, args) = match body {
-            Some(body) => {
-                let mut args: Vec<_> = body.args.into_iter().collect();
-                args.sort();
-                (body.error_code, body.error_message, args)
-            }
-            None => (None, text.and_then(excerpt), Vec::new()),
-        };
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            Error::RateLimited {
-                retry_after,
-                error_code,
-                error_message,
-            }
-        } else {
-            Error::Api {
-                status: status.as_u16(),
-                error_code,
-                error_message,
-                args,
-            }
-        }
-    }
-
-    /// A transport error: was the request provably never sent, or may it have been?
-    pub(crate) fn from_transport(source: reqwest::Error) -> Error {
-        // Only a failure to connect proves that no byte of the request left. A timeout or any
-        // other failure may come after the request was written.
-        if source.is_connect() {
-            Error::Connect { source }
-        } else if source.is_timeout() {
-            Error::Timeout {
-                source: Some(source),
-            }
-        } else {
-            Error::Transport { source }
-        }
-    }
-}
-
-/// `Retry-After` as delta-seconds or an HTTP date.
-pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let date = httpdate::parse_http_date(value).ok()?;
-    Some(
-        date.duration_since(std::time::SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
-}
-
-/// A short, single-line excerpt of an error body that is not Ecwid's JSON: an HTML page's
-/// title, or the start of a text.
-fn excerpt(text: &str) -> Option<String> {
-    let text = text.trim();
-    if text.is_empty() {
-        return None;
-    }
-    let lower = text.to_ascii_lowercase();
-    let title = lower
-        .find("<title>")
-        .and_then(|start| {
-            let start = start + "<title>".len();
-            lower[start..]
-                .find("</title>")
-                .map(|len| &text[start..start + len])
-        })
-        .filter(|t| !t.trim().is_empty());
-    let chosen = title.unwrap_or(text);
-    let one_line: String = chosen.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut cut: String = one_line.chars().take(BODY_EXCERPT).collect();
-    if cut.len() < one_line.len() {
-        cut.push('…');
-    }
-    Some(cut)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn excerpt_takes_an_html_title_or_the_start_of_a_text() {
-        let html = "<html><head><TITLE>502 Bad Gateway</TITLE></head><body>nginx</body></html>";
-        assert_eq!(excerpt(html).as_deref(), Some("502 Bad Gateway"));
-        assert_eq!(
-            excerpt("  upstream\n  down ").as_deref(),
-            Some("upstream down")
-        );
-        assert_eq!(excerpt(" \n").as_deref(), None);
-        let long = "x".repeat(1000);
-        assert_eq!(excerpt(&long).unwrap().chars().count(), BODY_EXCERPT + 1);
-    }
-
-    #[test]
-    fn retry_after_reads_seconds_and_http_dates() {
-        let mut headers = HeaderMap::new();
-        headers.insert(reqwest::header::RETRY_AFTER, "7".parse().unwrap());
-        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
-        let later = std::time::SystemTime::now() + Duration::from_secs(120);
-        headers.insert(
-            reqwest::header::RETRY_AFTER,
-            httpdate::fmt_http_date(later).parse().unwrap(),
-        );
-        let wait = retry_after(&headers).unwrap();
-        assert!(wait > Duration::from_secs(100) && wait <= Duration::from_secs(120));
-        headers.insert(reqwest::header::RETRY_AFTER, "soon".parse().unwrap());
-        assert_eq!(retry_after(&headers), None);
-    }
-
-    #[test]
-    fn only_server_failures_and_unknown_outcomes_may_have_been_applied() {
-        let api = |status| Error::Api {
-            status,
-            error_code: None,
-            error_message: None,
-            args: Vec::new(),
-        };
-        for status in [400, 402, 403, 404, 405, 408, 409, 415, 422] {
-            assert!(!api(status).may_have_been_applied(), "{status}");
-        }
-        for status in [500, 502, 503, 504] {
-            assert!(api(status).may_have_been_applied(), "{status}");
-        }
-        assert!(!Error::TokenRejected.may_have_been_applied());
-        assert!(Error::Timeout { source: None }.may_have_been_applied());
-        let invalid = Error::InvalidResponse {
-            status: 200,
-            detail: String::new(),
-        };
-        assert!(invalid.may_have_been_applied());
     }
 }

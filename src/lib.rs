@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod builder;
 mod bulk;
 mod client;
 mod error;
@@ -38,14 +39,15 @@ mod retry;
 mod stock;
 mod transport;
 
+pub use builder::{
+    ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DEADLINE, DEFAULT_TIMEOUT,
+    MAX_SETTING,
+};
 pub use bulk::{
     BulkItem, BulkPlan, BulkReport, BulkRun, BulkSummary, ItemOutcome, Progress, MAX_BATCH_SIZE,
     PLAN_FORMAT_VERSION,
 };
-pub use client::{
-    Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DEADLINE,
-    DEFAULT_TIMEOUT, MAX_SETTING,
-};
+pub use client::Client;
 pub use error::Error;
 pub use ids::{CombinationId, ProductId, StoreId};
 pub use limiter::RateLimit;

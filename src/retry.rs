@@ -58,7 +58,7 @@ impl RetryPolicy {
             ("retry policy's initial backoff", self.initial_backoff),
             ("retry policy's longest backoff", self.max_backoff),
         ] {
-            crate::client::check_setting(name, value, true)?;
+            crate::builder::check_setting(name, value, true)?;
         }
         Ok(())
     }
@@ -196,7 +196,7 @@ mod tests {
         let source = runtime
             .block_on(http.get(format!("http://127.0.0.1:{port}/")).send())
             .unwrap_err();
-        let error = Error::from_transport(source);
+        let error = crate::transport::error_from_transport(source);
         assert!(matches!(error, Error::Connect { .. }), "{error:?}");
         error
     }
@@ -337,7 +337,7 @@ mod tests {
             (
                 "unreadable 200",
                 Error::InvalidResponse {
-                    status: 200,
+                    status: Some(200),
                     detail: String::new(),
                 },
                 1,
@@ -409,7 +409,7 @@ mod tests {
             (
                 "unreadable 200",
                 Error::InvalidResponse {
-                    status: 200,
+                    status: Some(200),
                     detail: String::new(),
                 },
                 Decision::RetryAfter(MS(50)),

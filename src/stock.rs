@@ -1,7 +1,7 @@
 //! Stock adjustments: one request builder for the variation and the product endpoints.
 
 use crate::{
-    client::CallInfo,
+    client::CallOptions,
     generated::types::{StockDelta, StockUpdateResult},
     Client, CombinationId, Error, ProductId,
 };
@@ -34,7 +34,7 @@ impl StockAdjustment {
     pub(crate) fn from_result(result: StockUpdateResult) -> Result<Self, Error> {
         let update_count =
             u32::try_from(result.update_count).map_err(|_| Error::InvalidResponse {
-                status: 200,
+                status: Some(200),
                 detail: format!("updateCount is negative: {}", result.update_count),
             })?;
         Ok(Self {
@@ -146,7 +146,7 @@ impl<'a> AdjustStock<'a> {
             quantity_delta: check_delta(self.delta)?,
         };
         let flag = self.check_low_stock_notification;
-        let info = CallInfo {
+        let info = CallOptions {
             operation: match combination {
                 Some(_) => "adjust_variation_stock",
                 None => "adjust_product_stock",

@@ -23,7 +23,12 @@ use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::{error::retry_after, generated};
+use reqwest::header::HeaderMap;
+
+use crate::{generated, generated::types::EcwidError, Error};
+
+/// Longest error-body excerpt kept in an error, so a proxy's HTML page does not bloat logs.
+const BODY_EXCERPT: usize = 300;
 
 /// What one call of the generated client saw on the wire. Each attempt builds a fresh one.
 #[derive(Clone, Debug, Default)]
@@ -170,6 +175,168 @@ impl futures_core::Stream for Failed {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Raw outcomes -> Error
+
+/// Maps what the generated client returned, with what the wire showed (status and
+/// `Retry-After`, read once by the transport hook), into an [`Error`].
+pub(crate) async fn error_from_generated(
+    error: progenitor_client::Error<EcwidError>,
+    seen: Option<Seen>,
+) -> Error {
+    use progenitor_client::Error as Raw;
+    match error {
+        Raw::InvalidRequest(message) | Raw::Custom(message) => Error::InvalidInput(message),
+        Raw::CommunicationError(source) | Raw::InvalidUpgrade(source) => {
+            error_from_transport(source)
+        }
+        Raw::ErrorResponse(answer) => {
+            let status = answer.status();
+            let retry_after = seen.and_then(|seen| seen.retry_after);
+            let body = answer.into_inner();
+            error_from_status(status, retry_after, Some(body), None)
+        }
+        Raw::InvalidResponsePayload(bytes, parse_error) => {
+            let Some(seen) = seen else {
+                // Unreachable in practice: the hook saw every response that has a body.
+                return Error::InvalidResponse {
+                    status: None,
+                    detail: parse_error.to_string(),
+                };
+            };
+            if seen.status.is_success() {
+                Error::InvalidResponse {
+                    status: Some(seen.status.as_u16()),
+                    detail: format!("the body is not the documented JSON: {parse_error}"),
+                }
+            } else {
+                let text = String::from_utf8_lossy(&bytes);
+                error_from_status(seen.status, seen.retry_after, None, Some(&text))
+            }
+        }
+        Raw::ResponseBodyError(source) => match seen {
+            Some(seen) if !seen.status.is_success() => {
+                error_from_status(seen.status, seen.retry_after, None, None)
+            }
+            Some(seen) => Error::InvalidResponse {
+                status: Some(seen.status.as_u16()),
+                detail: format!("the body could not be read: {source}"),
+            },
+            None => Error::Transport {
+                source: source.into(),
+            },
+        },
+        // A status the spec does not list: a proxy's 502, an undocumented 2xx or 3xx.
+        Raw::UnexpectedResponse(response) => {
+            let status = response.status();
+            if status.is_success() {
+                return Error::InvalidResponse {
+                    status: Some(status.as_u16()),
+                    detail: "a success status the API does not document".into(),
+                };
+            }
+            let retry_after = seen.and_then(|seen| seen.retry_after);
+            // An unreadable body still leaves the status to speak.
+            let text = response.text().await.unwrap_or_default();
+            error_from_status(status, retry_after, None, Some(&text))
+        }
+    }
+}
+
+/// An error status with whatever body came with it: Ecwid's JSON, or text to excerpt.
+fn error_from_status(
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    body: Option<EcwidError>,
+    text: Option<&str>,
+) -> Error {
+    let body = body.or_else(|| text.and_then(|t| serde_json::from_str(t).ok()));
+    let (error_code, error_message, args) = match body {
+        Some(body) => {
+            let mut args: Vec<_> = body.args.into_iter().collect();
+            args.sort();
+            (body.error_code, body.error_message, args)
+        }
+        None => (None, text.and_then(excerpt), Vec::new()),
+    };
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        Error::RateLimited {
+            retry_after,
+            error_code,
+            error_message,
+        }
+    } else {
+        Error::Api {
+            status: status.as_u16(),
+            error_code,
+            error_message,
+            args,
+        }
+    }
+}
+
+/// A transport error: was the request provably never sent, or may it have been?
+pub(crate) fn error_from_transport(source: reqwest::Error) -> Error {
+    // Only a failure to connect proves that no byte of the request left. A timeout or any
+    // other failure may come after the request was written.
+    if source.is_connect() {
+        Error::Connect {
+            source: source.into(),
+        }
+    } else if source.is_timeout() {
+        Error::Timeout {
+            source: Some(source.into()),
+        }
+    } else {
+        Error::Transport {
+            source: source.into(),
+        }
+    }
+}
+
+/// `Retry-After` as delta-seconds or an HTTP date.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(
+        date.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// A short, single-line excerpt of an error body that is not Ecwid's JSON: an HTML page's
+/// title, or the start of a text.
+fn excerpt(text: &str) -> Option<String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let lower = text.to_ascii_lowercase();
+    let title = lower
+        .find("<title>")
+        .and_then(|start| {
+            let start = start + "<title>".len();
+            lower[start..]
+                .find("</title>")
+                .map(|len| &text[start..start + len])
+        })
+        .filter(|t| !t.trim().is_empty());
+    let chosen = title.unwrap_or(text);
+    let one_line: String = chosen.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut cut: String = one_line.chars().take(BODY_EXCERPT).collect();
+    if cut.len() < one_line.len() {
+        cut.push('…');
+    }
+    Some(cut)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,5 +359,57 @@ mod tests {
         assert!(redactor.finds_in("x secret_a%2Fb%2Bc"));
         assert!(!redactor.finds_in("secret_a"));
         assert!(!format!("{redactor:?}").contains("secret"));
+    }
+
+    #[test]
+    fn excerpt_takes_an_html_title_or_the_start_of_a_text() {
+        let html = "<html><head><TITLE>502 Bad Gateway</TITLE></head><body>nginx</body></html>";
+        assert_eq!(excerpt(html).as_deref(), Some("502 Bad Gateway"));
+        assert_eq!(
+            excerpt("  upstream\n  down ").as_deref(),
+            Some("upstream down")
+        );
+        assert_eq!(excerpt(" \n").as_deref(), None);
+        let long = "x".repeat(1000);
+        assert_eq!(excerpt(&long).unwrap().chars().count(), BODY_EXCERPT + 1);
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let mut headers = HeaderMap::new();
+        headers.insert(reqwest::header::RETRY_AFTER, "7".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        let later = std::time::SystemTime::now() + Duration::from_secs(120);
+        headers.insert(
+            reqwest::header::RETRY_AFTER,
+            httpdate::fmt_http_date(later).parse().unwrap(),
+        );
+        let wait = retry_after(&headers).unwrap();
+        assert!(wait > Duration::from_secs(100) && wait <= Duration::from_secs(120));
+        headers.insert(reqwest::header::RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&headers), None);
+    }
+
+    #[test]
+    fn only_server_failures_and_unknown_outcomes_may_have_been_applied() {
+        let api = |status| Error::Api {
+            status,
+            error_code: None,
+            error_message: None,
+            args: Vec::new(),
+        };
+        for status in [400, 402, 403, 404, 405, 408, 409, 415, 422] {
+            assert!(!api(status).may_have_been_applied(), "{status}");
+        }
+        for status in [500, 502, 503, 504] {
+            assert!(api(status).may_have_been_applied(), "{status}");
+        }
+        assert!(!Error::TokenRejected.may_have_been_applied());
+        assert!(Error::Timeout { source: None }.may_have_been_applied());
+        let invalid = Error::InvalidResponse {
+            status: Some(200),
+            detail: String::new(),
+        };
+        assert!(invalid.may_have_been_applied());
     }
 }

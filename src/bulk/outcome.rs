@@ -23,6 +23,7 @@ use crate::generated::types::{
 #[non_exhaustive]
 pub enum ItemOutcome {
     /// Applied (`updateCount: 1`), with Ecwid's warning when the stock became negative.
+    #[non_exhaustive]
     Updated {
         /// Ecwid's warning.
         warning: Option<String>,
@@ -32,6 +33,7 @@ pub enum ItemOutcome {
     /// Ecwid refused or failed this item with an error status (400 to 599). A status of 500 or
     /// more may still have applied it. An item marked failed without such a status is
     /// [`Unknown`](ItemOutcome::Unknown) instead.
+    #[non_exhaustive]
     Failed {
         /// The item's HTTP status inside the batch.
         status: u16,
@@ -45,6 +47,7 @@ pub enum ItemOutcome {
     /// The item's batch was never queued: its create was refused, or the run stopped before
     /// it. Nothing was applied, as long as the plan is run from one place at a time (see
     /// [`Client::resume_bulk`](crate::Client::resume_bulk)).
+    #[non_exhaustive]
     NotSent {
         /// Why.
         reason: String,
@@ -53,6 +56,7 @@ pub enum ItemOutcome {
     /// batch is still being created or polled, resuming the plan learns it (within 55 minutes
     /// of making the plan, for a batch being created); otherwise (an expired chunk, or a result
     /// Ecwid left unclear) `reason` says so, and only reading the stock can tell.
+    #[non_exhaustive]
     Unknown {
         /// Why.
         reason: String,
@@ -124,6 +128,7 @@ pub struct BulkReport {
 
 /// Counts of a [`BulkReport`]'s outcomes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BulkSummary {
     /// Applied.
     pub updated: usize,

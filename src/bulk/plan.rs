@@ -23,6 +23,7 @@ pub(super) const DEDUPLICATION_WINDOW: Duration = Duration::from_secs(55 * 60);
 /// One adjustment of a bulk sync.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct BulkItem {
     /// The product or variation to adjust.
     pub item: StockItem,

@@ -10,7 +10,8 @@ use std::sync::Mutex;
 use super::plan::{unix_ms, ChunkState, DEDUPLICATION_WINDOW, MAX_BATCH_SIZE};
 use super::{BulkItem, BulkPlan, BulkReport};
 use crate::{
-    client::{check_setting, CallInfo},
+    builder::check_setting,
+    client::CallOptions,
     generated::types::{BatchRequestItem, BatchStatusStatus},
     Client, Error,
 };
@@ -22,6 +23,7 @@ const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
 /// How far a bulk sync is: items the run is finished with, of all items.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Progress {
     /// Items Ecwid has executed, plus those of expired chunks (never sent again, so nothing
     /// more is waited for).
@@ -361,7 +363,7 @@ impl Client {
         key_left: Duration,
     ) -> Result<String, Error> {
         let store = self.store();
-        let info = CallInfo {
+        let info = CallOptions {
             operation: "create_batch",
             // The deduplication key makes a repeated create return the first ticket.
             idempotent: true,
@@ -383,7 +385,7 @@ impl Client {
         ticket: &str,
     ) -> Result<crate::generated::types::BatchStatus, Error> {
         let store = self.store();
-        let info = CallInfo {
+        let info = CallOptions {
             operation: "get_batch_status",
             idempotent: true,
             product: None,
