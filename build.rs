@@ -25,7 +25,10 @@ fn generate() -> Result<(), String> {
 
     let mut settings = progenitor::GenerationSettings::default();
     settings
-        .with_interface(progenitor::InterfaceStyle::Positional)
+        // Each call names the parameters it sets (`.store_id(..).deduplication_key(..)`), so a
+        // call site can be checked against the spec; positional arguments follow progenitor's
+        // order, not the spec's.
+        .with_interface(progenitor::InterfaceStyle::Builder)
         .with_tag(progenitor::TagStyle::Merged)
         // The wrapper implements `ClientHooks` itself: it records what the wire saw so that
         // every error can say whether the request may have been applied.

@@ -160,12 +160,35 @@ impl<'a> AdjustStock<'a> {
         let result = self
             .client
             .send(info, move |raw| async move {
+                // An unset flag is not sent at all, as the setter's docs promise.
                 match combination {
                     Some(combination) => {
-                        raw.adjust_variation_stock(store, product, combination, flag, body)
-                            .await
+                        let call = raw
+                            .adjust_variation_stock()
+                            .store_id(store)
+                            .product_id(product)
+                            .combination_id(combination)
+                            .body(body.clone());
+                        match flag {
+                            Some(flag) => call.check_low_stock_notification(flag),
+                            None => call,
+                        }
+                        .send()
+                        .await
                     }
-                    None => raw.adjust_product_stock(store, product, flag, body).await,
+                    None => {
+                        let call = raw
+                            .adjust_product_stock()
+                            .store_id(store)
+                            .product_id(product)
+                            .body(body.clone());
+                        match flag {
+                            Some(flag) => call.check_low_stock_notification(flag),
+                            None => call,
+                        }
+                        .send()
+                        .await
+                    }
                 }
             })
             .await?;

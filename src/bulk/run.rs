@@ -373,7 +373,12 @@ impl Client {
         };
         let ticket = self
             .send(info, move |raw| async move {
-                raw.create_batch(store, None, Some(key), None, Some(false), body)
+                raw.create_batch()
+                    .store_id(store)
+                    .deduplication_key(key)
+                    .stop_on_first_failure(false)
+                    .body(body.clone())
+                    .send()
                     .await
             })
             .await?;
@@ -393,7 +398,11 @@ impl Client {
             deadline: None,
         };
         self.send(info, move |raw| async move {
-            raw.get_batch_status(store, None, ticket).await
+            raw.get_batch_status()
+                .store_id(store)
+                .ticket(ticket)
+                .send()
+                .await
         })
         .await
     }
