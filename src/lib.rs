@@ -25,6 +25,33 @@
 //! assert_eq!(adj.update_count(), 1);
 //! # Ok(()) }
 //! ```
+//!
+//! # Errors, and what to do after one
+//!
+//! Every call returns one [`Error`], and the most important thing it says is
+//! [`Error::may_have_been_applied`]: a stock delta is not idempotent, so sending it again after
+//! an error that may have applied it could move the stock twice.
+//!
+//! | variant | when | may have been applied | retried automatically |
+//! |---|---|---|---|
+//! | [`Config`](Error::Config) | bad token, base URL, environment, durations | no (nothing sent) | no |
+//! | [`InvalidInput`](Error::InvalidInput) | zero id or delta, delta out of range, bad bulk settings or plan | no (nothing sent) | no |
+//! | [`Connect`](Error::Connect) | connection refused, DNS or TLS failure, connect timeout | no (never reached Ecwid) | yes, capped exponential backoff with full jitter |
+//! | [`RateLimited`](Error::RateLimited) (429) | over Ecwid's limit; Ecwid ignores the request | no | yes, after `Retry-After`, unless longer than the cap |
+//! | [`Api`](Error::Api) 4xx | refused | no | no |
+//! | [`Api`](Error::Api) 5xx | the server failed while handling it | **yes** | no (yes for batch creates and status reads) |
+//! | [`Timeout`](Error::Timeout) | no answer within the attempt's timeout or the call's deadline | **yes** | no (yes for batch creates and status reads) |
+//! | [`Transport`](Error::Transport) | connection lost after the request may have been written | **yes** | no (yes for batch creates and status reads) |
+//! | [`InvalidResponse`](Error::InvalidResponse) | a 2xx whose body cannot be read | **yes** | no (yes for batch creates and status reads) |
+//! | [`TokenRejected`](Error::TokenRejected) | an earlier `403 INVALID_API_TOKEN` stopped this client | no (nothing sent) | no |
+//! | [`DeadlineExceeded`](Error::DeadlineExceeded) | the deadline passed before the request could be sent | no (nothing sent) | no |
+//!
+//! **After `may_have_been_applied() == true`**, do not send the delta again blindly: read the
+//! item's stock from Ecwid (or compare with your own record of what you sent) and send only what
+//! is still missing. For many adjustments, [`Client::bulk_adjust`] is exactly-once: its batch
+//! creates carry a deduplication key, so they are safe to repeat. Dropping a `send()` future
+//! before it completes leaves the client usable, but the outcome of a request already sent is
+//! then unknown in the same way.
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -9,6 +9,10 @@
 //! in sliding or fixed windows. A request cut short (a timeout, a dropped call) counts from when
 //! the client gave up; if its bytes reach Ecwid later still, only the margin covers them.
 //! Callers wait in a fair (FIFO) queue, so they are served in arrival order.
+//!
+//! Hand-written rather than taken from `governor`: a GCRA or token-bucket limiter counts a
+//! request when it is let go, whereas Ecwid's window must count it until a window after its
+//! answer, and a slot must be given up at once when it cannot come before the call's deadline.
 
 use std::{
     collections::VecDeque,

@@ -1,6 +1,11 @@
 //! When to send a request again: a pure function of what happened, the attempt number and the
 //! time spent, table-tested below. The sending loop in `client.rs` only obeys it.
 //!
+//! Hand-written rather than taken from `backon` or similar: the decision turns on facts only
+//! this crate knows (whether an error may have applied a delta, whether the request is safe to
+//! repeat, Ecwid's `Retry-After` against a cap and the call's deadline), and a pure function
+//! keeps that table testable without sleeping.
+//!
 //! A stock delta is not idempotent, so only two outcomes of an adjustment are ever retried: a
 //! request that provably never reached Ecwid (a failed connection), and a `429`, which Ecwid
 //! documents as ignored. Everything after which the delta may have been applied stops at once.

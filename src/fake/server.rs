@@ -1,4 +1,9 @@
 //! The HTTP side: hyper 1 on a loopback listener, the journal, and scripted faults.
+//!
+//! A small hyper server rather than `wiremock`: the fake is stateful (stock, ledger, batches
+//! run by a worker, a rate limit per token) and must act mid-request (apply a delta, then drop
+//! the connection without an answer), which a matcher-and-template mock cannot express. The
+//! crate's own wire tests use wiremock, where canned answers are the point.
 
 use std::fmt;
 use std::sync::Arc;
