@@ -13,7 +13,7 @@
 use std::process::ExitCode;
 
 use ecwid_inventory::{
-    fake::{demo, FakeStore, Stock},
+    fake::{demo, FakeStore, Stock, StockChange},
     Client, CombinationId, Error, ProductId, StockAdjustment, StockItem,
 };
 
@@ -163,16 +163,18 @@ async fn fake_store_day() -> Result<(), Box<dyn std::error::Error>> {
         stock(small_tee)
     );
 
-    println!("\nThe fake's ledger: every delta it applied, once each");
+    println!("\nThe fake's ledger: every change it applied, once each");
     for applied in fake.ledger() {
         let item = match applied.item {
             StockItem::Variation { combination, .. } => format!("variation {combination}"),
             StockItem::Product { product } => format!("product {product}"),
         };
-        println!(
-            "   {item:>20}: {:+4} -> stock {}",
-            applied.delta, applied.stock_after
-        );
+        let change = match applied.change {
+            StockChange::Delta(delta) => format!("{delta:+4}"),
+            StockChange::Set(stock) => format!("set to {stock}"),
+            _ => "changed".to_owned(),
+        };
+        println!("   {item:>20}: {change} -> stock {}", applied.stock_after);
     }
     Ok(())
 }

@@ -415,7 +415,7 @@ async fn outcomes_come_back_in_input_order_for_every_kind_of_result() {
                 index,
                 e.item.product(),
                 e.item.combination(),
-                e.delta,
+                e.delta().expect("an adjustment"),
                 e.stock_after,
             )
         })
@@ -423,10 +423,10 @@ async fn outcomes_come_back_in_input_order_for_every_kind_of_result() {
     assert_eq!(
         ledger,
         [
-            (0, shirt, Some(red), -3, 7),
-            (2, shirt, Some(blue), -10, -5),
-            (5, mug, None, -10, -2),
-            (6, shirt, Some(red), 1, 8),
+            (0, shirt, Some(red), -3, Stock::Quantity(7)),
+            (2, shirt, Some(blue), -10, Stock::Quantity(-5)),
+            (5, mug, None, -10, Stock::Quantity(-2)),
+            (6, shirt, Some(red), 1, Stock::Quantity(8)),
         ]
     );
 

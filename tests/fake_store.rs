@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use ecwid_inventory::fake::{
-    demo, AppliedDelta, FakeStore, FakeStoreBuilder, FakeToken, Fault, Origin, Product, Route,
-    Scope, Stock, Store, Variation, PRODUCT_NEGATIVE_STOCK_WARNING,
+    demo, FakeStore, FakeStoreBuilder, FakeToken, Fault, LedgerEntry, Origin, Product, Route,
+    Scope, Stock, StockChange, Store, Variation, PRODUCT_NEGATIVE_STOCK_WARNING,
     VARIATION_NEGATIVE_STOCK_WARNING,
 };
 use ecwid_inventory::generated::types::{BatchStatus, BatchTicket, EcwidError, StockUpdateResult};
@@ -141,7 +141,7 @@ async fn adjusting_a_variation_moves_its_stock_and_is_recorded_once() {
     let ledger: Vec<_> = fake
         .ledger()
         .into_iter()
-        .map(|d: AppliedDelta| (d.store, d.item, d.delta, d.stock_after, d.origin))
+        .map(|d: LedgerEntry| (d.store, d.item, d.change, d.stock_after, d.origin))
         .collect();
     assert_eq!(
         ledger,
@@ -151,8 +151,8 @@ async fn adjusting_a_variation_moves_its_stock_and_is_recorded_once() {
                 product: SHIRT,
                 combination: SHIRT_RED,
             },
-            -3,
-            7,
+            StockChange::Delta(-3),
+            Stock::Quantity(7),
             Origin::Request(journal[0].id),
         )]
     );
@@ -192,7 +192,10 @@ async fn concurrent_adjustments_are_each_applied_exactly_once() {
     requests.dedup();
     assert_eq!(requests.len(), 50);
     let after: Vec<_> = ledger.iter().map(|d| d.stock_after).collect();
-    assert_eq!(after, (-40..=9).rev().collect::<Vec<_>>());
+    assert_eq!(
+        after,
+        (-40..=9).rev().map(Stock::Quantity).collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]
@@ -252,9 +255,9 @@ async fn a_variation_with_an_empty_sku_shares_the_products_stock() {
     assert_eq!(red(&fake), Some(Stock::Quantity(10)), "own SKU: untouched");
     let ledger = fake.ledger();
     assert_eq!(ledger[0].item.combination(), Some(SHIRT_PLAIN));
-    assert_eq!(ledger[0].stock_after, 16);
+    assert_eq!(ledger[0].stock_after, Stock::Quantity(16));
     assert_eq!(ledger[1].item.combination(), None);
-    assert_eq!(ledger[1].stock_after, 17);
+    assert_eq!(ledger[1].stock_after, Stock::Quantity(17));
 }
 
 #[tokio::test]
@@ -663,7 +666,7 @@ async fn closing_after_applying_applies_exactly_once_and_a_blind_retry_doubles_i
     assert!(!error.is_status() && !error.is_timeout(), "{error:?}");
     let ledger = fake.ledger();
     assert_eq!(ledger.len(), 1, "applied exactly once: {ledger:?}");
-    assert_eq!(ledger[0].delta, -4);
+    assert_eq!(ledger[0].change, StockChange::Delta(-4));
     assert_eq!(red(&fake), Some(Stock::Quantity(6)));
     let journal = fake.journal();
     assert_eq!(ledger[0].origin, Origin::Request(journal[0].id));
@@ -1196,7 +1199,7 @@ async fn batches_wait_in_fifo_order_and_report_queued_then_completed() {
     let ledger = fake.ledger();
     // First in, first run: +5 then -30.
     let after: Vec<_> = ledger.iter().map(|d| d.stock_after).collect();
-    assert_eq!(after, [25, -5]);
+    assert_eq!(after, [Stock::Quantity(25), Stock::Quantity(-5)]);
     assert_eq!(settled_status(&fake, &second).await.responses.len(), 1);
 }
 
@@ -1623,7 +1626,7 @@ async fn a_wait_ends_when_the_delta_lands() {
     let started = std::time::Instant::now();
     assert_eq!(fake.wait_for_journal(1).await.unwrap().len(), 1);
     let ledger = fake.wait_for_ledger(1).await.unwrap();
-    assert_eq!(ledger[0].delta, -1);
+    assert_eq!(ledger[0].change, StockChange::Delta(-1));
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(request.await.unwrap(), 200);
 }

@@ -2,6 +2,7 @@
 //! in-memory state the server moves ([`Catalog`]).
 
 use std::collections::{btree_map::Entry, BTreeMap};
+use std::fmt;
 use std::io;
 
 use crate::{CombinationId, ProductId, StockItem, StoreId};
@@ -16,6 +17,16 @@ pub enum Stock {
     Quantity(i64),
     /// `unlimited: true` in Ecwid: there is no `quantity`, and adjustments change nothing.
     Unlimited,
+}
+
+/// `12`, `-3`, or `unlimited`.
+impl fmt::Display for Stock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Stock::Quantity(quantity) => write!(f, "{quantity}"),
+            Stock::Unlimited => f.write_str("unlimited"),
+        }
+    }
 }
 
 /// A store to serve, with its products. Declared once, before [`FakeStoreBuilder::start`].
@@ -72,7 +83,7 @@ impl Product {
         }
     }
 
-    /// Sets the product's SKU (informational: the fake does not look products up by SKU).
+    /// Sets the product's SKU, which a product search by `sku` matches.
     pub fn sku(mut self, sku: impl Into<String>) -> Self {
         self.sku = sku.into();
         self
@@ -163,9 +174,25 @@ pub(crate) struct Counter {
 
 #[derive(Debug)]
 pub(crate) struct ProductState {
+    pub(crate) sku: String,
     pub(crate) own: Counter,
     /// `None`: the variation shares the product's counter (empty SKU).
-    pub(crate) variations: BTreeMap<CombinationId, Option<Counter>>,
+    pub(crate) variations: BTreeMap<CombinationId, Option<OwnStock>>,
+}
+
+/// A variation with a SKU of its own, and so a stock of its own.
+#[derive(Debug)]
+pub(crate) struct OwnStock {
+    /// Never empty.
+    pub(crate) sku: String,
+    pub(crate) counter: Counter,
+}
+
+impl ProductState {
+    /// The counter a variation uses: its own, or its product's when it shares it.
+    pub(crate) fn variation_counter(&self, own: Option<&OwnStock>) -> Counter {
+        own.map_or(self.own, |own| own.counter)
+    }
 }
 
 /// The live catalog of every store the fake serves.
@@ -219,9 +246,12 @@ impl Catalog {
                         }
                         None
                     } else {
-                        Some(Counter {
-                            stock: variation.stock.unwrap_or(Stock::Quantity(0)),
-                            warning_limit: variation.warning_limit,
+                        Some(OwnStock {
+                            sku: variation.sku,
+                            counter: Counter {
+                                stock: variation.stock.unwrap_or(Stock::Quantity(0)),
+                                warning_limit: variation.warning_limit,
+                            },
                         })
                     };
                     if variations.insert(variation.id, counter).is_some() {
@@ -232,7 +262,14 @@ impl Catalog {
                     }
                 }
                 if products
-                    .insert(product.id, ProductState { own, variations })
+                    .insert(
+                        product.id,
+                        ProductState {
+                            sku: product.sku,
+                            own,
+                            variations,
+                        },
+                    )
                     .is_some()
                 {
                     return Err(invalid(format!(
@@ -262,11 +299,37 @@ impl Catalog {
             StockItem::Variation { combination, .. } => {
                 match product.variations.get_mut(&combination) {
                     None => Err(Missing::Combination),
-                    Some(Some(counter)) => Ok(counter),
+                    Some(Some(own)) => Ok(&mut own.counter),
                     Some(None) => Ok(&mut product.own),
                 }
             }
         }
+    }
+
+    /// Whether `target` is a variation that shares its product's stock (an empty SKU).
+    pub(crate) fn shares_product_stock(&self, target: Target) -> Result<bool, Missing> {
+        let product = self.product(target.store, target.item.product())?;
+        match target.item {
+            StockItem::Product { .. } => Ok(false),
+            StockItem::Variation { combination, .. } => product
+                .variations
+                .get(&combination)
+                .map(Option::is_none)
+                .ok_or(Missing::Combination),
+        }
+    }
+
+    /// A product of a store.
+    pub(crate) fn product(
+        &self,
+        store: StoreId,
+        product: ProductId,
+    ) -> Result<&ProductState, Missing> {
+        self.stores
+            .get(&store)
+            .ok_or(Missing::Store)?
+            .get(&product)
+            .ok_or(Missing::Product)
     }
 
     pub(crate) fn stock(&self, target: Target) -> Option<Stock> {
@@ -278,9 +341,7 @@ impl Catalog {
             StockItem::Product { .. } => Some(product.own.stock),
             StockItem::Variation { combination, .. } => Some(
                 product
-                    .variations
-                    .get(&combination)?
-                    .unwrap_or(product.own)
+                    .variation_counter(product.variations.get(&combination)?.as_ref())
                     .stock,
             ),
         }

@@ -14,6 +14,16 @@ pub enum Route {
     VariationInventory,
     /// `/{storeId}/products/{productId}/inventory`, any method.
     ProductInventory,
+    /// `GET /{storeId}/products` (search).
+    SearchProducts,
+    /// `GET /{storeId}/products/{productId}`.
+    GetProduct,
+    /// `PUT /{storeId}/products/{productId}`.
+    UpdateProductStock,
+    /// `GET /{storeId}/products/{productId}/combinations/{combinationId}`.
+    GetVariation,
+    /// `PUT /{storeId}/products/{productId}/combinations/{combinationId}`.
+    UpdateVariationStock,
     /// `POST /{storeId}/batch`.
     BatchCreate,
     /// `GET /{storeId}/batch`.

@@ -1,15 +1,16 @@
 //! A stateful fake Ecwid store on loopback, for tests and offline demos.
 //!
-//! [`FakeStore`] serves the two stock-adjustment endpoints and the batch endpoints of
-//! `spec/ecwid-inventory.yaml` over real HTTP on `127.0.0.1`, with Ecwid's documented rules:
-//! tokens and scopes, stock that may go negative, variations that share their product's stock,
+//! [`FakeStore`] serves every endpoint of `spec/ecwid-inventory.yaml` (the two stock
+//! adjustments, product and variation reads and stock sets, the product search, and the batch
+//! endpoints) over real HTTP on `127.0.0.1`, with Ecwid's documented rules: tokens and scopes,
+//! stock that may go negative, variations that share their product's stock, `responseFields`,
 //! low-stock notifications, a per-token rate limit, and batches run in order by a background
 //! worker. Every body it sends is built from the spec's generated types
 //! ([`crate::generated::types`]), so it matches the spec by construction.
 //!
 //! What makes it a test tool: it records every request ([`FakeStore::journal`], secrets
-//! redacted) and every applied delta ([`FakeStore::ledger`]), so a test can prove an
-//! adjustment was applied exactly once; and it can be scripted to fail
+//! redacted) and every applied change, delta or set ([`FakeStore::ledger`]), so a test can
+//! prove an adjustment was applied exactly once; and it can be scripted to fail
 //! ([`FakeStore::inject_fault`]), including the case that matters most for a
 //! non-idempotent API: the delta is applied but the answer never arrives
 //! ([`Fault::CloseAfterApplying`]).
@@ -62,21 +63,40 @@
 //! | check | answer |
 //! |---|---|
 //! | path is one of the spec's endpoints under `/api/v3/{storeId}` | 404 `NOT_FOUND` (*fake's choice of code*) |
-//! | method is served there (`PUT` inventory; `POST`/`GET` batch) | 405 `METHOD_NOT_ALLOWED` (*code is the fake's choice*), with `Allow` |
+//! | method is served there (`PUT` inventory; `GET` products; `GET`/`PUT` a product or a variation; `POST`/`GET` batch) | 405 `METHOD_NOT_ALLOWED` (*code is the fake's choice*), with `Allow` |
 //! | `Authorization: Bearer <known token>` (a token in the query string does not count) | 403 `INVALID_API_TOKEN` |
 //! | the token's rate limit (default 600 per 60 s) | 429 `RATE_LIMITED`, `Retry-After` |
 //! | the store exists | 404 `STORE_NOT_FOUND` |
 //! | the token belongs to that store | 403 `INVALID_API_TOKEN` |
-//! | scopes: variation needs `read_catalog` + `update_catalog`, product `update_catalog`; a `public_…` token never writes | 403 `INSUFFICIENT_APP_SCOPE` |
-//! | query flags are `true`/`false` | 400 `WRONG_PARAMETER` |
-//! | `Content-Type: application/json` | 415 `UNSUPPORTED_MEDIA_TYPE` (*code is the fake's choice*) |
-//! | body is JSON with an integer `quantityDelta` in the 32-bit range | 400 `WRONG_PARAMETER` |
+//! | scopes: every `GET` of products or a variation needs `read_catalog`; a variation's `PUT` (adjust or set) `read_catalog` + `update_catalog`; a product's `PUT` `update_catalog`; a `public_…` token never writes | 403 `INSUFFICIENT_APP_SCOPE` |
+//! | query: flags are `true`/`false`; `responseFields` is well formed; a search's `sku`, `productId`, `offset`, `limit` (below) | 400 `WRONG_PARAMETER` |
+//! | `PUT`: `Content-Type: application/json` | 415 `UNSUPPORTED_MEDIA_TYPE` (*code is the fake's choice*) |
+//! | `PUT` body: an adjustment's integer `quantityDelta` in the 32-bit range; a set's JSON object with `quantity` an integer in `0..=i32::MAX` and `unlimited` a boolean (each optional, never `null`, not both `quantity` and `unlimited: true`) | 400 `WRONG_PARAMETER` |
 //! | the product and variation exist | 404 `PRODUCT_NOT_FOUND`, `COMBINATION_NOT_FOUND` |
+//! | a set of a variation with an empty SKU (sharing its product's stock) lands the stock the product has | 400 `DIFFERENT_COMBINATION_STOCK` |
 //!
-//! Then the delta is applied to a counted stock, which may go negative: the answer is
-//! `{"updateCount": 1}`, plus a `warning` when the new stock is below zero
-//! ([`PRODUCT_NEGATIVE_STOCK_WARNING`], from Ecwid's Java client, and
-//! [`VARIATION_NEGATIVE_STOCK_WARNING`], *the fake's choice*: Ecwid's text is unconfirmed).
+//! Then:
+//! - **An adjustment** adds the delta to a counted stock, which may go negative: the answer is
+//!   `{"updateCount": 1}`, plus a `warning` when the new stock is below zero
+//!   ([`PRODUCT_NEGATIVE_STOCK_WARNING`], from Ecwid's Java client, and
+//!   [`VARIATION_NEGATIVE_STOCK_WARNING`], *the fake's choice*: Ecwid's text is unconfirmed).
+//! - **A set** (`PUT /products/{id}` or `…/combinations/{id}`) makes the stock `quantity`
+//!   (from whatever it was, negative included) or unlimited (`unlimited: true`), and answers
+//!   `{"updateCount": 1}`; it is recorded in the ledger as [`StockChange::Set`].
+//! - **A read** (`GET` a product or a variation) answers `id`, `sku`, `quantity` (absent when
+//!   unlimited), `unlimited`, `inStock` (a count above 0, or unlimited), `warningLimit` (when
+//!   set), and for a product `combinations` (absent when it has none), each variation with the
+//!   same fields. A variation with an empty SKU shares its product's stock: it answers `sku: ""`
+//!   and its product's `quantity`, `unlimited`, `inStock` and `warningLimit`.
+//! - **A search** (`GET /products`) answers `{total, count, offset, limit, items}`: the matching
+//!   products in product-id order, `offset` (default 0) skipped, at most `limit` (default and
+//!   most 100) sent. `productId` keeps the listed products (ids separated by commas); `sku`
+//!   keeps the products whose own SKU, or one of whose variations' own (non-empty) SKU, equals
+//!   it. No match is an empty page, not a 404.
+//! - **`responseFields`** (every `GET`): a comma list with nested lists in parentheses, such as
+//!   `total,items(id,sku,quantity,combinations(id,quantity))`; the answer carries only the
+//!   fields listed, nested lists applied to each element of an array. Without it, every field
+//!   the fake knows is sent.
 //!
 //! Choices where Ecwid's behaviour is unconfirmed:
 //! - **Unlimited stock**: an adjustment answers `{"updateCount": 0}` and changes nothing (not
@@ -91,21 +111,43 @@
 //! - **Batch**: items run one at a time, in order, by one worker per store, batches in FIFO
 //!   order (`allowParallelMode` and `groupId` are accepted and ignored). An item runs with the
 //!   creating token's scopes through the same checks as a REST request (minus the rate limit
-//!   and content type), and fails `WRONG_PARAMETER` if it is itself a batch. `completedRequests`
+//!   and content type), and fails `WRONG_PARAMETER` if it is itself a batch. A `GET` item may
+//!   carry its query in its path (`/products?sku=TEE-S&responseFields=...`); its `httpBody` is
+//!   the JSON answer a REST request gets, and its body is ignored. `completedRequests`
 //!   counts items with a result, skipped ones included, so it equals `totalRequests` once
 //!   `COMPLETED`. `httpStatusLine` reads like `HTTP/1.1 200 OK`. An unknown ticket answers 404
 //!   `TICKET_NOT_FOUND` (*fake's choice*); a missing one 400 `WRONG_PARAMETER`. A
 //!   `deduplicationKey` is remembered per store for an hour of the fake's clock
 //!   ([`FakeStore::advance_clock`]).
+//! - **Sets**: unknown body fields are ignored (Ecwid's product has many the fake does not
+//!   model). A body with neither `quantity` nor `unlimited` (such as `{}`) answers
+//!   `{"updateCount": 0}`, changes nothing and is not recorded. `unlimited: false` alone turns
+//!   an unlimited stock into a count of 0 and leaves a counted one as it is (still recorded, as
+//!   every applied set is). `quantity` with `unlimited: true` is `WRONG_PARAMETER`; `quantity`
+//!   with `unlimited: false` sets the count. A set never sends a low-stock notification nor a
+//!   `warning` (it cannot land below zero). On a
+//!   variation sharing its product's stock, a set that lands the product's current stock is
+//!   accepted and recorded (naming the variation); any other is `DIFFERENT_COMBINATION_STOCK`.
+//! - **Search**: `sku` matches exactly and case-sensitively; an empty or all-space `sku` is
+//!   `WRONG_PARAMETER`. The fake models no other filter, so every other parameter is ignored
+//!   (as Ecwid ignores all but `productId` when `sku` is given). `productId` must be ids of
+//!   digits separated by single commas (no spaces, no empty item). `offset` and `limit` are
+//!   digits within 32 bits; `limit=0` is `WRONG_PARAMETER`, and a `limit` above 100 is clamped
+//!   to 100 (the answer's `limit` says 100).
+//! - **`responseFields`**: names are letters, digits and `_`, matched case-sensitively (the
+//!   fake sends `inStock`, not `instock`); spaces around names are allowed. An empty value, an
+//!   empty name, `()`, a trailing comma or an unbalanced parenthesis is `WRONG_PARAMETER`. A
+//!   name the answer does not have is ignored. A `PUT` ignores it.
 //! - Scripted faults act before the token and the rate limit are checked (see [`Fault`]).
 //!
 //! # What may grow
 //!
-//! The records a test reads ([`RecordedRequest`], [`AppliedDelta`], [`LowStockNotification`])
+//! The records a test reads ([`RecordedRequest`], [`LedgerEntry`], [`LowStockNotification`])
 //! are `#[non_exhaustive]`: only the fake makes them, so a field can be added without breaking
 //! a test. So are the enums that follow the spec or the fake's reach: [`Fault`] (new ways to
-//! fail), [`Route`] (one per endpoint), [`Scope`] (the scopes those endpoints need) and
-//! [`Origin`] (the ways a delta can be applied); match them with a wildcard arm. [`Stock`] is
+//! fail), [`Route`] (one per endpoint), [`Scope`] (the scopes those endpoints need),
+//! [`Origin`] (the ways a change can be applied) and [`StockChange`] (the kinds of change);
+//! match them with a wildcard arm. [`Stock`] is
 //! not: Ecwid has exactly two kinds of stock, counted and unlimited.
 
 mod answer;
@@ -114,6 +156,8 @@ mod batch;
 mod catalog;
 pub mod demo;
 mod faults;
+mod fields;
+mod products;
 mod records;
 mod routes;
 mod server;
@@ -136,7 +180,9 @@ use tokio::task::{JoinHandle, JoinSet};
 pub use auth::{FakeToken, Scope};
 pub use catalog::{Product, Stock, Store, Variation};
 pub use faults::{Fault, Route};
-pub use records::{AppliedDelta, LowStockNotification, Origin, RecordedRequest, RequestId};
+pub use records::{
+    LedgerEntry, LowStockNotification, Origin, RecordedRequest, RequestId, StockChange,
+};
 pub use wait::{WaitTimeout, WAIT_TIMEOUT};
 
 use catalog::{Catalog, Target};
@@ -414,8 +460,9 @@ impl FakeStore {
         self.shared.lock().journal.clone()
     }
 
-    /// Every delta applied so far, in order, by REST requests and batches alike.
-    pub fn ledger(&self) -> Vec<AppliedDelta> {
+    /// Every stock change applied so far (deltas and sets), in order, by REST requests and
+    /// batches alike.
+    pub fn ledger(&self) -> Vec<LedgerEntry> {
         self.shared.lock().ledger.clone()
     }
 

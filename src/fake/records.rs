@@ -1,9 +1,10 @@
-//! What the fake remembers for tests to inspect: every request, every applied delta, every
-//! low-stock notification.
+//! What the fake remembers for tests to inspect: every request, every stock change it applied
+//! (deltas and sets), every low-stock notification.
 //!
 //! The records are `#[non_exhaustive]`: a test reads their fields, only the fake makes them,
 //! so a field can be added without breaking anyone.
 
+use super::Stock;
 use crate::{StockItem, StoreId};
 
 /// The number the fake gave a request when it arrived: 1 for the first, then 2, 3, …
@@ -46,12 +47,12 @@ impl RecordedRequest {
     }
 }
 
-/// What made the fake apply a delta: one of the ways the spec lets a delta be applied, so
+/// What made the fake change a stock: one of the ways the spec lets a change be applied, so
 /// more may come with new endpoints.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Origin {
-    /// A REST adjustment request.
+    /// A REST request (an adjustment or a set).
     Request(RequestId),
     /// A request carried by a batch.
     Batch {
@@ -65,7 +66,7 @@ pub enum Origin {
 }
 
 impl Origin {
-    /// The HTTP request behind it: the adjustment request, or the one that created the batch.
+    /// The HTTP request behind it: the REST request, or the one that created the batch.
     pub(crate) fn request(&self) -> RequestId {
         match self {
             Origin::Request(id) | Origin::Batch { created_by: id, .. } => *id,
@@ -73,24 +74,60 @@ impl Origin {
     }
 }
 
-/// One delta the fake applied to a counted stock: the proof that an adjustment happened, and
+/// One stock change the fake applied: the proof that an adjustment or a set happened, and
 /// how many times.
 ///
-/// Adjustments that change nothing (`updateCount: 0`, unlimited stock) are not recorded.
+/// Adjustments that change nothing (`updateCount: 0`, unlimited stock) are not recorded; a set
+/// is recorded whenever it is applied, even to the value the stock already had.
+///
+/// ```
+/// use ecwid_inventory::fake::{LedgerEntry, Stock, StockChange};
+///
+/// fn describe(entry: &LedgerEntry) -> String {
+///     match entry.change {
+///         StockChange::Delta(delta) => format!("{delta:+}, now {:?}", entry.stock_after),
+///         StockChange::Set(Stock::Quantity(n)) => format!("set to {n}"),
+///         StockChange::Set(Stock::Unlimited) => "set to unlimited".to_owned(),
+///         _ => "another kind of change".to_owned(),
+///     }
+/// }
+/// # let _ = describe;
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct AppliedDelta {
+pub struct LedgerEntry {
     /// The store.
     pub store: StoreId,
-    /// The product or variation the request addressed. A variation with an empty SKU moves its
+    /// The product or variation the request addressed. A variation with an empty SKU changes its
     /// product's stock, but is still named here as the request named it.
     pub item: StockItem,
-    /// The `quantityDelta`.
-    pub delta: i32,
-    /// The stock after the delta.
-    pub stock_after: i64,
+    /// What the request asked for: a delta or an absolute stock.
+    pub change: StockChange,
+    /// The stock after the change.
+    pub stock_after: Stock,
     /// What asked for it.
     pub origin: Origin,
+}
+
+impl LedgerEntry {
+    /// The delta, when the change was an adjustment.
+    pub fn delta(&self) -> Option<i32> {
+        match self.change {
+            StockChange::Delta(delta) => Some(delta),
+            StockChange::Set(_) => None,
+        }
+    }
+}
+
+/// How a [`LedgerEntry`] changed a stock: one of the kinds of change the spec's endpoints make,
+/// so more may come with new endpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StockChange {
+    /// An adjustment (`quantityDelta`) added this to a counted stock.
+    Delta(i32),
+    /// A set (`PUT` product or variation) made the stock this.
+    Set(Stock),
 }
 
 /// A low-stock email Ecwid would have sent the store owner.

@@ -12,6 +12,7 @@ use super::catalog::Target;
 use super::faults::Route;
 use super::records::{Origin, RequestId};
 use super::state::{Config, State};
+use crate::generated::types::StockUpdate;
 use crate::{CombinationId, ProductId, StockItem, StoreId};
 
 /// A known endpoint, read from a path.
@@ -19,6 +20,12 @@ use crate::{CombinationId, ProductId, StockItem, StoreId};
 pub(crate) enum Endpoint {
     VariationInventory(Target),
     ProductInventory(Target),
+    /// `/products`: the search.
+    Products(StoreId),
+    /// `/products/{productId}`: get, or set the stock.
+    Product(Target),
+    /// `/products/{productId}/combinations/{combinationId}`: get, or set the stock.
+    Variation(Target),
     Batch(StoreId),
 }
 
@@ -33,21 +40,32 @@ impl Endpoint {
     /// Reads a path relative to a store, such as `/products/1/inventory` (a batch item's).
     pub(crate) fn from_store_path(store: StoreId, path: &str) -> Option<Self> {
         let segments: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
-        match segments.as_slice() {
-            ["products", product, "inventory"] => Some(Endpoint::ProductInventory(Target {
+        let product = |id: &str| -> Option<Target> {
+            Some(Target {
                 store,
                 item: StockItem::Product {
-                    product: ProductId::new(parse_id(product)?),
+                    product: ProductId::new(parse_id(id)?),
                 },
-            })),
-            ["products", product, "combinations", combination, "inventory"] => {
-                Some(Endpoint::VariationInventory(Target {
-                    store,
-                    item: StockItem::Variation {
-                        product: ProductId::new(parse_id(product)?),
-                        combination: CombinationId::new(parse_id(combination)?),
-                    },
-                }))
+            })
+        };
+        let variation = |product: &str, combination: &str| -> Option<Target> {
+            Some(Target {
+                store,
+                item: StockItem::Variation {
+                    product: ProductId::new(parse_id(product)?),
+                    combination: CombinationId::new(parse_id(combination)?),
+                },
+            })
+        };
+        match segments.as_slice() {
+            ["products"] => Some(Endpoint::Products(store)),
+            ["products", id] => product(id).map(Endpoint::Product),
+            ["products", id, "combinations", combination] => {
+                variation(id, combination).map(Endpoint::Variation)
+            }
+            ["products", id, "inventory"] => product(id).map(Endpoint::ProductInventory),
+            ["products", id, "combinations", combination, "inventory"] => {
+                variation(id, combination).map(Endpoint::VariationInventory)
             }
             ["batch"] => Some(Endpoint::Batch(store)),
             _ => None,
@@ -56,10 +74,11 @@ impl Endpoint {
 
     pub(crate) fn store(self) -> StoreId {
         match self {
-            Endpoint::VariationInventory(target) | Endpoint::ProductInventory(target) => {
-                target.store
-            }
-            Endpoint::Batch(store) => store,
+            Endpoint::VariationInventory(target)
+            | Endpoint::ProductInventory(target)
+            | Endpoint::Product(target)
+            | Endpoint::Variation(target) => target.store,
+            Endpoint::Products(store) | Endpoint::Batch(store) => store,
         }
     }
 
@@ -69,22 +88,30 @@ impl Endpoint {
         match (self, method) {
             (Endpoint::VariationInventory(_), _) => Some(Route::VariationInventory),
             (Endpoint::ProductInventory(_), _) => Some(Route::ProductInventory),
+            (Endpoint::Products(_), "GET") => Some(Route::SearchProducts),
+            (Endpoint::Product(_), "GET") => Some(Route::GetProduct),
+            (Endpoint::Product(_), "PUT") => Some(Route::UpdateProductStock),
+            (Endpoint::Variation(_), "GET") => Some(Route::GetVariation),
+            (Endpoint::Variation(_), "PUT") => Some(Route::UpdateVariationStock),
             (Endpoint::Batch(_), "POST") => Some(Route::BatchCreate),
             (Endpoint::Batch(_), "GET") => Some(Route::BatchStatus),
-            (Endpoint::Batch(_), _) => None,
+            (Endpoint::Products(_) | Endpoint::Product(_) | Endpoint::Variation(_), _)
+            | (Endpoint::Batch(_), _) => None,
         }
     }
 
     fn allowed_methods(self) -> &'static [&'static str] {
         match self {
             Endpoint::VariationInventory(_) | Endpoint::ProductInventory(_) => &["PUT"],
+            Endpoint::Products(_) => &["GET"],
+            Endpoint::Product(_) | Endpoint::Variation(_) => &["GET", "PUT"],
             Endpoint::Batch(_) => &["GET", "POST"],
         }
     }
 }
 
 /// Ids are decimal digits only (no sign, no spaces), as in Ecwid's URLs.
-fn parse_id(segment: &str) -> Option<u64> {
+pub(crate) fn parse_id(segment: &str) -> Option<u64> {
     if segment.is_empty() || !segment.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -106,7 +133,7 @@ pub(crate) enum Body<'a> {
 pub(crate) struct Caller {
     /// The token's index in the configuration.
     pub(crate) token: usize,
-    /// What a delta this request applies is recorded as coming from.
+    /// What a change this request applies is recorded as coming from.
     pub(crate) origin: Origin,
 }
 
@@ -215,8 +242,15 @@ impl State {
             );
         }
         let needed: &[Scope] = match (endpoint, method) {
-            (Endpoint::VariationInventory(_), _) => &[Scope::ReadCatalog, Scope::UpdateCatalog],
-            (Endpoint::ProductInventory(_), _) => &[Scope::UpdateCatalog],
+            (Endpoint::Products(_) | Endpoint::Product(_) | Endpoint::Variation(_), "GET") => {
+                &[Scope::ReadCatalog]
+            }
+            (Endpoint::VariationInventory(_) | Endpoint::Variation(_), _) => {
+                &[Scope::ReadCatalog, Scope::UpdateCatalog]
+            }
+            (Endpoint::ProductInventory(_) | Endpoint::Product(_) | Endpoint::Products(_), _) => {
+                &[Scope::UpdateCatalog]
+            }
             // A batch needs no scope of its own: each of its requests is checked when it runs.
             (Endpoint::Batch(_), _) => &[],
         };
@@ -245,6 +279,15 @@ impl State {
                     Err(answer) => return answer,
                 };
                 self.adjust(target, delta, check, caller.origin.clone())
+            }
+            (Endpoint::Products(store), "GET") => self.search_products(store, &query),
+            (Endpoint::Product(target), "GET") => self.get_product(target, &query),
+            (Endpoint::Variation(target), "GET") => self.get_variation(target, &query),
+            (Endpoint::Product(target) | Endpoint::Variation(target), "PUT") => {
+                match read_json(body).and_then(|value| stock_update(&value)) {
+                    Ok(update) => self.set(target, update, caller.origin.clone()),
+                    Err(answer) => answer,
+                }
             }
             (Endpoint::Batch(store), "POST") => {
                 let value = match read_json(body) {
@@ -322,6 +365,33 @@ fn quantity_delta(body: &Value) -> Result<i32, Answer> {
                 "quantityDelta must be a 32-bit integer, not {field}"
             ))
         })
+}
+
+/// A set's body: `quantity` (an integer from 0 to `i32::MAX`) and `unlimited` (a boolean),
+/// both optional and never `null`. Other fields are ignored: Ecwid's product has many the fake
+/// does not model.
+fn stock_update(body: &Value) -> Result<StockUpdate, Answer> {
+    let Some(object) = body.as_object() else {
+        return Err(Answer::wrong_parameter("The body must be a JSON object"));
+    };
+    // serde reads an explicit null as "not sent"; Ecwid's fields are a number and a boolean.
+    for name in ["quantity", "unlimited"] {
+        if object.get(name).is_some_and(Value::is_null) {
+            return Err(Answer::wrong_parameter(format!("{name} must not be null")));
+        }
+    }
+    let update: StockUpdate = serde_json::from_value(body.clone()).map_err(|error| {
+        Answer::wrong_parameter(format!(
+            "quantity must be an integer from 0 to {} and unlimited a boolean: {error}",
+            i32::MAX
+        ))
+    })?;
+    if let Some(quantity) = update.quantity.filter(|&quantity| quantity < 0) {
+        return Err(Answer::wrong_parameter(format!(
+            "quantity must not be negative, not {quantity}"
+        )));
+    }
+    Ok(update)
 }
 
 /// A decoded query string.
@@ -402,12 +472,30 @@ mod tests {
             Endpoint::from_api_path("/api/v3/1003/batch"),
             Some(Endpoint::Batch(_))
         ));
+        assert!(matches!(
+            Endpoint::from_api_path("/api/v3/1003/products"),
+            Some(Endpoint::Products(_))
+        ));
+        assert!(matches!(
+            Endpoint::from_api_path("/api/v3/1003/products/7"),
+            Some(Endpoint::Product(Target { item: StockItem::Product { product }, .. }))
+                if product.get() == 7
+        ));
+        assert!(matches!(
+            Endpoint::from_api_path("/api/v3/1003/products/7/combinations/9"),
+            Some(Endpoint::Variation(Target {
+                item: StockItem::Variation { product, combination }, ..
+            })) if product.get() == 7 && combination.get() == 9
+        ));
         for path in [
             "/api/v3/1003/products/7/inventory/",
             "/api/v3/x/products/7/inventory",
             "/api/v3/1003/products/+7/inventory",
             "/api/v2/1003/products/7/inventory",
             "/api/v3/1003",
+            "/api/v3/1003/products/",
+            "/api/v3/1003/products/7/combinations",
+            "/api/v3/1003/products/x/combinations/9",
         ] {
             assert!(Endpoint::from_api_path(path).is_none(), "{path}");
         }
@@ -427,6 +515,28 @@ mod tests {
         );
         for malformed in ["a=%zz", "a=%2", "a=%", "a=%FF"] {
             assert!(Query::parse(Some(malformed)).is_err(), "{malformed}");
+        }
+    }
+
+    #[test]
+    fn sets_take_a_count_within_32_bits_or_unlimited() {
+        let read = |body: &str| stock_update(&serde_json::from_str(body).unwrap());
+        let update = read(r#"{"quantity": 2147483647, "name": "ignored"}"#).unwrap();
+        assert_eq!((update.quantity, update.unlimited), (Some(i32::MAX), None));
+        let update = read(r#"{"unlimited": false}"#).unwrap();
+        assert_eq!((update.quantity, update.unlimited), (None, Some(false)));
+        assert!(read("{}").is_ok());
+        for body in [
+            r#"{"quantity": -1}"#,
+            r#"{"quantity": 2147483648}"#,
+            r#"{"quantity": 1.5}"#,
+            r#"{"quantity": "1"}"#,
+            r#"{"quantity": null}"#,
+            r#"{"unlimited": "true"}"#,
+            r#"{"unlimited": null}"#,
+            r#"[1, true]"#,
+        ] {
+            assert!(read(body).is_err(), "{body}");
         }
     }
 

@@ -1,5 +1,6 @@
 //! What the fake knows: its fixed configuration, and the state requests move (the catalog, the
-//! records, the rate-limit windows, scripted faults, batches), with the stock adjustment itself.
+//! records, the rate-limit windows, scripted faults, batches), with the stock changes themselves:
+//! adjustments (deltas) and sets.
 //!
 //! Everything here is synchronous and runs under the fake's one lock, so each request is
 //! atomic.
@@ -17,9 +18,9 @@ use super::auth::{FakeToken, Window};
 use super::batch::Batches;
 use super::catalog::{Catalog, Missing, Stock, Target};
 use super::faults::FaultQueue;
-use super::records::{AppliedDelta, LowStockNotification, Origin, RecordedRequest};
+use super::records::{LedgerEntry, LowStockNotification, Origin, RecordedRequest, StockChange};
 use super::{PRODUCT_NEGATIVE_STOCK_WARNING, VARIATION_NEGATIVE_STOCK_WARNING};
-use crate::generated::types::StockUpdateResult;
+use crate::generated::types::{StockUpdate, StockUpdateResult};
 use crate::{CombinationId, RateLimit, StockItem, StoreId};
 
 /// What does not change once the fake is started.
@@ -39,7 +40,7 @@ pub(crate) struct State {
     pub(crate) clock_offset: Duration,
     pub(crate) next_request: u64,
     pub(crate) journal: Vec<RecordedRequest>,
-    pub(crate) ledger: Vec<AppliedDelta>,
+    pub(crate) ledger: Vec<LedgerEntry>,
     pub(crate) notifications: Vec<LowStockNotification>,
     pub(crate) windows: HashMap<usize, Window>,
     pub(crate) faults: FaultQueue,
@@ -92,11 +93,11 @@ impl State {
         };
         counter.stock = Stock::Quantity(after);
         let warning_limit = counter.warning_limit;
-        self.ledger.push(AppliedDelta {
+        self.ledger.push(LedgerEntry {
             store: target.store,
             item: target.item,
-            delta,
-            stock_after: after,
+            change: StockChange::Delta(delta),
+            stock_after: Stock::Quantity(after),
             origin,
         });
         if let Some(limit) = warning_limit.filter(|&limit| check_low && after <= limit) {
@@ -121,7 +122,68 @@ impl State {
     }
 }
 
-fn not_found(target: Target, missing: Missing) -> Answer {
+impl State {
+    /// Sets a stock (`PUT` product or variation, its body already read): Ecwid's documented
+    /// rules, plus the fake's choices (see the module docs).
+    pub(crate) fn set(&mut self, target: Target, update: StockUpdate, origin: Origin) -> Answer {
+        let shared = match self.catalog.shares_product_stock(target) {
+            Ok(shared) => shared,
+            Err(missing) => return not_found(target, missing),
+        };
+        let counter = self
+            .catalog
+            .counter_mut(target)
+            .expect("the target was just found");
+        let new = match (update.quantity, update.unlimited) {
+            (Some(_), Some(true)) => {
+                return Answer::wrong_parameter("quantity cannot be set with unlimited: true")
+            }
+            (Some(quantity), _) => Stock::Quantity(i64::from(quantity)),
+            (None, Some(true)) => Stock::Unlimited,
+            // The fake's choice: turning unlimited stock off starts a count at 0; on a counted
+            // stock it keeps the count.
+            (None, Some(false)) => match counter.stock {
+                Stock::Unlimited => Stock::Quantity(0),
+                counted @ Stock::Quantity(_) => counted,
+            },
+            // The fake's choice: a body with no stock field changes nothing.
+            (None, None) => {
+                return Answer::ok(StockUpdateResult {
+                    update_count: 0,
+                    warning: None,
+                })
+            }
+        };
+        if shared && new != counter.stock {
+            return Answer::error(
+                StatusCode::BAD_REQUEST,
+                "DIFFERENT_COMBINATION_STOCK",
+                format!(
+                    "Variation {} of product {} shares its product's stock: it cannot be set to \
+                     a different one",
+                    target.item.combination().map_or(0, CombinationId::get),
+                    target.item.product(),
+                ),
+            );
+        }
+        // No low-stock notification and no warning: a set is never negative, and Ecwid
+        // documents the notification for adjustments only.
+        counter.stock = new;
+        self.ledger.push(LedgerEntry {
+            store: target.store,
+            item: target.item,
+            change: StockChange::Set(new),
+            stock_after: new,
+            origin,
+        });
+        Answer::ok(StockUpdateResult {
+            update_count: 1,
+            warning: None,
+        })
+    }
+}
+
+pub(crate) fn not_found(target: Target, missing: Missing) -> Answer {
     let product = target.item.product();
     let (code, message) = match missing {
         Missing::Store => (

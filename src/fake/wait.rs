@@ -7,7 +7,7 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::time::Duration;
 
-use super::{AppliedDelta, FakeStore, RecordedRequest};
+use super::{FakeStore, LedgerEntry, RecordedRequest};
 
 /// How long [`FakeStore::wait_until`], [`FakeStore::wait_for_ledger`] and
 /// [`FakeStore::wait_for_journal`] wait before giving up.
@@ -69,25 +69,26 @@ impl FakeStore {
         Err(WaitTimeout {
             message: format!(
                 "the fake store waited {WAIT_TIMEOUT:?} and the condition never held \
-                 (journal: {} requests, ledger: {} deltas)",
+                 (journal: {} requests, ledger: {} changes)",
                 self.journal().len(),
                 self.ledger().len()
             ),
         })
     }
 
-    /// Waits until the ledger holds at least `n` applied deltas, and returns it. Fails after
+    /// Waits until the ledger holds at least `n` applied changes (deltas and sets), and returns
+    /// it. Fails after
     /// [`WAIT_TIMEOUT`], saying how many it holds.
     ///
-    /// For a delta that lands after its caller gave up (a timeout, a dropped call, a batch
+    /// For a change that lands after its caller gave up (a timeout, a dropped call, a batch
     /// still running).
-    pub async fn wait_for_ledger(&self, n: usize) -> Result<Vec<AppliedDelta>, WaitTimeout> {
+    pub async fn wait_for_ledger(&self, n: usize) -> Result<Vec<LedgerEntry>, WaitTimeout> {
         if self.wait(|| self.shared.lock().ledger.len() >= n).await {
             return Ok(self.ledger());
         }
         Err(WaitTimeout {
             message: format!(
-                "the fake store waited {WAIT_TIMEOUT:?} for {n} applied deltas; its ledger holds {}",
+                "the fake store waited {WAIT_TIMEOUT:?} for {n} applied changes; its ledger holds {}",
                 self.ledger().len()
             ),
         })

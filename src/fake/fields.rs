@@ -1,0 +1,148 @@
+//! `responseFields`: the fields a read sends, as a comma list with nested fields in parentheses
+//! (`total,items(id,sku,combinations(id,quantity))`), applied to the JSON answer once it has
+//! been built from the generated type.
+
+use serde_json::Value;
+
+use super::answer::Answer;
+
+/// A parsed `responseFields`: each field, with the fields to keep inside it when it names some.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Fields(Vec<(String, Option<Fields>)>);
+
+impl Fields {
+    /// Parses a list. Names are letters, digits and `_`; spaces around a name are allowed.
+    /// Anything else (an empty name, `()`, an unbalanced parenthesis, a trailing comma, an empty
+    /// list) is `WRONG_PARAMETER`.
+    pub(crate) fn parse(list: &str) -> Result<Self, Answer> {
+        let malformed = || Answer::wrong_parameter(format!("Malformed responseFields {list:?}"));
+        let mut parser = Parser {
+            rest: list.as_bytes(),
+        };
+        let fields = parser.list().ok_or_else(malformed)?;
+        parser.skip_spaces();
+        if !parser.rest.is_empty() {
+            return Err(malformed());
+        }
+        Ok(fields)
+    }
+
+    /// Keeps only the listed fields of `value`: of an object, its listed keys (nested lists
+    /// applied to their values); of an array, of each element. A scalar is left as it is.
+    pub(crate) fn apply(&self, value: &mut Value) {
+        match value {
+            Value::Object(object) => {
+                object.retain(|key, _| self.0.iter().any(|(name, _)| name == key));
+                for (name, nested) in &self.0 {
+                    if let (Some(nested), Some(inner)) = (nested, object.get_mut(name)) {
+                        nested.apply(inner);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|item| self.apply(item)),
+            _ => {}
+        }
+    }
+}
+
+struct Parser<'a> {
+    rest: &'a [u8],
+}
+
+impl Parser<'_> {
+    fn skip_spaces(&mut self) {
+        while let [b' ', rest @ ..] = self.rest {
+            self.rest = rest;
+        }
+    }
+
+    fn eat(&mut self, byte: u8) -> bool {
+        self.skip_spaces();
+        match self.rest {
+            [first, rest @ ..] if *first == byte => {
+                self.rest = rest;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// `field (',' field)*`, at least one field.
+    fn list(&mut self) -> Option<Fields> {
+        let mut fields = vec![self.field()?];
+        while self.eat(b',') {
+            fields.push(self.field()?);
+        }
+        Some(Fields(fields))
+    }
+
+    /// `name ['(' list ')']`.
+    fn field(&mut self) -> Option<(String, Option<Fields>)> {
+        self.skip_spaces();
+        let length = self
+            .rest
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+            .count();
+        if length == 0 {
+            return None;
+        }
+        let (name, rest) = self.rest.split_at(length);
+        self.rest = rest;
+        let name = String::from_utf8(name.to_vec()).expect("ASCII");
+        if !self.eat(b'(') {
+            return Some((name, None));
+        }
+        let nested = self.list()?;
+        self.eat(b')').then_some((name, Some(nested)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn nested_lists_filter_objects_and_arrays() {
+        let fields =
+            Fields::parse("total, items(id,sku,combinations(id,quantity)),nothing(x)").unwrap();
+        let mut page = json!({
+            "total": 1, "count": 1,
+            "items": [{"id": 1, "sku": "A", "quantity": 3,
+                       "combinations": [{"id": 2, "sku": "", "quantity": 3, "inStock": true}]}]
+        });
+        fields.apply(&mut page);
+        assert_eq!(
+            page,
+            json!({"total": 1,
+                   "items": [{"id": 1, "sku": "A",
+                              "combinations": [{"id": 2, "quantity": 3}]}]})
+        );
+        // A field without a nested list is kept whole.
+        let mut product = json!({"id": 1, "combinations": [{"id": 2, "sku": ""}]});
+        Fields::parse("combinations").unwrap().apply(&mut product);
+        assert_eq!(product, json!({"combinations": [{"id": 2, "sku": ""}]}));
+    }
+
+    #[test]
+    fn malformed_lists_are_refused() {
+        for list in [
+            "",
+            " ",
+            "id,",
+            ",id",
+            "id,,sku",
+            "items()",
+            "items(id",
+            "items(id))",
+            "id)",
+            "a-b",
+            "items(id)x",
+            "id sku",
+        ] {
+            assert!(Fields::parse(list).is_err(), "{list:?}");
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! The catalog reads: one product, one variation, a product search. Each answer is built from
+//! the spec's generated types (`ProductStock`, `VariationStock`, `ProductPage`), then cut down
+//! to the `responseFields` asked for.
+
+use std::collections::BTreeSet;
+
+use super::answer::Answer;
+use super::catalog::{Counter, Missing, OwnStock, ProductState, Stock, Target};
+use super::fields::Fields;
+use super::routes::{parse_id, Query};
+use super::state::{not_found, State};
+use crate::generated::types::{ProductPage, ProductStock, VariationStock};
+use crate::{CombinationId, ProductId, StockItem, StoreId};
+
+/// Ecwid's largest page of a product search, and its default.
+pub(crate) const MAX_SEARCH_LIMIT: i32 = 100;
+
+/// The stock fields of a counter: `quantity` (absent when unlimited), `unlimited`, `inStock`,
+/// `warningLimit`.
+struct StockFields {
+    quantity: Option<i64>,
+    unlimited: bool,
+    in_stock: bool,
+    warning_limit: Option<i64>,
+}
+
+impl From<Counter> for StockFields {
+    fn from(counter: Counter) -> Self {
+        let (quantity, unlimited) = match counter.stock {
+            Stock::Quantity(quantity) => (Some(quantity), false),
+            Stock::Unlimited => (None, true),
+        };
+        StockFields {
+            quantity,
+            unlimited,
+            in_stock: unlimited || quantity.is_some_and(|q| q > 0),
+            warning_limit: counter.warning_limit,
+        }
+    }
+}
+
+fn variation_stock(
+    product: &ProductState,
+    id: CombinationId,
+    own: Option<&OwnStock>,
+) -> VariationStock {
+    let fields = StockFields::from(product.variation_counter(own));
+    VariationStock {
+        id: id_field(id.get()),
+        // Empty for a variation that shares its product's stock, as Ecwid sends it.
+        sku: Some(own.map(|own| own.sku.clone()).unwrap_or_default()),
+        quantity: fields.quantity,
+        unlimited: Some(fields.unlimited),
+        in_stock: Some(fields.in_stock),
+        instock: None,
+        warning_limit: fields.warning_limit,
+    }
+}
+
+fn product_stock(id: ProductId, product: &ProductState) -> ProductStock {
+    let fields = StockFields::from(product.own);
+    ProductStock {
+        id: id_field(id.get()),
+        sku: Some(product.sku.clone()),
+        quantity: fields.quantity,
+        unlimited: Some(fields.unlimited),
+        in_stock: Some(fields.in_stock),
+        instock: None,
+        warning_limit: fields.warning_limit,
+        combinations: product
+            .variations
+            .iter()
+            .map(|(&combination, own)| variation_stock(product, combination, own.as_ref()))
+            .collect(),
+    }
+}
+
+/// Ids are `int64` in the spec; the fake's ids are declared by tests, well within it.
+fn id_field(id: u64) -> i64 {
+    i64::try_from(id).unwrap_or(i64::MAX)
+}
+
+/// Reads `responseFields`, if sent.
+fn response_fields(query: &Query) -> Result<Option<Fields>, Answer> {
+    query.get("responseFields").map(Fields::parse).transpose()
+}
+
+/// A successful read: the generated type as JSON, cut down to `fields`.
+fn read_answer(body: impl serde::Serialize, fields: Option<&Fields>) -> Answer {
+    let mut answer = Answer::ok(body);
+    if let Some(fields) = fields {
+        fields.apply(&mut answer.body);
+    }
+    answer
+}
+
+/// A search's filters and page, read from its query.
+struct Search {
+    sku: Option<String>,
+    products: Option<BTreeSet<ProductId>>,
+    offset: i32,
+    limit: i32,
+}
+
+impl Search {
+    fn parse(query: &Query) -> Result<Self, Answer> {
+        let sku = query.get("sku");
+        if sku.is_some_and(|sku| sku.trim().is_empty()) {
+            return Err(Answer::wrong_parameter("sku must not be empty"));
+        }
+        let products = query
+            .get("productId")
+            .map(|list| {
+                list.split(',')
+                    .map(|id| parse_id(id).map(ProductId::new))
+                    .collect::<Option<BTreeSet<_>>>()
+                    .ok_or_else(|| {
+                        Answer::wrong_parameter(format!(
+                            "productId must be product ids separated by commas, not {list:?}"
+                        ))
+                    })
+            })
+            .transpose()?;
+        let offset = count_parameter(query, "offset")?.unwrap_or(0);
+        let limit = match count_parameter(query, "limit")? {
+            None => MAX_SEARCH_LIMIT,
+            Some(0) => return Err(Answer::wrong_parameter("limit must be at least 1")),
+            // The fake's choice: a larger page is sent as Ecwid's largest, and the answer's
+            // `limit` says so.
+            Some(limit) => limit.min(MAX_SEARCH_LIMIT),
+        };
+        Ok(Search {
+            sku: sku.map(str::to_owned),
+            products,
+            offset,
+            limit,
+        })
+    }
+
+    fn matches(&self, id: ProductId, product: &ProductState) -> bool {
+        if self.products.as_ref().is_some_and(|ids| !ids.contains(&id)) {
+            return false;
+        }
+        // Exact and case-sensitive. A variation that shares its product's stock has no SKU
+        // of its own to match (its product's does).
+        self.sku.as_ref().is_none_or(|sku| {
+            product.sku == *sku
+                || product
+                    .variations
+                    .values()
+                    .flatten()
+                    .any(|own| own.sku == *sku)
+        })
+    }
+}
+
+/// A non-negative 32-bit count given as decimal digits, if sent.
+fn count_parameter(query: &Query, name: &str) -> Result<Option<i32>, Answer> {
+    query
+        .get(name)
+        .map(|value| {
+            parse_id(value)
+                .and_then(|n| i32::try_from(n).ok())
+                .ok_or_else(|| {
+                    Answer::wrong_parameter(format!(
+                        "{name} must be a whole number from 0 to {}, not {value:?}",
+                        i32::MAX
+                    ))
+                })
+        })
+        .transpose()
+}
+
+impl State {
+    /// `GET /products/{productId}`.
+    pub(crate) fn get_product(&self, target: Target, query: &Query) -> Answer {
+        let fields = match response_fields(query) {
+            Ok(fields) => fields,
+            Err(answer) => return answer,
+        };
+        let product = target.item.product();
+        match self.catalog.product(target.store, product) {
+            Ok(state) => read_answer(product_stock(product, state), fields.as_ref()),
+            Err(missing) => not_found(target, missing),
+        }
+    }
+
+    /// `GET /products/{productId}/combinations/{combinationId}`.
+    pub(crate) fn get_variation(&self, target: Target, query: &Query) -> Answer {
+        let fields = match response_fields(query) {
+            Ok(fields) => fields,
+            Err(answer) => return answer,
+        };
+        let StockItem::Variation {
+            product,
+            combination,
+        } = target.item
+        else {
+            unreachable!("the variation endpoint names a variation");
+        };
+        let found = self
+            .catalog
+            .product(target.store, product)
+            .and_then(|state| {
+                let own = state
+                    .variations
+                    .get(&combination)
+                    .ok_or(Missing::Combination)?;
+                Ok(variation_stock(state, combination, own.as_ref()))
+            });
+        match found {
+            Ok(variation) => read_answer(variation, fields.as_ref()),
+            Err(missing) => not_found(target, missing),
+        }
+    }
+
+    /// `GET /products`: the matching products in id order, a page at a time.
+    pub(crate) fn search_products(&self, store: StoreId, query: &Query) -> Answer {
+        let (fields, search) = match (response_fields(query), Search::parse(query)) {
+            (Ok(fields), Ok(search)) => (fields, search),
+            (Err(answer), _) | (_, Err(answer)) => return answer,
+        };
+        let products = self.catalog.stores.get(&store);
+        let matches: Vec<_> = products
+            .into_iter()
+            .flatten()
+            .filter(|(&id, product)| search.matches(id, product))
+            .collect();
+        let items: Vec<ProductStock> = matches
+            .iter()
+            .skip(usize::try_from(search.offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(search.limit).unwrap_or(usize::MAX))
+            .map(|(&id, product)| product_stock(id, product))
+            .collect();
+        let page = ProductPage {
+            total: count(matches.len()),
+            count: count(items.len()),
+            offset: search.offset,
+            limit: search.limit,
+            items,
+        };
+        read_answer(page, fields.as_ref())
+    }
+}
+
+fn count(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
