@@ -1600,7 +1600,7 @@ async fn waiting_for_what_never_lands_fails_with_what_the_fake_holds() {
     assert!(
         timeout
             .to_string()
-            .contains("for 1 applied deltas; its ledger holds 0"),
+            .contains("for 1 applied changes; its ledger holds 0"),
         "{timeout}"
     );
     assert!(fake.wait_for_journal(1).await.is_err());
