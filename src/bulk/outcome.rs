@@ -231,11 +231,7 @@ fn outcome(response: &BatchResponseItem) -> ItemOutcome {
             "{what} ({raw_status}): it may have been applied; read the stock to reconcile"
         ),
     };
-    let body: Option<serde_json::Value> = match (&response.http_body, &response.escaped_http_body) {
-        (Some(body), _) => Some(body.clone()),
-        (None, Some(escaped)) => serde_json::from_str(escaped).ok(),
-        (None, None) => None,
-    };
+    let body = crate::batch::item_body(response);
     // What the body says was done, if it reads as a stock update.
     let result = body
         .as_ref()
