@@ -60,10 +60,13 @@ mod builder;
 mod bulk;
 mod client;
 mod error;
+mod exactly_once;
 pub mod generated;
 mod ids;
 mod limiter;
+mod reads;
 mod retry;
+mod sets;
 mod stock;
 mod transport;
 
@@ -79,8 +82,10 @@ pub use client::Client;
 pub use error::Error;
 pub use ids::{CombinationId, ProductId, StoreId};
 pub use limiter::RateLimit;
+pub use reads::{ItemStock, SkuMatch, SkuReport};
 pub use retry::RetryPolicy;
-pub use stock::{AdjustStock, StockAdjustment, StockItem};
+pub use sets::{SetStock, MAX_QUANTITY};
+pub use stock::{AdjustStock, Stock, StockAdjustment, StockItem};
 
 #[cfg(feature = "fake")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
