@@ -17,7 +17,7 @@
 //! batch whose create may have been sent longer ago than Ecwid remembers its key (the chunk is
 //! then *expired*: it is never sent again, and only reading the stock can tell whether it ran).
 
-mod outcome;
+pub(crate) mod outcome;
 mod plan;
 mod run;
 

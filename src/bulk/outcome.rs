@@ -216,7 +216,7 @@ pub(super) fn outcomes(chunk: &Chunk, responses: &[BatchResponseItem]) -> Vec<It
 /// `Failed` needs an error status (400 to 599): an item marked `FAILED` without one (no status
 /// code, or one that is no HTTP status) may have been applied, so it is `Unknown`. A
 /// `COMPLETED` item without a usable status is decided by its body, `{updateCount}`.
-fn outcome(response: &BatchResponseItem) -> ItemOutcome {
+pub(crate) fn outcome(response: &BatchResponseItem) -> ItemOutcome {
     // The item's HTTP status, when Ecwid gave one that reads as such.
     let status = response
         .http_status_code

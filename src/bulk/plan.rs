@@ -69,7 +69,7 @@ impl BulkItem {
     }
 
     /// The batch request carrying this adjustment; `id` is the item's index in the input.
-    fn to_request(self, index: usize) -> Result<BatchRequestItem, Error> {
+    pub(crate) fn to_request(self, index: usize) -> Result<BatchRequestItem, Error> {
         let product = self.item.product().non_zero()?;
         let mut path = match self.item.combination() {
             Some(combination) => format!(
