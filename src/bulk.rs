@@ -776,7 +776,7 @@ impl Client {
     async fn create_batch(
         &self,
         key: &str,
-        body: &Vec<BatchRequestItem>,
+        body: &[BatchRequestItem],
         key_left: Duration,
     ) -> Result<String, Error> {
         let store = self.store();
@@ -794,7 +794,7 @@ impl Client {
                     .store_id(store)
                     .deduplication_key(key)
                     .stop_on_first_failure(false)
-                    .body(body.clone())
+                    .body(body.to_vec())
                     .send()
                     .await
             })
