@@ -48,9 +48,8 @@ impl AdjustStock<'_> {
     /// key.
     async fn send_within(self, window: Duration) -> Result<StockAdjustment, Error> {
         let client = self.client;
-        let mut item = BulkItem::new(self.item, 0);
+        let mut item = BulkItem::new(self.item, crate::stock::check_delta(self.delta)?);
         item.check_low_stock_notification = self.check_low_stock_notification;
-        item.delta = crate::stock::check_delta(self.delta)?;
         let request = [item.to_request(0)?];
         let key = uuid::Uuid::new_v4().to_string();
         let started = Instant::now();

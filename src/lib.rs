@@ -75,8 +75,8 @@ pub use builder::{
     MAX_SETTING,
 };
 pub use bulk::{
-    BulkItem, BulkPlan, BulkReport, BulkRun, BulkSummary, ItemOutcome, Progress, MAX_BATCH_SIZE,
-    PLAN_FORMAT_VERSION,
+    BulkItem, BulkPlan, BulkReport, BulkRun, BulkSummary, ItemOutcome, Progress, StockChange,
+    MAX_BATCH_SIZE, PLAN_FORMAT_VERSION,
 };
 pub use client::Client;
 pub use error::Error;
