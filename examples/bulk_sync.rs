@@ -69,7 +69,7 @@ async fn run() -> Result<bool, Box<dyn std::error::Error>> {
     let mut expected = vec![START; VARIATIONS as usize + 1];
     for item in &items {
         let c = item.item.combination().expect("a variation").get() as usize;
-        expected[c] += i64::from(item.delta);
+        expected[c] += i64::from(item.delta().expect("the example only adjusts"));
     }
 
     println!(

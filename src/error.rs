@@ -118,6 +118,21 @@ pub enum Error {
     /// the same call, if any, were refused (a `429`) or never reached Ecwid. Nothing was applied.
     #[error("the call's deadline passed before the request was sent")]
     DeadlineExceeded,
+
+    /// An [exactly-once](crate::AdjustStock::exactly_once) adjustment whose outcome could not
+    /// be learned before the call's deadline or the end of its deduplication key's window:
+    /// it may have been applied. `detail` says which, and what is known.
+    #[error("the outcome is unknown; the adjustment may have been applied: {detail}")]
+    #[non_exhaustive]
+    OutcomeUnknown {
+        /// What was known when the call gave up.
+        detail: String,
+    },
+
+    /// Ecwid reports that it did not execute the request (an item of a batch it skipped).
+    /// Nothing was applied.
+    #[error("Ecwid did not execute the request; nothing was applied")]
+    NotExecuted,
 }
 
 fn retry_after_text(retry_after: Option<Duration>) -> String {
@@ -195,9 +210,13 @@ impl Error {
             | Error::Connect { .. }
             | Error::RateLimited { .. }
             | Error::TokenRejected
-            | Error::DeadlineExceeded => false,
+            | Error::DeadlineExceeded
+            | Error::NotExecuted => false,
             Error::Api { status, .. } => *status >= 500,
-            Error::Timeout { .. } | Error::Transport { .. } | Error::InvalidResponse { .. } => true,
+            Error::Timeout { .. }
+            | Error::Transport { .. }
+            | Error::InvalidResponse { .. }
+            | Error::OutcomeUnknown { .. } => true,
         }
     }
 

@@ -55,14 +55,18 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod batch;
 mod builder;
 mod bulk;
 mod client;
 mod error;
+mod exactly_once;
 pub mod generated;
 mod ids;
 mod limiter;
+mod reads;
 mod retry;
+mod sets;
 mod stock;
 mod transport;
 
@@ -71,15 +75,17 @@ pub use builder::{
     MAX_SETTING,
 };
 pub use bulk::{
-    BulkItem, BulkPlan, BulkReport, BulkRun, BulkSummary, ItemOutcome, Progress, MAX_BATCH_SIZE,
-    PLAN_FORMAT_VERSION,
+    BulkItem, BulkPlan, BulkReport, BulkRun, BulkSummary, ItemOutcome, Progress, StockChange,
+    MAX_BATCH_SIZE, PLAN_FORMAT_VERSION,
 };
 pub use client::Client;
 pub use error::Error;
 pub use ids::{CombinationId, ProductId, StoreId};
 pub use limiter::RateLimit;
+pub use reads::{ItemStock, SkuMatch, SkuReport};
 pub use retry::RetryPolicy;
-pub use stock::{AdjustStock, StockAdjustment, StockItem};
+pub use sets::{SetStock, MAX_QUANTITY};
+pub use stock::{AdjustStock, Stock, StockAdjustment, StockItem};
 
 #[cfg(feature = "fake")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fake")))]

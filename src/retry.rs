@@ -159,7 +159,7 @@ pub(crate) fn decide(
 }
 
 /// Capped exponential backoff with full jitter.
-fn backoff(policy: &RetryPolicy, attempt: u32, jitter: f64) -> Duration {
+pub(crate) fn backoff(policy: &RetryPolicy, attempt: u32, jitter: f64) -> Duration {
     let exponent = attempt.saturating_sub(1).min(20);
     let ceiling = policy
         .initial_backoff

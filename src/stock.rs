@@ -30,6 +30,13 @@ impl StockAdjustment {
         self.warning.as_deref()
     }
 
+    pub(crate) fn new(update_count: u32, warning: Option<String>) -> Self {
+        Self {
+            update_count,
+            warning,
+        }
+    }
+
     /// Reads Ecwid's answer; a negative count is not the documented answer.
     pub(crate) fn from_result(result: StockUpdateResult) -> Result<Self, Error> {
         let update_count =
@@ -42,6 +49,16 @@ impl StockAdjustment {
             warning: result.warning,
         })
     }
+}
+
+/// A stock as Ecwid models it: a count, or no limit at all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Stock {
+    /// A counted stock. It may be negative: Ecwid applies a delta that takes it below zero.
+    Quantity(i64),
+    /// `unlimited: true` in Ecwid: there is no count, and adjustments change nothing.
+    Unlimited,
 }
 
 /// The item an adjustment moves.
@@ -104,10 +121,12 @@ pub(crate) fn check_delta(delta: i64) -> Result<i32, Error> {
 #[derive(Debug)]
 #[must_use = "nothing is sent until .send().await"]
 pub struct AdjustStock<'a> {
-    client: &'a Client,
-    item: StockItem,
-    delta: i64,
-    check_low_stock_notification: Option<bool>,
+    pub(crate) client: &'a Client,
+    pub(crate) item: StockItem,
+    pub(crate) delta: i64,
+    pub(crate) check_low_stock_notification: Option<bool>,
+    /// Sent as a one-item batch with a deduplication key (see [`AdjustStock::exactly_once`]).
+    pub(crate) exactly_once: bool,
 }
 
 impl<'a> AdjustStock<'a> {
@@ -117,6 +136,7 @@ impl<'a> AdjustStock<'a> {
             item,
             delta,
             check_low_stock_notification: client.default_check_low_stock_notification(),
+            exactly_once: false,
         }
     }
 
@@ -132,13 +152,18 @@ impl<'a> AdjustStock<'a> {
     ///
     /// A connection failure or a `429` is retried by the client's [`RetryPolicy`]; anything
     /// after which the delta may have been applied is returned at once, and
-    /// [`Error::may_have_been_applied`] says so.
+    /// [`Error::may_have_been_applied`] says so. One rate-limited request. With
+    /// [`exactly_once`](AdjustStock::exactly_once), those failures are retried too, at the cost
+    /// of a batch.
     ///
     /// Dropping the returned future before it completes leaves the client usable, but the
     /// outcome of a request already sent is then unknown.
     ///
     /// [`RetryPolicy`]: crate::RetryPolicy
     pub async fn send(self) -> Result<StockAdjustment, Error> {
+        if self.exactly_once {
+            return self.send_exactly_once().await;
+        }
         let store = self.client.store();
         let product = self.item.product().non_zero()?;
         let combination = self.item.combination().map(|c| c.non_zero()).transpose()?;

@@ -102,7 +102,7 @@ fn expected_stocks(items: &[BulkItem]) -> HashMap<u64, i64> {
     let mut stocks = HashMap::new();
     for item in items {
         let c = item.item.combination().expect("a variation").get();
-        *stocks.entry(c).or_insert(START) += i64::from(item.delta);
+        *stocks.entry(c).or_insert(START) += i64::from(item.delta().expect("a delta"));
     }
     stocks
 }

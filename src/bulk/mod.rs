@@ -17,10 +17,10 @@
 //! batch whose create may have been sent longer ago than Ecwid remembers its key (the chunk is
 //! then *expired*: it is never sent again, and only reading the stock can tell whether it ran).
 
-mod outcome;
+pub(crate) mod outcome;
 mod plan;
 mod run;
 
 pub use outcome::{BulkReport, BulkSummary, ItemOutcome};
-pub use plan::{BulkItem, BulkPlan, MAX_BATCH_SIZE, PLAN_FORMAT_VERSION};
+pub use plan::{BulkItem, BulkPlan, StockChange, MAX_BATCH_SIZE, PLAN_FORMAT_VERSION};
 pub use run::{BulkRun, Progress};

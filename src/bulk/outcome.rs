@@ -216,7 +216,7 @@ pub(super) fn outcomes(chunk: &Chunk, responses: &[BatchResponseItem]) -> Vec<It
 /// `Failed` needs an error status (400 to 599): an item marked `FAILED` without one (no status
 /// code, or one that is no HTTP status) may have been applied, so it is `Unknown`. A
 /// `COMPLETED` item without a usable status is decided by its body, `{updateCount}`.
-fn outcome(response: &BatchResponseItem) -> ItemOutcome {
+pub(crate) fn outcome(response: &BatchResponseItem) -> ItemOutcome {
     // The item's HTTP status, when Ecwid gave one that reads as such.
     let status = response
         .http_status_code
@@ -231,11 +231,7 @@ fn outcome(response: &BatchResponseItem) -> ItemOutcome {
             "{what} ({raw_status}): it may have been applied; read the stock to reconcile"
         ),
     };
-    let body: Option<serde_json::Value> = match (&response.http_body, &response.escaped_http_body) {
-        (Some(body), _) => Some(body.clone()),
-        (None, Some(escaped)) => serde_json::from_str(escaped).ok(),
-        (None, None) => None,
-    };
+    let body = crate::batch::item_body(response);
     // What the body says was done, if it reads as a stock update.
     let result = body
         .as_ref()

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use super::ItemOutcome;
 use crate::{
     generated::types::{BatchRequestItem, BatchRequestItemMethod, StockDelta},
+    sets::stock_update,
     stock::check_delta,
-    CombinationId, Error, ProductId, StockItem, StoreId,
+    CombinationId, Error, ProductId, Stock, StockItem, StoreId,
 };
 
 /// The most requests Ecwid accepts in one batch.
@@ -20,18 +21,33 @@ pub const MAX_BATCH_SIZE: usize = 500;
 /// for clock differences and the time the create takes.
 pub(super) const DEDUPLICATION_WINDOW: Duration = Duration::from_secs(55 * 60);
 
-/// One adjustment of a bulk sync.
+/// What a bulk item does to its item's stock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum StockChange {
+    /// Adds this to the stock (negative to take away; not zero).
+    Delta(i32),
+    /// Sets the stock to this count (0 to [`MAX_QUANTITY`](crate::MAX_QUANTITY)) or to
+    /// unlimited stock. A set lands the same count however often it runs, and overwrites
+    /// whatever changed the stock since it was planned.
+    Set(Stock),
+}
+
+/// One change of a bulk sync: a delta or an absolute count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct BulkItem {
-    /// The product or variation to adjust.
+    /// The product or variation to change.
     pub item: StockItem,
-    /// How much to add to its stock (negative to take away; not zero).
-    pub delta: i32,
-    /// `checkLowStockNotification` for this item. When `None`, the client's default
+    /// What to do to its stock.
+    #[serde(flatten)]
+    pub change: StockChange,
+    /// `checkLowStockNotification` for a delta. When `None`, the client's default
     /// ([`ClientBuilder::check_low_stock_notification`](crate::ClientBuilder::check_low_stock_notification))
-    /// is filled in when the plan is made; without one either, the flag is left out.
+    /// is filled in when the plan is made; without one either, the flag is left out. Ecwid
+    /// takes it on adjustments only, so a set never sends it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check_low_stock_notification: Option<bool>,
 }
@@ -39,9 +55,24 @@ pub struct BulkItem {
 impl BulkItem {
     /// Adds `delta` to the stock of `item`.
     pub fn new(item: StockItem, delta: i32) -> Self {
+        Self::change(item, StockChange::Delta(delta))
+    }
+
+    /// Sets the stock of `item` to `quantity` (0 to [`MAX_QUANTITY`](crate::MAX_QUANTITY);
+    /// others are refused when the plan is made).
+    pub fn set(item: StockItem, quantity: i64) -> Self {
+        Self::change(item, StockChange::Set(Stock::Quantity(quantity)))
+    }
+
+    /// Makes the stock of `item` unlimited.
+    pub fn set_unlimited(item: StockItem) -> Self {
+        Self::change(item, StockChange::Set(Stock::Unlimited))
+    }
+
+    fn change(item: StockItem, change: StockChange) -> Self {
         Self {
             item,
-            delta,
+            change,
             check_low_stock_notification: None,
         }
     }
@@ -62,31 +93,41 @@ impl BulkItem {
         Self::new(StockItem::Product { product }, delta)
     }
 
+    /// The delta, for an item that adjusts.
+    pub fn delta(&self) -> Option<i32> {
+        match self.change {
+            StockChange::Delta(delta) => Some(delta),
+            StockChange::Set(_) => None,
+        }
+    }
+
     /// Sets `checkLowStockNotification` for this item (it wins over the client's default).
     pub fn check_low_stock_notification(mut self, check: bool) -> Self {
         self.check_low_stock_notification = Some(check);
         self
     }
 
-    /// The batch request carrying this adjustment; `id` is the item's index in the input.
-    fn to_request(self, index: usize) -> Result<BatchRequestItem, Error> {
+    /// The batch request carrying this change; `id` is the item's index in the input. The one
+    /// place a change becomes a request, for bulk sync and exactly-once adjustments alike.
+    pub(crate) fn to_request(self, index: usize) -> Result<BatchRequestItem, Error> {
         let product = self.item.product().non_zero()?;
-        let mut path = match self.item.combination() {
-            Some(combination) => format!(
-                "/products/{product}/combinations/{}/inventory",
-                combination.non_zero()?
-            ),
-            None => format!("/products/{product}/inventory"),
-        };
-        if let Some(check) = self.check_low_stock_notification {
-            path.push_str(&format!("?checkLowStockNotification={check}"));
+        let mut path = format!("/products/{product}");
+        if let Some(combination) = self.item.combination() {
+            path.push_str(&format!("/combinations/{}", combination.non_zero()?));
         }
-        let body = StockDelta {
-            quantity_delta: check_delta(self.delta.into())?,
+        let body = match self.change {
+            StockChange::Delta(delta) => {
+                path.push_str("/inventory");
+                if let Some(check) = self.check_low_stock_notification {
+                    path.push_str(&format!("?checkLowStockNotification={check}"));
+                }
+                serde_json::to_value(StockDelta {
+                    quantity_delta: check_delta(delta.into())?,
+                })
+            }
+            StockChange::Set(stock) => serde_json::to_value(stock_update(stock)?),
         };
-        let serde_json::Value::Object(body) =
-            serde_json::to_value(body).expect("a struct serializes to an object")
-        else {
+        let Ok(serde_json::Value::Object(body)) = body else {
             unreachable!("a struct serializes to an object")
         };
         Ok(BatchRequestItem {
@@ -223,7 +264,10 @@ impl BulkPlan {
             )));
         }
         for item in &mut items {
-            item.check_low_stock_notification = item.check_low_stock_notification.or(default_check);
+            if let StockChange::Delta(_) = item.change {
+                item.check_low_stock_notification =
+                    item.check_low_stock_notification.or(default_check);
+            }
         }
         let chunks = items
             .chunks(chunk_size)
@@ -416,7 +460,7 @@ mod tests {
     #[test]
     fn bad_items_and_chunk_sizes_are_refused() {
         let mut bad = items(3);
-        bad[2].delta = 0;
+        bad[2].change = StockChange::Delta(0);
         let error = checked(bad, 500).unwrap_err();
         assert!(error.to_string().contains("item 2"), "{error}");
         // Items are named by their index in the input, whatever chunk holds them.
@@ -449,6 +493,46 @@ mod tests {
         )
         .unwrap();
         assert_eq!(request["path"], "/products/7/inventory");
+    }
+
+    #[test]
+    fn sets_are_requests_to_the_item_itself_and_bad_counts_are_refused() {
+        let variation = StockItem::Variation {
+            product: ProductId::new(7),
+            combination: CombinationId::new(9),
+        };
+        let set = BulkItem::set(variation, 12).check_low_stock_notification(true);
+        assert_eq!(
+            serde_json::to_value(set.to_request(3).unwrap()).unwrap(),
+            serde_json::json!({
+                "id": "3",
+                "method": "PUT",
+                "path": "/products/7/combinations/9",
+                "body": {"quantity": 12, "unlimited": false},
+            })
+        );
+        let unlimited = BulkItem::set_unlimited(StockItem::Product {
+            product: ProductId::new(7),
+        });
+        let request = serde_json::to_value(unlimited.to_request(0).unwrap()).unwrap();
+        assert_eq!(request["path"], "/products/7");
+        assert_eq!(request["body"], serde_json::json!({"unlimited": true}));
+        // Saved as a set, and read back the same.
+        assert_eq!(
+            serde_json::to_value(set).unwrap(),
+            serde_json::json!({
+                "item": {"variation": {"product": 7, "combination": 9}},
+                "set": {"quantity": 12},
+                "checkLowStockNotification": true,
+            })
+        );
+        let mut items = items(3);
+        items[1] = BulkItem::set(variation, -1);
+        let error = checked(items, 500).unwrap_err();
+        assert!(
+            error.to_string().contains("item 1: the quantity -1"),
+            "{error}"
+        );
     }
 
     #[test]

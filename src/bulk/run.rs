@@ -9,17 +9,7 @@ use std::sync::Mutex;
 
 use super::plan::{unix_ms, ChunkState, DEDUPLICATION_WINDOW, MAX_BATCH_SIZE};
 use super::{BulkItem, BulkPlan, BulkReport};
-use crate::{
-    builder::check_setting,
-    client::CallOptions,
-    generated::types::{BatchRequestItem, BatchStatusStatus},
-    Client, Error,
-};
-
-/// How long a run waits, by default, for Ecwid to report one batch completed. A batch of 500
-/// adjustments normally completes within seconds; ten minutes leave room for a busy queue
-/// without letting a run hang forever.
-const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+use crate::{batch::Polling, generated::types::BatchRequestItem, Client, Error};
 
 /// How far a bulk sync is: items the run is finished with, of all items.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,9 +36,7 @@ pub struct BulkRun<'a> {
     client: &'a Client,
     source: Source,
     chunk_size: usize,
-    first_poll: Duration,
-    max_poll: Duration,
-    poll_timeout: Duration,
+    polling: Polling,
     on_progress: Option<ProgressFn<'a>>,
     on_checkpoint: Option<CheckpointFn<'a>>,
 }
@@ -58,9 +46,7 @@ impl std::fmt::Debug for BulkRun<'_> {
         f.debug_struct("BulkRun")
             .field("client", self.client)
             .field("chunk_size", &self.chunk_size)
-            .field("first_poll", &self.first_poll)
-            .field("max_poll", &self.max_poll)
-            .field("poll_timeout", &self.poll_timeout)
+            .field("polling", &self.polling)
             .finish_non_exhaustive()
     }
 }
@@ -135,9 +121,7 @@ impl Client {
             client: self,
             source,
             chunk_size: MAX_BATCH_SIZE,
-            first_poll: Duration::from_millis(200),
-            max_poll: Duration::from_secs(2),
-            poll_timeout: DEFAULT_POLL_TIMEOUT,
+            polling: Polling::default(),
             on_progress: None,
             on_checkpoint: None,
         }
@@ -156,8 +140,8 @@ impl<'a> BulkRun<'a> {
     /// `first`, or either over [`MAX_SETTING`](crate::MAX_SETTING), is refused by
     /// [`send`](BulkRun::send) with [`Error::InvalidInput`] before anything is sent.
     pub fn poll_interval(mut self, first: Duration, max: Duration) -> Self {
-        self.first_poll = first;
-        self.max_poll = max.max(first);
+        self.polling.first = first;
+        self.polling.max = max.max(first);
         self
     }
 
@@ -168,7 +152,7 @@ impl<'a> BulkRun<'a> {
     /// [`MAX_SETTING`](crate::MAX_SETTING), is refused by [`send`](BulkRun::send) with
     /// [`Error::InvalidInput`] before anything is sent.
     pub fn poll_timeout(mut self, timeout: Duration) -> Self {
-        self.poll_timeout = timeout;
+        self.polling.timeout = timeout;
         self
     }
 
@@ -189,14 +173,7 @@ impl<'a> BulkRun<'a> {
     /// for another store or one already running in this process, before anything is sent;
     /// everything after that is reported per item in the [`BulkReport`].
     pub async fn send(mut self) -> Result<BulkReport, Error> {
-        for (name, value) in [
-            ("first poll interval", self.first_poll),
-            ("longest poll interval", self.max_poll),
-            ("poll timeout", self.poll_timeout),
-        ] {
-            // Zero would read the batch status without pause, or wait for no batch at all.
-            check_setting(name, value, false).map_err(Error::InvalidInput)?;
-        }
+        self.polling.check().map_err(Error::InvalidInput)?;
         let mut plan = match std::mem::replace(&mut self.source, Source::Items(Vec::new())) {
             Source::Items(items) => self.client.new_plan(items, self.chunk_size)?,
             Source::Plan(plan) => {
@@ -309,102 +286,44 @@ impl<'a> BulkRun<'a> {
                 continue;
             };
             let ticket = ticket.clone();
-            // `None` when the timeout is too long to be reached.
-            let deadline = tokio::time::Instant::now().checked_add(self.poll_timeout);
-            let mut wait = self.first_poll;
-            loop {
-                // The last read is at the deadline, not after it.
-                let left =
-                    deadline.map(|d| d.saturating_duration_since(tokio::time::Instant::now()));
-                tokio::time::sleep(left.map_or(wait, |left| wait.min(left))).await;
-                wait = wait.saturating_add(wait / 2).min(self.max_poll);
-                match self.client.batch_status(&ticket).await {
-                    Ok(status) if status.status == BatchStatusStatus::Completed => {
-                        let chunk = &mut plan.chunks[index];
-                        chunk.state = ChunkState::Done {
-                            outcomes: outcomes(chunk, &status.responses),
-                        };
-                        chunk.last_error = None;
-                        self.checkpoint(plan);
-                        self.progress(plan, 0);
-                        break;
+            let polled = self
+                .client
+                .poll_batch(&ticket, self.polling, |status| {
+                    let done = status.completed_requests.unwrap_or(0).max(0) as usize;
+                    if let Some(progress) = &mut self.on_progress {
+                        progress(Progress {
+                            completed: plan.completed() + done,
+                            total: plan.len(),
+                        });
                     }
-                    Ok(status) => {
-                        let done = status.completed_requests.unwrap_or(0).max(0) as usize;
-                        self.progress(plan, done);
-                        if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
-                            // Still queued: the plan stays resumable, and resuming polls again.
-                            plan.chunks[index].last_error = Some(format!(
-                                "Ecwid had not reported it completed after {:?} of polling",
-                                self.poll_timeout
-                            ));
-                            self.checkpoint(plan);
-                            return;
-                        }
-                    }
-                    Err(error) => {
-                        plan.chunks[index].last_error = Some(error.to_string());
-                        self.checkpoint(plan);
-                        return;
-                    }
+                })
+                .await;
+            let chunk = &mut plan.chunks[index];
+            match polled {
+                Ok(Some(status)) => {
+                    chunk.state = ChunkState::Done {
+                        outcomes: outcomes(chunk, &status.responses),
+                    };
+                    chunk.last_error = None;
+                    self.checkpoint(plan);
+                    self.progress(plan, 0);
+                }
+                Ok(None) => {
+                    // Still queued: the plan stays resumable, and resuming polls again.
+                    chunk.last_error = Some(format!(
+                        "Ecwid had not reported it completed after {:?} of polling",
+                        self.polling.timeout
+                    ));
+                    self.checkpoint(plan);
+                    return;
+                }
+                Err(error) => {
+                    chunk.last_error = Some(error.to_string());
+                    self.checkpoint(plan);
+                    return;
                 }
             }
         }
-    }
-}
-
-impl Client {
-    /// Creates (or re-creates, with the same key) one chunk's batch, retrying only while the key
-    /// is surely remembered (`key_left`) or the client's deadline allows, whichever ends first.
-    async fn create_batch(
-        &self,
-        key: &str,
-        body: &[BatchRequestItem],
-        key_left: Duration,
-    ) -> Result<String, Error> {
-        let store = self.store();
-        let info = CallOptions {
-            operation: "create_batch",
-            // The deduplication key makes a repeated create return the first ticket.
-            idempotent: true,
-            product: None,
-            combination: None,
-            deadline: Some(key_left),
-        };
-        let ticket = self
-            .send(info, move |raw| async move {
-                raw.create_batch()
-                    .store_id(store)
-                    .deduplication_key(key)
-                    .stop_on_first_failure(false)
-                    .body(body.to_vec())
-                    .send()
-                    .await
-            })
-            .await?;
-        Ok(ticket.ticket)
-    }
-
-    async fn batch_status(
-        &self,
-        ticket: &str,
-    ) -> Result<crate::generated::types::BatchStatus, Error> {
-        let store = self.store();
-        let info = CallOptions {
-            operation: "get_batch_status",
-            idempotent: true,
-            product: None,
-            combination: None,
-            deadline: None,
-        };
-        self.send(info, move |raw| async move {
-            raw.get_batch_status()
-                .store_id(store)
-                .ticket(ticket)
-                .send()
-                .await
-        })
-        .await
     }
 }
 

@@ -1,0 +1,498 @@
+//! Reading stock: one item's ([`Client::stock`]), or items found by SKU ([`Client::find_sku`],
+//! [`Client::find_skus`]). Reads change nothing, so they are retried like any request that is
+//! safe to repeat.
+
+use std::collections::BTreeMap;
+
+use crate::{
+    batch::{item_body, Polling},
+    client::CallOptions,
+    generated::types::{
+        BatchRequestItem, BatchRequestItemMethod, BatchResponseItemStatus, EcwidError, ProductPage,
+        ProductStock, VariationStock,
+    },
+    Client, CombinationId, Error, ProductId, Stock, StockItem, MAX_BATCH_SIZE,
+};
+
+/// The stock fields of an item, as `responseFields` asks for them.
+const ITEM_FIELDS: &str = "id,sku,quantity,unlimited,inStock,instock";
+
+/// A product with its variations, for SKU lookups.
+fn product_fields() -> String {
+    format!("{ITEM_FIELDS},combinations({ITEM_FIELDS})")
+}
+
+/// A search page of products with their variations.
+fn search_fields() -> String {
+    format!("total,count,offset,limit,items({})", product_fields())
+}
+
+/// An item's stock as Ecwid reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ItemStock {
+    /// The product or variation.
+    pub item: StockItem,
+    /// Its SKU. A variation without a SKU of its own has its product's.
+    pub sku: String,
+    /// A count (which may be negative) or unlimited stock.
+    pub stock: Stock,
+    /// Ecwid's in-stock flag.
+    pub in_stock: bool,
+    /// `true` for a variation without a SKU of its own: it has no stock of its own, and
+    /// [`stock`](Self::stock) is its product's. Adjusting either moves both; setting it to a
+    /// count other than the product's is refused by Ecwid (`DIFFERENT_COMBINATION_STOCK`).
+    pub shares_product_stock: bool,
+}
+
+/// What [`Client::find_sku`] found for one SKU.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SkuMatch {
+    /// Exactly one product or variation has this SKU.
+    Found(ItemStock),
+    /// No product or variation has this SKU.
+    NotFound,
+    /// Several have it (Ecwid does not forbid it); none is chosen for you.
+    Several(Vec<ItemStock>),
+}
+
+impl SkuMatch {
+    /// The item, when exactly one was found.
+    pub fn found(&self) -> Option<&ItemStock> {
+        match self {
+            SkuMatch::Found(item) => Some(item),
+            _ => None,
+        }
+    }
+}
+
+/// What [`Client::find_skus`] found, SKU by SKU, in the order asked (each SKU once).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct SkuReport {
+    /// Each SKU with what was found, or why it could not be looked up.
+    pub results: Vec<(String, Result<SkuMatch, Error>)>,
+}
+
+impl SkuReport {
+    /// What was found for `sku`, if it was asked for and could be looked up.
+    pub fn get(&self, sku: &str) -> Option<&SkuMatch> {
+        self.results
+            .iter()
+            .find(|(asked, _)| asked == sku)
+            .and_then(|(_, result)| result.as_ref().ok())
+    }
+
+    /// The SKUs that no product or variation has.
+    pub fn not_found(&self) -> impl Iterator<Item = &str> {
+        self.results
+            .iter()
+            .filter(|(_, result)| matches!(result, Ok(SkuMatch::NotFound)))
+            .map(|(sku, _)| sku.as_str())
+    }
+
+    /// The SKUs found exactly once, with their items.
+    pub fn found(&self) -> impl Iterator<Item = (&str, &ItemStock)> {
+        self.results
+            .iter()
+            .filter_map(|(sku, result)| match result {
+                Ok(SkuMatch::Found(item)) => Some((sku.as_str(), item)),
+                _ => None,
+            })
+    }
+}
+
+/// A SKU as Ecwid would match it: not empty, no whitespace around it.
+pub(crate) fn check_sku(sku: &str) -> Result<(), Error> {
+    if sku.trim().is_empty() {
+        return Err(Error::InvalidInput("a SKU must not be empty".into()));
+    }
+    if sku.trim() != sku {
+        return Err(Error::InvalidInput(format!(
+            "the SKU {sku:?} has whitespace around it, which no SKU matches"
+        )));
+    }
+    Ok(())
+}
+
+fn unreadable(detail: String) -> Error {
+    Error::InvalidResponse {
+        status: Some(200),
+        detail,
+    }
+}
+
+/// A stock from Ecwid's `quantity` and `unlimited` fields.
+fn stock_of(quantity: Option<i64>, unlimited: Option<bool>) -> Result<Stock, Error> {
+    match (unlimited, quantity) {
+        (Some(true), _) => Ok(Stock::Unlimited),
+        (_, Some(quantity)) => Ok(Stock::Quantity(quantity)),
+        _ => Err(unreadable(
+            "the item has neither a quantity nor unlimited stock".into(),
+        )),
+    }
+}
+
+fn in_stock(stock: Stock, in_stock: Option<bool>, instock: Option<bool>) -> bool {
+    in_stock.or(instock).unwrap_or(
+        matches!(stock, Stock::Unlimited) || matches!(stock, Stock::Quantity(q) if q > 0),
+    )
+}
+
+fn product_stock(product: &ProductStock) -> Result<ItemStock, Error> {
+    let stock = stock_of(product.quantity, product.unlimited)?;
+    Ok(ItemStock {
+        item: StockItem::Product {
+            product: ProductId::new(id(product.id)?),
+        },
+        sku: product.sku.clone().unwrap_or_default(),
+        stock,
+        in_stock: in_stock(stock, product.in_stock, product.instock),
+        shares_product_stock: false,
+    })
+}
+
+/// A variation with a SKU of its own.
+fn variation_stock(product: ProductId, variation: &VariationStock) -> Result<ItemStock, Error> {
+    let stock = stock_of(variation.quantity, variation.unlimited)?;
+    Ok(ItemStock {
+        item: StockItem::Variation {
+            product,
+            combination: CombinationId::new(id(variation.id)?),
+        },
+        sku: variation.sku.clone().unwrap_or_default(),
+        stock,
+        in_stock: in_stock(stock, variation.in_stock, variation.instock),
+        shares_product_stock: false,
+    })
+}
+
+fn id(id: i64) -> Result<u64, Error> {
+    u64::try_from(id)
+        .ok()
+        .filter(|&id| id > 0)
+        .ok_or_else(|| unreadable(format!("{id} is not an Ecwid id")))
+}
+
+/// Every item of a search page whose own SKU is exactly `sku`.
+fn matches_in(page: &ProductPage, sku: &str) -> Result<Vec<ItemStock>, Error> {
+    let mut found = Vec::new();
+    for product in &page.items {
+        if product.sku.as_deref() == Some(sku) {
+            found.push(product_stock(product)?);
+        }
+        let product_id = ProductId::new(id(product.id)?);
+        for variation in &product.combinations {
+            if variation.sku.as_deref() == Some(sku) {
+                found.push(variation_stock(product_id, variation)?);
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn sku_match(mut found: Vec<ItemStock>) -> SkuMatch {
+    match found.len() {
+        0 => SkuMatch::NotFound,
+        1 => SkuMatch::Found(found.remove(0)),
+        _ => SkuMatch::Several(found),
+    }
+}
+
+/// The search path of a batch item, relative to the store.
+fn search_path(sku: &str) -> String {
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("sku", sku)
+        .append_pair("responseFields", &search_fields())
+        .finish();
+    format!("/products?{query}")
+}
+
+fn read_options(operation: &'static str, item: Option<StockItem>) -> CallOptions {
+    CallOptions {
+        operation,
+        idempotent: true,
+        product: item.map(StockItem::product),
+        combination: item.and_then(StockItem::combination),
+        deadline: None,
+    }
+}
+
+impl Client {
+    /// Reads the stock of `item`: a count (which may be negative) or unlimited stock, with the
+    /// item's SKU and Ecwid's in-stock flag.
+    ///
+    /// A variation without a SKU of its own shares its product's stock: the answer then says
+    /// so ([`ItemStock::shares_product_stock`]) and carries the product's numbers, which takes
+    /// a second request. Reads are safe to repeat, so timeouts, lost connections and 5xx are
+    /// retried like a 429.
+    pub async fn stock(&self, item: StockItem) -> Result<ItemStock, Error> {
+        let product = item.product().non_zero()?;
+        let Some(combination) = item.combination() else {
+            return product_stock(&self.get_product(product, item).await?);
+        };
+        let store = self.store();
+        let combination_id = combination.non_zero()?;
+        let variation = self
+            .send(
+                read_options("get_variation", Some(item)),
+                move |raw| async move {
+                    raw.get_variation()
+                        .store_id(store)
+                        .product_id(product)
+                        .combination_id(combination_id)
+                        .response_fields(ITEM_FIELDS)
+                        .send()
+                        .await
+                },
+            )
+            .await?;
+        if variation.sku.as_deref().is_some_and(|sku| !sku.is_empty()) {
+            return variation_stock(item.product(), &variation);
+        }
+        let shared = product_stock(&self.get_product(product, item).await?)?;
+        Ok(ItemStock {
+            item,
+            shares_product_stock: true,
+            ..shared
+        })
+    }
+
+    async fn get_product(
+        &self,
+        product: std::num::NonZeroU64,
+        item: StockItem,
+    ) -> Result<ProductStock, Error> {
+        let store = self.store();
+        self.send(
+            read_options("get_product", Some(item)),
+            move |raw| async move {
+                raw.get_product()
+                    .store_id(store)
+                    .product_id(product)
+                    .response_fields(ITEM_FIELDS)
+                    .send()
+                    .await
+            },
+        )
+        .await
+    }
+
+    /// Finds the product or variation whose SKU is exactly `sku`, with its stock.
+    ///
+    /// One search request (more only if Ecwid pages the matches). Several items with the SKU
+    /// are reported as [`SkuMatch::Several`], never reduced to one. A variation without a SKU
+    /// of its own is not matched by its product's SKU: the product is, and the variation
+    /// shares its stock. An empty SKU, or one with whitespace around it, is refused before
+    /// anything is sent.
+    pub async fn find_sku(&self, sku: &str) -> Result<SkuMatch, Error> {
+        check_sku(sku)?;
+        let store = self.store();
+        let fields = search_fields();
+        let mut found = Vec::new();
+        let mut offset = 0;
+        loop {
+            let fields = fields.as_str();
+            let page = self
+                .send(
+                    read_options("search_products", None),
+                    move |raw| async move {
+                        raw.search_products()
+                            .store_id(store)
+                            .sku(sku)
+                            .offset(offset)
+                            .response_fields(fields)
+                            .send()
+                            .await
+                    },
+                )
+                .await?;
+            found.extend(matches_in(&page, sku)?);
+            let seen = page.offset.saturating_add(page.count);
+            if page.count <= 0 || seen >= page.total {
+                return Ok(sku_match(found));
+            }
+            offset = seen;
+        }
+    }
+
+    /// Finds many SKUs at once, with as few requests as Ecwid allows: their searches go out as
+    /// batches of up to 500 (one create and a few status reads each, all rate-limited), so a
+    /// thousand SKUs take some six requests instead of a thousand. Two SKUs or fewer are
+    /// searched directly. Each SKU is looked up once, in the order given.
+    ///
+    /// Fails before anything is sent if a SKU is empty or has whitespace around it; a SKU
+    /// whose search fails inside a batch carries its error in the report.
+    pub async fn find_skus<S: AsRef<str>>(
+        &self,
+        skus: impl IntoIterator<Item = S>,
+    ) -> Result<SkuReport, Error> {
+        let mut unique: Vec<String> = Vec::new();
+        for sku in skus {
+            let sku = sku.as_ref();
+            check_sku(sku)?;
+            if !unique.iter().any(|seen| seen == sku) {
+                unique.push(sku.to_owned());
+            }
+        }
+        let mut results = Vec::with_capacity(unique.len());
+        if unique.len() <= 2 {
+            for sku in unique {
+                let found = self.find_sku(&sku).await;
+                results.push((sku, found));
+            }
+            return Ok(SkuReport { results });
+        }
+        for chunk in unique.chunks(MAX_BATCH_SIZE) {
+            let requests: Vec<BatchRequestItem> = chunk
+                .iter()
+                .enumerate()
+                .map(|(n, sku)| BatchRequestItem {
+                    id: Some(n.to_string()),
+                    method: BatchRequestItemMethod::Get,
+                    path: search_path(sku),
+                    body: serde_json::Map::new(),
+                })
+                .collect();
+            let looked_up = self.search_batch(&requests).await;
+            match looked_up {
+                Ok(mut by_id) => {
+                    for (n, sku) in chunk.iter().enumerate() {
+                        let found = by_id.remove(&n.to_string()).unwrap_or_else(|| {
+                            Err(unreadable("the batch has no result for this SKU".into()))
+                        });
+                        let found = found.and_then(|page| matches_in(&page, sku).map(sku_match));
+                        results.push((sku.clone(), found));
+                    }
+                }
+                Err(error) => {
+                    // The whole batch failed: every SKU of it carries why, the next are not
+                    // tried.
+                    let why = error.to_string();
+                    results.push((chunk[0].clone(), Err(error)));
+                    for sku in &chunk[1..] {
+                        results.push((sku.clone(), Err(Error::InvalidInput(why.clone()))));
+                    }
+                    break;
+                }
+            }
+        }
+        Ok(SkuReport { results })
+    }
+
+    /// Runs searches as one batch and reads each one's page, by item id. A lookup changes
+    /// nothing, so a fresh key and the client's deadline are enough.
+    async fn search_batch(
+        &self,
+        requests: &[BatchRequestItem],
+    ) -> Result<BTreeMap<String, Result<ProductPage, Error>>, Error> {
+        let key = uuid::Uuid::new_v4().to_string();
+        let ticket = self
+            .create_batch(&key, requests, crate::builder::DEFAULT_DEADLINE)
+            .await?;
+        let Some(status) = self.poll_batch(&ticket, Polling::default(), |_| {}).await? else {
+            return Err(unreadable(format!(
+                "Ecwid had not completed the lookup batch {ticket} in time"
+            )));
+        };
+        Ok(status
+            .responses
+            .iter()
+            .filter_map(|response| {
+                let id = response.id.clone()?;
+                let body = item_body(response);
+                let code = response.http_status_code.unwrap_or(0);
+                let page = match (response.status, code) {
+                    (BatchResponseItemStatus::Completed, 200..=299 | 0) => body
+                        .and_then(|body| serde_json::from_value::<ProductPage>(body).ok())
+                        .ok_or_else(|| unreadable("an unreadable search result".into())),
+                    _ => {
+                        let error = body
+                            .and_then(|b| serde_json::from_value::<EcwidError>(b).ok())
+                            .unwrap_or_default();
+                        Err(Error::Api {
+                            status: u16::try_from(code).unwrap_or(500).clamp(400, 599),
+                            error_code: error.error_code,
+                            error_message: error.error_message,
+                            args: Vec::new(),
+                        })
+                    }
+                };
+                Some((id, page))
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skus_must_be_exact() {
+        assert!(check_sku("TEE-S").is_ok());
+        for bad in ["", "  ", " TEE", "TEE\n"] {
+            assert!(
+                matches!(check_sku(bad), Err(Error::InvalidInput(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_search_path_is_encoded() {
+        assert_eq!(
+            search_path("A&B C"),
+            format!(
+                "/products?sku=A%26B+C&responseFields={}",
+                form_urlencoded::byte_serialize(search_fields().as_bytes()).collect::<String>()
+            )
+        );
+    }
+
+    fn page(items: serde_json::Value) -> ProductPage {
+        serde_json::from_value(serde_json::json!({
+            "total": 1, "count": 1, "offset": 0, "limit": 100, "items": items,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn only_exact_own_skus_match_and_several_are_reported() {
+        let page = page(serde_json::json!([
+            {"id": 1, "sku": "TEE", "quantity": 20, "inStock": true, "combinations": [
+                {"id": 11, "sku": "TEE-S", "quantity": -2},
+                {"id": 12, "sku": "", "quantity": 20},
+            ]},
+            {"id": 2, "sku": "tee-s", "unlimited": true},
+            {"id": 3, "sku": "TEE-S", "unlimited": true},
+        ]));
+        let found = matches_in(&page, "TEE-S").unwrap();
+        assert_eq!(found.len(), 2);
+        assert_eq!(
+            found[0].item,
+            StockItem::Variation {
+                product: ProductId::new(1),
+                combination: CombinationId::new(11)
+            }
+        );
+        assert_eq!(
+            (found[0].stock, found[0].in_stock),
+            (Stock::Quantity(-2), false)
+        );
+        assert_eq!(found[1].stock, Stock::Unlimited);
+        assert!(found[1].in_stock);
+        assert!(matches!(sku_match(found), SkuMatch::Several(items) if items.len() == 2));
+        let tee = matches_in(&page, "TEE").unwrap();
+        assert_eq!(
+            tee.len(),
+            1,
+            "a variation with an empty SKU is not matched: {tee:?}"
+        );
+        assert_eq!(
+            sku_match(matches_in(&page, "NONE").unwrap()),
+            SkuMatch::NotFound
+        );
+    }
+}

@@ -1,0 +1,145 @@
+//! Setting an absolute count: [`Client::set_stock`] and [`Client::set_unlimited_stock`].
+//!
+//! A set lands the same count however often it is sent, so unlike a delta it is retried after
+//! a timeout, a lost connection or a 5xx. The price of an absolute count: a change made to the
+//! item between two attempts (a sale on the storefront, say) is overwritten.
+
+use crate::{
+    client::CallOptions, generated::types::StockUpdate, Client, Error, Stock, StockAdjustment,
+    StockItem,
+};
+
+/// The counts Ecwid accepts for a set: its Java client holds quantities as 32-bit integers, and
+/// a set below zero is refused here (stock goes negative only through deltas).
+pub const MAX_QUANTITY: i64 = i32::MAX as i64;
+
+/// The body that sets `stock`: a count (and no longer unlimited), or unlimited stock.
+pub(crate) fn stock_update(stock: Stock) -> Result<StockUpdate, Error> {
+    match stock {
+        Stock::Unlimited => Ok(StockUpdate {
+            quantity: None,
+            unlimited: Some(true),
+        }),
+        Stock::Quantity(quantity) => {
+            let quantity = i32::try_from(quantity)
+                .ok()
+                .filter(|q| *q >= 0)
+                .ok_or_else(|| {
+                    Error::InvalidInput(format!(
+                        "the quantity {quantity} is outside the counts a set accepts (0..={MAX_QUANTITY})"
+                    ))
+                })?;
+            Ok(StockUpdate {
+                quantity: Some(quantity),
+                unlimited: Some(false),
+            })
+        }
+    }
+}
+
+/// An absolute stock ready to send; made by [`Client::set_stock`] and
+/// [`Client::set_unlimited_stock`].
+#[derive(Debug)]
+#[must_use = "nothing is sent until .send().await"]
+pub struct SetStock<'a> {
+    client: &'a Client,
+    item: StockItem,
+    stock: Stock,
+}
+
+impl SetStock<'_> {
+    /// Sends the set, retrying after any failure that leaves its outcome unknown (repeating it
+    /// lands the same count). Bad input (a zero id, a count out of range) fails before anything
+    /// is sent; Ecwid refuses a count for a variation that shares its product's stock unless it
+    /// equals the product's (`400 DIFFERENT_COMBINATION_STOCK`).
+    pub async fn send(self) -> Result<StockAdjustment, Error> {
+        let store = self.client.store();
+        let product = self.item.product().non_zero()?;
+        let combination = self.item.combination().map(|c| c.non_zero()).transpose()?;
+        let body = stock_update(self.stock)?;
+        let options = CallOptions {
+            operation: match combination {
+                Some(_) => "update_variation_stock",
+                None => "update_product_stock",
+            },
+            // An absolute count: sending it again lands the same count.
+            idempotent: true,
+            product: Some(self.item.product()),
+            combination: self.item.combination(),
+            deadline: None,
+        };
+        let body = &body;
+        let result = self
+            .client
+            .send(options, move |raw| async move {
+                match combination {
+                    Some(combination) => {
+                        raw.update_variation_stock()
+                            .store_id(store)
+                            .product_id(product)
+                            .combination_id(combination)
+                            .body(body.clone())
+                            .send()
+                            .await
+                    }
+                    None => {
+                        raw.update_product_stock()
+                            .store_id(store)
+                            .product_id(product)
+                            .body(body.clone())
+                            .send()
+                            .await
+                    }
+                }
+            })
+            .await?;
+        StockAdjustment::from_result(result)
+    }
+}
+
+impl Client {
+    /// Sets the stock of `item` to `quantity` (0 to [`MAX_QUANTITY`]), making a stock that was
+    /// unlimited a counted one.
+    ///
+    /// Safe to send again after an unknown outcome, and retried by itself: the same count
+    /// lands. A change made to the item between two attempts is overwritten, as with any
+    /// absolute count; for a change relative to what is there, adjust instead.
+    pub fn set_stock(&self, item: StockItem, quantity: i64) -> SetStock<'_> {
+        SetStock {
+            client: self,
+            item,
+            stock: Stock::Quantity(quantity),
+        }
+    }
+
+    /// Makes the stock of `item` unlimited.
+    pub fn set_unlimited_stock(&self, item: StockItem) -> SetStock<'_> {
+        SetStock {
+            client: self,
+            item,
+            stock: Stock::Unlimited,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_out_of_range_are_refused() {
+        for bad in [-1, MAX_QUANTITY + 1, i64::MIN] {
+            assert!(
+                matches!(
+                    stock_update(Stock::Quantity(bad)),
+                    Err(Error::InvalidInput(_))
+                ),
+                "{bad}"
+            );
+        }
+        let body = serde_json::to_value(stock_update(Stock::Quantity(7)).unwrap()).unwrap();
+        assert_eq!(body, serde_json::json!({"quantity": 7, "unlimited": false}));
+        let body = serde_json::to_value(stock_update(Stock::Unlimited).unwrap()).unwrap();
+        assert_eq!(body, serde_json::json!({"unlimited": true}));
+    }
+}
