@@ -61,6 +61,16 @@ pub enum Stock {
     Unlimited,
 }
 
+/// `12`, `-3`, or `unlimited`.
+impl std::fmt::Display for Stock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stock::Quantity(quantity) => write!(f, "{quantity}"),
+            Stock::Unlimited => f.write_str("unlimited"),
+        }
+    }
+}
+
 /// The item an adjustment moves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -21,7 +21,8 @@ pub const MAX_BATCH_SIZE: usize = 500;
 /// for clock differences and the time the create takes.
 pub(super) const DEDUPLICATION_WINDOW: Duration = Duration::from_secs(55 * 60);
 
-/// What a bulk item does to its item's stock.
+/// A change of a stock: a delta or an absolute count. What a bulk item does to its item's
+/// stock, and what the fake store's ledger records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]

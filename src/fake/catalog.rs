@@ -2,32 +2,9 @@
 //! in-memory state the server moves ([`Catalog`]).
 
 use std::collections::{btree_map::Entry, BTreeMap};
-use std::fmt;
 use std::io;
 
-use crate::{CombinationId, ProductId, StockItem, StoreId};
-
-/// The stock of a product or variation, as Ecwid models it: a number, or no limit at all.
-///
-/// Not `#[non_exhaustive]`, unlike the fake's other enums: these are the only two kinds of
-/// stock Ecwid has, and a test should be able to match on both without a wildcard.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Stock {
-    /// A counted stock. It may be negative: Ecwid applies a delta that takes it below zero.
-    Quantity(i64),
-    /// `unlimited: true` in Ecwid: there is no `quantity`, and adjustments change nothing.
-    Unlimited,
-}
-
-/// `12`, `-3`, or `unlimited`.
-impl fmt::Display for Stock {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Stock::Quantity(quantity) => write!(f, "{quantity}"),
-            Stock::Unlimited => f.write_str("unlimited"),
-        }
-    }
-}
+use crate::{CombinationId, ProductId, Stock, StockItem, StoreId};
 
 /// A store to serve, with its products. Declared once, before [`FakeStoreBuilder::start`].
 ///

@@ -178,11 +178,12 @@ use tokio::sync::Notify;
 use tokio::task::{JoinHandle, JoinSet};
 
 pub use auth::{FakeToken, Scope};
-pub use catalog::{Product, Stock, Store, Variation};
+pub use catalog::{Product, Store, Variation};
 pub use faults::{Fault, Route};
-pub use records::{
-    LedgerEntry, LowStockNotification, Origin, RecordedRequest, RequestId, StockChange,
-};
+pub use records::{LedgerEntry, LowStockNotification, Origin, RecordedRequest, RequestId};
+// The crate's own types, re-exported so a test of the fake needs one import: the fake's stocks
+// and ledger speak the same `Stock` and `StockChange` as the client.
+pub use crate::{Stock, StockChange};
 pub use wait::{WaitTimeout, WAIT_TIMEOUT};
 
 use catalog::{Catalog, Target};

@@ -5,12 +5,12 @@
 use std::collections::BTreeSet;
 
 use super::answer::Answer;
-use super::catalog::{Counter, Missing, OwnStock, ProductState, Stock, Target};
+use super::catalog::{Counter, Missing, OwnStock, ProductState, Target};
 use super::fields::Fields;
 use super::routes::{parse_id, Query};
 use super::state::{not_found, State};
 use crate::generated::types::{ProductPage, ProductStock, VariationStock};
-use crate::{CombinationId, ProductId, StockItem, StoreId};
+use crate::{CombinationId, ProductId, Stock, StockItem, StoreId};
 
 /// Ecwid's largest page of a product search, and its default.
 pub(crate) const MAX_SEARCH_LIMIT: i32 = 100;

@@ -4,8 +4,7 @@
 //! The records are `#[non_exhaustive]`: a test reads their fields, only the fake makes them,
 //! so a field can be added without breaking anyone.
 
-use super::Stock;
-use crate::{StockItem, StoreId};
+use crate::{Stock, StockChange, StockItem, StoreId};
 
 /// The number the fake gave a request when it arrived: 1 for the first, then 2, 3, …
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -117,17 +116,6 @@ impl LedgerEntry {
             StockChange::Set(_) => None,
         }
     }
-}
-
-/// How a [`LedgerEntry`] changed a stock: one of the kinds of change the spec's endpoints make,
-/// so more may come with new endpoints.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum StockChange {
-    /// An adjustment (`quantityDelta`) added this to a counted stock.
-    Delta(i32),
-    /// A set (`PUT` product or variation) made the stock this.
-    Set(Stock),
 }
 
 /// A low-stock email Ecwid would have sent the store owner.

@@ -16,12 +16,12 @@ use tokio::time::Instant;
 use super::answer::Answer;
 use super::auth::{FakeToken, Window};
 use super::batch::Batches;
-use super::catalog::{Catalog, Missing, Stock, Target};
+use super::catalog::{Catalog, Missing, Target};
 use super::faults::FaultQueue;
-use super::records::{LedgerEntry, LowStockNotification, Origin, RecordedRequest, StockChange};
+use super::records::{LedgerEntry, LowStockNotification, Origin, RecordedRequest};
 use super::{PRODUCT_NEGATIVE_STOCK_WARNING, VARIATION_NEGATIVE_STOCK_WARNING};
 use crate::generated::types::{StockUpdate, StockUpdateResult};
-use crate::{CombinationId, RateLimit, StockItem, StoreId};
+use crate::{CombinationId, RateLimit, Stock, StockChange, StockItem, StoreId};
 
 /// What does not change once the fake is started.
 #[derive(Debug)]
