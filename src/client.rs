@@ -97,6 +97,8 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     deadline: Duration,
     rate_limit: Option<RateLimit>,
+    #[cfg(feature = "redis")]
+    shared: Option<crate::RedisRateLimit>,
     retry: RetryPolicy,
     check_low_stock_notification: Option<bool>,
 }
@@ -113,6 +115,8 @@ impl Client {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             deadline: DEFAULT_DEADLINE,
             rate_limit: Some(RateLimit::ecwid()),
+            #[cfg(feature = "redis")]
+            shared: None,
             retry: RetryPolicy::default(),
             check_low_stock_notification: None,
         }
@@ -136,15 +140,27 @@ impl Client {
 
     /// Whether an earlier `403 INVALID_API_TOKEN` stopped this client (and its clones) from
     /// sending anything more.
+    ///
+    /// With a [shared limiter](ClientBuilder::shared_rate_limit), also `true` when the last look
+    /// at the shared guard found it set (by any process using the token).
     pub fn is_token_rejected(&self) -> bool {
         self.inner.token_rejected.load(Ordering::SeqCst)
+            || self
+                .inner
+                .limiter
+                .as_ref()
+                .is_some_and(Limiter::shared_token_rejected)
     }
 
     /// Lets the client send again after `403 INVALID_API_TOKEN`, for when the token was fixed on
     /// Ecwid's side. Ecwid blocks tokens, then IP addresses, that keep failing: reset only when
-    /// something changed.
+    /// something changed. With a [shared limiter](ClientBuilder::shared_rate_limit), this
+    /// clears the guard for every process using the token.
     pub fn reset_token_guard(&self) {
         self.inner.token_rejected.store(false, Ordering::SeqCst);
+        if let Some(limiter) = &self.inner.limiter {
+            limiter.reset_token_guard();
+        }
     }
 
     /// The generated client, sharing this client's connection pool and auth header, for
@@ -258,18 +274,14 @@ impl Client {
         Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<EcwidError>>>,
     {
         let inner = &self.inner;
-        if self.is_token_rejected() {
+        // The shared guard, if any, is checked by the limiter in the same round trip.
+        if self.inner.token_rejected.load(Ordering::SeqCst) {
             return Err(Error::TokenRejected);
         }
         // Held until the attempt ends: the request counts against the limit from now until a
         // window after its answer.
         let _permit = match &inner.limiter {
-            Some(limiter) => Some(
-                limiter
-                    .acquire(deadline)
-                    .await
-                    .ok_or(Error::DeadlineExceeded)?,
-            ),
+            Some(limiter) => Some(limiter.acquire(deadline).await?),
             None => None,
         };
         // The token may have been rejected while this call waited for the limiter.
@@ -311,7 +323,14 @@ impl Client {
         }
         tracing::debug!(attempt, error = %error, "attempt failed");
         if error.is_invalid_token() {
-            inner.token_rejected.store(true, Ordering::SeqCst);
+            // A shared guard stops every process using the token; otherwise this client's.
+            let shared = match &inner.limiter {
+                Some(limiter) => limiter.token_rejected().await,
+                None => false,
+            };
+            if !shared {
+                inner.token_rejected.store(true, Ordering::SeqCst);
+            }
             tracing::warn!("Ecwid rejected the API token; this client sends nothing more");
         }
         Err(error)
@@ -391,6 +410,25 @@ impl ClientBuilder {
         self
     }
 
+    /// Shares the rate limit, and the bad-token guard, with every process that uses this store
+    /// and token, through Redis (feature `redis`). The limit is the one set by
+    /// [`rate_limit`](Self::rate_limit); building fails after [`no_rate_limit`](Self::no_rate_limit).
+    ///
+    /// ```
+    /// use ecwid_inventory::{Client, RedisRateLimit, StoreId};
+    ///
+    /// let client = Client::builder(StoreId::new(1003), "secret_token")
+    ///     .shared_rate_limit(RedisRateLimit::new("redis://127.0.0.1:6379"))
+    ///     .build()?; // nothing connects before the first call
+    /// # Ok::<(), ecwid_inventory::Error>(())
+    /// ```
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn shared_rate_limit(mut self, shared: crate::RedisRateLimit) -> Self {
+        self.shared = Some(shared);
+        self
+    }
+
     /// How failed attempts are retried (default [`RetryPolicy::default`]).
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
@@ -429,6 +467,28 @@ impl ClientBuilder {
             }
         }
 
+        let limiter = self
+            .rate_limit
+            .map(|limit| Limiter::Local(crate::limiter::local::Limiter::new(limit)));
+        #[cfg(feature = "redis")]
+        let limiter = match (&self.shared, self.rate_limit) {
+            (None, _) => limiter,
+            (Some(_), None) => {
+                return Err(Error::Config(
+                    "a shared rate limit needs a rate limit: remove no_rate_limit()".into(),
+                ))
+            }
+            (Some(shared), Some(limit)) => {
+                Some(Limiter::Redis(crate::limiter::redis::RedisLimiter::new(
+                    shared,
+                    limit,
+                    self.timeout,
+                    store_id.get(),
+                    &self.token,
+                )?))
+            }
+        };
+
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, auth);
         let http = reqwest::Client::builder()
@@ -450,7 +510,7 @@ impl ClientBuilder {
                 store_id,
                 base_url,
                 http,
-                limiter: self.rate_limit.map(Limiter::new),
+                limiter,
                 retry: self.retry,
                 timeout: self.timeout,
                 deadline: self.deadline,

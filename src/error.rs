@@ -112,6 +112,20 @@ pub enum Error {
     /// the same call, if any, were refused (a `429`) or never reached Ecwid. Nothing was applied.
     #[error("the call's deadline passed before the request was sent")]
     DeadlineExceeded,
+
+    /// The shared rate limiter (Redis, see `RedisRateLimit`, feature `redis`) could not be
+    /// reached before the call's deadline, so the request was not sent: a request never goes
+    /// out unthrottled by surprise. Nothing was applied. The limiter kept trying, with backoff,
+    /// until the deadline; the call can be made again once Redis is back.
+    #[error(
+        "the shared rate limiter at {endpoint} is unavailable ({reason}); the request was not sent"
+    )]
+    RateLimiterUnavailable {
+        /// Redis's scheme, host and port (never its password).
+        endpoint: String,
+        /// Why the last attempt to reach it failed.
+        reason: String,
+    },
 }
 
 fn retry_after_text(retry_after: Option<Duration>) -> String {
@@ -184,7 +198,8 @@ impl Error {
             | Error::Connect { .. }
             | Error::RateLimited { .. }
             | Error::TokenRejected
-            | Error::DeadlineExceeded => false,
+            | Error::DeadlineExceeded
+            | Error::RateLimiterUnavailable { .. } => false,
             Error::Api { status, .. } => *status >= 500,
             Error::Timeout { .. } | Error::Transport { .. } | Error::InvalidResponse { .. } => true,
         }

@@ -47,6 +47,9 @@ pub use client::{
 };
 pub use error::Error;
 pub use ids::{CombinationId, ProductId, StoreId};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use limiter::redis::{RedisRateLimit, WhenRedisUnavailable};
 pub use limiter::RateLimit;
 pub use retry::RetryPolicy;
 pub use stock::{AdjustStock, StockAdjustment, StockItem};
