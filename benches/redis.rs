@@ -1,1 +1,222 @@
-fn main() {}
+//! The rate limiter shared through Redis: throughput of four processes sharing one token, and
+//! the per-call cost of the Redis limiter against the in-process one.
+//!
+//! 1. A real `redis-server` on a free loopback port and a fake Ecwid store enforcing 600
+//!    requests per 1 s window (LIMIT and WINDOW_MS change it); four child processes (this binary
+//!    again) share one token through Redis, the same limit on both sides, and send
+//!    LIMIT * (WINDOWS + 1) adjustments between them. The first window's burst is left out:
+//!    achieved = (requests - limit) / (first send to last answer), against limit / window.
+//!    Target: >= 0.95, zero 429s.
+//! 2. One process, a limit too high to wait for, CALLS sequential adjustments through the
+//!    in-process limiter, then through Redis: the ratio of their mean call times.
+//!
+//! `cargo bench --bench redis` (needs `redis-server` on PATH)
+
+#[allow(dead_code)] // the restart helpers serve the tests
+#[path = "../tests/redis_shared/server.rs"]
+mod server;
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use ecwid_inventory::{
+    fake::{demo, FakeStore},
+    Client, RateLimit, RedisRateLimit,
+};
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn epoch_ms() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    if std::env::var_os("BENCH_CHILD_FAKE").is_some() {
+        runtime.block_on(child());
+    } else {
+        runtime.block_on(parent());
+    }
+}
+
+/// One of the four processes: prints when its first call began and its last one ended.
+async fn child() {
+    let var = |name: &str| std::env::var(name).unwrap();
+    let limit = var("BENCH_LIMIT").parse().unwrap();
+    let window = Duration::from_millis(var("BENCH_WINDOW_MS").parse().unwrap());
+    let count: u32 = var("BENCH_COUNT").parse().unwrap();
+    let tasks: u32 = 16;
+    let client = Client::builder(demo::STORE, demo::TOKEN)
+        .base_url(var("BENCH_CHILD_FAKE"))
+        .rate_limit(RateLimit::new(limit, window))
+        .shared_rate_limit(RedisRateLimit::new(var("BENCH_REDIS")))
+        .build()
+        .unwrap();
+    let started = epoch_ms();
+    let mut handles = Vec::new();
+    for task in 0..tasks {
+        let client = client.clone();
+        let share = count / tasks + u32::from(task < count % tasks);
+        handles.push(tokio::spawn(async move {
+            let (product, combination) = demo::SMALL_TEE;
+            for _ in 0..share {
+                client
+                    .adjust_variation_stock(product, combination, -1)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    println!("BENCH {started} {}", epoch_ms());
+}
+
+async fn parent() {
+    let limit = env_or("LIMIT", 600) as u32;
+    let window = Duration::from_millis(env_or("WINDOW_MS", 1000));
+    let windows = env_or("WINDOWS", 4) as u32;
+    let processes = 4;
+    let total = limit * (windows + 1);
+    let Some(redis) = server::RedisServer::start("bench redis", None) else {
+        return;
+    };
+
+    let fake = FakeStore::builder()
+        .store(demo::store())
+        .tokens(demo::tokens())
+        .rate_limit(limit, window)
+        .start()
+        .await
+        .unwrap();
+    let mut children = Vec::new();
+    for i in 0..processes {
+        let count = total / processes + u32::from(i < total % processes);
+        children.push(
+            tokio::process::Command::new(std::env::current_exe().unwrap())
+                .env("BENCH_CHILD_FAKE", fake.base_url())
+                .env("BENCH_REDIS", redis.url())
+                .env("BENCH_LIMIT", limit.to_string())
+                .env("BENCH_WINDOW_MS", window.as_millis().to_string())
+                .env("BENCH_COUNT", count.to_string())
+                .stdout(std::process::Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .unwrap(),
+        );
+    }
+    let (mut first, mut last) = (u128::MAX, 0);
+    for child in children {
+        let output = child.wait_with_output().await.unwrap();
+        assert!(output.status.success());
+        let line = String::from_utf8(output.stdout).unwrap();
+        let mut times = line.trim().strip_prefix("BENCH ").unwrap().split(' ');
+        first = first.min(times.next().unwrap().parse().unwrap());
+        last = last.max(times.next().unwrap().parse().unwrap());
+    }
+    let journal = fake.journal();
+    let rejected = journal.iter().filter(|r| r.status == Some(429)).count();
+    assert_eq!(
+        fake.ledger().len(),
+        total as usize,
+        "every delta applied once"
+    );
+    let elapsed = Duration::from_millis((last - first) as u64);
+    let achieved = f64::from(total - limit) / elapsed.as_secs_f64();
+    let allowed = f64::from(limit) / window.as_secs_f64();
+    println!(
+        "{processes} processes sharing one token through Redis, {limit} per {window:?} on both \
+         sides: {total} adjustments in {elapsed:?}; achieved {achieved:.1}/s of {allowed:.1}/s \
+         allowed = {:.3}; {rejected} 429s",
+        achieved / allowed
+    );
+    // Round trips to Redis per adjustment, from Redis's own count of commands.
+    let mut connection = redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut connection)
+        .unwrap();
+    let calls_of = |command: &str| -> u64 {
+        stats
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("cmdstat_{command}:calls=")))
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    let scripts = calls_of("evalsha") + calls_of("eval");
+    println!(
+        "Redis: {scripts} script calls for {total} adjustments = {:.2} per adjustment \
+         (acquire, release, and the looks of waiting processes)",
+        scripts as f64 / f64::from(total)
+    );
+    fake.shutdown().await;
+
+    // Per-call cost, no waiting.
+    let calls = env_or("CALLS", 2000) as u32;
+    let fake = FakeStore::builder()
+        .store(demo::store())
+        .tokens(demo::tokens())
+        .no_rate_limit()
+        .start()
+        .await
+        .unwrap();
+    let high = RateLimit::new(1_000_000, Duration::from_secs(1));
+    let local = Client::builder(demo::STORE, demo::TOKEN)
+        .base_url(fake.base_url())
+        .rate_limit(high)
+        .build()
+        .unwrap();
+    let shared = Client::builder(demo::STORE, demo::TOKEN)
+        .base_url(fake.base_url())
+        .rate_limit(high)
+        .shared_rate_limit(RedisRateLimit::new(redis.url()).key_prefix("bench-cost"))
+        .build()
+        .unwrap();
+    let time = |client: Client| async move {
+        let (product, combination) = demo::SMALL_TEE;
+        // Warm up connections (and load the scripts).
+        for _ in 0..50 {
+            client
+                .adjust_variation_stock(product, combination, -1)
+                .send()
+                .await
+                .unwrap();
+        }
+        let started = Instant::now();
+        for _ in 0..calls {
+            client
+                .adjust_variation_stock(product, combination, -1)
+                .send()
+                .await
+                .unwrap();
+        }
+        started.elapsed() / calls
+    };
+    let local_call = time(local).await;
+    let shared_call = time(shared).await;
+    println!(
+        "per call, sequential, loopback, no waiting: in-process limiter {:.1} us, Redis limiter \
+         {:.1} us: ratio {:.2} (+{:.1} us a call)",
+        local_call.as_secs_f64() * 1e6,
+        shared_call.as_secs_f64() * 1e6,
+        shared_call.as_secs_f64() / local_call.as_secs_f64(),
+        (shared_call.as_secs_f64() - local_call.as_secs_f64()) * 1e6,
+    );
+}

@@ -478,15 +478,15 @@ impl ClientBuilder {
                     "a shared rate limit needs a rate limit: remove no_rate_limit()".into(),
                 ))
             }
-            (Some(shared), Some(limit)) => {
-                Some(Limiter::Redis(crate::limiter::redis::RedisLimiter::new(
+            (Some(shared), Some(limit)) => Some(Limiter::Redis(Box::new(
+                crate::limiter::redis::RedisLimiter::new(
                     shared,
                     limit,
                     self.timeout,
                     store_id.get(),
                     &self.token,
-                )?))
-            }
+                )?,
+            ))),
         };
 
         let mut headers = HeaderMap::new();

@@ -75,7 +75,7 @@ pub(crate) enum Limiter {
     Local(local::Limiter),
     /// Shared through Redis with every process using the same token.
     #[cfg(feature = "redis")]
-    Redis(redis::RedisLimiter),
+    Redis(Box<redis::RedisLimiter>),
 }
 
 /// A slot held by one attempt; dropping it starts the window the request still counts in.

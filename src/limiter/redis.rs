@@ -4,9 +4,9 @@
 //! clock. A slot is taken for a window, the margin and the attempt timeout (the longest an
 //! attempt can take), and shortened to a window and the margin from its answer when the answer
 //! comes. A process that dies holding slots frees them when their leases expire. Waiting
-//! processes queue in Redis by ticket, with heartbeats so that a dead waiter drops out; only the
-//! head of that queue takes a slot, and within a process callers queue in arrival order before
-//! one of them waits in Redis. Every step that reads and changes the counts is one Lua script,
+//! processes queue in Redis by ticket, with heartbeats so that a dead waiter drops out; a waiter
+//! takes a slot only when enough are free for every waiter ahead of it too, and within a
+//! process callers queue in arrival order before one of them waits in Redis. Every step that reads and changes the counts is one Lua script,
 //! sent by `EVALSHA`.
 
 use std::{
@@ -38,9 +38,6 @@ const MAX_NAP: Duration = Duration::from_millis(250);
 /// How long a waiter stays in the queue without a heartbeat: a dead process's waiter blocks the
 /// others at most this long.
 const HEARTBEAT: Duration = Duration::from_millis(1500);
-/// How often a waiter looks again when it is not the head but a slot is free (the head is
-/// taking it).
-const POLL: Duration = Duration::from_millis(2);
 /// Backoff between attempts to reach Redis while it is down.
 const BACKOFF_MIN: Duration = Duration::from_millis(50);
 const BACKOFF_MAX: Duration = Duration::from_secs(1);
@@ -265,7 +262,8 @@ impl Drop for Permit<'_> {
 /// What one acquire step answered.
 enum Step {
     Granted,
-    Wait { wait: Duration, known: bool },
+    /// At least this long before a slot can come (a lower bound: waiters ahead may be slow).
+    Wait(Duration),
     Rejected,
 }
 
@@ -400,11 +398,11 @@ impl RedisLimiter {
                     })
                 }
                 Ok(Step::Rejected) => return Err(Error::TokenRejected),
-                Ok(Step::Wait { wait, known }) => {
+                Ok(Step::Wait(wait)) => {
                     backoff = BACKOFF_MIN;
-                    // A known wait past the deadline fails now, sending nothing, as the
-                    // in-process limiter does; an unknown one (others queue ahead) waits.
-                    if known && now + wait >= deadline {
+                    // No slot can come before the deadline: fail now, sending nothing, as the
+                    // in-process limiter does.
+                    if now + wait >= deadline {
                         self.leave(&ticket).await;
                         return Err(Error::DeadlineExceeded);
                     }
@@ -474,7 +472,7 @@ impl RedisLimiter {
         };
         let guard_op = *self.guard_op.lock().unwrap_or_else(|p| p.into_inner());
         let warm_up = self.fell_back.load(Ordering::SeqCst);
-        let answer: redis::RedisResult<(u8, u64, String, u8)> = ACQUIRE
+        let answer: redis::RedisResult<(u8, u64, String, u64)> = ACQUIRE
             .key(&self.keys.slots)
             .key(&self.keys.queue)
             .key(&self.keys.heartbeats)
@@ -498,7 +496,7 @@ impl RedisLimiter {
             .arg(lease)
             .invoke_async(&mut connection)
             .await;
-        let (status, wait_ms, epoch, head) = answer.map_err(|e| self.describe(&e))?;
+        let (status, wait_ms, epoch, _rank) = answer.map_err(|e| self.describe(&e))?;
         // Redis answered: what this process had to tell it is told.
         if guard_op != GuardOp::None {
             let mut op = self.guard_op.lock().unwrap_or_else(|p| p.into_inner());
@@ -518,20 +516,8 @@ impl RedisLimiter {
         Ok(match status {
             1 => Step::Granted,
             2 => Step::Rejected,
-            // A warm-up: no slot for anyone until it ends.
-            3 => Step::Wait {
-                wait: Duration::from_millis(wait_ms),
-                known: true,
-            },
-            _ if wait_ms == 0 => Step::Wait {
-                wait: POLL,
-                known: false,
-            },
-            _ => Step::Wait {
-                wait: Duration::from_millis(wait_ms),
-                // Others queue ahead: the slot may come later than this.
-                known: head == 1,
-            },
+            // Waiting for slots, or a warm-up (no slot for anyone until it ends).
+            _ => Step::Wait(Duration::from_millis(wait_ms)),
         })
     }
 

@@ -16,7 +16,7 @@ use std::{
 
 use ecwid_inventory::{
     fake::{demo, FakeStore, FakeToken, Fault, Route, Stock},
-    Client, Error, RateLimit, RedisRateLimit, RetryPolicy,
+    Client, Error, RateLimit, RedisRateLimit, RetryPolicy, WhenRedisUnavailable,
 };
 use server::RedisServer;
 
@@ -60,6 +60,8 @@ struct Job {
     deadline: Duration,
     /// Calls that fail without applying anything are made again, until this long has passed.
     persist: Duration,
+    /// The CA a TLS Redis's certificate is signed by, as `SSL_CERT_FILE`.
+    ca_file: Option<std::path::PathBuf>,
 }
 
 impl Job {
@@ -71,6 +73,7 @@ impl Job {
             tasks: 4,
             deadline: Duration::from_secs(20),
             persist: Duration::ZERO,
+            ca_file: redis.ca_file(),
         }
     }
 }
@@ -104,6 +107,9 @@ fn spawn(fake: &FakeStore, job: &Job) -> tokio::process::Child {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    if let Some(ca_file) = &job.ca_file {
+        command.env("SSL_CERT_FILE", ca_file);
+    }
     command.spawn().expect("the test binary runs as a child")
 }
 
@@ -261,6 +267,7 @@ async fn processes_with_in_process_limiters_only_earn_429s() {
         tasks: 4,
         deadline: Duration::from_secs(20),
         persist: Duration::ZERO,
+        ca_file: None,
     };
     let reports = run_all(&fake, &[job.clone(), job.clone(), job]).await;
     let refused = rejected_429(&fake);
@@ -550,4 +557,107 @@ async fn an_unreachable_redis_fails_the_call_in_its_deadline_having_sent_nothing
         assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
     }
     assert!(fake.journal().is_empty(), "nothing was sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rediss_with_a_password_works_and_never_shows_it() {
+    let Some(redis) = RedisServer::start_tls(
+        "rediss_with_a_password_works_and_never_shows_it",
+        Some(PASSWORD),
+    ) else {
+        return;
+    };
+    assert!(redis.url().starts_with("rediss://"));
+    let fake = fake_store(demo::tokens().to_vec()).await;
+    let job = Job::shared(&redis, 15);
+    let reports = run_all(&fake, &[job.clone(), job]).await;
+    for report in &reports {
+        assert_eq!(report.count("ok"), 15, "{}", report.output);
+        assert!(!report.output.contains(PASSWORD));
+    }
+    assert_eq!(rejected_429(&fake), 0);
+    assert_eq!(fake.ledger().len(), 30);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_share_fallback_keeps_a_share_and_warms_up_when_redis_returns() {
+    let Some(mut redis) = RedisServer::start(
+        "the_local_share_fallback_keeps_a_share_and_warms_up_when_redis_returns",
+        None,
+    ) else {
+        return;
+    };
+    let fake = fake_store(demo::tokens().to_vec()).await;
+    let client = Client::builder(demo::STORE, demo::TOKEN)
+        .base_url(fake.base_url())
+        .rate_limit(RateLimit::new(LIMIT, WINDOW))
+        .timeout(ATTEMPT_TIMEOUT)
+        .deadline(Duration::from_secs(5))
+        .shared_rate_limit(
+            RedisRateLimit::new(redis.url())
+                .when_unavailable(WhenRedisUnavailable::LocalShare { processes: 2 }),
+        )
+        .build()
+        .unwrap();
+    let (product, combination) = demo::SMALL_TEE;
+    let sell = || {
+        client
+            .adjust_variation_stock(product, combination, -1)
+            .send()
+    };
+    sell().await.unwrap(); // through Redis
+    redis.stop();
+    // Down: half the limit a window, in this process.
+    let started = Instant::now();
+    for _ in 0..LIMIT / 2 + 1 {
+        sell().await.unwrap();
+    }
+    assert!(
+        started.elapsed() >= WINDOW,
+        "the share is {} a window: the last one waited",
+        LIMIT / 2
+    );
+    redis.start_again();
+    // Back: Redis never counted what was sent meanwhile, so nobody gets a slot for one lease
+    // (window, margin, attempt timeout): a call with a shorter deadline fails at once.
+    let quick = Client::builder(demo::STORE, demo::TOKEN)
+        .base_url(fake.base_url())
+        .rate_limit(RateLimit::new(LIMIT, WINDOW))
+        .timeout(ATTEMPT_TIMEOUT)
+        .deadline(Duration::from_secs(1))
+        .shared_rate_limit(RedisRateLimit::new(redis.url()))
+        .build()
+        .unwrap();
+    // The fallen-back client marks the warm-up with its first look at Redis (the first call
+    // after the restart may still fall back, before the connection is made again). Its share
+    // of the window is free again first, so that only the warm-up can make a call wait.
+    tokio::time::sleep(WINDOW + WINDOW / 10).await;
+    let mut fell_back = 0;
+    loop {
+        match tokio::time::timeout(Duration::from_millis(500), sell()).await {
+            Err(_waiting) => break,
+            Ok(result) => {
+                result.unwrap();
+                fell_back += 1;
+                assert!(fell_back < LIMIT / 2, "the warm-up never began");
+            }
+        }
+    }
+    let asked = Instant::now();
+    let refused = quick
+        .adjust_variation_stock(product, combination, -1)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, Error::DeadlineExceeded), "{refused:?}");
+    assert!(
+        asked.elapsed() < Duration::from_millis(500),
+        "failed at once"
+    );
+    sell().await.unwrap();
+    assert_eq!(rejected_429(&fake), 0);
+    assert_eq!(
+        fake.ledger().len(),
+        1 + LIMIT as usize / 2 + 1 + fell_back as usize + 1
+    );
 }

@@ -5,7 +5,7 @@
 -- ARGV: 1 ticket, 2 limit, 3 window ms (window + margin), 4 lease ms (window + margin +
 --       attempt timeout), 5 heartbeat ms, 6 epoch this process knew ('' if none),
 --       7 new epoch id, 8 guard op ('set', 'clear' or ''), 9 '1' to start a warm-up, 10 lease id
--- Returns {status, wait ms, epoch, head}: status 1 granted, 0 wait, 2 token rejected, 3 warm-up.
+-- Returns {status, wait ms, epoch, rank in the queue}: status 1 granted, 0 wait, 2 token rejected, 3 warm-up.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ticket = ARGV[1]
@@ -70,19 +70,22 @@ if warm > 0 then
   return {3, warm, epoch, 0}
 end
 
+-- Arrival order: a waiter takes a slot only if enough are free for every waiter ahead of it too.
 local count = redis.call('ZCARD', KEYS[1])
-local head = redis.call('ZRANGE', KEYS[2], 0, 0)[1] == ticket
-if count < limit then
-  if head then
-    redis.call('ZADD', KEYS[1], now + lease, ARGV[10])
-    redis.call('PEXPIRE', KEYS[1], keep)
-    leave()
-    return {1, 0, epoch, 1}
-  end
-  return {0, 0, epoch, 0}
+local rank = redis.call('ZRANK', KEYS[2], ticket)
+if count + rank < limit then
+  redis.call('ZADD', KEYS[1], now + lease, ARGV[10])
+  redis.call('PEXPIRE', KEYS[1], keep)
+  leave()
+  return {1, 0, epoch, rank}
 end
--- The earliest a slot can free: the (count - limit + 1)-th expiry, or a window from now, since
--- a lease still in flight is shortened to no less than that when its answer comes.
-local nth = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
-local free_at = math.min(tonumber(nth[2]), now + window)
-return {0, math.max(free_at - now, 1), epoch, head and 1 or 0}
+-- The earliest this waiter can get a slot: when the (count - limit + rank + 1)-th lease
+-- expires, or a window from now, since a lease still in flight is shortened to no less than
+-- that when its answer comes, and one not taken yet ends later still.
+local index = count - limit + rank
+local free_at = now + window
+if index < count then
+  local nth = redis.call('ZRANGE', KEYS[1], index, index, 'WITHSCORES')
+  free_at = math.min(tonumber(nth[2]), now + window)
+end
+return {0, math.max(free_at - now, 1), epoch, rank}
