@@ -5,8 +5,9 @@
 //! attempt can take), and shortened to a window and the margin from its answer when the answer
 //! comes. A process that dies holding slots frees them when their leases expire. Waiting
 //! processes queue in Redis by ticket, with heartbeats so that a dead waiter drops out; a waiter
-//! takes a slot only when enough are free for every waiter ahead of it too, and within a
-//! process callers queue in arrival order before one of them waits in Redis. Every step that reads and changes the counts is one Lua script,
+//! takes a slot only when enough are free for every waiter ahead of it too. Every caller, of
+//! every process, holds its own ticket, and sleeps until the earliest moment a slot can free for
+//! it: slots freeing close together are taken in parallel. Every step that reads and changes the counts is one Lua script,
 //! sent by `EVALSHA`.
 
 use std::{
@@ -180,8 +181,6 @@ pub(crate) struct RedisLimiter {
     endpoint: String,
     /// Scrubbed from Redis's error messages, should one ever quote it.
     password: Option<SecretString>,
-    /// Callers of this process wait here, in arrival order, so that one at a time waits in Redis.
-    queue: tokio::sync::Mutex<()>,
     /// This process's id, the prefix of its tickets and leases.
     id: String,
     next: AtomicU64,
@@ -245,11 +244,13 @@ impl Drop for Permit<'_> {
         let key = limiter.keys.slots.clone();
         let lease = std::mem::take(lease);
         let window = millis(limiter.limit.window());
+        let answered = Instant::now();
         runtime.spawn(async move {
             let released: redis::RedisResult<i64> = RELEASE
                 .key(key)
                 .arg(lease)
                 .arg(window)
+                .arg(answered.elapsed().as_micros() as u64)
                 .invoke_async(&mut connection)
                 .await;
             if released.is_err() {
@@ -323,7 +324,6 @@ impl RedisLimiter {
             keys: Keys::new(&config.key_prefix, store_id, token.expose_secret()),
             endpoint,
             password,
-            queue: tokio::sync::Mutex::new(()),
             id: uuid::Uuid::new_v4().simple().to_string(),
             next: AtomicU64::new(0),
             epoch: Mutex::new(None),
@@ -377,9 +377,6 @@ impl RedisLimiter {
 
     /// Waits for a slot (see [`super::Limiter::acquire`]).
     pub(crate) async fn acquire(&self, deadline: Instant) -> Result<Permit<'_>, Error> {
-        let Ok(_turn) = timeout_at(deadline, self.queue.lock()).await else {
-            return Err(Error::DeadlineExceeded);
-        };
         let ticket = self.next_id();
         let mut backoff = BACKOFF_MIN;
         let mut waited = false;
@@ -496,7 +493,7 @@ impl RedisLimiter {
             .arg(lease)
             .invoke_async(&mut connection)
             .await;
-        let (status, wait_ms, epoch, _rank) = answer.map_err(|e| self.describe(&e))?;
+        let (status, wait_us, epoch, _rank) = answer.map_err(|e| self.describe(&e))?;
         // Redis answered: what this process had to tell it is told.
         if guard_op != GuardOp::None {
             let mut op = self.guard_op.lock().unwrap_or_else(|p| p.into_inner());
@@ -517,7 +514,7 @@ impl RedisLimiter {
             1 => Step::Granted,
             2 => Step::Rejected,
             // Waiting for slots, or a warm-up (no slot for anyone until it ends).
-            _ => Step::Wait(Duration::from_millis(wait_ms)),
+            _ => Step::Wait(Duration::from_micros(wait_us)),
         })
     }
 

@@ -331,9 +331,9 @@ async fn a_killed_process_frees_its_slots_when_the_leases_end() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_down_stops_sending_and_an_empty_restart_brings_no_burst() {
+async fn redis_down_sends_nothing_new_fails_clearly_then_service_resumes() {
     let Some(mut redis) = RedisServer::start(
-        "redis_down_stops_sending_and_an_empty_restart_brings_no_burst",
+        "redis_down_sends_nothing_new_fails_clearly_then_service_resumes",
         Some(PASSWORD),
     ) else {
         return;
@@ -398,7 +398,7 @@ async fn redis_down_stops_sending_and_an_empty_restart_brings_no_burst() {
     assert_eq!(
         rejected_429(&fake),
         0,
-        "no burst after Redis came back empty"
+        "nothing unthrottled, no burst after Redis came back (empty)"
     );
     assert_eq!(before - small_tee_stock(&fake), 60);
     assert_eq!(fake.ledger().len(), 60);

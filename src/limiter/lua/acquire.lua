@@ -5,9 +5,10 @@
 -- ARGV: 1 ticket, 2 limit, 3 window ms (window + margin), 4 lease ms (window + margin +
 --       attempt timeout), 5 heartbeat ms, 6 epoch this process knew ('' if none),
 --       7 new epoch id, 8 guard op ('set', 'clear' or ''), 9 '1' to start a warm-up, 10 lease id
--- Returns {status, wait ms, epoch, rank in the queue}: status 1 granted, 0 wait, 2 token rejected, 3 warm-up.
+-- Returns {status, wait in microseconds, epoch, rank in the queue}: status 1 granted, 0 wait, 2 token rejected, 3 warm-up.
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- Milliseconds, with their fraction: a slot's wait is not rounded away.
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local ticket = ARGV[1]
 local limit = tonumber(ARGV[2])
 local window = tonumber(ARGV[3])
@@ -28,7 +29,7 @@ end
 -- The epoch tells a process that remembers one whether Redis lost its counts.
 local epoch = redis.call('GET', KEYS[6])
 if not epoch then
-  epoch = ARGV[7] .. ':' .. now
+  epoch = ARGV[7] .. ':' .. string.format('%d', math.floor(now))
   redis.call('SET', KEYS[6], epoch)
   if ARGV[6] ~= '' then
     redis.call('SET', KEYS[7], '1', 'PX', lease)
@@ -67,7 +68,7 @@ end
 
 local warm = redis.call('PTTL', KEYS[7])
 if warm > 0 then
-  return {3, warm, epoch, 0}
+  return {3, warm * 1000, epoch, 0}
 end
 
 -- Arrival order: a waiter takes a slot only if enough are free for every waiter ahead of it too.
@@ -88,4 +89,4 @@ if index < count then
   local nth = redis.call('ZRANGE', KEYS[1], index, index, 'WITHSCORES')
   free_at = math.min(tonumber(nth[2]), now + window)
 end
-return {0, math.max(free_at - now, 1), epoch, rank}
+return {0, math.max(math.ceil((free_at - now) * 1000), 1), epoch, rank}
