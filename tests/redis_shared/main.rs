@@ -154,6 +154,7 @@ fn kind(error: &Error) -> &'static str {
         Error::DeadlineExceeded => "deadline",
         Error::RateLimiterUnavailable { .. } => "unavailable",
         Error::Api { status: 403, .. } => "forbidden",
+        Error::Timeout { .. } => "timeout",
         _ => "other",
     }
 }
@@ -366,13 +367,20 @@ async fn redis_down_sends_nothing_new_fails_clearly_then_service_resumes() {
         sent_while_down <= LIMIT as usize,
         "{sent_while_down} sent while Redis was down"
     );
+    let (mut ok, mut unknown) = (0, 0);
     for report in &reports {
+        // A call let go just before its short deadline may be cut mid-attempt: its outcome is
+        // unknown (the child does not repeat those). Every other call ends in success.
+        let cut = report.count("timeout");
+        assert!(cut <= 2, "{}", report.output);
         assert_eq!(
-            report.count("ok"),
+            report.count("ok") + cut,
             30,
             "normal service after: {}",
             report.output
         );
+        ok += report.count("ok") as usize;
+        unknown += cut as usize;
         assert!(
             report.count("unavailable") > 0,
             "clear errors while down: {}",
@@ -400,8 +408,9 @@ async fn redis_down_sends_nothing_new_fails_clearly_then_service_resumes() {
         0,
         "nothing unthrottled, no burst after Redis came back (empty)"
     );
-    assert_eq!(before - small_tee_stock(&fake), 60);
-    assert_eq!(fake.ledger().len(), 60);
+    let applied = fake.ledger().len();
+    assert!((ok..=ok + unknown).contains(&applied), "{applied} applied");
+    assert_eq!(before - small_tee_stock(&fake), applied as i64);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -687,12 +696,17 @@ async fn redis_restarted_empty_while_ecwid_still_counts_brings_no_burst() {
     let fake = fake_store(demo::tokens().to_vec()).await;
     let job = Job::shared(&redis, 20);
     let children = vec![spawn(&fake, &job), spawn(&fake, &job)];
+    // Both processes hold slots, so both remember the epoch (a process that never saw Redis
+    // before it restarted cannot know what it forgot: the documented limit).
     let give_up = Instant::now() + Duration::from_secs(20);
-    while fake.ledger().len() < LIMIT as usize {
-        assert!(Instant::now() < give_up, "nothing was sent");
+    while processes_holding_slots(&redis) < 2 {
+        assert!(
+            Instant::now() < give_up,
+            "the processes never both held slots"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    // The first window's burst is in: Redis forgets it at once, while the fake still counts it.
+    // Redis forgets the window's requests at once, while the fake still counts them.
     redis.stop();
     redis.start_again();
     let mut reports = Vec::new();
@@ -708,4 +722,29 @@ async fn redis_restarted_empty_while_ecwid_still_counts_brings_no_burst() {
         "the processes remembered the epoch and warmed up instead of bursting"
     );
     assert_eq!(fake.ledger().len(), 40);
+}
+
+/// How many processes hold slots (lease ids begin with their process's id).
+fn processes_holding_slots(redis: &RedisServer) -> usize {
+    let mut connection = redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*:slots")
+        .query(&mut connection)
+        .unwrap();
+    let mut processes = std::collections::BTreeSet::new();
+    for key in keys {
+        let leases: Vec<String> = redis::cmd("ZRANGE")
+            .arg(&key)
+            .arg(0)
+            .arg(-1)
+            .query(&mut connection)
+            .unwrap();
+        for lease in leases {
+            processes.insert(lease.split(':').next().unwrap().to_owned());
+        }
+    }
+    processes.len()
 }
