@@ -748,3 +748,61 @@ fn processes_holding_slots(redis: &RedisServer) -> usize {
     }
     processes.len()
 }
+
+/// Clients with limiters of their own (to Redis, as separate processes are) are served in the
+/// order they began to wait, not in the order their looks happen to reach Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiters_are_served_in_arrival_order_across_limiters() {
+    let Some(redis) =
+        RedisServer::start("waiters_are_served_in_arrival_order_across_limiters", None)
+    else {
+        return;
+    };
+    let fake = FakeStore::builder()
+        .store(demo::store())
+        .tokens(demo::tokens())
+        .no_rate_limit()
+        .start()
+        .await
+        .unwrap();
+    let window = Duration::from_millis(400);
+    let clients: Vec<Client> = (0..3)
+        .map(|_| {
+            Client::builder(demo::STORE, demo::TOKEN)
+                .base_url(fake.base_url())
+                .rate_limit(RateLimit::new(1, window))
+                .shared_rate_limit(RedisRateLimit::new(redis.url()).key_prefix("order"))
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let (product, combination) = demo::SMALL_TEE;
+    // Client 0 takes the only slot; then 1, 2 and 0 again begin to wait, 20 ms apart. All of
+    // them can look again at the same moment, when the slot frees.
+    clients[0]
+        .adjust_variation_stock(product, combination, -1)
+        .send()
+        .await
+        .unwrap();
+    let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut tasks = Vec::new();
+    for who in [1usize, 2, 0] {
+        let (client, order) = (clients[who].clone(), order.clone());
+        tasks.push(tokio::spawn(async move {
+            client
+                .adjust_variation_stock(product, combination, -1)
+                .send()
+                .await
+                .unwrap();
+            order.lock().unwrap().push(who);
+        }));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for task in tasks {
+        tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    assert_eq!(*order.lock().unwrap(), vec![1, 2, 0]);
+}
