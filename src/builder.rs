@@ -51,6 +51,8 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     deadline: Duration,
     rate_limit: Option<RateLimit>,
+    #[cfg(feature = "redis")]
+    shared: Option<crate::RedisRateLimit>,
     retry: RetryPolicy,
     check_low_stock_notification: Option<bool>,
 }
@@ -66,6 +68,7 @@ impl fmt::Debug for ClientBuilder {
             .field("connect_timeout", &self.connect_timeout)
             .field("deadline", &self.deadline)
             .field("rate_limit", &self.rate_limit)
+            .field("shared_rate_limit", &self.shared_rate_limit_debug())
             .field("retry", &self.retry)
             .field(
                 "check_low_stock_notification",
@@ -95,6 +98,8 @@ impl Client {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             deadline: DEFAULT_DEADLINE,
             rate_limit: Some(RateLimit::ecwid()),
+            #[cfg(feature = "redis")]
+            shared: None,
             retry: RetryPolicy::default(),
             check_low_stock_notification: None,
         }
@@ -169,6 +174,35 @@ impl ClientBuilder {
         self
     }
 
+    /// Shares the rate limit, and the bad-token guard, with every process that uses this store
+    /// and token, through Redis (feature `redis`). The limit is the one set by
+    /// [`rate_limit`](Self::rate_limit); building fails after [`no_rate_limit`](Self::no_rate_limit).
+    ///
+    /// ```
+    /// use ecwid_inventory::{Client, RedisRateLimit, StoreId};
+    ///
+    /// let client = Client::builder(StoreId::new(1003), "secret_token")
+    ///     .shared_rate_limit(RedisRateLimit::new("redis://127.0.0.1:6379"))
+    ///     .build()?; // nothing connects before the first call
+    /// # Ok::<(), ecwid_inventory::Error>(())
+    /// ```
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn shared_rate_limit(mut self, shared: crate::RedisRateLimit) -> Self {
+        self.shared = Some(shared);
+        self
+    }
+
+    #[cfg(feature = "redis")]
+    fn shared_rate_limit_debug(&self) -> &dyn fmt::Debug {
+        &self.shared
+    }
+
+    #[cfg(not(feature = "redis"))]
+    fn shared_rate_limit_debug(&self) -> &dyn fmt::Debug {
+        &None::<()>
+    }
+
     /// How failed attempts are retried (default [`RetryPolicy::default`]).
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
@@ -220,6 +254,28 @@ impl ClientBuilder {
         }
         self.retry.check().map_err(Error::Config)?;
 
+        let limiter = self
+            .rate_limit
+            .map(|limit| Limiter::Local(crate::limiter::local::Limiter::new(limit)));
+        #[cfg(feature = "redis")]
+        let limiter = match (&self.shared, self.rate_limit) {
+            (None, _) => limiter,
+            (Some(_), None) => {
+                return Err(Error::Config(
+                    "a shared rate limit needs a rate limit: remove no_rate_limit()".into(),
+                ))
+            }
+            (Some(shared), Some(limit)) => Some(Limiter::Redis(Box::new(
+                crate::limiter::redis::RedisLimiter::new(
+                    shared,
+                    limit,
+                    self.timeout,
+                    store_id.get(),
+                    &self.token,
+                )?,
+            ))),
+        };
+
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, auth);
         let http = reqwest::Client::builder()
@@ -241,7 +297,7 @@ impl ClientBuilder {
                 store_id,
                 base_url,
                 http,
-                limiter: self.rate_limit.map(Limiter::new),
+                limiter,
                 retry: self.retry,
                 timeout: self.timeout,
                 deadline: self.deadline,

@@ -91,15 +91,27 @@ impl Client {
 
     /// Whether an earlier `403 INVALID_API_TOKEN` stopped this client (and its clones) from
     /// sending anything more.
+    ///
+    /// With a [shared limiter](ClientBuilder::shared_rate_limit), also `true` when the last look
+    /// at the shared guard found it set (by any process using the token).
     pub fn is_token_rejected(&self) -> bool {
         self.inner.token_rejected.load(Ordering::SeqCst)
+            || self
+                .inner
+                .limiter
+                .as_ref()
+                .is_some_and(Limiter::shared_token_rejected)
     }
 
     /// Lets the client send again after `403 INVALID_API_TOKEN`, for when the token was fixed on
     /// Ecwid's side. Ecwid blocks tokens, then IP addresses, that keep failing: reset only when
-    /// something changed.
+    /// something changed. With a [shared limiter](ClientBuilder::shared_rate_limit), this
+    /// clears the guard for every process using the token.
     pub fn reset_token_guard(&self) {
         self.inner.token_rejected.store(false, Ordering::SeqCst);
+        if let Some(limiter) = &self.inner.limiter {
+            limiter.reset_token_guard();
+        }
     }
 
     /// The generated client, sharing this client's connection pool and auth header, for
@@ -216,18 +228,14 @@ impl Client {
         Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<EcwidError>>>,
     {
         let inner = &self.inner;
-        if self.is_token_rejected() {
+        // The shared guard, if any, is checked by the limiter in the same round trip.
+        if self.inner.token_rejected.load(Ordering::SeqCst) {
             return Err(Error::TokenRejected);
         }
         // Held until the attempt ends: the request counts against the limit from now until a
         // window after its answer.
         let _permit = match &inner.limiter {
-            Some(limiter) => Some(
-                limiter
-                    .acquire(deadline)
-                    .await
-                    .ok_or(Error::DeadlineExceeded)?,
-            ),
+            Some(limiter) => Some(limiter.acquire(deadline).await?),
             None => None,
         };
         // The token may have been rejected while this call waited for the limiter.
@@ -271,7 +279,14 @@ impl Client {
         }
         tracing::debug!(attempt, error = %error, "attempt failed");
         if error.is_invalid_token() {
-            inner.token_rejected.store(true, Ordering::SeqCst);
+            // A shared guard stops every process using the token; otherwise this client's.
+            let shared = match &inner.limiter {
+                Some(limiter) => limiter.token_rejected().await,
+                None => false,
+            };
+            if !shared {
+                inner.token_rejected.store(true, Ordering::SeqCst);
+            }
             tracing::warn!("Ecwid rejected the API token; this client sends nothing more");
         }
         Err(error)

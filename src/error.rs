@@ -133,6 +133,21 @@ pub enum Error {
     /// Nothing was applied.
     #[error("Ecwid did not execute the request; nothing was applied")]
     NotExecuted,
+
+    /// The shared rate limiter (Redis, see `RedisRateLimit`, feature `redis`) could not be
+    /// reached before the call's deadline, so the request was not sent: a request never goes
+    /// out unthrottled by surprise. Nothing was applied. The limiter kept trying, with backoff,
+    /// until the deadline; the call can be made again once Redis is back.
+    #[error(
+        "the shared rate limiter at {endpoint} is unavailable ({reason}); the request was not sent"
+    )]
+    #[non_exhaustive]
+    RateLimiterUnavailable {
+        /// Redis's scheme, host and port (never its password).
+        endpoint: String,
+        /// Why the last attempt to reach it failed.
+        reason: String,
+    },
 }
 
 fn retry_after_text(retry_after: Option<Duration>) -> String {
@@ -211,7 +226,8 @@ impl Error {
             | Error::RateLimited { .. }
             | Error::TokenRejected
             | Error::DeadlineExceeded
-            | Error::NotExecuted => false,
+            | Error::NotExecuted
+            | Error::RateLimiterUnavailable { .. } => false,
             Error::Api { status, .. } => *status >= 500,
             Error::Timeout { .. }
             | Error::Transport { .. }

@@ -81,6 +81,9 @@ pub use bulk::{
 pub use client::Client;
 pub use error::Error;
 pub use ids::{CombinationId, ProductId, StoreId};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use limiter::redis::{RedisRateLimit, WhenRedisUnavailable};
 pub use limiter::RateLimit;
 pub use reads::{ItemStock, SkuMatch, SkuReport};
 pub use retry::RetryPolicy;

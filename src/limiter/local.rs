@@ -1,4 +1,4 @@
-//! The client-side rate limiter, shared by all clones of a [`Client`](crate::Client).
+//! The in-process rate limiter, shared by all clones of a [`Client`](crate::Client).
 //!
 //! Ecwid allows 600 requests a minute per token and answers the rest with `429`. The limiter
 //! lets a request go only while fewer than `requests` others are either in flight or finished
@@ -25,52 +25,7 @@ use tokio::{
     time::{timeout_at, Instant},
 };
 
-/// A rate limit: at most `requests` per `per`.
-///
-/// ```
-/// use std::time::Duration;
-/// use ecwid_inventory::RateLimit;
-///
-/// assert_eq!(RateLimit::per_minute(600), RateLimit::new(600, Duration::from_secs(60)));
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RateLimit {
-    requests: u32,
-    per: Duration,
-}
-
-impl RateLimit {
-    /// At most `requests` per `per`. Both must be non-zero, or building the client fails.
-    pub const fn new(requests: u32, per: Duration) -> Self {
-        Self { requests, per }
-    }
-
-    /// At most `requests` per minute.
-    pub const fn per_minute(requests: u32) -> Self {
-        Self::new(requests, Duration::from_secs(60))
-    }
-
-    /// Ecwid's documented limit: 600 requests a minute per token.
-    pub const fn ecwid() -> Self {
-        Self::per_minute(600)
-    }
-
-    /// Requests allowed per window.
-    pub const fn requests(self) -> u32 {
-        self.requests
-    }
-
-    /// The window.
-    pub const fn per(self) -> Duration {
-        self.per
-    }
-
-    /// Slack added to each window, so that requests sent a window apart cannot arrive less than a
-    /// window apart when their trips to the server differ: 1% of the window, at least 20 ms.
-    fn margin(self) -> Duration {
-        (self.per / 100).max(Duration::from_millis(20))
-    }
-}
+use super::RateLimit;
 
 /// The shared limiter state.
 #[derive(Debug)]
@@ -131,7 +86,7 @@ impl Limiter {
 
     /// How long a finished request keeps counting.
     fn window(&self) -> Duration {
-        self.limit.per.saturating_add(self.limit.margin())
+        self.limit.window()
     }
 
     fn slots(&self) -> MutexGuard<'_, Slots> {
@@ -152,7 +107,7 @@ impl Limiter {
         {
             slots.finished.pop_front();
         }
-        if slots.in_flight + slots.finished.len() < self.limit.requests as usize {
+        if slots.in_flight + slots.finished.len() < self.limit.requests() as usize {
             slots.in_flight += 1;
             return Next::Go;
         }
@@ -197,8 +152,8 @@ impl Limiter {
         if !std::mem::replace(waited, true) {
             tracing::debug!(
                 wait_ms = wait.map(|w| w.as_millis() as u64),
-                limit = self.limit.requests,
-                per_s = self.limit.per.as_secs_f64(),
+                limit = self.limit.requests(),
+                per_s = self.limit.per().as_secs_f64(),
                 "waiting for the client-side rate limiter"
             );
         }

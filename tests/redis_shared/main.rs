@@ -1,0 +1,814 @@
+//! The rate limiter and token guard shared through Redis, by separate OS processes.
+//!
+//! Each test starts a real `redis-server` (see `server.rs`) and a fake Ecwid store enforcing the
+//! same limit as the clients, then re-runs this test binary as child processes (the ignored test
+//! `child`, configured by `CHILD_*` environment variables), each a client of its own sharing one
+//! token. The fake's journal says whether any request earned a 429; its ledger, whether every
+//! delta landed once.
+
+mod server;
+
+use std::{
+    collections::BTreeMap,
+    process::Stdio,
+    time::{Duration, Instant},
+};
+
+use ecwid_inventory::{
+    fake::{demo, FakeStore, FakeToken, Fault, Route, Stock},
+    Client, Error, RateLimit, RedisRateLimit, RetryPolicy, StockItem, WhenRedisUnavailable,
+};
+use server::RedisServer;
+
+const LIMIT: u32 = 10;
+const WINDOW: Duration = Duration::from_secs(1);
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+const PASSWORD: &str = "hunter2-redis-password";
+
+async fn fake_store(tokens: Vec<FakeToken>) -> FakeStore {
+    FakeStore::builder()
+        .store(demo::store())
+        .tokens(tokens)
+        .rate_limit(RateLimit::new(LIMIT, WINDOW))
+        .start()
+        .await
+        .unwrap()
+}
+
+fn small_tee_stock(fake: &FakeStore) -> i64 {
+    let (product, combination) = demo::SMALL_TEE;
+    match fake.stock(
+        demo::STORE,
+        StockItem::Variation {
+            product,
+            combination,
+        },
+    ) {
+        Some(Stock::Quantity(n)) => n,
+        other => panic!("unexpected stock {other:?}"),
+    }
+}
+
+fn rejected_429(fake: &FakeStore) -> usize {
+    fake.journal()
+        .iter()
+        .filter(|r| r.status == Some(429))
+        .count()
+}
+
+/// What one child does.
+#[derive(Clone)]
+struct Job {
+    redis_url: Option<String>,
+    token: String,
+    count: u32,
+    tasks: u32,
+    deadline: Duration,
+    /// Calls that fail without applying anything are made again, until this long has passed.
+    persist: Duration,
+    /// The CA a TLS Redis's certificate is signed by, as `SSL_CERT_FILE`.
+    ca_file: Option<std::path::PathBuf>,
+}
+
+impl Job {
+    fn shared(redis: &RedisServer, count: u32) -> Job {
+        Job {
+            redis_url: Some(redis.url()),
+            token: demo::TOKEN.to_owned(),
+            count,
+            tasks: 4,
+            deadline: Duration::from_secs(20),
+            persist: Duration::ZERO,
+            ca_file: redis.ca_file(),
+        }
+    }
+}
+
+/// A child's report: how its calls ended, by kind, and every distinct error message.
+#[derive(Debug, Default)]
+struct Report {
+    counts: BTreeMap<String, u32>,
+    errors: Vec<String>,
+    elapsed: Duration,
+    output: String,
+}
+
+impl Report {
+    fn count(&self, kind: &str) -> u32 {
+        self.counts.get(kind).copied().unwrap_or(0)
+    }
+}
+
+fn spawn(fake: &FakeStore, job: &Job) -> tokio::process::Child {
+    let mut command = tokio::process::Command::new(std::env::current_exe().unwrap());
+    command
+        .args(["--exact", "child", "--nocapture", "--ignored", "--quiet"])
+        .env("CHILD_FAKE_URL", fake.base_url())
+        .env("CHILD_REDIS_URL", job.redis_url.clone().unwrap_or_default())
+        .env("CHILD_TOKEN", &job.token)
+        .env("CHILD_COUNT", job.count.to_string())
+        .env("CHILD_TASKS", job.tasks.to_string())
+        .env("CHILD_DEADLINE_MS", job.deadline.as_millis().to_string())
+        .env("CHILD_PERSIST_MS", job.persist.as_millis().to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(ca_file) = &job.ca_file {
+        command.env("SSL_CERT_FILE", ca_file);
+    }
+    command.spawn().expect("the test binary runs as a child")
+}
+
+async fn finish(child: tokio::process::Child) -> Report {
+    let output = tokio::time::timeout(Duration::from_secs(90), child.wait_with_output())
+        .await
+        .expect("a child finishes within 90 s")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "child failed:\n{stdout}\n{stderr}");
+    let mut report = Report {
+        output: format!("{stdout}\n{stderr}"),
+        ..Report::default()
+    };
+    for line in stdout.lines() {
+        if let Some(rest) = line.strip_prefix("CHILD-COUNT ") {
+            let (kind, n) = rest.split_once(' ').unwrap();
+            report.counts.insert(kind.to_owned(), n.parse().unwrap());
+        } else if let Some(rest) = line.strip_prefix("CHILD-ERROR ") {
+            report.errors.push(rest.to_owned());
+        } else if let Some(ms) = line.strip_prefix("CHILD-ELAPSED-MS ") {
+            report.elapsed = Duration::from_millis(ms.parse().unwrap());
+        }
+    }
+    report
+}
+
+async fn run_all(fake: &FakeStore, jobs: &[Job]) -> Vec<Report> {
+    let children: Vec<_> = jobs.iter().map(|job| spawn(fake, job)).collect();
+    let mut reports = Vec::new();
+    for child in children {
+        reports.push(finish(child).await);
+    }
+    reports
+}
+
+fn kind(error: &Error) -> &'static str {
+    match error {
+        Error::RateLimited { .. } => "rate-limited",
+        Error::TokenRejected => "token-rejected",
+        Error::DeadlineExceeded => "deadline",
+        Error::RateLimiterUnavailable { .. } => "unavailable",
+        Error::Api { status: 403, .. } => "forbidden",
+        Error::Timeout { .. } => "timeout",
+        _ => "other",
+    }
+}
+
+/// The child process: sends `CHILD_COUNT` adjustments of -1 from `CHILD_TASKS` tasks through
+/// its own client, and prints how each call ended.
+#[test]
+#[ignore = "run by the other tests as a child process"]
+fn child() {
+    let var = |name: &str| std::env::var(name).unwrap_or_default();
+    let number = |name: &str| var(name).parse::<u64>().unwrap();
+    let fake_url = var("CHILD_FAKE_URL");
+    if fake_url.is_empty() {
+        return; // run by hand with --ignored: nothing to do
+    }
+    // Everything this crate and redis-rs log goes to the parent, which checks it for secrets.
+    tracing_subscriber::fmt()
+        .with_env_filter("ecwid_inventory=trace,redis=trace,warn")
+        .with_ansi(false)
+        .init();
+    let mut builder = Client::builder(demo::STORE, var("CHILD_TOKEN"))
+        .base_url(fake_url)
+        .rate_limit(RateLimit::new(LIMIT, WINDOW))
+        .timeout(ATTEMPT_TIMEOUT)
+        .deadline(Duration::from_millis(number("CHILD_DEADLINE_MS")))
+        .retry_policy(RetryPolicy::default().default_retry_after(Duration::from_millis(50)));
+    let redis_url = var("CHILD_REDIS_URL");
+    if !redis_url.is_empty() {
+        builder = builder.shared_rate_limit(RedisRateLimit::new(redis_url).key_prefix("test"));
+    }
+    let client = builder.build().unwrap();
+    let count = number("CHILD_COUNT") as u32;
+    let tasks = number("CHILD_TASKS") as u32;
+    let persist = Duration::from_millis(number("CHILD_PERSIST_MS"));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let started = Instant::now();
+    let outcomes = runtime.block_on(async {
+        let mut handles = Vec::new();
+        for task in 0..tasks {
+            let client = client.clone();
+            let share = count / tasks + u32::from(task < count % tasks);
+            handles.push(tokio::spawn(async move {
+                let mut outcomes = Vec::new();
+                let (product, combination) = demo::SMALL_TEE;
+                for _ in 0..share {
+                    let began = Instant::now();
+                    loop {
+                        let result = client
+                            .adjust_variation_stock(product, combination, -1)
+                            .send()
+                            .await;
+                        let again = matches!(&result, Err(e) if !e.may_have_been_applied())
+                            && began.elapsed() < persist;
+                        outcomes.push(result.map(|_| ()).map_err(|e| (kind(&e), e.to_string())));
+                        if !again {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+                outcomes
+            }));
+        }
+        let mut all = Vec::new();
+        for handle in handles {
+            all.extend(handle.await.unwrap());
+        }
+        all
+    });
+    let mut counts = BTreeMap::new();
+    let mut errors = std::collections::BTreeSet::new();
+    for outcome in outcomes {
+        match outcome {
+            Ok(()) => *counts.entry("ok").or_insert(0) += 1,
+            Err((kind, message)) => {
+                *counts.entry(kind).or_insert(0) += 1;
+                errors.insert(message);
+            }
+        }
+    }
+    for (kind, n) in counts {
+        println!("CHILD-COUNT {kind} {n}");
+    }
+    for error in errors {
+        println!("CHILD-ERROR {error}");
+    }
+    println!("CHILD-ELAPSED-MS {}", started.elapsed().as_millis());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_sharing_a_token_through_redis_earn_no_429() {
+    let Some(redis) =
+        RedisServer::start("processes_sharing_a_token_through_redis_earn_no_429", None)
+    else {
+        return;
+    };
+    let fake = fake_store(demo::tokens().to_vec()).await;
+    let before = small_tee_stock(&fake);
+    let job = Job::shared(&redis, 15);
+    let reports = run_all(&fake, &[job.clone(), job.clone(), job]).await;
+    for report in &reports {
+        assert_eq!(report.count("ok"), 15, "{}", report.output);
+    }
+    assert_eq!(rejected_429(&fake), 0, "no request earned a 429");
+    assert_eq!(fake.ledger().len(), 45, "every delta applied once");
+    assert_eq!(before - small_tee_stock(&fake), 45);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_with_in_process_limiters_only_earn_429s() {
+    let fake = fake_store(demo::tokens().to_vec()).await;
+    let job = Job {
+        redis_url: None,
+        token: demo::TOKEN.to_owned(),
+        count: 15,
+        tasks: 4,
+        deadline: Duration::from_secs(20),
+        persist: Duration::ZERO,
+        ca_file: None,
+    };
+    let reports = run_all(&fake, &[job.clone(), job.clone(), job]).await;
+    let refused = rejected_429(&fake);
+    eprintln!("three processes with in-process limiters of {LIMIT}/s each: {refused} 429s");
+    assert!(refused > 0, "each believes it may send the whole limit");
+    // 429s are retried, and none applied anything: the ledger holds what succeeded, once.
+    let ok: u32 = reports.iter().map(|r| r.count("ok")).sum();
+    assert_eq!(fake.ledger().len(), ok as usize);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_process_frees_its_slots_when_the_leases_end() {
+    let Some(redis) =
+        RedisServer::start("a_killed_process_frees_its_slots_when_the_leases_end", None)
+    else {
+        return;
+    };
+    let fake = fake_store(demo::tokens().to_vec()).await;
+    // The doomed process's first LIMIT requests take 1.5 s at the fake: it is killed while they
+    // are in flight, holding every slot. The fake still applies (and counts) them at 1.5 s.
+    fake.inject_fault(
+        Route::VariationInventory,
+        LIMIT as usize,
+        Fault::Delay(Duration::from_millis(1500)),
+    );
+    let mut doomed = spawn(
+        &fake,
+        &Job {
+            tasks: LIMIT,
+            ..Job::shared(&redis, 100)
+        },
+    );
+    let give_up = Instant::now() + Duration::from_secs(20);
+    while fake.journal().len() < LIMIT as usize {
+        assert!(Instant::now() < give_up, "the doomed process never sent");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    doomed.start_kill().unwrap(); // SIGKILL
+    doomed.wait().await.unwrap();
+    let killed_at = Instant::now();
+
+    let job = Job::shared(&redis, 10);
+    let reports = run_all(&fake, &[job.clone(), job]).await;
+    let took = killed_at.elapsed();
+    for report in &reports {
+        assert_eq!(report.count("ok"), 10, "{}", report.output);
+    }
+    // The leases end a window, the margin and the attempt timeout after they were taken; then
+    // the 20 requests need one more window after their first burst. Start-up and slack: 2 s.
+    let bound = WINDOW + ATTEMPT_TIMEOUT + WINDOW + Duration::from_secs(2);
+    assert!(took < bound, "the others carried on after {took:?}");
+    // Had the slots been freed at the kill, the survivors' burst and the doomed requests would
+    // have landed in one window of the fake.
+    assert_eq!(rejected_429(&fake), 0);
+    assert_eq!(fake.ledger().len(), LIMIT as usize + 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_down_sends_nothing_new_fails_clearly_then_service_resumes() {
+    let Some(mut redis) = RedisServer::start(
+        "redis_down_sends_nothing_new_fails_clearly_then_service_resumes",
+        Some(PASSWORD),
+    ) else {
+        return;
+    };
+    let fake = fake_store(demo::tokens().to_vec()).await;
+    let before = small_tee_stock(&fake);
+    let job = Job {
+        deadline: Duration::from_millis(1500),
+        persist: Duration::from_secs(40),
+        ..Job::shared(&redis, 30)
+    };
+    let children = vec![spawn(&fake, &job), spawn(&fake, &job)];
+    // Down after the first burst, for 2 s, then back empty (no persistence).
+    let give_up = Instant::now() + Duration::from_secs(20);
+    while fake.ledger().len() < LIMIT as usize {
+        assert!(Instant::now() < give_up, "nothing was sent");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    redis.stop();
+    let sent_when_stopped = fake.journal().len();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Requests in flight when Redis went away may still land; nothing new is let go.
+    let sent_while_down = fake.journal().len() - sent_when_stopped;
+    redis.start_again();
+    let mut reports = Vec::new();
+    for child in children {
+        reports.push(finish(child).await);
+    }
+    assert!(
+        sent_while_down <= LIMIT as usize,
+        "{sent_while_down} sent while Redis was down"
+    );
+    let (mut ok, mut unknown) = (0, 0);
+    for report in &reports {
+        // A call let go just before its short deadline may be cut mid-attempt: its outcome is
+        // unknown (the child does not repeat those). Every other call ends in success.
+        let cut = report.count("timeout");
+        assert!(cut <= 2, "{}", report.output);
+        assert_eq!(
+            report.count("ok") + cut,
+            30,
+            "normal service after: {}",
+            report.output
+        );
+        ok += report.count("ok") as usize;
+        unknown += cut as usize;
+        assert!(
+            report.count("unavailable") > 0,
+            "clear errors while down: {}",
+            report.output
+        );
+        assert!(
+            report
+                .errors
+                .iter()
+                .any(|e| e.contains("shared rate limiter") && e.contains("127.0.0.1")),
+            "{:?}",
+            report.errors
+        );
+        assert!(
+            report.output.contains("Redis is unavailable"),
+            "the outage is logged: {}",
+            report.output
+        );
+        for secret in [PASSWORD, demo::TOKEN] {
+            assert!(!report.output.contains(secret), "{}", report.output);
+        }
+    }
+    assert_eq!(
+        rejected_429(&fake),
+        0,
+        "nothing unthrottled, no burst after Redis came back (empty)"
+    );
+    let applied = fake.ledger().len();
+    assert!((ok..=ok + unknown).contains(&applied), "{applied} applied");
+    assert_eq!(before - small_tee_stock(&fake), applied as i64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_process_403_stops_the_others_before_they_send() {
+    let Some(redis) = RedisServer::start("one_process_403_stops_the_others_before_they_send", None)
+    else {
+        return;
+    };
+    let fake = fake_store(demo::tokens().to_vec()).await;
+    let revoked = Job {
+        token: "secret_revoked".to_owned(),
+        tasks: 1,
+        ..Job::shared(&redis, 1)
+    };
+    let first = finish(spawn(&fake, &revoked)).await;
+    assert_eq!(first.count("forbidden"), 1, "{}", first.output);
+    assert_eq!(fake.journal().len(), 1);
+    let others = Job {
+        count: 3,
+        ..revoked
+    };
+    let reports = run_all(&fake, &[others.clone(), others]).await;
+    for report in &reports {
+        assert_eq!(report.count("token-rejected"), 3, "{}", report.output);
+    }
+    assert_eq!(fake.journal().len(), 1, "the others sent nothing");
+
+    // This process resets the guard for all: its own next call goes out (and is refused).
+    let client = Client::builder(demo::STORE, "secret_revoked")
+        .base_url(fake.base_url())
+        .rate_limit(RateLimit::new(LIMIT, WINDOW))
+        .shared_rate_limit(RedisRateLimit::new(redis.url()).key_prefix("test"))
+        .build()
+        .unwrap();
+    let (product, combination) = demo::SMALL_TEE;
+    let refused = client
+        .adjust_variation_stock(product, combination, -1)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, Error::TokenRejected), "{refused:?}");
+    assert!(client.is_token_rejected());
+    client.reset_token_guard();
+    assert!(!client.is_token_rejected());
+    let sent = client
+        .adjust_variation_stock(product, combination, -1)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(sent.status(), Some(403), "{sent:?}");
+    assert_eq!(fake.journal().len(), 2);
+    // The 403 set the guard again, for everybody.
+    let after = finish(spawn(
+        &fake,
+        &Job {
+            count: 1,
+            ..revoked_job(&redis)
+        },
+    ))
+    .await;
+    assert_eq!(after.count("token-rejected"), 1, "{}", after.output);
+    assert_eq!(fake.journal().len(), 2);
+}
+
+fn revoked_job(redis: &RedisServer) -> Job {
+    Job {
+        token: "secret_revoked".to_owned(),
+        tasks: 1,
+        ..Job::shared(redis, 1)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_tokens_on_one_redis_keep_separate_budgets() {
+    let Some(redis) = RedisServer::start("two_tokens_on_one_redis_keep_separate_budgets", None)
+    else {
+        return;
+    };
+    let fake = fake_store(vec![
+        FakeToken::secret(demo::STORE, "secret_a"),
+        FakeToken::secret(demo::STORE, "secret_b"),
+    ])
+    .await;
+    let job = |token: &str| Job {
+        token: token.to_owned(),
+        ..Job::shared(&redis, 10)
+    };
+    let reports = run_all(
+        &fake,
+        &[
+            job("secret_a"),
+            job("secret_a"),
+            job("secret_b"),
+            job("secret_b"),
+        ],
+    )
+    .await;
+    for report in &reports {
+        assert_eq!(report.count("ok"), 10, "{}", report.output);
+        // 20 per token is a burst and one more window; one shared budget would need three.
+        assert!(
+            report.elapsed < WINDOW * 2 + WINDOW / 2,
+            "took {:?}",
+            report.elapsed
+        );
+    }
+    assert_eq!(rejected_429(&fake), 0);
+    assert_eq!(fake.ledger().len(), 40);
+}
+
+#[test]
+fn a_shared_limiter_needs_a_rate_limit_and_a_redis_url() {
+    let refused = Client::builder(demo::STORE, demo::TOKEN)
+        .no_rate_limit()
+        .shared_rate_limit(RedisRateLimit::new("redis://127.0.0.1:1"))
+        .build()
+        .unwrap_err();
+    assert!(matches!(refused, Error::Config(_)), "{refused:?}");
+    let refused = Client::builder(demo::STORE, demo::TOKEN)
+        .shared_rate_limit(RedisRateLimit::new(format!("https://:{PASSWORD}@h")))
+        .build()
+        .unwrap_err();
+    assert!(!format!("{refused} {refused:?}").contains(PASSWORD));
+    let client = Client::builder(demo::STORE, demo::TOKEN)
+        .shared_rate_limit(RedisRateLimit::new(format!(
+            "rediss://:{PASSWORD}@redis.example:6380"
+        )))
+        .build()
+        .unwrap();
+    assert!(!format!("{client:?}").contains(PASSWORD));
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_fails_the_call_in_its_deadline_having_sent_nothing() {
+    let fake = fake_store(demo::tokens().to_vec()).await;
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = Client::builder(demo::STORE, demo::TOKEN)
+        .base_url(fake.base_url())
+        .deadline(Duration::from_millis(800))
+        .shared_rate_limit(RedisRateLimit::new(format!(
+            "redis://:{PASSWORD}@127.0.0.1:{port}"
+        )))
+        .build()
+        .unwrap();
+    let (product, combination) = demo::SMALL_TEE;
+    let started = Instant::now();
+    let error = client
+        .adjust_variation_stock(product, combination, -1)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::RateLimiterUnavailable { .. }),
+        "{error:?}"
+    );
+    assert!(!error.may_have_been_applied());
+    assert!(started.elapsed() < Duration::from_secs(3));
+    for text in [error.to_string(), format!("{error:?}")] {
+        assert!(!text.contains(PASSWORD), "{text}");
+        assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
+    }
+    assert!(fake.journal().is_empty(), "nothing was sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rediss_with_a_password_works_and_never_shows_it() {
+    let Some(redis) = RedisServer::start_tls(
+        "rediss_with_a_password_works_and_never_shows_it",
+        Some(PASSWORD),
+    ) else {
+        return;
+    };
+    assert!(redis.url().starts_with("rediss://"));
+    let fake = fake_store(demo::tokens().to_vec()).await;
+    let job = Job::shared(&redis, 15);
+    let reports = run_all(&fake, &[job.clone(), job]).await;
+    for report in &reports {
+        assert_eq!(report.count("ok"), 15, "{}", report.output);
+        for secret in [PASSWORD, demo::TOKEN] {
+            assert!(!report.output.contains(secret), "{}", report.output);
+        }
+    }
+    assert_eq!(rejected_429(&fake), 0);
+    assert_eq!(fake.ledger().len(), 30);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_share_fallback_keeps_a_share_and_warms_up_when_redis_returns() {
+    let Some(mut redis) = RedisServer::start(
+        "the_local_share_fallback_keeps_a_share_and_warms_up_when_redis_returns",
+        None,
+    ) else {
+        return;
+    };
+    let fake = fake_store(demo::tokens().to_vec()).await;
+    let client = Client::builder(demo::STORE, demo::TOKEN)
+        .base_url(fake.base_url())
+        .rate_limit(RateLimit::new(LIMIT, WINDOW))
+        .timeout(ATTEMPT_TIMEOUT)
+        .deadline(Duration::from_secs(5))
+        .shared_rate_limit(
+            RedisRateLimit::new(redis.url())
+                .when_unavailable(WhenRedisUnavailable::LocalShare { processes: 2 }),
+        )
+        .build()
+        .unwrap();
+    let (product, combination) = demo::SMALL_TEE;
+    let sell = || {
+        client
+            .adjust_variation_stock(product, combination, -1)
+            .send()
+    };
+    sell().await.unwrap(); // through Redis
+    redis.stop();
+    // Down: half the limit a window, in this process.
+    let started = Instant::now();
+    for _ in 0..LIMIT / 2 + 1 {
+        sell().await.unwrap();
+    }
+    assert!(
+        started.elapsed() >= WINDOW,
+        "the share is {} a window: the last one waited",
+        LIMIT / 2
+    );
+    redis.start_again();
+    // Back: Redis never counted what was sent meanwhile, so nobody gets a slot for one lease
+    // (window, margin, attempt timeout): a call with a shorter deadline fails at once.
+    let quick = Client::builder(demo::STORE, demo::TOKEN)
+        .base_url(fake.base_url())
+        .rate_limit(RateLimit::new(LIMIT, WINDOW))
+        .timeout(ATTEMPT_TIMEOUT)
+        .deadline(Duration::from_secs(1))
+        .shared_rate_limit(RedisRateLimit::new(redis.url()))
+        .build()
+        .unwrap();
+    // The fallen-back client marks the warm-up with its first look at Redis (the first call
+    // after the restart may still fall back, before the connection is made again). Its share
+    // of the window is free again first, so that only the warm-up can make a call wait.
+    tokio::time::sleep(WINDOW + WINDOW / 10).await;
+    let mut fell_back = 0;
+    loop {
+        match tokio::time::timeout(Duration::from_millis(500), sell()).await {
+            Err(_waiting) => break,
+            Ok(result) => {
+                result.unwrap();
+                fell_back += 1;
+                assert!(fell_back < LIMIT / 2, "the warm-up never began");
+            }
+        }
+    }
+    let asked = Instant::now();
+    let refused = quick
+        .adjust_variation_stock(product, combination, -1)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, Error::DeadlineExceeded), "{refused:?}");
+    assert!(
+        asked.elapsed() < Duration::from_millis(500),
+        "failed at once"
+    );
+    sell().await.unwrap();
+    assert_eq!(rejected_429(&fake), 0);
+    assert_eq!(
+        fake.ledger().len(),
+        1 + LIMIT as usize / 2 + 1 + fell_back as usize + 1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_restarted_empty_while_ecwid_still_counts_brings_no_burst() {
+    let Some(mut redis) = RedisServer::start(
+        "redis_restarted_empty_while_ecwid_still_counts_brings_no_burst",
+        None,
+    ) else {
+        return;
+    };
+    let fake = fake_store(demo::tokens().to_vec()).await;
+    let job = Job::shared(&redis, 20);
+    let children = vec![spawn(&fake, &job), spawn(&fake, &job)];
+    // Both processes hold slots, so both remember the epoch (a process that never saw Redis
+    // before it restarted cannot know what it forgot: the documented limit).
+    let give_up = Instant::now() + Duration::from_secs(20);
+    while processes_holding_slots(&redis) < 2 {
+        assert!(
+            Instant::now() < give_up,
+            "the processes never both held slots"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Redis forgets the window's requests at once, while the fake still counts them.
+    redis.stop();
+    redis.start_again();
+    let mut reports = Vec::new();
+    for child in children {
+        reports.push(finish(child).await);
+    }
+    for report in &reports {
+        assert_eq!(report.count("ok"), 20, "{}", report.output);
+    }
+    assert_eq!(
+        rejected_429(&fake),
+        0,
+        "the processes remembered the epoch and warmed up instead of bursting"
+    );
+    assert_eq!(fake.ledger().len(), 40);
+}
+
+/// How many processes hold slots (lease ids begin with their process's id).
+fn processes_holding_slots(redis: &RedisServer) -> usize {
+    let mut connection = redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*:slots")
+        .query(&mut connection)
+        .unwrap();
+    let mut processes = std::collections::BTreeSet::new();
+    for key in keys {
+        let leases: Vec<String> = redis::cmd("ZRANGE")
+            .arg(&key)
+            .arg(0)
+            .arg(-1)
+            .query(&mut connection)
+            .unwrap();
+        for lease in leases {
+            processes.insert(lease.split(':').next().unwrap().to_owned());
+        }
+    }
+    processes.len()
+}
+
+/// Clients with limiters of their own (to Redis, as separate processes are) are served in the
+/// order they began to wait, not in the order their looks happen to reach Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiters_are_served_in_arrival_order_across_limiters() {
+    let Some(redis) =
+        RedisServer::start("waiters_are_served_in_arrival_order_across_limiters", None)
+    else {
+        return;
+    };
+    let fake = FakeStore::builder()
+        .store(demo::store())
+        .tokens(demo::tokens())
+        .no_rate_limit()
+        .start()
+        .await
+        .unwrap();
+    let window = Duration::from_millis(400);
+    let clients: Vec<Client> = (0..3)
+        .map(|_| {
+            Client::builder(demo::STORE, demo::TOKEN)
+                .base_url(fake.base_url())
+                .rate_limit(RateLimit::new(1, window))
+                .shared_rate_limit(RedisRateLimit::new(redis.url()).key_prefix("order"))
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let (product, combination) = demo::SMALL_TEE;
+    // Client 0 takes the only slot; then 1, 2 and 0 again begin to wait, 20 ms apart. All of
+    // them can look again at the same moment, when the slot frees.
+    clients[0]
+        .adjust_variation_stock(product, combination, -1)
+        .send()
+        .await
+        .unwrap();
+    let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut tasks = Vec::new();
+    for who in [1usize, 2, 0] {
+        let (client, order) = (clients[who].clone(), order.clone());
+        tasks.push(tokio::spawn(async move {
+            client
+                .adjust_variation_stock(product, combination, -1)
+                .send()
+                .await
+                .unwrap();
+            order.lock().unwrap().push(who);
+        }));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for task in tasks {
+        tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    assert_eq!(*order.lock().unwrap(), vec![1, 2, 0]);
+}
