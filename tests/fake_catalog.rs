@@ -1158,3 +1158,77 @@ async fn a_batch_item_has_the_creating_token_scopes() {
     assert_eq!(results[2], (200, json!({"count": 1})));
     assert!(fake.ledger().is_empty());
 }
+
+// ---------------------------------------------------------------------------------------------
+// The SDK's reads and sets against the fake
+
+#[tokio::test]
+async fn the_client_reads_finds_and_sets_stock_through_the_fake() {
+    let fake = start().await;
+    let client = fake.client_builder(TOKEN).no_rate_limit().build().unwrap();
+    let red = variation(SHIRT, SHIRT_RED);
+    let plain = variation(SHIRT, SHIRT_PLAIN);
+
+    let read = client.stock(red).await.unwrap();
+    assert_eq!(
+        (read.sku.as_str(), read.stock),
+        ("SHIRT-RED", Stock::Quantity(10))
+    );
+    assert!(read.in_stock && !read.shares_product_stock);
+    let read = client.stock(plain).await.unwrap();
+    assert_eq!(read.stock, Stock::Quantity(20));
+    assert!(read.shares_product_stock);
+    let read = client.stock(product(EBOOK)).await.unwrap();
+    assert_eq!(read.stock, Stock::Unlimited);
+
+    let found = client.find_sku("P-D").await.unwrap();
+    assert_eq!(
+        found.found().map(|item| (item.item, item.stock)),
+        Some((variation(POSTER, POSTER_DIGITAL), Stock::Unlimited))
+    );
+    assert_eq!(
+        client.find_sku("shirt").await.unwrap(),
+        ecwid_inventory::SkuMatch::NotFound
+    );
+    // More than two SKUs go out as a batch of searches.
+    let report = client
+        .find_skus(["SHIRT", "SHIRT-RED", "MUG", "NOPE"])
+        .await
+        .unwrap();
+    let found: Vec<_> = report.found().map(|(sku, item)| (sku, item.item)).collect();
+    assert_eq!(
+        found,
+        [
+            ("SHIRT", product(SHIRT)),
+            ("SHIRT-RED", red),
+            ("MUG", product(MUG))
+        ]
+    );
+    assert_eq!(report.not_found().collect::<Vec<_>>(), ["NOPE"]);
+
+    client.set_stock(red, 4).send().await.unwrap();
+    client
+        .set_unlimited_stock(product(MUG))
+        .send()
+        .await
+        .unwrap();
+    let refused = client.set_stock(plain, 21).send().await.unwrap_err();
+    assert_eq!(refused.status(), Some(400), "{refused}");
+    assert_eq!(stock(&fake, red), Some(Stock::Quantity(4)));
+    assert_eq!(stock(&fake, product(MUG)), Some(Stock::Unlimited));
+    assert_eq!(
+        changes(&fake),
+        [
+            (
+                red,
+                StockChange::Set(Stock::Quantity(4)),
+                Stock::Quantity(4)
+            ),
+            (
+                product(MUG),
+                StockChange::Set(Stock::Unlimited),
+                Stock::Unlimited
+            ),
+        ]
+    );
+}
