@@ -13,9 +13,10 @@ use crate::{RateLimit, StoreId};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Scope {
-    /// `read_catalog`: needed, with `update_catalog`, by the variation endpoint.
+    /// `read_catalog`: needed by every read (a product, a variation, the search), and with
+    /// `update_catalog` by a variation's adjustment and set.
     ReadCatalog,
-    /// `update_catalog`: needed by both adjustment endpoints.
+    /// `update_catalog`: needed by every write (adjustments and sets).
     UpdateCatalog,
 }
 
@@ -57,7 +58,7 @@ impl FakeToken {
     }
 
     /// A `public_…` (storefront) token for `store`, with `read_catalog`. As in Ecwid, a public
-    /// token can never write the catalog: whatever its scopes, adjustments answer 403
+    /// token can never write the catalog: whatever its scopes, adjustments and sets answer 403
     /// `INSUFFICIENT_APP_SCOPE`.
     pub fn public(store: StoreId, value: impl Into<String>) -> Self {
         Self {
