@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ecwid_inventory::fake::{Fault, Route};
-use ecwid_inventory::{ItemOutcome, Progress, RetryPolicy};
+use ecwid_inventory::{ItemOutcome, Progress};
 use serde_json::{json, Value};
 
 use common::*;
@@ -60,12 +60,7 @@ async fn a_report_with_an_unknown_outcome_is_not_settled() {
 #[tokio::test]
 async fn a_chunk_creating_for_longer_than_the_key_is_remembered_is_not_created_again() {
     let fake = numbered(20).start().await.unwrap();
-    let careful = fake
-        .client_builder(TOKEN)
-        .no_rate_limit()
-        .retry_policy(RetryPolicy::never())
-        .build()
-        .unwrap();
+    let careful = careful_client(&fake);
     fake.inject_fault(Route::BatchCreate, 1, Fault::CloseAfterApplying);
     let report = careful
         .bulk_adjust(one_per_variation(20))

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use ecwid_inventory::fake::{Fault, Origin, Route};
-use ecwid_inventory::{BulkPlan, Error, ItemOutcome, RetryPolicy};
+use ecwid_inventory::{BulkPlan, Error, ItemOutcome};
 
 use common::*;
 
@@ -119,12 +119,7 @@ async fn a_creating_chunk_is_created_again_with_its_key_and_gets_the_first_ticke
     let fake = numbered(60).start().await.unwrap();
     // A client that never retries: the create is queued, its answer lost, and the run ends
     // with the chunk in `creating`.
-    let careful = fake
-        .client_builder(TOKEN)
-        .no_rate_limit()
-        .retry_policy(RetryPolicy::never())
-        .build()
-        .unwrap();
+    let careful = careful_client(&fake);
     fake.inject_fault(Route::BatchCreate, 1, Fault::CloseAfterApplying);
     let items = one_per_variation(60);
     let report = careful

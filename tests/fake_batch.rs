@@ -22,16 +22,6 @@ async fn ticket(fake: &FakeStore, query: &str, items: Value) -> String {
     serde_json::from_value::<BatchTicket>(body).unwrap().ticket
 }
 
-async fn batch_status(fake: &FakeStore, query: &str) -> (u16, Value) {
-    let response = http()
-        .get(format!("{}/1003/batch?{query}", fake.base_url()))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
-    read(response).await
-}
-
 async fn settled_status(fake: &FakeStore, ticket: &str) -> BatchStatus {
     fake.batches_settled().await;
     let (status, body) = batch_status(fake, &format!("ticket={ticket}")).await;

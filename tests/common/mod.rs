@@ -13,10 +13,11 @@ use ecwid_inventory::fake::{
 };
 use ecwid_inventory::generated::types::EcwidError;
 use ecwid_inventory::{
-    BulkItem, BulkPlan, BulkReport, Client, CombinationId, ItemOutcome, ProductId, StockItem,
-    StoreId,
+    BulkItem, BulkPlan, BulkReport, Client, ClientBuilder, CombinationId, Error, ItemOutcome,
+    ProductId, RetryPolicy, StockAdjustment, StockItem, StoreId,
 };
 use serde_json::{json, Value};
+use wiremock::MockServer;
 
 // ---------------------------------------------------------------------------------------------
 // A shop of a shirt, an e-book and a poster, spoken to with raw requests
@@ -213,6 +214,16 @@ pub fn client(fake: &FakeStore) -> Client {
     client_for(fake, TOKEN)
 }
 
+/// A client that never retries, so that a create whose answer is lost leaves its chunk
+/// `creating`.
+pub fn careful_client(fake: &FakeStore) -> Client {
+    fake.client_builder(TOKEN)
+        .no_rate_limit()
+        .retry_policy(RetryPolicy::never())
+        .build()
+        .expect("the client builds")
+}
+
 pub fn quantity(fake: &FakeStore, combination: u64) -> i64 {
     match fake.stock(
         STORE,
@@ -373,4 +384,42 @@ pub fn states(json: &str) -> Vec<String> {
         .iter()
         .map(|c| c["state"]["state"].as_str().expect("a state").to_owned())
         .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The demo shop
+
+/// The [`demo`] shop with its tokens, its rate limit still to choose.
+pub fn demo_shop() -> FakeStoreBuilder {
+    FakeStore::builder()
+        .store(demo::store())
+        .tokens(demo::tokens())
+}
+
+/// The [`demo`] shop, started, with no rate limit.
+pub async fn demo_store() -> FakeStore {
+    demo_shop().no_rate_limit().start().await.unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// A mock server (wiremock) on loopback
+
+/// The token sent to mock servers; its tail, `8f3a9c`, must never show.
+pub const MOCK_TOKEN: &str = "secret_token_8f3a9c";
+
+/// A client builder for store 1003 on the mock server's API root.
+pub fn mock_client_builder(server: &MockServer, token: &str) -> ClientBuilder {
+    Client::builder(StoreId::new(1003), token).base_url(format!("{}/api/v3", server.uri()))
+}
+
+/// The request of the spec's example: variation 422488528 of product 692730761, -10.
+pub async fn adjust_seed(client: &Client) -> Result<StockAdjustment, Error> {
+    client
+        .adjust_variation_stock(
+            ProductId::new(692730761),
+            CombinationId::new(422488528),
+            -10,
+        )
+        .send()
+        .await
 }
