@@ -92,7 +92,7 @@ impl Client {
     /// Whether an earlier `403 INVALID_API_TOKEN` stopped this client (and its clones) from
     /// sending anything more.
     ///
-    /// With a [shared limiter](ClientBuilder::shared_rate_limit), also `true` when the last look
+    /// With a [shared limiter](crate::ClientBuilder::shared_rate_limit), also `true` when the last look
     /// at the shared guard found it set (by any process using the token).
     pub fn is_token_rejected(&self) -> bool {
         self.inner.token_rejected.load(Ordering::SeqCst)
@@ -105,7 +105,7 @@ impl Client {
 
     /// Lets the client send again after `403 INVALID_API_TOKEN`, for when the token was fixed on
     /// Ecwid's side. Ecwid blocks tokens, then IP addresses, that keep failing: reset only when
-    /// something changed. With a [shared limiter](ClientBuilder::shared_rate_limit), this
+    /// something changed. With a [shared limiter](crate::ClientBuilder::shared_rate_limit), this
     /// clears the guard for every process using the token.
     pub fn reset_token_guard(&self) {
         self.inner.token_rejected.store(false, Ordering::SeqCst);

@@ -45,6 +45,9 @@
 //! | [`InvalidResponse`](Error::InvalidResponse) | a 2xx whose body cannot be read | **yes** | no (yes for batch creates and status reads) |
 //! | [`TokenRejected`](Error::TokenRejected) | an earlier `403 INVALID_API_TOKEN` stopped this client | no (nothing sent) | no |
 //! | [`DeadlineExceeded`](Error::DeadlineExceeded) | the deadline passed before the request could be sent | no (nothing sent) | no |
+//! | [`OutcomeUnknown`](Error::OutcomeUnknown) | an [exactly-once](AdjustStock::exactly_once) adjustment whose outcome could not be learned in time | **yes** | it already was, until its deadline |
+//! | [`NotExecuted`](Error::NotExecuted) | Ecwid skipped the request (an item of a batch) | no | no |
+//! | `RateLimiterUnavailable` | the shared limiter's Redis could not be reached before the deadline (feature `redis`) | no (nothing sent) | no |
 //!
 //! **After `may_have_been_applied() == true`**, do not send the delta again blindly: read the
 //! item's stock from Ecwid (or compare with your own record of what you sent) and send only what

@@ -3,6 +3,8 @@
 //! faults, the same operations in a batch, sets in the ledger, and every body against the
 //! spec's JSON schemas.
 
+mod common;
+
 use std::time::Duration;
 
 use ecwid_inventory::fake::{
@@ -13,36 +15,18 @@ use ecwid_inventory::generated::types::{
     BatchStatus, BatchTicket, EcwidError, ProductPage, ProductStock, StockUpdateResult,
     VariationStock,
 };
-use ecwid_inventory::{CombinationId, ProductId, RateLimit, StockItem, StoreId};
+use ecwid_inventory::{CombinationId, ProductId, RateLimit, SkuMatch, StockItem};
 use serde_json::{json, Value};
 
-const STORE: StoreId = StoreId::new(1003);
-const OTHER_STORE: StoreId = StoreId::new(2002);
-/// SKU `SHIRT`: 20, warning limit 5.
-const SHIRT: ProductId = ProductId::new(1);
-/// SKU `SHIRT-RED`: its own 10, warning limit 2.
-const SHIRT_RED: CombinationId = CombinationId::new(11);
-/// Empty SKU: shares the shirt's stock.
-const SHIRT_PLAIN: CombinationId = CombinationId::new(12);
-/// SKU `EBOOK`: unlimited, no variations.
-const EBOOK: ProductId = ProductId::new(2);
-/// SKU `POSTER`: -2 (oversold).
-const POSTER: ProductId = ProductId::new(3);
-/// SKU `P-D`: unlimited.
-const POSTER_DIGITAL: CombinationId = CombinationId::new(31);
+use common::*;
+
 /// SKU `MUG`: 0, no variations.
 const MUG: ProductId = ProductId::new(4);
-
-const TOKEN: &str = "secret_token";
-const READER: &str = "secret_reader";
-const WRITER: &str = "secret_writer";
-const PUBLIC: &str = "public_token";
 const PUBLIC_WITH_UPDATE: &str = "public_with_update";
-const OTHER: &str = "secret_other_store";
 
-const SHIRT_PATH: &str = "/1003/products/1";
-const RED_PATH: &str = "/1003/products/1/combinations/11";
-const PLAIN_PATH: &str = "/1003/products/1/combinations/12";
+const SHIRT_PRODUCT: &str = "/1003/products/1";
+const RED_VARIATION: &str = "/1003/products/1/combinations/11";
+const PLAIN_VARIATION: &str = "/1003/products/1/combinations/12";
 
 /// What a client asks for when it reads stock.
 const PRODUCT_FIELDS: &str =
@@ -51,7 +35,9 @@ const VARIATION_FIELDS: &str = "id,sku,quantity,unlimited,inStock";
 const SEARCH_FIELDS: &str =
     "total,items(id,sku,quantity,unlimited,inStock,combinations(id,sku,quantity,unlimited,inStock))";
 
-fn shop() -> FakeStoreBuilder {
+/// The common shop with every product given a SKU, an oversold poster (-2) and a mug (0, no
+/// variations), and a public token that was given `update_catalog`.
+fn catalog() -> FakeStoreBuilder {
     FakeStore::builder()
         .store(
             Store::new(STORE)
@@ -86,16 +72,11 @@ fn shop() -> FakeStoreBuilder {
             FakeToken::public(STORE, PUBLIC_WITH_UPDATE)
                 .scopes([Scope::ReadCatalog, Scope::UpdateCatalog]),
         )
-        .token(FakeToken::secret(OTHER_STORE, OTHER))
+        .token(FakeToken::secret(OTHER_STORE, OTHER_TOKEN))
 }
 
-async fn start() -> FakeStore {
-    shop().start().await.expect("the fake starts")
-}
-
-/// A plain HTTP client for the fake on loopback, ignoring any proxy set in the environment.
-fn http() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
+async fn start_catalog() -> FakeStore {
+    catalog().start().await.expect("the fake starts")
 }
 
 async fn get_as(fake: &FakeStore, path_and_query: &str, token: &str) -> reqwest::Response {
@@ -111,27 +92,6 @@ async fn get(fake: &FakeStore, path_and_query: &str) -> (u16, Value) {
     read(get_as(fake, path_and_query, TOKEN).await).await
 }
 
-async fn put_as(fake: &FakeStore, path: &str, token: &str, body: Value) -> reqwest::Response {
-    http()
-        .put(format!("{}{path}", fake.base_url()))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .expect("the fake answers")
-}
-
-async fn put(fake: &FakeStore, path: &str, body: Value) -> (u16, Value) {
-    read(put_as(fake, path, TOKEN, body).await).await
-}
-
-/// Status and JSON body.
-async fn read(response: reqwest::Response) -> (u16, Value) {
-    let status = response.status().as_u16();
-    let body = response.json().await.expect("a JSON body");
-    (status, body)
-}
-
 /// Status and errorCode of an error answer, checked against Ecwid's error format.
 fn error_code((status, body): (u16, Value)) -> (u16, String) {
     assert!(validator::<EcwidError>().is_valid(&body), "{body}");
@@ -140,7 +100,13 @@ fn error_code((status, body): (u16, Value)) -> (u16, String) {
     (status, error.error_code.expect("an errorCode"))
 }
 
-async fn error(response: reqwest::Response) -> (u16, String) {
+/// A set by `TOKEN`: status and JSON body.
+async fn set(fake: &FakeStore, path: &str, body: Value) -> (u16, Value) {
+    read(put(fake, path, TOKEN, body).await).await
+}
+
+/// Status and errorCode of an error answer, checked against the spec's error schema.
+async fn refused(response: reqwest::Response) -> (u16, String) {
     error_code(read(response).await)
 }
 
@@ -192,8 +158,8 @@ fn changes(fake: &FakeStore) -> Vec<(StockItem, StockChange, Stock)> {
 
 #[tokio::test]
 async fn a_product_answers_its_stock_and_its_variations() {
-    let fake = start().await;
-    let (status, shirt) = get(&fake, SHIRT_PATH).await;
+    let fake = start_catalog().await;
+    let (status, shirt) = get(&fake, SHIRT_PRODUCT).await;
     assert_eq!(status, 200);
     assert_eq!(
         shirt,
@@ -238,15 +204,15 @@ async fn a_product_answers_its_stock_and_its_variations() {
 
 #[tokio::test]
 async fn a_variation_answers_the_stock_it_uses() {
-    let fake = start().await;
-    let (status, red) = get(&fake, RED_PATH).await;
+    let fake = start_catalog().await;
+    let (status, red) = get(&fake, RED_VARIATION).await;
     assert_eq!(status, 200);
     assert_eq!(
         red,
         json!({"id": 11, "sku": "SHIRT-RED", "quantity": 10, "unlimited": false,
                "inStock": true, "warningLimit": 2})
     );
-    let (_, plain) = get(&fake, PLAIN_PATH).await;
+    let (_, plain) = get(&fake, PLAIN_VARIATION).await;
     assert_eq!(
         plain,
         json!({"id": 12, "sku": "", "quantity": 20, "unlimited": false, "inStock": true,
@@ -263,7 +229,7 @@ async fn a_variation_answers_the_stock_it_uses() {
 
     // Shared stock follows the product, whichever of the two moved it.
     let (status, _) = read(
-        put_as(
+        put(
             &fake,
             "/1003/products/1/inventory",
             TOKEN,
@@ -273,18 +239,18 @@ async fn a_variation_answers_the_stock_it_uses() {
     )
     .await;
     assert_eq!(status, 200);
-    let (_, plain) = get(&fake, PLAIN_PATH).await;
+    let (_, plain) = get(&fake, PLAIN_VARIATION).await;
     assert_eq!(
         (&plain["quantity"], &plain["inStock"]),
         (&json!(0), &json!(false))
     );
-    let (_, red) = get(&fake, RED_PATH).await;
+    let (_, red) = get(&fake, RED_VARIATION).await;
     assert_eq!(red["quantity"], 10, "own SKU: own stock");
 }
 
 #[tokio::test]
 async fn reads_of_what_does_not_exist_are_not_found() {
-    let fake = start().await;
+    let fake = start_catalog().await;
     let cases = [
         ("/1003/products/9", 404, "PRODUCT_NOT_FOUND"),
         ("/1003/products/9/combinations/11", 404, "PRODUCT_NOT_FOUND"),
@@ -301,13 +267,13 @@ async fn reads_of_what_does_not_exist_are_not_found() {
     ];
     for (path, status, code) in cases {
         assert_eq!(
-            error(get_as(&fake, path, TOKEN).await).await,
+            refused(get_as(&fake, path, TOKEN).await).await,
             (status, code.to_owned()),
             "{path}"
         );
     }
     // A token of the other store reads its own store.
-    let (status, body) = read(get_as(&fake, "/2002/products/1", OTHER).await).await;
+    let (status, body) = read(get_as(&fake, "/2002/products/1", OTHER_TOKEN).await).await;
     assert_eq!((status, &body["sku"]), (200, &json!("X")));
 }
 
@@ -316,10 +282,10 @@ async fn reads_of_what_does_not_exist_are_not_found() {
 
 #[tokio::test]
 async fn response_fields_keep_only_the_fields_listed() {
-    let fake = start().await;
+    let fake = start_catalog().await;
     let (status, shirt) = get(
         &fake,
-        &format!("{SHIRT_PATH}?responseFields={PRODUCT_FIELDS}"),
+        &format!("{SHIRT_PRODUCT}?responseFields={PRODUCT_FIELDS}"),
     )
     .await;
     assert_eq!(status, 200);
@@ -337,7 +303,7 @@ async fn response_fields_keep_only_the_fields_listed() {
 
     let (_, plain) = get(
         &fake,
-        &format!("{PLAIN_PATH}?responseFields={VARIATION_FIELDS}"),
+        &format!("{PLAIN_VARIATION}?responseFields={VARIATION_FIELDS}"),
     )
     .await;
     assert_eq!(
@@ -378,7 +344,7 @@ async fn response_fields_keep_only_the_fields_listed() {
 
 #[tokio::test]
 async fn a_malformed_response_fields_is_a_wrong_parameter() {
-    let fake = start().await;
+    let fake = start_catalog().await;
     for fields in [
         "",
         "id,",
@@ -392,8 +358,8 @@ async fn a_malformed_response_fields_is_a_wrong_parameter() {
         let query = form_urlencoded::Serializer::new(String::new())
             .append_pair("responseFields", fields)
             .finish();
-        for path in [SHIRT_PATH, RED_PATH, "/1003/products"] {
-            let answer = error(get_as(&fake, &format!("{path}?{query}"), TOKEN).await).await;
+        for path in [SHIRT_PRODUCT, RED_VARIATION, "/1003/products"] {
+            let answer = refused(get_as(&fake, &format!("{path}?{query}"), TOKEN).await).await;
             assert_eq!(
                 answer,
                 (400, "WRONG_PARAMETER".to_owned()),
@@ -404,11 +370,11 @@ async fn a_malformed_response_fields_is_a_wrong_parameter() {
     // Parameters are read before the product is looked up, and after the scopes.
     let malformed = "?responseFields=items(";
     assert_eq!(
-        error(get_as(&fake, &format!("/1003/products/9{malformed}"), TOKEN).await).await,
+        refused(get_as(&fake, &format!("/1003/products/9{malformed}"), TOKEN).await).await,
         (400, "WRONG_PARAMETER".to_owned())
     );
     assert_eq!(
-        error(get_as(&fake, &format!("{SHIRT_PATH}{malformed}"), WRITER).await).await,
+        refused(get_as(&fake, &format!("{SHIRT_PRODUCT}{malformed}"), WRITER).await).await,
         (403, "INSUFFICIENT_APP_SCOPE".to_owned())
     );
 }
@@ -418,7 +384,7 @@ async fn a_malformed_response_fields_is_a_wrong_parameter() {
 
 #[tokio::test]
 async fn search_by_sku_matches_a_product_or_a_variation_exactly() {
-    let fake = start().await;
+    let fake = start_catalog().await;
     for (sku, expected) in [
         ("SHIRT", vec![1]),
         ("SHIRT-RED", vec![1]),
@@ -456,7 +422,7 @@ async fn search_by_sku_matches_a_product_or_a_variation_exactly() {
     // An empty SKU would match every variation that shares its product's: refused.
     for query in ["sku=", "sku=%20%20"] {
         assert_eq!(
-            error(get_as(&fake, &format!("/1003/products?{query}"), TOKEN).await).await,
+            refused(get_as(&fake, &format!("/1003/products?{query}"), TOKEN).await).await,
             (400, "WRONG_PARAMETER".to_owned()),
             "{query}"
         );
@@ -465,7 +431,7 @@ async fn search_by_sku_matches_a_product_or_a_variation_exactly() {
 
 #[tokio::test]
 async fn search_pages_through_matches_in_product_id_order() {
-    let fake = start().await;
+    let fake = start_catalog().await;
     let (status, page) = get(&fake, "/1003/products").await;
     assert_eq!(status, 200);
     assert_valid::<ProductPage>(&page);
@@ -480,7 +446,7 @@ async fn search_pages_through_matches_in_product_id_order() {
         (&json!(4), &json!(4), &json!(0), &json!(100))
     );
     // The items are the products as a read answers them.
-    let (_, shirt) = get(&fake, SHIRT_PATH).await;
+    let (_, shirt) = get(&fake, SHIRT_PRODUCT).await;
     assert_eq!(page["items"][0], shirt);
 
     let (_, page) = get(&fake, "/1003/products?offset=1&limit=2").await;
@@ -522,7 +488,7 @@ async fn search_pages_through_matches_in_product_id_order() {
         "productId=1%20,2",
     ] {
         assert_eq!(
-            error(get_as(&fake, &format!("/1003/products?{query}"), TOKEN).await).await,
+            refused(get_as(&fake, &format!("/1003/products?{query}"), TOKEN).await).await,
             (400, "WRONG_PARAMETER".to_owned()),
             "{query}"
         );
@@ -534,8 +500,8 @@ async fn search_pages_through_matches_in_product_id_order() {
 
 #[tokio::test]
 async fn setting_a_product_stock_lands_the_count_and_is_recorded_as_a_set() {
-    let fake = start().await;
-    let (status, body) = put(&fake, SHIRT_PATH, json!({"quantity": 7})).await;
+    let fake = start_catalog().await;
+    let (status, body) = set(&fake, SHIRT_PRODUCT, json!({"quantity": 7})).await;
     assert_eq!((status, &body), (200, &json!({"updateCount": 1})));
     assert_valid::<StockUpdateResult>(&body);
     assert_eq!(stock(&fake, product(SHIRT)), Some(Stock::Quantity(7)));
@@ -554,16 +520,22 @@ async fn setting_a_product_stock_lands_the_count_and_is_recorded_as_a_set() {
     assert_eq!(ledger[0].origin, Origin::Request(fake.journal()[0].id));
 
     // The same set again lands the same count, and is still recorded: it was applied.
-    assert_eq!(put(&fake, SHIRT_PATH, json!({"quantity": 7})).await.0, 200);
+    assert_eq!(
+        set(&fake, SHIRT_PRODUCT, json!({"quantity": 7})).await.0,
+        200
+    );
     // A stock below zero is set like any other; at or below the warning limit, no notification.
     assert_eq!(
-        put(&fake, "/1003/products/3", json!({"quantity": 1}))
+        set(&fake, "/1003/products/3", json!({"quantity": 1}))
             .await
             .0,
         200
     );
     assert_eq!(stock(&fake, product(POSTER)), Some(Stock::Quantity(1)));
-    assert_eq!(put(&fake, SHIRT_PATH, json!({"quantity": 0})).await.0, 200);
+    assert_eq!(
+        set(&fake, SHIRT_PRODUCT, json!({"quantity": 0})).await.0,
+        200
+    );
     assert!(fake.low_stock_notifications().is_empty());
     assert_eq!(
         changes(&fake),
@@ -590,7 +562,7 @@ async fn setting_a_product_stock_lands_the_count_and_is_recorded_as_a_set() {
             ),
         ]
     );
-    let (_, shirt) = get(&fake, SHIRT_PATH).await;
+    let (_, shirt) = get(&fake, SHIRT_PRODUCT).await;
     assert_eq!(
         (&shirt["quantity"], &shirt["inStock"]),
         (&json!(0), &json!(false))
@@ -599,9 +571,9 @@ async fn setting_a_product_stock_lands_the_count_and_is_recorded_as_a_set() {
 
 #[tokio::test]
 async fn unlimited_is_set_and_unset() {
-    let fake = start().await;
+    let fake = start_catalog().await;
     assert_eq!(
-        put(&fake, "/1003/products/4", json!({"unlimited": true}))
+        set(&fake, "/1003/products/4", json!({"unlimited": true}))
             .await
             .0,
         200
@@ -614,7 +586,7 @@ async fn unlimited_is_set_and_unset() {
     );
     // unlimited: false alone on unlimited stock starts a count at 0 ...
     assert_eq!(
-        put(&fake, "/1003/products/4", json!({"unlimited": false}))
+        set(&fake, "/1003/products/4", json!({"unlimited": false}))
             .await
             .0,
         200
@@ -622,17 +594,19 @@ async fn unlimited_is_set_and_unset() {
     assert_eq!(stock(&fake, product(MUG)), Some(Stock::Quantity(0)));
     // ... and on a counted stock keeps the count.
     assert_eq!(
-        put(&fake, SHIRT_PATH, json!({"unlimited": false})).await.0,
+        set(&fake, SHIRT_PRODUCT, json!({"unlimited": false}))
+            .await
+            .0,
         200
     );
     assert_eq!(stock(&fake, product(SHIRT)), Some(Stock::Quantity(20)));
     // With a quantity, it sets the count.
     let body = json!({"quantity": 5, "unlimited": false});
-    assert_eq!(put(&fake, "/1003/products/2", body).await.0, 200);
+    assert_eq!(set(&fake, "/1003/products/2", body).await.0, 200);
     assert_eq!(stock(&fake, product(EBOOK)), Some(Stock::Quantity(5)));
     // An unlimited variation gets a count.
     let digital = "/1003/products/3/combinations/31";
-    assert_eq!(put(&fake, digital, json!({"quantity": 2})).await.0, 200);
+    assert_eq!(set(&fake, digital, json!({"quantity": 2})).await.0, 200);
     assert_eq!(
         stock(&fake, variation(POSTER, POSTER_DIGITAL)),
         Some(Stock::Quantity(2))
@@ -671,14 +645,14 @@ async fn unlimited_is_set_and_unset() {
 
 #[tokio::test]
 async fn a_body_that_sets_nothing_changes_nothing_and_bad_bodies_are_refused() {
-    let fake = start().await;
+    let fake = start_catalog().await;
     // Nothing to set (unknown fields are ignored): updateCount 0, nothing recorded.
     for body in [
         json!({}),
         json!({"name": "Shirt"}),
         json!({"quantityDelta": 5}),
     ] {
-        let (status, answer) = put(&fake, SHIRT_PATH, body.clone()).await;
+        let (status, answer) = set(&fake, SHIRT_PRODUCT, body.clone()).await;
         assert_eq!(
             (status, &answer),
             (200, &json!({"updateCount": 0})),
@@ -697,9 +671,9 @@ async fn a_body_that_sets_nothing_changes_nothing_and_bad_bodies_are_refused() {
         json!({"quantity": 3, "unlimited": true}),
         json!([3]),
     ] {
-        for path in [SHIRT_PATH, RED_PATH] {
+        for path in [SHIRT_PRODUCT, RED_VARIATION] {
             assert_eq!(
-                error(put_as(&fake, path, TOKEN, body.clone()).await).await,
+                refused(put(&fake, path, TOKEN, body.clone()).await).await,
                 (400, "WRONG_PARAMETER".to_owned()),
                 "{path} {body}"
             );
@@ -707,29 +681,29 @@ async fn a_body_that_sets_nothing_changes_nothing_and_bad_bodies_are_refused() {
     }
     // The largest count is accepted.
     let body = json!({"quantity": i32::MAX});
-    assert_eq!(put(&fake, RED_PATH, body).await.0, 200);
+    assert_eq!(set(&fake, RED_VARIATION, body).await.0, 200);
     assert_eq!(
         stock(&fake, variation(SHIRT, SHIRT_RED)),
         Some(Stock::Quantity(i64::from(i32::MAX)))
     );
     // Not JSON: 415; not found: 404.
     let response = http()
-        .put(format!("{}{SHIRT_PATH}", fake.base_url()))
+        .put(format!("{}{SHIRT_PRODUCT}", fake.base_url()))
         .bearer_auth(TOKEN)
         .body(r#"{"quantity": 1}"#)
         .send()
         .await
         .unwrap();
     assert_eq!(
-        error(response).await,
+        refused(response).await,
         (415, "UNSUPPORTED_MEDIA_TYPE".to_owned())
     );
     for (path, code) in [
         ("/1003/products/9", "PRODUCT_NOT_FOUND"),
         ("/1003/products/1/combinations/99", "COMBINATION_NOT_FOUND"),
     ] {
-        let response = put_as(&fake, path, TOKEN, json!({"quantity": 1})).await;
-        assert_eq!(error(response).await, (404, code.to_owned()), "{path}");
+        let response = put(&fake, path, TOKEN, json!({"quantity": 1})).await;
+        assert_eq!(refused(response).await, (404, code.to_owned()), "{path}");
     }
     assert_eq!(
         fake.ledger().len(),
@@ -742,9 +716,12 @@ async fn a_body_that_sets_nothing_changes_nothing_and_bad_bodies_are_refused() {
 
 #[tokio::test]
 async fn a_variation_sharing_its_product_stock_is_set_only_to_that_stock() {
-    let fake = start().await;
+    let fake = start_catalog().await;
     // Its own stock: only it moves.
-    assert_eq!(put(&fake, RED_PATH, json!({"quantity": 3})).await.0, 200);
+    assert_eq!(
+        set(&fake, RED_VARIATION, json!({"quantity": 3})).await.0,
+        200
+    );
     assert_eq!(
         stock(&fake, variation(SHIRT, SHIRT_RED)),
         Some(Stock::Quantity(3))
@@ -758,45 +735,60 @@ async fn a_variation_sharing_its_product_stock_is_set_only_to_that_stock() {
         json!({"unlimited": true}),
     ] {
         assert_eq!(
-            error(put_as(&fake, PLAIN_PATH, TOKEN, body.clone()).await).await,
+            refused(put(&fake, PLAIN_VARIATION, TOKEN, body.clone()).await).await,
             (400, "DIFFERENT_COMBINATION_STOCK".to_owned()),
             "{body}"
         );
     }
-    assert_eq!(put(&fake, PLAIN_PATH, json!({"quantity": 20})).await.0, 200);
     assert_eq!(
-        put(&fake, PLAIN_PATH, json!({"unlimited": false})).await.0,
+        set(&fake, PLAIN_VARIATION, json!({"quantity": 20})).await.0,
+        200
+    );
+    assert_eq!(
+        set(&fake, PLAIN_VARIATION, json!({"unlimited": false}))
+            .await
+            .0,
         200
     );
     // Once the product is set, the variation reads the new stock and accepts it.
-    assert_eq!(put(&fake, SHIRT_PATH, json!({"quantity": 4})).await.0, 200);
-    let (_, plain) = get(&fake, PLAIN_PATH).await;
+    assert_eq!(
+        set(&fake, SHIRT_PRODUCT, json!({"quantity": 4})).await.0,
+        200
+    );
+    let (_, plain) = get(&fake, PLAIN_VARIATION).await;
     assert_eq!(plain["quantity"], 4);
-    assert_eq!(put(&fake, PLAIN_PATH, json!({"quantity": 4})).await.0, 200);
     assert_eq!(
-        put(&fake, SHIRT_PATH, json!({"unlimited": true})).await.0,
+        set(&fake, PLAIN_VARIATION, json!({"quantity": 4})).await.0,
         200
     );
     assert_eq!(
-        put(&fake, PLAIN_PATH, json!({"unlimited": true})).await.0,
+        set(&fake, SHIRT_PRODUCT, json!({"unlimited": true}))
+            .await
+            .0,
         200
     );
     assert_eq!(
-        error(put_as(&fake, PLAIN_PATH, TOKEN, json!({"unlimited": false})).await).await,
+        set(&fake, PLAIN_VARIATION, json!({"unlimited": true}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        refused(put(&fake, PLAIN_VARIATION, TOKEN, json!({"unlimited": false})).await).await,
         (400, "DIFFERENT_COMBINATION_STOCK".to_owned()),
         "a count of 0 is not the product's unlimited stock"
     );
     let plain = variation(SHIRT, SHIRT_PLAIN);
     let red = variation(SHIRT, SHIRT_RED);
-    let set = |n| StockChange::Set(Stock::Quantity(n));
+    let to = |n| StockChange::Set(Stock::Quantity(n));
     assert_eq!(
         changes(&fake),
         [
-            (red, set(3), Stock::Quantity(3)),
-            (plain, set(20), Stock::Quantity(20)),
-            (plain, set(20), Stock::Quantity(20)),
-            (product(SHIRT), set(4), Stock::Quantity(4)),
-            (plain, set(4), Stock::Quantity(4)),
+            (red, to(3), Stock::Quantity(3)),
+            (plain, to(20), Stock::Quantity(20)),
+            (plain, to(20), Stock::Quantity(20)),
+            (product(SHIRT), to(4), Stock::Quantity(4)),
+            (plain, to(4), Stock::Quantity(4)),
             (
                 product(SHIRT),
                 StockChange::Set(Stock::Unlimited),
@@ -809,13 +801,18 @@ async fn a_variation_sharing_its_product_stock_is_set_only_to_that_stock() {
 
 #[tokio::test]
 async fn the_ledger_shows_sets_among_deltas_in_order() {
-    let fake = start().await;
+    let fake = start_catalog().await;
     let inventory = "/1003/products/1/combinations/11/inventory";
-    let delta = |n: i32| json!({"quantityDelta": n});
-    assert_eq!(put(&fake, inventory, delta(-3)).await.0, 200);
-    assert_eq!(put(&fake, RED_PATH, json!({"quantity": 10})).await.0, 200);
-    assert_eq!(put(&fake, inventory, delta(-12)).await.0, 200);
-    assert_eq!(put(&fake, RED_PATH, json!({"quantity": 5})).await.0, 200);
+    assert_eq!(delta(&fake, inventory, -3).await.status(), 200);
+    assert_eq!(
+        set(&fake, RED_VARIATION, json!({"quantity": 10})).await.0,
+        200
+    );
+    assert_eq!(delta(&fake, inventory, -12).await.status(), 200);
+    assert_eq!(
+        set(&fake, RED_VARIATION, json!({"quantity": 5})).await.0,
+        200
+    );
     let red = variation(SHIRT, SHIRT_RED);
     assert_eq!(
         changes(&fake),
@@ -850,8 +847,8 @@ async fn the_ledger_shows_sets_among_deltas_in_order() {
 
 #[tokio::test]
 async fn reads_need_read_catalog_and_sets_update_catalog() {
-    let fake = start().await;
-    let reads = [SHIRT_PATH, RED_PATH, "/1003/products?sku=SHIRT"];
+    let fake = start_catalog().await;
+    let reads = [SHIRT_PRODUCT, RED_VARIATION, "/1003/products?sku=SHIRT"];
     let forbidden = (403, "INSUFFICIENT_APP_SCOPE".to_owned());
     for path in reads {
         for token in [TOKEN, READER, PUBLIC, PUBLIC_WITH_UPDATE] {
@@ -862,12 +859,12 @@ async fn reads_need_read_catalog_and_sets_update_catalog() {
             );
         }
         assert_eq!(
-            error(get_as(&fake, path, WRITER).await).await,
+            refused(get_as(&fake, path, WRITER).await).await,
             forbidden,
             "{path}"
         );
         assert_eq!(
-            error(get_as(&fake, path, "secret_unknown").await).await,
+            refused(get_as(&fake, path, "secret_unknown").await).await,
             (403, "INVALID_API_TOKEN".to_owned()),
             "{path}"
         );
@@ -875,46 +872,49 @@ async fn reads_need_read_catalog_and_sets_update_catalog() {
     let one = || json!({"quantity": 1});
     // A product's set needs update_catalog only; a variation's both; public tokens never write.
     for (path, token) in [
-        (SHIRT_PATH, READER),
-        (SHIRT_PATH, PUBLIC),
-        (SHIRT_PATH, PUBLIC_WITH_UPDATE),
-        (RED_PATH, READER),
-        (RED_PATH, WRITER),
-        (RED_PATH, PUBLIC),
-        (RED_PATH, PUBLIC_WITH_UPDATE),
+        (SHIRT_PRODUCT, READER),
+        (SHIRT_PRODUCT, PUBLIC),
+        (SHIRT_PRODUCT, PUBLIC_WITH_UPDATE),
+        (RED_VARIATION, READER),
+        (RED_VARIATION, WRITER),
+        (RED_VARIATION, PUBLIC),
+        (RED_VARIATION, PUBLIC_WITH_UPDATE),
     ] {
         assert_eq!(
-            error(put_as(&fake, path, token, one()).await).await,
+            refused(put(&fake, path, token, one()).await).await,
             forbidden,
             "{path} {token}"
         );
     }
     assert!(fake.ledger().is_empty());
-    assert_eq!(put_as(&fake, SHIRT_PATH, WRITER, one()).await.status(), 200);
-    assert_eq!(put_as(&fake, RED_PATH, TOKEN, one()).await.status(), 200);
+    assert_eq!(put(&fake, SHIRT_PRODUCT, WRITER, one()).await.status(), 200);
+    assert_eq!(put(&fake, RED_VARIATION, TOKEN, one()).await.status(), 200);
     // A token of another store, and one sent in the query, do not count.
     assert_eq!(
-        error(put_as(&fake, SHIRT_PATH, OTHER, one()).await).await,
+        refused(put(&fake, SHIRT_PRODUCT, OTHER_TOKEN, one()).await).await,
         (403, "INVALID_API_TOKEN".to_owned())
     );
     let response = http()
-        .get(format!("{}{SHIRT_PATH}?token={TOKEN}", fake.base_url()))
+        .get(format!("{}{SHIRT_PRODUCT}?token={TOKEN}", fake.base_url()))
         .send()
         .await
         .unwrap();
-    assert_eq!(error(response).await, (403, "INVALID_API_TOKEN".to_owned()));
+    assert_eq!(
+        refused(response).await,
+        (403, "INVALID_API_TOKEN".to_owned())
+    );
     assert_eq!(fake.ledger().len(), 2);
 }
 
 #[tokio::test]
 async fn methods_not_served_are_refused_with_allow() {
-    let fake = start().await;
+    let fake = start_catalog().await;
     let client = http();
     for (method, path, allow) in [
         (reqwest::Method::POST, "/1003/products", "GET"),
         (reqwest::Method::PUT, "/1003/products", "GET"),
-        (reqwest::Method::DELETE, SHIRT_PATH, "GET, PUT"),
-        (reqwest::Method::POST, RED_PATH, "GET, PUT"),
+        (reqwest::Method::DELETE, SHIRT_PRODUCT, "GET, PUT"),
+        (reqwest::Method::POST, RED_VARIATION, "GET, PUT"),
     ] {
         let response = client
             .request(method.clone(), format!("{}{path}", fake.base_url()))
@@ -925,7 +925,7 @@ async fn methods_not_served_are_refused_with_allow() {
             .unwrap();
         assert_eq!(response.headers()["allow"], allow, "{method} {path}");
         assert_eq!(
-            error(response).await,
+            refused(response).await,
             (405, "METHOD_NOT_ALLOWED".to_owned()),
             "{method} {path}"
         );
@@ -935,21 +935,24 @@ async fn methods_not_served_are_refused_with_allow() {
 
 #[tokio::test]
 async fn reads_and_sets_count_against_the_rate_limit() {
-    let fake = shop()
+    let fake = catalog()
         .rate_limit(RateLimit::new(2, Duration::from_secs(60)))
         .start()
         .await
         .unwrap();
-    assert_eq!(get_as(&fake, SHIRT_PATH, TOKEN).await.status(), 200);
-    assert_eq!(put(&fake, SHIRT_PATH, json!({"quantity": 3})).await.0, 200);
-    let refused = put_as(&fake, SHIRT_PATH, TOKEN, json!({"quantity": 4})).await;
-    assert_eq!(refused.headers()["retry-after"], "60");
-    assert_eq!(error(refused).await, (429, "RATE_LIMITED".to_owned()));
-    let refused = get_as(&fake, "/1003/products", TOKEN).await;
-    assert_eq!(error(refused).await, (429, "RATE_LIMITED".to_owned()));
+    assert_eq!(get_as(&fake, SHIRT_PRODUCT, TOKEN).await.status(), 200);
+    assert_eq!(
+        set(&fake, SHIRT_PRODUCT, json!({"quantity": 3})).await.0,
+        200
+    );
+    let late = put(&fake, SHIRT_PRODUCT, TOKEN, json!({"quantity": 4})).await;
+    assert_eq!(late.headers()["retry-after"], "60");
+    assert_eq!(refused(late).await, (429, "RATE_LIMITED".to_owned()));
+    let late = get_as(&fake, "/1003/products", TOKEN).await;
+    assert_eq!(refused(late).await, (429, "RATE_LIMITED".to_owned()));
     assert_eq!(stock(&fake, product(SHIRT)), Some(Stock::Quantity(3)));
     // Another token has its own window.
-    assert_eq!(get_as(&fake, SHIRT_PATH, READER).await.status(), 200);
+    assert_eq!(get_as(&fake, SHIRT_PRODUCT, READER).await.status(), 200);
 }
 
 /// A read, or a set of the count to 1.
@@ -957,19 +960,19 @@ async fn send(fake: &FakeStore, method: &str, path: &str) -> reqwest::Response {
     if method == "GET" {
         get_as(fake, path, TOKEN).await
     } else {
-        put_as(fake, path, TOKEN, json!({"quantity": 1})).await
+        put(fake, path, TOKEN, json!({"quantity": 1})).await
     }
 }
 
 #[tokio::test]
 async fn faults_are_scripted_per_route() {
-    let fake = start().await;
+    let fake = start_catalog().await;
     let cases = [
         (Route::SearchProducts, "GET", "/1003/products"),
-        (Route::GetProduct, "GET", SHIRT_PATH),
-        (Route::UpdateProductStock, "PUT", SHIRT_PATH),
-        (Route::GetVariation, "GET", RED_PATH),
-        (Route::UpdateVariationStock, "PUT", RED_PATH),
+        (Route::GetProduct, "GET", SHIRT_PRODUCT),
+        (Route::UpdateProductStock, "PUT", SHIRT_PRODUCT),
+        (Route::GetVariation, "GET", RED_VARIATION),
+        (Route::UpdateVariationStock, "PUT", RED_VARIATION),
     ];
     for (route, method, path) in cases {
         fake.inject_fault(route, 1, Fault::ecwid_error(503, "DOWN", "scripted"));
@@ -988,7 +991,7 @@ async fn faults_are_scripted_per_route() {
     // The set lands, and the answer is lost: the ledger still shows it.
     fake.inject_fault(Route::UpdateProductStock, 1, Fault::CloseAfterApplying);
     let lost = http()
-        .put(format!("{}{SHIRT_PATH}", fake.base_url()))
+        .put(format!("{}{SHIRT_PRODUCT}", fake.base_url()))
         .bearer_auth(TOKEN)
         .json(&json!({"quantity": 9}))
         .send()
@@ -1001,7 +1004,7 @@ async fn faults_are_scripted_per_route() {
     );
     // A fault of a write route does not meet a read of the same path.
     fake.inject_fault(Route::UpdateVariationStock, 1, Fault::CloseBeforeApplying);
-    assert_eq!(get_as(&fake, RED_PATH, TOKEN).await.status(), 200);
+    assert_eq!(get_as(&fake, RED_VARIATION, TOKEN).await.status(), 200);
     assert_eq!(fake.pending_faults(), 1);
 }
 
@@ -1046,7 +1049,7 @@ async fn settled(fake: &FakeStore, ticket: &str) -> Vec<(u16, Value)> {
 
 #[tokio::test]
 async fn sets_and_reads_run_in_a_batch_through_the_same_rules() {
-    let fake = start().await;
+    let fake = start_catalog().await;
     let search = format!("/products?sku=SHIRT-RED&responseFields={SEARCH_FIELDS}");
     let ticket = ticket(
         &fake,
@@ -1138,7 +1141,7 @@ async fn sets_and_reads_run_in_a_batch_through_the_same_rules() {
 
 #[tokio::test]
 async fn a_batch_item_has_the_creating_token_scopes() {
-    let fake = start().await;
+    let fake = start_catalog().await;
     let ticket = ticket(
         &fake,
         READER,
@@ -1164,7 +1167,7 @@ async fn a_batch_item_has_the_creating_token_scopes() {
 
 #[tokio::test]
 async fn the_client_reads_finds_and_sets_stock_through_the_fake() {
-    let fake = start().await;
+    let fake = start_catalog().await;
     let client = fake.client_builder(TOKEN).no_rate_limit().build().unwrap();
     let red = variation(SHIRT, SHIRT_RED);
     let plain = variation(SHIRT, SHIRT_PLAIN);
@@ -1186,10 +1189,7 @@ async fn the_client_reads_finds_and_sets_stock_through_the_fake() {
         found.found().map(|item| (item.item, item.stock)),
         Some((variation(POSTER, POSTER_DIGITAL), Stock::Unlimited))
     );
-    assert_eq!(
-        client.find_sku("shirt").await.unwrap(),
-        ecwid_inventory::SkuMatch::NotFound
-    );
+    assert_eq!(client.find_sku("shirt").await.unwrap(), SkuMatch::NotFound);
     // More than two SKUs go out as a batch of searches.
     let report = client
         .find_skus(["SHIRT", "SHIRT-RED", "MUG", "NOPE"])

@@ -4,10 +4,14 @@
 //! The environment is shared by the whole process, so this file holds a single test that walks
 //! through every case in turn.
 
+mod common;
+
 use ecwid_inventory::{
-    fake::{demo, FakeStore, Stock},
+    fake::{demo, Stock},
     Client, Error, StockItem, StoreId, DEFAULT_BASE_URL,
 };
+
+use common::demo_store;
 
 const VARS: [&str; 6] = [
     "ECWID_STORE_ID",
@@ -38,13 +42,7 @@ fn config_error(vars: &[(&str, &str)]) -> String {
 
 #[tokio::test]
 async fn from_env_reads_store_token_and_url() {
-    let fake = FakeStore::builder()
-        .store(demo::store())
-        .tokens(demo::tokens())
-        .no_rate_limit()
-        .start()
-        .await
-        .unwrap();
+    let fake = demo_store().await;
     let base_url = fake.base_url();
 
     // Missing, blank or malformed variables: a clear error naming the variable.

@@ -4,6 +4,8 @@
 //! One global TRACE subscriber for the whole test binary, so that no callsite is ever cached
 //! as uninteresting; tests read their own lines from the shared buffer.
 
+mod common;
+
 use std::{
     sync::{Arc, Mutex, OnceLock},
     time::Duration,
@@ -11,12 +13,12 @@ use std::{
 
 use ecwid_inventory::{
     fake::{demo, FakeStore, Fault, Route},
-    Client, CombinationId, ProductId, RateLimit, RetryPolicy, StoreId,
+    Client, ProductId, RateLimit, RetryPolicy, StoreId,
 };
 use serde_json::json;
 use wiremock::{matchers::any, Mock, MockServer, ResponseTemplate};
 
-const TOKEN: &str = "secret_token_8f3a9c";
+use common::{adjust_seed, mock_client_builder, MOCK_TOKEN as TOKEN};
 
 #[derive(Clone, Default)]
 struct Buffer(Arc<Mutex<Vec<u8>>>);
@@ -59,19 +61,10 @@ async fn token_never_shows() {
         ))
         .mount(&server)
         .await;
-    let builder =
-        Client::builder(StoreId::new(1003), TOKEN).base_url(format!("{}/api/v3", server.uri()));
+    let builder = mock_client_builder(&server, TOKEN);
     let builder_debug = format!("{builder:?}");
     let client = builder.build().unwrap();
-    let seed = || {
-        client
-            .adjust_variation_stock(
-                ProductId::new(692730761),
-                CombinationId::new(422488528),
-                -10,
-            )
-            .send()
-    };
+    let seed = || adjust_seed(&client);
     let error = seed().await.unwrap_err();
     let guarded = seed().await.unwrap_err();
     let raw = client.raw();
@@ -175,8 +168,7 @@ async fn echo_server(route: &str, answer: Answer) -> MockServer {
 }
 
 fn echo_client(server: &MockServer) -> Client {
-    Client::builder(StoreId::new(1003), ECHO_TOKEN)
-        .base_url(format!("{}/api/v3", server.uri()))
+    mock_client_builder(server, ECHO_TOKEN)
         .no_rate_limit()
         .retry_policy(RetryPolicy::default().max_retry_after(Duration::from_secs(1)))
         .build()

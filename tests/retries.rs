@@ -4,6 +4,8 @@
 //! at most once, and whenever the caller is not told "applied" or "certainly not applied", the
 //! error says the outcome is unknown.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use ecwid_inventory::{
@@ -11,15 +13,7 @@ use ecwid_inventory::{
     Client, ClientBuilder, Error, RateLimit, RetryPolicy, StockAdjustment, StockItem,
 };
 
-async fn demo_store() -> FakeStore {
-    FakeStore::builder()
-        .store(demo::store())
-        .tokens(demo::tokens())
-        .no_rate_limit()
-        .start()
-        .await
-        .unwrap()
-}
+use common::{demo_shop, demo_store};
 
 fn builder(fake: &FakeStore) -> ClientBuilder {
     fake.client_builder(demo::TOKEN).retry_policy(
@@ -251,13 +245,7 @@ async fn refused_connections_are_retried_until_the_store_is_up() {
     );
     let call = tokio::spawn(async move { sell_one(&client).await });
     tokio::time::sleep(Duration::from_millis(150)).await;
-    let fake = FakeStore::builder()
-        .store(demo::store())
-        .tokens(demo::tokens())
-        .port(port)
-        .start()
-        .await
-        .unwrap();
+    let fake = demo_shop().port(port).start().await.unwrap();
     let adjustment = call.await.unwrap().unwrap();
     assert!(adjustment.is_updated());
     assert_eq!(fake.ledger().len(), 1, "applied exactly once");
@@ -413,9 +401,7 @@ async fn dropping_a_call_leaves_the_client_usable() {
 async fn many_tasks_through_one_client_never_earn_a_429() {
     let window = Duration::from_millis(500);
     let per_window = 40;
-    let fake = FakeStore::builder()
-        .store(demo::store())
-        .tokens(demo::tokens())
+    let fake = demo_shop()
         .rate_limit(RateLimit::new(per_window, window))
         .start()
         .await
@@ -450,9 +436,7 @@ async fn many_tasks_through_one_client_never_earn_a_429() {
 /// Without the client's limiter the same load does earn 429s: the test above can fail.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_limiter_the_fake_answers_429() {
-    let fake = FakeStore::builder()
-        .store(demo::store())
-        .tokens(demo::tokens())
+    let fake = demo_shop()
         .rate_limit(RateLimit::per_minute(10))
         .start()
         .await

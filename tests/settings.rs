@@ -4,41 +4,33 @@
 use std::time::Duration;
 
 use ecwid_inventory::fake::{demo, FakeStore, Fault, Route};
-use ecwid_inventory::{
-    BulkItem, Client, ClientBuilder, Error, RateLimit, RetryPolicy, MAX_SETTING,
-};
-
-fn builder(fake: &FakeStore) -> ClientBuilder {
-    Client::builder(demo::STORE, demo::TOKEN).base_url(fake.base_url())
-}
+use ecwid_inventory::{BulkItem, ClientBuilder, Error, RateLimit, RetryPolicy, MAX_SETTING};
 
 #[tokio::test]
 async fn settings_longer_than_a_day_are_refused_when_the_client_is_built() {
     let fake = FakeStore::demo().await.unwrap();
+    let builder = || fake.client_builder(demo::TOKEN);
     let too_long = MAX_SETTING + Duration::from_nanos(1);
     let cases: Vec<(&str, ClientBuilder)> = vec![
-        ("deadline", builder(&fake).deadline(Duration::MAX)),
-        ("deadline", builder(&fake).deadline(too_long)),
-        ("timeout", builder(&fake).timeout(Duration::MAX)),
-        (
-            "connect timeout",
-            builder(&fake).connect_timeout(Duration::MAX),
-        ),
+        ("deadline", builder().deadline(Duration::MAX)),
+        ("deadline", builder().deadline(too_long)),
+        ("timeout", builder().timeout(Duration::MAX)),
+        ("connect timeout", builder().connect_timeout(Duration::MAX)),
         (
             "rate limit's window",
-            builder(&fake).rate_limit(RateLimit::new(1, Duration::MAX)),
+            builder().rate_limit(RateLimit::new(1, Duration::MAX)),
         ),
         (
             "default Retry-After",
-            builder(&fake).retry_policy(RetryPolicy::default().default_retry_after(Duration::MAX)),
+            builder().retry_policy(RetryPolicy::default().default_retry_after(Duration::MAX)),
         ),
         (
             "longest Retry-After",
-            builder(&fake).retry_policy(RetryPolicy::default().max_retry_after(too_long)),
+            builder().retry_policy(RetryPolicy::default().max_retry_after(too_long)),
         ),
         (
             "backoff",
-            builder(&fake)
+            builder()
                 .retry_policy(RetryPolicy::default().connect_backoff(Duration::MAX, Duration::MAX)),
         ),
     ];
@@ -59,7 +51,8 @@ async fn settings_longer_than_a_day_are_refused_when_the_client_is_built() {
 #[tokio::test]
 async fn the_longest_accepted_settings_do_not_panic() {
     let fake = FakeStore::demo().await.unwrap();
-    let client = builder(&fake)
+    let client = fake
+        .client_builder(demo::TOKEN)
         .deadline(MAX_SETTING)
         .timeout(MAX_SETTING)
         .connect_timeout(MAX_SETTING)
@@ -97,7 +90,11 @@ async fn the_longest_accepted_settings_do_not_panic() {
         .unwrap_err();
     assert!(matches!(error, Error::DeadlineExceeded), "{error:?}");
 
-    let bulk = builder(&fake).no_rate_limit().build().unwrap();
+    let bulk = fake
+        .client_builder(demo::TOKEN)
+        .no_rate_limit()
+        .build()
+        .unwrap();
     let report = bulk
         .bulk_adjust([BulkItem::product(demo::MUG, 1)])
         .poll_interval(Duration::from_millis(5), MAX_SETTING)
@@ -111,7 +108,7 @@ async fn the_longest_accepted_settings_do_not_panic() {
 #[tokio::test]
 async fn bulk_poll_settings_longer_than_a_day_are_refused_before_anything_is_sent() {
     let fake = FakeStore::demo().await.unwrap();
-    let client = builder(&fake).build().unwrap();
+    let client = fake.client_builder(demo::TOKEN).build().unwrap();
     let items = || [BulkItem::product(demo::MUG, 1)];
     let runs = [
         (

@@ -1,6 +1,8 @@
 //! The exact requests the SDK sends and how it reads every answer, against a mock server on
 //! loopback.
 
+mod common;
+
 use ecwid_inventory::{
     Client, CombinationId, Error, ProductId, RetryPolicy, StockAdjustment, StockItem, StoreId,
 };
@@ -10,13 +12,13 @@ use wiremock::{
     Mock, MockServer, Request, ResponseTemplate,
 };
 
-const TOKEN: &str = "secret_token_8f3a9c";
+use common::{adjust_seed, mock_client_builder, MOCK_TOKEN as TOKEN};
+
 const VARIATION_PATH: &str = "/api/v3/1003/products/692730761/combinations/422488528/inventory";
 const PRODUCT_PATH: &str = "/api/v3/1003/products/39766764/inventory";
 
 fn client(server: &MockServer) -> Client {
-    Client::builder(StoreId::new(1003), TOKEN)
-        .base_url(format!("{}/api/v3", server.uri()))
+    mock_client_builder(server, TOKEN)
         .retry_policy(RetryPolicy::never())
         .build()
         .unwrap()
@@ -27,17 +29,6 @@ async fn answer(server: &MockServer, template: ResponseTemplate) {
         .respond_with(template)
         .mount(server)
         .await;
-}
-
-async fn adjust_seed(client: &Client) -> Result<StockAdjustment, Error> {
-    client
-        .adjust_variation_stock(
-            ProductId::new(692730761),
-            CombinationId::new(422488528),
-            -10,
-        )
-        .send()
-        .await
 }
 
 async fn only_request(server: &MockServer) -> Request {
@@ -112,8 +103,7 @@ async fn client_default_for_the_flag_applies_unless_a_request_overrides_it() {
         ResponseTemplate::new(200).set_body_json(json!({"updateCount": 1})),
     )
     .await;
-    let client = Client::builder(StoreId::new(1003), TOKEN)
-        .base_url(format!("{}/api/v3", server.uri()))
+    let client = mock_client_builder(&server, TOKEN)
         .check_low_stock_notification(true)
         .build()
         .unwrap();

@@ -1,0 +1,121 @@
+//! Bulk stock sync when polling never sees a batch completed, and its poll settings.
+
+mod common;
+
+use std::time::Duration;
+
+use ecwid_inventory::fake::{Fault, Route};
+use ecwid_inventory::{Error, ItemOutcome};
+use serde_json::json;
+
+use common::*;
+
+// ---------------------------------------------------------------------------------------------
+// Polling that never ends
+
+#[tokio::test]
+async fn a_batch_never_reported_completed_is_unknown_after_the_poll_timeout_and_resumable() {
+    let fake = numbered(30).start().await.unwrap();
+    // Ecwid keeps saying the batch is in progress, however often it is asked.
+    let in_progress = json!({"status": "IN_PROGRESS", "totalRequests": 10, "completedRequests": 3});
+    fake.inject_fault(
+        Route::BatchStatus,
+        1_000,
+        Fault::respond(200, in_progress.to_string()),
+    );
+    let items = one_per_variation(30);
+    let report = client(&fake)
+        .bulk_adjust(items.clone())
+        .chunk_size(10)
+        .poll_interval(ms(5), ms(20))
+        .poll_timeout(ms(150))
+        .send()
+        .await
+        .unwrap();
+
+    // The run ended; every outcome is unknown, and the reason says to resume.
+    assert_eq!(report.summary().unknown, 30);
+    assert!(!report.is_settled());
+    assert!(
+        report.outcomes().iter().all(|o| matches!(
+            o,
+            ItemOutcome::Unknown { reason, .. } if reason.contains("resume the plan")
+        )),
+        "{:?}",
+        report.outcomes()
+    );
+    let ItemOutcome::Unknown { reason, .. } = &report.outcomes()[0] else {
+        unreachable!()
+    };
+    assert!(reason.contains("150ms"), "{reason}");
+    let saved = serde_json::to_string(report.plan()).unwrap();
+    assert_eq!(states(&saved), ["created", "created", "created"]);
+    assert!(!report.plan().is_done());
+    // Every chunk was created once; polling gave up on the first without reading the others.
+    assert_eq!(creates(&fake).len(), 3);
+    let reads = status_reads(&fake);
+    let first_ticket = chunks(&saved)[0]["state"]["ticket"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(!reads.is_empty());
+    assert!(reads.iter().all(|t| *t == first_ticket), "{reads:?}");
+
+    // The batches ran at Ecwid meanwhile; once Ecwid answers again, resuming learns it all
+    // without creating anything again.
+    fake.batches_settled().await;
+    assert_ledger_once(&fake, 30);
+    fake.clear_faults();
+    let report = client(&fake)
+        .resume_bulk(serde_json::from_str(&saved).unwrap())
+        .poll_interval(ms(5), ms(20))
+        .poll_timeout(ms(150))
+        .send()
+        .await
+        .unwrap();
+    assert!(all_updated(report.outcomes()), "{:?}", report.summary());
+    assert!(report.is_settled());
+    let done = serde_json::to_string(report.plan()).unwrap();
+    assert_eq!(states(&done), ["done", "done", "done"]);
+    assert_eq!(creates(&fake).len(), 3);
+    assert_ledger_once(&fake, 30);
+    assert_stocks(&fake, &items);
+}
+
+#[tokio::test]
+async fn a_zero_poll_interval_or_poll_timeout_is_refused_before_anything_is_sent() {
+    let fake = numbered(3).start().await.unwrap();
+    let client = client(&fake);
+    let items = || one_per_variation(3);
+    let errors = [
+        client
+            .bulk_adjust(items())
+            .poll_interval(Duration::ZERO, ms(50))
+            .send()
+            .await
+            .unwrap_err(),
+        client
+            .bulk_adjust(items())
+            .poll_interval(Duration::ZERO, Duration::ZERO)
+            .send()
+            .await
+            .unwrap_err(),
+        client
+            .bulk_adjust(items())
+            .poll_timeout(Duration::ZERO)
+            .send()
+            .await
+            .unwrap_err(),
+        client
+            .resume_bulk(client.plan_bulk(items(), 500).unwrap())
+            .poll_interval(Duration::ZERO, ms(50))
+            .send()
+            .await
+            .unwrap_err(),
+    ];
+    for error in errors {
+        assert!(matches!(error, Error::InvalidInput(_)), "{error:?}");
+        assert!(error.to_string().contains("zero"), "{error}");
+    }
+    assert_nothing_sent(&fake);
+}

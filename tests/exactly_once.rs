@@ -1,0 +1,194 @@
+//! Exactly-once single adjustments against the fake store: whatever the transport does to the
+//! create or the status reads, the fake's ledger shows one application, and the caller gets
+//! the real outcome.
+
+mod common;
+
+use std::time::Duration;
+
+use ecwid_inventory::fake::{demo, FakeStore, Fault, Route, Stock};
+use ecwid_inventory::{Client, Error, RetryPolicy, StockItem};
+
+use common::{creates, dedup_key, ms};
+
+const SMALL_TEE: StockItem = StockItem::Variation {
+    product: demo::SMALL_TEE.0,
+    combination: demo::SMALL_TEE.1,
+};
+
+fn client(fake: &FakeStore) -> Client {
+    fake.client_builder(demo::TOKEN)
+        .no_rate_limit()
+        .timeout(Duration::from_millis(500))
+        .retry_policy(RetryPolicy::default().connect_backoff(ms(5), ms(20)))
+        .build()
+        .unwrap()
+}
+
+fn small_tee(fake: &FakeStore) -> Stock {
+    fake.stock(demo::STORE, SMALL_TEE).unwrap()
+}
+
+/// Each fault, met once by the create or by a status read: one application, the real answer.
+#[tokio::test]
+async fn no_fault_of_the_transport_applies_it_twice_or_leaves_it_unknown() {
+    let faults: Vec<(&str, Route, Fault)> = vec![
+        (
+            "create: answer lost after applying",
+            Route::BatchCreate,
+            Fault::CloseAfterApplying,
+        ),
+        (
+            "create: lost before applying",
+            Route::BatchCreate,
+            Fault::CloseBeforeApplying,
+        ),
+        (
+            "create: 500",
+            Route::BatchCreate,
+            Fault::ecwid_error(500, "INTERNAL_ERROR", "oops"),
+        ),
+        (
+            "create: times out, lands later",
+            Route::BatchCreate,
+            Fault::Delay(ms(800)),
+        ),
+        (
+            "create: 429",
+            Route::BatchCreate,
+            Fault::ecwid_error(429, "RATE_LIMITED", "wait").header("Retry-After", "0"),
+        ),
+        (
+            "status: 500",
+            Route::BatchStatus,
+            Fault::ecwid_error(500, "INTERNAL_ERROR", "oops"),
+        ),
+        (
+            "status: answer lost",
+            Route::BatchStatus,
+            Fault::CloseAfterApplying,
+        ),
+        (
+            "status: times out",
+            Route::BatchStatus,
+            Fault::Delay(ms(800)),
+        ),
+    ];
+    for (name, route, fault) in faults {
+        let fake = FakeStore::demo().await.unwrap();
+        fake.inject_fault(route, 1, fault);
+        let adjustment = client(&fake)
+            .adjust_stock(SMALL_TEE, -4)
+            .exactly_once()
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("{name}: {error:?}"));
+        assert!(adjustment.is_updated(), "{name}");
+        fake.batches_settled().await;
+        // A delayed request finishes on its own; give it the time to land (or not).
+        tokio::time::sleep(ms(900)).await;
+        fake.batches_settled().await;
+        assert_eq!(fake.ledger().len(), 1, "{name}: applied once");
+        assert_eq!(small_tee(&fake), Stock::Quantity(6), "{name}");
+        let creates = creates(&fake);
+        assert!(!creates.is_empty(), "{name}");
+        let key = dedup_key(&creates[0]);
+        assert!(
+            creates.iter().all(|c| dedup_key(c) == key),
+            "{name}: one key"
+        );
+    }
+}
+
+/// The item's own answer is the call's: a warning when stock goes negative, an error when
+/// Ecwid refuses the item (nothing applied), `updateCount: 0` for unlimited stock.
+#[tokio::test]
+async fn the_items_real_outcome_is_returned() {
+    let fake = FakeStore::demo().await.unwrap();
+    let client = client(&fake);
+    let oversold = client
+        .adjust_stock(SMALL_TEE, -15)
+        .exactly_once()
+        .send()
+        .await
+        .unwrap();
+    assert!(oversold.is_updated());
+    assert!(oversold.warning().is_some(), "{oversold:?}");
+    assert_eq!(small_tee(&fake), Stock::Quantity(-5));
+
+    let missing = client
+        .adjust_product_stock(ecwid_inventory::ProductId::new(999), -1)
+        .exactly_once()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(missing.status(), Some(404), "{missing:?}");
+    assert_eq!(missing.error_code(), Some("PRODUCT_NOT_FOUND"));
+    assert!(!missing.may_have_been_applied());
+
+    let gift = client
+        .adjust_product_stock(demo::GIFT_CARD, -1)
+        .exactly_once()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gift.update_count(), 0);
+    assert_eq!(fake.ledger().len(), 1, "only the oversell moved stock");
+}
+
+/// A create refused outright (a 429 longer than the client waits, or bad input) applied
+/// nothing, and says so; bad input sends nothing at all.
+#[tokio::test]
+async fn a_refused_create_or_bad_input_applies_nothing() {
+    let fake = FakeStore::demo().await.unwrap();
+    fake.inject_fault(
+        Route::BatchCreate,
+        1,
+        Fault::ecwid_error(429, "RATE_LIMITED", "wait").header("Retry-After", "3600"),
+    );
+    let error = client(&fake)
+        .adjust_stock(SMALL_TEE, -1)
+        .exactly_once()
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::RateLimited { .. }), "{error:?}");
+    assert!(!error.may_have_been_applied());
+    let error = client(&fake)
+        .adjust_stock(SMALL_TEE, 0)
+        .exactly_once()
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::InvalidInput(_)), "{error:?}");
+    fake.batches_settled().await;
+    assert!(fake.ledger().is_empty());
+    assert_eq!(fake.journal().len(), 1, "only the refused create");
+}
+
+/// While the batch never completes, the call ends at its deadline with the outcome unknown,
+/// and the create is not sent again.
+#[tokio::test]
+async fn a_batch_that_never_completes_ends_unknown_at_the_deadline() {
+    let fake = FakeStore::demo().await.unwrap();
+    fake.pause_batches();
+    let client = fake
+        .client_builder(demo::TOKEN)
+        .no_rate_limit()
+        .deadline(Duration::from_millis(700))
+        .build()
+        .unwrap();
+    let error = client
+        .adjust_stock(SMALL_TEE, -1)
+        .exactly_once()
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::OutcomeUnknown { .. }), "{error:?}");
+    assert!(error.may_have_been_applied());
+    assert!(error.to_string().contains("deadline"), "{error}");
+    assert_eq!(creates(&fake).len(), 1);
+    fake.resume_batches();
+    fake.batches_settled().await;
+    assert_eq!(fake.ledger().len(), 1, "it was queued, and ran once");
+}
