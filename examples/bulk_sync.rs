@@ -6,13 +6,17 @@
 //! takes the fake a millisecond, so the bar moves), sends 2,000 adjustments through
 //! `bulk_adjust` (four batches of 500, each one rate-limited request), draws the progress on one
 //! line, then prints the summary, the requests spent, and checks every stock.
+//!
+//! Then it syncs absolute warehouse counts keyed by SKU from `examples/warehouse.csv`: it finds
+//! every SKU's item with `find_skus` (the searches batched), reports the SKUs Ecwid does not
+//! know, sets the counts with `bulk_adjust`, and shows the requests this took.
 
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use ecwid_inventory::fake::{demo, FakeStore, FakeToken, Stock, Store};
-use ecwid_inventory::{BulkItem, CombinationId, ProductId, Progress, StockItem, StoreId};
+use ecwid_inventory::{BulkItem, Client, CombinationId, ProductId, Progress, StockItem, StoreId};
 
 const STORE: StoreId = StoreId::new(1003);
 const TOKEN: &str = "secret_token";
@@ -137,5 +141,77 @@ async fn run() -> Result<bool, Box<dyn std::error::Error>> {
     } else {
         println!("Stocks check FAILED: {wrong} variations wrong; {applied} deltas applied for {ITEMS} items");
     }
-    Ok(ok)
+    Ok(ok && sync_counts(&client, &fake).await?)
+}
+
+/// Sets the warehouse's absolute counts, keyed by SKU, from the CSV shipped beside this file.
+async fn sync_counts(
+    client: &Client,
+    fake: &FakeStore,
+) -> Result<bool, Box<dyn std::error::Error>> {
+    let csv = include_str!("warehouse.csv");
+    let counts: Vec<(&str, i64)> = csv
+        .lines()
+        .skip(1)
+        .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
+        .map(|line| {
+            let (sku, count) = line.split_once(',').ok_or("a line without a comma")?;
+            Ok((sku.trim(), count.trim().parse()?))
+        })
+        .collect::<Result<_, Box<dyn std::error::Error>>>()?;
+    println!(
+        "\nSetting {} warehouse counts from examples/warehouse.csv, keyed by SKU",
+        counts.len()
+    );
+    let sent_before = fake.journal().len();
+
+    let found = client.find_skus(counts.iter().map(|(sku, _)| *sku)).await?;
+    for sku in found.not_found() {
+        println!("  no item has SKU {sku}: skipped");
+    }
+    let items: Vec<BulkItem> = counts
+        .iter()
+        .filter_map(|(sku, count)| {
+            let item = found.get(sku)?.found()?;
+            Some(BulkItem::set(item.item, *count))
+        })
+        .collect();
+    let lookups = fake.journal().len() - sent_before;
+    let report = client
+        .bulk_adjust(items.clone())
+        .poll_interval(Duration::from_millis(50), Duration::from_millis(250))
+        .send()
+        .await?;
+    let spent = fake.journal().len() - sent_before;
+    println!(
+        "  {} counts set ({} updated) for {spent} rate-limited requests: {lookups} to find the \
+         SKUs, {} to set the counts, instead of {} one by one",
+        items.len(),
+        report.summary().updated,
+        spent - lookups,
+        2 * counts.len(),
+    );
+    let mut wrong = 0;
+    for item in &items {
+        let ecwid_inventory::StockChange::Set(expected) = item.change else {
+            continue;
+        };
+        let now = client.stock(item.item).await?;
+        if now.stock != expected {
+            wrong += 1;
+            println!(
+                "  {:?}: expected {expected:?}, Ecwid has {:?}",
+                item.item, now.stock
+            );
+        }
+    }
+    println!(
+        "  Counts check: {}",
+        if wrong == 0 {
+            "every count exact, read back through client.stock"
+        } else {
+            "FAILED"
+        }
+    );
+    Ok(wrong == 0 && report.is_settled())
 }

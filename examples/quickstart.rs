@@ -3,8 +3,10 @@
 //! `cargo run --example quickstart`
 //!
 //! Without `ECWID_TOKEN` it starts the embedded fake Ecwid store with a small demo shop and walks
-//! through a day: a sale, a restock, an oversell into negative stock, a low-stock notification,
-//! an unlimited item and an unknown variation, with the stock before and after each step.
+//! through a day, reading the stock from the store before and after each step: a lookup by SKU,
+//! a sale, a warehouse count set as an absolute number, an oversell into negative stock, a
+//! low-stock notification, an unlimited item, an exactly-once restock that survives a lost
+//! answer, an unknown variation, and a variation that shares its product's stock.
 //!
 //! With `ECWID_STORE_ID`, `ECWID_TOKEN`, `ECWID_PRODUCT_ID` and `ECWID_COMBINATION_ID` set (and
 //! optionally `ECWID_API_URL`), it makes one real adjustment of that variation: `ECWID_DELTA`
@@ -13,8 +15,8 @@
 use std::process::ExitCode;
 
 use ecwid_inventory::{
-    fake::{demo, FakeStore, Stock, StockChange},
-    Client, CombinationId, Error, ProductId, StockAdjustment, StockItem,
+    fake::{demo, FakeStore, Fault, Route},
+    Client, CombinationId, Error, ProductId, SkuMatch, StockAdjustment, StockChange, StockItem,
 };
 
 #[tokio::main]
@@ -83,30 +85,26 @@ async fn fake_store_day() -> Result<(), Box<dyn std::error::Error>> {
     println!("  (set ECWID_STORE_ID, ECWID_TOKEN, ECWID_PRODUCT_ID and ECWID_COMBINATION_ID");
     println!("  to make one real adjustment instead)\n");
 
-    let (tee, small) = demo::SMALL_TEE;
-    let small_tee = StockItem::Variation {
-        product: tee,
-        combination: small,
+    println!("0. Find the small T-shirt by its SKU, TEE-S");
+    let small_tee = match client.find_sku("TEE-S").await? {
+        SkuMatch::Found(found) => {
+            println!("   {:?}, stock {}", found.item, found.stock);
+            found.item
+        }
+        other => return Err(format!("TEE-S: {other:?}").into()),
     };
     let mug = StockItem::Product { product: demo::MUG };
     let gift_card = StockItem::Product {
         product: demo::GIFT_CARD,
     };
-    let stock = |item: StockItem| -> String {
-        match fake.stock(demo::STORE, item) {
-            Some(Stock::Quantity(n)) => n.to_string(),
-            Some(Stock::Unlimited) => "unlimited".into(),
-            None => "no such item".into(),
-        }
-    };
+    println!();
 
-    let steps: [(&str, StockItem, i32, bool); 5] = [
+    let steps: [(&str, StockItem, i32, bool); 4] = [
         ("1. Sell 3 small T-shirts", small_tee, -3, false),
-        ("2. Restock 10 small T-shirts", small_tee, 10, false),
         (
-            "3. Oversell: a marketplace order of 20 small T-shirts",
+            "3. Oversell: a marketplace order of 30 small T-shirts",
             small_tee,
-            -20,
+            -30,
             false,
         ),
         (
@@ -122,9 +120,19 @@ async fn fake_store_day() -> Result<(), Box<dyn std::error::Error>> {
             false,
         ),
     ];
-    for (title, item, delta, check_low_stock) in steps {
+    for (n, (title, item, delta, check_low_stock)) in steps.into_iter().enumerate() {
+        if n == 1 {
+            println!("2. The warehouse counted 25 small T-shirts: set the absolute count");
+            let before = stock(&client, small_tee).await?;
+            let set = client.set_stock(small_tee, 25).send().await?;
+            println!("   {}", describe(&set));
+            println!(
+                "   stock: {before} -> {}\n",
+                stock(&client, small_tee).await?
+            );
+        }
         println!("{title}");
-        let before = stock(item);
+        let before = stock(&client, item).await?;
         let mut request = client.adjust_stock(item, delta);
         if check_low_stock {
             request = request.check_low_stock_notification(true);
@@ -134,7 +142,7 @@ async fn fake_store_day() -> Result<(), Box<dyn std::error::Error>> {
             Ok(adjustment) => println!("   {}", describe(&adjustment)),
             Err(error) => println!("   failed: {error}"),
         }
-        println!("   stock: {before} -> {}", stock(item));
+        println!("   stock: {before} -> {}", stock(&client, item).await?);
         for notification in &fake.low_stock_notifications()[notifications_before..] {
             println!(
                 "   low-stock email to the owner: stock {} is at or below the limit of {}",
@@ -144,7 +152,26 @@ async fn fake_store_day() -> Result<(), Box<dyn std::error::Error>> {
         println!();
     }
 
-    println!("6. Adjust a variation that does not exist");
+    println!("6. Restock 40 small T-shirts exactly once, while the network loses Ecwid's answer");
+    fake.inject_fault(Route::BatchCreate, 1, Fault::CloseAfterApplying);
+    let before = stock(&client, small_tee).await?;
+    let restock = client
+        .adjust_stock(small_tee, 40)
+        .exactly_once()
+        .send()
+        .await?;
+    println!(
+        "   {} (the answer was lost once; the create was sent again under",
+        describe(&restock)
+    );
+    println!("   the same deduplication key, and Ecwid applied it once)");
+    println!(
+        "   stock: {before} -> {}\n",
+        stock(&client, small_tee).await?
+    );
+
+    println!("7. Adjust a variation that does not exist");
+    let (tee, _) = demo::SMALL_TEE;
     let unknown = CombinationId::new(999_999);
     match client.adjust_variation_stock(tee, unknown, -1).send().await {
         Ok(adjustment) => println!("   unexpected success: {}", describe(&adjustment)),
@@ -158,9 +185,18 @@ async fn fake_store_day() -> Result<(), Box<dyn std::error::Error>> {
             println!("   {}", applied_note(&error));
         }
     }
+
+    println!("\n8. Read the large T-shirt, which has no SKU of its own");
+    let (tee, large) = demo::LARGE_TEE;
+    let large = client
+        .stock(StockItem::Variation {
+            product: tee,
+            combination: large,
+        })
+        .await?;
     println!(
-        "   stock of the small T-shirt: {} (unchanged)",
-        stock(small_tee)
+        "   stock {}, shares the T-shirt's stock: {}",
+        large.stock, large.shares_product_stock
     );
 
     println!("\nThe fake's ledger: every change it applied, once each");
@@ -170,13 +206,18 @@ async fn fake_store_day() -> Result<(), Box<dyn std::error::Error>> {
             StockItem::Product { product } => format!("product {product}"),
         };
         let change = match applied.change {
-            StockChange::Delta(delta) => format!("{delta:+4}"),
+            StockChange::Delta(delta) => format!("{delta:+}"),
             StockChange::Set(stock) => format!("set to {stock}"),
             _ => "changed".to_owned(),
         };
         println!("   {item:>20}: {change} -> stock {}", applied.stock_after);
     }
     Ok(())
+}
+
+/// The item's stock, read from Ecwid.
+async fn stock(client: &Client, item: StockItem) -> Result<String, Error> {
+    Ok(client.stock(item).await?.stock.to_string())
 }
 
 fn describe(adjustment: &StockAdjustment) -> String {

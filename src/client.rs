@@ -211,7 +211,7 @@ impl Client {
                 maybe_applied = Some(error);
             }
             tokio::time::sleep(wait).await;
-            attempt += 1;
+            attempt = attempt.saturating_add(1);
         }
     }
 

@@ -18,7 +18,6 @@ use std::{
 };
 
 use bytes::Bytes;
-use http_body_util::BodyExt;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
@@ -143,13 +142,19 @@ impl Redactor {
 
     /// The response with its body read and scrubbed. A body that cannot be read stays a body
     /// that fails to read, with the same error, so the error mapping sees what it saw before.
-    async fn scrub_response(&self, response: reqwest::Response) -> reqwest::Response {
-        let (parts, body) = http::Response::<reqwest::Body>::from(response).into_parts();
-        let body = match body.collect().await {
-            Ok(collected) => reqwest::Body::from(self.scrub(collected.to_bytes())),
+    ///
+    /// The head is moved over as it is; the rebuilt response has no URL, which nothing reads
+    /// (a body read from memory cannot fail, and the original error keeps its own).
+    async fn scrub_response(&self, mut response: reqwest::Response) -> reqwest::Response {
+        let mut head = http::Response::new(());
+        *head.status_mut() = response.status();
+        *head.version_mut() = response.version();
+        *head.headers_mut() = std::mem::take(response.headers_mut());
+        let body = match response.bytes().await {
+            Ok(bytes) => reqwest::Body::from(self.scrub(bytes)),
             Err(error) => reqwest::Body::wrap_stream(Failed(Some(error))),
         };
-        reqwest::Response::from(http::Response::from_parts(parts, body))
+        reqwest::Response::from(head.map(|()| body))
     }
 }
 

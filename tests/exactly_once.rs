@@ -6,15 +6,10 @@ mod common;
 
 use std::time::Duration;
 
-use ecwid_inventory::fake::{demo, FakeStore, Fault, Route, Stock};
-use ecwid_inventory::{Client, Error, RetryPolicy, StockItem};
+use ecwid_inventory::fake::{demo, FakeStore, Fault, Route};
+use ecwid_inventory::{Client, Error, RetryPolicy};
 
-use common::{creates, dedup_key, ms};
-
-const SMALL_TEE: StockItem = StockItem::Variation {
-    product: demo::SMALL_TEE.0,
-    combination: demo::SMALL_TEE.1,
-};
+use common::{creates, dedup_key, ms, small_tee_stock, SMALL_TEE};
 
 fn client(fake: &FakeStore) -> Client {
     fake.client_builder(demo::TOKEN)
@@ -23,10 +18,6 @@ fn client(fake: &FakeStore) -> Client {
         .retry_policy(RetryPolicy::default().connect_backoff(ms(5), ms(20)))
         .build()
         .unwrap()
-}
-
-fn small_tee(fake: &FakeStore) -> Stock {
-    fake.stock(demo::STORE, SMALL_TEE).unwrap()
 }
 
 /// Each fault, met once by the create or by a status read: one application, the real answer.
@@ -89,7 +80,7 @@ async fn no_fault_of_the_transport_applies_it_twice_or_leaves_it_unknown() {
         tokio::time::sleep(ms(900)).await;
         fake.batches_settled().await;
         assert_eq!(fake.ledger().len(), 1, "{name}: applied once");
-        assert_eq!(small_tee(&fake), Stock::Quantity(6), "{name}");
+        assert_eq!(small_tee_stock(&fake), 6, "{name}");
         let creates = creates(&fake);
         assert!(!creates.is_empty(), "{name}");
         let key = dedup_key(&creates[0]);
@@ -114,7 +105,7 @@ async fn the_items_real_outcome_is_returned() {
         .unwrap();
     assert!(oversold.is_updated());
     assert!(oversold.warning().is_some(), "{oversold:?}");
-    assert_eq!(small_tee(&fake), Stock::Quantity(-5));
+    assert_eq!(small_tee_stock(&fake), -5);
 
     let missing = client
         .adjust_product_stock(ecwid_inventory::ProductId::new(999), -1)

@@ -9,11 +9,11 @@ mod common;
 use std::time::{Duration, Instant};
 
 use ecwid_inventory::{
-    fake::{demo, FakeStore, Fault, Route, Stock},
-    Client, ClientBuilder, Error, RateLimit, RetryPolicy, StockAdjustment, StockItem,
+    fake::{demo, FakeStore, Fault, Route},
+    Client, ClientBuilder, Error, RateLimit, RetryPolicy, StockAdjustment,
 };
 
-use common::{demo_shop, demo_store};
+use common::{demo_shop, demo_store, small_tee_stock};
 
 fn builder(fake: &FakeStore) -> ClientBuilder {
     fake.client_builder(demo::TOKEN).retry_policy(
@@ -29,20 +29,6 @@ async fn sell_one(client: &Client) -> Result<StockAdjustment, Error> {
         .adjust_variation_stock(product, combination, -1)
         .send()
         .await
-}
-
-fn small_tee_stock(fake: &FakeStore) -> i64 {
-    let (product, combination) = demo::SMALL_TEE;
-    match fake.stock(
-        demo::STORE,
-        StockItem::Variation {
-            product,
-            combination,
-        },
-    ) {
-        Some(Stock::Quantity(n)) => n,
-        other => panic!("unexpected stock {other:?}"),
-    }
 }
 
 /// The ledger's length once it reaches `expected`, or when the fake gives up waiting.

@@ -423,3 +423,20 @@ pub async fn adjust_seed(client: &Client) -> Result<StockAdjustment, Error> {
         .send()
         .await
 }
+
+// ---------------------------------------------------------------------------------------------
+// The demo shop's small T-shirt
+
+/// The demo shop's small T-shirt, `TEE-S`, as an item.
+pub const SMALL_TEE: StockItem = StockItem::Variation {
+    product: demo::SMALL_TEE.0,
+    combination: demo::SMALL_TEE.1,
+};
+
+/// The small T-shirt's counted stock in the fake.
+pub fn small_tee_stock(fake: &FakeStore) -> i64 {
+    match fake.stock(demo::STORE, SMALL_TEE) {
+        Some(Stock::Quantity(n)) => n,
+        other => panic!("unexpected stock {other:?}"),
+    }
+}

@@ -6,7 +6,11 @@
 //! token. The fake's journal says whether any request earned a 429; its ledger, whether every
 //! delta landed once.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod server;
+
+use common::small_tee_stock;
 
 use std::{
     collections::BTreeMap,
@@ -15,8 +19,8 @@ use std::{
 };
 
 use ecwid_inventory::{
-    fake::{demo, FakeStore, FakeToken, Fault, Route, Stock},
-    Client, Error, RateLimit, RedisRateLimit, RetryPolicy, StockItem, WhenRedisUnavailable,
+    fake::{demo, FakeStore, FakeToken, Fault, Route},
+    Client, Error, RateLimit, RedisRateLimit, RetryPolicy, WhenRedisUnavailable,
 };
 use server::RedisServer;
 
@@ -33,20 +37,6 @@ async fn fake_store(tokens: Vec<FakeToken>) -> FakeStore {
         .start()
         .await
         .unwrap()
-}
-
-fn small_tee_stock(fake: &FakeStore) -> i64 {
-    let (product, combination) = demo::SMALL_TEE;
-    match fake.stock(
-        demo::STORE,
-        StockItem::Variation {
-            product,
-            combination,
-        },
-    ) {
-        Some(Stock::Quantity(n)) => n,
-        other => panic!("unexpected stock {other:?}"),
-    }
 }
 
 fn rejected_429(fake: &FakeStore) -> usize {
