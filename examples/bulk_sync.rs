@@ -145,7 +145,10 @@ async fn run() -> Result<bool, Box<dyn std::error::Error>> {
 }
 
 /// Sets the warehouse's absolute counts, keyed by SKU, from the CSV shipped beside this file.
-async fn sync_counts(client: &Client, fake: &FakeStore) -> Result<bool, Box<dyn std::error::Error>> {
+async fn sync_counts(
+    client: &Client,
+    fake: &FakeStore,
+) -> Result<bool, Box<dyn std::error::Error>> {
     let csv = include_str!("warehouse.csv");
     let counts: Vec<(&str, i64)> = csv
         .lines()
@@ -156,7 +159,10 @@ async fn sync_counts(client: &Client, fake: &FakeStore) -> Result<bool, Box<dyn 
             Ok((sku.trim(), count.trim().parse()?))
         })
         .collect::<Result<_, Box<dyn std::error::Error>>>()?;
-    println!("\nSetting {} warehouse counts from examples/warehouse.csv, keyed by SKU", counts.len());
+    println!(
+        "\nSetting {} warehouse counts from examples/warehouse.csv, keyed by SKU",
+        counts.len()
+    );
     let sent_before = fake.journal().len();
 
     let found = client.find_skus(counts.iter().map(|(sku, _)| *sku)).await?;
@@ -193,12 +199,19 @@ async fn sync_counts(client: &Client, fake: &FakeStore) -> Result<bool, Box<dyn 
         let now = client.stock(item.item).await?;
         if now.stock != expected {
             wrong += 1;
-            println!("  {:?}: expected {expected:?}, Ecwid has {:?}", item.item, now.stock);
+            println!(
+                "  {:?}: expected {expected:?}, Ecwid has {:?}",
+                item.item, now.stock
+            );
         }
     }
     println!(
         "  Counts check: {}",
-        if wrong == 0 { "every count exact, read back through client.stock" } else { "FAILED" }
+        if wrong == 0 {
+            "every count exact, read back through client.stock"
+        } else {
+            "FAILED"
+        }
     );
     Ok(wrong == 0 && report.is_settled())
 }

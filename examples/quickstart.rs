@@ -126,7 +126,10 @@ async fn fake_store_day() -> Result<(), Box<dyn std::error::Error>> {
             let before = stock(&client, small_tee).await?;
             let set = client.set_stock(small_tee, 25).send().await?;
             println!("   {}", describe(&set));
-            println!("   stock: {before} -> {}\n", stock(&client, small_tee).await?);
+            println!(
+                "   stock: {before} -> {}\n",
+                stock(&client, small_tee).await?
+            );
         }
         println!("{title}");
         let before = stock(&client, item).await?;
@@ -157,9 +160,15 @@ async fn fake_store_day() -> Result<(), Box<dyn std::error::Error>> {
         .exactly_once()
         .send()
         .await?;
-    println!("   {} (the answer was lost once; the create was sent again under", describe(&restock));
+    println!(
+        "   {} (the answer was lost once; the create was sent again under",
+        describe(&restock)
+    );
     println!("   the same deduplication key, and Ecwid applied it once)");
-    println!("   stock: {before} -> {}\n", stock(&client, small_tee).await?);
+    println!(
+        "   stock: {before} -> {}\n",
+        stock(&client, small_tee).await?
+    );
 
     println!("7. Adjust a variation that does not exist");
     let (tee, _) = demo::SMALL_TEE;

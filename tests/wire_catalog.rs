@@ -699,11 +699,10 @@ async fn a_search_refused_inside_the_batch_is_that_skus_error() {
     );
 }
 
-/// 501 SKUs make two batches; when the first is refused, the report should still hold every
-/// SKU asked, each with why it could not be looked up.
+/// 501 SKUs make two batches; when the first is refused, the call fails with Ecwid's refusal
+/// (nothing changed: it can be made again), not with an error about the input.
 #[tokio::test]
-#[ignore = "bug: find_skus breaks out after a failed batch, so SKUs of later batches are missing from SkuReport::results instead of carrying an error"]
-async fn every_sku_is_in_the_report_when_a_batch_fails() {
+async fn a_lookup_batch_that_fails_fails_the_call_with_its_error() {
     let server = MockServer::start().await;
     answer(
         &server,
@@ -711,29 +710,12 @@ async fn every_sku_is_in_the_report_when_a_batch_fails() {
     )
     .await;
     let skus: Vec<String> = (1..=501).map(|n| format!("SKU-{n}")).collect();
-    let report = client(&server).find_skus(&skus).await.unwrap();
-    assert_eq!(report.results.len(), 501);
-    assert!(report.results.iter().all(|(_, result)| result.is_err()));
-}
-
-/// Every SKU of a batch whose create was refused should carry the refusal, not an error saying
-/// the caller's input was wrong.
-#[tokio::test]
-#[ignore = "bug: when a lookup batch fails, only its first SKU gets the error; the others get Error::InvalidInput (status None), though the input was fine"]
-async fn every_sku_of_a_refused_batch_carries_the_refusal() {
-    let server = MockServer::start().await;
-    answer(
-        &server,
-        ecwid_error(403, "INSUFFICIENT_APP_SCOPE", "No read_catalog"),
-    )
-    .await;
-    let report = client(&server).find_skus(["A", "B", "C"]).await.unwrap();
-    assert_eq!(report.results.len(), 3);
-    for (sku, result) in &report.results {
-        let error = result.as_ref().unwrap_err();
-        assert_eq!(error.status(), Some(403), "{sku}: {error:?}");
-        assert!(!matches!(error, Error::InvalidInput(_)), "{sku}: {error:?}");
-    }
+    let error = client(&server).find_skus(&skus).await.unwrap_err();
+    assert_eq!(error.status(), Some(403), "{error:?}");
+    assert_eq!(error.error_code(), Some("INSUFFICIENT_APP_SCOPE"));
+    assert!(!error.may_have_been_applied());
+    // The first batch was refused; the second was never sent.
+    assert_eq!(received(&server).await.len(), 1);
 }
 
 // ---------------------------------------------------------------------------------------------
