@@ -322,8 +322,9 @@ impl Client {
     /// thousand SKUs take some six requests instead of a thousand. Two SKUs or fewer are
     /// searched directly. Each SKU is looked up once, in the order given.
     ///
-    /// Fails before anything is sent if a SKU is empty or has whitespace around it; a SKU
-    /// whose search fails inside a batch carries its error in the report.
+    /// Fails before anything is sent if a SKU is empty or has whitespace around it, and with
+    /// the error when a lookup batch cannot be created or read (nothing changed: call it
+    /// again); a SKU whose own search fails inside a batch carries its error in the report.
     pub async fn find_skus<S: AsRef<str>>(
         &self,
         skus: impl IntoIterator<Item = S>,
@@ -355,27 +356,13 @@ impl Client {
                     body: serde_json::Map::new(),
                 })
                 .collect();
-            let looked_up = self.search_batch(&requests).await;
-            match looked_up {
-                Ok(mut by_id) => {
-                    for (n, sku) in chunk.iter().enumerate() {
-                        let found = by_id.remove(&n.to_string()).unwrap_or_else(|| {
-                            Err(unreadable("the batch has no result for this SKU".into()))
-                        });
-                        let found = found.and_then(|page| matches_in(&page, sku).map(sku_match));
-                        results.push((sku.clone(), found));
-                    }
-                }
-                Err(error) => {
-                    // The whole batch failed: every SKU of it carries why, the next are not
-                    // tried.
-                    let why = error.to_string();
-                    results.push((chunk[0].clone(), Err(error)));
-                    for sku in &chunk[1..] {
-                        results.push((sku.clone(), Err(Error::InvalidInput(why.clone()))));
-                    }
-                    break;
-                }
+            let mut by_id = self.search_batch(&requests).await?;
+            for (n, sku) in chunk.iter().enumerate() {
+                let found = by_id.remove(&n.to_string()).unwrap_or_else(|| {
+                    Err(unreadable("the batch has no result for this SKU".into()))
+                });
+                let found = found.and_then(|page| matches_in(&page, sku).map(sku_match));
+                results.push((sku.clone(), found));
             }
         }
         Ok(SkuReport { results })
@@ -402,22 +389,29 @@ impl Client {
             .filter_map(|response| {
                 let id = response.id.clone()?;
                 let body = item_body(response);
-                let code = response.http_status_code.unwrap_or(0);
+                let code = response
+                    .http_status_code
+                    .and_then(|code| u16::try_from(code).ok());
                 let page = match (response.status, code) {
-                    (BatchResponseItemStatus::Completed, 200..=299 | 0) => body
-                        .and_then(|body| serde_json::from_value::<ProductPage>(body).ok())
-                        .ok_or_else(|| unreadable("an unreadable search result".into())),
-                    _ => {
+                    (BatchResponseItemStatus::NotExecuted, _) => Err(Error::NotExecuted),
+                    (_, Some(status @ 400..=599)) => {
                         let error = body
                             .and_then(|b| serde_json::from_value::<EcwidError>(b).ok())
                             .unwrap_or_default();
                         Err(Error::Api {
-                            status: u16::try_from(code).unwrap_or(500).clamp(400, 599),
+                            status,
                             error_code: error.error_code,
                             error_message: error.error_message,
                             args: Vec::new(),
                         })
                     }
+                    (BatchResponseItemStatus::Completed, None | Some(0 | 200..=299)) => body
+                        .and_then(|body| serde_json::from_value::<ProductPage>(body).ok())
+                        .ok_or_else(|| unreadable("an unreadable search result".into())),
+                    (_, status) => Err(Error::InvalidResponse {
+                        status,
+                        detail: "a search result with neither an answer nor an error status".into(),
+                    }),
                 };
                 Some((id, page))
             })
