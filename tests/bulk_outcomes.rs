@@ -12,7 +12,8 @@ use ecwid_inventory::fake::{
     PRODUCT_NEGATIVE_STOCK_WARNING, VARIATION_NEGATIVE_STOCK_WARNING,
 };
 use ecwid_inventory::{
-    BulkItem, CombinationId, Error, ItemOutcome, ProductId, Progress, RateLimit, StockItem,
+    BulkItem, CombinationId, Error, ItemOutcome, ProductId, Progress, RateLimit, StockChange,
+    StockItem,
 };
 use serde_json::{json, Value};
 
@@ -523,4 +524,70 @@ async fn the_clients_low_stock_default_reaches_batch_items_that_do_not_set_their
         .map(|n| (n.item.combination(), n.stock))
         .collect();
     assert_eq!(notified, [(Some(low), 7), (Some(own), 6)]);
+}
+
+/// Absolute counts go beside deltas: each set lands once, the ledger shows it as a set, and a
+/// crash resumed from the saved plan sets nothing twice.
+#[tokio::test]
+async fn sets_and_deltas_run_together_and_resume_once() {
+    let fake = numbered(6).start().await.unwrap();
+    let variation = |c| StockItem::Variation {
+        product: RACK,
+        combination: CombinationId::new(c),
+    };
+    let items = vec![
+        BulkItem::variation(RACK, CombinationId::new(1), -5),
+        BulkItem::set(variation(2), 42),
+        BulkItem::set_unlimited(variation(3)),
+        BulkItem::set(variation(4), 0),
+        BulkItem::variation(RACK, CombinationId::new(4), 3),
+        BulkItem::set(variation(5), -1),
+    ];
+    // A count below zero is refused before anything is sent.
+    let error = client(&fake)
+        .bulk_adjust(items.clone())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("item 5"), "{error}");
+    assert_nothing_sent(&fake);
+
+    let items = items[..5].to_vec();
+    let plan = client(&fake).plan_bulk(items, 2).unwrap();
+    let saved = serde_json::to_value(&plan).unwrap();
+    assert_eq!(
+        saved["chunks"][0]["items"][1]["set"],
+        json!({"quantity": 42})
+    );
+    assert_eq!(saved["chunks"][1]["items"][0]["set"], json!("unlimited"));
+    let report = resume(&fake, serde_json::from_value(saved.clone()).unwrap()).await;
+    assert!(all_updated(report.outcomes()), "{:?}", report.outcomes());
+    let stocks: Vec<_> = (1..=4)
+        .map(|c| fake.stock(STORE, variation(c)).unwrap())
+        .collect();
+    assert_eq!(
+        stocks,
+        [
+            Stock::Quantity(START - 5),
+            Stock::Quantity(42),
+            Stock::Unlimited,
+            Stock::Quantity(3),
+        ]
+    );
+    let changes: Vec<_> = fake.ledger().iter().map(|e| e.change).collect();
+    assert_eq!(
+        changes,
+        [
+            StockChange::Delta(-5),
+            StockChange::Set(Stock::Quantity(42)),
+            StockChange::Set(Stock::Unlimited),
+            StockChange::Set(Stock::Quantity(0)),
+            StockChange::Delta(3),
+        ]
+    );
+    // The saved plan resumed again, within the window: the same tickets, nothing applied twice.
+    let again = resume(&fake, serde_json::from_value(saved).unwrap()).await;
+    assert_eq!(again.outcomes(), report.outcomes());
+    fake.batches_settled().await;
+    assert_eq!(fake.ledger().len(), 5);
 }
