@@ -9,6 +9,8 @@
 //!
 //! `cargo bench --bench limiter`
 
+mod common;
+
 use std::time::Duration;
 
 use ecwid_inventory::{
@@ -54,23 +56,7 @@ async fn main() {
     );
 
     let started = Instant::now();
-    let mut handles = Vec::new();
-    for task in 0..tasks {
-        let client = client.clone();
-        let share = total / tasks + u32::from(task < total % tasks);
-        handles.push(tokio::spawn(async move {
-            for _ in 0..share {
-                client
-                    .adjust_variation_stock(product, combination, -1)
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }));
-    }
-    for handle in handles {
-        handle.await.unwrap();
-    }
+    common::sell_small_tees(&client, total, tasks).await;
     let elapsed = started.elapsed();
 
     let journal = fake.journal();

@@ -15,6 +15,8 @@
 //!
 //! `cargo bench --bench redis` (needs `redis-server` on PATH)
 
+mod common;
+
 #[allow(dead_code)] // the restart helpers serve the tests
 #[path = "../tests/redis_shared/server.rs"]
 mod server;
@@ -67,24 +69,7 @@ async fn child() {
         .build()
         .unwrap();
     let started = epoch_ms();
-    let mut handles = Vec::new();
-    for task in 0..tasks {
-        let client = client.clone();
-        let share = count / tasks + u32::from(task < count % tasks);
-        handles.push(tokio::spawn(async move {
-            let (product, combination) = demo::SMALL_TEE;
-            for _ in 0..share {
-                client
-                    .adjust_variation_stock(product, combination, -1)
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }));
-    }
-    for handle in handles {
-        handle.await.unwrap();
-    }
+    common::sell_small_tees(&client, count, tasks).await;
     println!("BENCH {started} {}", epoch_ms());
 }
 
@@ -160,24 +145,7 @@ async fn parent() {
         .build()
         .unwrap();
     let started = Instant::now();
-    let mut handles = Vec::new();
-    for task in 0..64 {
-        let client = client.clone();
-        let share = total / 64 + u32::from(task < total % 64);
-        handles.push(tokio::spawn(async move {
-            let (product, combination) = demo::SMALL_TEE;
-            for _ in 0..share {
-                client
-                    .adjust_variation_stock(product, combination, -1)
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }));
-    }
-    for handle in handles {
-        handle.await.unwrap();
-    }
+    common::sell_small_tees(&client, total, 64).await;
     let baseline = f64::from(total - limit) / started.elapsed().as_secs_f64() / allowed;
     println!(
         "same run, one process with the in-process limiter: achieved / allowed = {baseline:.3}; \
