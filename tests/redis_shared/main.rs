@@ -773,7 +773,7 @@ async fn waiters_are_served_in_arrival_order_across_limiters() {
         })
         .collect();
     let (product, combination) = demo::SMALL_TEE;
-    // Client 0 takes the only slot; then 1, 2 and 0 again begin to wait, 20 ms apart. All of
+    // Client 0 takes the only slot; then 1, 2 and 0 again begin to wait, 100 ms apart. All of
     // them can look again at the same moment, when the slot frees.
     clients[0]
         .adjust_variation_stock(product, combination, -1)
@@ -792,7 +792,7 @@ async fn waiters_are_served_in_arrival_order_across_limiters() {
                 .unwrap();
             order.lock().unwrap().push(who);
         }));
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     for task in tasks {
         tokio::time::timeout(Duration::from_secs(10), task)
