@@ -14,7 +14,7 @@ mod common;
 use std::time::Duration;
 
 use ecwid_inventory::{
-    fake::{demo, FakeStore, Stock},
+    fake::{demo, Stock},
     RateLimit, StockItem,
 };
 use tokio::time::Instant;
@@ -34,13 +34,7 @@ async fn main() {
     let tasks = env_or("TASKS", 32) as u32;
     let total = limit * (windows + 1);
 
-    let fake = FakeStore::builder()
-        .store(demo::store())
-        .tokens(demo::tokens())
-        .rate_limit(RateLimit::new(limit, window))
-        .start()
-        .await
-        .unwrap();
+    let fake = common::demo_fake(RateLimit::new(limit, window)).await;
     let client = fake
         .client_builder(demo::TOKEN)
         .rate_limit(RateLimit::new(limit, window))

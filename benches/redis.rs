@@ -83,13 +83,7 @@ async fn parent() {
         return;
     };
 
-    let fake = FakeStore::builder()
-        .store(demo::store())
-        .tokens(demo::tokens())
-        .rate_limit(RateLimit::new(limit, window))
-        .start()
-        .await
-        .unwrap();
+    let fake = common::demo_fake(RateLimit::new(limit, window)).await;
     let mut children = Vec::new();
     for i in 0..processes {
         let count = total / processes + u32::from(i < total % processes);
@@ -132,13 +126,7 @@ async fn parent() {
         achieved / allowed
     );
     // The same run's baseline: one process, the in-process limiter, the same work.
-    let fake_local = FakeStore::builder()
-        .store(demo::store())
-        .tokens(demo::tokens())
-        .rate_limit(RateLimit::new(limit, window))
-        .start()
-        .await
-        .unwrap();
+    let fake_local = common::demo_fake(RateLimit::new(limit, window)).await;
     let client = Client::builder(demo::STORE, demo::TOKEN)
         .base_url(fake_local.base_url())
         .rate_limit(RateLimit::new(limit, window))

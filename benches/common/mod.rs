@@ -1,6 +1,9 @@
 //! What the throughput benchmarks share.
 
-use ecwid_inventory::{fake::demo, Client};
+use ecwid_inventory::{
+    fake::{demo, FakeStore},
+    Client, RateLimit,
+};
 
 /// Sells `total` small T-shirts of the demo shop, one adjustment each, from `tasks` tasks
 /// sharing `client`; any failure ends the benchmark.
@@ -23,4 +26,15 @@ pub async fn sell_small_tees(client: &Client, total: u32, tasks: u32) {
     for handle in handles {
         handle.await.unwrap();
     }
+}
+
+/// The demo shop on loopback, enforcing `limit` per token as Ecwid does.
+pub async fn demo_fake(limit: RateLimit) -> FakeStore {
+    FakeStore::builder()
+        .store(demo::store())
+        .tokens(demo::tokens())
+        .rate_limit(limit)
+        .start()
+        .await
+        .unwrap()
 }
