@@ -41,19 +41,7 @@ fn catalog() -> FakeStoreBuilder {
     FakeStore::builder()
         .store(
             Store::new(STORE)
-                .product(
-                    Product::new(SHIRT)
-                        .sku("SHIRT")
-                        .quantity(20)
-                        .warning_limit(5)
-                        .variation(
-                            Variation::new(SHIRT_RED)
-                                .sku("SHIRT-RED")
-                                .quantity(10)
-                                .warning_limit(2),
-                        )
-                        .variation(Variation::new(SHIRT_PLAIN)),
-                )
+                .product(shirt_product())
                 .product(Product::new(EBOOK).sku("EBOOK").unlimited())
                 .product(
                     Product::new(POSTER)

@@ -44,23 +44,27 @@ pub const SHIRT_RED_PATH: &str = "/1003/products/1/combinations/11/inventory";
 pub const SHIRT_PLAIN_PATH: &str = "/1003/products/1/combinations/12/inventory";
 pub const SHIRT_PATH: &str = "/1003/products/1/inventory";
 
+/// The shirt: 20 in stock, warning limit 5; red with its own SKU and stock, plain sharing the
+/// shirt's.
+pub fn shirt_product() -> Product {
+    Product::new(SHIRT)
+        .sku("SHIRT")
+        .quantity(20)
+        .warning_limit(5)
+        .variation(
+            Variation::new(SHIRT_RED)
+                .sku("SHIRT-RED")
+                .quantity(10)
+                .warning_limit(2),
+        )
+        .variation(Variation::new(SHIRT_PLAIN))
+}
+
 pub fn shop() -> FakeStoreBuilder {
     FakeStore::builder()
         .store(
             Store::new(STORE)
-                .product(
-                    Product::new(SHIRT)
-                        .sku("SHIRT")
-                        .quantity(20)
-                        .warning_limit(5)
-                        .variation(
-                            Variation::new(SHIRT_RED)
-                                .sku("SHIRT-RED")
-                                .quantity(10)
-                                .warning_limit(2),
-                        )
-                        .variation(Variation::new(SHIRT_PLAIN)),
-                )
+                .product(shirt_product())
                 .product(Product::new(EBOOK).unlimited())
                 .product(
                     Product::new(POSTER)
