@@ -8,9 +8,10 @@ use crate::{
     batch::{item_body, Polling},
     client::CallOptions,
     generated::types::{
-        BatchRequestItem, BatchRequestItemMethod, BatchResponseItemStatus, EcwidError, ProductPage,
+        BatchRequestItem, BatchRequestItemMethod, BatchResponseItemStatus, ProductPage,
         ProductStock, VariationStock,
     },
+    transport::ErrorFields,
     Client, CombinationId, Error, ProductId, Stock, StockItem, MAX_BATCH_SIZE,
 };
 
@@ -168,7 +169,8 @@ fn variation_stock(product: ProductId, variation: &VariationStock) -> Result<Ite
     })
 }
 
-fn id(id: i64) -> Result<u64, Error> {
+fn id(id: Option<i64>) -> Result<u64, Error> {
+    let id = id.ok_or_else(|| unreadable("an item without its id".into()))?;
     u64::try_from(id)
         .ok()
         .filter(|&id| id > 0)
@@ -309,8 +311,15 @@ impl Client {
                 )
                 .await?;
             found.extend(matches_in(&page, sku)?);
-            let seen = page.offset.saturating_add(page.count);
-            if page.count <= 0 || seen >= page.total {
+            let (Some(page_offset), Some(count), Some(total)) =
+                (page.offset, page.count, page.total)
+            else {
+                return Err(unreadable(
+                    "a search answer without its offset, count or total".into(),
+                ));
+            };
+            let seen = page_offset.saturating_add(count);
+            if count <= 0 || seen >= total {
                 return Ok(sku_match(found));
             }
             offset = seen;
@@ -395,14 +404,12 @@ impl Client {
                 let page = match (response.status, code) {
                     (BatchResponseItemStatus::NotExecuted, _) => Err(Error::NotExecuted),
                     (_, Some(status @ 400..=599)) => {
-                        let error = body
-                            .and_then(|b| serde_json::from_value::<EcwidError>(b).ok())
-                            .unwrap_or_default();
+                        let error = ErrorFields::from_json(body);
                         Err(Error::Api {
                             status,
-                            error_code: error.error_code,
-                            error_message: error.error_message,
-                            args: Vec::new(),
+                            error_code: error.code,
+                            error_message: error.message,
+                            args: error.args,
                         })
                     }
                     (BatchResponseItemStatus::Completed, None | Some(0 | 200..=299)) => body

@@ -248,6 +248,43 @@ pub(crate) async fn error_from_generated(
     }
 }
 
+/// What Ecwid's error body says, read in one place for answers and batch items alike.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ErrorFields {
+    pub(crate) code: Option<String>,
+    /// `errorMessage`, or `error_message` as Ecwid's batch docs spell it.
+    pub(crate) message: Option<String>,
+    /// `args`, sorted by name.
+    pub(crate) args: Vec<(String, String)>,
+}
+
+impl From<EcwidError> for ErrorFields {
+    fn from(body: EcwidError) -> Self {
+        let message = body
+            .error_message
+            .or_else(|| match body.extra.get("error_message") {
+                Some(serde_json::Value::String(message)) => Some(message.clone()),
+                _ => None,
+            });
+        let mut args: Vec<_> = body.args.into_iter().collect();
+        args.sort();
+        Self {
+            code: body.error_code,
+            message,
+            args,
+        }
+    }
+}
+
+impl ErrorFields {
+    /// The fields of a JSON error body; none when it is not Ecwid's error object.
+    pub(crate) fn from_json(body: Option<serde_json::Value>) -> Self {
+        body.and_then(|body| serde_json::from_value::<EcwidError>(body).ok())
+            .map(Self::from)
+            .unwrap_or_default()
+    }
+}
+
 /// An error status with whatever body came with it: Ecwid's JSON, or text to excerpt.
 fn error_from_status(
     status: StatusCode,
@@ -256,12 +293,8 @@ fn error_from_status(
     text: Option<&str>,
 ) -> Error {
     let body = body.or_else(|| text.and_then(|t| serde_json::from_str(t).ok()));
-    let (error_code, error_message, args) = match body {
-        Some(body) => {
-            let mut args: Vec<_> = body.args.into_iter().collect();
-            args.sort();
-            (body.error_code, body.error_message, args)
-        }
+    let (error_code, error_message, args) = match body.map(ErrorFields::from) {
+        Some(fields) => (fields.code, fields.message, fields.args),
         None => (None, text.and_then(excerpt), Vec::new()),
     };
     if status == StatusCode::TOO_MANY_REQUESTS {

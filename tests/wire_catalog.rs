@@ -1196,3 +1196,44 @@ async fn an_item_failed_with_404_is_an_error_that_applied_nothing() {
         .count();
     assert_eq!(creates, 1, "a refused item is not sent again");
 }
+
+/// Ecwid's batch documentation shows an error body spelled `{"error_message": ...}`: the
+/// message is read whichever way it is spelled, for a refused create and for a batch item.
+#[tokio::test]
+async fn an_error_message_spelled_in_snake_case_is_read() {
+    let server = MockServer::start().await;
+    answer(
+        &server,
+        ResponseTemplate::new(400)
+            .set_body_json(json!({"error_message": "Can't create batch. Too many requests"})),
+    )
+    .await;
+    let skus = ["A", "B", "C"];
+    let error = client(&server).find_skus(skus).await.unwrap_err();
+    assert_eq!(error.status(), Some(400), "{error:?}");
+    assert_eq!(
+        error.error_message(),
+        Some("Can't create batch. Too many requests"),
+        "{error:?}"
+    );
+
+    let server = MockServer::start().await;
+    mount_batch(
+        &server,
+        "T-snake",
+        json!([
+            completed("0", json!({"total": 0, "count": 0, "offset": 0, "limit": 100, "items": []})),
+            {
+                "id": "1", "status": "FAILED", "httpStatusCode": 400,
+                "httpBody": {"error_message": "Wrong SKU", "errorCode": "WRONG_PARAMETER"},
+            },
+            completed("2", json!({"total": 0, "count": 0, "offset": 0, "limit": 100, "items": []})),
+        ]),
+    )
+    .await;
+    let report = client(&server).find_skus(skus).await.unwrap();
+    let (_, refused) = &report.results[1];
+    let error = refused.as_ref().unwrap_err();
+    assert_eq!(error.error_code(), Some("WRONG_PARAMETER"), "{error:?}");
+    assert_eq!(error.error_message(), Some("Wrong SKU"), "{error:?}");
+}

@@ -9,9 +9,8 @@ use super::{
     plan::{Chunk, ChunkState},
     BulkItem, BulkPlan,
 };
-use crate::generated::types::{
-    BatchResponseItem, BatchResponseItemStatus, EcwidError, StockUpdateResult,
-};
+use crate::generated::types::{BatchResponseItem, BatchResponseItemStatus, StockUpdateResult};
+use crate::transport::ErrorFields;
 
 /// What happened to one item of a bulk sync.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -247,13 +246,11 @@ pub(crate) fn outcome(response: &BatchResponseItem) -> ItemOutcome {
         }
         (BatchResponseItemStatus::NotExecuted, _) => ItemOutcome::NotExecuted,
         (_, Some(status @ 400..=599)) => {
-            let error = body
-                .and_then(|b| serde_json::from_value::<EcwidError>(b).ok())
-                .unwrap_or_default();
+            let error = ErrorFields::from_json(body);
             ItemOutcome::Failed {
                 status,
-                error_code: error.error_code,
-                error_message: error.error_message,
+                error_code: error.code,
+                error_message: error.message,
             }
         }
         (BatchResponseItemStatus::Completed, None | Some(200..=299)) => match result {

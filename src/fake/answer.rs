@@ -29,7 +29,8 @@ impl Answer {
         let body = EcwidError {
             error_code: Some(code.to_owned()),
             error_message: Some(message.into()),
-            ..EcwidError::default()
+            args: Default::default(),
+            extra: Default::default(),
         };
         Answer {
             status,

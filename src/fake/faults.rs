@@ -78,7 +78,8 @@ impl Fault {
         let error = EcwidError {
             error_code: Some(code.to_owned()),
             error_message: Some(message.to_owned()),
-            ..EcwidError::default()
+            args: Default::default(),
+            extra: Default::default(),
         };
         Fault::respond(
             status,

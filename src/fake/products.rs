@@ -46,7 +46,7 @@ fn variation_stock(
 ) -> VariationStock {
     let fields = StockFields::from(product.variation_counter(own));
     VariationStock {
-        id: id_field(id.get()),
+        id: Some(id_field(id.get())),
         // Empty for a variation that shares its product's stock, as Ecwid sends it.
         sku: Some(own.map(|own| own.sku.clone()).unwrap_or_default()),
         quantity: fields.quantity,
@@ -60,7 +60,7 @@ fn variation_stock(
 fn product_stock(id: ProductId, product: &ProductState) -> ProductStock {
     let fields = StockFields::from(product.own);
     ProductStock {
-        id: id_field(id.get()),
+        id: Some(id_field(id.get())),
         sku: Some(product.sku.clone()),
         quantity: fields.quantity,
         unlimited: Some(fields.unlimited),
@@ -233,12 +233,17 @@ impl State {
             .map(|(&id, product)| product_stock(id, product))
             .collect();
         let page = ProductPage {
-            total: count(matches.len()),
-            count: count(items.len()),
-            offset: search.offset,
-            limit: search.limit,
+            total: Some(count(matches.len())),
+            count: Some(count(items.len())),
+            offset: Some(search.offset),
+            limit: Some(search.limit),
             items,
         };
+        let mut page = serde_json::to_value(page).expect("generated types serialize");
+        // The generated type leaves an empty list out; Ecwid sends `"items": []`.
+        if page.get("items").is_none() {
+            page["items"] = serde_json::Value::Array(Vec::new());
+        }
         read_answer(page, fields.as_ref())
     }
 }
