@@ -1,6 +1,7 @@
 //! Ecwid's batch API as the rest of the crate uses it: creating a batch under a deduplication
-//! key, reading its status, and polling it until Ecwid reports it completed. Bulk sync, SKU
-//! lookups and exactly-once adjustments all go through here.
+//! key, reading its status, polling it until Ecwid reports it completed, and reading what each
+//! item's result means ([`item_result`]). Bulk sync, SKU lookups and exactly-once adjustments
+//! all go through here.
 
 use std::time::Duration;
 
@@ -8,10 +9,20 @@ use tokio::time::Instant;
 
 use crate::{
     builder::check_setting,
-    client::CallOptions,
-    generated::types::{BatchRequestItem, BatchResponseItem, BatchStatus, BatchStatusStatus},
+    client::{CallOptions, Failed},
+    generated::types::{
+        BatchRequestItem, BatchResponseItem, BatchResponseItemStatus, BatchStatus,
+        BatchStatusStatus,
+    },
+    retry::Repeat,
+    transport::ErrorFields,
     Client, Error,
 };
+
+/// How long a deduplication key is surely remembered: Ecwid keeps it an hour from the first
+/// create; five minutes are kept spare for clock differences and the create's own time. No
+/// create is sent, or sent again, under a key older than this.
+pub(crate) const KEY_WINDOW: Duration = Duration::from_secs(55 * 60);
 
 /// How long a run waits, by default, for Ecwid to report one batch completed. A batch of 500
 /// requests normally completes within seconds; ten minutes leave room for a busy queue
@@ -38,6 +49,11 @@ impl Default for Polling {
 }
 
 impl Polling {
+    /// The wait after `wait`: half as long again, up to `max`.
+    pub(crate) fn after(&self, wait: Duration) -> Duration {
+        wait.saturating_add(wait / 2).min(self.max)
+    }
+
     /// Every duration at most a day; none zero, which would read the status without pause or
     /// wait for no batch at all.
     pub(crate) fn check(&self) -> Result<(), String> {
@@ -53,25 +69,23 @@ impl Polling {
 }
 
 impl Client {
-    /// Creates (or re-creates, with the same key) one chunk's batch, retrying only while the key
-    /// is surely remembered (`key_left`) or the client's deadline allows, whichever ends first.
+    /// Creates (or re-creates, with the same key) a batch, sending it again as `repeat` allows
+    /// within `deadline`; the caller keeps that within the key's window.
     pub(crate) async fn create_batch(
         &self,
         key: &str,
         body: &[BatchRequestItem],
-        key_left: Duration,
-    ) -> Result<String, Error> {
+        repeat: Repeat,
+        deadline: Duration,
+        timeout: Option<Duration>,
+    ) -> Result<String, Failed> {
         let store = self.store();
-        let info = CallOptions {
-            operation: "create_batch",
-            // The deduplication key makes a repeated create return the first ticket.
-            idempotent: true,
-            product: None,
-            combination: None,
-            deadline: Some(key_left),
-        };
+        // The deduplication key makes a repeated create return the first ticket.
+        let options = CallOptions::new("create_batch", repeat)
+            .deadline(Some(deadline))
+            .timeout(timeout);
         let ticket = self
-            .send(info, move |raw| async move {
+            .send_until(options, move |raw| async move {
                 raw.create_batch()
                     .store_id(store)
                     .deduplication_key(key)
@@ -84,16 +98,14 @@ impl Client {
         Ok(ticket.ticket)
     }
 
-    pub(crate) async fn batch_status(&self, ticket: &str) -> Result<BatchStatus, Error> {
+    /// Reads the status of the batch `ticket` once (a read: safe to repeat).
+    pub(crate) async fn batch_status(
+        &self,
+        ticket: &str,
+        options: CallOptions,
+    ) -> Result<BatchStatus, Failed> {
         let store = self.store();
-        let info = CallOptions {
-            operation: "get_batch_status",
-            idempotent: true,
-            product: None,
-            combination: None,
-            deadline: None,
-        };
-        self.send(info, move |raw| async move {
+        self.send_until(options, move |raw| async move {
             raw.get_batch_status()
                 .store_id(store)
                 .ticket(ticket)
@@ -120,8 +132,12 @@ impl Client {
         loop {
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             tokio::time::sleep(left.map_or(wait, |left| wait.min(left))).await;
-            wait = wait.saturating_add(wait / 2).min(polling.max);
-            let status = self.batch_status(ticket).await?;
+            wait = polling.after(wait);
+            let options = CallOptions::new("get_batch_status", Repeat::Always);
+            let status = self
+                .batch_status(ticket, options)
+                .await
+                .map_err(Failed::into_error)?;
             if status.status == BatchStatusStatus::Completed {
                 return Ok(Some(status));
             }
@@ -134,10 +150,92 @@ impl Client {
 }
 
 /// The JSON answer a batch item carried: `httpBody`, or `escapedHttpBody` parsed.
-pub(crate) fn item_body(response: &BatchResponseItem) -> Option<serde_json::Value> {
+fn item_body(response: &BatchResponseItem) -> Option<serde_json::Value> {
     match (&response.http_body, &response.escaped_http_body) {
         (Some(body), _) => Some(body.clone()),
         (None, Some(escaped)) => serde_json::from_str(escaped).ok(),
         (None, None) => None,
     }
+}
+
+/// What one item's result in a batch says happened to it. The one place a batch result is
+/// read: bulk outcomes, SKU lookups and exactly-once adjustments all start from it.
+#[derive(Debug)]
+pub(crate) enum ItemResult {
+    /// Ecwid ran the request and it succeeded; its answer's body (`null` when it had none),
+    /// for the caller to read as the answer it expects.
+    Answered(serde_json::Value),
+    /// Ecwid ran the request and answered with an error status (400 to 599): the error a
+    /// direct request would have got. A 5xx may have been applied.
+    Refused(Error),
+    /// Ecwid did not run the request: nothing was applied.
+    NotExecuted,
+    /// The result contradicts itself or has no usable status: the request may have run.
+    /// Says what Ecwid gave.
+    Unclear(String),
+}
+
+/// Reads one item's result from a completed batch.
+///
+/// `Refused` needs an error status (400 to 599): an item marked `FAILED` without one (no status
+/// code, or one that is no HTTP status) may have been applied, so it is `Unclear`. So is an item
+/// marked `NOT_EXECUTED` that carries a success or server-failure status or an answer that is
+/// not an error. A `COMPLETED` item without a usable status is `Answered`: its body decides.
+pub(crate) fn item_result(response: &BatchResponseItem) -> ItemResult {
+    // The item's HTTP status, when Ecwid gave one that reads as such.
+    let status = response
+        .http_status_code
+        .and_then(|s| u16::try_from(s).ok())
+        .filter(|s| (100..=599).contains(s));
+    let raw_status = match response.http_status_code {
+        Some(code) => format!("status {code}"),
+        None => "no status code".to_owned(),
+    };
+    let unclear = |what: &str| ItemResult::Unclear(format!("{what} ({raw_status})"));
+    let body = item_body(response);
+    match (response.status, status) {
+        // Not executed, yet carrying a success or server-failure status or an answer: the item
+        // contradicts itself, so it may have run.
+        (BatchResponseItemStatus::NotExecuted, Some(200..=299 | 500..=599)) => {
+            unclear("marked not executed, yet with a success or server-failure status")
+        }
+        (BatchResponseItemStatus::NotExecuted, _) if body.as_ref().is_some_and(is_answer) => {
+            unclear("marked not executed, yet with an answer")
+        }
+        (BatchResponseItemStatus::NotExecuted, _) => ItemResult::NotExecuted,
+        (_, Some(status @ 400..=599)) => {
+            let error = ErrorFields::from_json(body);
+            ItemResult::Refused(Error::Api {
+                status,
+                error_code: error.code,
+                error_message: error.message,
+                args: error.args,
+            })
+        }
+        (BatchResponseItemStatus::Completed, None | Some(200..=299)) => {
+            ItemResult::Answered(body.unwrap_or(serde_json::Value::Null))
+        }
+        (BatchResponseItemStatus::Completed, Some(_)) => {
+            unclear("a completed result with an unexpected status")
+        }
+        (BatchResponseItemStatus::Failed, _) => unclear("marked failed without an error status"),
+    }
+}
+
+/// A JSON object that is not Ecwid's error body: what a request that ran would answer.
+fn is_answer(body: &serde_json::Value) -> bool {
+    body.as_object().is_some_and(|fields| {
+        !fields.is_empty()
+            && !fields.contains_key("errorCode")
+            && !fields.contains_key("errorMessage")
+            && !fields.contains_key("error_message")
+    })
+}
+
+/// The result of the request sent with `id` in a batch's status, if Ecwid gave one.
+pub(crate) fn result_for<'a>(status: &'a BatchStatus, id: &str) -> Option<&'a BatchResponseItem> {
+    status
+        .responses
+        .iter()
+        .find(|r| r.id.as_deref() == Some(id))
 }

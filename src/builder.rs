@@ -24,6 +24,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// between attempts.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(120);
 
+/// Default least time an attempt is given: a request is sent only while at least this much of
+/// the call's deadline is left (never more than the attempt timeout or half the deadline).
+pub const DEFAULT_MIN_ATTEMPT_TIME: Duration = Duration::from_secs(1);
+
 /// The longest duration any setting accepts (timeouts, deadline, rate-limit window, retry
 /// waits, bulk polling): one day. Longer ones are refused before anything is sent.
 pub const MAX_SETTING: Duration = Duration::from_secs(24 * 60 * 60);
@@ -50,6 +54,7 @@ pub struct ClientBuilder {
     timeout: Duration,
     connect_timeout: Duration,
     deadline: Duration,
+    min_attempt_time: Duration,
     rate_limit: Option<RateLimit>,
     #[cfg(feature = "redis")]
     shared: Option<crate::RedisRateLimit>,
@@ -67,6 +72,7 @@ impl fmt::Debug for ClientBuilder {
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("deadline", &self.deadline)
+            .field("min_attempt_time", &self.min_attempt_time)
             .field("rate_limit", &self.rate_limit)
             .field("shared_rate_limit", &self.shared_rate_limit_debug())
             .field("retry", &self.retry)
@@ -97,6 +103,7 @@ impl Client {
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             deadline: DEFAULT_DEADLINE,
+            min_attempt_time: DEFAULT_MIN_ATTEMPT_TIME,
             rate_limit: Some(RateLimit::ecwid()),
             #[cfg(feature = "redis")]
             shared: None,
@@ -158,6 +165,17 @@ impl ClientBuilder {
     /// The limit for a whole call, waits and retries included (default [`DEFAULT_DEADLINE`]).
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
+        self
+    }
+
+    /// The least time an attempt is given (default [`DEFAULT_MIN_ATTEMPT_TIME`], 1 s): a request
+    /// is sent, first or again, only while at least this much of the call's deadline is left,
+    /// never more than the attempt timeout nor half the deadline. Otherwise the call fails with
+    /// [`Error::DeadlineExceeded`] and nothing is sent: a request the deadline would cut short
+    /// may be applied with nobody hearing of it. The rate limiter gives up at once when its next
+    /// slot comes later than that.
+    pub fn min_attempt_time(mut self, least: Duration) -> Self {
+        self.min_attempt_time = least;
         self
     }
 
@@ -244,6 +262,12 @@ impl ClientBuilder {
         ] {
             check_setting(name, value, false).map_err(Error::Config)?;
         }
+        check_setting(
+            "least time an attempt is given",
+            self.min_attempt_time,
+            true,
+        )
+        .map_err(Error::Config)?;
         if let Some(limit) = self.rate_limit {
             if limit.requests() == 0 || limit.per().is_zero() {
                 return Err(Error::Config(
@@ -301,6 +325,7 @@ impl ClientBuilder {
                 retry: self.retry,
                 timeout: self.timeout,
                 deadline: self.deadline,
+                min_attempt_time: self.min_attempt_time,
                 token_rejected: AtomicBool::new(false),
                 check_low_stock_notification: self.check_low_stock_notification,
                 redactor,

@@ -19,9 +19,9 @@ use crate::{
     builder::MAX_SETTING,
     generated::{self, types::EcwidError},
     limiter::Limiter,
-    retry::{self, Decision, RetryPolicy},
+    retry::{self, Decision, Repeat, RetryPolicy, Stop},
     transport::{CallContext, Redactor},
-    CombinationId, Error, ProductId, StoreId,
+    CombinationId, Error, ProductId, StockItem, StoreId,
 };
 
 /// A client for one Ecwid store.
@@ -54,6 +54,8 @@ pub(crate) struct Inner {
     pub(crate) retry: RetryPolicy,
     pub(crate) timeout: Duration,
     pub(crate) deadline: Duration,
+    /// The least time an attempt is given (see [`min_attempt_time`]).
+    pub(crate) min_attempt_time: Duration,
     pub(crate) token_rejected: AtomicBool,
     pub(crate) check_low_stock_notification: Option<bool>,
     /// Scrubs the token from every answer.
@@ -136,8 +138,24 @@ impl Client {
     /// Sends one request through the guard, the limiter and the retry rules.
     ///
     /// `call` makes one attempt with a fresh generated client; it is called again only when
-    /// [`retry::decide`] says the request provably was not applied.
+    /// [`retry::decide`] says so for the request's [`Repeat`].
     pub(crate) async fn send<T, F, Fut>(&self, options: CallOptions, call: F) -> Result<T, Error>
+    where
+        F: Fn(generated::Client) -> Fut,
+        Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<EcwidError>>>,
+    {
+        self.send_until(options, call)
+            .await
+            .map_err(Failed::into_error)
+    }
+
+    /// [`send`](Self::send), with what the caller needs to say why it failed: whether an
+    /// earlier attempt may have been applied, and the bound that stopped the retries.
+    pub(crate) async fn send_until<T, F, Fut>(
+        &self,
+        options: CallOptions,
+        call: F,
+    ) -> Result<T, Failed>
     where
         F: Fn(generated::Client) -> Fut,
         Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<EcwidError>>>,
@@ -152,10 +170,7 @@ impl Client {
             status = field::Empty,
             latency_ms = field::Empty,
         );
-        let deadline = options
-            .deadline
-            .map_or(self.inner.deadline, |d| d.min(self.inner.deadline));
-        self.send_in_span(call, options.idempotent, deadline, &span)
+        self.send_in_span(call, &options, &span)
             .instrument(span.clone())
             .await
     }
@@ -163,43 +178,58 @@ impl Client {
     async fn send_in_span<T, F, Fut>(
         &self,
         call: F,
-        idempotent: bool,
-        budget: Duration,
+        options: &CallOptions,
         span: &tracing::Span,
-    ) -> Result<T, Error>
+    ) -> Result<T, Failed>
     where
         F: Fn(generated::Client) -> Fut,
         Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<EcwidError>>>,
     {
         let inner = &self.inner;
+        let budget = options.deadline.unwrap_or(inner.deadline);
+        let timeout = options.timeout.unwrap_or(inner.timeout);
         let started = Instant::now();
         // Settings are at most a day, so this only saturates on a broken clock.
         let deadline = started
             .checked_add(budget)
             .unwrap_or_else(|| started + MAX_SETTING);
+        // An attempt starts only while it has its least time left before the deadline, so
+        // that the deadline does not cut a request just sent and leave its outcome unknown.
+        let least = min_attempt_time(inner.min_attempt_time, timeout, budget);
+        let send_by = budget - least;
+        let times = Times {
+            deadline,
+            send_by: deadline - least,
+            timeout,
+        };
         // For a request safe to repeat, an attempt that may have been applied decides the
         // call's outcome, whatever refused the attempts after it.
         let mut maybe_applied: Option<Error> = None;
         let mut attempt = 1;
         loop {
-            let error = match self.attempt(&call, attempt, deadline, span).await {
+            let error = match self.attempt(&call, attempt, times, span).await {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
             };
             let decision = retry::decide(
                 &inner.retry,
                 &error,
-                idempotent,
+                options.repeat,
                 attempt,
                 started.elapsed(),
+                send_by,
                 budget,
                 fastrand::f64(),
             );
-            let Decision::RetryAfter(wait) = decision else {
-                return Err(match maybe_applied {
-                    Some(earlier) if !error.may_have_been_applied() => earlier,
-                    _ => error,
-                });
+            let wait = match decision {
+                Decision::RetryAfter(wait) => wait,
+                Decision::Stop(stop) => {
+                    return Err(Failed {
+                        error,
+                        maybe_applied,
+                        stop,
+                    })
+                }
             };
             tracing::info!(
                 attempt,
@@ -220,7 +250,7 @@ impl Client {
         &self,
         call: &F,
         attempt: u32,
-        deadline: Instant,
+        times: Times,
         span: &tracing::Span,
     ) -> Result<T, Error>
     where
@@ -233,33 +263,34 @@ impl Client {
             return Err(Error::TokenRejected);
         }
         // Held until the attempt ends: the request counts against the limit from now until a
-        // window after its answer.
+        // window after its answer. A slot that cannot come in time to send is not waited for.
         let _permit = match &inner.limiter {
-            Some(limiter) => Some(limiter.acquire(deadline).await?),
+            Some(limiter) => Some(limiter.acquire(times.send_by).await?),
             None => None,
         };
         // The token may have been rejected while this call waited for the limiter.
         if self.is_token_rejected() {
             return Err(Error::TokenRejected);
         }
-        // An attempt begun at the deadline would be cut at once, its outcome unknown for nothing.
-        if Instant::now() >= deadline {
+        // Too little time left for an attempt to finish: the deadline would cut it short and
+        // leave its outcome unknown, for nothing.
+        if Instant::now() > times.send_by {
             return Err(Error::DeadlineExceeded);
         }
         span.record("attempt", attempt);
-        let context = CallContext::new(&inner.redactor);
+        let context = CallContext::new(&inner.redactor).timeout(times.timeout);
         let raw = generated::Client::new_with_client(
             &inner.base_url,
             inner.http.clone(),
             context.clone(),
         );
         let sent_at = Instant::now();
-        // reqwest's per-attempt timeout covers the attempt when it ends before the deadline;
-        // otherwise the deadline has to cut the attempt short.
-        let outcome = if deadline.saturating_duration_since(sent_at) > inner.timeout {
+        // The attempt's own timeout covers it when it ends before the deadline; otherwise the
+        // deadline has to cut the attempt short.
+        let outcome = if times.deadline.saturating_duration_since(sent_at) > times.timeout {
             Ok(call(raw).await)
         } else {
-            tokio::time::timeout_at(deadline, call(raw)).await
+            tokio::time::timeout_at(times.deadline, call(raw)).await
         };
         span.record("latency_ms", sent_at.elapsed().as_millis() as u64);
         let error = match outcome {
@@ -293,15 +324,87 @@ impl Client {
     }
 }
 
-/// How one call is sent: whether it is safe to repeat after an unknown outcome (which decides
-/// its retries), an optional deadline shorter than the client's, and what it is about (for its
-/// tracing span).
+/// The least time an attempt is given: it is sent only while at least this much of the
+/// call's deadline is left. The client's setting, but never more than the attempt's timeout
+/// (an attempt takes no longer) nor half the call's deadline (so that a short deadline still
+/// leaves room to send again after a quick refusal).
+fn min_attempt_time(setting: Duration, timeout: Duration, budget: Duration) -> Duration {
+    setting.min(timeout).min(budget / 2)
+}
+
+/// When one call must be done, and by when an attempt may start.
+#[derive(Clone, Copy, Debug)]
+struct Times {
+    deadline: Instant,
+    send_by: Instant,
+    /// Each attempt's timeout.
+    timeout: Duration,
+}
+
+/// A call that failed, with what a caller sending on its behalf needs to say why.
+#[derive(Debug)]
+pub(crate) struct Failed {
+    /// The last attempt's error.
+    pub(crate) error: Error,
+    /// The first error after which the request may have been applied, if any (only a request
+    /// safe to repeat is sent again after one).
+    pub(crate) maybe_applied: Option<Error>,
+    /// Why no further attempt was made.
+    pub(crate) stop: Stop,
+}
+
+impl Failed {
+    /// The error the call returns: an earlier attempt that may have been applied decides it
+    /// when the last one was refused or never sent.
+    pub(crate) fn into_error(self) -> Error {
+        match self.maybe_applied {
+            Some(earlier) if !self.error.may_have_been_applied() => earlier,
+            _ => self.error,
+        }
+    }
+}
+
+/// How one call is sent: how safe it is to repeat (which decides its retries), the per-call
+/// settings, and what it is about (for its tracing span).
 pub(crate) struct CallOptions {
     pub(crate) operation: &'static str,
-    /// Safe to repeat whatever happened to it (see [`retry::decide`]).
-    pub(crate) idempotent: bool,
+    pub(crate) repeat: Repeat,
     pub(crate) product: Option<ProductId>,
     pub(crate) combination: Option<CombinationId>,
-    /// A deadline for this call shorter than the client's, if it needs one.
+    /// The whole call's deadline, when not the client's.
     pub(crate) deadline: Option<Duration>,
+    /// Each attempt's timeout, when not the client's.
+    pub(crate) timeout: Option<Duration>,
+}
+
+impl CallOptions {
+    pub(crate) fn new(operation: &'static str, repeat: Repeat) -> Self {
+        Self {
+            operation,
+            repeat,
+            product: None,
+            combination: None,
+            deadline: None,
+            timeout: None,
+        }
+    }
+
+    /// About `item`, for the span.
+    pub(crate) fn item(mut self, item: StockItem) -> Self {
+        self.product = Some(item.product());
+        self.combination = item.combination();
+        self
+    }
+
+    /// The whole call's deadline, instead of the client's.
+    pub(crate) fn deadline(mut self, deadline: Option<Duration>) -> Self {
+        self.deadline = deadline.or(self.deadline);
+        self
+    }
+
+    /// Each attempt's timeout, instead of the client's.
+    pub(crate) fn timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeout = timeout.or(self.timeout);
+        self
+    }
 }

@@ -2,23 +2,31 @@
 //! one-item batch under a deduplication key, so the create can be sent again after any
 //! failure of the transport and Ecwid applies it once; the batch's result is then the
 //! adjustment's.
+//!
+//! One retry layer: the create and the status reads go through the client's pipeline with
+//! [`Repeat::UntilDeadline`], which honours `Retry-After` and its cap and stops when the next
+//! attempt would come too late; reading the status until the item's result is known is the
+//! small polling policy below.
 
 use std::time::Duration;
 
+use serde::Deserialize;
 use tokio::time::Instant;
 
 use crate::{
-    batch::Polling, bulk::outcome::outcome, retry::backoff, AdjustStock, BulkItem, Error,
-    ItemOutcome, StockAdjustment,
+    batch::{item_result, result_for, ItemResult, Polling, KEY_WINDOW},
+    client::{CallOptions, Failed},
+    generated::types::{BatchRequestItem, BatchStatusStatus, StockUpdateResult},
+    retry::Repeat,
+    AdjustStock, BulkItem, Client, Error, StockAdjustment,
 };
 
-/// How long a deduplication key is surely remembered: Ecwid keeps it an hour from the first
-/// create; five minutes are kept spare for clock differences and the create's own time.
-const KEY_WINDOW: Duration = Duration::from_secs(55 * 60);
-
-/// How often the one-item batch is read: Ecwid usually runs it within a second.
-const POLL_FIRST: Duration = Duration::from_millis(100);
-const POLL_MAX: Duration = Duration::from_secs(1);
+/// How the one-item batch is read: Ecwid usually runs it within a second.
+const POLLING: Polling = Polling {
+    first: Duration::from_millis(100),
+    max: Duration::from_secs(1),
+    timeout: KEY_WINDOW,
+};
 
 impl AdjustStock<'_> {
     /// Sends the delta exactly once: as a one-item batch with a deduplication key, so that
@@ -29,10 +37,13 @@ impl AdjustStock<'_> {
     /// Costs at least two rate-limited requests (the create and a status read) against the
     /// direct call's one, and Ecwid's batch latency (usually well under a second).
     ///
-    /// It keeps trying until the client's deadline ([`ClientBuilder::deadline`], 2 minutes by
-    /// default: raise it for long outages), and never past 55 minutes, when Ecwid may have
-    /// forgotten the key. If the outcome is still unknown then, it fails with
-    /// [`Error::OutcomeUnknown`], which says why; read the stock before sending it again.
+    /// It keeps trying, and reading the batch until its result is known, until the call's
+    /// deadline ([`ClientBuilder::deadline`], 2 minutes by default: raise it for long outages),
+    /// and never past 55 minutes, when Ecwid may have forgotten the key. It honours
+    /// `Retry-After`, and stops at once when Ecwid asks for a wait longer than the retry
+    /// policy's cap or past the deadline. If the outcome is still unknown then, it fails with
+    /// [`Error::OutcomeUnknown`], which says what ended it; read the stock before sending the
+    /// delta again.
     ///
     /// [`ClientBuilder::deadline`]: crate::ClientBuilder::deadline
     pub fn exactly_once(mut self) -> Self {
@@ -47,109 +58,99 @@ impl AdjustStock<'_> {
     /// Sends it as [`exactly_once`](Self::exactly_once) does, within `window` of making the
     /// key.
     async fn send_within(self, window: Duration) -> Result<StockAdjustment, Error> {
-        let client = self.client;
         let mut item = BulkItem::new(self.item, crate::stock::check_delta(self.delta)?);
         item.check_low_stock_notification = self.check_low_stock_notification;
-        let request = [item.to_request(0)?];
+        let request = item.to_request(0)?;
         let key = uuid::Uuid::new_v4().to_string();
-        let started = Instant::now();
-        let budget = client.inner.deadline.min(window);
-        let deadline = started + budget;
-        let give_up = |what: String| unknown(budget, window, what);
-
-        // Create, again with the same key until Ecwid answers with a ticket.
-        let mut round = 0;
-        let mut maybe_sent = false;
-        let ticket = loop {
-            round += 1;
-            let left = deadline.saturating_duration_since(Instant::now());
-            match client.create_batch(&key, &request, left).await {
-                Ok(ticket) => break ticket,
-                Err(error) => {
-                    maybe_sent |= error.may_have_been_applied();
-                    if !maybe_sent {
-                        // Refused, or never sent: nothing was applied.
-                        return Err(error);
-                    }
-                    let wait = backoff(&client.inner.retry, round, fastrand::f64());
-                    if Instant::now() + wait >= deadline {
-                        return Err(give_up(format!(
-                            "the batch create may have reached Ecwid ({error})"
-                        )));
-                    }
-                    tokio::time::sleep(wait).await;
-                }
-            }
-        };
-
-        // Read its result; a failed read is tried again, as reads change nothing.
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(give_up(format!(
-                    "Ecwid queued it as batch {ticket}, and it had not completed"
-                )));
-            }
-            let polling = Polling {
-                first: POLL_FIRST,
-                max: POLL_MAX,
-                timeout: left,
-            };
-            match client.poll_batch(&ticket, polling, |_| {}).await {
-                Ok(Some(status)) => {
-                    let result = status
-                        .responses
-                        .iter()
-                        .find(|r| r.id.as_deref() == Some("0"));
-                    let Some(result) = result else {
-                        return Err(give_up(format!("batch {ticket} has no result")));
-                    };
-                    return match outcome(result) {
-                        ItemOutcome::Updated { warning, .. } => {
-                            Ok(StockAdjustment::new(1, warning))
-                        }
-                        ItemOutcome::NotUpdated => Ok(StockAdjustment::new(0, None)),
-                        ItemOutcome::Failed {
-                            status,
-                            error_code,
-                            error_message,
-                            ..
-                        } => Err(Error::Api {
-                            status,
-                            error_code,
-                            error_message,
-                            args: Vec::new(),
-                        }),
-                        ItemOutcome::NotExecuted => Err(Error::NotExecuted),
-                        ItemOutcome::Unknown { reason, .. } => Err(give_up(reason)),
-                        ItemOutcome::NotSent { reason, .. } => Err(give_up(reason)),
-                    };
-                }
-                Ok(None) => continue,
-                Err(error) => {
-                    let wait = POLL_MAX.min(deadline.saturating_duration_since(Instant::now()));
-                    if wait.is_zero() {
-                        return Err(give_up(format!(
-                            "batch {ticket} could not be read ({error})"
-                        )));
-                    }
-                    tokio::time::sleep(wait).await;
-                }
-            }
-        }
+        send_once(self.client, request, &key, window).await
     }
 }
 
-/// Why the outcome stays unknown: `what` was known when the budget (the call's deadline or the
-/// key's window, whichever is shorter) ran out.
-fn unknown(budget: Duration, window: Duration, what: String) -> Error {
-    let ended = if budget >= window {
-        "its deduplication key's window"
+/// Applies `request` exactly once as a one-item batch under `key`, which Ecwid surely remembers
+/// for `window` more, and reads its result as a stock update.
+pub(crate) async fn send_once(
+    client: &Client,
+    request: BatchRequestItem,
+    key: &str,
+    window: Duration,
+) -> Result<StockAdjustment, Error> {
+    let deadline = client.inner.deadline;
+    let budget = deadline.min(window);
+    let ended = if window <= deadline {
+        format!("its deduplication key's window ended ({budget:?})")
     } else {
-        "the call's deadline"
+        format!("the call's deadline ended ({budget:?})")
     };
-    Error::OutcomeUnknown {
-        detail: format!("{what} when {ended} ended ({budget:?})"),
+    let ends_at = Instant::now() + budget;
+    let unknown = |what: String| Error::OutcomeUnknown { detail: what };
+
+    let request = [request];
+    let ticket = match client
+        .create_batch(key, &request, Repeat::UntilDeadline, budget, None)
+        .await
+    {
+        Ok(ticket) => ticket,
+        Err(failed) => {
+            let Failed {
+                error,
+                maybe_applied,
+                stop,
+            } = failed;
+            return Err(match maybe_applied {
+                Some(first) => unknown(format!(
+                    "the batch create may have reached Ecwid ({first}), and was not sent \
+                     again: {stop} (the last attempt: {error})"
+                )),
+                // Refused, or never sent: nothing was applied.
+                None if !error.may_have_been_applied() => error,
+                None => unknown(format!(
+                    "the batch create may have reached Ecwid ({error}), and was not sent \
+                     again: {stop}"
+                )),
+            });
+        }
+    };
+
+    // Read its result until it is known; a failed read is tried again, as reads change nothing.
+    let mut wait = POLLING.first;
+    let mut known = String::from("it had not completed");
+    loop {
+        let left = ends_at.saturating_duration_since(Instant::now());
+        if wait >= left {
+            return Err(unknown(format!(
+                "Ecwid queued it as batch {ticket}, and {known} when {ended}"
+            )));
+        }
+        tokio::time::sleep(wait).await;
+        wait = POLLING.after(wait);
+        let options = CallOptions::new("get_batch_status", Repeat::UntilDeadline)
+            .deadline(Some(ends_at.saturating_duration_since(Instant::now())));
+        let status = match client.batch_status(&ticket, options).await {
+            Ok(status) => status,
+            Err(Failed { error, stop, .. }) => {
+                return Err(unknown(format!(
+                    "Ecwid queued it as batch {ticket}, and its status could not be read \
+                     ({error}): {stop}"
+                )))
+            }
+        };
+        if status.status != BatchStatusStatus::Completed {
+            known = "it had not completed".into();
+            continue;
+        }
+        // A completed batch whose answer is unclear may tell on the next read.
+        match result_for(&status, "0").map(item_result) {
+            None => known = "Ecwid reported it completed, without its result".into(),
+            Some(ItemResult::Answered(body)) => match StockUpdateResult::deserialize(&body) {
+                Ok(result) => return StockAdjustment::from_result(result),
+                Err(_) => known = "Ecwid reported it completed, with an unreadable result".into(),
+            },
+            Some(ItemResult::Refused(error)) => return Err(error),
+            Some(ItemResult::NotExecuted) => return Err(Error::NotExecuted),
+            Some(ItemResult::Unclear(what)) => {
+                known = format!("Ecwid reported it completed, with an unclear result: {what}")
+            }
+        }
     }
 }
 

@@ -74,8 +74,8 @@ mod stock;
 mod transport;
 
 pub use builder::{
-    ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DEADLINE, DEFAULT_TIMEOUT,
-    MAX_SETTING,
+    ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DEADLINE,
+    DEFAULT_MIN_ATTEMPT_TIME, DEFAULT_TIMEOUT, MAX_SETTING,
 };
 pub use bulk::{
     BulkItem, BulkPlan, BulkReport, BulkRun, BulkSummary, ItemOutcome, Progress, StockChange,

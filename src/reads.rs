@@ -5,13 +5,12 @@
 use std::collections::BTreeMap;
 
 use crate::{
-    batch::{item_body, Polling},
-    client::CallOptions,
+    batch::{item_result, ItemResult, Polling},
+    client::{CallOptions, Failed},
     generated::types::{
-        BatchRequestItem, BatchRequestItemMethod, BatchResponseItemStatus, ProductPage,
-        ProductStock, VariationStock,
+        BatchRequestItem, BatchRequestItemMethod, ProductPage, ProductStock, VariationStock,
     },
-    transport::ErrorFields,
+    retry::Repeat,
     Client, CombinationId, Error, ProductId, Stock, StockItem, MAX_BATCH_SIZE,
 };
 
@@ -212,12 +211,10 @@ fn search_path(sku: &str) -> String {
 }
 
 fn read_options(operation: &'static str, item: Option<StockItem>) -> CallOptions {
-    CallOptions {
-        operation,
-        idempotent: true,
-        product: item.map(StockItem::product),
-        combination: item.and_then(StockItem::combination),
-        deadline: None,
+    let options = CallOptions::new(operation, Repeat::Always);
+    match item {
+        Some(item) => options.item(item),
+        None => options,
     }
 }
 
@@ -385,8 +382,9 @@ impl Client {
     ) -> Result<BTreeMap<String, Result<ProductPage, Error>>, Error> {
         let key = uuid::Uuid::new_v4().to_string();
         let ticket = self
-            .create_batch(&key, requests, crate::builder::DEFAULT_DEADLINE)
-            .await?;
+            .create_batch(&key, requests, Repeat::Always, self.inner.deadline, None)
+            .await
+            .map_err(Failed::into_error)?;
         let Some(status) = self.poll_batch(&ticket, Polling::default(), |_| {}).await? else {
             return Err(unreadable(format!(
                 "Ecwid had not completed the lookup batch {ticket} in time"
@@ -397,27 +395,14 @@ impl Client {
             .iter()
             .filter_map(|response| {
                 let id = response.id.clone()?;
-                let body = item_body(response);
-                let code = response
-                    .http_status_code
-                    .and_then(|code| u16::try_from(code).ok());
-                let page = match (response.status, code) {
-                    (BatchResponseItemStatus::NotExecuted, _) => Err(Error::NotExecuted),
-                    (_, Some(status @ 400..=599)) => {
-                        let error = ErrorFields::from_json(body);
-                        Err(Error::Api {
-                            status,
-                            error_code: error.code,
-                            error_message: error.message,
-                            args: error.args,
-                        })
-                    }
-                    (BatchResponseItemStatus::Completed, None | Some(0 | 200..=299)) => body
-                        .and_then(|body| serde_json::from_value::<ProductPage>(body).ok())
-                        .ok_or_else(|| unreadable("an unreadable search result".into())),
-                    (_, status) => Err(Error::InvalidResponse {
-                        status,
-                        detail: "a search result with neither an answer nor an error status".into(),
+                let page = match item_result(response) {
+                    ItemResult::Answered(body) => serde_json::from_value::<ProductPage>(body)
+                        .map_err(|_| unreadable("an unreadable search result".into())),
+                    ItemResult::Refused(error) => Err(error),
+                    ItemResult::NotExecuted => Err(Error::NotExecuted),
+                    ItemResult::Unclear(what) => Err(Error::InvalidResponse {
+                        status: None,
+                        detail: format!("a search result that cannot be read: {what}"),
                     }),
                 };
                 Some((id, page))

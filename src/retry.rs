@@ -101,34 +101,109 @@ impl RetryPolicy {
     }
 }
 
+/// How safe a request is to send again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Repeat {
+    /// A delta: sent again only when it provably was not applied (a failed connection, a
+    /// `429`), within the policy's number of retries.
+    IfNotApplied,
+    /// Safe to repeat whatever happened to it (a read, a set, a batch create under its
+    /// deduplication key, a status read): also sent again after an error that leaves its
+    /// outcome unknown, within the policy's number of retries.
+    Always,
+    /// Safe to repeat, and repeated until the call's deadline rather than for a number of
+    /// retries: the create and status reads of an exactly-once call, whose caller learns
+    /// nothing if they give up early. A refusal still stops it at once.
+    UntilDeadline,
+}
+
 /// What the sending loop should do after a failed attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Decision {
     /// Wait this long, then send the same request again.
     RetryAfter(Duration),
-    /// Return the error to the caller.
-    Stop,
+    /// Return the error to the caller, for this reason.
+    Stop(Stop),
+}
+
+/// Why the sending loop stopped: the bound it met, so that an error can say what ended it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// The error is final: sending again would be refused again, or could apply a delta twice.
+    Final,
+    /// The retry policy's retries were spent.
+    RetriesSpent(u32),
+    /// Ecwid asked to wait longer than the retry policy's cap.
+    WaitOverCap {
+        /// `Retry-After`.
+        asked: Duration,
+        /// [`RetryPolicy::max_retry_after`].
+        cap: Duration,
+    },
+    /// After the wait, too little of the call's deadline would be left to send the request.
+    PastDeadline {
+        /// The wait before the next attempt.
+        wait: Duration,
+        /// Whether Ecwid asked for that wait (`Retry-After`), rather than the backoff.
+        asked: bool,
+        /// What was left of the call's deadline.
+        left: Duration,
+    },
+}
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stop::Final => f.write_str("it is not sent again after that error"),
+            Stop::RetriesSpent(retries) => {
+                write!(f, "the retry policy's {retries} retries were spent")
+            }
+            Stop::WaitOverCap { asked, cap } => write!(
+                f,
+                "Ecwid asked to wait {asked:?} (Retry-After), longer than the retry policy's \
+                 cap of {cap:?}"
+            ),
+            Stop::PastDeadline {
+                wait,
+                asked: true,
+                left,
+            } => write!(
+                f,
+                "Ecwid asked to wait {wait:?} (Retry-After), past the call's deadline \
+                 ({left:?} left)"
+            ),
+            Stop::PastDeadline {
+                wait,
+                asked: false,
+                left,
+            } => write!(
+                f,
+                "the next attempt, {wait:?} later, would come too late for the call's \
+                 deadline ({left:?} left)"
+            ),
+        }
+    }
 }
 
 /// Decides whether to send again after `error`, the outcome of attempt number `attempt`
-/// (1-based), with `elapsed` spent on the call so far and `deadline` for all of it.
-///
-/// `idempotent` marks a request that is safe to repeat whatever happened to it: a batch create
-/// with its deduplication key, a status read. Only such a request is sent again after an
-/// error that leaves its outcome unknown.
+/// (1-based), with `elapsed` spent on the call so far, of which `deadline` is the whole budget
+/// and `send_by` the time by which an attempt must start (the deadline less the least time an
+/// attempt is given).
 ///
 /// `jitter` is a number in `[0, 1)` drawn by the caller, so that this function stays pure.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn decide(
     policy: &RetryPolicy,
     error: &Error,
-    idempotent: bool,
+    repeat: Repeat,
     attempt: u32,
     elapsed: Duration,
+    send_by: Duration,
     deadline: Duration,
     jitter: f64,
 ) -> Decision {
-    if attempt > policy.max_retries {
-        return Decision::Stop;
+    if repeat != Repeat::UntilDeadline && attempt > policy.max_retries {
+        return Decision::Stop(Stop::RetriesSpent(policy.max_retries));
     }
     let wait = match error {
         Error::RateLimited {
@@ -136,7 +211,10 @@ pub(crate) fn decide(
             ..
         } => {
             if *asked > policy.max_retry_after {
-                return Decision::Stop;
+                return Decision::Stop(Stop::WaitOverCap {
+                    asked: *asked,
+                    cap: policy.max_retry_after,
+                });
             }
             *asked
         }
@@ -149,11 +227,23 @@ pub(crate) fn decide(
             .saturating_add(scale(policy.default_retry_after, jitter)),
         // Full jitter: a random wait up to the capped exponential.
         Error::Connect { .. } => backoff(policy, attempt, jitter),
-        error if idempotent && error.may_have_been_applied() => backoff(policy, attempt, jitter),
-        _ => return Decision::Stop,
+        error if repeat != Repeat::IfNotApplied && error.may_have_been_applied() => {
+            backoff(policy, attempt, jitter)
+        }
+        _ => return Decision::Stop(Stop::Final),
     };
-    if elapsed.saturating_add(wait) >= deadline {
-        return Decision::Stop;
+    if elapsed.saturating_add(wait) > send_by {
+        return Decision::Stop(Stop::PastDeadline {
+            wait,
+            asked: matches!(
+                error,
+                Error::RateLimited {
+                    retry_after: Some(_),
+                    ..
+                }
+            ),
+            left: deadline.saturating_sub(elapsed),
+        });
     }
     Decision::RetryAfter(wait)
 }
@@ -253,7 +343,10 @@ mod tests {
                 1,
                 S(0),
                 0.0,
-                Decision::Stop,
+                Decision::Stop(Stop::WaitOverCap {
+                    asked: S(61),
+                    cap: S(60),
+                }),
             ),
             (
                 "429 third retry",
@@ -269,7 +362,7 @@ mod tests {
                 4,
                 S(3),
                 0.0,
-                Decision::Stop,
+                Decision::Stop(Stop::RetriesSpent(3)),
             ),
             (
                 "429 past deadline",
@@ -277,7 +370,11 @@ mod tests {
                 1,
                 S(100),
                 0.0,
-                Decision::Stop,
+                Decision::Stop(Stop::PastDeadline {
+                    wait: S(30),
+                    asked: true,
+                    left: S(20),
+                }),
             ),
             (
                 "429 no header, no jitter",
@@ -326,18 +423,18 @@ mod tests {
                 4,
                 S(0),
                 0.5,
-                Decision::Stop,
+                Decision::Stop(Stop::RetriesSpent(3)),
             ),
             // Anything after which the delta may have been applied: never.
-            ("500", api(500), 1, S(0), 0.5, Decision::Stop),
-            ("503", api(503), 1, S(0), 0.5, Decision::Stop),
+            ("500", api(500), 1, S(0), 0.5, Decision::Stop(Stop::Final)),
+            ("503", api(503), 1, S(0), 0.5, Decision::Stop(Stop::Final)),
             (
                 "timeout",
                 Error::Timeout { source: None },
                 1,
                 S(0),
                 0.5,
-                Decision::Stop,
+                Decision::Stop(Stop::Final),
             ),
             (
                 "unreadable 200",
@@ -348,18 +445,18 @@ mod tests {
                 1,
                 S(0),
                 0.5,
-                Decision::Stop,
+                Decision::Stop(Stop::Final),
             ),
             // Refusals: sending again would be refused again.
-            ("404", api(404), 1, S(0), 0.5, Decision::Stop),
-            ("403", api(403), 1, S(0), 0.5, Decision::Stop),
+            ("404", api(404), 1, S(0), 0.5, Decision::Stop(Stop::Final)),
+            ("403", api(403), 1, S(0), 0.5, Decision::Stop(Stop::Final)),
             (
                 "bad token",
                 Error::TokenRejected,
                 1,
                 S(0),
                 0.5,
-                Decision::Stop,
+                Decision::Stop(Stop::Final),
             ),
             (
                 "bad input",
@@ -367,11 +464,20 @@ mod tests {
                 1,
                 S(0),
                 0.5,
-                Decision::Stop,
+                Decision::Stop(Stop::Final),
             ),
         ];
         for (name, error, attempt, elapsed, jitter, expected) in rows {
-            let got = decide(&policy, &error, false, attempt, elapsed, S(120), jitter);
+            let got = decide(
+                &policy,
+                &error,
+                Repeat::IfNotApplied,
+                attempt,
+                elapsed,
+                S(120),
+                S(120),
+                jitter,
+            );
             assert_eq!(got, expected, "{name}");
         }
     }
@@ -380,7 +486,16 @@ mod tests {
     fn connect_backoff_is_capped() {
         let policy = RetryPolicy::default().max_retries(50);
         let error = connect_error();
-        let got = decide(&policy, &error, false, 40, S(0), S(120), 1.0);
+        let got = decide(
+            &policy,
+            &error,
+            Repeat::IfNotApplied,
+            40,
+            S(0),
+            S(120),
+            S(120),
+            1.0,
+        );
         assert_eq!(got, Decision::RetryAfter(policy.max_backoff));
     }
 
@@ -389,13 +504,14 @@ mod tests {
         let got = decide(
             &RetryPolicy::never(),
             &rate_limited(Some(1)),
-            false,
+            Repeat::IfNotApplied,
             1,
             S(0),
             S(120),
+            S(120),
             0.0,
         );
-        assert_eq!(got, Decision::Stop);
+        assert_eq!(got, Decision::Stop(Stop::RetriesSpent(0)));
     }
 
     /// A request safe to repeat (a batch create with its deduplication key, a status read) is
@@ -424,30 +540,86 @@ mod tests {
                 rate_limited(Some(2)),
                 Decision::RetryAfter(S(2)),
             ),
-            ("400", api(400), Decision::Stop),
-            ("403", api(403), Decision::Stop),
-            ("404", api(404), Decision::Stop),
-            ("bad token", Error::TokenRejected, Decision::Stop),
+            ("400", api(400), Decision::Stop(Stop::Final)),
+            ("403", api(403), Decision::Stop(Stop::Final)),
+            ("404", api(404), Decision::Stop(Stop::Final)),
+            (
+                "bad token",
+                Error::TokenRejected,
+                Decision::Stop(Stop::Final),
+            ),
         ];
+        let decide = |error: &Error, repeat, attempt| {
+            decide(&policy, error, repeat, attempt, S(0), S(120), S(120), 0.5)
+        };
         for (name, error, expected) in rows {
-            assert_eq!(
-                decide(&policy, &error, true, 1, S(0), S(120), 0.5),
-                expected,
-                "{name}"
-            );
+            assert_eq!(decide(&error, Repeat::Always, 1), expected, "{name}");
+            assert_eq!(decide(&error, Repeat::UntilDeadline, 1), expected, "{name}");
             // The same error on a request that is not safe to repeat only retries a 429.
-            let plain = decide(&policy, &error, false, 1, S(0), S(120), 0.5);
+            let plain = decide(&error, Repeat::IfNotApplied, 1);
             let expected_plain = if matches!(error, Error::RateLimited { .. }) {
                 expected
             } else {
-                Decision::Stop
+                Decision::Stop(Stop::Final)
             };
             assert_eq!(plain, expected_plain, "{name} (not idempotent)");
         }
-        // Retries stay bounded.
+        // Retries stay bounded by their number, or by the deadline alone for a request that
+        // retries until its deadline.
         assert_eq!(
-            decide(&policy, &api(500), true, 4, S(0), S(120), 0.5),
-            Decision::Stop
+            decide(&api(500), Repeat::Always, 4),
+            Decision::Stop(Stop::RetriesSpent(3))
+        );
+        assert_eq!(
+            decide(&api(500), Repeat::UntilDeadline, 400),
+            Decision::RetryAfter(MS(2500))
+        );
+    }
+
+    /// The wait must end early enough to leave an attempt its least time before the deadline:
+    /// a wait that ends past `send_by` stops, naming the wait and the deadline.
+    #[test]
+    fn a_retry_is_not_planned_past_the_time_to_send() {
+        let policy = RetryPolicy::default();
+        let error = rate_limited(Some(2));
+        let at = |elapsed, send_by| {
+            decide(
+                &policy,
+                &error,
+                Repeat::Always,
+                1,
+                elapsed,
+                send_by,
+                S(10),
+                0.0,
+            )
+        };
+        assert_eq!(at(S(7), S(9)), Decision::RetryAfter(S(2)));
+        assert_eq!(
+            at(S(7), MS(8_999)),
+            Decision::Stop(Stop::PastDeadline {
+                wait: S(2),
+                asked: true,
+                left: S(3)
+            })
+        );
+        // A retry that retries until the deadline still honours Retry-After and its cap.
+        let over = rate_limited(Some(61));
+        assert_eq!(
+            decide(
+                &policy,
+                &over,
+                Repeat::UntilDeadline,
+                1,
+                S(0),
+                S(600),
+                S(600),
+                0.0
+            ),
+            Decision::Stop(Stop::WaitOverCap {
+                asked: S(61),
+                cap: S(60)
+            })
         );
     }
 }

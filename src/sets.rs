@@ -5,8 +5,8 @@
 //! item between two attempts (a sale on the storefront, say) is overwritten.
 
 use crate::{
-    client::CallOptions, generated::types::StockUpdate, Client, Error, Stock, StockAdjustment,
-    StockItem,
+    client::CallOptions, generated::types::StockUpdate, retry::Repeat, Client, Error, Stock,
+    StockAdjustment, StockItem,
 };
 
 /// The counts Ecwid accepts for a set: its Java client holds quantities as 32-bit integers, and
@@ -57,17 +57,15 @@ impl SetStock<'_> {
         let product = self.item.product().non_zero()?;
         let combination = self.item.combination().map(|c| c.non_zero()).transpose()?;
         let body = stock_update(self.stock)?;
-        let options = CallOptions {
-            operation: match combination {
+        // An absolute count: sending it again lands the same count.
+        let options = CallOptions::new(
+            match combination {
                 Some(_) => "update_variation_stock",
                 None => "update_product_stock",
             },
-            // An absolute count: sending it again lands the same count.
-            idempotent: true,
-            product: Some(self.item.product()),
-            combination: self.item.combination(),
-            deadline: None,
-        };
+            Repeat::Always,
+        )
+        .item(self.item);
         let body = &body;
         let result = self
             .client

@@ -3,6 +3,7 @@
 use crate::{
     client::CallOptions,
     generated::types::{StockDelta, StockUpdateResult},
+    retry::Repeat,
     Client, CombinationId, Error, ProductId,
 };
 
@@ -28,13 +29,6 @@ impl StockAdjustment {
     /// Ecwid's warning, present when the stock became negative; the adjustment was still applied.
     pub fn warning(&self) -> Option<&str> {
         self.warning.as_deref()
-    }
-
-    pub(crate) fn new(update_count: u32, warning: Option<String>) -> Self {
-        Self {
-            update_count,
-            warning,
-        }
     }
 
     /// Reads Ecwid's answer; a negative count is not the documented answer.
@@ -181,16 +175,14 @@ impl<'a> AdjustStock<'a> {
             quantity_delta: check_delta(self.delta)?,
         };
         let flag = self.check_low_stock_notification;
-        let info = CallOptions {
-            operation: match combination {
+        let info = CallOptions::new(
+            match combination {
                 Some(_) => "adjust_variation_stock",
                 None => "adjust_product_stock",
             },
-            idempotent: false,
-            product: Some(self.item.product()),
-            deadline: None,
-            combination: self.item.combination(),
-        };
+            Repeat::IfNotApplied,
+        )
+        .item(self.item);
         let body = &body;
         let result = self
             .client

@@ -34,6 +34,8 @@ const BODY_EXCERPT: usize = 300;
 pub struct CallContext {
     seen: Arc<OnceLock<Seen>>,
     redactor: Option<Arc<Redactor>>,
+    /// This attempt's timeout, when it is not the HTTP client's.
+    timeout: Option<Duration>,
 }
 
 /// What the error mapping needs from the head of the response.
@@ -50,7 +52,14 @@ impl CallContext {
         Self {
             seen: Arc::default(),
             redactor: Some(Arc::clone(redactor)),
+            timeout: None,
         }
+    }
+
+    /// Gives the attempt `timeout`, from sending the request to reading the whole answer.
+    pub(crate) fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
     }
 
     /// The head of the response the call received, if any arrived.
@@ -62,9 +71,12 @@ impl CallContext {
 impl ClientHooks<CallContext> for generated::Client {
     async fn exec(
         &self,
-        request: reqwest::Request,
+        mut request: reqwest::Request,
         _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
+        if let Some(timeout) = self.inner().timeout {
+            *request.timeout_mut() = Some(timeout);
+        }
         let response = self.client().execute(request).await?;
         let status = response.status();
         let retry_after = if status.is_success() {

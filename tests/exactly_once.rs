@@ -183,3 +183,149 @@ async fn a_batch_that_never_completes_ends_unknown_at_the_deadline() {
     fake.batches_settled().await;
     assert_eq!(fake.ledger().len(), 1, "it was queued, and ran once");
 }
+
+/// A status answer that says COMPLETED without the item's result, or with a result that does
+/// not say what happened, is read again: the next read tells, and the real outcome comes back.
+#[tokio::test]
+async fn a_completed_status_that_does_not_tell_yet_is_read_again() {
+    let unclear_answers = [
+        serde_json::json!({
+            "status": "COMPLETED", "totalRequests": 1, "completedRequests": 1, "responses": [],
+        }),
+        serde_json::json!({
+            "status": "COMPLETED", "totalRequests": 1, "completedRequests": 1,
+            "responses": [{"id": "0", "status": "FAILED"}],
+        }),
+    ];
+    for answer in unclear_answers {
+        let fake = FakeStore::demo().await.unwrap();
+        fake.inject_fault(
+            Route::BatchStatus,
+            2,
+            Fault::respond(200, answer.to_string()),
+        );
+        let before = small_tee_stock(&fake);
+        let adjustment = client(&fake)
+            .adjust_stock(SMALL_TEE, -2)
+            .exactly_once()
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("{answer}: {error:?}"));
+        assert!(adjustment.is_updated(), "{answer}");
+        assert_eq!(small_tee_stock(&fake), before - 2, "{answer}");
+        assert_eq!(fake.ledger().len(), 1, "{answer}");
+        assert_eq!(creates(&fake).len(), 1, "{answer}");
+    }
+}
+
+/// When no read ever tells, the call keeps reading until its deadline, and its error says
+/// what was known and what ended it.
+#[tokio::test]
+async fn an_outcome_that_never_becomes_known_ends_at_the_deadline_saying_why() {
+    let fake = FakeStore::demo().await.unwrap();
+    let empty = serde_json::json!({
+        "status": "COMPLETED", "totalRequests": 1, "completedRequests": 1, "responses": [],
+    });
+    fake.inject_fault(
+        Route::BatchStatus,
+        1000,
+        Fault::respond(200, empty.to_string()),
+    );
+    let client = fake
+        .client_builder(demo::TOKEN)
+        .no_rate_limit()
+        .deadline(Duration::from_millis(1500))
+        .build()
+        .unwrap();
+    let error = client
+        .adjust_stock(SMALL_TEE, -1)
+        .exactly_once()
+        .send()
+        .await
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(matches!(error, Error::OutcomeUnknown { .. }), "{error:?}");
+    assert!(
+        text.contains("without its result") && text.contains("the call's deadline ended"),
+        "{text}"
+    );
+    let reads = fake
+        .journal()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/batch"))
+        .count();
+    assert!(reads >= 3, "gave up after {reads} status reads");
+}
+
+/// Once a create may have been applied, a 429 asking for a wait over the retry policy's cap or
+/// past the deadline stops the call at once (Ecwid blocks tokens that keep failing), and the
+/// error says so; the delta was applied once.
+#[tokio::test]
+async fn a_create_told_to_wait_too_long_is_not_sent_again() {
+    for (retry_after, says) in [("120", "cap"), ("30", "deadline")] {
+        let fake = FakeStore::demo().await.unwrap();
+        fake.inject_fault(Route::BatchCreate, 1, Fault::CloseAfterApplying);
+        fake.inject_fault(
+            Route::BatchCreate,
+            100,
+            Fault::ecwid_error(429, "RATE_LIMITED", "wait").header("Retry-After", retry_after),
+        );
+        let client = fake
+            .client_builder(demo::TOKEN)
+            .no_rate_limit()
+            .deadline(Duration::from_secs(4))
+            .retry_policy(RetryPolicy::default().connect_backoff(ms(5), ms(20)))
+            .build()
+            .unwrap();
+        let error = client
+            .adjust_stock(SMALL_TEE, -1)
+            .exactly_once()
+            .send()
+            .await
+            .unwrap_err();
+        let text = error.to_string();
+        assert!(matches!(error, Error::OutcomeUnknown { .. }), "{error:?}");
+        assert!(
+            text.contains("Retry-After") && text.contains(says),
+            "{text}"
+        );
+        assert_eq!(creates(&fake).len(), 2, "Retry-After {retry_after}: {text}");
+        fake.batches_settled().await;
+        assert_eq!(fake.ledger().len(), 1);
+    }
+}
+
+/// The same for the status reads: a 429 whose wait is past the deadline ends the reads at once.
+#[tokio::test]
+async fn status_reads_told_to_wait_past_the_deadline_stop_at_once() {
+    let fake = FakeStore::demo().await.unwrap();
+    fake.inject_fault(
+        Route::BatchStatus,
+        100,
+        Fault::ecwid_error(429, "RATE_LIMITED", "wait").header("Retry-After", "30"),
+    );
+    let client = fake
+        .client_builder(demo::TOKEN)
+        .no_rate_limit()
+        .deadline(Duration::from_secs(4))
+        .build()
+        .unwrap();
+    let error = client
+        .adjust_stock(SMALL_TEE, -1)
+        .exactly_once()
+        .send()
+        .await
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(matches!(error, Error::OutcomeUnknown { .. }), "{error:?}");
+    assert!(
+        text.contains("Retry-After") && text.contains("deadline"),
+        "{text}"
+    );
+    let reads = fake
+        .journal()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/batch"))
+        .count();
+    assert_eq!(reads, 1, "{text}");
+}

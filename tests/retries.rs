@@ -327,6 +327,44 @@ async fn a_deadline_spent_waiting_for_the_limiter_sends_nothing() {
     assert_eq!(fake.ledger().len(), 1);
 }
 
+/// A limiter slot that comes with too little of the deadline left is not taken: the request
+/// would be cut by the deadline and its outcome left unknown, so nothing is sent. With no least
+/// time for an attempt (the behaviour before it existed), the same call is sent and cut.
+#[tokio::test]
+async fn a_slot_at_the_edge_of_the_deadline_sends_nothing() {
+    for least in [None, Some(Duration::ZERO)] {
+        let fake = demo_store().await;
+        let mut client = builder(&fake)
+            .rate_limit(RateLimit::new(1, Duration::from_secs(1)))
+            .deadline(Duration::from_millis(1300));
+        if let Some(least) = least {
+            client = client.min_attempt_time(least);
+        }
+        let client = client.build().unwrap();
+        sell_one(&client).await.unwrap();
+        // The next slot comes a window (1.02 s) after that answer, 0.28 s before the deadline;
+        // the fake then takes a second to answer.
+        fake.inject_fault(
+            Route::VariationInventory,
+            1,
+            Fault::Delay(Duration::from_secs(1)),
+        );
+        let error = sell_one(&client).await.unwrap_err();
+        match least {
+            None => {
+                assert!(matches!(error, Error::DeadlineExceeded), "{error:?}");
+                assert!(!error.may_have_been_applied());
+                assert_eq!(fake.journal().len(), 1, "nothing more was sent");
+            }
+            Some(_) => {
+                assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
+                assert!(error.may_have_been_applied());
+                assert_eq!(ledger_len_reaching(&fake, 2).await, 2, "and it was applied");
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_deadline_cuts_a_slow_attempt_and_says_it_may_have_been_applied() {
     let fake = demo_store().await;

@@ -9,8 +9,9 @@ use super::{
     plan::{Chunk, ChunkState},
     BulkItem, BulkPlan,
 };
-use crate::generated::types::{BatchResponseItem, BatchResponseItemStatus, StockUpdateResult};
-use crate::transport::ErrorFields;
+use crate::batch::{item_result, ItemResult};
+use crate::generated::types::{BatchResponseItem, StockUpdateResult};
+use crate::Error;
 
 /// What happened to one item of a bulk sync.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -210,66 +211,40 @@ pub(super) fn outcomes(chunk: &Chunk, responses: &[BatchResponseItem]) -> Vec<It
         .collect()
 }
 
-/// One item's outcome from its result in a completed batch.
-///
-/// `Failed` needs an error status (400 to 599): an item marked `FAILED` without one (no status
-/// code, or one that is no HTTP status) may have been applied, so it is `Unknown`. A
-/// `COMPLETED` item without a usable status is decided by its body, `{updateCount}`.
+/// One item's outcome from its result in a completed batch (read by
+/// [`item_result`](crate::batch::item_result)): an answer must read as a stock update.
 pub(crate) fn outcome(response: &BatchResponseItem) -> ItemOutcome {
-    // The item's HTTP status, when Ecwid gave one that reads as such.
-    let status = response
-        .http_status_code
-        .and_then(|s| u16::try_from(s).ok())
-        .filter(|s| (100..=599).contains(s));
-    let raw_status = match response.http_status_code {
-        Some(code) => format!("status {code}"),
-        None => "no status code".to_owned(),
+    let unknown = |what: String| ItemOutcome::Unknown {
+        reason: format!("{what}: it may have been applied; read the stock to reconcile"),
     };
-    let unknown = |what: &str| ItemOutcome::Unknown {
-        reason: format!(
-            "{what} ({raw_status}): it may have been applied; read the stock to reconcile"
-        ),
-    };
-    let body = crate::batch::item_body(response);
-    // What the body says was done, if it reads as a stock update.
-    let result = body
-        .as_ref()
-        .and_then(|b| StockUpdateResult::deserialize(b).ok());
-    match (response.status, status) {
-        // Not executed, yet carrying a success or server-failure status or an update's result:
-        // the item contradicts itself, so it may have run.
-        (BatchResponseItemStatus::NotExecuted, Some(200..=299 | 500..=599)) => {
-            unknown("marked not executed, yet with a success or server-failure status")
-        }
-        (BatchResponseItemStatus::NotExecuted, _) if result.is_some() => {
-            unknown("marked not executed, yet with an update's result")
-        }
-        (BatchResponseItemStatus::NotExecuted, _) => ItemOutcome::NotExecuted,
-        (_, Some(status @ 400..=599)) => {
-            let error = ErrorFields::from_json(body);
-            ItemOutcome::Failed {
-                status,
-                error_code: error.code,
-                error_message: error.message,
-            }
-        }
-        (BatchResponseItemStatus::Completed, None | Some(200..=299)) => match result {
-            Some(result) if result.update_count > 0 => ItemOutcome::Updated {
+    match item_result(response) {
+        ItemResult::Answered(body) => match StockUpdateResult::deserialize(&body) {
+            Ok(result) if result.update_count > 0 => ItemOutcome::Updated {
                 warning: result.warning,
             },
-            Some(result) if result.update_count == 0 => ItemOutcome::NotUpdated,
-            _ => unknown("an unreadable result"),
+            Ok(result) if result.update_count == 0 => ItemOutcome::NotUpdated,
+            _ => unknown("an unreadable result".into()),
         },
-        (BatchResponseItemStatus::Completed, Some(_)) => {
-            unknown("a completed result with an unexpected status")
-        }
-        (BatchResponseItemStatus::Failed, _) => unknown("marked failed without an error status"),
+        ItemResult::Refused(Error::Api {
+            status,
+            error_code,
+            error_message,
+            ..
+        }) => ItemOutcome::Failed {
+            status,
+            error_code,
+            error_message,
+        },
+        ItemResult::Refused(other) => unknown(other.to_string()),
+        ItemResult::NotExecuted => ItemOutcome::NotExecuted,
+        ItemResult::Unclear(what) => unknown(what),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::generated::types::BatchResponseItemStatus;
 
     fn result(
         status: BatchResponseItemStatus,

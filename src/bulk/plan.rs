@@ -1,7 +1,7 @@
 //! The saved plan: what a bulk sync sends, chunk by chunk, and how far it got. Users store it
 //! on disk, so its format is versioned.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -15,11 +15,6 @@ use crate::{
 
 /// The most requests Ecwid accepts in one batch.
 pub const MAX_BATCH_SIZE: usize = 500;
-
-/// How long a chunk whose create may have been sent can still be created again with the same
-/// key. Ecwid remembers a key for one hour from the first create; five minutes are kept spare
-/// for clock differences and the time the create takes.
-pub(super) const DEDUPLICATION_WINDOW: Duration = Duration::from_secs(55 * 60);
 
 /// A change of a stock: a delta or an absolute count. What a bulk item does to its item's
 /// stock, and what the fake store's ledger records.

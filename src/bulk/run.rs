@@ -7,9 +7,15 @@ use super::outcome::outcomes;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
-use super::plan::{unix_ms, ChunkState, DEDUPLICATION_WINDOW, MAX_BATCH_SIZE};
+use super::plan::{unix_ms, ChunkState, MAX_BATCH_SIZE};
 use super::{BulkItem, BulkPlan, BulkReport};
-use crate::{batch::Polling, generated::types::BatchRequestItem, Client, Error};
+use crate::{
+    batch::{Polling, KEY_WINDOW},
+    client::Failed,
+    generated::types::BatchRequestItem,
+    retry::Repeat,
+    Client, Error,
+};
 
 /// How far a bulk sync is: items the run is finished with, of all items.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -230,7 +236,7 @@ impl<'a> BulkRun<'a> {
             // window, Ecwid surely remembers it, and no attempt may be sent after that.
             let key_age = Duration::from_millis(unix_ms().saturating_sub(plan.keys_made_unix_ms));
             let chunk = &mut plan.chunks[index];
-            let Some(key_left) = DEDUPLICATION_WINDOW
+            let Some(key_left) = KEY_WINDOW
                 .checked_sub(key_age)
                 .filter(|left| !left.is_zero())
             else {
@@ -258,7 +264,13 @@ impl<'a> BulkRun<'a> {
             }
             let chunk = &mut plan.chunks[index];
             let key = chunk.deduplication_key.as_str();
-            match self.client.create_batch(key, body, key_left).await {
+            let deadline = key_left.min(self.client.inner.deadline);
+            let created = self
+                .client
+                .create_batch(key, body, Repeat::Always, deadline, None)
+                .await
+                .map_err(Failed::into_error);
+            match created {
                 Ok(ticket) => {
                     chunk.state = ChunkState::Created { ticket };
                     chunk.last_error = None;
