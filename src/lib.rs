@@ -67,6 +67,7 @@ mod exactly_once;
 pub mod generated;
 mod ids;
 mod limiter;
+mod paging;
 mod reads;
 mod retry;
 mod sets;

@@ -10,6 +10,7 @@ use crate::{
     generated::types::{
         BatchRequestItem, BatchRequestItemMethod, ProductPage, ProductStock, VariationStock,
     },
+    paging::{Next, Pages},
     retry::Repeat,
     Client, CombinationId, Error, ProductId, Stock, StockItem, MAX_BATCH_SIZE,
 };
@@ -201,13 +202,45 @@ fn sku_match(mut found: Vec<ItemStock>) -> SkuMatch {
     }
 }
 
-/// The search path of a batch item, relative to the store.
-fn search_path(sku: &str) -> String {
-    let query = form_urlencoded::Serializer::new(String::new())
-        .append_pair("sku", sku)
-        .append_pair("responseFields", &search_fields())
-        .finish();
-    format!("/products?{query}")
+/// The search path of a batch item, relative to the store: the page at `offset` of the
+/// search for `sku`.
+fn search_path(sku: &str, offset: u32) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.append_pair("sku", sku);
+    if offset > 0 {
+        query.append_pair("offset", &offset.to_string());
+    }
+    query.append_pair("responseFields", &search_fields());
+    format!("/products?{}", query.finish())
+}
+
+/// One SKU's search in [`Client::find_skus`]: its pages, what it found, whether it is over.
+struct Search {
+    pages: Pages,
+    found: Result<Vec<ItemStock>, Error>,
+    done: bool,
+}
+
+impl Search {
+    /// Takes the next page read for `sku`, or the error that ends its search.
+    fn take(&mut self, page: Result<ProductPage, Error>, sku: &str) {
+        let next = page.and_then(|page| {
+            let matches = matches_in(&page, sku)?;
+            let next = self.pages.take(&page)?;
+            if let Ok(found) = &mut self.found {
+                found.extend(matches);
+            }
+            Ok(next)
+        });
+        match next {
+            Ok(Next::Offset(_)) => {}
+            Ok(Next::Done) => self.done = true,
+            Err(error) => {
+                self.found = Err(error);
+                self.done = true;
+            }
+        }
+    }
 }
 
 fn read_options(operation: &'static str, item: Option<StockItem>) -> CallOptions {
@@ -280,8 +313,11 @@ impl Client {
 
     /// Finds the product or variation whose SKU is exactly `sku`, with its stock.
     ///
-    /// One search request (more only if Ecwid pages the matches). Several items with the SKU
-    /// are reported as [`SkuMatch::Several`], never reduced to one. A variation without a SKU
+    /// One search request (more only if Ecwid pages the matches: every page is read). Several
+    /// items with the SKU are reported as [`SkuMatch::Several`], all of them, never reduced to
+    /// one. A server whose pages would never end (a page repeated, the offset ignored, an empty
+    /// page while the total says more, more pages than the total allows) ends the search with
+    /// [`Error::InvalidResponse`] saying which. A variation without a SKU
     /// of its own is not matched by its product's SKU: the product is, and the variation
     /// shares its stock. An empty SKU, or one with whitespace around it, is refused before
     /// anything is sent.
@@ -290,9 +326,10 @@ impl Client {
         let store = self.store();
         let fields = search_fields();
         let mut found = Vec::new();
-        let mut offset = 0;
+        let mut pages = Pages::new();
         loop {
             let fields = fields.as_str();
+            let offset = i64::from(pages.offset());
             let page = self
                 .send(
                     read_options("search_products", None),
@@ -308,25 +345,19 @@ impl Client {
                 )
                 .await?;
             found.extend(matches_in(&page, sku)?);
-            let (Some(page_offset), Some(count), Some(total)) =
-                (page.offset, page.count, page.total)
-            else {
-                return Err(unreadable(
-                    "a search answer without its offset, count or total".into(),
-                ));
-            };
-            let seen = page_offset.saturating_add(count);
-            if count <= 0 || seen >= total {
+            if pages.take(&page)? == Next::Done {
                 return Ok(sku_match(found));
             }
-            offset = seen;
         }
     }
 
     /// Finds many SKUs at once, with as few requests as Ecwid allows: their searches go out as
     /// batches of up to 500 (one create and a few status reads each, all rate-limited), so a
     /// thousand SKUs take some six requests instead of a thousand. Two SKUs or fewer are
-    /// searched directly. Each SKU is looked up once, in the order given.
+    /// searched directly. Each SKU is looked up once, in the order given. A SKU whose matches
+    /// fill more than a page has its further pages read in further batches, so
+    /// [`SkuMatch::Several`] lists every match; a search whose pages would never end carries
+    /// [`Error::InvalidResponse`], as with [`find_sku`](Self::find_sku).
     ///
     /// Fails before anything is sent if a SKU is empty or has whitespace around it, and with
     /// the error when a lookup batch cannot be created or read (nothing changed: call it
@@ -351,26 +382,45 @@ impl Client {
             }
             return Ok(SkuReport { results });
         }
-        for chunk in unique.chunks(MAX_BATCH_SIZE) {
-            let requests: Vec<BatchRequestItem> = chunk
-                .iter()
-                .enumerate()
-                .map(|(n, sku)| BatchRequestItem {
-                    id: Some(n.to_string()),
-                    method: BatchRequestItemMethod::Get,
-                    path: search_path(sku),
-                    body: serde_json::Map::new(),
-                })
-                .collect();
-            let mut by_id = self.search_batch(&requests).await?;
-            for (n, sku) in chunk.iter().enumerate() {
-                let found = by_id.remove(&n.to_string()).unwrap_or_else(|| {
-                    Err(unreadable("the batch has no result for this SKU".into()))
-                });
-                let found = found.and_then(|page| matches_in(&page, sku).map(sku_match));
-                results.push((sku.clone(), found));
+        // Each SKU's search, page after page: a round of batches asks every unfinished SKU for
+        // its next page, until none has more (each search is bounded by its pages).
+        let mut searches: Vec<Search> = unique
+            .iter()
+            .map(|_| Search {
+                pages: Pages::new(),
+                found: Ok(Vec::new()),
+                done: false,
+            })
+            .collect();
+        loop {
+            let open: Vec<usize> = (0..searches.len()).filter(|&n| !searches[n].done).collect();
+            if open.is_empty() {
+                break;
+            }
+            for round in open.chunks(MAX_BATCH_SIZE) {
+                let requests: Vec<BatchRequestItem> = round
+                    .iter()
+                    .map(|&n| BatchRequestItem {
+                        id: Some(n.to_string()),
+                        method: BatchRequestItemMethod::Get,
+                        path: search_path(&unique[n], searches[n].pages.offset()),
+                        body: serde_json::Map::new(),
+                    })
+                    .collect();
+                let mut by_id = self.search_batch(&requests).await?;
+                for &n in round {
+                    let page = by_id.remove(&n.to_string()).unwrap_or_else(|| {
+                        Err(unreadable("the batch has no result for this SKU".into()))
+                    });
+                    searches[n].take(page, &unique[n]);
+                }
             }
         }
+        let results = unique
+            .into_iter()
+            .zip(searches)
+            .map(|(sku, search)| (sku, search.found.map(sku_match)))
+            .collect();
         Ok(SkuReport { results })
     }
 
@@ -429,7 +479,7 @@ mod tests {
     #[test]
     fn a_search_path_is_encoded() {
         assert_eq!(
-            search_path("A&B C"),
+            search_path("A&B C", 0),
             format!(
                 "/products?sku=A%26B+C&responseFields={}",
                 form_urlencoded::byte_serialize(search_fields().as_bytes()).collect::<String>()

@@ -502,6 +502,85 @@ async fn find_sku_reads_every_page() {
     }
 }
 
+/// A search server that misbehaves: it answers every search page from `page(offset)`, where
+/// `offset` is the one asked for.
+struct Paging(fn(u64) -> Value);
+
+impl wiremock::Respond for Paging {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let offset = query_value(request, "offset").map_or(0, |o| o.parse().unwrap());
+        ok((self.0)(offset))
+    }
+}
+
+/// `count` products with the SKU "LOOP", from id `first`.
+fn loop_items(first: u64, count: u64) -> Value {
+    (first..first + count)
+        .map(|id| json!({"id": id, "sku": "LOOP", "quantity": 1}))
+        .collect()
+}
+
+/// A server that repeats a page, ignores the offset, sends an empty page while its total says
+/// more, or keeps inflating its total: the search ends with an error saying why, after a few
+/// requests, instead of spending the rate limit forever.
+#[tokio::test]
+async fn a_search_that_would_page_forever_ends_saying_why() {
+    type Server = (&'static str, fn(u64) -> Value, &'static str, usize);
+    let servers: [Server; 4] = [
+        (
+            "the same products at every offset",
+            |offset| {
+                json!({"total": 250, "count": 100, "offset": offset, "limit": 100,
+                            "items": loop_items(1, 100)})
+            },
+            "read already",
+            2,
+        ),
+        (
+            "the offset ignored",
+            |_| {
+                json!({"total": 250, "count": 100, "offset": 0, "limit": 100,
+                       "items": loop_items(1, 100)})
+            },
+            "offset seems ignored",
+            2,
+        ),
+        (
+            "an empty page",
+            |offset| {
+                json!({"total": 250, "count": if offset == 0 { 100 } else { 0 },
+                            "offset": offset, "limit": 100,
+                            "items": if offset == 0 { loop_items(1, 100) } else { json!([]) }})
+            },
+            "empty",
+            2,
+        ),
+        (
+            "a total that keeps growing",
+            |offset| {
+                json!({"total": offset + 150, "count": 100, "offset": offset,
+                            "limit": 100, "items": loop_items(offset + 1, 100)})
+            },
+            "more than the 3",
+            4,
+        ),
+    ];
+    for (what, page, says, requests) in servers {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(Paging(page))
+            .mount(&server)
+            .await;
+        let error = client(&server).find_sku("LOOP").await.unwrap_err();
+        assert!(
+            matches!(error, Error::InvalidResponse { .. }),
+            "{what}: {error:?}"
+        );
+        assert!(error.to_string().contains(says), "{what}: {error}");
+        assert_eq!(received(&server).await.len(), requests, "{what}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Finding many SKUs
 
@@ -1236,4 +1315,66 @@ async fn an_error_message_spelled_in_snake_case_is_read() {
     let error = refused.as_ref().unwrap_err();
     assert_eq!(error.error_code(), Some("WRONG_PARAMETER"), "{error:?}");
     assert_eq!(error.error_message(), Some("Wrong SKU"), "{error:?}");
+}
+
+/// A SKU on 150 items: the first lookup batch brings 100, and a second round reads the rest,
+/// so every match is reported.
+#[tokio::test]
+async fn find_skus_reports_every_match_of_a_sku_on_several_pages() {
+    let server = MockServer::start().await;
+    let many = |offset: u64, count: u64| {
+        json!({"total": 150, "count": count, "offset": offset, "limit": 100,
+               "items": (offset + 1..=offset + count)
+                   .map(|id| json!({"id": id, "sku": "MANY", "quantity": 1}))
+                   .collect::<Vec<_>>()})
+    };
+    let empty = json!({"total": 0, "count": 0, "offset": 0, "limit": 100, "items": []});
+    Mock::given(method("POST"))
+        .and(path(BATCH_PATH))
+        .and(wiremock::matchers::body_string_contains("offset=100"))
+        .respond_with(ok(json!({"ticket": "T-2"})))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_batch(
+        &server,
+        "T-1",
+        json!([
+            completed("0", many(0, 100)),
+            completed("1", empty.clone()),
+            completed("2", empty),
+        ]),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path(BATCH_PATH))
+        .and(query_param("ticket", "T-2"))
+        .respond_with(ok(json!({
+            "status": "COMPLETED", "totalRequests": 1, "completedRequests": 1,
+            "responses": [completed("0", many(100, 50))],
+        })))
+        .mount(&server)
+        .await;
+    let report = client(&server).find_skus(["MANY", "B", "C"]).await.unwrap();
+    let Some(SkuMatch::Several(items)) = report.get("MANY") else {
+        panic!("{:?}", report.get("MANY"))
+    };
+    assert_eq!(items.len(), 150);
+    assert_eq!(report.get("B"), Some(&SkuMatch::NotFound));
+    let creates: Vec<Request> = received(&server)
+        .await
+        .into_iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .collect();
+    assert_eq!(
+        creates.len(),
+        2,
+        "one round for the first pages, one for the rest"
+    );
+    let second: Value = serde_json::from_slice(&creates[1].body).unwrap();
+    assert_eq!(
+        second.as_array().unwrap().len(),
+        1,
+        "only MANY has another page"
+    );
 }
