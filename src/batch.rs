@@ -16,7 +16,7 @@ use crate::{
     },
     retry::Repeat,
     transport::ErrorFields,
-    Client, Error,
+    Client, Error, RequestOptions,
 };
 
 /// How long a deduplication key is surely remembered: Ecwid keeps it an hour from the first
@@ -124,6 +124,7 @@ impl Client {
         &self,
         ticket: &str,
         polling: Polling,
+        options: &RequestOptions,
         mut progress: impl FnMut(&BatchStatus),
     ) -> Result<Option<BatchStatus>, Error> {
         // `None` when the timeout is too long to be reached.
@@ -133,9 +134,9 @@ impl Client {
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             tokio::time::sleep(left.map_or(wait, |left| wait.min(left))).await;
             wait = polling.after(wait);
-            let options = CallOptions::new("get_batch_status", Repeat::Always);
+            let read = options.apply(CallOptions::new("get_batch_status", Repeat::Always));
             let status = self
-                .batch_status(ticket, options)
+                .batch_status(ticket, read)
                 .await
                 .map_err(Failed::into_error)?;
             if status.status == BatchStatusStatus::Completed {

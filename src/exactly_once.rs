@@ -18,7 +18,7 @@ use crate::{
     client::{CallOptions, Failed},
     generated::types::{BatchRequestItem, BatchStatusStatus, StockUpdateResult},
     retry::Repeat,
-    AdjustStock, BulkItem, Client, Error, StockAdjustment,
+    AdjustStock, BulkItem, Client, Error, RequestOptions, StockAdjustment,
 };
 
 /// How the one-item batch is read: Ecwid usually runs it within a second.
@@ -62,7 +62,7 @@ impl AdjustStock<'_> {
         item.check_low_stock_notification = self.check_low_stock_notification;
         let request = item.to_request(0)?;
         let key = uuid::Uuid::new_v4().to_string();
-        send_once(self.client, request, &key, window).await
+        send_once(self.client, request, &key, window, &self.options).await
     }
 }
 
@@ -73,8 +73,9 @@ pub(crate) async fn send_once(
     request: BatchRequestItem,
     key: &str,
     window: Duration,
+    options: &RequestOptions,
 ) -> Result<StockAdjustment, Error> {
-    let deadline = client.inner.deadline;
+    let deadline = options.deadline.unwrap_or(client.inner.deadline);
     let budget = deadline.min(window);
     let ended = if window <= deadline {
         format!("its deduplication key's window ended ({budget:?})")
@@ -86,7 +87,13 @@ pub(crate) async fn send_once(
 
     let request = [request];
     let ticket = match client
-        .create_batch(key, &request, Repeat::UntilDeadline, budget, None)
+        .create_batch(
+            key,
+            &request,
+            Repeat::UntilDeadline,
+            budget,
+            options.timeout,
+        )
         .await
     {
         Ok(ticket) => ticket,
@@ -123,9 +130,10 @@ pub(crate) async fn send_once(
         }
         tokio::time::sleep(wait).await;
         wait = POLLING.after(wait);
-        let options = CallOptions::new("get_batch_status", Repeat::UntilDeadline)
-            .deadline(Some(ends_at.saturating_duration_since(Instant::now())));
-        let status = match client.batch_status(&ticket, options).await {
+        let read = CallOptions::new("get_batch_status", Repeat::UntilDeadline)
+            .deadline(Some(ends_at.saturating_duration_since(Instant::now())))
+            .timeout(options.timeout);
+        let status = match client.batch_status(&ticket, read).await {
             Ok(status) => status,
             Err(Failed { error, stop, .. }) => {
                 return Err(unknown(format!(

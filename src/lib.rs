@@ -58,6 +58,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod adjust;
 mod batch;
 mod builder;
 mod bulk;
@@ -67,6 +68,7 @@ mod exactly_once;
 pub mod generated;
 mod ids;
 mod limiter;
+mod options;
 mod paging;
 mod reads;
 mod retry;
@@ -74,13 +76,14 @@ mod sets;
 mod stock;
 mod transport;
 
+pub use adjust::AdjustStock;
 pub use builder::{
     ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DEADLINE,
     DEFAULT_MIN_ATTEMPT_TIME, DEFAULT_TIMEOUT, MAX_SETTING,
 };
 pub use bulk::{
-    BulkItem, BulkPlan, BulkReport, BulkRun, BulkSummary, ItemOutcome, Progress, StockChange,
-    MAX_BATCH_SIZE, PLAN_FORMAT_VERSION,
+    BulkItem, BulkPlan, BulkReport, BulkRun, BulkSummary, ItemOutcome, Progress, MAX_BATCH_SIZE,
+    PLAN_FORMAT_VERSION,
 };
 pub use client::Client;
 pub use error::Error;
@@ -89,10 +92,11 @@ pub use ids::{CombinationId, ProductId, StoreId};
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use limiter::redis::{RedisRateLimit, WhenRedisUnavailable};
 pub use limiter::RateLimit;
-pub use reads::{ItemStock, SkuMatch, SkuReport};
+pub use options::{RequestOptions, SendFuture};
+pub use reads::{FindSku, FindSkus, ReadStock, SkuMatch, SkuReport};
 pub use retry::RetryPolicy;
 pub use sets::{SetStock, MAX_QUANTITY};
-pub use stock::{AdjustStock, Stock, StockAdjustment, StockItem};
+pub use stock::{ItemStock, Stock, StockAdjustment, StockChange, StockItem};
 
 #[cfg(feature = "fake")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fake")))]

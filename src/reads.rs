@@ -10,9 +10,11 @@ use crate::{
     generated::types::{
         BatchRequestItem, BatchRequestItemMethod, ProductPage, ProductStock, VariationStock,
     },
+    options::request_builder,
     paging::{Next, Pages},
     retry::Repeat,
-    Client, CombinationId, Error, ProductId, Stock, StockItem, MAX_BATCH_SIZE,
+    Client, CombinationId, Error, ItemStock, ProductId, RequestOptions, Stock, StockItem,
+    MAX_BATCH_SIZE,
 };
 
 /// The stock fields of an item, as `responseFields` asks for them.
@@ -26,24 +28,6 @@ fn product_fields() -> String {
 /// A search page of products with their variations.
 fn search_fields() -> String {
     format!("total,count,offset,limit,items({})", product_fields())
-}
-
-/// An item's stock as Ecwid reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ItemStock {
-    /// The product or variation.
-    pub item: StockItem,
-    /// Its SKU. A variation without a SKU of its own has its product's.
-    pub sku: String,
-    /// A count (which may be negative) or unlimited stock.
-    pub stock: Stock,
-    /// Ecwid's in-stock flag.
-    pub in_stock: bool,
-    /// `true` for a variation without a SKU of its own: it has no stock of its own, and
-    /// [`stock`](Self::stock) is its product's. Adjusting either moves both; setting it to a
-    /// count other than the product's is refused by Ecwid (`DIFFERENT_COMBINATION_STOCK`).
-    pub shares_product_stock: bool,
 }
 
 /// What [`Client::find_sku`] found for one SKU.
@@ -259,16 +243,146 @@ impl Client {
     /// so ([`ItemStock::shares_product_stock`]) and carries the product's numbers, which takes
     /// a second request. Reads are safe to repeat, so timeouts, lost connections and 5xx are
     /// retried like a 429.
-    pub async fn stock(&self, item: StockItem) -> Result<ItemStock, Error> {
+    pub fn stock(&self, item: StockItem) -> ReadStock<'_> {
+        ReadStock {
+            client: self,
+            item,
+            options: RequestOptions::default(),
+        }
+    }
+
+    /// Finds the product or variation whose SKU is exactly `sku`, with its stock.
+    ///
+    /// One search request (more only if Ecwid pages the matches: every page is read). Several
+    /// items with the SKU are reported as [`SkuMatch::Several`], all of them, never reduced to
+    /// one. A server whose pages would never end (a page repeated, the offset ignored, an empty
+    /// page while the total says more, more pages than the total allows) ends the search with
+    /// [`Error::InvalidResponse`] saying which. A variation without a SKU of its own is not
+    /// matched by its product's SKU: the product is, and the variation shares its stock. An
+    /// empty SKU, or one with whitespace around it, is refused before anything is sent.
+    pub fn find_sku<'a>(&'a self, sku: &'a str) -> FindSku<'a> {
+        FindSku {
+            client: self,
+            sku,
+            options: RequestOptions::default(),
+        }
+    }
+
+    /// Finds many SKUs at once, with as few requests as Ecwid allows: their searches go out as
+    /// batches of up to 500 (one create and a few status reads each, all rate-limited), so a
+    /// thousand SKUs take some six requests instead of a thousand. Two SKUs or fewer are
+    /// searched directly. Each SKU is looked up once, in the order given. A SKU whose matches
+    /// fill more than a page has its further pages read in further batches, so
+    /// [`SkuMatch::Several`] lists every match; a search whose pages would never end carries
+    /// [`Error::InvalidResponse`], as with [`find_sku`](Self::find_sku).
+    ///
+    /// Fails before anything is sent if a SKU is empty or has whitespace around it, and with
+    /// the error when a lookup batch cannot be created or read (nothing changed: call it
+    /// again); a SKU whose own search fails inside a batch carries its error in the report.
+    pub fn find_skus<S: AsRef<str>>(&self, skus: impl IntoIterator<Item = S>) -> FindSkus<'_> {
+        FindSkus {
+            client: self,
+            skus: skus
+                .into_iter()
+                .map(|sku| sku.as_ref().to_owned())
+                .collect(),
+            options: RequestOptions::default(),
+        }
+    }
+
+    async fn get_product(
+        &self,
+        product: std::num::NonZeroU64,
+        item: StockItem,
+        options: &RequestOptions,
+    ) -> Result<ProductStock, Error> {
+        let store = self.store();
+        self.send(
+            options.apply(read_options("get_product", Some(item))),
+            move |raw| async move {
+                raw.get_product()
+                    .store_id(store)
+                    .product_id(product)
+                    .response_fields(ITEM_FIELDS)
+                    .send()
+                    .await
+            },
+        )
+        .await
+    }
+
+    /// Runs searches as one batch and reads each one's page, by item id. A lookup changes
+    /// nothing, so a fresh key is enough.
+    async fn search_batch(
+        &self,
+        requests: &[BatchRequestItem],
+        options: &RequestOptions,
+    ) -> Result<BTreeMap<String, Result<ProductPage, Error>>, Error> {
+        let key = uuid::Uuid::new_v4().to_string();
+        let deadline = options.deadline.unwrap_or(self.inner.deadline);
+        let ticket = self
+            .create_batch(&key, requests, Repeat::Always, deadline, options.timeout)
+            .await
+            .map_err(Failed::into_error)?;
+        let polled = self
+            .poll_batch(&ticket, Polling::default(), options, |_| {})
+            .await?;
+        let Some(status) = polled else {
+            return Err(unreadable(format!(
+                "Ecwid had not completed the lookup batch {ticket} in time"
+            )));
+        };
+        Ok(status
+            .responses
+            .iter()
+            .filter_map(|response| {
+                let id = response.id.clone()?;
+                let page = match item_result(response) {
+                    ItemResult::Answered(body) => serde_json::from_value::<ProductPage>(body)
+                        .map_err(|_| unreadable("an unreadable search result".into())),
+                    ItemResult::Refused(error) => Err(error),
+                    ItemResult::NotExecuted => Err(Error::NotExecuted),
+                    ItemResult::Unclear(what) => Err(Error::InvalidResponse {
+                        status: None,
+                        detail: format!("a search result that cannot be read: {what}"),
+                    }),
+                };
+                Some((id, page))
+            })
+            .collect())
+    }
+}
+
+/// Reads one item's stock; made by [`Client::stock`]. Send it with `.await` or
+/// [`send`](Self::send).
+#[derive(Debug)]
+#[must_use = "nothing is sent until it is awaited"]
+pub struct ReadStock<'a> {
+    client: &'a Client,
+    item: StockItem,
+    options: RequestOptions,
+}
+
+request_builder!(ReadStock, ItemStock);
+
+impl ReadStock<'_> {
+    /// Reads the stock (see [`Client::stock`]).
+    pub async fn send(self) -> Result<ItemStock, Error> {
+        let Self {
+            client,
+            item,
+            options,
+        } = self;
+        options.check()?;
         let product = item.product().non_zero()?;
         let Some(combination) = item.combination() else {
-            return product_stock(&self.get_product(product, item).await?);
+            return product_stock(&client.get_product(product, item, &options).await?);
         };
-        let store = self.store();
+        let store = client.store();
         let combination_id = combination.non_zero()?;
-        let variation = self
+        let variation = client
             .send(
-                read_options("get_variation", Some(item)),
+                options.apply(read_options("get_variation", Some(item))),
                 move |raw| async move {
                     raw.get_variation()
                         .store_id(store)
@@ -283,56 +397,48 @@ impl Client {
         if variation.sku.as_deref().is_some_and(|sku| !sku.is_empty()) {
             return variation_stock(item.product(), &variation);
         }
-        let shared = product_stock(&self.get_product(product, item).await?)?;
+        let shared = product_stock(&client.get_product(product, item, &options).await?)?;
         Ok(ItemStock {
             item,
             shares_product_stock: true,
             ..shared
         })
     }
+}
 
-    async fn get_product(
-        &self,
-        product: std::num::NonZeroU64,
-        item: StockItem,
-    ) -> Result<ProductStock, Error> {
-        let store = self.store();
-        self.send(
-            read_options("get_product", Some(item)),
-            move |raw| async move {
-                raw.get_product()
-                    .store_id(store)
-                    .product_id(product)
-                    .response_fields(ITEM_FIELDS)
-                    .send()
-                    .await
-            },
-        )
-        .await
-    }
+/// Finds one SKU; made by [`Client::find_sku`]. Send it with `.await` or
+/// [`send`](Self::send).
+#[derive(Debug)]
+#[must_use = "nothing is sent until it is awaited"]
+pub struct FindSku<'a> {
+    client: &'a Client,
+    sku: &'a str,
+    options: RequestOptions,
+}
 
-    /// Finds the product or variation whose SKU is exactly `sku`, with its stock.
-    ///
-    /// One search request (more only if Ecwid pages the matches: every page is read). Several
-    /// items with the SKU are reported as [`SkuMatch::Several`], all of them, never reduced to
-    /// one. A server whose pages would never end (a page repeated, the offset ignored, an empty
-    /// page while the total says more, more pages than the total allows) ends the search with
-    /// [`Error::InvalidResponse`] saying which. A variation without a SKU
-    /// of its own is not matched by its product's SKU: the product is, and the variation
-    /// shares its stock. An empty SKU, or one with whitespace around it, is refused before
-    /// anything is sent.
-    pub async fn find_sku(&self, sku: &str) -> Result<SkuMatch, Error> {
+request_builder!(FindSku, SkuMatch);
+
+impl FindSku<'_> {
+    /// Searches the SKU (see [`Client::find_sku`]).
+    pub async fn send(self) -> Result<SkuMatch, Error> {
+        let Self {
+            client,
+            sku,
+            options,
+        } = self;
+        options.check()?;
         check_sku(sku)?;
-        let store = self.store();
+        let store = client.store();
+
         let fields = search_fields();
         let mut found = Vec::new();
         let mut pages = Pages::new();
         loop {
             let fields = fields.as_str();
             let offset = i64::from(pages.offset());
-            let page = self
+            let page = client
                 .send(
-                    read_options("search_products", None),
+                    options.apply(read_options("search_products", None)),
                     move |raw| async move {
                         raw.search_products()
                             .store_id(store)
@@ -350,34 +456,40 @@ impl Client {
             }
         }
     }
+}
 
-    /// Finds many SKUs at once, with as few requests as Ecwid allows: their searches go out as
-    /// batches of up to 500 (one create and a few status reads each, all rate-limited), so a
-    /// thousand SKUs take some six requests instead of a thousand. Two SKUs or fewer are
-    /// searched directly. Each SKU is looked up once, in the order given. A SKU whose matches
-    /// fill more than a page has its further pages read in further batches, so
-    /// [`SkuMatch::Several`] lists every match; a search whose pages would never end carries
-    /// [`Error::InvalidResponse`], as with [`find_sku`](Self::find_sku).
-    ///
-    /// Fails before anything is sent if a SKU is empty or has whitespace around it, and with
-    /// the error when a lookup batch cannot be created or read (nothing changed: call it
-    /// again); a SKU whose own search fails inside a batch carries its error in the report.
-    pub async fn find_skus<S: AsRef<str>>(
-        &self,
-        skus: impl IntoIterator<Item = S>,
-    ) -> Result<SkuReport, Error> {
+/// Finds many SKUs; made by [`Client::find_skus`]. Send it with `.await` or
+/// [`send`](Self::send).
+#[derive(Debug)]
+#[must_use = "nothing is sent until it is awaited"]
+pub struct FindSkus<'a> {
+    client: &'a Client,
+    skus: Vec<String>,
+    options: RequestOptions,
+}
+
+request_builder!(FindSkus, SkuReport);
+
+impl FindSkus<'_> {
+    /// Searches the SKUs (see [`Client::find_skus`]).
+    pub async fn send(self) -> Result<SkuReport, Error> {
+        let Self {
+            client,
+            skus,
+            options,
+        } = self;
+        options.check()?;
         let mut unique: Vec<String> = Vec::new();
         for sku in skus {
-            let sku = sku.as_ref();
-            check_sku(sku)?;
-            if !unique.iter().any(|seen| seen == sku) {
-                unique.push(sku.to_owned());
+            check_sku(&sku)?;
+            if !unique.contains(&sku) {
+                unique.push(sku);
             }
         }
         let mut results = Vec::with_capacity(unique.len());
         if unique.len() <= 2 {
             for sku in unique {
-                let found = self.find_sku(&sku).await;
+                let found = client.find_sku(&sku).options(options).send().await;
                 results.push((sku, found));
             }
             return Ok(SkuReport { results });
@@ -407,7 +519,7 @@ impl Client {
                         body: serde_json::Map::new(),
                     })
                     .collect();
-                let mut by_id = self.search_batch(&requests).await?;
+                let mut by_id = client.search_batch(&requests, &options).await?;
                 for &n in round {
                     let page = by_id.remove(&n.to_string()).unwrap_or_else(|| {
                         Err(unreadable("the batch has no result for this SKU".into()))
@@ -422,42 +534,6 @@ impl Client {
             .map(|(sku, search)| (sku, search.found.map(sku_match)))
             .collect();
         Ok(SkuReport { results })
-    }
-
-    /// Runs searches as one batch and reads each one's page, by item id. A lookup changes
-    /// nothing, so a fresh key and the client's deadline are enough.
-    async fn search_batch(
-        &self,
-        requests: &[BatchRequestItem],
-    ) -> Result<BTreeMap<String, Result<ProductPage, Error>>, Error> {
-        let key = uuid::Uuid::new_v4().to_string();
-        let ticket = self
-            .create_batch(&key, requests, Repeat::Always, self.inner.deadline, None)
-            .await
-            .map_err(Failed::into_error)?;
-        let Some(status) = self.poll_batch(&ticket, Polling::default(), |_| {}).await? else {
-            return Err(unreadable(format!(
-                "Ecwid had not completed the lookup batch {ticket} in time"
-            )));
-        };
-        Ok(status
-            .responses
-            .iter()
-            .filter_map(|response| {
-                let id = response.id.clone()?;
-                let page = match item_result(response) {
-                    ItemResult::Answered(body) => serde_json::from_value::<ProductPage>(body)
-                        .map_err(|_| unreadable("an unreadable search result".into())),
-                    ItemResult::Refused(error) => Err(error),
-                    ItemResult::NotExecuted => Err(Error::NotExecuted),
-                    ItemResult::Unclear(what) => Err(Error::InvalidResponse {
-                        status: None,
-                        detail: format!("a search result that cannot be read: {what}"),
-                    }),
-                };
-                Some((id, page))
-            })
-            .collect())
     }
 }
 

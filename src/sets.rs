@@ -5,8 +5,8 @@
 //! item between two attempts (a sale on the storefront, say) is overwritten.
 
 use crate::{
-    client::CallOptions, generated::types::StockUpdate, retry::Repeat, Client, Error, Stock,
-    StockAdjustment, StockItem,
+    client::CallOptions, generated::types::StockUpdate, options::request_builder, retry::Repeat,
+    Client, Error, RequestOptions, Stock, StockAdjustment, StockItem,
 };
 
 /// The counts Ecwid accepts for a set: its Java client holds quantities as 32-bit integers, and
@@ -45,7 +45,10 @@ pub struct SetStock<'a> {
     client: &'a Client,
     item: StockItem,
     stock: Stock,
+    options: RequestOptions,
 }
+
+request_builder!(SetStock, StockAdjustment);
 
 impl SetStock<'_> {
     /// Sends the set, retrying after any failure that leaves its outcome unknown (repeating it
@@ -53,6 +56,7 @@ impl SetStock<'_> {
     /// is sent; Ecwid refuses a count for a variation that shares its product's stock unless it
     /// equals the product's (`400 DIFFERENT_COMBINATION_STOCK`).
     pub async fn send(self) -> Result<StockAdjustment, Error> {
+        self.options.check()?;
         let store = self.client.store();
         let product = self.item.product().non_zero()?;
         let combination = self.item.combination().map(|c| c.non_zero()).transpose()?;
@@ -66,6 +70,7 @@ impl SetStock<'_> {
             Repeat::Always,
         )
         .item(self.item);
+        let options = self.options.apply(options);
         let body = &body;
         let result = self
             .client
@@ -107,6 +112,7 @@ impl Client {
             client: self,
             item,
             stock: Stock::Quantity(quantity),
+            options: RequestOptions::default(),
         }
     }
 
@@ -116,6 +122,7 @@ impl Client {
             client: self,
             item,
             stock: Stock::Unlimited,
+            options: RequestOptions::default(),
         }
     }
 }

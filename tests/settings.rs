@@ -135,3 +135,77 @@ async fn bulk_poll_settings_longer_than_a_day_are_refused_before_anything_is_sen
     }
     assert!(fake.journal().is_empty(), "{:?}", fake.journal());
 }
+
+/// Per-call settings override the client's: a call's own timeout cuts a slow read that the
+/// client's 30 s would have waited for, and a bad per-call setting is refused before anything
+/// is sent, on every kind of call.
+#[tokio::test]
+async fn per_call_settings_override_the_clients_and_are_checked() {
+    use ecwid_inventory::RequestOptions;
+    let fake = FakeStore::demo().await.unwrap();
+    let client = fake
+        .client_builder(demo::TOKEN)
+        .timeout(Duration::from_secs(30))
+        .retry_policy(RetryPolicy::never())
+        .build()
+        .unwrap();
+    let (product, combination) = demo::SMALL_TEE;
+    let item = ecwid_inventory::StockItem::Variation {
+        product,
+        combination,
+    };
+    fake.inject_fault(Route::Any, 1, Fault::Delay(Duration::from_secs(3)));
+    let started = std::time::Instant::now();
+    let error = client
+        .stock(item)
+        .timeout(Duration::from_millis(200))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the call's own timeout cut it"
+    );
+    // The next call without an override reads with the client's settings.
+    assert!(client.stock(item).await.is_ok());
+
+    let sent = fake.journal().len();
+    let zero = RequestOptions::new().deadline(Duration::ZERO);
+    let too_long = RequestOptions::new().timeout(MAX_SETTING + Duration::from_secs(1));
+    for options in [zero, too_long] {
+        let errors = [
+            client.stock(item).options(options).await.unwrap_err(),
+            client.find_sku("TEE-S").options(options).await.unwrap_err(),
+            client
+                .find_skus(["A", "B", "C"])
+                .options(options)
+                .await
+                .unwrap_err(),
+            client
+                .adjust_stock(item, -1)
+                .options(options)
+                .await
+                .unwrap_err(),
+            client
+                .adjust_stock(item, -1)
+                .exactly_once()
+                .options(options)
+                .await
+                .unwrap_err(),
+            client
+                .set_stock(item, 3)
+                .options(options)
+                .await
+                .unwrap_err(),
+            client
+                .bulk_adjust([BulkItem::new(item, -1)])
+                .options(options)
+                .await
+                .unwrap_err(),
+        ];
+        for error in errors {
+            assert!(matches!(error, Error::InvalidInput(_)), "{error:?}");
+        }
+    }
+    assert_eq!(fake.journal().len(), sent, "nothing was sent");
+}

@@ -22,5 +22,5 @@ mod plan;
 mod run;
 
 pub use outcome::{BulkReport, BulkSummary, ItemOutcome};
-pub use plan::{BulkItem, BulkPlan, StockChange, MAX_BATCH_SIZE, PLAN_FORMAT_VERSION};
+pub use plan::{BulkItem, BulkPlan, MAX_BATCH_SIZE, PLAN_FORMAT_VERSION};
 pub use run::{BulkRun, Progress};

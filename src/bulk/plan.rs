@@ -10,25 +10,11 @@ use crate::{
     generated::types::{BatchRequestItem, BatchRequestItemMethod, StockDelta},
     sets::stock_update,
     stock::check_delta,
-    CombinationId, Error, ProductId, Stock, StockItem, StoreId,
+    CombinationId, Error, ProductId, Stock, StockChange, StockItem, StoreId,
 };
 
 /// The most requests Ecwid accepts in one batch.
 pub const MAX_BATCH_SIZE: usize = 500;
-
-/// A change of a stock: a delta or an absolute count. What a bulk item does to its item's
-/// stock, and what the fake store's ledger records.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub enum StockChange {
-    /// Adds this to the stock (negative to take away; not zero).
-    Delta(i32),
-    /// Sets the stock to this count (0 to [`MAX_QUANTITY`](crate::MAX_QUANTITY)) or to
-    /// unlimited stock. A set lands the same count however often it runs, and overwrites
-    /// whatever changed the stock since it was planned.
-    Set(Stock),
-}
 
 /// One change of a bulk sync: a delta or an absolute count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

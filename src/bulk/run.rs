@@ -13,8 +13,9 @@ use crate::{
     batch::{Polling, KEY_WINDOW},
     client::Failed,
     generated::types::BatchRequestItem,
+    options::request_builder,
     retry::Repeat,
-    Client, Error,
+    Client, Error, RequestOptions,
 };
 
 /// How far a bulk sync is: items the run is finished with, of all items.
@@ -45,7 +46,10 @@ pub struct BulkRun<'a> {
     polling: Polling,
     on_progress: Option<ProgressFn<'a>>,
     on_checkpoint: Option<CheckpointFn<'a>>,
+    options: RequestOptions,
 }
+
+request_builder!(BulkRun, BulkReport);
 
 impl std::fmt::Debug for BulkRun<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -130,6 +134,7 @@ impl Client {
             polling: Polling::default(),
             on_progress: None,
             on_checkpoint: None,
+            options: RequestOptions::default(),
         }
     }
 }
@@ -180,6 +185,7 @@ impl<'a> BulkRun<'a> {
     /// everything after that is reported per item in the [`BulkReport`].
     pub async fn send(mut self) -> Result<BulkReport, Error> {
         self.polling.check().map_err(Error::InvalidInput)?;
+        self.options.check()?;
         let mut plan = match std::mem::replace(&mut self.source, Source::Items(Vec::new())) {
             Source::Items(items) => self.client.new_plan(items, self.chunk_size)?,
             Source::Plan(plan) => {
@@ -264,10 +270,11 @@ impl<'a> BulkRun<'a> {
             }
             let chunk = &mut plan.chunks[index];
             let key = chunk.deduplication_key.as_str();
-            let deadline = key_left.min(self.client.inner.deadline);
+            let deadline =
+                key_left.min(self.options.deadline.unwrap_or(self.client.inner.deadline));
             let created = self
                 .client
-                .create_batch(key, body, Repeat::Always, deadline, None)
+                .create_batch(key, body, Repeat::Always, deadline, self.options.timeout)
                 .await
                 .map_err(Failed::into_error);
             match created {
@@ -300,7 +307,7 @@ impl<'a> BulkRun<'a> {
             let ticket = ticket.clone();
             let polled = self
                 .client
-                .poll_batch(&ticket, self.polling, |status| {
+                .poll_batch(&ticket, self.polling, &self.options, |status| {
                     let done = status.completed_requests.unwrap_or(0).max(0) as usize;
                     if let Some(progress) = &mut self.on_progress {
                         progress(Progress {

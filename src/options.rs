@@ -1,0 +1,121 @@
+//! Per-call settings ([`RequestOptions`]) that override the client's for one call, and the
+//! setters every request builder shares.
+
+use std::{future::Future, pin::Pin, time::Duration};
+
+use crate::{builder::check_setting, client::CallOptions, Error};
+
+/// Settings for one call that override the client's
+/// ([`ClientBuilder::deadline`](crate::ClientBuilder::deadline) and
+/// [`ClientBuilder::timeout`](crate::ClientBuilder::timeout)). Every request builder takes
+/// them, through [`options`](crate::AdjustStock::options) or its `deadline` and `timeout`
+/// setters.
+///
+/// The deadline bounds each request the call sends, from its first attempt to its last
+/// answer, limiter waits and retries included; for a call that sends one request (an
+/// adjustment, a set, a read), that is the whole call. An
+/// [exactly-once](crate::AdjustStock::exactly_once) adjustment counts as one request: its
+/// create and status reads share the deadline. The timeout bounds each attempt.
+///
+/// ```no_run
+/// # async fn run(client: ecwid_inventory::Client, item: ecwid_inventory::StockItem)
+/// # -> Result<(), ecwid_inventory::Error> {
+/// use std::time::Duration;
+///
+/// let stock = client
+///     .stock(item)
+///     .deadline(Duration::from_secs(5))
+///     .timeout(Duration::from_secs(2))
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RequestOptions {
+    /// The deadline of each request of the call, instead of the client's.
+    pub deadline: Option<Duration>,
+    /// The timeout of each attempt, instead of the client's.
+    pub timeout: Option<Duration>,
+}
+
+impl RequestOptions {
+    /// No override: the client's settings.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the deadline of each request of the call.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Sets the timeout of each attempt.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Refuses a zero duration, or one over [`MAX_SETTING`](crate::MAX_SETTING), before
+    /// anything is sent.
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        for (name, value) in [("deadline", self.deadline), ("timeout", self.timeout)] {
+            if let Some(value) = value {
+                check_setting(&format!("call's {name}"), value, false)
+                    .map_err(Error::InvalidInput)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `options` for one request of the call, with these overrides.
+    pub(crate) fn apply(&self, options: CallOptions) -> CallOptions {
+        options.deadline(self.deadline).timeout(self.timeout)
+    }
+}
+
+/// The future of a request builder's `.await`: the same as its `send()`, boxed.
+pub type SendFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
+
+/// The setters of [`RequestOptions`] on a request builder that holds them in `self.options`,
+/// and its `IntoFuture` (awaiting the builder sends it). One copy for every builder.
+macro_rules! request_builder {
+    ($builder:ident, $output:ty) => {
+        impl<'a> $builder<'a> {
+            /// Overrides the client's deadline and timeout for this call (see
+            /// [`RequestOptions`](crate::RequestOptions)).
+            pub fn options(mut self, options: $crate::RequestOptions) -> Self {
+                self.options = options;
+                self
+            }
+
+            /// The deadline of each request of this call, instead of the client's (see
+            /// [`RequestOptions`](crate::RequestOptions)). Zero or over
+            /// [`MAX_SETTING`](crate::MAX_SETTING) fails with
+            /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent.
+            pub fn deadline(mut self, deadline: std::time::Duration) -> Self {
+                self.options.deadline = Some(deadline);
+                self
+            }
+
+            /// The timeout of each attempt of this call, instead of the client's; checked like
+            /// [`deadline`](Self::deadline).
+            pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+                self.options.timeout = Some(timeout);
+                self
+            }
+        }
+
+        impl<'a> std::future::IntoFuture for $builder<'a> {
+            type Output = Result<$output, $crate::Error>;
+            type IntoFuture = $crate::options::SendFuture<'a, $output>;
+
+            /// Sends the request, as `send()` does.
+            fn into_future(self) -> Self::IntoFuture {
+                Box::pin(self.send())
+            }
+        }
+    };
+}
+
+pub(crate) use request_builder;
