@@ -26,6 +26,9 @@ use server::RedisServer;
 
 const LIMIT: u32 = 10;
 const WINDOW: Duration = Duration::from_secs(1);
+/// The limiter's margin for a 1 s window (1%, at least 20 ms): a finished request counts for
+/// `WINDOW + MARGIN` after its answer.
+const MARGIN: Duration = Duration::from_millis(20);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 const PASSWORD: &str = "hunter2-redis-password";
 
@@ -51,6 +54,10 @@ fn rejected_429(fake: &FakeStore) -> usize {
 struct Job {
     redis_url: Option<String>,
     token: String,
+    /// The rate limit's requests per `WINDOW`.
+    limit: u32,
+    /// The client's per-attempt timeout, which a slot's lease includes.
+    timeout: Duration,
     count: u32,
     tasks: u32,
     deadline: Duration,
@@ -65,6 +72,8 @@ impl Job {
         Job {
             redis_url: Some(redis.url()),
             token: demo::TOKEN.to_owned(),
+            limit: LIMIT,
+            timeout: ATTEMPT_TIMEOUT,
             count,
             tasks: 4,
             deadline: Duration::from_secs(20),
@@ -90,12 +99,19 @@ impl Report {
 }
 
 fn spawn(fake: &FakeStore, job: &Job) -> tokio::process::Child {
+    spawn_as("child", fake, job)
+}
+
+/// Runs `job` in the ignored test `child` (concurrent tasks) or `last_call_child`.
+fn spawn_as(child: &str, fake: &FakeStore, job: &Job) -> tokio::process::Child {
     let mut command = tokio::process::Command::new(std::env::current_exe().unwrap());
     command
-        .args(["--exact", "child", "--nocapture", "--ignored", "--quiet"])
+        .args(["--exact", child, "--nocapture", "--ignored", "--quiet"])
         .env("CHILD_FAKE_URL", fake.base_url())
         .env("CHILD_REDIS_URL", job.redis_url.clone().unwrap_or_default())
         .env("CHILD_TOKEN", &job.token)
+        .env("CHILD_LIMIT", job.limit.to_string())
+        .env("CHILD_TIMEOUT_MS", job.timeout.as_millis().to_string())
         .env("CHILD_COUNT", job.count.to_string())
         .env("CHILD_TASKS", job.tasks.to_string())
         .env("CHILD_DEADLINE_MS", job.deadline.as_millis().to_string())
@@ -155,71 +171,52 @@ fn kind(error: &Error) -> &'static str {
     }
 }
 
-/// The child process: sends `CHILD_COUNT` adjustments of -1 from `CHILD_TASKS` tasks through
-/// its own client, and prints how each call ended.
-#[test]
-#[ignore = "run by the other tests as a child process"]
-fn child() {
-    let var = |name: &str| std::env::var(name).unwrap_or_default();
-    let number = |name: &str| var(name).parse::<u64>().unwrap();
-    let fake_url = var("CHILD_FAKE_URL");
+fn child_var(name: &str) -> String {
+    std::env::var(name).unwrap_or_default()
+}
+
+fn child_number(name: &str) -> u64 {
+    child_var(name).parse().unwrap()
+}
+
+/// A child's client, configured by the `CHILD_*` variables, with logging to the parent; `None`
+/// when the child test is run by hand (with `--ignored`), with nothing to do.
+fn child_client() -> Option<Client> {
+    let fake_url = child_var("CHILD_FAKE_URL");
     if fake_url.is_empty() {
-        return; // run by hand with --ignored: nothing to do
+        return None;
     }
     // Everything this crate and redis-rs log goes to the parent, which checks it for secrets.
     tracing_subscriber::fmt()
         .with_env_filter("ecwid_inventory=trace,redis=trace,warn")
         .with_ansi(false)
         .init();
-    let mut builder = Client::builder(demo::STORE, var("CHILD_TOKEN"))
+    let mut builder = Client::builder(demo::STORE, child_var("CHILD_TOKEN"))
         .base_url(fake_url)
-        .rate_limit(RateLimit::new(LIMIT, WINDOW))
-        .timeout(ATTEMPT_TIMEOUT)
-        .deadline(Duration::from_millis(number("CHILD_DEADLINE_MS")))
+        .rate_limit(RateLimit::new(child_number("CHILD_LIMIT") as u32, WINDOW))
+        .timeout(Duration::from_millis(child_number("CHILD_TIMEOUT_MS")))
+        .deadline(Duration::from_millis(child_number("CHILD_DEADLINE_MS")))
         .retry_policy(RetryPolicy::default().default_retry_after(Duration::from_millis(50)));
-    let redis_url = var("CHILD_REDIS_URL");
+    let redis_url = child_var("CHILD_REDIS_URL");
     if !redis_url.is_empty() {
         builder = builder.shared_rate_limit(RedisRateLimit::new(redis_url).key_prefix("test"));
     }
-    let client = builder.build().unwrap();
-    let count = number("CHILD_COUNT") as u32;
-    let tasks = number("CHILD_TASKS") as u32;
-    let persist = Duration::from_millis(number("CHILD_PERSIST_MS"));
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let started = Instant::now();
-    let outcomes = runtime.block_on(async {
-        let mut handles = Vec::new();
-        for task in 0..tasks {
-            let client = client.clone();
-            let share = count / tasks + u32::from(task < count % tasks);
-            handles.push(tokio::spawn(async move {
-                let mut outcomes = Vec::new();
-                let (product, combination) = demo::SMALL_TEE;
-                for _ in 0..share {
-                    let began = Instant::now();
-                    loop {
-                        let result = client
-                            .adjust_variation_stock(product, combination, -1)
-                            .send()
-                            .await;
-                        let again = matches!(&result, Err(e) if !e.may_have_been_applied())
-                            && began.elapsed() < persist;
-                        outcomes.push(result.map(|_| ()).map_err(|e| (kind(&e), e.to_string())));
-                        if !again {
-                            break;
-                        }
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
-                }
-                outcomes
-            }));
-        }
-        let mut all = Vec::new();
-        for handle in handles {
-            all.extend(handle.await.unwrap());
-        }
-        all
-    });
+    Some(builder.build().unwrap())
+}
+
+type Outcome = Result<(), (&'static str, String)>;
+
+async fn sell(client: &Client) -> Result<(), Error> {
+    let (product, combination) = demo::SMALL_TEE;
+    client
+        .adjust_variation_stock(product, combination, -1)
+        .send()
+        .await
+        .map(|_| ())
+}
+
+/// Prints how a child's calls ended, for [`finish`] to read.
+fn print_report(outcomes: Vec<Outcome>, started: Instant) {
     let mut counts = BTreeMap::new();
     let mut errors = std::collections::BTreeSet::new();
     for outcome in outcomes {
@@ -238,6 +235,76 @@ fn child() {
         println!("CHILD-ERROR {error}");
     }
     println!("CHILD-ELAPSED-MS {}", started.elapsed().as_millis());
+}
+
+/// The child process: sends `CHILD_COUNT` adjustments of -1 from `CHILD_TASKS` tasks through
+/// its own client, and prints how each call ended.
+#[test]
+#[ignore = "run by the other tests as a child process"]
+fn child() {
+    let Some(client) = child_client() else {
+        return;
+    };
+    let count = child_number("CHILD_COUNT") as u32;
+    let tasks = child_number("CHILD_TASKS") as u32;
+    let persist = Duration::from_millis(child_number("CHILD_PERSIST_MS"));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let started = Instant::now();
+    let outcomes = runtime.block_on(async {
+        let mut handles = Vec::new();
+        for task in 0..tasks {
+            let client = client.clone();
+            let share = count / tasks + u32::from(task < count % tasks);
+            handles.push(tokio::spawn(async move {
+                let mut outcomes = Vec::new();
+                for _ in 0..share {
+                    let began = Instant::now();
+                    loop {
+                        let result = sell(&client).await;
+                        let again = matches!(&result, Err(e) if !e.may_have_been_applied())
+                            && began.elapsed() < persist;
+                        outcomes.push(result.map_err(|e| (kind(&e), e.to_string())));
+                        if !again {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+                outcomes
+            }));
+        }
+        let mut all = Vec::new();
+        for handle in handles {
+            all.extend(handle.await.unwrap());
+        }
+        all
+    });
+    print_report(outcomes, started);
+}
+
+/// The child process of the exit tests: sends `CHILD_COUNT` adjustments one after another and
+/// exits as soon as the last one returns. On a current-thread runtime nothing a call spawned
+/// runs once `block_on` returns: the most abrupt exit a process can make, and the usual one
+/// for a CLI or a cron job, whose runtime ends with its `main`.
+#[test]
+#[ignore = "run by the other tests as a child process"]
+fn last_call_child() {
+    let Some(client) = child_client() else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let outcomes = runtime.block_on(async {
+        let mut outcomes = Vec::new();
+        for _ in 0..child_number("CHILD_COUNT") {
+            outcomes.push(sell(&client).await.map_err(|e| (kind(&e), e.to_string())));
+        }
+        outcomes
+    });
+    print_report(outcomes, started);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -265,6 +332,8 @@ async fn processes_with_in_process_limiters_only_earn_429s() {
     let job = Job {
         redis_url: None,
         token: demo::TOKEN.to_owned(),
+        limit: LIMIT,
+        timeout: ATTEMPT_TIMEOUT,
         count: 15,
         tasks: 4,
         deadline: Duration::from_secs(20),
@@ -722,27 +791,100 @@ async fn redis_restarted_empty_while_ecwid_still_counts_brings_no_burst() {
 
 /// How many processes hold slots (lease ids begin with their process's id).
 fn processes_holding_slots(redis: &RedisServer) -> usize {
-    let mut connection = redis::Client::open(redis.url())
+    let processes: std::collections::BTreeSet<String> = leases(redis)
+        .into_keys()
+        .map(|lease| lease.split(':').next().unwrap().to_owned())
+        .collect();
+    processes.len()
+}
+
+fn redis_connection(redis: &RedisServer) -> redis::Connection {
+    redis::Client::open(redis.url())
         .unwrap()
         .get_connection()
-        .unwrap();
+        .unwrap()
+}
+
+/// Every lease in Redis, of every budget, by id, with when it ends (ms on Redis's clock).
+fn leases(redis: &RedisServer) -> BTreeMap<String, f64> {
+    let mut connection = redis_connection(redis);
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg("*:slots")
         .query(&mut connection)
         .unwrap();
-    let mut processes = std::collections::BTreeSet::new();
+    let mut leases = BTreeMap::new();
     for key in keys {
-        let leases: Vec<String> = redis::cmd("ZRANGE")
+        let scores: Vec<(String, f64)> = redis::cmd("ZRANGE")
             .arg(&key)
             .arg(0)
             .arg(-1)
+            .arg("WITHSCORES")
             .query(&mut connection)
             .unwrap();
-        for lease in leases {
-            processes.insert(lease.split(':').next().unwrap().to_owned());
-        }
+        leases.extend(scores);
     }
-    processes.len()
+    leases
+}
+
+/// Redis's clock, in ms: the one leases are measured by.
+fn redis_now(redis: &RedisServer) -> f64 {
+    let (seconds, micros): (u64, u64) = redis::cmd("TIME")
+        .query(&mut redis_connection(redis))
+        .unwrap();
+    seconds as f64 * 1000.0 + micros as f64 / 1000.0
+}
+
+/// Runs `job` in `last_call_child` and returns the lease its one call left in Redis: when
+/// it ends, with Redis's clock just before the child started and just after it exited (ms).
+async fn last_call_lease(redis: &RedisServer, fake: &FakeStore, job: &Job) -> (f64, f64, f64) {
+    let before = leases(redis);
+    let started = redis_now(redis);
+    let report = finish(spawn_as("last_call_child", fake, job)).await;
+    let exited = redis_now(redis);
+    assert_eq!(report.count("ok"), 1, "{}", report.output);
+    let mut new: Vec<f64> = leases(redis)
+        .into_iter()
+        .filter(|(lease, _)| !before.contains_key(lease))
+        .map(|(_, ends)| ends)
+        .collect();
+    assert_eq!(new.len(), 1, "one call, one lease");
+    (started, exited, new.pop().unwrap())
+}
+
+fn as_ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+/// A process that makes its last call and exits at once: its lease should end a window (and
+/// the margin) after the call's answer, which came between the child's start and its exit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "fails until a client can finish cleanly: the release spawned by the last call dies \
+            with the runtime, and the lease keeps its full length"]
+async fn a_process_exiting_after_its_last_call_leaves_its_lease_a_window_from_the_answer() {
+    let Some(redis) = RedisServer::start(
+        "a_process_exiting_after_its_last_call_leaves_its_lease_a_window_from_the_answer",
+        None,
+    ) else {
+        return;
+    };
+    let fake = fake_store(demo::tokens().to_vec()).await;
+    // A long attempt timeout sets a lease (window, margin, attempt timeout) far apart from a
+    // window.
+    let job = Job {
+        count: 1,
+        tasks: 1,
+        timeout: Duration::from_secs(10),
+        ..Job::shared(&redis, 1)
+    };
+    let (started, exited, ends) = last_call_lease(&redis, &fake, &job).await;
+    let window = as_ms(WINDOW + MARGIN);
+    assert!(
+        ends <= exited + window,
+        "the lease ends {:.0} ms after the exit, {:.0} ms after the child started",
+        ends - exited,
+        ends - started
+    );
+    assert!(ends >= started + window, "the answer came after the start");
 }
 
 /// Clients with limiters of their own (to Redis, as separate processes are) are served in the
