@@ -65,6 +65,8 @@ struct Job {
     persist: Duration,
     /// The CA a TLS Redis's certificate is signed by, as `SSL_CERT_FILE`.
     ca_file: Option<std::path::PathBuf>,
+    /// The child closes its client after its last call.
+    close: bool,
 }
 
 impl Job {
@@ -79,6 +81,7 @@ impl Job {
             deadline: Duration::from_secs(20),
             persist: Duration::ZERO,
             ca_file: redis.ca_file(),
+            close: false,
         }
     }
 }
@@ -116,6 +119,7 @@ fn spawn_as(child: &str, fake: &FakeStore, job: &Job) -> tokio::process::Child {
         .env("CHILD_TASKS", job.tasks.to_string())
         .env("CHILD_DEADLINE_MS", job.deadline.as_millis().to_string())
         .env("CHILD_PERSIST_MS", job.persist.as_millis().to_string())
+        .env("CHILD_CLOSE", if job.close { "1" } else { "" })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
@@ -204,6 +208,11 @@ fn child_client() -> Option<Client> {
     Some(builder.build().unwrap())
 }
 
+/// Whether the child closes its client after its last call.
+fn closing() -> bool {
+    !child_var("CHILD_CLOSE").is_empty()
+}
+
 type Outcome = Result<(), (&'static str, String)>;
 
 async fn sell(client: &Client) -> Result<(), Error> {
@@ -238,7 +247,7 @@ fn print_report(outcomes: Vec<Outcome>, started: Instant) {
 }
 
 /// The child process: sends `CHILD_COUNT` adjustments of -1 from `CHILD_TASKS` tasks through
-/// its own client, and prints how each call ended.
+/// its own client (closed at the end with `CHILD_CLOSE`), and prints how each call ended.
 #[test]
 #[ignore = "run by the other tests as a child process"]
 fn child() {
@@ -277,13 +286,16 @@ fn child() {
         for handle in handles {
             all.extend(handle.await.unwrap());
         }
+        if closing() {
+            client.close().await;
+        }
         all
     });
     print_report(outcomes, started);
 }
 
 /// The child process of the exit tests: sends `CHILD_COUNT` adjustments one after another and
-/// exits as soon as the last one returns. On a current-thread runtime nothing a call spawned
+/// exits as soon as the last one returns (after `close()` with `CHILD_CLOSE`). On a current-thread runtime nothing a call spawned
 /// runs once `block_on` returns: the most abrupt exit a process can make, and the usual one
 /// for a CLI or a cron job, whose runtime ends with its `main`.
 #[test]
@@ -301,6 +313,9 @@ fn last_call_child() {
         let mut outcomes = Vec::new();
         for _ in 0..child_number("CHILD_COUNT") {
             outcomes.push(sell(&client).await.map_err(|e| (kind(&e), e.to_string())));
+        }
+        if closing() {
+            client.close().await;
         }
         outcomes
     });
@@ -339,6 +354,7 @@ async fn processes_with_in_process_limiters_only_earn_429s() {
         deadline: Duration::from_secs(20),
         persist: Duration::ZERO,
         ca_file: None,
+        close: false,
     };
     let reports = run_all(&fake, &[job.clone(), job.clone(), job]).await;
     let refused = rejected_429(&fake);
@@ -855,14 +871,14 @@ fn as_ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-/// A process that makes its last call and exits at once: its lease should end a window (and
-/// the margin) after the call's answer, which came between the child's start and its exit.
+/// A process that makes its last call and exits at once keeps its lease for its full length,
+/// lost with the release its runtime never ran; closing the client first shortens it to a
+/// window (and the margin) from the call's answer, which came between the child's start and
+/// its exit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails until a client can finish cleanly: the release spawned by the last call dies \
-            with the runtime, and the lease keeps its full length"]
-async fn a_process_exiting_after_its_last_call_leaves_its_lease_a_window_from_the_answer() {
+async fn a_process_exiting_after_its_last_call_keeps_its_lease_unless_it_closes_the_client() {
     let Some(redis) = RedisServer::start(
-        "a_process_exiting_after_its_last_call_leaves_its_lease_a_window_from_the_answer",
+        "a_process_exiting_after_its_last_call_keeps_its_lease_unless_it_closes_the_client",
         None,
     ) else {
         return;
@@ -876,15 +892,269 @@ async fn a_process_exiting_after_its_last_call_leaves_its_lease_a_window_from_th
         timeout: Duration::from_secs(10),
         ..Job::shared(&redis, 1)
     };
-    let (started, exited, ends) = last_call_lease(&redis, &fake, &job).await;
     let window = as_ms(WINDOW + MARGIN);
+
+    let (started, exited, ends) = last_call_lease(&redis, &fake, &job).await;
+    assert!(
+        ends >= started + as_ms(WINDOW + job.timeout),
+        "without close(), the lease keeps its full length: it ends {:.0} ms after the child \
+         started",
+        ends - started
+    );
+    assert!(ends > exited + window, "not shortened");
+
+    let (started, exited, ends) = last_call_lease(
+        &redis,
+        &fake,
+        &Job {
+            close: true,
+            ..job.clone()
+        },
+    )
+    .await;
     assert!(
         ends <= exited + window,
-        "the lease ends {:.0} ms after the exit, {:.0} ms after the child started",
+        "with close(), the lease ends a window from the answer: {:.0} ms after the exit, \
+         {:.0} ms after the child started",
         ends - exited,
         ends - started
     );
     assert!(ends >= started + window, "the answer came after the start");
+    assert_eq!(fake.ledger().len(), 2);
+}
+
+/// With a limit of one request a window, a process that starts as another one exits (having
+/// closed its client) gets its slot a window after the other's answer, not a lease later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_process_gets_its_slot_a_window_after_a_closed_process_s_answer() {
+    let Some(redis) = RedisServer::start(
+        "the_next_process_gets_its_slot_a_window_after_a_closed_process_s_answer",
+        None,
+    ) else {
+        return;
+    };
+    // The fake counts one request a window too: a second request less than a window after the
+    // first earns a 429.
+    let fake = FakeStore::builder()
+        .store(demo::store())
+        .tokens(demo::tokens())
+        .rate_limit(RateLimit::new(1, WINDOW))
+        .start()
+        .await
+        .unwrap();
+    let job = Job {
+        limit: 1,
+        count: 1,
+        tasks: 1,
+        timeout: Duration::from_secs(10),
+        close: true,
+        ..Job::shared(&redis, 1)
+    };
+    let first = finish(spawn_as("last_call_child", &fake, &job)).await;
+    let first_exited = Instant::now();
+    let second = finish(spawn_as("last_call_child", &fake, &job)).await;
+    let gap = first_exited.elapsed();
+    for report in [&first, &second] {
+        assert_eq!(report.count("ok"), 1, "{}", report.output);
+    }
+    let lease = WINDOW + MARGIN + MARGIN + job.timeout;
+    assert!(
+        gap < lease / 2,
+        "the second process finished {gap:?} after the first exited: it waited for the lease \
+         ({lease:?}), not a window"
+    );
+    assert_eq!(rejected_429(&fake), 0, "a window apart at least");
+    assert_eq!(fake.ledger().len(), 2);
+}
+
+fn shared_client(fake: &FakeStore, redis: &RedisServer, limit: RateLimit) -> Client {
+    Client::builder(demo::STORE, demo::TOKEN)
+        .base_url(fake.base_url())
+        .rate_limit(limit)
+        .timeout(Duration::from_secs(10))
+        .shared_rate_limit(RedisRateLimit::new(redis.url()).key_prefix("close"))
+        .build()
+        .unwrap()
+}
+
+/// How many tickets wait in the Redis queues.
+fn queued(redis: &RedisServer) -> usize {
+    let mut connection = redis_connection(redis);
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*:queue")
+        .query(&mut connection)
+        .unwrap();
+    keys.iter()
+        .map(|key| {
+            redis::cmd("ZCARD")
+                .arg(key)
+                .query::<usize>(&mut connection)
+                .unwrap()
+        })
+        .sum()
+}
+
+/// After close(), a clone's call fails with `Closed`, having sent nothing; the lease of the
+/// call before it ends a window from its answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_close_no_clone_sends_and_the_last_lease_is_shortened() {
+    let Some(redis) = RedisServer::start(
+        "after_close_no_clone_sends_and_the_last_lease_is_shortened",
+        None,
+    ) else {
+        return;
+    };
+    let fake = fake_store(demo::tokens().to_vec()).await;
+    let client = shared_client(&fake, &redis, RateLimit::new(LIMIT, WINDOW));
+    let clone = client.clone();
+    sell(&client).await.unwrap();
+    let answered = redis_now(&redis);
+    client.close().await;
+    let closed = redis_now(&redis);
+    let ends: Vec<f64> = leases(&redis).into_values().collect();
+    assert_eq!(ends.len(), 1);
+    let window = as_ms(WINDOW + MARGIN);
+    assert!(
+        (answered - 1.0..=closed).contains(&(ends[0] - window)),
+        "the lease ends a window after the answer, not {:.0} ms after it",
+        ends[0] - answered
+    );
+    let refused = sell(&clone).await.unwrap_err();
+    assert!(matches!(refused, Error::Closed), "{refused:?}");
+    assert!(!refused.may_have_been_applied());
+    assert_eq!(fake.journal().len(), 1, "nothing sent after close()");
+}
+
+/// A call waiting for a slot when the client closes stops waiting, leaves the Redis queue and
+/// fails with `Closed`, having sent nothing; close() does not wait for its bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_stops_a_waiting_call_which_leaves_the_queue() {
+    let Some(redis) = RedisServer::start("close_stops_a_waiting_call_which_leaves_the_queue", None)
+    else {
+        return;
+    };
+    let fake = fake_store(demo::tokens().to_vec()).await;
+    // One request a minute: the second call would wait a minute for its slot.
+    let client = shared_client(&fake, &redis, RateLimit::new(1, Duration::from_secs(60)));
+    sell(&client).await.unwrap();
+    let waiting = tokio::spawn({
+        let client = client.clone();
+        async move { sell(&client).await }
+    });
+    let give_up = Instant::now() + Duration::from_secs(10);
+    while queued(&redis) == 0 {
+        assert!(Instant::now() < give_up, "the call never queued");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::timeout(Duration::from_secs(1), client.close())
+        .await
+        .expect("close() finished well within its 2 s bound");
+    // close() returned once the waiting call had left: it is done, or about to return.
+    let refused = tokio::time::timeout(Duration::from_secs(1), waiting)
+        .await
+        .expect("the waiting call stopped")
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(refused, Error::Closed), "{refused:?}");
+    assert_eq!(queued(&redis), 0, "it left the queue");
+    assert_eq!(fake.journal().len(), 1, "the waiting call sent nothing");
+}
+
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// close() waits for a request in flight at most its bound (2 s), then says so in a warning
+/// naming it; the request is not cut short, and its answer still shortens its lease.
+#[tokio::test]
+async fn close_waits_for_a_request_in_flight_until_its_bound_and_says_so() {
+    let Some(redis) = RedisServer::start(
+        "close_waits_for_a_request_in_flight_until_its_bound_and_says_so",
+        None,
+    ) else {
+        return;
+    };
+    // This test's own thread logs into a buffer (a current-thread runtime runs every task of
+    // the test on it).
+    let logs = LogBuffer::default();
+    let _logging = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_ansi(false)
+            .with_writer({
+                let logs = logs.clone();
+                move || logs.clone()
+            })
+            .finish(),
+    );
+    let fake = fake_store(demo::tokens().to_vec()).await;
+    fake.inject_fault(
+        Route::VariationInventory,
+        1,
+        Fault::Delay(Duration::from_secs(4)),
+    );
+    let client = shared_client(&fake, &redis, RateLimit::new(LIMIT, WINDOW));
+    let in_flight = tokio::spawn({
+        let client = client.clone();
+        async move { sell(&client).await }
+    });
+    let give_up = Instant::now() + Duration::from_secs(10);
+    while fake.journal().is_empty() {
+        assert!(Instant::now() < give_up, "the request was never sent");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let closing = Instant::now();
+    client.close().await;
+    let waited = closing.elapsed();
+    assert!(
+        (Duration::from_secs(2)..Duration::from_secs(4)).contains(&waited),
+        "close() waited {waited:?}: its bound, not the answer"
+    );
+    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    assert!(
+        logged.contains("unfinished after 2 s, the bound of close()"),
+        "{logged}"
+    );
+    in_flight
+        .await
+        .unwrap()
+        .expect("the request was not cut short");
+    assert_eq!(fake.ledger().len(), 1);
+}
+
+/// With the in-process limiter (or none) close() has nothing to wait for; calls after it fail
+/// with `Closed` at once, having sent nothing.
+#[tokio::test]
+async fn close_with_the_in_process_limiter_returns_at_once_and_refuses_later_calls() {
+    let fake = fake_store(demo::tokens().to_vec()).await;
+    for builder in [
+        // The next slot a minute away: a call after close() must not wait for it.
+        Client::builder(demo::STORE, demo::TOKEN)
+            .rate_limit(RateLimit::new(1, Duration::from_secs(60))),
+        Client::builder(demo::STORE, demo::TOKEN).no_rate_limit(),
+    ] {
+        let client = builder.base_url(fake.base_url()).build().unwrap();
+        let sent = fake.journal().len();
+        sell(&client).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(1), client.close())
+            .await
+            .expect("nothing to wait for");
+        let refused = tokio::time::timeout(Duration::from_secs(1), sell(&client.clone()))
+            .await
+            .expect("refused at once")
+            .unwrap_err();
+        assert!(matches!(refused, Error::Closed), "{refused:?}");
+        assert_eq!(fake.journal().len(), sent + 1, "nothing sent after close()");
+    }
 }
 
 /// Clients with limiters of their own (to Redis, as separate processes are) are served in the
@@ -943,4 +1213,28 @@ async fn waiters_are_served_in_arrival_order_across_limiters() {
             .unwrap();
     }
     assert_eq!(*order.lock().unwrap(), vec![1, 2, 0]);
+}
+
+/// A call waiting for the in-process limiter when the client closes fails with `Closed` when
+/// its turn comes, having sent nothing.
+#[tokio::test]
+async fn a_call_waiting_for_the_in_process_limiter_fails_with_closed_when_its_turn_comes() {
+    let fake = fake_store(demo::tokens().to_vec()).await;
+    let client = Client::builder(demo::STORE, demo::TOKEN)
+        .base_url(fake.base_url())
+        .rate_limit(RateLimit::new(1, WINDOW))
+        .build()
+        .unwrap();
+    sell(&client).await.unwrap();
+    let waiting = tokio::spawn({
+        let client = client.clone();
+        async move { sell(&client).await }
+    });
+    // On this current-thread runtime the spawned call runs, up to its wait for the limiter,
+    // before this test goes on.
+    tokio::task::yield_now().await;
+    client.close().await;
+    let refused = waiting.await.unwrap().unwrap_err();
+    assert!(matches!(refused, Error::Closed), "{refused:?}");
+    assert_eq!(fake.journal().len(), 1, "nothing sent after close()");
 }
