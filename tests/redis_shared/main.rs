@@ -972,6 +972,8 @@ fn shared_client(fake: &FakeStore, redis: &RedisServer, limit: RateLimit) -> Cli
         .base_url(fake.base_url())
         .rate_limit(limit)
         .timeout(Duration::from_secs(10))
+        // Longer than a minute: a call may wait for a slot a minute away.
+        .deadline(Duration::from_secs(120))
         .shared_rate_limit(RedisRateLimit::new(redis.url()).key_prefix("close"))
         .build()
         .unwrap()
