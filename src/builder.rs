@@ -329,6 +329,7 @@ impl ClientBuilder {
                 token_rejected: AtomicBool::new(false),
                 check_low_stock_notification: self.check_low_stock_notification,
                 redactor,
+                closed: AtomicBool::new(false),
             }),
         })
     }

@@ -60,6 +60,8 @@ pub(crate) struct Inner {
     pub(crate) check_low_stock_notification: Option<bool>,
     /// Scrubs the token from every answer.
     pub(crate) redactor: Arc<Redactor>,
+    /// Set by [`Client::close`]: nothing more is sent.
+    pub(crate) closed: AtomicBool,
 }
 
 impl fmt::Debug for Client {
@@ -258,6 +260,9 @@ impl Client {
         Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<EcwidError>>>,
     {
         let inner = &self.inner;
+        if self.is_closed() {
+            return Err(Error::Closed);
+        }
         // The shared guard, if any, is checked by the limiter in the same round trip.
         if self.inner.token_rejected.load(Ordering::SeqCst) {
             return Err(Error::TokenRejected);
@@ -268,9 +273,13 @@ impl Client {
             Some(limiter) => Some(limiter.acquire(times.send_by).await?),
             None => None,
         };
-        // The token may have been rejected while this call waited for the limiter.
+        // The token may have been rejected, or the client closed, while this call waited for
+        // the limiter.
         if self.is_token_rejected() {
             return Err(Error::TokenRejected);
+        }
+        if self.is_closed() {
+            return Err(Error::Closed);
         }
         // Too little time left for an attempt to finish: the deadline would cut it short and
         // leave its outcome unknown, for nothing.
@@ -361,6 +370,50 @@ impl Failed {
             Some(earlier) if !self.error.may_have_been_applied() => earlier,
             _ => self.error,
         }
+    }
+}
+
+/// Finishing cleanly, before the process exits.
+impl Client {
+    /// Finishes this client and its clones cleanly: call it once the last call has returned,
+    /// before the process exits (a CLI or a cron job especially).
+    ///
+    /// With a [shared limiter](crate::ClientBuilder::shared_rate_limit), each request holds a
+    /// slot in Redis for a window, the margin and the attempt timeout, shortened to a window
+    /// from its answer by an update sent in the background once the answer comes. A process
+    /// that exits right after its last call loses that update with its runtime: its last slots
+    /// stay taken for their full length, and every other process sharing the token waits for
+    /// them. `close` waits for those updates, and for the calls still waiting for a slot to
+    /// leave the shared queue, for at most 2 s (Redis's response timeout). Past that bound it
+    /// logs a warning that names it and returns: what is left (typically a request still in
+    /// flight) keeps its slot until its lease ends, as if the process had died. With the
+    /// in-process limiter, or none, there is nothing to wait for and it returns at once.
+    ///
+    /// After it, this client and every clone send nothing more: a call made after it, a retry,
+    /// or a call still waiting for the rate limiter fails with [`Error::Closed`], having sent
+    /// nothing. A request already sent is not cut short. Calling it again waits again.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), ecwid_inventory::Error> {
+    /// use ecwid_inventory::{Client, CombinationId, ProductId, StoreId};
+    ///
+    /// let client = Client::builder(StoreId::new(1003), "secret_token").build()?;
+    /// client
+    ///     .adjust_variation_stock(ProductId::new(692730761), CombinationId::new(422488528), -1)
+    ///     .send()
+    ///     .await?;
+    /// client.close().await; // the last thing before the process exits
+    /// # Ok(()) }
+    /// ```
+    pub async fn close(&self) {
+        self.inner.closed.store(true, Ordering::SeqCst);
+        if let Some(limiter) = &self.inner.limiter {
+            limiter.close().await;
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::SeqCst)
     }
 }
 

@@ -113,6 +113,12 @@ pub enum Error {
     #[error("the API token was rejected by Ecwid earlier; this client sends nothing more")]
     TokenRejected,
 
+    /// The client (or a clone of it) was [closed](crate::Client::close): it sends nothing more.
+    /// A call made after the close, or still waiting for the rate limiter when it came, ends
+    /// here; nothing was sent. Build a new client to send again.
+    #[error("the client was closed; the request was not sent")]
+    Closed,
+
     /// The call's deadline passed before the request could be sent (waiting for the client's
     /// rate limiter, or after a retry's wait). This attempt was not sent; earlier attempts of
     /// the same call, if any, were refused (a `429`) or never reached Ecwid. Nothing was applied.
@@ -214,8 +220,9 @@ impl Error {
     /// certain that nothing changed.
     ///
     /// `false`: bad input or configuration, a request that never left (connect failure, the
-    /// token guard, a deadline spent waiting), any 4xx including 429. `true`: a 5xx, a timeout or
-    /// a lost connection after the request was sent, a success status with an unreadable body.
+    /// token guard, a closed client, a deadline spent waiting), any 4xx including 429. `true`:
+    /// a 5xx, a timeout or a lost connection after the request was sent, a success status with
+    /// an unreadable body.
     /// After a `true`, reconcile before sending the delta again: read the stock back, or compare
     /// with your own record of what was sent.
     pub fn may_have_been_applied(&self) -> bool {
@@ -225,6 +232,7 @@ impl Error {
             | Error::Connect { .. }
             | Error::RateLimited { .. }
             | Error::TokenRejected
+            | Error::Closed
             | Error::DeadlineExceeded
             | Error::NotExecuted
             | Error::RateLimiterUnavailable { .. } => false,

@@ -44,6 +44,7 @@
 //! | [`Transport`](Error::Transport) | connection lost after the request may have been written | **yes** | no (yes for batch creates and status reads) |
 //! | [`InvalidResponse`](Error::InvalidResponse) | a 2xx whose body cannot be read | **yes** | no (yes for batch creates and status reads) |
 //! | [`TokenRejected`](Error::TokenRejected) | an earlier `403 INVALID_API_TOKEN` stopped this client | no (nothing sent) | no |
+//! | [`Closed`](Error::Closed) | the client was [closed](Client::close) | no (nothing sent) | no |
 //! | [`DeadlineExceeded`](Error::DeadlineExceeded) | the deadline passed before the request could be sent | no (nothing sent) | no |
 //! | [`OutcomeUnknown`](Error::OutcomeUnknown) | an [exactly-once](AdjustStock::exactly_once) adjustment whose outcome could not be learned in time | **yes** | it already was, until its deadline |
 //! | [`NotExecuted`](Error::NotExecuted) | Ecwid skipped the request (an item of a batch) | no | no |

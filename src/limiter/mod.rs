@@ -97,8 +97,8 @@ impl Limiter {
 
     /// Waits for a slot, in arrival order, and takes it; or fails, having taken nothing:
     /// [`Error::DeadlineExceeded`] as soon as no slot can come before `deadline`, and with the
-    /// shared backend [`Error::TokenRejected`] (another process's `403`) or
-    /// [`Error::RateLimiterUnavailable`].
+    /// shared backend [`Error::TokenRejected`] (another process's `403`),
+    /// [`Error::RateLimiterUnavailable`] or [`Error::Closed`] (the limiter was closed).
     pub(crate) async fn acquire(&self, deadline: Instant) -> Result<Permit<'_>, Error> {
         match self {
             Limiter::Local(limiter) => limiter
@@ -108,6 +108,16 @@ impl Limiter {
                 .ok_or(Error::DeadlineExceeded),
             #[cfg(feature = "redis")]
             Limiter::Redis(limiter) => limiter.acquire(deadline).await.map(Permit::Redis),
+        }
+    }
+
+    /// Finishes the limiter's work, for [`Client::close`](crate::Client::close). The in-process
+    /// backend has none: whatever it counts dies with the process, and nobody else shares it.
+    pub(crate) async fn close(&self) {
+        match self {
+            Limiter::Local(_) => {}
+            #[cfg(feature = "redis")]
+            Limiter::Redis(limiter) => limiter.close().await,
         }
     }
 

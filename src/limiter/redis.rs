@@ -9,12 +9,16 @@
 //! every process, holds its own ticket, and sleeps until the earliest moment a slot can free for
 //! it: slots freeing close together are taken in parallel. Every step that reads and changes the counts is one Lua script,
 //! sent by `EVALSHA`.
+//!
+//! A lease is shortened in the background, after its answer: a process that exits right after
+//! its last call loses that update with its runtime unless it [closes](crate::Client::close)
+//! the client first, which waits for every such update (see [`Unfinished`]).
 
 use std::{
     fmt,
     sync::{
-        atomic::{AtomicBool, AtomicU64, Ordering},
-        LazyLock, Mutex,
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+        Arc, LazyLock, Mutex,
     },
     time::Duration,
 };
@@ -23,8 +27,8 @@ use redis::{aio::ConnectionManager, aio::ConnectionManagerConfig, Script};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use tokio::{
-    sync::OnceCell,
-    time::{sleep, timeout_at, Instant},
+    sync::{Notify, OnceCell},
+    time::{timeout, timeout_at, Instant},
 };
 
 use super::{local, RateLimit};
@@ -45,6 +49,11 @@ const BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// Limits for one connection attempt and one command, so that a Redis that hangs is noticed.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long [`RedisLimiter::close`] waits for the work in progress: what is left then (a
+/// request still in flight, a Redis that does not answer) lets its leases run to their end.
+/// Each piece of that work is one script or command, which Redis answers within the response
+/// timeout or not at all.
+const CLOSE_WAIT: Duration = RESPONSE_TIMEOUT;
 
 /// Shares a client's rate limit, and its bad-token guard, with every other process that uses
 /// the same store and token, through Redis. Pass it to
@@ -55,6 +64,13 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// of the token, under [`key_prefix`](Self::key_prefix). The URL (`redis://` or `rediss://`,
 /// with a password if Redis wants one) is kept as a secret: `Debug`, errors and logs name the
 /// host and port at most.
+///
+/// Each slot is taken for a window, the margin and the attempt timeout, and shortened to a
+/// window from its answer by an update sent in the background once the answer comes. Before
+/// a process exits (a CLI or a cron job especially), call
+/// [`Client::close`](crate::Client::close): it waits for those updates, which would otherwise
+/// die with the runtime and leave the last slots taken for their full length, lost to every
+/// process sharing the token.
 ///
 /// ```
 /// use ecwid_inventory::{RedisRateLimit, WhenRedisUnavailable};
@@ -193,6 +209,62 @@ pub(crate) struct RedisLimiter {
     fell_back: AtomicBool,
     /// An outage was logged; cleared when Redis answers again.
     outage_logged: AtomicBool,
+    /// The work with Redis not finished yet, which `close` waits for.
+    unfinished: Arc<Unfinished>,
+    /// Set by `close`: calls fail with [`Error::Closed`] instead of waiting for a slot.
+    closed: AtomicBool,
+    /// Wakes the calls waiting for a slot when the limiter is closed.
+    closing: Notify,
+}
+
+/// The work with Redis this limiter started and has not finished: calls waiting for a slot
+/// (their tickets in the queue), slots held by requests in flight, and the releases and guard
+/// updates sent in the background. A counter rather than a task tracker: the work is of three
+/// kinds, not all of them tasks, and each holds a [`Working`] until it ends.
+#[derive(Debug, Default)]
+pub(crate) struct Unfinished {
+    count: AtomicUsize,
+    drained: Notify,
+}
+
+/// One piece of unfinished work. Dropping it finishes it, however the work ended: a background
+/// task dropped with its runtime unfinished too (the process is exiting then).
+#[derive(Debug)]
+pub(crate) struct Working(Arc<Unfinished>);
+
+impl Unfinished {
+    fn start(self: &Arc<Self>) -> Working {
+        self.count.fetch_add(1, Ordering::SeqCst);
+        Working(Arc::clone(self))
+    }
+
+    /// Waits until nothing is left unfinished, for at most `bound`; `Err` says how much is left
+    /// then.
+    async fn drained(&self, bound: Duration) -> Result<(), usize> {
+        let drained = async {
+            loop {
+                // Registered before the count is read, so that the last piece finishing in
+                // between still wakes this.
+                let mut notified = std::pin::pin!(self.drained.notified());
+                notified.as_mut().enable();
+                if self.count.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        timeout(bound, drained)
+            .await
+            .map_err(|_| self.count.load(Ordering::SeqCst))
+    }
+}
+
+impl Drop for Working {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.drained.notify_waiters();
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -224,13 +296,15 @@ pub(crate) enum Permit<'a> {
     Lease {
         limiter: &'a RedisLimiter,
         lease: String,
+        /// Counts the lease as unfinished while its request is in flight; its release takes over.
+        _working: Working,
     },
     Fallback(#[allow(dead_code)] local::Permit<'a>),
 }
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        let Permit::Lease { limiter, lease } = self else {
+        let Permit::Lease { limiter, lease, .. } = self else {
             return;
         };
         // Outside a runtime, or with Redis away, the lease simply runs to its end.
@@ -245,7 +319,11 @@ impl Drop for Permit<'_> {
         let lease = std::mem::take(lease);
         let window = millis(limiter.limit.window());
         let answered = Instant::now();
+        // Taken before the permit's own piece ends, so that the count never drops to zero
+        // between the answer and the release.
+        let working = limiter.unfinished.start();
         runtime.spawn(async move {
+            let _working = working;
             let released: redis::RedisResult<i64> = RELEASE
                 .key(key)
                 .arg(lease)
@@ -332,6 +410,9 @@ impl RedisLimiter {
             fallback,
             fell_back: AtomicBool::new(false),
             outage_logged: AtomicBool::new(false),
+            unfinished: Arc::default(),
+            closed: AtomicBool::new(false),
+            closing: Notify::new(),
         })
     }
 
@@ -377,10 +458,15 @@ impl RedisLimiter {
 
     /// Waits for a slot (see [`super::Limiter::acquire`]).
     pub(crate) async fn acquire(&self, deadline: Instant) -> Result<Permit<'_>, Error> {
+        let working = self.unfinished.start();
         let ticket = self.next_id();
         let mut backoff = BACKOFF_MIN;
         let mut waited = false;
         loop {
+            if self.closed.load(Ordering::SeqCst) {
+                self.leave(&ticket).await;
+                return Err(Error::Closed);
+            }
             let lease = self.next_id();
             let step = match timeout_at(deadline, self.step(&ticket, &lease)).await {
                 Ok(step) => step,
@@ -392,6 +478,7 @@ impl RedisLimiter {
                     return Ok(Permit::Lease {
                         limiter: self,
                         lease,
+                        _working: working,
                     })
                 }
                 Ok(Step::Rejected) => return Err(Error::TokenRejected),
@@ -413,11 +500,11 @@ impl RedisLimiter {
                     }
                     let nap = wait.min(MAX_NAP);
                     if now + nap >= deadline {
-                        sleep_until_or(deadline).await;
+                        self.pause_until(deadline).await;
                         self.leave(&ticket).await;
-                        return Err(Error::DeadlineExceeded);
+                        return Err(self.closed_or(Error::DeadlineExceeded));
                     }
-                    sleep(nap).await;
+                    self.pause_until(now + nap).await;
                 }
                 Err(reason) => {
                     if let Some(fallback) = &self.fallback {
@@ -444,13 +531,49 @@ impl RedisLimiter {
                         );
                     }
                     if now + backoff >= deadline {
-                        sleep_until_or(deadline).await;
-                        return Err(self.unavailable(reason));
+                        self.pause_until(deadline).await;
+                        return Err(self.closed_or(self.unavailable(reason)));
                     }
-                    sleep(backoff).await;
+                    self.pause_until(now + backoff).await;
                     backoff = (backoff * 2).min(BACKOFF_MAX);
                 }
             }
+        }
+    }
+
+    /// Sleeps until `until`, or until the limiter is closed.
+    async fn pause_until(&self, until: Instant) {
+        let mut closing = std::pin::pin!(self.closing.notified());
+        closing.as_mut().enable();
+        if !self.closed.load(Ordering::SeqCst) {
+            let _ = timeout_at(until, closing).await;
+        }
+    }
+
+    /// [`Error::Closed`] if the limiter was closed while a call waited, else `error`.
+    fn closed_or(&self, error: Error) -> Error {
+        if self.closed.load(Ordering::SeqCst) {
+            Error::Closed
+        } else {
+            error
+        }
+    }
+
+    /// Closes the limiter for [`Client::close`](crate::Client::close): calls waiting for a
+    /// slot leave the queue and fail with [`Error::Closed`], and so do later ones; then waits
+    /// for the unfinished work (releases above all), for at most [`CLOSE_WAIT`].
+    pub(crate) async fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.closing.notify_waiters();
+        if let Err(left) = self.unfinished.drained(CLOSE_WAIT).await {
+            tracing::warn!(
+                left,
+                bound_ms = CLOSE_WAIT.as_millis() as u64,
+                "closing the client: {left} updates of the shared rate limiter (requests still \
+                 in flight, or releases Redis did not answer) unfinished after {} s, the bound \
+                 of close(); their slots stay taken until their leases end",
+                CLOSE_WAIT.as_secs_f64()
+            );
         }
     }
 
@@ -580,7 +703,9 @@ impl RedisLimiter {
         let client = self.client.clone();
         let existing = self.connection.get().cloned();
         let key = self.keys.guard.clone();
+        let working = self.unfinished.start();
         runtime.spawn(async move {
+            let _working = working;
             let connection = match existing {
                 Some(connection) => Ok(connection),
                 None => ConnectionManager::new(client).await,
@@ -597,10 +722,6 @@ impl RedisLimiter {
             }
         });
     }
-}
-
-async fn sleep_until_or(deadline: Instant) {
-    tokio::time::sleep_until(deadline).await;
 }
 
 #[cfg(test)]

@@ -26,6 +26,9 @@ use server::RedisServer;
 
 const LIMIT: u32 = 10;
 const WINDOW: Duration = Duration::from_secs(1);
+/// The limiter's margin for a 1 s window (1%, at least 20 ms): a finished request counts for
+/// `WINDOW + MARGIN` after its answer.
+const MARGIN: Duration = Duration::from_millis(20);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 const PASSWORD: &str = "hunter2-redis-password";
 
@@ -51,6 +54,10 @@ fn rejected_429(fake: &FakeStore) -> usize {
 struct Job {
     redis_url: Option<String>,
     token: String,
+    /// The rate limit's requests per `WINDOW`.
+    limit: u32,
+    /// The client's per-attempt timeout, which a slot's lease includes.
+    timeout: Duration,
     count: u32,
     tasks: u32,
     deadline: Duration,
@@ -58,6 +65,8 @@ struct Job {
     persist: Duration,
     /// The CA a TLS Redis's certificate is signed by, as `SSL_CERT_FILE`.
     ca_file: Option<std::path::PathBuf>,
+    /// The child closes its client after its last call.
+    close: bool,
 }
 
 impl Job {
@@ -65,11 +74,14 @@ impl Job {
         Job {
             redis_url: Some(redis.url()),
             token: demo::TOKEN.to_owned(),
+            limit: LIMIT,
+            timeout: ATTEMPT_TIMEOUT,
             count,
             tasks: 4,
             deadline: Duration::from_secs(20),
             persist: Duration::ZERO,
             ca_file: redis.ca_file(),
+            close: false,
         }
     }
 }
@@ -90,16 +102,24 @@ impl Report {
 }
 
 fn spawn(fake: &FakeStore, job: &Job) -> tokio::process::Child {
+    spawn_as("child", fake, job)
+}
+
+/// Runs `job` in the ignored test `child` (concurrent tasks) or `last_call_child`.
+fn spawn_as(child: &str, fake: &FakeStore, job: &Job) -> tokio::process::Child {
     let mut command = tokio::process::Command::new(std::env::current_exe().unwrap());
     command
-        .args(["--exact", "child", "--nocapture", "--ignored", "--quiet"])
+        .args(["--exact", child, "--nocapture", "--ignored", "--quiet"])
         .env("CHILD_FAKE_URL", fake.base_url())
         .env("CHILD_REDIS_URL", job.redis_url.clone().unwrap_or_default())
         .env("CHILD_TOKEN", &job.token)
+        .env("CHILD_LIMIT", job.limit.to_string())
+        .env("CHILD_TIMEOUT_MS", job.timeout.as_millis().to_string())
         .env("CHILD_COUNT", job.count.to_string())
         .env("CHILD_TASKS", job.tasks.to_string())
         .env("CHILD_DEADLINE_MS", job.deadline.as_millis().to_string())
         .env("CHILD_PERSIST_MS", job.persist.as_millis().to_string())
+        .env("CHILD_CLOSE", if job.close { "1" } else { "" })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
@@ -155,71 +175,57 @@ fn kind(error: &Error) -> &'static str {
     }
 }
 
-/// The child process: sends `CHILD_COUNT` adjustments of -1 from `CHILD_TASKS` tasks through
-/// its own client, and prints how each call ended.
-#[test]
-#[ignore = "run by the other tests as a child process"]
-fn child() {
-    let var = |name: &str| std::env::var(name).unwrap_or_default();
-    let number = |name: &str| var(name).parse::<u64>().unwrap();
-    let fake_url = var("CHILD_FAKE_URL");
+fn child_var(name: &str) -> String {
+    std::env::var(name).unwrap_or_default()
+}
+
+fn child_number(name: &str) -> u64 {
+    child_var(name).parse().unwrap()
+}
+
+/// A child's client, configured by the `CHILD_*` variables, with logging to the parent; `None`
+/// when the child test is run by hand (with `--ignored`), with nothing to do.
+fn child_client() -> Option<Client> {
+    let fake_url = child_var("CHILD_FAKE_URL");
     if fake_url.is_empty() {
-        return; // run by hand with --ignored: nothing to do
+        return None;
     }
     // Everything this crate and redis-rs log goes to the parent, which checks it for secrets.
     tracing_subscriber::fmt()
         .with_env_filter("ecwid_inventory=trace,redis=trace,warn")
         .with_ansi(false)
         .init();
-    let mut builder = Client::builder(demo::STORE, var("CHILD_TOKEN"))
+    let mut builder = Client::builder(demo::STORE, child_var("CHILD_TOKEN"))
         .base_url(fake_url)
-        .rate_limit(RateLimit::new(LIMIT, WINDOW))
-        .timeout(ATTEMPT_TIMEOUT)
-        .deadline(Duration::from_millis(number("CHILD_DEADLINE_MS")))
+        .rate_limit(RateLimit::new(child_number("CHILD_LIMIT") as u32, WINDOW))
+        .timeout(Duration::from_millis(child_number("CHILD_TIMEOUT_MS")))
+        .deadline(Duration::from_millis(child_number("CHILD_DEADLINE_MS")))
         .retry_policy(RetryPolicy::default().default_retry_after(Duration::from_millis(50)));
-    let redis_url = var("CHILD_REDIS_URL");
+    let redis_url = child_var("CHILD_REDIS_URL");
     if !redis_url.is_empty() {
         builder = builder.shared_rate_limit(RedisRateLimit::new(redis_url).key_prefix("test"));
     }
-    let client = builder.build().unwrap();
-    let count = number("CHILD_COUNT") as u32;
-    let tasks = number("CHILD_TASKS") as u32;
-    let persist = Duration::from_millis(number("CHILD_PERSIST_MS"));
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let started = Instant::now();
-    let outcomes = runtime.block_on(async {
-        let mut handles = Vec::new();
-        for task in 0..tasks {
-            let client = client.clone();
-            let share = count / tasks + u32::from(task < count % tasks);
-            handles.push(tokio::spawn(async move {
-                let mut outcomes = Vec::new();
-                let (product, combination) = demo::SMALL_TEE;
-                for _ in 0..share {
-                    let began = Instant::now();
-                    loop {
-                        let result = client
-                            .adjust_variation_stock(product, combination, -1)
-                            .send()
-                            .await;
-                        let again = matches!(&result, Err(e) if !e.may_have_been_applied())
-                            && began.elapsed() < persist;
-                        outcomes.push(result.map(|_| ()).map_err(|e| (kind(&e), e.to_string())));
-                        if !again {
-                            break;
-                        }
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
-                }
-                outcomes
-            }));
-        }
-        let mut all = Vec::new();
-        for handle in handles {
-            all.extend(handle.await.unwrap());
-        }
-        all
-    });
+    Some(builder.build().unwrap())
+}
+
+/// Whether the child closes its client after its last call.
+fn closing() -> bool {
+    !child_var("CHILD_CLOSE").is_empty()
+}
+
+type Outcome = Result<(), (&'static str, String)>;
+
+async fn sell(client: &Client) -> Result<(), Error> {
+    let (product, combination) = demo::SMALL_TEE;
+    client
+        .adjust_variation_stock(product, combination, -1)
+        .send()
+        .await
+        .map(|_| ())
+}
+
+/// Prints how a child's calls ended, for [`finish`] to read.
+fn print_report(outcomes: Vec<Outcome>, started: Instant) {
     let mut counts = BTreeMap::new();
     let mut errors = std::collections::BTreeSet::new();
     for outcome in outcomes {
@@ -238,6 +244,82 @@ fn child() {
         println!("CHILD-ERROR {error}");
     }
     println!("CHILD-ELAPSED-MS {}", started.elapsed().as_millis());
+}
+
+/// The child process: sends `CHILD_COUNT` adjustments of -1 from `CHILD_TASKS` tasks through
+/// its own client (closed at the end with `CHILD_CLOSE`), and prints how each call ended.
+#[test]
+#[ignore = "run by the other tests as a child process"]
+fn child() {
+    let Some(client) = child_client() else {
+        return;
+    };
+    let count = child_number("CHILD_COUNT") as u32;
+    let tasks = child_number("CHILD_TASKS") as u32;
+    let persist = Duration::from_millis(child_number("CHILD_PERSIST_MS"));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let started = Instant::now();
+    let outcomes = runtime.block_on(async {
+        let mut handles = Vec::new();
+        for task in 0..tasks {
+            let client = client.clone();
+            let share = count / tasks + u32::from(task < count % tasks);
+            handles.push(tokio::spawn(async move {
+                let mut outcomes = Vec::new();
+                for _ in 0..share {
+                    let began = Instant::now();
+                    loop {
+                        let result = sell(&client).await;
+                        let again = matches!(&result, Err(e) if !e.may_have_been_applied())
+                            && began.elapsed() < persist;
+                        outcomes.push(result.map_err(|e| (kind(&e), e.to_string())));
+                        if !again {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+                outcomes
+            }));
+        }
+        let mut all = Vec::new();
+        for handle in handles {
+            all.extend(handle.await.unwrap());
+        }
+        if closing() {
+            client.close().await;
+        }
+        all
+    });
+    print_report(outcomes, started);
+}
+
+/// The child process of the exit tests: sends `CHILD_COUNT` adjustments one after another and
+/// exits as soon as the last one returns (after `close()` with `CHILD_CLOSE`). On a current-thread runtime nothing a call spawned
+/// runs once `block_on` returns: the most abrupt exit a process can make, and the usual one
+/// for a CLI or a cron job, whose runtime ends with its `main`.
+#[test]
+#[ignore = "run by the other tests as a child process"]
+fn last_call_child() {
+    let Some(client) = child_client() else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let outcomes = runtime.block_on(async {
+        let mut outcomes = Vec::new();
+        for _ in 0..child_number("CHILD_COUNT") {
+            outcomes.push(sell(&client).await.map_err(|e| (kind(&e), e.to_string())));
+        }
+        if closing() {
+            client.close().await;
+        }
+        outcomes
+    });
+    print_report(outcomes, started);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -265,11 +347,14 @@ async fn processes_with_in_process_limiters_only_earn_429s() {
     let job = Job {
         redis_url: None,
         token: demo::TOKEN.to_owned(),
+        limit: LIMIT,
+        timeout: ATTEMPT_TIMEOUT,
         count: 15,
         tasks: 4,
         deadline: Duration::from_secs(20),
         persist: Duration::ZERO,
         ca_file: None,
+        close: false,
     };
     let reports = run_all(&fake, &[job.clone(), job.clone(), job]).await;
     let refused = rejected_429(&fake);
@@ -722,27 +807,356 @@ async fn redis_restarted_empty_while_ecwid_still_counts_brings_no_burst() {
 
 /// How many processes hold slots (lease ids begin with their process's id).
 fn processes_holding_slots(redis: &RedisServer) -> usize {
-    let mut connection = redis::Client::open(redis.url())
+    let processes: std::collections::BTreeSet<String> = leases(redis)
+        .into_keys()
+        .map(|lease| lease.split(':').next().unwrap().to_owned())
+        .collect();
+    processes.len()
+}
+
+fn redis_connection(redis: &RedisServer) -> redis::Connection {
+    redis::Client::open(redis.url())
         .unwrap()
         .get_connection()
-        .unwrap();
+        .unwrap()
+}
+
+/// Every lease in Redis, of every budget, by id, with when it ends (ms on Redis's clock).
+fn leases(redis: &RedisServer) -> BTreeMap<String, f64> {
+    let mut connection = redis_connection(redis);
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg("*:slots")
         .query(&mut connection)
         .unwrap();
-    let mut processes = std::collections::BTreeSet::new();
+    let mut leases = BTreeMap::new();
     for key in keys {
-        let leases: Vec<String> = redis::cmd("ZRANGE")
+        let scores: Vec<(String, f64)> = redis::cmd("ZRANGE")
             .arg(&key)
             .arg(0)
             .arg(-1)
+            .arg("WITHSCORES")
             .query(&mut connection)
             .unwrap();
-        for lease in leases {
-            processes.insert(lease.split(':').next().unwrap().to_owned());
-        }
+        leases.extend(scores);
     }
-    processes.len()
+    leases
+}
+
+/// Redis's clock, in ms: the one leases are measured by.
+fn redis_now(redis: &RedisServer) -> f64 {
+    let (seconds, micros): (u64, u64) = redis::cmd("TIME")
+        .query(&mut redis_connection(redis))
+        .unwrap();
+    seconds as f64 * 1000.0 + micros as f64 / 1000.0
+}
+
+/// Runs `job` in `last_call_child` and returns the lease its one call left in Redis: when
+/// it ends, with Redis's clock just before the child started and just after it exited (ms).
+async fn last_call_lease(redis: &RedisServer, fake: &FakeStore, job: &Job) -> (f64, f64, f64) {
+    let before = leases(redis);
+    let started = redis_now(redis);
+    let report = finish(spawn_as("last_call_child", fake, job)).await;
+    let exited = redis_now(redis);
+    assert_eq!(report.count("ok"), 1, "{}", report.output);
+    let mut new: Vec<f64> = leases(redis)
+        .into_iter()
+        .filter(|(lease, _)| !before.contains_key(lease))
+        .map(|(_, ends)| ends)
+        .collect();
+    assert_eq!(new.len(), 1, "one call, one lease");
+    (started, exited, new.pop().unwrap())
+}
+
+fn as_ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+/// A process that makes its last call and exits at once keeps its lease for its full length,
+/// lost with the release its runtime never ran; closing the client first shortens it to a
+/// window (and the margin) from the call's answer, which came between the child's start and
+/// its exit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_exiting_after_its_last_call_keeps_its_lease_unless_it_closes_the_client() {
+    let Some(redis) = RedisServer::start(
+        "a_process_exiting_after_its_last_call_keeps_its_lease_unless_it_closes_the_client",
+        None,
+    ) else {
+        return;
+    };
+    let fake = fake_store(demo::tokens().to_vec()).await;
+    // A long attempt timeout sets a lease (window, margin, attempt timeout) far apart from a
+    // window.
+    let job = Job {
+        count: 1,
+        tasks: 1,
+        timeout: Duration::from_secs(10),
+        ..Job::shared(&redis, 1)
+    };
+    let window = as_ms(WINDOW + MARGIN);
+
+    let (started, exited, ends) = last_call_lease(&redis, &fake, &job).await;
+    assert!(
+        ends >= started + as_ms(WINDOW + job.timeout),
+        "without close(), the lease keeps its full length: it ends {:.0} ms after the child \
+         started",
+        ends - started
+    );
+    assert!(ends > exited + window, "not shortened");
+
+    let (started, exited, ends) = last_call_lease(
+        &redis,
+        &fake,
+        &Job {
+            close: true,
+            ..job.clone()
+        },
+    )
+    .await;
+    assert!(
+        ends <= exited + window,
+        "with close(), the lease ends a window from the answer: {:.0} ms after the exit, \
+         {:.0} ms after the child started",
+        ends - exited,
+        ends - started
+    );
+    assert!(ends >= started + window, "the answer came after the start");
+    assert_eq!(fake.ledger().len(), 2);
+}
+
+/// With a limit of one request a window, a process that starts as another one exits (having
+/// closed its client) gets its slot a window after the other's answer, not a lease later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_process_gets_its_slot_a_window_after_a_closed_process_s_answer() {
+    let Some(redis) = RedisServer::start(
+        "the_next_process_gets_its_slot_a_window_after_a_closed_process_s_answer",
+        None,
+    ) else {
+        return;
+    };
+    // The fake counts one request a window too: a second request less than a window after the
+    // first earns a 429.
+    let fake = FakeStore::builder()
+        .store(demo::store())
+        .tokens(demo::tokens())
+        .rate_limit(RateLimit::new(1, WINDOW))
+        .start()
+        .await
+        .unwrap();
+    let job = Job {
+        limit: 1,
+        count: 1,
+        tasks: 1,
+        timeout: Duration::from_secs(10),
+        close: true,
+        ..Job::shared(&redis, 1)
+    };
+    let first = finish(spawn_as("last_call_child", &fake, &job)).await;
+    let first_exited = Instant::now();
+    let second = finish(spawn_as("last_call_child", &fake, &job)).await;
+    let gap = first_exited.elapsed();
+    for report in [&first, &second] {
+        assert_eq!(report.count("ok"), 1, "{}", report.output);
+    }
+    let lease = WINDOW + MARGIN + MARGIN + job.timeout;
+    assert!(
+        gap < lease / 2,
+        "the second process finished {gap:?} after the first exited: it waited for the lease \
+         ({lease:?}), not a window"
+    );
+    assert_eq!(rejected_429(&fake), 0, "a window apart at least");
+    assert_eq!(fake.ledger().len(), 2);
+}
+
+fn shared_client(fake: &FakeStore, redis: &RedisServer, limit: RateLimit) -> Client {
+    Client::builder(demo::STORE, demo::TOKEN)
+        .base_url(fake.base_url())
+        .rate_limit(limit)
+        .timeout(Duration::from_secs(10))
+        // Longer than a minute: a call may wait for a slot a minute away.
+        .deadline(Duration::from_secs(120))
+        .shared_rate_limit(RedisRateLimit::new(redis.url()).key_prefix("close"))
+        .build()
+        .unwrap()
+}
+
+/// How many tickets wait in the Redis queues.
+fn queued(redis: &RedisServer) -> usize {
+    let mut connection = redis_connection(redis);
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*:queue")
+        .query(&mut connection)
+        .unwrap();
+    keys.iter()
+        .map(|key| {
+            redis::cmd("ZCARD")
+                .arg(key)
+                .query::<usize>(&mut connection)
+                .unwrap()
+        })
+        .sum()
+}
+
+/// After close(), a clone's call fails with `Closed`, having sent nothing; the lease of the
+/// call before it ends a window from its answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_close_no_clone_sends_and_the_last_lease_is_shortened() {
+    let Some(redis) = RedisServer::start(
+        "after_close_no_clone_sends_and_the_last_lease_is_shortened",
+        None,
+    ) else {
+        return;
+    };
+    let fake = fake_store(demo::tokens().to_vec()).await;
+    let client = shared_client(&fake, &redis, RateLimit::new(LIMIT, WINDOW));
+    let clone = client.clone();
+    sell(&client).await.unwrap();
+    let answered = redis_now(&redis);
+    client.close().await;
+    let closed = redis_now(&redis);
+    let ends: Vec<f64> = leases(&redis).into_values().collect();
+    assert_eq!(ends.len(), 1);
+    let window = as_ms(WINDOW + MARGIN);
+    assert!(
+        (answered - 1.0..=closed).contains(&(ends[0] - window)),
+        "the lease ends a window after the answer, not {:.0} ms after it",
+        ends[0] - answered
+    );
+    let refused = sell(&clone).await.unwrap_err();
+    assert!(matches!(refused, Error::Closed), "{refused:?}");
+    assert!(!refused.may_have_been_applied());
+    assert_eq!(fake.journal().len(), 1, "nothing sent after close()");
+}
+
+/// A call waiting for a slot when the client closes stops waiting, leaves the Redis queue and
+/// fails with `Closed`, having sent nothing; close() does not wait for its bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_stops_a_waiting_call_which_leaves_the_queue() {
+    let Some(redis) = RedisServer::start("close_stops_a_waiting_call_which_leaves_the_queue", None)
+    else {
+        return;
+    };
+    let fake = fake_store(demo::tokens().to_vec()).await;
+    // One request a minute: the second call would wait a minute for its slot.
+    let client = shared_client(&fake, &redis, RateLimit::new(1, Duration::from_secs(60)));
+    sell(&client).await.unwrap();
+    let waiting = tokio::spawn({
+        let client = client.clone();
+        async move { sell(&client).await }
+    });
+    let give_up = Instant::now() + Duration::from_secs(10);
+    while queued(&redis) == 0 {
+        assert!(Instant::now() < give_up, "the call never queued");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::timeout(Duration::from_secs(1), client.close())
+        .await
+        .expect("close() finished well within its 2 s bound");
+    // close() returned once the waiting call had left: it is done, or about to return.
+    let refused = tokio::time::timeout(Duration::from_secs(1), waiting)
+        .await
+        .expect("the waiting call stopped")
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(refused, Error::Closed), "{refused:?}");
+    assert_eq!(queued(&redis), 0, "it left the queue");
+    assert_eq!(fake.journal().len(), 1, "the waiting call sent nothing");
+}
+
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// close() waits for a request in flight at most its bound (2 s), then says so in a warning
+/// naming it; the request is not cut short, and its answer still shortens its lease.
+#[tokio::test]
+async fn close_waits_for_a_request_in_flight_until_its_bound_and_says_so() {
+    let Some(redis) = RedisServer::start(
+        "close_waits_for_a_request_in_flight_until_its_bound_and_says_so",
+        None,
+    ) else {
+        return;
+    };
+    // This test's own thread logs into a buffer (a current-thread runtime runs every task of
+    // the test on it).
+    let logs = LogBuffer::default();
+    let _logging = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_ansi(false)
+            .with_writer({
+                let logs = logs.clone();
+                move || logs.clone()
+            })
+            .finish(),
+    );
+    let fake = fake_store(demo::tokens().to_vec()).await;
+    fake.inject_fault(
+        Route::VariationInventory,
+        1,
+        Fault::Delay(Duration::from_secs(4)),
+    );
+    let client = shared_client(&fake, &redis, RateLimit::new(LIMIT, WINDOW));
+    let in_flight = tokio::spawn({
+        let client = client.clone();
+        async move { sell(&client).await }
+    });
+    let give_up = Instant::now() + Duration::from_secs(10);
+    while fake.journal().is_empty() {
+        assert!(Instant::now() < give_up, "the request was never sent");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let closing = Instant::now();
+    client.close().await;
+    let waited = closing.elapsed();
+    assert!(
+        (Duration::from_secs(2)..Duration::from_secs(4)).contains(&waited),
+        "close() waited {waited:?}: its bound, not the answer"
+    );
+    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    assert!(
+        logged.contains("unfinished after 2 s, the bound of close()"),
+        "{logged}"
+    );
+    in_flight
+        .await
+        .unwrap()
+        .expect("the request was not cut short");
+    assert_eq!(fake.ledger().len(), 1);
+}
+
+/// With the in-process limiter (or none) close() has nothing to wait for; calls after it fail
+/// with `Closed` at once, having sent nothing.
+#[tokio::test]
+async fn close_with_the_in_process_limiter_returns_at_once_and_refuses_later_calls() {
+    let fake = fake_store(demo::tokens().to_vec()).await;
+    for builder in [
+        // The next slot a minute away: a call after close() must not wait for it.
+        Client::builder(demo::STORE, demo::TOKEN)
+            .rate_limit(RateLimit::new(1, Duration::from_secs(60))),
+        Client::builder(demo::STORE, demo::TOKEN).no_rate_limit(),
+    ] {
+        let client = builder.base_url(fake.base_url()).build().unwrap();
+        let sent = fake.journal().len();
+        sell(&client).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(1), client.close())
+            .await
+            .expect("nothing to wait for");
+        let refused = tokio::time::timeout(Duration::from_secs(1), sell(&client.clone()))
+            .await
+            .expect("refused at once")
+            .unwrap_err();
+        assert!(matches!(refused, Error::Closed), "{refused:?}");
+        assert_eq!(fake.journal().len(), sent + 1, "nothing sent after close()");
+    }
 }
 
 /// Clients with limiters of their own (to Redis, as separate processes are) are served in the
@@ -801,4 +1215,28 @@ async fn waiters_are_served_in_arrival_order_across_limiters() {
             .unwrap();
     }
     assert_eq!(*order.lock().unwrap(), vec![1, 2, 0]);
+}
+
+/// A call waiting for the in-process limiter when the client closes fails with `Closed` when
+/// its turn comes, having sent nothing.
+#[tokio::test]
+async fn a_call_waiting_for_the_in_process_limiter_fails_with_closed_when_its_turn_comes() {
+    let fake = fake_store(demo::tokens().to_vec()).await;
+    let client = Client::builder(demo::STORE, demo::TOKEN)
+        .base_url(fake.base_url())
+        .rate_limit(RateLimit::new(1, WINDOW))
+        .build()
+        .unwrap();
+    sell(&client).await.unwrap();
+    let waiting = tokio::spawn({
+        let client = client.clone();
+        async move { sell(&client).await }
+    });
+    // On this current-thread runtime the spawned call runs, up to its wait for the limiter,
+    // before this test goes on.
+    tokio::task::yield_now().await;
+    client.close().await;
+    let refused = waiting.await.unwrap().unwrap_err();
+    assert!(matches!(refused, Error::Closed), "{refused:?}");
+    assert_eq!(fake.journal().len(), 1, "nothing sent after close()");
 }
