@@ -66,6 +66,8 @@ mod error;
 mod exactly_once;
 pub mod generated;
 mod ids;
+#[cfg(feature = "journal")]
+mod journal;
 mod limiter;
 mod reads;
 mod retry;
@@ -84,6 +86,15 @@ pub use bulk::{
 pub use client::Client;
 pub use error::Error;
 pub use ids::{CombinationId, ProductId, StoreId};
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use journal::POSTGRES_CONNECTIONS;
+#[cfg(feature = "journal")]
+#[cfg_attr(docsrs, doc(cfg(feature = "journal")))]
+pub use journal::{
+    Event, EventRecord, EventState, Journal, JournalBuilder, Recorded, StateCounts,
+    DEFAULT_RETENTION, MAX_EVENT_ID_LEN, MAX_READ, SCHEMA_VERSION,
+};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use limiter::redis::{RedisRateLimit, WhenRedisUnavailable};
