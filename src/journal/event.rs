@@ -318,10 +318,13 @@ impl NewEvent {
         if store_id == 0 {
             return bad("the store id must not be zero".into());
         }
-        event
-            .bulk_item()
-            .to_request(0)
-            .map_err(|error| JournalError::InvalidInput(format!("event {:?}: {}", event.id, error)))?;
+        event.bulk_item().to_request(0).map_err(|error| {
+            let why = match error {
+                crate::Error::InvalidInput(why) => why,
+                other => other.to_string(),
+            };
+            JournalError::InvalidInput(format!("event {:?}: {why}", event.id))
+        })?;
         let (change_kind, change_value) = match event.change {
             StockChange::Delta(delta) => ("delta", Some(i64::from(delta))),
             StockChange::Set(Stock::Quantity(quantity)) => ("set", Some(quantity)),

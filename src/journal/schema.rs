@@ -26,6 +26,7 @@ use super::error::JournalError;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// One change of the schema, in each backend's SQL.
+#[derive(Debug)]
 pub(super) struct Migration {
     pub version: u32,
     pub description: &'static str,
