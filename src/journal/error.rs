@@ -126,8 +126,15 @@ mod tests {
 
     #[test]
     fn database_errors_carry_their_causes_without_the_password() {
-        let error = Outer(std::io::Error::other("refused for user with password hunter2"));
-        let error = database("127.0.0.1:5432/shop", "record an event", &error, Some("hunter2"));
+        let error = Outer(std::io::Error::other(
+            "refused for user with password hunter2",
+        ));
+        let error = database(
+            "127.0.0.1:5432/shop",
+            "record an event",
+            &error,
+            Some("hunter2"),
+        );
         let text = Error::from(error).to_string();
         assert!(
             text.contains("journal: the journal's database 127.0.0.1:5432/shop failed to record an event: error connecting to server: refused"),

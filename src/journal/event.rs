@@ -492,9 +492,7 @@ mod tests {
                 json!({"state": "failed", "status": 404, "errorCode": "PRODUCT_NOT_FOUND", "errorMessage": null}),
             ),
             (
-                EventState::Unknown {
-                    reason: "r".into(),
-                },
+                EventState::Unknown { reason: "r".into() },
                 json!({"state": "unknown", "reason": "r"}),
             ),
         ];
@@ -504,7 +502,10 @@ mod tests {
             let (name, stored) = state.encode();
             assert_eq!(name, state.name());
             assert_eq!(serde_json::from_str::<EventState>(&stored).unwrap(), state);
-            assert_eq!(state.is_final(), ["applied", "failed", "unknown"].contains(&name));
+            assert_eq!(
+                state.is_final(),
+                ["applied", "failed", "unknown"].contains(&name)
+            );
         }
     }
 

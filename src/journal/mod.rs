@@ -84,8 +84,8 @@ pub(crate) use error::JournalError;
 pub use event::{Event, EventRecord, EventState, Recorded, StateCounts, MAX_EVENT_ID_LEN};
 pub use schema::SCHEMA_VERSION;
 
-use event::{column_id, to_ms, EventRow, NewEvent};
 use crate::{Error, StoreId, MAX_BATCH_SIZE, MAX_SETTING};
+use event::{column_id, to_ms, EventRow, NewEvent};
 
 /// How long final events are kept by default: 30 days.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
@@ -395,7 +395,12 @@ struct LeaseKey<'a> {
 // The drain, built on these, is their first user; until then they are used by the tests.
 #[cfg_attr(not(test), allow(dead_code))]
 impl Journal {
-    fn holder(&self, store: StoreId, worker: &str, lease: Duration) -> Result<Holder, JournalError> {
+    fn holder(
+        &self,
+        store: StoreId,
+        worker: &str,
+        lease: Duration,
+    ) -> Result<Holder, JournalError> {
         if worker.is_empty() || worker.len() > 200 || worker.chars().any(char::is_control) {
             return Err(JournalError::InvalidInput(format!(
                 "a worker's name must be 1 to 200 bytes without control characters, not {worker:?}"
@@ -408,7 +413,9 @@ impl Journal {
         }
         let store_id = column_id(store.get(), "store id")?;
         if store_id == 0 {
-            return Err(JournalError::InvalidInput("the store id must not be zero".into()));
+            return Err(JournalError::InvalidInput(
+                "the store id must not be zero".into(),
+            ));
         }
         let now_ms = self.now()?;
         Ok(Holder {
@@ -449,8 +456,7 @@ impl Journal {
         }
         let holder = self.holder(store, worker, lease)?;
         let run_id = uuid::Uuid::new_v4().to_string();
-        let claimed =
-            backend!(self, b => b.claim(&holder, &run_id, max as i64, plan).await)?;
+        let claimed = backend!(self, b => b.claim(&holder, &run_id, max as i64, plan).await)?;
         Ok(claimed.map(|(document, events)| ClaimedRun {
             lease: Self::lease(holder, run_id, store),
             document,

@@ -124,7 +124,10 @@ async fn set_states(
 ) -> Result<(), Failure> {
     let positions: Vec<i32> = states.iter().map(|(p, _, _)| *p as i32).collect();
     let names: Vec<&str> = states.iter().map(|(_, name, _)| *name).collect();
-    let details: Vec<&str> = states.iter().map(|(_, _, detail)| detail.as_str()).collect();
+    let details: Vec<&str> = states
+        .iter()
+        .map(|(_, _, detail)| detail.as_str())
+        .collect();
     let updated = client
         .execute(
             "UPDATE ecwid_journal_events e
@@ -675,8 +678,7 @@ mod tests {
 
     #[test]
     fn the_endpoint_names_hosts_ports_and_database_but_no_credentials() {
-        let config =
-            Config::from_str("postgresql://shop:hunter2@db.internal:6543/stock").unwrap();
+        let config = Config::from_str("postgresql://shop:hunter2@db.internal:6543/stock").unwrap();
         assert_eq!(endpoint(&config), "postgres://db.internal:6543/stock");
         let config = Config::from_str("host=a,b port=1,2 user=u password=hunter2").unwrap();
         assert_eq!(endpoint(&config), "postgres://a:1,b:2/");

@@ -418,7 +418,12 @@ impl Sqlite {
             tx.execute(
                 "UPDATE ecwid_journal_runs SET worker = ?1, lease_id = ?2, lease_until_ms = ?3
                  WHERE run_id = ?4",
-                params![holder.worker, holder.lease_id, holder.lease_until_ms, run_id],
+                params![
+                    holder.worker,
+                    holder.lease_id,
+                    holder.lease_until_ms,
+                    run_id
+                ],
             )?;
             let events = decode_all(run_events(&tx, &run_id)?)?;
             let document = document(&saved)?;

@@ -100,7 +100,11 @@ async fn a_claim_takes_the_oldest_waiting_events_into_a_run_with_its_document() 
         record(journal, OTHER_STORE, [9]).await;
         let run = claim(journal, "worker-a", 3).await.unwrap();
         assert_eq!(ids(&run), ["order-1", "order-2", "order-3"], "{on}");
-        assert_eq!(run.document, json!({"ids": ["order-1", "order-2", "order-3"]}), "{on}");
+        assert_eq!(
+            run.document,
+            json!({"ids": ["order-1", "order-2", "order-3"]}),
+            "{on}"
+        );
         assert_eq!(run.lease.worker, "worker-a");
         assert_eq!(run.lease.until, backend.clock.now() + LEASE, "{on}");
         let rest = claim(journal, "worker-b", 500).await.unwrap();
@@ -138,8 +142,15 @@ async fn bad_claims_and_a_failing_plan_claim_nothing() {
             );
         }
         let refuse: PlanFn = Box::new(|_| Err(Error::InvalidInput("item 2: no".into())));
-        let error = journal.claim(STORE, "w", 10, LEASE, refuse).await.unwrap_err();
-        assert_eq!(Error::from(error).to_string(), "invalid input: item 2: no", "{on}");
+        let error = journal
+            .claim(STORE, "w", 10, LEASE, refuse)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            Error::from(error).to_string(),
+            "invalid input: item 2: no",
+            "{on}"
+        );
         let run = claim(journal, "w", 10).await.unwrap();
         assert_eq!(run.events.len(), 3, "{on}: the failed claim took nothing");
     }
@@ -181,10 +192,17 @@ async fn claim_all_concurrently(backend: &Backend, journals: Vec<Journal>) {
         let mine = task.await.unwrap();
         per_worker.push(mine.len());
         for sequence in mine {
-            assert!(seen.insert(sequence), "{on}: event {sequence} claimed twice");
+            assert!(
+                seen.insert(sequence),
+                "{on}: event {sequence} claimed twice"
+            );
         }
     }
-    assert_eq!(seen.len() as u64, EVENTS, "{on}: every event claimed ({per_worker:?})");
+    assert_eq!(
+        seen.len() as u64,
+        EVENTS,
+        "{on}: every event claimed ({per_worker:?})"
+    );
     assert!(claim(writer, "late", 500).await.is_none(), "{on}");
 }
 
@@ -246,20 +264,45 @@ async fn a_lease_taken_over_makes_the_old_holders_writes_fail() {
             .save_run(&mut run.lease, &checkpoint, &[(0, sending.clone())], LEASE)
             .await
             .unwrap();
-        assert_eq!(states(journal, STORE, &[1, 2]).await, [sending.clone(), EventState::Recorded], "{on}");
+        assert_eq!(
+            states(journal, STORE, &[1, 2]).await,
+            [sending.clone(), EventState::Recorded],
+            "{on}"
+        );
 
         // Not expired yet: nothing to take over.
         backend.clock.advance(LEASE - Duration::from_millis(1));
-        assert!(journal.take_over(STORE, "worker-b", LEASE).await.unwrap().is_none(), "{on}");
+        assert!(
+            journal
+                .take_over(STORE, "worker-b", LEASE)
+                .await
+                .unwrap()
+                .is_none(),
+            "{on}"
+        );
         // Expired (worker-a is gone, or stalled).
         backend.clock.advance(Duration::from_millis(1));
-        let mut taken = journal.take_over(STORE, "worker-b", LEASE).await.unwrap().unwrap();
+        let mut taken = journal
+            .take_over(STORE, "worker-b", LEASE)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(taken.lease.run_id, run.lease.run_id, "{on}");
         assert_eq!(taken.lease.worker, "worker-b", "{on}");
-        assert_eq!(taken.document, checkpoint, "{on}: resumed from the saved document");
+        assert_eq!(
+            taken.document, checkpoint,
+            "{on}: resumed from the saved document"
+        );
         assert_eq!(ids(&taken), ["order-1", "order-2", "order-3"], "{on}");
         assert_eq!(taken.events[0].state, sending, "{on}");
-        assert!(journal.take_over(STORE, "worker-c", LEASE).await.unwrap().is_none(), "{on}");
+        assert!(
+            journal
+                .take_over(STORE, "worker-c", LEASE)
+                .await
+                .unwrap()
+                .is_none(),
+            "{on}"
+        );
 
         // worker-a wakes up: it learns it must stop, and writes nothing.
         let stale = json!({"step": "stale"});
@@ -267,15 +310,26 @@ async fn a_lease_taken_over_makes_the_old_holders_writes_fail() {
             .save_run(&mut run.lease, &stale, &[(1, sending.clone())], LEASE)
             .await
             .unwrap_err();
-        assert!(matches!(error, JournalError::LeaseLost { ref run_id } if *run_id == run.lease.run_id), "{on}: {error:?}");
+        assert!(
+            matches!(error, JournalError::LeaseLost { ref run_id } if *run_id == run.lease.run_id),
+            "{on}: {error:?}"
+        );
         let error = journal
             .finish_run(&run.lease, &[applied(), applied(), applied()])
             .await
             .unwrap_err();
-        assert!(matches!(error, JournalError::LeaseLost { .. }), "{on}: {error:?}");
-        assert!(Error::from(error).to_string().contains("taken over by another worker"));
+        assert!(
+            matches!(error, JournalError::LeaseLost { .. }),
+            "{on}: {error:?}"
+        );
+        assert!(Error::from(error)
+            .to_string()
+            .contains("taken over by another worker"));
         let error = journal.release_run(&run.lease).await.unwrap_err();
-        assert!(matches!(error, JournalError::LeaseLost { .. }), "{on}: {error:?}");
+        assert!(
+            matches!(error, JournalError::LeaseLost { .. }),
+            "{on}: {error:?}"
+        );
         // The outcomes the old holder tried to write were rolled back with its finish.
         assert_eq!(
             states(journal, STORE, &[1, 2, 3]).await,
@@ -285,14 +339,37 @@ async fn a_lease_taken_over_makes_the_old_holders_writes_fail() {
 
         // worker-b goes on, and a save extends its lease.
         backend.clock.advance(LEASE / 2);
-        journal.save_run(&mut taken.lease, &json!({"step": 2}), &[], LEASE).await.unwrap();
+        journal
+            .save_run(&mut taken.lease, &json!({"step": 2}), &[], LEASE)
+            .await
+            .unwrap();
         assert_eq!(taken.lease.until, backend.clock.now() + LEASE, "{on}");
         backend.clock.advance(LEASE - Duration::from_millis(1));
-        assert!(journal.take_over(STORE, "worker-c", LEASE).await.unwrap().is_none(), "{on}");
-        journal.finish_run(&taken.lease, &[applied(), failed("PRODUCT_NOT_FOUND"), unknown()]).await.unwrap();
+        assert!(
+            journal
+                .take_over(STORE, "worker-c", LEASE)
+                .await
+                .unwrap()
+                .is_none(),
+            "{on}"
+        );
+        journal
+            .finish_run(
+                &taken.lease,
+                &[applied(), failed("PRODUCT_NOT_FOUND"), unknown()],
+            )
+            .await
+            .unwrap();
         // A finished run is never taken over, however old.
         backend.clock.advance(DAY);
-        assert!(journal.take_over(STORE, "worker-c", LEASE).await.unwrap().is_none(), "{on}");
+        assert!(
+            journal
+                .take_over(STORE, "worker-c", LEASE)
+                .await
+                .unwrap()
+                .is_none(),
+            "{on}"
+        );
     }
 }
 
@@ -305,24 +382,46 @@ async fn finishing_writes_every_outcome_and_closes_the_run_or_nothing() {
         let wrong: [(&str, Vec<EventState>); 3] = [
             ("too few", vec![applied(), applied()]),
             ("too many", vec![applied(); 4]),
-            ("not final", vec![applied(), EventState::Recorded, applied()]),
+            (
+                "not final",
+                vec![applied(), EventState::Recorded, applied()],
+            ),
         ];
         for (what, outcomes) in wrong {
             let error = journal.finish_run(&run.lease, &outcomes).await.unwrap_err();
-            assert!(matches!(error, JournalError::InvalidInput(_)), "{on}, {what}: {error:?}");
+            assert!(
+                matches!(error, JournalError::InvalidInput(_)),
+                "{on}, {what}: {error:?}"
+            );
             assert_eq!(
                 states(journal, STORE, &[1, 2, 3]).await,
-                [EventState::Recorded, EventState::Recorded, EventState::Recorded],
+                [
+                    EventState::Recorded,
+                    EventState::Recorded,
+                    EventState::Recorded
+                ],
                 "{on}, {what}: nothing written"
             );
         }
         // A save naming a position the run does not have writes nothing either.
         let error = journal
-            .save_run(&mut run.lease, &json!({}), &[(0, applied()), (7, applied())], LEASE)
+            .save_run(
+                &mut run.lease,
+                &json!({}),
+                &[(0, applied()), (7, applied())],
+                LEASE,
+            )
             .await
             .unwrap_err();
-        assert!(matches!(error, JournalError::InvalidInput(_)), "{on}: {error:?}");
-        assert_eq!(states(journal, STORE, &[1]).await, [EventState::Recorded], "{on}");
+        assert!(
+            matches!(error, JournalError::InvalidInput(_)),
+            "{on}: {error:?}"
+        );
+        assert_eq!(
+            states(journal, STORE, &[1]).await,
+            [EventState::Recorded],
+            "{on}"
+        );
 
         backend.clock.advance(Duration::from_secs(5));
         let outcomes = [applied(), failed("PRODUCT_NOT_FOUND"), unknown()];
@@ -331,10 +430,22 @@ async fn finishing_writes_every_outcome_and_closes_the_run_or_nothing() {
         let record = journal.event(STORE, "order-1").await.unwrap().unwrap();
         assert_eq!(record.state_changed_at, backend.clock.now(), "{on}");
         let counts = journal.counts(STORE).await.unwrap();
-        assert_eq!((counts.applied, counts.failed, counts.unknown, counts.recorded), (1, 1, 1, 0), "{on}");
+        assert_eq!(
+            (
+                counts.applied,
+                counts.failed,
+                counts.unknown,
+                counts.recorded
+            ),
+            (1, 1, 1, 0),
+            "{on}"
+        );
         // Finished once: the run is closed.
         let again = journal.finish_run(&run.lease, &outcomes).await.unwrap_err();
-        assert!(matches!(again, JournalError::LeaseLost { .. }), "{on}: {again:?}");
+        assert!(
+            matches!(again, JournalError::LeaseLost { .. }),
+            "{on}: {again:?}"
+        );
         // Final events are never claimed again, and a redelivery returns their outcome.
         assert!(claim(journal, "worker-b", 10).await.is_none(), "{on}");
         let redelivered = journal.record(&sale(STORE, 2)).await.unwrap();
@@ -351,25 +462,40 @@ async fn a_released_run_puts_its_events_back_first_in_line() {
         let sending = EventState::Sending {
             deduplication_key: "k".into(),
         };
-        journal.save_run(&mut run.lease, &json!({}), &[(0, sending)], LEASE).await.unwrap();
+        journal
+            .save_run(&mut run.lease, &json!({}), &[(0, sending)], LEASE)
+            .await
+            .unwrap();
         record(journal, STORE, 3..=3).await;
         journal.release_run(&run.lease).await.unwrap();
         assert_eq!(
             states(journal, STORE, &[1, 2, 3]).await,
-            [EventState::Recorded, EventState::Recorded, EventState::Recorded],
+            [
+                EventState::Recorded,
+                EventState::Recorded,
+                EventState::Recorded
+            ],
             "{on}"
         );
         let again = claim(journal, "worker-b", 2).await.unwrap();
         assert_eq!(ids(&again), ["order-1", "order-2"], "{on}");
         // The released run is closed: never taken over.
         backend.clock.advance(DAY);
-        let taken = journal.take_over(STORE, "worker-c", LEASE).await.unwrap().unwrap();
+        let taken = journal
+            .take_over(STORE, "worker-c", LEASE)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(taken.lease.run_id, again.lease.run_id, "{on}");
     }
 }
 
 /// Finishes one run over events `numbers` with `outcomes`.
-async fn finish(journal: &Journal, numbers: std::ops::RangeInclusive<u64>, outcomes: &[EventState]) {
+async fn finish(
+    journal: &Journal,
+    numbers: std::ops::RangeInclusive<u64>,
+    outcomes: &[EventState],
+) {
     record(journal, STORE, numbers).await;
     let run = claim(journal, "worker", 500).await.unwrap();
     journal.finish_run(&run.lease, outcomes).await.unwrap();
@@ -379,19 +505,41 @@ async fn finish(journal: &Journal, numbers: std::ops::RangeInclusive<u64>, outco
 async fn failed_and_unknown_events_are_read_page_by_page() {
     for backend in backends("reads").await {
         let (journal, on) = (&backend.journal, backend.name);
-        let outcomes = [failed("A"), unknown(), applied(), failed("B"), failed("C"), unknown()];
+        let outcomes = [
+            failed("A"),
+            unknown(),
+            applied(),
+            failed("B"),
+            failed("C"),
+            unknown(),
+        ];
         finish(journal, 1..=6, &outcomes).await;
         let page = journal.failed(STORE, None, 2).await.unwrap();
-        let names = |page: &[crate::EventRecord]| page.iter().map(|r| r.event.id.clone()).collect::<Vec<_>>();
+        let names = |page: &[crate::EventRecord]| {
+            page.iter().map(|r| r.event.id.clone()).collect::<Vec<_>>()
+        };
         assert_eq!(names(&page), ["order-1", "order-4"], "{on}");
-        let next = journal.failed(STORE, Some(page[1].sequence), 2).await.unwrap();
+        let next = journal
+            .failed(STORE, Some(page[1].sequence), 2)
+            .await
+            .unwrap();
         assert_eq!(names(&next), ["order-5"], "{on}");
         assert_eq!(next[0].state, failed("C"), "{on}");
-        let last = journal.failed(STORE, Some(next[0].sequence), 2).await.unwrap();
+        let last = journal
+            .failed(STORE, Some(next[0].sequence), 2)
+            .await
+            .unwrap();
         assert!(last.is_empty(), "{on}");
         let unknown = journal.unknown(STORE, None, 1000).await.unwrap();
         assert_eq!(names(&unknown), ["order-2", "order-6"], "{on}");
-        assert!(journal.failed(OTHER_STORE, None, 10).await.unwrap().is_empty(), "{on}");
+        assert!(
+            journal
+                .failed(OTHER_STORE, None, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{on}"
+        );
     }
 }
 
@@ -412,19 +560,36 @@ async fn purge_removes_final_events_past_the_retention_by_the_journals_clock() {
         assert_eq!(ids(&open_run), ["order-3"]);
 
         backend.clock.advance(7 * DAY - Duration::from_millis(1));
-        assert_eq!(journal.purge().await.unwrap(), 0, "{on}: kept for the whole retention");
+        assert_eq!(
+            journal.purge().await.unwrap(),
+            0,
+            "{on}: kept for the whole retention"
+        );
         backend.clock.advance(Duration::from_millis(2));
         assert_eq!(journal.purge().await.unwrap(), 2, "{on}");
         assert_eq!(journal.event(STORE, "order-1").await.unwrap(), None, "{on}");
-        assert!(journal.event(STORE, "order-3").await.unwrap().is_some(), "{on}");
-        assert!(journal.event(STORE, "order-4").await.unwrap().is_some(), "{on}");
+        assert!(
+            journal.event(STORE, "order-3").await.unwrap().is_some(),
+            "{on}"
+        );
+        assert!(
+            journal.event(STORE, "order-4").await.unwrap().is_some(),
+            "{on}"
+        );
         let runs = backend
             .raw_query("SELECT closed_as FROM ecwid_journal_runs ORDER BY created_at_ms")
             .await;
-        assert_eq!(runs, [[String::new()]], "{on}: the finished run is gone, the open one kept");
+        assert_eq!(
+            runs,
+            [[String::new()]],
+            "{on}: the finished run is gone, the open one kept"
+        );
 
         // Delivered again after its record was purged: a new event (see the retention docs).
-        assert!(journal.record(&sale(STORE, 1)).await.unwrap().is_new(), "{on}");
+        assert!(
+            journal.record(&sale(STORE, 1)).await.unwrap().is_new(),
+            "{on}"
+        );
         backend.clock.advance(30 * DAY);
         assert_eq!(journal.purge().await.unwrap(), 0, "{on}: nothing final");
         // The default retention is 30 days.

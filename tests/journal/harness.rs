@@ -109,8 +109,7 @@ fn postgres_bin() -> Option<PathBuf> {
             let entry = entry.ok()?;
             let version = entry.file_name().to_str()?.parse().ok()?;
             let bin = entry.path().join("bin");
-            (bin.join("initdb").exists() && bin.join("postgres").exists())
-                .then_some((version, bin))
+            (bin.join("initdb").exists() && bin.join("postgres").exists()).then_some((version, bin))
         })
         .collect();
     versions.sort();

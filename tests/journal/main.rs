@@ -41,6 +41,13 @@ fn sale(id: &str) -> Event {
     .check_low_stock_notification(true)
 }
 
+/// `sale(id)` with one thing changed.
+fn sale_with(id: &str, change: impl FnOnce(&mut Event)) -> Event {
+    let mut event = sale(id);
+    change(&mut event);
+    event
+}
+
 #[tokio::test]
 async fn recording_an_event_twice_is_a_no_op_that_returns_its_state() {
     for backend in backends("record_twice").await {
@@ -81,15 +88,26 @@ async fn the_same_id_in_two_stores_is_two_events() {
         let (journal, on) = (&backend.journal, backend.name);
         let mut elsewhere = sale("order-1");
         elsewhere.store = OTHER_STORE;
-        assert!(journal.record(&sale("order-1")).await.unwrap().is_new(), "{on}");
+        assert!(
+            journal.record(&sale("order-1")).await.unwrap().is_new(),
+            "{on}"
+        );
         assert!(journal.record(&elsewhere).await.unwrap().is_new(), "{on}");
         let here = journal.event(STORE, "order-1").await.unwrap().unwrap();
-        let there = journal.event(OTHER_STORE, "order-1").await.unwrap().unwrap();
+        let there = journal
+            .event(OTHER_STORE, "order-1")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(here.event.store, STORE, "{on}");
         assert_eq!(there.event.store, OTHER_STORE, "{on}");
         assert_ne!(here.sequence, there.sequence, "{on}");
         assert_eq!(journal.counts(STORE).await.unwrap().recorded, 1, "{on}");
-        assert_eq!(journal.counts(OTHER_STORE).await.unwrap().recorded, 1, "{on}");
+        assert_eq!(
+            journal.counts(OTHER_STORE).await.unwrap().recorded,
+            1,
+            "{on}"
+        );
     }
 }
 
@@ -97,23 +115,40 @@ async fn the_same_id_in_two_stores_is_two_events() {
 async fn a_different_payload_under_a_known_id_is_reported_and_the_first_kept() {
     for backend in backends("conflict").await {
         let (journal, on) = (&backend.journal, backend.name);
-        let first = journal.record(&sale("order-1")).await.unwrap().into_record();
+        let first = journal
+            .record(&sale("order-1"))
+            .await
+            .unwrap()
+            .into_record();
         let product = StockItem::Product {
             product: ProductId::new(1),
         };
         let variants = [
-            ("delta", Event { change: StockChange::Delta(-3), ..sale("order-1") }),
+            (
+                "delta",
+                sale_with("order-1", |e| e.change = StockChange::Delta(-3)),
+            ),
             (
                 "set",
-                Event { change: StockChange::Set(Stock::Quantity(2)), ..sale("order-1") },
+                sale_with("order-1", |e| {
+                    e.change = StockChange::Set(Stock::Quantity(2))
+                }),
             ),
-            ("unlimited", Event { change: StockChange::Set(Stock::Unlimited), ..sale("order-1") }),
-            ("item", Event { item: product, ..sale("order-1") }),
+            (
+                "unlimited",
+                sale_with("order-1", |e| e.change = StockChange::Set(Stock::Unlimited)),
+            ),
+            ("item", sale_with("order-1", |e| e.item = product)),
             ("flag", sale("order-1").check_low_stock_notification(false)),
-            ("no flag", Event { check_low_stock_notification: None, ..sale("order-1") }),
+            (
+                "no flag",
+                sale_with("order-1", |e| e.check_low_stock_notification = None),
+            ),
             (
                 "time",
-                Event { occurred_at: sale("order-1").occurred_at + Duration::from_millis(1), ..sale("order-1") },
+                sale_with("order-1", |e| {
+                    e.occurred_at = sale("order-1").occurred_at + Duration::from_millis(1)
+                }),
             ),
         ];
         for (what, event) in variants {
@@ -124,10 +159,9 @@ async fn a_different_payload_under_a_known_id_is_reported_and_the_first_kept() {
             assert_eq!(stored, first, "{on}, another {what}: the first is kept");
         }
         // Below a millisecond, the time is the same time.
-        let same = Event {
-            occurred_at: sale("order-1").occurred_at + Duration::from_micros(300),
-            ..sale("order-1")
-        };
+        let same = sale_with("order-1", |e| {
+            e.occurred_at = sale("order-1").occurred_at + Duration::from_micros(300)
+        });
         assert!(
             matches!(journal.record(&same).await.unwrap(), Recorded::Duplicate(_)),
             "{on}"
@@ -141,16 +175,30 @@ async fn every_kind_of_change_is_stored_as_given() {
     for backend in backends("kinds").await {
         let (journal, on) = (&backend.journal, backend.name);
         let events = [
-            Event::new(STORE, "delta", small_tee(), StockChange::Delta(i32::MIN), at(1)),
+            Event::new(
+                STORE,
+                "delta",
+                small_tee(),
+                StockChange::Delta(i32::MIN),
+                at(1),
+            ),
             Event::new(
                 STORE,
                 "set",
-                StockItem::Product { product: ProductId::new(i64::MAX as u64) },
+                StockItem::Product {
+                    product: ProductId::new(i64::MAX as u64),
+                },
                 StockChange::Set(Stock::Quantity(ecwid_inventory::MAX_QUANTITY)),
                 at(2),
             )
             .check_low_stock_notification(false),
-            Event::new(STORE, "unlimited", small_tee(), StockChange::Set(Stock::Unlimited), at(3)),
+            Event::new(
+                STORE,
+                "unlimited",
+                small_tee(),
+                StockChange::Set(Stock::Unlimited),
+                at(3),
+            ),
         ];
         for event in &events {
             assert!(journal.record(event).await.unwrap().is_new(), "{on}");
@@ -165,10 +213,12 @@ async fn bad_input_is_refused_and_records_nothing() {
     for backend in backends("bad_input").await {
         let (journal, on) = (&backend.journal, backend.name);
         let bad = [
-            Event { id: String::new(), ..sale("x") },
-            Event { change: StockChange::Delta(0), ..sale("order-1") },
-            Event { store: StoreId::new(0), ..sale("order-1") },
-            Event { change: StockChange::Set(Stock::Quantity(-1)), ..sale("order-1") },
+            sale_with("x", |e| e.id = String::new()),
+            sale_with("order-1", |e| e.change = StockChange::Delta(0)),
+            sale_with("order-1", |e| e.store = StoreId::new(0)),
+            sale_with("order-1", |e| {
+                e.change = StockChange::Set(Stock::Quantity(-1))
+            }),
         ];
         for event in bad {
             let error = journal.record(&event).await.unwrap_err();
@@ -176,11 +226,18 @@ async fn bad_input_is_refused_and_records_nothing() {
         }
         for limit in [0, ecwid_inventory::MAX_READ + 1] {
             let error = journal.failed(STORE, None, limit).await.unwrap_err();
-            assert!(error.to_string().contains("the limit must be 1 to 1000"), "{on}: {error}");
+            assert!(
+                error.to_string().contains("the limit must be 1 to 1000"),
+                "{on}: {error}"
+            );
         }
         let counts = journal.counts(StoreId::new(0)).await.unwrap();
         assert_eq!(counts, Default::default(), "{on}");
-        assert_eq!(journal.counts(STORE).await.unwrap(), Default::default(), "{on}");
+        assert_eq!(
+            journal.counts(STORE).await.unwrap(),
+            Default::default(),
+            "{on}"
+        );
     }
 }
 
@@ -214,9 +271,15 @@ async fn migrations_run_once_and_a_newer_schema_is_refused() {
         backend.open().await;
         backend.open().await;
         let applied = backend
-            .raw_query("SELECT version, applied_at_ms FROM ecwid_journal_migrations ORDER BY version")
+            .raw_query(
+                "SELECT version, applied_at_ms FROM ecwid_journal_migrations ORDER BY version",
+            )
             .await;
-        let first_ms = first_open.duration_since(UNIX_EPOCH).unwrap().as_millis().to_string();
+        let first_ms = first_open
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+            .to_string();
         let expected: Vec<Vec<String>> = (1..=SCHEMA_VERSION)
             .map(|v| vec![v.to_string(), first_ms.clone()])
             .collect();
@@ -253,9 +316,15 @@ async fn a_journal_shows_where_it_is_but_never_a_password() {
             Some(server) => {
                 let port = server.url().rsplit(':').next().unwrap().to_owned();
                 let port = port.split('/').next().unwrap();
-                assert!(shown.contains(&format!("postgres://127.0.0.1:{port}/postgres")), "{shown}");
+                assert!(
+                    shown.contains(&format!("postgres://127.0.0.1:{port}/postgres")),
+                    "{shown}"
+                );
             }
-            None => assert!(shown.contains("sqlite:") && shown.contains("journal.sqlite3"), "{shown}"),
+            None => assert!(
+                shown.contains("sqlite:") && shown.contains("journal.sqlite3"),
+                "{shown}"
+            ),
         }
     }
 }
@@ -278,7 +347,11 @@ async fn postgres_stopped_gives_a_clear_error_and_works_again_after_a_restart() 
         assert!(text.starts_with("invalid client configuration: journal: the journal's database postgres://127.0.0.1:"), "{text}");
         assert!(text.contains("failed to record an event"), "{text}");
         assert!(!text.contains(PG_PASSWORD), "{text}");
-        let error = journal.event(STORE, "order-1").await.unwrap_err().to_string();
+        let error = journal
+            .event(STORE, "order-1")
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("failed to read an event"), "{error}");
 
         tokio::task::block_in_place(|| server.start_again());
@@ -296,7 +369,10 @@ async fn connection_failures_never_show_the_password() {
             continue;
         };
         let wrong = server.url().replace(PG_PASSWORD, "wrong-hunter3");
-        let error = Journal::connect_postgres(&wrong).await.unwrap_err().to_string();
+        let error = Journal::connect_postgres(&wrong)
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("password authentication failed"), "{error}");
         assert!(!error.contains("wrong-hunter3"), "{error}");
         let unreadable = format!("postgresql://postgres:{PG_PASSWORD}@127.0.0.1:notaport/db");
