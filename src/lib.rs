@@ -66,8 +66,6 @@ mod error;
 mod exactly_once;
 pub mod generated;
 mod ids;
-#[cfg(feature = "journal")]
-mod journal;
 mod limiter;
 mod reads;
 mod retry;
@@ -86,15 +84,6 @@ pub use bulk::{
 pub use client::Client;
 pub use error::Error;
 pub use ids::{CombinationId, ProductId, StoreId};
-#[cfg(feature = "postgres")]
-#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
-pub use journal::POSTGRES_CONNECTIONS;
-#[cfg(feature = "journal")]
-#[cfg_attr(docsrs, doc(cfg(feature = "journal")))]
-pub use journal::{
-    Event, EventRecord, EventState, Journal, JournalBuilder, Recorded, StateCounts,
-    DEFAULT_RETENTION, MAX_EVENT_ID_LEN, MAX_READ, SCHEMA_VERSION,
-};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use limiter::redis::{RedisRateLimit, WhenRedisUnavailable};
@@ -107,6 +96,10 @@ pub use stock::{AdjustStock, Stock, StockAdjustment, StockItem};
 #[cfg(feature = "fake")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
 pub mod fake;
+
+#[cfg(feature = "journal")]
+#[cfg_attr(docsrs, doc(cfg(feature = "journal")))]
+pub mod journal;
 
 /// The README's code blocks, compiled (and, where they need no real store, run) as doc tests.
 #[cfg(all(doctest, feature = "fake"))]

@@ -19,7 +19,8 @@ pub const MAX_EVENT_ID_LEN: usize = 255;
 ///
 /// ```
 /// use std::time::SystemTime;
-/// use ecwid_inventory::{Event, ProductId, StockChange, StockItem, StoreId};
+/// use ecwid_inventory::journal::Event;
+/// use ecwid_inventory::{ProductId, StockChange, StockItem, StoreId};
 ///
 /// let sold = Event::new(
 ///     StoreId::new(1003),

@@ -41,7 +41,8 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), ecwid_inventory::Error> {
 //! use std::time::SystemTime;
-//! use ecwid_inventory::{Event, EventState, Journal, ProductId, Recorded, StockChange, StockItem, StoreId};
+//! use ecwid_inventory::journal::{Event, EventState, Journal, Recorded};
+//! use ecwid_inventory::{ProductId, StockChange, StockItem, StoreId};
 //!
 //! # let dir = std::env::temp_dir().join(format!("ecwid-journal-doc-{}", std::process::id()));
 //! # std::fs::create_dir_all(&dir).unwrap();
@@ -117,7 +118,7 @@ struct Inner {
 enum Backend {
     Sqlite(sqlite::Sqlite),
     #[cfg(feature = "postgres")]
-    Postgres(postgres::Postgres),
+    Postgres(Box<postgres::Postgres>),
 }
 
 /// Calls the same method, with the same arguments, on whichever backend the journal has.
@@ -183,7 +184,7 @@ impl JournalBuilder {
         self.check()?;
         let now = self.now()?;
         let backend = postgres::Postgres::connect(config, now).await?;
-        Ok(self.build(Backend::Postgres(backend)))
+        Ok(self.build(Backend::Postgres(Box::new(backend))))
     }
 
     fn check(&self) -> Result<(), Error> {

@@ -13,8 +13,8 @@ use std::{
 
 use serde_json::json;
 
-use super::{ClaimedRun, EventState, Journal, JournalError, PlanFn};
-use crate::{Error, Event, ProductId, StockChange, StockItem, StoreId};
+use super::{ClaimedRun, Event, EventRecord, EventState, Journal, JournalError, PlanFn};
+use crate::{Error, ProductId, StockChange, StockItem, StoreId};
 use harness::{backends, Backend};
 
 const STORE: StoreId = StoreId::new(1003);
@@ -515,9 +515,8 @@ async fn failed_and_unknown_events_are_read_page_by_page() {
         ];
         finish(journal, 1..=6, &outcomes).await;
         let page = journal.failed(STORE, None, 2).await.unwrap();
-        let names = |page: &[crate::EventRecord]| {
-            page.iter().map(|r| r.event.id.clone()).collect::<Vec<_>>()
-        };
+        let names =
+            |page: &[EventRecord]| page.iter().map(|r| r.event.id.clone()).collect::<Vec<_>>();
         assert_eq!(names(&page), ["order-1", "order-4"], "{on}");
         let next = journal
             .failed(STORE, Some(page[1].sequence), 2)

@@ -9,9 +9,9 @@ mod harness;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use ecwid_inventory::journal::{Event, EventState, Journal, Recorded, MAX_READ, SCHEMA_VERSION};
 use ecwid_inventory::{
-    CombinationId, Error, Event, EventState, Journal, ProductId, Recorded, Stock, StockChange,
-    StockItem, StoreId, SCHEMA_VERSION,
+    CombinationId, Error, ProductId, Stock, StockChange, StockItem, StoreId, MAX_QUANTITY,
 };
 use harness::{backends, PG_PASSWORD};
 
@@ -188,7 +188,7 @@ async fn every_kind_of_change_is_stored_as_given() {
                 StockItem::Product {
                     product: ProductId::new(i64::MAX as u64),
                 },
-                StockChange::Set(Stock::Quantity(ecwid_inventory::MAX_QUANTITY)),
+                StockChange::Set(Stock::Quantity(MAX_QUANTITY)),
                 at(2),
             )
             .check_low_stock_notification(false),
@@ -224,7 +224,7 @@ async fn bad_input_is_refused_and_records_nothing() {
             let error = journal.record(&event).await.unwrap_err();
             assert!(matches!(error, Error::InvalidInput(_)), "{on}: {error:?}");
         }
-        for limit in [0, ecwid_inventory::MAX_READ + 1] {
+        for limit in [0, MAX_READ + 1] {
             let error = journal.failed(STORE, None, limit).await.unwrap_err();
             assert!(
                 error.to_string().contains("the limit must be 1 to 1000"),
