@@ -396,6 +396,8 @@ struct LeaseKey<'a> {
 // The drain, built on these, is their first user; until then they are used by the tests.
 #[cfg_attr(not(test), allow(dead_code))]
 impl Journal {
+    /// A new holder for a run of `store`: `worker`, with a fresh lease id, until `lease` from
+    /// now.
     fn holder(
         &self,
         store: StoreId,
@@ -407,25 +409,31 @@ impl Journal {
                 "a worker's name must be 1 to 200 bytes without control characters, not {worker:?}"
             )));
         }
-        if lease.is_zero() || lease > MAX_SETTING {
-            return Err(JournalError::InvalidInput(format!(
-                "a lease must be longer than zero and at most {MAX_SETTING:?}, not {lease:?}"
-            )));
-        }
         let store_id = column_id(store.get(), "store id")?;
         if store_id == 0 {
             return Err(JournalError::InvalidInput(
                 "the store id must not be zero".into(),
             ));
         }
-        let now_ms = self.now()?;
+        let (now_ms, lease_until_ms) = self.lease_from_now(lease)?;
         Ok(Holder {
             store_id,
             worker: worker.to_owned(),
             lease_id: uuid::Uuid::new_v4().to_string(),
-            lease_until_ms: now_ms + lease.as_millis() as i64,
+            lease_until_ms,
             now_ms,
         })
+    }
+
+    /// Now, and `lease` from now, by the journal's clock.
+    fn lease_from_now(&self, lease: Duration) -> Result<(i64, i64), JournalError> {
+        if lease.is_zero() || lease > MAX_SETTING {
+            return Err(JournalError::InvalidInput(format!(
+                "a lease must be longer than zero and at most {MAX_SETTING:?}, not {lease:?}"
+            )));
+        }
+        let now = self.now()?;
+        Ok((now, now + lease.as_millis() as i64))
     }
 
     fn lease(holder: Holder, run_id: String, store: StoreId) -> RunLease {
@@ -493,15 +501,15 @@ impl Journal {
         states: &[(usize, EventState)],
         lease: Duration,
     ) -> Result<(), JournalError> {
-        let holder = self.holder(run.store, &run.worker, lease)?;
+        let (now, until) = self.lease_from_now(lease)?;
         let states = positions(states)?;
         let document = document.to_string();
         let key = LeaseKey {
             run_id: &run.run_id,
             lease_id: &run.lease_id,
         };
-        backend!(self, b => b.save(key, &document, &states, holder.lease_until_ms, holder.now_ms).await)?;
-        run.until = event::from_ms(holder.lease_until_ms);
+        backend!(self, b => b.save(key, &document, &states, until, now).await)?;
+        run.until = event::from_ms(until);
         Ok(())
     }
 
