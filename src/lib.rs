@@ -103,6 +103,10 @@ pub use stock::{ItemStock, Stock, StockAdjustment, StockChange, StockItem};
 #[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
 pub mod fake;
 
+#[cfg(feature = "journal")]
+#[cfg_attr(docsrs, doc(cfg(feature = "journal")))]
+pub mod journal;
+
 /// The README's code blocks, compiled (and, where they need no real store, run) as doc tests.
 #[cfg(all(doctest, feature = "fake"))]
 #[doc = include_str!("../README.md")]

@@ -1,0 +1,568 @@
+//! A durable journal of stock events (feature `journal`): each event recorded once, whatever
+//! the channel it came from delivers twice, and kept with its outcome.
+//!
+//! Orders and counts often reach a stock sync from another channel (webhooks, a queue), which
+//! may deliver an event twice, or a process may crash after sending a delta and before noting
+//! it. The journal stores each event under the caller's own id, keyed by `(store, event id)`:
+//! recording an id that is already there changes nothing and returns the stored event and its
+//! state, so a redelivered event can never be applied twice, however late it comes, as long as
+//! its outcome is kept (see *Retention*).
+//!
+//! Events are applied by a drain (through the crate's exactly-once bulk machinery), which
+//! claims them in *runs*: a batch of up to 500 events of one store, held by one worker under a
+//! lease, with the run's saved progress (its bulk plan, as JSON) written before each next step
+//! is sent. A worker that dies leaves its run to be taken over when its lease expires, and the
+//! run resumes from its last saved step.
+//!
+//! # Storage
+//!
+//! - **SQLite** ([`Journal::open_sqlite`]): one file, for one machine. Several processes may
+//!   share the file (write-ahead logging, transactions that lock the file while they write).
+//! - **PostgreSQL** ([`Journal::connect_postgres`], feature `postgres`): for workers on several
+//!   machines. Claims lock rows with `FOR UPDATE SKIP LOCKED`, so workers never take the same
+//!   event and never wait on one another's rows.
+//!
+//! Both hold the same tables (`ecwid_journal_*`, so they can live in a database of your own),
+//! created and upgraded by numbered migrations when the journal is opened; a database written
+//! by a newer release (a higher [`SCHEMA_VERSION`]) is refused. Every time stored comes from
+//! the journal's clock ([`JournalBuilder::clock`], the system clock by default), never from the
+//! database server's.
+//!
+//! # Retention
+//!
+//! Events with a final state (applied, failed, unknown) are kept for the retention
+//! ([`DEFAULT_RETENTION`], 30 days, or [`JournalBuilder::retention`]) after their state became
+//! final, and removed by [`Journal::purge`] after that. **An event delivered again after its
+//! record was purged is a new event**, and is applied again: keep the retention longer than
+//! the longest your channels may take to redeliver (Ecwid's own webhooks retry for about a
+//! day). Events not yet final are never purged.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), ecwid_inventory::Error> {
+//! use std::time::SystemTime;
+//! use ecwid_inventory::journal::{Event, EventState, Journal, Recorded};
+//! use ecwid_inventory::{ProductId, StockChange, StockItem, StoreId};
+//!
+//! # let dir = std::env::temp_dir().join(format!("ecwid-journal-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir).unwrap();
+//! let journal = Journal::open_sqlite(dir.join("journal.sqlite3")).await?;
+//! let sold = Event::new(
+//!     StoreId::new(1003),
+//!     "order-5521/line-1",
+//!     StockItem::Product { product: ProductId::new(7) },
+//!     StockChange::Delta(-2),
+//!     SystemTime::now(),
+//! );
+//! assert!(journal.record(&sold).await?.is_new());
+//! // The same order, delivered again: nothing changes.
+//! let again = journal.record(&sold).await?;
+//! assert!(matches!(again, Recorded::Duplicate(_)));
+//! assert_eq!(again.state(), &EventState::Recorded);
+//! # drop(journal);
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! # Ok(()) }
+//! ```
+
+mod error;
+mod event;
+#[cfg(feature = "postgres")]
+mod postgres;
+mod schema;
+mod sqlite;
+#[cfg(test)]
+mod tests;
+
+use std::{
+    collections::HashSet,
+    fmt,
+    path::Path,
+    sync::Arc,
+    time::{Duration, SystemTime},
+};
+
+pub(crate) use error::JournalError;
+pub use event::{Event, EventRecord, EventState, Recorded, StateCounts, MAX_EVENT_ID_LEN};
+pub use schema::SCHEMA_VERSION;
+
+use crate::{Error, StoreId, MAX_BATCH_SIZE, MAX_SETTING};
+use event::{column_id, to_ms, EventRow, NewEvent};
+
+/// How long final events are kept by default: 30 days.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
+/// The most events [`Journal::failed`] and [`Journal::unknown`] return at once.
+pub const MAX_READ: usize = 1000;
+
+/// Where the journal's times come from.
+type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// Makes a run's saved document from its events, in the run's order, inside the claim's
+/// transaction: a run never exists without it.
+pub(crate) type PlanFn =
+    Box<dyn FnOnce(&[EventRecord]) -> Result<serde_json::Value, Error> + Send + 'static>;
+
+/// A durable journal of stock events, in SQLite or PostgreSQL. Cheap to clone: clones share
+/// the database connection(s). See the [module docs](self).
+#[derive(Clone)]
+pub struct Journal {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    backend: Backend,
+    clock: Clock,
+    retention: Duration,
+}
+
+enum Backend {
+    Sqlite(sqlite::Sqlite),
+    #[cfg(feature = "postgres")]
+    Postgres(Box<postgres::Postgres>),
+}
+
+/// Calls the same method, with the same arguments, on whichever backend the journal has.
+macro_rules! backend {
+    ($journal:expr, $backend:ident => $call:expr) => {
+        match &$journal.inner.backend {
+            Backend::Sqlite($backend) => $call,
+            #[cfg(feature = "postgres")]
+            Backend::Postgres($backend) => $call,
+        }
+    };
+}
+
+/// Settings of a [`Journal`]: retention and clock. Made by [`Journal::builder`].
+#[must_use = "nothing is opened until .open_sqlite() or .connect_postgres()"]
+pub struct JournalBuilder {
+    retention: Duration,
+    clock: Clock,
+}
+
+impl fmt::Debug for JournalBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JournalBuilder")
+            .field("retention", &self.retention)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JournalBuilder {
+    /// How long events with a final state are kept (from when their state became final)
+    /// before [`Journal::purge`] removes them; [`DEFAULT_RETENTION`] (30 days) by default. An
+    /// event delivered again after that is recorded as a new event.
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Where every time the journal stores comes from (the system clock by default): when
+    /// events were recorded, leases, retention. For tests that move time.
+    pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Opens (creating it if missing) the SQLite journal in the file at `path`, and brings its
+    /// schema up to date.
+    pub async fn open_sqlite(self, path: impl AsRef<Path>) -> Result<Journal, Error> {
+        self.check()?;
+        let now = self.now()?;
+        let backend = sqlite::Sqlite::open(path.as_ref().to_path_buf(), now).await?;
+        Ok(self.build(Backend::Sqlite(backend)))
+    }
+
+    /// Connects to the PostgreSQL database named by `config`, a URL
+    /// (`postgresql://user:password@host:5432/database`) or a `key=value` string
+    /// (`host=... user=... password=... dbname=...`), and brings the journal's schema up to
+    /// date. Connections are made as needed, up to [`POSTGRES_CONNECTIONS`] at once, and made
+    /// again after the server restarts. Without TLS: reach a remote server through a secure
+    /// network. The password never appears in `Debug`, errors or logs.
+    #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    pub async fn connect_postgres(self, config: &str) -> Result<Journal, Error> {
+        self.check()?;
+        let now = self.now()?;
+        let backend = postgres::Postgres::connect(config, now).await?;
+        Ok(self.build(Backend::Postgres(Box::new(backend))))
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        if self.retention.is_zero() {
+            return Err(Error::Config(
+                "the journal's retention must not be zero".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn now(&self) -> Result<i64, JournalError> {
+        to_ms((self.clock)(), "the journal's clock reads")
+    }
+
+    fn build(self, backend: Backend) -> Journal {
+        Journal {
+            inner: Arc::new(Inner {
+                backend,
+                clock: self.clock,
+                retention: self.retention,
+            }),
+        }
+    }
+}
+
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use postgres::POSTGRES_CONNECTIONS;
+
+impl fmt::Debug for Journal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let database = backend!(self, b => b.endpoint());
+        f.debug_struct("Journal")
+            .field("database", &database)
+            .field("retention", &self.inner.retention)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Journal {
+    /// Settings other than the defaults: retention, clock.
+    pub fn builder() -> JournalBuilder {
+        JournalBuilder {
+            retention: DEFAULT_RETENTION,
+            clock: Arc::new(SystemTime::now),
+        }
+    }
+
+    /// [`Journal::builder`]`().open_sqlite(path)`: the SQLite journal in the file at `path`,
+    /// created if missing.
+    pub async fn open_sqlite(path: impl AsRef<Path>) -> Result<Journal, Error> {
+        Self::builder().open_sqlite(path).await
+    }
+
+    /// [`Journal::builder`]`().connect_postgres(config)`: the journal in a PostgreSQL
+    /// database (see [`JournalBuilder::connect_postgres`]).
+    #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    pub async fn connect_postgres(config: &str) -> Result<Journal, Error> {
+        Self::builder().connect_postgres(config).await
+    }
+
+    /// How long final events are kept.
+    pub fn retention(&self) -> Duration {
+        self.inner.retention
+    }
+
+    fn now(&self) -> Result<i64, JournalError> {
+        to_ms((self.inner.clock)(), "the journal's clock reads")
+    }
+
+    /// Records `event` unless an event with its store and id is already there, and returns the
+    /// event as stored: [`Recorded::New`], [`Recorded::Duplicate`] (nothing changed), or
+    /// [`Recorded::Conflict`] (the id is known with other content, which is kept). A bad event
+    /// (an empty or overlong id, a zero id or delta, a count out of range) fails with
+    /// [`Error::InvalidInput`], recording nothing.
+    pub async fn record(&self, event: &Event) -> Result<Recorded, Error> {
+        let new = NewEvent::check(event)?;
+        let now = self.now()?;
+        let (inserted, row) = backend!(self, b => b.record(&new, now).await)?;
+        let same = row.payload() == new.payload;
+        let record = row.decode()?;
+        Ok(match (inserted, same) {
+            (true, _) => Recorded::New(record),
+            (false, true) => Recorded::Duplicate(record),
+            (false, false) => Recorded::Conflict(record),
+        })
+    }
+
+    /// The event `id` of `store`, if it was recorded (and not purged).
+    pub async fn event(&self, store: StoreId, id: &str) -> Result<Option<EventRecord>, Error> {
+        let store = column_id(store.get(), "store id")?;
+        let row = backend!(self, b => b.event(store, id).await)?;
+        Ok(row.map(EventRow::decode).transpose()?)
+    }
+
+    /// Up to `limit` (1 to [`MAX_READ`]) of `store`'s failed events, in the order they were
+    /// recorded, starting after the event numbered `after` (an [`EventRecord::sequence`];
+    /// `None` for the first).
+    pub async fn failed(
+        &self,
+        store: StoreId,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<EventRecord>, Error> {
+        self.in_state(store, "failed", after, limit).await
+    }
+
+    /// Up to `limit` (1 to [`MAX_READ`]) of `store`'s events whose outcome is unknown (they
+    /// may have been applied: read the stock to reconcile), in the order they were recorded,
+    /// starting after the event numbered `after` (`None` for the first).
+    pub async fn unknown(
+        &self,
+        store: StoreId,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<EventRecord>, Error> {
+        self.in_state(store, "unknown", after, limit).await
+    }
+
+    async fn in_state(
+        &self,
+        store: StoreId,
+        state: &'static str,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<EventRecord>, Error> {
+        if limit == 0 || limit > MAX_READ {
+            return Err(Error::InvalidInput(format!(
+                "the limit must be 1 to {MAX_READ}, not {limit}"
+            )));
+        }
+        let store = column_id(store.get(), "store id")?;
+        let after = column_id(after.unwrap_or(0), "sequence")?;
+        let rows = backend!(self, b => b.in_state(store, state, after, limit as i64).await)?;
+        Ok(rows
+            .into_iter()
+            .map(EventRow::decode)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// How many of `store`'s events are in each state.
+    pub async fn counts(&self, store: StoreId) -> Result<StateCounts, Error> {
+        let store = column_id(store.get(), "store id")?;
+        let mut counts = StateCounts::default();
+        for (state, count) in backend!(self, b => b.counts(store).await)? {
+            counts.add(&state, count)?;
+        }
+        Ok(counts)
+    }
+
+    /// Removes events whose state became final longer ago than the retention, and runs closed
+    /// longer ago than that which hold no event any more; returns how many events it removed.
+    /// An event removed here and delivered again is recorded as new. Run it now and then (once
+    /// a day is plenty).
+    pub async fn purge(&self) -> Result<u64, Error> {
+        let now = self.now()?;
+        let retention = i64::try_from(self.inner.retention.as_millis()).unwrap_or(i64::MAX);
+        let cutoff = now.saturating_sub(retention);
+        Ok(backend!(self, b => b.purge(cutoff).await)?)
+    }
+}
+
+// -------------------------------------------------------------------------------------------
+// Runs: what the drain builds on.
+
+/// A run held by this worker: present it to save, finish or release the run. A worker whose
+/// lease was taken over gets [`JournalError::LeaseLost`] from each.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RunLease {
+    pub(crate) run_id: String,
+    /// Changes with every holder, so that a former holder's writes are refused.
+    lease_id: String,
+    pub(crate) store: StoreId,
+    pub(crate) worker: String,
+    /// When the lease ends, unless saved again before.
+    pub(crate) until: SystemTime,
+}
+
+/// A run just claimed or taken over.
+#[derive(Clone, Debug)]
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) struct ClaimedRun {
+    pub(crate) lease: RunLease,
+    /// The run's saved document: as made by the claim's plan, or as last saved.
+    pub(crate) document: serde_json::Value,
+    /// Its events, in the run's order (the order the document's items follow).
+    pub(crate) events: Vec<EventRecord>,
+}
+
+/// Who takes a run, and until when: the new holder's side of a claim or a take-over.
+#[derive(Clone, Debug)]
+struct Holder {
+    store_id: i64,
+    worker: String,
+    lease_id: String,
+    lease_until_ms: i64,
+    now_ms: i64,
+}
+
+/// A run's lease as the backends check it.
+#[derive(Clone, Copy, Debug)]
+struct LeaseKey<'a> {
+    run_id: &'a str,
+    lease_id: &'a str,
+}
+
+// The drain, built on these, is their first user; until then they are used by the tests.
+#[cfg_attr(not(test), allow(dead_code))]
+impl Journal {
+    /// A new holder for a run of `store`: `worker`, with a fresh lease id, until `lease` from
+    /// now.
+    fn holder(
+        &self,
+        store: StoreId,
+        worker: &str,
+        lease: Duration,
+    ) -> Result<Holder, JournalError> {
+        if worker.is_empty() || worker.len() > 200 || worker.chars().any(char::is_control) {
+            return Err(JournalError::InvalidInput(format!(
+                "a worker's name must be 1 to 200 bytes without control characters, not {worker:?}"
+            )));
+        }
+        let store_id = column_id(store.get(), "store id")?;
+        if store_id == 0 {
+            return Err(JournalError::InvalidInput(
+                "the store id must not be zero".into(),
+            ));
+        }
+        let (now_ms, lease_until_ms) = self.lease_from_now(lease)?;
+        Ok(Holder {
+            store_id,
+            worker: worker.to_owned(),
+            lease_id: uuid::Uuid::new_v4().to_string(),
+            lease_until_ms,
+            now_ms,
+        })
+    }
+
+    /// Now, and `lease` from now, by the journal's clock.
+    fn lease_from_now(&self, lease: Duration) -> Result<(i64, i64), JournalError> {
+        if lease.is_zero() || lease > MAX_SETTING {
+            return Err(JournalError::InvalidInput(format!(
+                "a lease must be longer than zero and at most {MAX_SETTING:?}, not {lease:?}"
+            )));
+        }
+        let now = self.now()?;
+        Ok((now, now + lease.as_millis() as i64))
+    }
+
+    fn lease(holder: Holder, run_id: String, store: StoreId) -> RunLease {
+        RunLease {
+            run_id,
+            lease_id: holder.lease_id,
+            store,
+            worker: holder.worker,
+            until: event::from_ms(holder.lease_until_ms),
+        }
+    }
+
+    /// Takes up to `max` (1 to 500) of `store`'s events that belong to no run, oldest first
+    /// (by when they occurred, then by when they were recorded), into a new run held by
+    /// `worker` for `lease`, with the document `plan` makes from them. `None` when no event
+    /// waits. Concurrent claimers never take the same event.
+    pub(crate) async fn claim(
+        &self,
+        store: StoreId,
+        worker: &str,
+        max: usize,
+        lease: Duration,
+        plan: PlanFn,
+    ) -> Result<Option<ClaimedRun>, JournalError> {
+        if max == 0 || max > MAX_BATCH_SIZE {
+            return Err(JournalError::InvalidInput(format!(
+                "a run holds 1 to {MAX_BATCH_SIZE} events, not {max}"
+            )));
+        }
+        let holder = self.holder(store, worker, lease)?;
+        let run_id = uuid::Uuid::new_v4().to_string();
+        let claimed = backend!(self, b => b.claim(&holder, &run_id, max as i64, plan).await)?;
+        Ok(claimed.map(|(document, events)| ClaimedRun {
+            lease: Self::lease(holder, run_id, store),
+            document,
+            events,
+        }))
+    }
+
+    /// Takes over one of `store`'s open runs whose lease has expired (its worker died, or
+    /// stalled), for `worker` and `lease`, with its last saved document. `None` when there is
+    /// none.
+    pub(crate) async fn take_over(
+        &self,
+        store: StoreId,
+        worker: &str,
+        lease: Duration,
+    ) -> Result<Option<ClaimedRun>, JournalError> {
+        let holder = self.holder(store, worker, lease)?;
+        let taken = backend!(self, b => b.take_over(&holder).await)?;
+        Ok(taken.map(|(run_id, document, events)| ClaimedRun {
+            lease: Self::lease(holder, run_id, store),
+            document,
+            events,
+        }))
+    }
+
+    /// Saves the run's document and the states of some of its events (by position in the run),
+    /// and extends its lease to `lease` from now, in one transaction; fails with
+    /// [`JournalError::LeaseLost`], writing nothing, when another worker holds it now.
+    pub(crate) async fn save_run(
+        &self,
+        run: &mut RunLease,
+        document: &serde_json::Value,
+        states: &[(usize, EventState)],
+        lease: Duration,
+    ) -> Result<(), JournalError> {
+        let (now, until) = self.lease_from_now(lease)?;
+        let states = positions(states)?;
+        let document = document.to_string();
+        let key = LeaseKey {
+            run_id: &run.run_id,
+            lease_id: &run.lease_id,
+        };
+        backend!(self, b => b.save(key, &document, &states, until, now).await)?;
+        run.until = event::from_ms(until);
+        Ok(())
+    }
+
+    /// Writes each event's final state (`outcomes`, one per event in the run's order) and
+    /// closes the run, in one transaction: all of it, or nothing (a lost lease, an outcome that
+    /// is not final, a count that does not match).
+    pub(crate) async fn finish_run(
+        &self,
+        run: &RunLease,
+        outcomes: &[EventState],
+    ) -> Result<(), JournalError> {
+        if let Some((n, state)) = outcomes.iter().enumerate().find(|(_, s)| !s.is_final()) {
+            return Err(JournalError::InvalidInput(format!(
+                "outcome {n} is {}, not a final state",
+                state.name()
+            )));
+        }
+        let outcomes: Vec<_> = outcomes.iter().map(EventState::encode).collect();
+        let key = LeaseKey {
+            run_id: &run.run_id,
+            lease_id: &run.lease_id,
+        };
+        let now = self.now()?;
+        backend!(self, b => b.finish(key, &outcomes, now).await)
+    }
+
+    /// Puts the run's events back to recorded, out of any run, and closes it: for a run of
+    /// which nothing can have been sent. They are claimed again first, being the oldest.
+    pub(crate) async fn release_run(&self, run: &RunLease) -> Result<(), JournalError> {
+        let key = LeaseKey {
+            run_id: &run.run_id,
+            lease_id: &run.lease_id,
+        };
+        let now = self.now()?;
+        backend!(self, b => b.release(key, now).await)
+    }
+}
+
+/// Event states keyed by their position in a run, checked and encoded for the backends.
+type PositionedStates = Vec<(i64, &'static str, String)>;
+
+fn positions(states: &[(usize, EventState)]) -> Result<PositionedStates, JournalError> {
+    let mut seen = HashSet::new();
+    states
+        .iter()
+        .map(|(position, state)| {
+            if !seen.insert(*position) || *position >= MAX_BATCH_SIZE {
+                return Err(JournalError::InvalidInput(format!(
+                    "position {position} is repeated or beyond a run's {MAX_BATCH_SIZE} events"
+                )));
+            }
+            let (name, detail) = state.encode();
+            Ok((*position as i64, name, detail))
+        })
+        .collect()
+}

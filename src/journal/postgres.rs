@@ -1,0 +1,686 @@
+//! The PostgreSQL backend (feature `postgres`): a few connections made as needed and made again
+//! after the server went away, for workers on several machines.
+//!
+//! Claims and take-overs lock the rows they take with `FOR UPDATE SKIP LOCKED`: two workers
+//! never take the same event or run, and neither waits on the other's rows. Migrations run
+//! under a transaction-scoped advisory lock, so journals opened at the same moment apply each
+//! migration once.
+
+use std::{str::FromStr, sync::Mutex, time::Duration};
+
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio_postgres::{config::Host, Client, Config, NoTls, Row, Transaction};
+
+use super::{
+    error::{database, JournalError},
+    event::{EventRecord, EventRow, NewEvent, EVENT_COLUMNS},
+    schema::{self, MIGRATIONS},
+    EventState, Holder, LeaseKey, PlanFn, PositionedStates,
+};
+
+/// The most connections one [`Journal`](super::Journal) (and its clones) opens to PostgreSQL;
+/// more calls at once wait for one of them.
+pub const POSTGRES_CONNECTIONS: usize = 4;
+
+/// How long a connection attempt may take when the configuration does not say.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The advisory lock taken while migrating ("ecwidjnl" in ASCII).
+const MIGRATION_LOCK: i64 = 0x6563_7769_646a_6e6c;
+
+pub(super) struct Postgres {
+    config: Config,
+    endpoint: String,
+    password: Option<SecretString>,
+    idle: Mutex<Vec<Client>>,
+    permits: Semaphore,
+}
+
+/// A failure during an operation: PostgreSQL's own, or the journal's.
+enum Failure {
+    Postgres(tokio_postgres::Error),
+    Journal(JournalError),
+}
+
+impl From<tokio_postgres::Error> for Failure {
+    fn from(error: tokio_postgres::Error) -> Self {
+        Failure::Postgres(error)
+    }
+}
+
+impl From<JournalError> for Failure {
+    fn from(error: JournalError) -> Self {
+        Failure::Journal(error)
+    }
+}
+
+/// A connection taken from the pool; back to it when dropped, unless it is closed.
+struct Pooled<'a> {
+    client: Option<Client>,
+    pool: &'a Postgres,
+    _permit: SemaphorePermit<'a>,
+}
+
+impl Pooled<'_> {
+    fn client(&mut self) -> &mut Client {
+        self.client.as_mut().expect("held until dropped")
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take().filter(|c| !c.is_closed()) {
+            self.pool
+                .idle
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(client);
+        }
+    }
+}
+
+fn event_row(row: &Row) -> Result<EventRow, tokio_postgres::Error> {
+    Ok(EventRow {
+        seq: row.try_get(0)?,
+        store_id: row.try_get(1)?,
+        event_id: row.try_get(2)?,
+        product_id: row.try_get(3)?,
+        combination_id: row.try_get(4)?,
+        change_kind: row.try_get(5)?,
+        change_value: row.try_get(6)?,
+        check_low_stock: row.try_get(7)?,
+        occurred_at_ms: row.try_get(8)?,
+        recorded_at_ms: row.try_get(9)?,
+        state_detail: row.try_get(10)?,
+        state_changed_at_ms: row.try_get(11)?,
+    })
+}
+
+fn event_rows(rows: &[Row]) -> Result<Vec<EventRow>, Failure> {
+    Ok(rows.iter().map(event_row).collect::<Result<_, _>>()?)
+}
+
+fn decode_all(rows: Vec<EventRow>) -> Result<Vec<EventRecord>, Failure> {
+    Ok(rows
+        .into_iter()
+        .map(EventRow::decode)
+        .collect::<Result<_, _>>()?)
+}
+
+fn lease_lost(key: LeaseKey<'_>) -> Failure {
+    Failure::Journal(JournalError::LeaseLost {
+        run_id: key.run_id.to_owned(),
+    })
+}
+
+/// Updates the states of a run's events by position, in one statement; each position must
+/// name one event.
+async fn set_states(
+    client: &Transaction<'_>,
+    run_id: &str,
+    states: &PositionedStates,
+    now: i64,
+) -> Result<(), Failure> {
+    let positions: Vec<i32> = states.iter().map(|(p, _, _)| *p as i32).collect();
+    let names: Vec<&str> = states.iter().map(|(_, name, _)| *name).collect();
+    let details: Vec<&str> = states
+        .iter()
+        .map(|(_, _, detail)| detail.as_str())
+        .collect();
+    let updated = client
+        .execute(
+            "UPDATE ecwid_journal_events e
+             SET state = u.state, state_detail = u.detail, state_changed_at_ms = $2
+             FROM unnest($3::int[], $4::text[], $5::text[]) AS u(position, state, detail)
+             WHERE e.run_id = $1 AND e.run_position = u.position",
+            &[&run_id, &now, &positions, &names, &details],
+        )
+        .await?;
+    if updated != states.len() as u64 {
+        return Err(JournalError::InvalidInput(format!(
+            "run {run_id} has no event at some of the positions {positions:?}"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// Closes an open run held under `key`; a run held by someone else is a lost lease.
+async fn close_run(
+    client: &Transaction<'_>,
+    key: LeaseKey<'_>,
+    closed_as: &str,
+    now: i64,
+) -> Result<(), Failure> {
+    let closed = client
+        .execute(
+            "UPDATE ecwid_journal_runs SET closed_at_ms = $1, closed_as = $2, saved_at_ms = $1
+             WHERE run_id = $3 AND lease_id = $4 AND closed_at_ms IS NULL",
+            &[&now, &closed_as, &key.run_id, &key.lease_id],
+        )
+        .await?;
+    if closed != 1 {
+        return Err(lease_lost(key));
+    }
+    Ok(())
+}
+
+/// `postgres://host:port/database`: where the journal is, without user or password.
+fn endpoint(config: &Config) -> String {
+    let ports = config.get_ports();
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(n, host)| {
+            let port = ports.get(n).or(ports.first()).copied().unwrap_or(5432);
+            match host {
+                Host::Tcp(name) => format!("{name}:{port}"),
+                #[cfg(unix)]
+                Host::Unix(dir) => format!("{}:{port}", dir.display()),
+            }
+        })
+        .collect();
+    format!(
+        "postgres://{}/{}",
+        hosts.join(","),
+        config.get_dbname().unwrap_or("")
+    )
+}
+
+impl Postgres {
+    pub(super) async fn connect(text: &str, now: i64) -> Result<Self, JournalError> {
+        // tokio-postgres's parse errors name options, never their values.
+        let mut config = Config::from_str(text).map_err(|e| {
+            JournalError::InvalidInput(format!(
+                "the PostgreSQL connection string cannot be read: {e}{}",
+                std::error::Error::source(&e)
+                    .map(|cause| format!(": {cause}"))
+                    .unwrap_or_default()
+            ))
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("ecwid-inventory journal");
+        }
+        let password = config
+            .get_password()
+            .map(|p| SecretString::from(String::from_utf8_lossy(p).into_owned()));
+        let postgres = Postgres {
+            endpoint: endpoint(&config),
+            config,
+            password,
+            idle: Mutex::new(Vec::new()),
+            permits: Semaphore::new(POSTGRES_CONNECTIONS),
+        };
+        postgres.migrate(now).await?;
+        Ok(postgres)
+    }
+
+    pub(super) fn endpoint(&self) -> String {
+        self.endpoint.clone()
+    }
+
+    fn error(&self, operation: &'static str, failure: Failure) -> JournalError {
+        match failure {
+            Failure::Postgres(e) => database(
+                &self.endpoint,
+                operation,
+                &e,
+                self.password.as_ref().map(|p| p.expose_secret()),
+            ),
+            Failure::Journal(e) => e,
+        }
+    }
+
+    /// An idle connection, or a new one.
+    async fn connection(&self, operation: &'static str) -> Result<Pooled<'_>, JournalError> {
+        let permit = self.permits.acquire().await.expect("never closed");
+        let idle = {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            idle.retain(|client| !client.is_closed());
+            idle.pop()
+        };
+        let client = match idle {
+            Some(client) => client,
+            None => {
+                let (client, connection) = self
+                    .config
+                    .connect(NoTls)
+                    .await
+                    .map_err(|e| self.error(operation, e.into()))?;
+                tokio::spawn(async move {
+                    // Ends when the client is dropped or the server goes away; the client then
+                    // reports itself closed and is not used again.
+                    let _ = connection.await;
+                });
+                client
+            }
+        };
+        Ok(Pooled {
+            client: Some(client),
+            pool: self,
+            _permit: permit,
+        })
+    }
+
+    /// Applies the migrations this database lacks, each in its own transaction, under an
+    /// advisory lock that journals opening at the same moment queue for.
+    async fn migrate(&self, now: i64) -> Result<(), JournalError> {
+        const OPERATION: &str = "bring its schema up to date";
+        let mut pooled = self.connection(OPERATION).await?;
+        let client = pooled.client();
+        let result: Result<(), Failure> = async {
+            for _ in 0..=MIGRATIONS.len() {
+                let tx = client.transaction().await?;
+                tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+                    .await?;
+                tx.batch_execute(schema::MIGRATIONS_TABLE).await?;
+                let current: i64 = tx
+                    .query_one(
+                        "SELECT COALESCE(MAX(version), 0)::BIGINT FROM ecwid_journal_migrations",
+                        &[],
+                    )
+                    .await?
+                    .try_get(0)?;
+                let Some(migration) = schema::next(current)? else {
+                    return Ok(());
+                };
+                tx.batch_execute(migration.postgres).await?;
+                tx.execute(
+                    "INSERT INTO ecwid_journal_migrations (version, description, applied_at_ms)
+                     VALUES ($1, $2, $3)",
+                    &[&(migration.version as i32), &migration.description, &now],
+                )
+                .await?;
+                tx.commit().await?;
+            }
+            unreachable!("each pass applies one of the migrations, or returns")
+        }
+        .await;
+        result.map_err(|f| self.error(OPERATION, f))
+    }
+
+    pub(super) async fn record(
+        &self,
+        new: &NewEvent,
+        now: i64,
+    ) -> Result<(bool, EventRow), JournalError> {
+        const OPERATION: &str = "record an event";
+        let mut pooled = self.connection(OPERATION).await?;
+        let client = pooled.client();
+        let result: Result<_, Failure> = async {
+            let tx = client.transaction().await?;
+            let (state, detail) = EventState::Recorded.encode();
+            let p = &new.payload;
+            let inserted = tx
+                .execute(
+                    "INSERT INTO ecwid_journal_events (store_id, event_id, product_id,
+                         combination_id, change_kind, change_value, check_low_stock,
+                         occurred_at_ms, recorded_at_ms, state, state_detail, state_changed_at_ms)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $9)
+                     ON CONFLICT (store_id, event_id) DO NOTHING",
+                    &[
+                        &new.store_id,
+                        &new.event_id,
+                        &p.product_id,
+                        &p.combination_id,
+                        &p.change_kind,
+                        &p.change_value,
+                        &p.check_low_stock,
+                        &p.occurred_at_ms,
+                        &now,
+                        &state,
+                        &detail,
+                    ],
+                )
+                .await?
+                == 1;
+            // The row is there, inserted now or before. (Were it purged at this very moment,
+            // this fails, and recording the event again records it anew.)
+            let row = tx
+                .query_one(
+                    &format!(
+                        "SELECT {EVENT_COLUMNS} FROM ecwid_journal_events
+                         WHERE store_id = $1 AND event_id = $2"
+                    ),
+                    &[&new.store_id, &new.event_id],
+                )
+                .await?;
+            let row = event_row(&row)?;
+            tx.commit().await?;
+            Ok((inserted, row))
+        }
+        .await;
+        result.map_err(|f| self.error(OPERATION, f))
+    }
+
+    pub(super) async fn event(
+        &self,
+        store: i64,
+        id: &str,
+    ) -> Result<Option<EventRow>, JournalError> {
+        const OPERATION: &str = "read an event";
+        let mut pooled = self.connection(OPERATION).await?;
+        let client = pooled.client();
+        let result: Result<_, Failure> = async {
+            let row = client
+                .query_opt(
+                    &format!(
+                        "SELECT {EVENT_COLUMNS} FROM ecwid_journal_events
+                         WHERE store_id = $1 AND event_id = $2"
+                    ),
+                    &[&store, &id],
+                )
+                .await?;
+            Ok(row.as_ref().map(event_row).transpose()?)
+        }
+        .await;
+        result.map_err(|f| self.error(OPERATION, f))
+    }
+
+    pub(super) async fn in_state(
+        &self,
+        store: i64,
+        state: &'static str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<EventRow>, JournalError> {
+        const OPERATION: &str = "read events";
+        let mut pooled = self.connection(OPERATION).await?;
+        let client = pooled.client();
+        let result: Result<_, Failure> = async {
+            let rows = client
+                .query(
+                    &format!(
+                        "SELECT {EVENT_COLUMNS} FROM ecwid_journal_events
+                         WHERE store_id = $1 AND state = $2 AND seq > $3 ORDER BY seq LIMIT $4"
+                    ),
+                    &[&store, &state, &after, &limit],
+                )
+                .await?;
+            event_rows(&rows)
+        }
+        .await;
+        result.map_err(|f| self.error(OPERATION, f))
+    }
+
+    pub(super) async fn counts(&self, store: i64) -> Result<Vec<(String, i64)>, JournalError> {
+        const OPERATION: &str = "count events";
+        let mut pooled = self.connection(OPERATION).await?;
+        let client = pooled.client();
+        let result: Result<_, Failure> = async {
+            let rows = client
+                .query(
+                    "SELECT state, COUNT(*) FROM ecwid_journal_events WHERE store_id = $1
+                     GROUP BY state",
+                    &[&store],
+                )
+                .await?;
+            let counts = rows
+                .iter()
+                .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+                .collect::<Result<_, tokio_postgres::Error>>()?;
+            Ok(counts)
+        }
+        .await;
+        result.map_err(|f| self.error(OPERATION, f))
+    }
+
+    pub(super) async fn purge(&self, cutoff: i64) -> Result<u64, JournalError> {
+        const OPERATION: &str = "purge old events";
+        let mut pooled = self.connection(OPERATION).await?;
+        let client = pooled.client();
+        let result: Result<_, Failure> = async {
+            let tx = client.transaction().await?;
+            let events = tx
+                .execute(
+                    "DELETE FROM ecwid_journal_events
+                     WHERE state IN ('applied', 'failed', 'unknown') AND state_changed_at_ms < $1
+                       AND (run_id IS NULL OR run_id IN
+                            (SELECT run_id FROM ecwid_journal_runs WHERE closed_at_ms IS NOT NULL))",
+                    &[&cutoff],
+                )
+                .await?;
+            tx.execute(
+                "DELETE FROM ecwid_journal_runs r
+                 WHERE closed_at_ms < $1 AND NOT EXISTS
+                       (SELECT 1 FROM ecwid_journal_events e WHERE e.run_id = r.run_id)",
+                &[&cutoff],
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(events)
+        }
+        .await;
+        result.map_err(|f| self.error(OPERATION, f))
+    }
+
+    pub(super) async fn claim(
+        &self,
+        holder: &Holder,
+        run_id: &str,
+        max: i64,
+        plan: PlanFn,
+    ) -> Result<Option<(serde_json::Value, Vec<EventRecord>)>, JournalError> {
+        const OPERATION: &str = "claim events";
+        let mut pooled = self.connection(OPERATION).await?;
+        let client = pooled.client();
+        let result: Result<_, Failure> = async {
+            let tx = client.transaction().await?;
+            // Rows another claimer holds are skipped, not waited for: it is taking them.
+            let rows = tx
+                .query(
+                    &format!(
+                        "SELECT {EVENT_COLUMNS} FROM ecwid_journal_events
+                         WHERE store_id = $1 AND run_id IS NULL
+                         ORDER BY occurred_at_ms, seq LIMIT $2
+                         FOR UPDATE SKIP LOCKED"
+                    ),
+                    &[&holder.store_id, &max],
+                )
+                .await?;
+            if rows.is_empty() {
+                return Ok(None);
+            }
+            let rows = event_rows(&rows)?;
+            let seqs: Vec<i64> = rows.iter().map(|row| row.seq).collect();
+            let events = decode_all(rows)?;
+            let document = plan(&events).map_err(JournalError::Plan)?;
+            tx.execute(
+                "INSERT INTO ecwid_journal_runs (run_id, store_id, worker, lease_id,
+                     lease_until_ms, document, created_at_ms, saved_at_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                &[
+                    &run_id,
+                    &holder.store_id,
+                    &holder.worker,
+                    &holder.lease_id,
+                    &holder.lease_until_ms,
+                    &document.to_string(),
+                    &holder.now_ms,
+                ],
+            )
+            .await?;
+            tx.execute(
+                "UPDATE ecwid_journal_events
+                 SET run_id = $1, run_position = array_position($2::bigint[], seq) - 1
+                 WHERE seq = ANY($2)",
+                &[&run_id, &seqs],
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(Some((document, events)))
+        }
+        .await;
+        result.map_err(|f| self.error(OPERATION, f))
+    }
+
+    pub(super) async fn take_over(
+        &self,
+        holder: &Holder,
+    ) -> Result<Option<(String, serde_json::Value, Vec<EventRecord>)>, JournalError> {
+        const OPERATION: &str = "take over a run";
+        let mut pooled = self.connection(OPERATION).await?;
+        let client = pooled.client();
+        let result: Result<_, Failure> = async {
+            let tx = client.transaction().await?;
+            let expired = tx
+                .query_opt(
+                    "SELECT run_id, document FROM ecwid_journal_runs
+                     WHERE store_id = $1 AND closed_at_ms IS NULL AND lease_until_ms <= $2
+                     ORDER BY lease_until_ms, run_id LIMIT 1
+                     FOR UPDATE SKIP LOCKED",
+                    &[&holder.store_id, &holder.now_ms],
+                )
+                .await?;
+            let Some(expired) = expired else {
+                return Ok(None);
+            };
+            let run_id: String = expired.try_get(0)?;
+            let saved: String = expired.try_get(1)?;
+            tx.execute(
+                "UPDATE ecwid_journal_runs SET worker = $1, lease_id = $2, lease_until_ms = $3
+                 WHERE run_id = $4",
+                &[
+                    &holder.worker,
+                    &holder.lease_id,
+                    &holder.lease_until_ms,
+                    &run_id,
+                ],
+            )
+            .await?;
+            let rows = tx
+                .query(
+                    &format!(
+                        "SELECT {EVENT_COLUMNS} FROM ecwid_journal_events
+                         WHERE run_id = $1 ORDER BY run_position"
+                    ),
+                    &[&run_id],
+                )
+                .await?;
+            let events = decode_all(event_rows(&rows)?)?;
+            let document = serde_json::from_str(&saved).map_err(|e| {
+                JournalError::Corrupt(format!("run {run_id}'s document is not JSON: {e}"))
+            })?;
+            tx.commit().await?;
+            Ok(Some((run_id, document, events)))
+        }
+        .await;
+        result.map_err(|f| self.error(OPERATION, f))
+    }
+
+    pub(super) async fn save(
+        &self,
+        key: LeaseKey<'_>,
+        document: &str,
+        states: &PositionedStates,
+        lease_until: i64,
+        now: i64,
+    ) -> Result<(), JournalError> {
+        const OPERATION: &str = "save a run";
+        let mut pooled = self.connection(OPERATION).await?;
+        let client = pooled.client();
+        let result: Result<_, Failure> = async {
+            let tx = client.transaction().await?;
+            let saved = tx
+                .execute(
+                    "UPDATE ecwid_journal_runs
+                     SET document = $1, lease_until_ms = $2, saved_at_ms = $3
+                     WHERE run_id = $4 AND lease_id = $5 AND closed_at_ms IS NULL",
+                    &[&document, &lease_until, &now, &key.run_id, &key.lease_id],
+                )
+                .await?;
+            if saved != 1 {
+                return Err(lease_lost(key));
+            }
+            if !states.is_empty() {
+                set_states(&tx, key.run_id, states, now).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        result.map_err(|f| self.error(OPERATION, f))
+    }
+
+    pub(super) async fn finish(
+        &self,
+        key: LeaseKey<'_>,
+        outcomes: &[(&'static str, String)],
+        now: i64,
+    ) -> Result<(), JournalError> {
+        const OPERATION: &str = "finish a run";
+        let states: PositionedStates = outcomes
+            .iter()
+            .enumerate()
+            .map(|(position, (state, detail))| (position as i64, *state, detail.clone()))
+            .collect();
+        let mut pooled = self.connection(OPERATION).await?;
+        let client = pooled.client();
+        let result: Result<_, Failure> = async {
+            let tx = client.transaction().await?;
+            let held: i64 = tx
+                .query_one(
+                    "SELECT COUNT(*) FROM ecwid_journal_events WHERE run_id = $1",
+                    &[&key.run_id],
+                )
+                .await?
+                .try_get(0)?;
+            if held != states.len() as i64 {
+                return Err(JournalError::InvalidInput(format!(
+                    "run {} holds {held} events, not {}",
+                    key.run_id,
+                    states.len()
+                ))
+                .into());
+            }
+            // The outcomes first, then the run's close, which checks the lease: a lost lease
+            // rolls the outcomes back with it.
+            set_states(&tx, key.run_id, &states, now).await?;
+            close_run(&tx, key, "finished", now).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        result.map_err(|f| self.error(OPERATION, f))
+    }
+
+    pub(super) async fn release(&self, key: LeaseKey<'_>, now: i64) -> Result<(), JournalError> {
+        const OPERATION: &str = "release a run";
+        let mut pooled = self.connection(OPERATION).await?;
+        let client = pooled.client();
+        let result: Result<_, Failure> = async {
+            let tx = client.transaction().await?;
+            let (state, detail) = EventState::Recorded.encode();
+            tx.execute(
+                "UPDATE ecwid_journal_events SET run_id = NULL, run_position = NULL,
+                     state = $1, state_detail = $2, state_changed_at_ms = $3
+                 WHERE run_id = $4",
+                &[&state, &detail, &now, &key.run_id],
+            )
+            .await?;
+            close_run(&tx, key, "released", now).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        result.map_err(|f| self.error(OPERATION, f))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_endpoint_names_hosts_ports_and_database_but_no_credentials() {
+        let config = Config::from_str("postgresql://shop:hunter2@db.internal:6543/stock").unwrap();
+        assert_eq!(endpoint(&config), "postgres://db.internal:6543/stock");
+        let config = Config::from_str("host=a,b port=1,2 user=u password=hunter2").unwrap();
+        assert_eq!(endpoint(&config), "postgres://a:1,b:2/");
+    }
+}

@@ -1,0 +1,172 @@
+//! The journal's tables, as numbered migrations run by the crate when a journal is opened.
+//!
+//! Both backends hold the same tables with the same meaning; only the column types differ
+//! (SQLite's `INTEGER` is PostgreSQL's `BIGINT`, a boolean is 0 or 1 in SQLite). Every table
+//! is named `ecwid_journal_*`, so the journal can live in a database of the user's own.
+//!
+//! - `ecwid_journal_migrations`: one row per migration applied (`version`, `description`,
+//!   `applied_at_ms`).
+//! - `ecwid_journal_runs`: one row per run, a batch of events claimed together: the worker
+//!   holding it, its lease (`lease_id`, a fresh UUID per holder, and `lease_until_ms`), its
+//!   saved JSON `document` (the drain's bulk plan), and, once closed, when and how
+//!   (`finished`, or `released` back unsent).
+//! - `ecwid_journal_events`: one row per `(store_id, event_id)`: the event (item, change,
+//!   low-stock flag, when it occurred), when it was recorded, its state (`state`, the tag, and
+//!   `state_detail`, the whole [`EventState`](super::EventState) as JSON) and when that last
+//!   changed, and the run holding it with its position there (`run_id`, `run_position`; none
+//!   while it waits to be claimed).
+//!
+//! Every time is milliseconds since the Unix epoch, from the journal's clock (never the
+//! database's `now()`).
+
+use super::error::JournalError;
+
+/// The journal's schema version that this crate writes: the number of its last migration. A
+/// database at a higher version (written by a newer release of this crate) is refused.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One change of the schema, in each backend's SQL.
+#[derive(Debug)]
+pub(super) struct Migration {
+    pub version: u32,
+    pub description: &'static str,
+    pub sqlite: &'static str,
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub postgres: &'static str,
+}
+
+/// Every migration, in order; the last one's version is [`SCHEMA_VERSION`].
+pub(super) const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    description: "events and runs",
+    sqlite: "
+        CREATE TABLE ecwid_journal_runs (
+            run_id TEXT PRIMARY KEY,
+            store_id INTEGER NOT NULL,
+            worker TEXT NOT NULL,
+            lease_id TEXT NOT NULL,
+            lease_until_ms INTEGER NOT NULL,
+            document TEXT NOT NULL,
+            created_at_ms INTEGER NOT NULL,
+            saved_at_ms INTEGER NOT NULL,
+            closed_at_ms INTEGER,
+            closed_as TEXT CHECK (closed_as IN ('finished', 'released'))
+        );
+        CREATE INDEX ecwid_journal_runs_open
+            ON ecwid_journal_runs (store_id, lease_until_ms) WHERE closed_at_ms IS NULL;
+        CREATE INDEX ecwid_journal_runs_closed
+            ON ecwid_journal_runs (closed_at_ms) WHERE closed_at_ms IS NOT NULL;
+        CREATE TABLE ecwid_journal_events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            store_id INTEGER NOT NULL,
+            event_id TEXT NOT NULL,
+            product_id INTEGER NOT NULL,
+            combination_id INTEGER,
+            change_kind TEXT NOT NULL CHECK (change_kind IN ('delta', 'set', 'unlimited')),
+            change_value INTEGER,
+            check_low_stock INTEGER CHECK (check_low_stock IN (0, 1)),
+            occurred_at_ms INTEGER NOT NULL,
+            recorded_at_ms INTEGER NOT NULL,
+            state TEXT NOT NULL
+                CHECK (state IN ('recorded', 'sending', 'sent', 'applied', 'failed', 'unknown')),
+            state_detail TEXT NOT NULL,
+            state_changed_at_ms INTEGER NOT NULL,
+            run_id TEXT REFERENCES ecwid_journal_runs (run_id),
+            run_position INTEGER,
+            UNIQUE (store_id, event_id)
+        );
+        CREATE INDEX ecwid_journal_events_waiting
+            ON ecwid_journal_events (store_id, occurred_at_ms, seq) WHERE run_id IS NULL;
+        CREATE INDEX ecwid_journal_events_run ON ecwid_journal_events (run_id, run_position);
+        CREATE INDEX ecwid_journal_events_state ON ecwid_journal_events (store_id, state, seq);
+        CREATE INDEX ecwid_journal_events_final
+            ON ecwid_journal_events (state_changed_at_ms)
+            WHERE state IN ('applied', 'failed', 'unknown');
+    ",
+    postgres: "
+        CREATE TABLE ecwid_journal_runs (
+            run_id TEXT PRIMARY KEY,
+            store_id BIGINT NOT NULL,
+            worker TEXT NOT NULL,
+            lease_id TEXT NOT NULL,
+            lease_until_ms BIGINT NOT NULL,
+            document TEXT NOT NULL,
+            created_at_ms BIGINT NOT NULL,
+            saved_at_ms BIGINT NOT NULL,
+            closed_at_ms BIGINT,
+            closed_as TEXT CHECK (closed_as IN ('finished', 'released'))
+        );
+        CREATE INDEX ecwid_journal_runs_open
+            ON ecwid_journal_runs (store_id, lease_until_ms) WHERE closed_at_ms IS NULL;
+        CREATE INDEX ecwid_journal_runs_closed
+            ON ecwid_journal_runs (closed_at_ms) WHERE closed_at_ms IS NOT NULL;
+        CREATE TABLE ecwid_journal_events (
+            seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            store_id BIGINT NOT NULL,
+            event_id TEXT NOT NULL,
+            product_id BIGINT NOT NULL,
+            combination_id BIGINT,
+            change_kind TEXT NOT NULL CHECK (change_kind IN ('delta', 'set', 'unlimited')),
+            change_value BIGINT,
+            check_low_stock BOOLEAN,
+            occurred_at_ms BIGINT NOT NULL,
+            recorded_at_ms BIGINT NOT NULL,
+            state TEXT NOT NULL
+                CHECK (state IN ('recorded', 'sending', 'sent', 'applied', 'failed', 'unknown')),
+            state_detail TEXT NOT NULL,
+            state_changed_at_ms BIGINT NOT NULL,
+            run_id TEXT REFERENCES ecwid_journal_runs (run_id),
+            run_position INTEGER,
+            UNIQUE (store_id, event_id)
+        );
+        CREATE INDEX ecwid_journal_events_waiting
+            ON ecwid_journal_events (store_id, occurred_at_ms, seq) WHERE run_id IS NULL;
+        CREATE INDEX ecwid_journal_events_run ON ecwid_journal_events (run_id, run_position);
+        CREATE INDEX ecwid_journal_events_state ON ecwid_journal_events (store_id, state, seq);
+        CREATE INDEX ecwid_journal_events_final
+            ON ecwid_journal_events (state_changed_at_ms)
+            WHERE state IN ('applied', 'failed', 'unknown');
+    ",
+}];
+
+/// Creates the migrations table where it is missing; run before reading it.
+pub(super) const MIGRATIONS_TABLE: &str = "
+    CREATE TABLE IF NOT EXISTS ecwid_journal_migrations (
+        version INTEGER PRIMARY KEY,
+        description TEXT NOT NULL,
+        applied_at_ms BIGINT NOT NULL
+    )";
+
+/// The migration to apply next to a database at `current` (its highest applied version, 0
+/// for none), or none when it is up to date. A database newer than this crate is refused.
+pub(super) fn next(current: i64) -> Result<Option<&'static Migration>, JournalError> {
+    if current > i64::from(SCHEMA_VERSION) {
+        return Err(JournalError::Schema(format!(
+            "the journal's database is at schema version {current}, newer than this version of \
+             ecwid-inventory knows (schema version {SCHEMA_VERSION}): upgrade ecwid-inventory, \
+             or give this one a database of its own"
+        )));
+    }
+    Ok(MIGRATIONS.iter().find(|m| i64::from(m.version) > current))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_numbered_one_by_one_up_to_the_schema_version() {
+        for (n, migration) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(migration.version as usize, n + 1);
+        }
+        assert_eq!(MIGRATIONS.last().unwrap().version, SCHEMA_VERSION);
+        assert_eq!(next(0).unwrap().unwrap().version, 1);
+        assert!(next(i64::from(SCHEMA_VERSION)).unwrap().is_none());
+        let error = next(i64::from(SCHEMA_VERSION) + 1).unwrap_err().to_string();
+        assert!(
+            error.contains(&format!("schema version {}", SCHEMA_VERSION + 1))
+                && error.contains(&format!("(schema version {SCHEMA_VERSION})")),
+            "{error}"
+        );
+    }
+}

@@ -1,0 +1,529 @@
+//! The SQLite backend: one connection to a file, used from tokio's blocking threads so that
+//! no call blocks the runtime.
+//!
+//! Write-ahead logging lets readers go on while one writer writes, and transactions that write
+//! start `IMMEDIATE` (taking the file's write lock at once), so that several processes sharing
+//! the file queue for it (up to [`BUSY_TIMEOUT`]) instead of failing halfway.
+
+use std::{
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+
+use super::{
+    error::{database, JournalError},
+    event::{EventRecord, EventRow, NewEvent, EVENT_COLUMNS},
+    schema::{self, MIGRATIONS},
+    Holder, LeaseKey, PlanFn, PositionedStates,
+};
+
+/// How long a statement waits for another process's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(super) struct Sqlite {
+    connection: Arc<Mutex<Connection>>,
+    path: String,
+}
+
+/// A failure inside a blocking call: SQLite's own, or the journal's.
+enum Failure {
+    Sqlite(rusqlite::Error),
+    Journal(JournalError),
+}
+
+impl From<rusqlite::Error> for Failure {
+    fn from(error: rusqlite::Error) -> Self {
+        Failure::Sqlite(error)
+    }
+}
+
+impl From<JournalError> for Failure {
+    fn from(error: JournalError) -> Self {
+        Failure::Journal(error)
+    }
+}
+
+fn event_row(row: &Row<'_>) -> rusqlite::Result<EventRow> {
+    Ok(EventRow {
+        seq: row.get(0)?,
+        store_id: row.get(1)?,
+        event_id: row.get(2)?,
+        product_id: row.get(3)?,
+        combination_id: row.get(4)?,
+        change_kind: row.get(5)?,
+        change_value: row.get(6)?,
+        check_low_stock: row.get(7)?,
+        occurred_at_ms: row.get(8)?,
+        recorded_at_ms: row.get(9)?,
+        state_detail: row.get(10)?,
+        state_changed_at_ms: row.get(11)?,
+    })
+}
+
+fn decode_all(rows: Vec<EventRow>) -> Result<Vec<EventRecord>, Failure> {
+    Ok(rows
+        .into_iter()
+        .map(EventRow::decode)
+        .collect::<Result<_, _>>()?)
+}
+
+fn run_events(connection: &Connection, run_id: &str) -> Result<Vec<EventRow>, Failure> {
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT {EVENT_COLUMNS} FROM ecwid_journal_events WHERE run_id = ?1 ORDER BY run_position"
+    ))?;
+    let rows = statement
+        .query_map([run_id], event_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+fn document(text: &str) -> Result<serde_json::Value, Failure> {
+    serde_json::from_str(text).map_err(|e| {
+        Failure::Journal(JournalError::Corrupt(format!(
+            "a run's document is not JSON: {e}"
+        )))
+    })
+}
+
+/// Updates the states of a run's events by position; each position must name one event.
+fn set_states(
+    connection: &Connection,
+    run_id: &str,
+    states: &[(i64, &'static str, String)],
+    now: i64,
+) -> Result<(), Failure> {
+    let mut statement = connection.prepare_cached(
+        "UPDATE ecwid_journal_events SET state = ?1, state_detail = ?2, state_changed_at_ms = ?3
+         WHERE run_id = ?4 AND run_position = ?5",
+    )?;
+    for (position, state, detail) in states {
+        if statement.execute(params![state, detail, now, run_id, position])? != 1 {
+            return Err(JournalError::InvalidInput(format!(
+                "run {run_id} has no event at position {position}"
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Closes an open run held under `key`; a run held by someone else is a lost lease.
+fn close_run(
+    connection: &Connection,
+    key: LeaseKey<'_>,
+    closed_as: &str,
+    now: i64,
+) -> Result<(), Failure> {
+    let closed = connection.execute(
+        "UPDATE ecwid_journal_runs SET closed_at_ms = ?1, closed_as = ?2, saved_at_ms = ?1
+         WHERE run_id = ?3 AND lease_id = ?4 AND closed_at_ms IS NULL",
+        params![now, closed_as, key.run_id, key.lease_id],
+    )?;
+    if closed != 1 {
+        return Err(lease_lost(key));
+    }
+    Ok(())
+}
+
+fn lease_lost(key: LeaseKey<'_>) -> Failure {
+    Failure::Journal(JournalError::LeaseLost {
+        run_id: key.run_id.to_owned(),
+    })
+}
+
+impl Sqlite {
+    pub(super) async fn open(path: PathBuf, now: i64) -> Result<Self, JournalError> {
+        let shown = path.display().to_string();
+        let opened = {
+            let shown = shown.clone();
+            tokio::task::spawn_blocking(move || -> Result<Connection, JournalError> {
+                let fail = |e: rusqlite::Error| database(&shown, "open", &e, None);
+                let connection = Connection::open(&path).map_err(fail)?;
+                connection.busy_timeout(BUSY_TIMEOUT).map_err(fail)?;
+                connection
+                    .pragma_update_and_check(None, "journal_mode", "WAL", |row| {
+                        row.get::<_, String>(0)
+                    })
+                    .map_err(fail)?;
+                // Durable when the machine stops too, not only the process: a journal entry
+                // that vanished could let an event apply twice.
+                connection
+                    .pragma_update(None, "synchronous", "FULL")
+                    .map_err(fail)?;
+                connection
+                    .pragma_update(None, "foreign_keys", "ON")
+                    .map_err(fail)?;
+                Ok(connection)
+            })
+        };
+        let opened = opened
+            .await
+            .map_err(|e| database(&shown, "open", &e, None))??;
+        let sqlite = Sqlite {
+            connection: Arc::new(Mutex::new(opened)),
+            path: shown,
+        };
+        sqlite.migrate(now).await?;
+        Ok(sqlite)
+    }
+
+    pub(super) fn endpoint(&self) -> String {
+        format!("sqlite:{}", self.path)
+    }
+
+    /// Runs `work` on the connection in a blocking thread.
+    async fn call<T: Send + 'static>(
+        &self,
+        operation: &'static str,
+        work: impl FnOnce(&mut Connection) -> Result<T, Failure> + Send + 'static,
+    ) -> Result<T, JournalError> {
+        let connection = self.connection.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            // A panic in an earlier call rolled its transaction back as it unwound: the
+            // connection is still sound.
+            let mut connection = connection.lock().unwrap_or_else(|e| e.into_inner());
+            work(&mut connection)
+        })
+        .await
+        .map_err(|e| database(&self.endpoint(), operation, &e, None))?;
+        result.map_err(|failure| match failure {
+            Failure::Sqlite(e) => database(&self.endpoint(), operation, &e, None),
+            Failure::Journal(e) => e,
+        })
+    }
+
+    /// Applies the migrations this database lacks, each in its own transaction.
+    async fn migrate(&self, now: i64) -> Result<(), JournalError> {
+        self.call("bring its schema up to date", move |connection| {
+            for _ in 0..=MIGRATIONS.len() {
+                let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                tx.execute_batch(schema::MIGRATIONS_TABLE)?;
+                let current: i64 = tx.query_row(
+                    "SELECT COALESCE(MAX(version), 0) FROM ecwid_journal_migrations",
+                    [],
+                    |row| row.get(0),
+                )?;
+                let Some(migration) = schema::next(current)? else {
+                    return Ok(());
+                };
+                tx.execute_batch(migration.sqlite)?;
+                tx.execute(
+                    "INSERT INTO ecwid_journal_migrations (version, description, applied_at_ms)
+                     VALUES (?1, ?2, ?3)",
+                    params![migration.version, migration.description, now],
+                )?;
+                tx.commit()?;
+            }
+            unreachable!("each pass applies one of the migrations, or returns")
+        })
+        .await
+    }
+
+    pub(super) async fn record(
+        &self,
+        new: &NewEvent,
+        now: i64,
+    ) -> Result<(bool, EventRow), JournalError> {
+        let new = new.clone();
+        self.call("record an event", move |connection| {
+            let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let (state, detail) = super::EventState::Recorded.encode();
+            let p = &new.payload;
+            let inserted = tx.execute(
+                "INSERT INTO ecwid_journal_events (store_id, event_id, product_id, combination_id,
+                     change_kind, change_value, check_low_stock, occurred_at_ms, recorded_at_ms,
+                     state, state_detail, state_changed_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?9)
+                 ON CONFLICT (store_id, event_id) DO NOTHING",
+                params![
+                    new.store_id,
+                    new.event_id,
+                    p.product_id,
+                    p.combination_id,
+                    p.change_kind,
+                    p.change_value,
+                    p.check_low_stock,
+                    p.occurred_at_ms,
+                    now,
+                    state,
+                    detail
+                ],
+            )? == 1;
+            let row = tx.query_row(
+                &format!(
+                    "SELECT {EVENT_COLUMNS} FROM ecwid_journal_events
+                     WHERE store_id = ?1 AND event_id = ?2"
+                ),
+                params![new.store_id, new.event_id],
+                event_row,
+            )?;
+            tx.commit()?;
+            Ok((inserted, row))
+        })
+        .await
+    }
+
+    pub(super) async fn event(
+        &self,
+        store: i64,
+        id: &str,
+    ) -> Result<Option<EventRow>, JournalError> {
+        let id = id.to_owned();
+        self.call("read an event", move |connection| {
+            Ok(connection
+                .query_row(
+                    &format!(
+                        "SELECT {EVENT_COLUMNS} FROM ecwid_journal_events
+                         WHERE store_id = ?1 AND event_id = ?2"
+                    ),
+                    params![store, id],
+                    event_row,
+                )
+                .optional()?)
+        })
+        .await
+    }
+
+    pub(super) async fn in_state(
+        &self,
+        store: i64,
+        state: &'static str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<EventRow>, JournalError> {
+        self.call("read events", move |connection| {
+            let mut statement = connection.prepare_cached(&format!(
+                "SELECT {EVENT_COLUMNS} FROM ecwid_journal_events
+                 WHERE store_id = ?1 AND state = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4"
+            ))?;
+            let rows = statement
+                .query_map(params![store, state, after, limit], event_row)?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    pub(super) async fn counts(&self, store: i64) -> Result<Vec<(String, i64)>, JournalError> {
+        self.call("count events", move |connection| {
+            let mut statement = connection.prepare_cached(
+                "SELECT state, COUNT(*) FROM ecwid_journal_events WHERE store_id = ?1
+                 GROUP BY state",
+            )?;
+            let counts = statement
+                .query_map([store], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            Ok(counts)
+        })
+        .await
+    }
+
+    pub(super) async fn purge(&self, cutoff: i64) -> Result<u64, JournalError> {
+        self.call("purge old events", move |connection| {
+            let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let events = tx.execute(
+                "DELETE FROM ecwid_journal_events
+                 WHERE state IN ('applied', 'failed', 'unknown') AND state_changed_at_ms < ?1
+                   AND (run_id IS NULL OR run_id IN
+                        (SELECT run_id FROM ecwid_journal_runs WHERE closed_at_ms IS NOT NULL))",
+                [cutoff],
+            )?;
+            tx.execute(
+                "DELETE FROM ecwid_journal_runs
+                 WHERE closed_at_ms < ?1 AND NOT EXISTS
+                       (SELECT 1 FROM ecwid_journal_events e
+                        WHERE e.run_id = ecwid_journal_runs.run_id)",
+                [cutoff],
+            )?;
+            tx.commit()?;
+            Ok(events as u64)
+        })
+        .await
+    }
+
+    pub(super) async fn claim(
+        &self,
+        holder: &Holder,
+        run_id: &str,
+        max: i64,
+        plan: PlanFn,
+    ) -> Result<Option<(serde_json::Value, Vec<EventRecord>)>, JournalError> {
+        let (holder, run_id) = (holder.clone(), run_id.to_owned());
+        self.call("claim events", move |connection| {
+            let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let rows: Vec<EventRow> = tx
+                .prepare_cached(&format!(
+                    "SELECT {EVENT_COLUMNS} FROM ecwid_journal_events
+                     WHERE store_id = ?1 AND run_id IS NULL
+                     ORDER BY occurred_at_ms, seq LIMIT ?2"
+                ))?
+                .query_map(params![holder.store_id, max], event_row)?
+                .collect::<Result<_, _>>()?;
+            if rows.is_empty() {
+                return Ok(None);
+            }
+            let seqs: Vec<i64> = rows.iter().map(|row| row.seq).collect();
+            let events = decode_all(rows)?;
+            let document = plan(&events).map_err(JournalError::Plan)?;
+            tx.execute(
+                "INSERT INTO ecwid_journal_runs (run_id, store_id, worker, lease_id,
+                     lease_until_ms, document, created_at_ms, saved_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+                params![
+                    run_id,
+                    holder.store_id,
+                    holder.worker,
+                    holder.lease_id,
+                    holder.lease_until_ms,
+                    document.to_string(),
+                    holder.now_ms
+                ],
+            )?;
+            {
+                let mut join = tx.prepare_cached(
+                    "UPDATE ecwid_journal_events SET run_id = ?1, run_position = ?2 WHERE seq = ?3",
+                )?;
+                for (position, seq) in seqs.iter().enumerate() {
+                    join.execute(params![run_id, position as i64, seq])?;
+                }
+            }
+            tx.commit()?;
+            Ok(Some((document, events)))
+        })
+        .await
+    }
+
+    pub(super) async fn take_over(
+        &self,
+        holder: &Holder,
+    ) -> Result<Option<(String, serde_json::Value, Vec<EventRecord>)>, JournalError> {
+        let holder = holder.clone();
+        self.call("take over a run", move |connection| {
+            let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let expired: Option<(String, String)> = tx
+                .query_row(
+                    "SELECT run_id, document FROM ecwid_journal_runs
+                     WHERE store_id = ?1 AND closed_at_ms IS NULL AND lease_until_ms <= ?2
+                     ORDER BY lease_until_ms, run_id LIMIT 1",
+                    params![holder.store_id, holder.now_ms],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?;
+            let Some((run_id, saved)) = expired else {
+                return Ok(None);
+            };
+            tx.execute(
+                "UPDATE ecwid_journal_runs SET worker = ?1, lease_id = ?2, lease_until_ms = ?3
+                 WHERE run_id = ?4",
+                params![
+                    holder.worker,
+                    holder.lease_id,
+                    holder.lease_until_ms,
+                    run_id
+                ],
+            )?;
+            let events = decode_all(run_events(&tx, &run_id)?)?;
+            let document = document(&saved)?;
+            tx.commit()?;
+            Ok(Some((run_id, document, events)))
+        })
+        .await
+    }
+
+    pub(super) async fn save(
+        &self,
+        key: LeaseKey<'_>,
+        document: &str,
+        states: &PositionedStates,
+        lease_until: i64,
+        now: i64,
+    ) -> Result<(), JournalError> {
+        let (run_id, lease_id) = (key.run_id.to_owned(), key.lease_id.to_owned());
+        let (document, states) = (document.to_owned(), states.clone());
+        self.call("save a run", move |connection| {
+            let key = LeaseKey {
+                run_id: &run_id,
+                lease_id: &lease_id,
+            };
+            let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let saved = tx.execute(
+                "UPDATE ecwid_journal_runs SET document = ?1, lease_until_ms = ?2, saved_at_ms = ?3
+                 WHERE run_id = ?4 AND lease_id = ?5 AND closed_at_ms IS NULL",
+                params![document, lease_until, now, key.run_id, key.lease_id],
+            )?;
+            if saved != 1 {
+                return Err(lease_lost(key));
+            }
+            set_states(&tx, key.run_id, &states, now)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(super) async fn finish(
+        &self,
+        key: LeaseKey<'_>,
+        outcomes: &[(&'static str, String)],
+        now: i64,
+    ) -> Result<(), JournalError> {
+        let (run_id, lease_id) = (key.run_id.to_owned(), key.lease_id.to_owned());
+        let states: PositionedStates = outcomes
+            .iter()
+            .enumerate()
+            .map(|(position, (state, detail))| (position as i64, *state, detail.clone()))
+            .collect();
+        self.call("finish a run", move |connection| {
+            let key = LeaseKey {
+                run_id: &run_id,
+                lease_id: &lease_id,
+            };
+            let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let held: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM ecwid_journal_events WHERE run_id = ?1",
+                [key.run_id],
+                |row| row.get(0),
+            )?;
+            if held != states.len() as i64 {
+                return Err(JournalError::InvalidInput(format!(
+                    "run {} holds {held} events, not {}",
+                    key.run_id,
+                    states.len()
+                ))
+                .into());
+            }
+            // The outcomes first, then the run's close, which checks the lease: a lost lease
+            // rolls the outcomes back with it.
+            set_states(&tx, key.run_id, &states, now)?;
+            close_run(&tx, key, "finished", now)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(super) async fn release(&self, key: LeaseKey<'_>, now: i64) -> Result<(), JournalError> {
+        let (run_id, lease_id) = (key.run_id.to_owned(), key.lease_id.to_owned());
+        self.call("release a run", move |connection| {
+            let key = LeaseKey {
+                run_id: &run_id,
+                lease_id: &lease_id,
+            };
+            let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let (state, detail) = super::EventState::Recorded.encode();
+            tx.execute(
+                "UPDATE ecwid_journal_events SET run_id = NULL, run_position = NULL,
+                     state = ?1, state_detail = ?2, state_changed_at_ms = ?3
+                 WHERE run_id = ?4",
+                params![state, detail, now, key.run_id],
+            )?;
+            close_run(&tx, key, "released", now)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+}
