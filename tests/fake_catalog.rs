@@ -316,10 +316,10 @@ async fn response_fields_keep_only_the_fields_listed() {
         }]})
     );
 
-    // Nested lists, spaces, a field the answer lacks, a field kept whole.
+    // Nested lists, a field the answer lacks, a field kept whole.
     let (_, shirt) = get(
         &fake,
-        "/1003/products/1?responseFields=id,%20combinations(quantity),nothing",
+        "/1003/products/1?responseFields=id,combinations(quantity),nothing",
     )
     .await;
     assert_eq!(
@@ -328,13 +328,29 @@ async fn response_fields_keep_only_the_fields_listed() {
     );
     let (_, ebook) = get(&fake, "/1003/products/2?responseFields=combinations,id").await;
     assert_eq!(ebook, json!({"id": 2}), "no combinations to keep");
+    // Nothing the answer has: an empty object, which the spec allows.
+    let (status, nothing) = get(&fake, "/1003/products/1?responseFields=nothing").await;
+    assert_eq!((status, nothing), (200, json!({})));
+}
+
+#[tokio::test]
+async fn an_empty_response_fields_sends_every_field() {
+    let fake = start_catalog().await;
+    for path in [SHIRT_PRODUCT, RED_VARIATION, "/1003/products"] {
+        let (status, everything) = get(&fake, path).await;
+        assert_eq!(status, 200);
+        let (status, empty) = get(&fake, &format!("{path}?responseFields=")).await;
+        assert_eq!((status, &empty), (200, &everything), "{path}");
+    }
 }
 
 #[tokio::test]
 async fn a_malformed_response_fields_is_a_wrong_parameter() {
     let fake = start_catalog().await;
     for fields in [
-        "",
+        " ",
+        "id, sku",
+        "items(combinations(options(id)))",
         "id,",
         "items(id",
         "items()",

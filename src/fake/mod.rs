@@ -95,8 +95,9 @@
 //!   it. No match is an empty page, not a 404.
 //! - **`responseFields`** (every `GET`): a comma list with nested lists in parentheses, such as
 //!   `total,items(id,sku,quantity,combinations(id,quantity))`; the answer carries only the
-//!   fields listed, nested lists applied to each element of an array. Without it, every field
-//!   the fake knows is sent.
+//!   fields listed, nested lists applied to each element of an array. Without it, or empty,
+//!   every field the fake knows is sent. A list naming nothing the answer has gets `{}` (no
+//!   field of a read answer is required by the spec).
 //!
 //! Choices where Ecwid's behaviour is unconfirmed:
 //! - **Unlimited stock**: an adjustment answers `{"updateCount": 0}` and changes nothing (not
@@ -134,10 +135,13 @@
 //!   digits separated by single commas (no spaces, no empty item). `offset` and `limit` are
 //!   digits within 32 bits; `limit=0` is `WRONG_PARAMETER`, and a `limit` above 100 is clamped
 //!   to 100 (the answer's `limit` says 100).
-//! - **`responseFields`**: names are letters, digits and `_`, matched case-sensitively (the
-//!   fake sends `inStock`, not `instock`); spaces around names are allowed. An empty value, an
-//!   empty name, `()`, a trailing comma or an unbalanced parenthesis is `WRONG_PARAMETER`. A
-//!   name the answer does not have is ignored. A `PUT` ignores it.
+//! - **`responseFields`** follows the spec's `ResponseFields` pattern: names are letters, digits
+//!   and `_`, matched case-sensitively (the fake sends `inStock`, not `instock`), with no
+//!   spaces, and parentheses nest at most two deep (as deep as the spec's answers go). An empty
+//!   name, `()`, a trailing comma, an unbalanced parenthesis, a space or deeper nesting is
+//!   `WRONG_PARAMETER` (*the fake's choice*: Ecwid does not document it); an empty value asks
+//!   for every field (*the fake's choice*). A name the answer does not have is ignored. A `PUT`
+//!   ignores it.
 //! - Scripted faults act before the token and the rate limit are checked (see [`Fault`]).
 //!
 //! # What may grow

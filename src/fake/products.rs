@@ -80,9 +80,13 @@ fn id_field(id: u64) -> i64 {
     i64::try_from(id).unwrap_or(i64::MAX)
 }
 
-/// Reads `responseFields`, if sent.
+/// Reads `responseFields`: `None` when every field is sent (absent, or empty).
 fn response_fields(query: &Query) -> Result<Option<Fields>, Answer> {
-    query.get("responseFields").map(Fields::parse).transpose()
+    Ok(query
+        .get("responseFields")
+        .map(Fields::parse)
+        .transpose()?
+        .flatten())
 }
 
 /// A successful read: the generated type as JSON, cut down to `fields`.
