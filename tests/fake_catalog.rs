@@ -469,9 +469,18 @@ async fn search_pages_through_matches_in_product_id_order() {
     assert_eq!((ids(&page), &page["count"]), (vec![4], &json!(1)));
     let (_, page) = get(&fake, "/1003/products?offset=10").await;
     assert_eq!((ids(&page), &page["total"]), (vec![], &json!(4)));
-    // Over 100: clamped, and the answer says so.
-    let (status, page) = get(&fake, "/1003/products?limit=500").await;
+    // 100 is the most; more is refused as Ecwid refuses over 100 products in one request.
+    let (status, page) = get(&fake, "/1003/products?limit=100").await;
     assert_eq!((status, &page["limit"]), (200, &json!(100)));
+    for limit in [101, 500] {
+        assert_eq!(
+            refused(get_as(&fake, &format!("/1003/products?limit={limit}"), TOKEN).await).await,
+            (
+                402,
+                "MAX_PRODUCTS_FOR_API_REQUEST_LIMIT_EXCEEDED".to_owned()
+            )
+        );
+    }
     // productId: a comma list, in any order; the answer is in id order.
     let (_, page) = get(&fake, "/1003/products?productId=4,1,9").await;
     assert_eq!(ids(&page), [1, 4]);

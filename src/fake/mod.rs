@@ -133,8 +133,9 @@
 //!   `WRONG_PARAMETER`. The fake models no other filter, so every other parameter is ignored
 //!   (as Ecwid ignores all but `productId` when `sku` is given). `productId` must be ids of
 //!   digits separated by single commas (no spaces, no empty item). `offset` and `limit` are
-//!   digits within 32 bits; `limit=0` is `WRONG_PARAMETER`, and a `limit` above 100 is clamped
-//!   to 100 (the answer's `limit` says 100).
+//!   digits within 32 bits; `limit=0` is `WRONG_PARAMETER`, and a `limit` above 100 is 402
+//!   `MAX_PRODUCTS_FOR_API_REQUEST_LIMIT_EXCEEDED`, Ecwid's answer to more than 100 products in
+//!   one request.
 //! - **`responseFields`** follows the spec's `ResponseFields` pattern: names are letters, digits
 //!   and `_`, matched case-sensitively (the fake sends `inStock`, not `instock`), with no
 //!   spaces, and parentheses nest at most two deep (as deep as the spec's answers go). An empty

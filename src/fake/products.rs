@@ -4,6 +4,8 @@
 
 use std::collections::BTreeSet;
 
+use hyper::StatusCode;
+
 use super::answer::Answer;
 use super::catalog::{Counter, Missing, OwnStock, ProductState, Target};
 use super::fields::Fields;
@@ -129,9 +131,14 @@ impl Search {
         let limit = match count_parameter(query, "limit")? {
             None => MAX_SEARCH_LIMIT,
             Some(0) => return Err(Answer::wrong_parameter("limit must be at least 1")),
-            // The fake's choice: a larger page is sent as Ecwid's largest, and the answer's
-            // `limit` says so.
-            Some(limit) => limit.min(MAX_SEARCH_LIMIT),
+            Some(limit) if limit > MAX_SEARCH_LIMIT => {
+                return Err(Answer::error(
+                    StatusCode::PAYMENT_REQUIRED,
+                    "MAX_PRODUCTS_FOR_API_REQUEST_LIMIT_EXCEEDED",
+                    format!("At most {MAX_SEARCH_LIMIT} products in one request, not {limit}"),
+                ))
+            }
+            Some(limit) => limit,
         };
         Ok(Search {
             sku: sku.map(str::to_owned),
