@@ -129,10 +129,12 @@
 //!   `warning` (it cannot land below zero). On a
 //!   variation sharing its product's stock, a set that lands the product's current stock is
 //!   accepted and recorded (naming the variation); any other is `DIFFERENT_COMBINATION_STOCK`.
-//! - **Search**: `sku` matches exactly and case-sensitively; an empty or all-space `sku` is
-//!   `WRONG_PARAMETER`. The fake models no other filter, so every other parameter is ignored
+//! - **Search**: `sku` matches exactly and case-sensitively (spaces included); an empty `sku`
+//!   is `WRONG_PARAMETER` (the spec's `minLength`: it would match every variation sharing its
+//!   product's SKU). The fake models no other filter, so every other parameter is ignored
 //!   (as Ecwid ignores all but `productId` when `sku` is given). `productId` must be ids of
-//!   digits separated by single commas (no spaces, no empty item). `offset` and `limit` are
+//!   digits separated by single commas (no spaces, no empty item: the spec's pattern); an id
+//!   too large for any product matches none. `offset` and `limit` are
 //!   digits within 32 bits; `limit=0` is `WRONG_PARAMETER`, and a `limit` above 100 is 402
 //!   `MAX_PRODUCTS_FOR_API_REQUEST_LIMIT_EXCEEDED`, Ecwid's answer to more than 100 products in
 //!   one request.

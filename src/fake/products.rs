@@ -111,22 +111,12 @@ struct Search {
 impl Search {
     fn parse(query: &Query) -> Result<Self, Answer> {
         let sku = query.get("sku");
-        if sku.is_some_and(|sku| sku.trim().is_empty()) {
+        // The spec's minLength: an empty SKU would match every variation that shares its
+        // product's stock.
+        if sku.is_some_and(str::is_empty) {
             return Err(Answer::wrong_parameter("sku must not be empty"));
         }
-        let products = query
-            .get("productId")
-            .map(|list| {
-                list.split(',')
-                    .map(|id| parse_id(id).map(ProductId::new))
-                    .collect::<Option<BTreeSet<_>>>()
-                    .ok_or_else(|| {
-                        Answer::wrong_parameter(format!(
-                            "productId must be product ids separated by commas, not {list:?}"
-                        ))
-                    })
-            })
-            .transpose()?;
+        let products = query.get("productId").map(product_ids).transpose()?;
         let offset = count_parameter(query, "offset")?.unwrap_or(0);
         let limit = match count_parameter(query, "limit")? {
             None => MAX_SEARCH_LIMIT,
@@ -163,6 +153,23 @@ impl Search {
                     .any(|own| own.sku == *sku)
         })
     }
+}
+
+/// `productId`: ids of digits separated by commas, the spec's pattern. An id too large for any
+/// product is accepted and matches none.
+fn product_ids(list: &str) -> Result<BTreeSet<ProductId>, Answer> {
+    let mut ids = BTreeSet::new();
+    for id in list.split(',') {
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Answer::wrong_parameter(format!(
+                "productId must be product ids separated by commas, not {list:?}"
+            )));
+        }
+        if let Ok(id) = id.parse() {
+            ids.insert(ProductId::new(id));
+        }
+    }
+    Ok(ids)
 }
 
 /// A non-negative 32-bit count given as decimal digits, if sent.
