@@ -112,7 +112,9 @@
 //! - **Batch**: items run one at a time, in order, by one worker per store, batches in FIFO
 //!   order (`allowParallelMode` and `groupId` are accepted and ignored). An item runs with the
 //!   creating token's scopes through the same checks as a REST request (minus the rate limit
-//!   and content type), and fails `WRONG_PARAMETER` if it is itself a batch. A `GET` item may
+//!   and content type), and fails `WRONG_PARAMETER` if it is itself a batch. An item's fields
+//!   other than `id`, `path`, `method` and `body` are ignored, `null` or not (the spec allows
+//!   them); those four are never `null`. A `GET` item may
 //!   carry its query in its path (`/products?sku=TEE-S&responseFields=...`); its `httpBody` is
 //!   the JSON answer a REST request gets, and its body is ignored. `completedRequests`
 //!   counts items with a result, skipped ones included, so it equals `totalRequests` once
