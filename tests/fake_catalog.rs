@@ -660,6 +660,21 @@ async fn unlimited_is_set_and_unset() {
 }
 
 #[tokio::test]
+async fn unlimited_true_wins_over_a_quantity_sent_beside_it() {
+    let fake = start_catalog().await;
+    let body = json!({"quantity": 3, "unlimited": true, "name": "Shirt"});
+    for (path, item) in [
+        (SHIRT_PRODUCT, product(SHIRT)),
+        (RED_VARIATION, variation(SHIRT, SHIRT_RED)),
+    ] {
+        let (status, answer) = set(&fake, path, body.clone()).await;
+        assert_eq!((status, answer), (200, json!({"updateCount": 1})), "{path}");
+        assert_eq!(stock(&fake, item), Some(Stock::Unlimited), "{path}");
+    }
+    assert_eq!(fake.ledger().len(), 2);
+}
+
+#[tokio::test]
 async fn a_body_that_sets_nothing_changes_nothing_and_bad_bodies_are_refused() {
     let fake = start_catalog().await;
     // Nothing to set (unknown fields are ignored): updateCount 0, nothing recorded.
@@ -684,7 +699,7 @@ async fn a_body_that_sets_nothing_changes_nothing_and_bad_bodies_are_refused() {
         json!({"quantity": null}),
         json!({"unlimited": "yes"}),
         json!({"unlimited": null}),
-        json!({"quantity": 3, "unlimited": true}),
+        json!({"quantity": -3, "unlimited": true}),
         json!([3]),
     ] {
         for path in [SHIRT_PRODUCT, RED_VARIATION] {

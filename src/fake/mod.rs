@@ -71,7 +71,7 @@
 //! | scopes: every `GET` of products or a variation needs `read_catalog`; a variation's `PUT` (adjust or set) `read_catalog` + `update_catalog`; a product's `PUT` `update_catalog`; a `public_…` token never writes | 403 `INSUFFICIENT_APP_SCOPE` |
 //! | query: flags are `true`/`false`; `responseFields` is well formed; a search's `sku`, `productId`, `offset`, `limit` (below) | 400 `WRONG_PARAMETER` |
 //! | `PUT`: `Content-Type: application/json` | 415 `UNSUPPORTED_MEDIA_TYPE` (*code is the fake's choice*) |
-//! | `PUT` body: an adjustment's integer `quantityDelta` in the 32-bit range; a set's JSON object with `quantity` an integer in `0..=i32::MAX` and `unlimited` a boolean (each optional, never `null`, not both `quantity` and `unlimited: true`) | 400 `WRONG_PARAMETER` |
+//! | `PUT` body: an adjustment's integer `quantityDelta` in the 32-bit range; a set's JSON object with `quantity` an integer in `0..=i32::MAX` and `unlimited` a boolean (each optional, never `null`; other fields ignored) | 400 `WRONG_PARAMETER` |
 //! | the product and variation exist | 404 `PRODUCT_NOT_FOUND`, `COMBINATION_NOT_FOUND` |
 //! | a set of a variation with an empty SKU (sharing its product's stock) lands the stock the product has | 400 `DIFFERENT_COMBINATION_STOCK` |
 //!
@@ -126,7 +126,8 @@
 //!   model). A body with neither `quantity` nor `unlimited` (such as `{}`) answers
 //!   `{"updateCount": 0}`, changes nothing and is not recorded. `unlimited: false` alone turns
 //!   an unlimited stock into a count of 0 and leaves a counted one as it is (still recorded, as
-//!   every applied set is). `quantity` with `unlimited: true` is `WRONG_PARAMETER`; `quantity`
+//!   every applied set is). `quantity` with `unlimited: true` makes the stock unlimited and the
+//!   quantity is ignored (it is still checked: a negative one is `WRONG_PARAMETER`); `quantity`
 //!   with `unlimited: false` sets the count. A set never sends a low-stock notification nor a
 //!   `warning` (it cannot land below zero). On a
 //!   variation sharing its product's stock, a set that lands the product's current stock is

@@ -135,11 +135,10 @@ impl State {
             .counter_mut(target)
             .expect("the target was just found");
         let new = match (update.quantity, update.unlimited) {
-            (Some(_), Some(true)) => {
-                return Answer::wrong_parameter("quantity cannot be set with unlimited: true")
-            }
+            // The fake's choice, as the spec states it: unlimited stock has no count, so a
+            // quantity sent beside `unlimited: true` is ignored.
+            (_, Some(true)) => Stock::Unlimited,
             (Some(quantity), _) => Stock::Quantity(i64::from(quantity)),
-            (None, Some(true)) => Stock::Unlimited,
             // The fake's choice: turning unlimited stock off starts a count at 0; on a counted
             // stock it keeps the count.
             (None, Some(false)) => match counter.stock {
