@@ -462,6 +462,7 @@ fn probes(spec: &Spec, operation: &Operation, fixtures: &BTreeMap<&str, String>)
     for parameter in &operation.parameters {
         let mut values: Vec<String> = candidates(spec, &parameter.schema)
             .iter()
+            .chain(&parameter.example)
             .filter_map(wire)
             .chain(["x".to_owned()])
             .collect();
