@@ -35,6 +35,17 @@ impl Fields {
         Ok(Some(fields))
     }
 
+    /// Whether an answer cut down to these fields keeps the field at `path`, such as
+    /// `["items", "combinations"]`: each step listed, or inside a field kept whole.
+    pub(crate) fn keeps(&self, path: &[&str]) -> bool {
+        let Some((first, rest)) = path.split_first() else {
+            return true;
+        };
+        self.0.iter().any(|(name, nested)| {
+            name == first && nested.as_ref().is_none_or(|nested| nested.keeps(rest))
+        })
+    }
+
     /// Keeps only the listed fields of `value`: of an object, its listed keys (nested lists
     /// applied to their values); of an array, of each element. A scalar is left as it is.
     pub(crate) fn apply(&self, value: &mut Value) {
@@ -131,6 +142,22 @@ mod tests {
             .unwrap()
             .apply(&mut product);
         assert_eq!(product, json!({"combinations": [{"id": 2, "sku": ""}]}));
+    }
+
+    #[test]
+    fn keeps_follows_nested_lists_and_whole_fields() {
+        let keeps = |list: &str| {
+            Fields::parse(list)
+                .unwrap()
+                .unwrap()
+                .keeps(&["items", "combinations"])
+        };
+        assert!(keeps("items"));
+        assert!(keeps("total,items(id,combinations(id))"));
+        assert!(keeps("items(combinations)"));
+        assert!(!keeps("total"));
+        assert!(!keeps("items(id,sku)"));
+        assert!(!keeps("combinations,itemsx(combinations)"));
     }
 
     #[test]
