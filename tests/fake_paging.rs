@@ -1,10 +1,11 @@
 //! What reading a whole catalog needs from the fake store: a product's variations in one list,
 //! search orders (`sortBy`) that page stably, products' update times and the `updatedFrom` /
-//! `updatedTo` filters, the 200-variation cap of a search page, and the same reads carried by a
-//! batch. Spoken to with raw `reqwest` on loopback.
+//! `updatedTo` filters, the 200-variation cap of a search page, the generated big catalog, and
+//! the same reads carried by a batch. Spoken to with raw `reqwest` on loopback.
 
 mod common;
 
+use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
 
 use ecwid_inventory::fake::{demo, FakeStore, FakeToken, Product, Scope, Store};
@@ -419,6 +420,153 @@ async fn updated_from_and_updated_to_are_bounds_included() {
         let refused = get(&fake, &format!("/1003/products?{query}")).await;
         assert_eq!(code(&refused), (400, "WRONG_PARAMETER"), "{bad:?}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The generated catalog, read whole
+
+/// Every product of the store, paged in `sort` order with `fields`: a page refused for carrying
+/// over 200 variations is asked again with half the limit, as a reader must. Returns the
+/// products and how many pages were refused. At most 1,000 requests.
+async fn read_all(fake: &FakeStore, sort: &str, fields: &str) -> (Vec<Value>, usize) {
+    let (mut products, mut refusals, mut offset, mut limit) = (Vec::new(), 0, 0, 100);
+    for _ in 0..1_000 {
+        let query = format!(
+            "/1003/products?sortBy={sort}&offset={offset}&limit={limit}&responseFields={fields}"
+        );
+        let (status, page) = get(fake, &query).await;
+        if status == 400 && page["errorCode"] == "COMBINATION_LIMIT_PER_REQUEST_EXCEEDED" {
+            refusals += 1;
+            limit /= 2;
+            continue;
+        }
+        assert_eq!(status, 200, "{query}: {page}");
+        let items = page["items"].as_array().unwrap().clone();
+        offset += items.len();
+        products.extend(items);
+        if offset >= page["total"].as_u64().unwrap() as usize {
+            return (products, refusals);
+        }
+        limit = 100;
+    }
+    panic!("the catalog was not read in 1,000 requests");
+}
+
+async fn catalog_store(products: u64, seed: u64) -> FakeStore {
+    FakeStore::builder()
+        .store(demo::catalog(products, seed))
+        .tokens(demo::tokens())
+        .no_rate_limit()
+        .start()
+        .await
+        .unwrap()
+}
+
+const CATALOG_FIELDS: &str =
+    "total,items(id,sku,quantity,unlimited,combinations(id,sku,unlimited))";
+
+#[tokio::test]
+async fn a_generated_catalog_reads_whole_in_a_stable_order_with_the_mix_it_promises() {
+    let fake = catalog_store(1_000, 7).await;
+    let (products, refusals) = read_all(&fake, "ADDED_TIME_ASC", CATALOG_FIELDS).await;
+    let ids: Vec<u64> = products.iter().map(|p| p["id"].as_u64().unwrap()).collect();
+    assert_eq!(
+        ids,
+        (1..=1_000).collect::<Vec<_>>(),
+        "each product once, as added"
+    );
+    assert!(refusals > 0, "some pages of 100 carry over 200 variations");
+
+    let mut skus = HashSet::new();
+    let (mut bare, mut many, mut unlimited, mut sharing, mut unlimited_variations) =
+        (0, 0, 0, 0, 0);
+    for product in &products {
+        assert!(skus.insert(product["sku"].as_str().unwrap().to_owned()));
+        unlimited += usize::from(product["unlimited"] == true);
+        let variations = product["combinations"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        bare += usize::from(variations.is_empty());
+        many += usize::from(variations.len() >= 3);
+        assert!(variations.len() <= 5);
+        for variation in variations {
+            match variation["sku"].as_str().unwrap() {
+                "" => sharing += 1,
+                sku => {
+                    assert!(skus.insert(sku.to_owned()), "{sku} twice");
+                    unlimited_variations += usize::from(variation["unlimited"] == true);
+                }
+            }
+        }
+    }
+    for (what, n) in [
+        ("products without variations", bare),
+        ("products with three or more", many),
+        ("unlimited products", unlimited),
+        ("variations sharing their product's stock", sharing),
+        ("unlimited variations", unlimited_variations),
+    ] {
+        assert!(n > 10, "{n} {what}");
+    }
+
+    // The same seed makes the same catalog; another seed another one.
+    let again = catalog_store(1_000, 7).await;
+    assert_eq!(
+        read_all(&again, "ADDED_TIME_ASC", CATALOG_FIELDS).await.0,
+        products
+    );
+    let other = catalog_store(1_000, 8).await;
+    assert_ne!(
+        read_all(&other, "ADDED_TIME_ASC", CATALOG_FIELDS).await.0,
+        products
+    );
+}
+
+#[tokio::test]
+async fn a_cursor_on_update_times_reads_exactly_what_changed_since() {
+    let fake = catalog_store(300, 3).await;
+    let fields = "total,items(id,updateTimestamp)";
+    let (first, _) = read_all(&fake, "UPDATED_TIME_ASC", fields).await;
+    let cursor = first
+        .iter()
+        .map(|p| p["updateTimestamp"].as_i64().unwrap())
+        .max()
+        .unwrap();
+
+    // Changes after the cursor: a REST set and adjustment, then a batch.
+    fake.advance_clock(AN_HOUR);
+    let set = put(
+        &fake,
+        "/1003/products/7",
+        demo::TOKEN,
+        json!({"quantity": 1}),
+    )
+    .await;
+    assert_eq!(set.status(), 200);
+    adjust(&fake, "/1003/products/250/inventory", -1).await;
+    fake.advance_clock(AN_HOUR);
+    let items = json!([
+        {"method": "PUT", "path": "/products/42/inventory", "body": {"quantityDelta": 2}},
+        {"method": "GET", "path": "/products/1/combinations"},
+    ]);
+    assert_eq!(create_batch(&fake, "", items).await.unwrap().status(), 200);
+    fake.batches_settled().await;
+
+    let query = format!("sortBy=UPDATED_TIME_ASC&updatedFrom={}", cursor + 1);
+    let changed = search_ids(&fake, &query).await;
+    // 7 changed before 250, or in the same second (a tie, broken by id): 7 first either way.
+    // 42 came an hour later; the batch's read changed nothing.
+    assert_eq!(changed, [7, 250, 42]);
+    let everything: BTreeSet<u64> = search_ids(&fake, &format!("updatedFrom={cursor}&limit=100"))
+        .await
+        .into_iter()
+        .collect();
+    assert_eq!(
+        everything.len(),
+        100,
+        "the cursor itself is included: every product"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
