@@ -323,7 +323,15 @@ impl State {
             }
             // The fake holds no names, prices or owner's order, and no keyword to be relevant
             // to: these keep product-id order.
-            _ => {}
+            None
+            | Some(
+                SortBy::Relevance
+                | SortBy::DefinedByStoreOwner
+                | SortBy::NameAsc
+                | SortBy::NameDesc
+                | SortBy::PriceAsc
+                | SortBy::PriceDesc,
+            ) => {}
         }
         let page: Vec<(ProductId, &ProductState)> = matches
             .iter()
