@@ -377,6 +377,22 @@ async fn a_batch_item_whose_id_is_null_is_refused() {
 }
 
 #[tokio::test]
+async fn a_batch_item_s_other_fields_are_ignored_null_or_not() {
+    let fake = start().await;
+    // The spec allows other fields in an item; Ecwid's own clients send more than these.
+    let body = json!([
+        {"path": "/products/1/inventory", "method": "PUT", "body": {"quantityDelta": -1},
+         "note": null},
+        {"path": "/products/1/inventory", "method": "PUT", "body": {"quantityDelta": -2},
+         "note": {"by": ["warehouse"]}},
+    ]);
+    ticket(&fake, "", body).await;
+    fake.batches_settled().await;
+    assert_eq!(fake.ledger().len(), 2);
+    assert_eq!(shirt(&fake), Some(Stock::Quantity(17)));
+}
+
+#[tokio::test]
 async fn a_batch_counts_as_one_request_against_the_rate_limit() {
     let fake = shop()
         .rate_limit(RateLimit::per_minute(2))

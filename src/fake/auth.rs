@@ -13,7 +13,8 @@ use crate::{RateLimit, StoreId};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Scope {
-    /// `read_catalog`: needed by every read (a product, a variation, the search), and with
+    /// `read_catalog`: needed by every read (a product, a variation, a product's variations,
+    /// the search), and with
     /// `update_catalog` by a variation's adjustment and set.
     ReadCatalog,
     /// `update_catalog`: needed by every write (adjustments and sets).

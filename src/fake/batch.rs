@@ -24,6 +24,9 @@ use crate::StoreId;
 /// Ecwid's limit on the requests one batch may carry.
 pub(crate) const MAX_BATCH_ITEMS: usize = 500;
 
+/// The fields of a batch request the spec names; any other is ignored.
+const ITEM_FIELDS: [&str; 4] = ["id", "path", "method", "body"];
+
 /// How long a deduplication key is remembered, per Ecwid's docs.
 pub(crate) const DEDUPLICATION_MEMORY: Duration = Duration::from_secs(60 * 60);
 
@@ -69,13 +72,14 @@ impl Batches {
         now: Instant,
     ) -> Result<Answer, Answer> {
         // serde reads an explicit `null` as `None` for an optional field; the spec allows no
-        // null in an item (`id` is a string when present), so the raw JSON is checked first.
+        // null in an item's own fields (`id` is a string when present), so the raw JSON is
+        // checked first. Other fields are allowed by the spec and ignored, null or not.
         if let Some(items) = body.as_array() {
             let null_field = items
                 .iter()
                 .filter_map(Value::as_object)
                 .flat_map(|item| item.iter())
-                .find(|(_, value)| value.is_null());
+                .find(|(name, value)| ITEM_FIELDS.contains(&name.as_str()) && value.is_null());
             if let Some((name, _)) = null_field {
                 return Err(Answer::wrong_parameter(format!(
                     "A batch request's {name} must not be null"

@@ -155,6 +155,11 @@ pub(crate) struct ProductState {
     pub(crate) own: Counter,
     /// `None`: the variation shares the product's counter (empty SKU).
     pub(crate) variations: BTreeMap<CombinationId, Option<OwnStock>>,
+    /// The order the product was added to its store in (0 for the first), for
+    /// `sortBy=ADDED_TIME_*`.
+    pub(crate) added: usize,
+    /// When it last changed (its stock, or a variation's), in UNIX seconds of the fake's clock.
+    pub(crate) updated: i64,
 }
 
 /// A variation with a SKU of its own, and so a stock of its own.
@@ -198,15 +203,16 @@ fn invalid(message: String) -> io::Error {
 }
 
 impl Catalog {
-    /// Builds the live catalog, refusing what Ecwid itself could not hold.
-    pub(crate) fn from_stores(stores: Vec<Store>) -> io::Result<Self> {
+    /// Builds the live catalog, refusing what Ecwid itself could not hold. Every product was
+    /// last updated `now` (UNIX seconds).
+    pub(crate) fn from_stores(stores: Vec<Store>, now: i64) -> io::Result<Self> {
         let mut catalog = Catalog::default();
         for store in stores {
             let Entry::Vacant(slot) = catalog.stores.entry(store.id) else {
                 return Err(invalid(format!("store {} declared twice", store.id)));
             };
             let products = slot.insert(BTreeMap::new());
-            for product in store.products {
+            for (added, product) in store.products.into_iter().enumerate() {
                 let own = Counter {
                     stock: product.stock,
                     warning_limit: product.warning_limit,
@@ -245,6 +251,8 @@ impl Catalog {
                             sku: product.sku,
                             own,
                             variations,
+                            added,
+                            updated: now,
                         },
                     )
                     .is_some()
@@ -280,6 +288,17 @@ impl Catalog {
                     Some(None) => Ok(&mut product.own),
                 }
             }
+        }
+    }
+
+    /// Notes that `target`'s product changed at `now` (UNIX seconds).
+    pub(crate) fn touch(&mut self, target: Target, now: i64) {
+        if let Some(product) = self
+            .stores
+            .get_mut(&target.store)
+            .and_then(|products| products.get_mut(&target.item.product()))
+        {
+            product.updated = now;
         }
     }
 

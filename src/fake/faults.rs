@@ -20,6 +20,8 @@ pub enum Route {
     GetProduct,
     /// `PUT /{storeId}/products/{productId}`.
     UpdateProductStock,
+    /// `GET /{storeId}/products/{productId}/combinations`.
+    ListVariations,
     /// `GET /{storeId}/products/{productId}/combinations/{combinationId}`.
     GetVariation,
     /// `PUT /{storeId}/products/{productId}/combinations/{combinationId}`.

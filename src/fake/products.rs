@@ -1,19 +1,28 @@
-//! The catalog reads: one product, one variation, a product search. Each answer is built from
-//! the spec's generated types (`ProductStock`, `VariationStock`, `ProductPage`), then cut down
-//! to the `responseFields` asked for.
+//! The catalog reads: one product, one variation, a product's variations, a product search.
+//! Each answer is built from the spec's generated types (`ProductStock`, `VariationStock`,
+//! `ProductPage`), then cut down to the `responseFields` asked for.
 
+use std::cmp::Reverse;
 use std::collections::BTreeSet;
+
+use hyper::StatusCode;
 
 use super::answer::Answer;
 use super::catalog::{Counter, Missing, OwnStock, ProductState, Target};
 use super::fields::Fields;
 use super::routes::{parse_id, Query};
 use super::state::{not_found, State};
-use crate::generated::types::{ProductPage, ProductStock, VariationStock};
+use super::time::{format_date, parse_time};
+use crate::generated::types::{
+    ProductPage, ProductStock, SearchProductsSortBy as SortBy, VariationStock,
+};
 use crate::{CombinationId, ProductId, Stock, StockItem, StoreId};
 
 /// Ecwid's largest page of a product search, and its default.
 pub(crate) const MAX_SEARCH_LIMIT: i32 = 100;
+
+/// The most variations one answer may carry (Ecwid's `COMBINATION_LIMIT_PER_REQUEST_EXCEEDED`).
+pub(crate) const MAX_VARIATIONS_PER_REQUEST: usize = 200;
 
 /// The stock fields of a counter: `quantity` (absent when unlimited), `unlimited`, `inStock`,
 /// `warningLimit`.
@@ -67,6 +76,8 @@ fn product_stock(id: ProductId, product: &ProductState) -> ProductStock {
         in_stock: Some(fields.in_stock),
         instock: None,
         warning_limit: fields.warning_limit,
+        update_timestamp: Some(product.updated),
+        updated: Some(format_date(product.updated)),
         combinations: product
             .variations
             .iter()
@@ -80,9 +91,13 @@ fn id_field(id: u64) -> i64 {
     i64::try_from(id).unwrap_or(i64::MAX)
 }
 
-/// Reads `responseFields`, if sent.
+/// Reads `responseFields`: `None` when every field is sent (absent, or empty).
 fn response_fields(query: &Query) -> Result<Option<Fields>, Answer> {
-    query.get("responseFields").map(Fields::parse).transpose()
+    Ok(query
+        .get("responseFields")
+        .map(Fields::parse)
+        .transpose()?
+        .flatten())
 }
 
 /// A successful read: the generated type as JSON, cut down to `fields`.
@@ -94,10 +109,13 @@ fn read_answer(body: impl serde::Serialize, fields: Option<&Fields>) -> Answer {
     answer
 }
 
-/// A search's filters and page, read from its query.
+/// A search's filters, order and page, read from its query.
 struct Search {
     sku: Option<String>,
     products: Option<BTreeSet<ProductId>>,
+    /// `updatedFrom` and `updatedTo`, both included, in UNIX seconds.
+    updated: (Option<i64>, Option<i64>),
+    sort: Option<SortBy>,
     offset: i32,
     limit: i32,
 }
@@ -105,33 +123,53 @@ struct Search {
 impl Search {
     fn parse(query: &Query) -> Result<Self, Answer> {
         let sku = query.get("sku");
-        if sku.is_some_and(|sku| sku.trim().is_empty()) {
+        // The spec's minLength: an empty SKU would match every variation that shares its
+        // product's stock.
+        if sku.is_some_and(str::is_empty) {
             return Err(Answer::wrong_parameter("sku must not be empty"));
         }
-        let products = query
-            .get("productId")
-            .map(|list| {
-                list.split(',')
-                    .map(|id| parse_id(id).map(ProductId::new))
-                    .collect::<Option<BTreeSet<_>>>()
-                    .ok_or_else(|| {
-                        Answer::wrong_parameter(format!(
-                            "productId must be product ids separated by commas, not {list:?}"
-                        ))
-                    })
+        let products = query.get("productId").map(product_ids).transpose()?;
+        let offset = count_parameter(query, "offset")?.unwrap_or(0);
+        let sort = query
+            .get("sortBy")
+            .map(|sort| {
+                sort.parse().map_err(|_| {
+                    Answer::wrong_parameter(format!("sortBy {sort:?} is not one of Ecwid's orders"))
+                })
             })
             .transpose()?;
-        let offset = count_parameter(query, "offset")?.unwrap_or(0);
+        let time = |name: &str| {
+            query
+                .get(name)
+                .map(|text| {
+                    parse_time(text).ok_or_else(|| {
+                        Answer::wrong_parameter(format!(
+                            "{name} must be UNIX seconds or a date such as \
+                             2023-04-22 18:48:38 -0500, not {text:?}"
+                        ))
+                    })
+                })
+                .transpose()
+        };
+        let updated = (time("updatedFrom")?, time("updatedTo")?);
+        // Last: a well-formed request for too many products is 402, not 400.
         let limit = match count_parameter(query, "limit")? {
             None => MAX_SEARCH_LIMIT,
             Some(0) => return Err(Answer::wrong_parameter("limit must be at least 1")),
-            // The fake's choice: a larger page is sent as Ecwid's largest, and the answer's
-            // `limit` says so.
-            Some(limit) => limit.min(MAX_SEARCH_LIMIT),
+            Some(limit) if limit > MAX_SEARCH_LIMIT => {
+                return Err(Answer::error(
+                    StatusCode::PAYMENT_REQUIRED,
+                    "MAX_PRODUCTS_FOR_API_REQUEST_LIMIT_EXCEEDED",
+                    format!("At most {MAX_SEARCH_LIMIT} products in one request, not {limit}"),
+                ))
+            }
+            Some(limit) => limit,
         };
         Ok(Search {
             sku: sku.map(str::to_owned),
             products,
+            updated,
+            sort,
             offset,
             limit,
         })
@@ -140,6 +178,15 @@ impl Search {
     fn matches(&self, id: ProductId, product: &ProductState) -> bool {
         if self.products.as_ref().is_some_and(|ids| !ids.contains(&id)) {
             return false;
+        }
+        // Ecwid ignores the other filters when `sku` or `productId` is given.
+        if self.sku.is_none() && self.products.is_none() {
+            let (from, to) = self.updated;
+            if from.is_some_and(|from| product.updated < from)
+                || to.is_some_and(|to| product.updated > to)
+            {
+                return false;
+            }
         }
         // Exact and case-sensitive. A variation that shares its product's stock has no SKU
         // of its own to match (its product's does).
@@ -152,6 +199,23 @@ impl Search {
                     .any(|own| own.sku == *sku)
         })
     }
+}
+
+/// `productId`: ids of digits separated by commas, the spec's pattern. An id too large for any
+/// product is accepted and matches none.
+fn product_ids(list: &str) -> Result<BTreeSet<ProductId>, Answer> {
+    let mut ids = BTreeSet::new();
+    for id in list.split(',') {
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Answer::wrong_parameter(format!(
+                "productId must be product ids separated by commas, not {list:?}"
+            )));
+        }
+        if let Ok(id) = id.parse() {
+            ids.insert(ProductId::new(id));
+        }
+    }
+    Ok(ids)
 }
 
 /// A non-negative 32-bit count given as decimal digits, if sent.
@@ -214,23 +278,84 @@ impl State {
         }
     }
 
-    /// `GET /products`: the matching products in id order, a page at a time.
+    /// `GET /products/{productId}/combinations`: every variation of a product, in id order.
+    pub(crate) fn list_variations(&self, target: Target, query: &Query) -> Answer {
+        let fields = match response_fields(query) {
+            Ok(fields) => fields,
+            Err(answer) => return answer,
+        };
+        match self.catalog.product(target.store, target.item.product()) {
+            Ok(product) => {
+                let variations: Vec<VariationStock> = product
+                    .variations
+                    .iter()
+                    .map(|(&id, own)| variation_stock(product, id, own.as_ref()))
+                    .collect();
+                read_answer(variations, fields.as_ref())
+            }
+            Err(missing) => not_found(target, missing),
+        }
+    }
+
+    /// `GET /products`: the matching products in `sortBy` order, a page at a time.
     pub(crate) fn search_products(&self, store: StoreId, query: &Query) -> Answer {
         let (fields, search) = match (response_fields(query), Search::parse(query)) {
             (Ok(fields), Ok(search)) => (fields, search),
             (Err(answer), _) | (_, Err(answer)) => return answer,
         };
         let products = self.catalog.stores.get(&store);
-        let matches: Vec<_> = products
+        // In id order, from the map.
+        let mut matches: Vec<(ProductId, &ProductState)> = products
             .into_iter()
             .flatten()
             .filter(|(&id, product)| search.matches(id, product))
+            .map(|(&id, product)| (id, product))
             .collect();
-        let items: Vec<ProductStock> = matches
+        match search.sort {
+            Some(SortBy::AddedTimeAsc) => matches.sort_by_key(|(_, product)| product.added),
+            Some(SortBy::AddedTimeDesc) => {
+                matches.sort_by_key(|(_, product)| Reverse(product.added));
+            }
+            // Update times are whole seconds: ties are broken by id, so that paging is stable.
+            Some(SortBy::UpdatedTimeAsc) => matches.sort_by_key(|&(id, p)| (p.updated, id)),
+            Some(SortBy::UpdatedTimeDesc) => {
+                matches.sort_by_key(|&(id, p)| Reverse((p.updated, id)));
+            }
+            // The fake holds no names, prices or owner's order, and no keyword to be relevant
+            // to: these keep product-id order.
+            None
+            | Some(
+                SortBy::Relevance
+                | SortBy::DefinedByStoreOwner
+                | SortBy::NameAsc
+                | SortBy::NameDesc
+                | SortBy::PriceAsc
+                | SortBy::PriceDesc,
+            ) => {}
+        }
+        let page: Vec<(ProductId, &ProductState)> = matches
             .iter()
             .skip(usize::try_from(search.offset).unwrap_or(usize::MAX))
             .take(usize::try_from(search.limit).unwrap_or(usize::MAX))
-            .map(|(&id, product)| product_stock(id, product))
+            .copied()
+            .collect();
+        let sends_variations = fields
+            .as_ref()
+            .is_none_or(|fields| fields.keeps(&["items", "combinations"]));
+        let variations: usize = page.iter().map(|(_, p)| p.variations.len()).sum();
+        if sends_variations && variations > MAX_VARIATIONS_PER_REQUEST {
+            return Answer::error(
+                StatusCode::BAD_REQUEST,
+                "COMBINATION_LIMIT_PER_REQUEST_EXCEEDED",
+                format!(
+                    "This page would carry {variations} variations, more than \
+                     {MAX_VARIATIONS_PER_REQUEST}: ask for fewer products"
+                ),
+            );
+        }
+        let items: Vec<ProductStock> = page
+            .iter()
+            .map(|&(id, product)| product_stock(id, product))
             .collect();
         let page = ProductPage {
             total: Some(count(matches.len())),

@@ -24,6 +24,8 @@ pub(crate) enum Endpoint {
     Products(StoreId),
     /// `/products/{productId}`: get, or set the stock.
     Product(Target),
+    /// `/products/{productId}/combinations`: list the product's variations.
+    Variations(Target),
     /// `/products/{productId}/combinations/{combinationId}`: get, or set the stock.
     Variation(Target),
     Batch(StoreId),
@@ -60,6 +62,7 @@ impl Endpoint {
         match segments.as_slice() {
             ["products"] => Some(Endpoint::Products(store)),
             ["products", id] => product(id).map(Endpoint::Product),
+            ["products", id, "combinations"] => product(id).map(Endpoint::Variations),
             ["products", id, "combinations", combination] => {
                 variation(id, combination).map(Endpoint::Variation)
             }
@@ -77,6 +80,7 @@ impl Endpoint {
             Endpoint::VariationInventory(target)
             | Endpoint::ProductInventory(target)
             | Endpoint::Product(target)
+            | Endpoint::Variations(target)
             | Endpoint::Variation(target) => target.store,
             Endpoint::Products(store) | Endpoint::Batch(store) => store,
         }
@@ -91,11 +95,18 @@ impl Endpoint {
             (Endpoint::Products(_), "GET") => Some(Route::SearchProducts),
             (Endpoint::Product(_), "GET") => Some(Route::GetProduct),
             (Endpoint::Product(_), "PUT") => Some(Route::UpdateProductStock),
+            (Endpoint::Variations(_), "GET") => Some(Route::ListVariations),
             (Endpoint::Variation(_), "GET") => Some(Route::GetVariation),
             (Endpoint::Variation(_), "PUT") => Some(Route::UpdateVariationStock),
             (Endpoint::Batch(_), "POST") => Some(Route::BatchCreate),
             (Endpoint::Batch(_), "GET") => Some(Route::BatchStatus),
-            (Endpoint::Products(_) | Endpoint::Product(_) | Endpoint::Variation(_), _)
+            (
+                Endpoint::Products(_)
+                | Endpoint::Product(_)
+                | Endpoint::Variations(_)
+                | Endpoint::Variation(_),
+                _,
+            )
             | (Endpoint::Batch(_), _) => None,
         }
     }
@@ -103,7 +114,7 @@ impl Endpoint {
     fn allowed_methods(self) -> &'static [&'static str] {
         match self {
             Endpoint::VariationInventory(_) | Endpoint::ProductInventory(_) => &["PUT"],
-            Endpoint::Products(_) => &["GET"],
+            Endpoint::Products(_) | Endpoint::Variations(_) => &["GET"],
             Endpoint::Product(_) | Endpoint::Variation(_) => &["GET", "PUT"],
             Endpoint::Batch(_) => &["GET", "POST"],
         }
@@ -242,15 +253,23 @@ impl State {
             );
         }
         let needed: &[Scope] = match (endpoint, method) {
-            (Endpoint::Products(_) | Endpoint::Product(_) | Endpoint::Variation(_), "GET") => {
-                &[Scope::ReadCatalog]
-            }
+            (
+                Endpoint::Products(_)
+                | Endpoint::Product(_)
+                | Endpoint::Variations(_)
+                | Endpoint::Variation(_),
+                "GET",
+            ) => &[Scope::ReadCatalog],
             (Endpoint::VariationInventory(_) | Endpoint::Variation(_), _) => {
                 &[Scope::ReadCatalog, Scope::UpdateCatalog]
             }
-            (Endpoint::ProductInventory(_) | Endpoint::Product(_) | Endpoint::Products(_), _) => {
-                &[Scope::UpdateCatalog]
-            }
+            (
+                Endpoint::ProductInventory(_)
+                | Endpoint::Product(_)
+                | Endpoint::Products(_)
+                | Endpoint::Variations(_),
+                _,
+            ) => &[Scope::UpdateCatalog],
             // A batch needs no scope of its own: each of its requests is checked when it runs.
             (Endpoint::Batch(_), _) => &[],
         };
@@ -282,6 +301,7 @@ impl State {
             }
             (Endpoint::Products(store), "GET") => self.search_products(store, &query),
             (Endpoint::Product(target), "GET") => self.get_product(target, &query),
+            (Endpoint::Variations(target), "GET") => self.list_variations(target, &query),
             (Endpoint::Variation(target), "GET") => self.get_variation(target, &query),
             (Endpoint::Product(target) | Endpoint::Variation(target), "PUT") => {
                 match read_json(body).and_then(|value| stock_update(&value)) {
@@ -482,6 +502,11 @@ mod tests {
                 if product.get() == 7
         ));
         assert!(matches!(
+            Endpoint::from_api_path("/api/v3/1003/products/7/combinations"),
+            Some(Endpoint::Variations(Target { item: StockItem::Product { product }, .. }))
+                if product.get() == 7
+        ));
+        assert!(matches!(
             Endpoint::from_api_path("/api/v3/1003/products/7/combinations/9"),
             Some(Endpoint::Variation(Target {
                 item: StockItem::Variation { product, combination }, ..
@@ -494,7 +519,8 @@ mod tests {
             "/api/v2/1003/products/7/inventory",
             "/api/v3/1003",
             "/api/v3/1003/products/",
-            "/api/v3/1003/products/7/combinations",
+            "/api/v3/1003/products/7/combinations/",
+            "/api/v3/1003/products/x/combinations",
             "/api/v3/1003/products/x/combinations/9",
         ] {
             assert!(Endpoint::from_api_path(path).is_none(), "{path}");

@@ -19,6 +19,7 @@ use super::batch::Batches;
 use super::catalog::{Catalog, Missing, Target};
 use super::faults::FaultQueue;
 use super::records::{LedgerEntry, LowStockNotification, Origin, RecordedRequest};
+use super::time::Clock;
 use super::{PRODUCT_NEGATIVE_STOCK_WARNING, VARIATION_NEGATIVE_STOCK_WARNING};
 use crate::generated::types::{StockUpdate, StockUpdateResult};
 use crate::{CombinationId, RateLimit, Stock, StockChange, StockItem, StoreId};
@@ -37,7 +38,7 @@ pub(crate) struct Config {
 #[derive(Debug)]
 pub(crate) struct State {
     pub(crate) catalog: Catalog,
-    pub(crate) clock_offset: Duration,
+    pub(crate) clock: Clock,
     pub(crate) next_request: u64,
     pub(crate) journal: Vec<RecordedRequest>,
     pub(crate) ledger: Vec<LedgerEntry>,
@@ -48,10 +49,10 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub(crate) fn new(catalog: Catalog) -> Self {
+    pub(crate) fn new(catalog: Catalog, clock: Clock) -> Self {
         State {
             catalog,
-            clock_offset: Duration::ZERO,
+            clock,
             next_request: 1,
             journal: Vec::new(),
             ledger: Vec::new(),
@@ -64,7 +65,17 @@ impl State {
 
     /// The fake's clock: tokio's, plus whatever a test advanced it by.
     pub(crate) fn now(&self) -> Instant {
-        Instant::now() + self.clock_offset
+        self.clock.now()
+    }
+
+    /// Records an applied change in the ledger, and notes its product as updated now.
+    fn record(&mut self, entry: LedgerEntry) {
+        let target = Target {
+            store: entry.store,
+            item: entry.item,
+        };
+        self.catalog.touch(target, self.clock.unix_seconds());
+        self.ledger.push(entry);
     }
 
     /// Applies a delta: Ecwid's documented rules, plus the fake's choices for what Ecwid leaves
@@ -93,7 +104,7 @@ impl State {
         };
         counter.stock = Stock::Quantity(after);
         let warning_limit = counter.warning_limit;
-        self.ledger.push(LedgerEntry {
+        self.record(LedgerEntry {
             store: target.store,
             item: target.item,
             change: StockChange::Delta(delta),
@@ -135,11 +146,10 @@ impl State {
             .counter_mut(target)
             .expect("the target was just found");
         let new = match (update.quantity, update.unlimited) {
-            (Some(_), Some(true)) => {
-                return Answer::wrong_parameter("quantity cannot be set with unlimited: true")
-            }
+            // The fake's choice, as the spec states it: unlimited stock has no count, so a
+            // quantity sent beside `unlimited: true` is ignored.
+            (_, Some(true)) => Stock::Unlimited,
             (Some(quantity), _) => Stock::Quantity(i64::from(quantity)),
-            (None, Some(true)) => Stock::Unlimited,
             // The fake's choice: turning unlimited stock off starts a count at 0; on a counted
             // stock it keeps the count.
             (None, Some(false)) => match counter.stock {
@@ -169,7 +179,7 @@ impl State {
         // No low-stock notification and no warning: a set is never negative, and Ecwid
         // documents the notification for adjustments only.
         counter.stock = new;
-        self.ledger.push(LedgerEntry {
+        self.record(LedgerEntry {
             store: target.store,
             item: target.item,
             change: StockChange::Set(new),
