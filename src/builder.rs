@@ -11,7 +11,7 @@ use crate::{
     limiter::{Limiter, RateLimit},
     retry::RetryPolicy,
     transport::Redactor,
-    Error, StoreId,
+    Error, StoreId, TimeSource,
 };
 
 /// Ecwid's API root.
@@ -60,6 +60,7 @@ pub struct ClientBuilder {
     shared: Option<crate::RedisRateLimit>,
     retry: RetryPolicy,
     check_low_stock_notification: Option<bool>,
+    time_source: TimeSource,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -109,6 +110,7 @@ impl Client {
             shared: None,
             retry: RetryPolicy::default(),
             check_low_stock_notification: None,
+            time_source: TimeSource::system(),
         }
     }
 
@@ -234,6 +236,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Where the client reads the wall clock (default [`TimeSource::system`]): the age of
+    /// deduplication keys is measured on it. A [`FakeStore`](crate::fake::FakeStore)'s client
+    /// builders set the fake's clock.
+    pub fn time_source(mut self, time_source: TimeSource) -> Self {
+        self.time_source = time_source;
+        self
+    }
+
     /// Checks the configuration and builds the client. Nothing is sent.
     ///
     /// Fails with [`Error::Config`] on a zero store id, an empty or malformed token, a base URL
@@ -326,6 +336,7 @@ impl ClientBuilder {
                 timeout: self.timeout,
                 deadline: self.deadline,
                 min_attempt_time: self.min_attempt_time,
+                time_source: self.time_source,
                 token_rejected: AtomicBool::new(false),
                 check_low_stock_notification: self.check_low_stock_notification,
                 redactor,

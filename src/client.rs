@@ -56,6 +56,8 @@ pub(crate) struct Inner {
     pub(crate) deadline: Duration,
     /// The least time an attempt is given (see [`min_attempt_time`]).
     pub(crate) min_attempt_time: Duration,
+    /// The wall clock deduplication keys are aged on.
+    pub(crate) time_source: crate::TimeSource,
     pub(crate) token_rejected: AtomicBool,
     pub(crate) check_low_stock_notification: Option<bool>,
     /// Scrubs the token from every answer.
@@ -127,6 +129,11 @@ impl Client {
             self.inner.http.clone(),
             CallContext::new(&self.inner.redactor),
         )
+    }
+
+    /// The time now, on the client's [`TimeSource`](crate::TimeSource).
+    pub(crate) fn now(&self) -> std::time::SystemTime {
+        self.inner.time_source.now()
     }
 
     pub(crate) fn store(&self) -> std::num::NonZeroU64 {

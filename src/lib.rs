@@ -75,6 +75,7 @@ mod reads;
 mod retry;
 mod sets;
 mod stock;
+mod time;
 mod transport;
 
 pub use adjust::AdjustStock;
@@ -98,6 +99,7 @@ pub use reads::{FindSku, FindSkus, ReadStock, SkuMatch, SkuReport};
 pub use retry::RetryPolicy;
 pub use sets::{SetStock, MAX_QUANTITY};
 pub use stock::{ItemStock, Stock, StockAdjustment, StockChange, StockItem};
+pub use time::TimeSource;
 
 #[cfg(feature = "fake")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fake")))]

@@ -1,7 +1,7 @@
 //! The saved plan: what a bulk sync sends, chunk by chunk, and how far it got. Users store it
 //! on disk, so its format is versioned.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
@@ -10,6 +10,7 @@ use crate::{
     generated::types::{BatchRequestItem, BatchRequestItemMethod, StockDelta},
     sets::stock_update,
     stock::check_delta,
+    time::unix_ms,
     CombinationId, Error, ProductId, Stock, StockChange, StockItem, StoreId,
 };
 
@@ -239,6 +240,7 @@ impl BulkPlan {
         mut items: Vec<BulkItem>,
         chunk_size: usize,
         default_check: Option<bool>,
+        now: SystemTime,
     ) -> Result<Self, Error> {
         if chunk_size == 0 || chunk_size > MAX_BATCH_SIZE {
             return Err(Error::InvalidInput(format!(
@@ -266,7 +268,7 @@ impl BulkPlan {
             version: PLAN_FORMAT_VERSION,
             plan_id: uuid::Uuid::new_v4().to_string(),
             store_id,
-            keys_made_unix_ms: unix_ms(),
+            keys_made_unix_ms: unix_ms(now),
             chunks,
         })
     }
@@ -386,13 +388,6 @@ impl BulkPlan {
     }
 }
 
-pub(super) fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as u64
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -405,7 +400,7 @@ mod tests {
 
     /// A plan made and checked as [`Client::plan_bulk`] does, without a client default.
     fn checked(items: Vec<BulkItem>, chunk_size: usize) -> Result<BulkPlan, Error> {
-        let plan = BulkPlan::new(StoreId::new(1), items, chunk_size, None)?;
+        let plan = BulkPlan::new(StoreId::new(1), items, chunk_size, None, SystemTime::now())?;
         plan.checked_requests().map_err(Error::InvalidInput)?;
         Ok(plan)
     }
@@ -525,7 +520,14 @@ mod tests {
             BulkItem::product(ProductId::new(3), 1).check_low_stock_notification(true),
         ];
         let flags = |default: Option<bool>| {
-            let plan = BulkPlan::new(StoreId::new(1), items.clone(), 500, default).unwrap();
+            let plan = BulkPlan::new(
+                StoreId::new(1),
+                items.clone(),
+                500,
+                default,
+                SystemTime::now(),
+            )
+            .unwrap();
             // The plan records the flag, and the request sends exactly that.
             let recorded: Vec<_> = plan.chunks[0]
                 .items
@@ -598,14 +600,14 @@ mod tests {
 
     #[test]
     fn a_saved_plan_carries_its_version_id_store_and_key_time() {
-        let before = unix_ms();
+        let before = unix_ms(SystemTime::now());
         let plan = checked(items(3), 2).unwrap();
         let json = serde_json::to_value(&plan).unwrap();
         assert_eq!(json["version"], PLAN_FORMAT_VERSION);
         assert_eq!(json["storeId"], 1);
         assert!(uuid::Uuid::parse_str(json["planId"].as_str().unwrap()).is_ok());
         let made = json["keysMadeUnixMs"].as_u64().unwrap();
-        assert!(made >= before && made <= unix_ms());
+        assert!(made >= before && made <= unix_ms(SystemTime::now()));
         assert_eq!(
             json["chunks"][0]["state"],
             serde_json::json!({"state": "planned"})

@@ -7,7 +7,7 @@ use super::outcome::outcomes;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
-use super::plan::{unix_ms, ChunkState, MAX_BATCH_SIZE};
+use super::plan::{ChunkState, MAX_BATCH_SIZE};
 use super::{BulkItem, BulkPlan, BulkReport};
 use crate::{
     batch::{Polling, KEY_WINDOW},
@@ -110,6 +110,7 @@ impl Client {
             items,
             chunk_size,
             self.default_check_low_stock_notification(),
+            self.now(),
         )
     }
 
@@ -240,7 +241,8 @@ impl<'a> BulkRun<'a> {
             // No create of this chunk, by this run or by one whose checkpoints were lost, can
             // have been sent before its key was made; so while the key is younger than the
             // window, Ecwid surely remembers it, and no attempt may be sent after that.
-            let key_age = Duration::from_millis(unix_ms().saturating_sub(plan.keys_made_unix_ms));
+            let now = crate::time::unix_ms(self.client.now());
+            let key_age = Duration::from_millis(now.saturating_sub(plan.keys_made_unix_ms));
             let chunk = &mut plan.chunks[index];
             let Some(key_left) = KEY_WINDOW
                 .checked_sub(key_age)

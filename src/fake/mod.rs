@@ -487,7 +487,18 @@ impl FakeStore {
     /// A [`Client::builder`] for `store` with `token` (known to the fake or not), with
     /// [`base_url`](Self::base_url) set to this fake's.
     pub fn client_builder_for(&self, store: StoreId, token: impl Into<String>) -> ClientBuilder {
-        Client::builder(store, token).base_url(self.base_url())
+        Client::builder(store, token)
+            .base_url(self.base_url())
+            .time_source(self.time_source())
+    }
+
+    /// The fake's wall clock, as a client reads it: the system's, plus what
+    /// [`advance_clock`](Self::advance_clock) added. The client builders of
+    /// [`client_builder`](Self::client_builder) use it, so that advancing the fake's clock ages
+    /// deduplication keys for the client and the fake alike.
+    pub fn time_source(&self) -> crate::TimeSource {
+        let shared = Arc::clone(&self.shared);
+        crate::TimeSource::new(move || shared.lock().clock.wall())
     }
 
     /// A product's or variation's stock (a variation's is its product's when it shares it),

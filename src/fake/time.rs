@@ -33,6 +33,11 @@ impl Clock {
         Instant::now() + self.advanced
     }
 
+    /// The wall clock: the system's, plus what a test advanced it by.
+    pub(crate) fn wall(&self) -> SystemTime {
+        SystemTime::now() + self.advanced
+    }
+
     /// Now, in whole UNIX seconds.
     pub(crate) fn unix_seconds(&self) -> i64 {
         let elapsed = self.now().saturating_duration_since(self.started);
