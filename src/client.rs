@@ -20,7 +20,7 @@ use crate::{
     generated::{self, types::EcwidError},
     limiter::Limiter,
     retry::{self, Decision, RetryPolicy},
-    transport::{CallContext, Redactor},
+    transport::{self, CallContext, Redactor, Scrub},
     CombinationId, Error, ProductId, StoreId,
 };
 
@@ -121,7 +121,7 @@ impl Client {
         generated::Client::new_with_client(
             &self.inner.base_url,
             self.inner.http.clone(),
-            CallContext::new(&self.inner.redactor),
+            CallContext::scrubbing_bodies(&self.inner.redactor),
         )
     }
 
@@ -137,7 +137,11 @@ impl Client {
     ///
     /// `call` makes one attempt with a fresh generated client; it is called again only when
     /// [`retry::decide`] says the request provably was not applied.
-    pub(crate) async fn send<T, F, Fut>(&self, options: CallOptions, call: F) -> Result<T, Error>
+    pub(crate) async fn send<T: Scrub, F, Fut>(
+        &self,
+        options: CallOptions,
+        call: F,
+    ) -> Result<T, Error>
     where
         F: Fn(generated::Client) -> Fut,
         Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<EcwidError>>>,
@@ -160,7 +164,7 @@ impl Client {
             .await
     }
 
-    async fn send_in_span<T, F, Fut>(
+    async fn send_in_span<T: Scrub, F, Fut>(
         &self,
         call: F,
         idempotent: bool,
@@ -216,7 +220,7 @@ impl Client {
     }
 
     /// One attempt: the token guard, the limiter, the request, and the mapping of its outcome.
-    async fn attempt<T, F, Fut>(
+    async fn attempt<T: Scrub, F, Fut>(
         &self,
         call: &F,
         attempt: u32,
@@ -247,7 +251,7 @@ impl Client {
             return Err(Error::DeadlineExceeded);
         }
         span.record("attempt", attempt);
-        let context = CallContext::new(&inner.redactor);
+        let context = CallContext::new();
         let raw = generated::Client::new_with_client(
             &inner.base_url,
             inner.http.clone(),
@@ -263,14 +267,15 @@ impl Client {
         };
         span.record("latency_ms", sent_at.elapsed().as_millis() as u64);
         let error = match outcome {
-            Ok(Ok(answer)) => {
-                span.record("status", answer.status().as_u16());
-                tracing::debug!(attempt, "attempt succeeded");
-                return Ok(answer.into_inner());
-            }
-            Ok(Err(raw_error)) => {
-                crate::transport::error_from_generated(raw_error, context.seen()).await
-            }
+            // What comes back is scrubbed of the token there, before anything reads it.
+            Ok(outcome) => match transport::read_answer(outcome, &context, &inner.redactor).await {
+                Ok((value, status)) => {
+                    span.record("status", status.as_u16());
+                    tracing::debug!(attempt, "attempt succeeded");
+                    return Ok(value);
+                }
+                Err(error) => error,
+            },
             // The call's deadline fired mid-attempt: the request may have been written.
             Err(_elapsed) => Error::Timeout { source: None },
         };
