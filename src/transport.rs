@@ -83,7 +83,7 @@ impl ClientHooks<CallContext> for generated::Client {
         request: reqwest::Request,
         _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let response = self.client().execute(request).await?;
+        let mut response = self.client().execute(request).await?;
         let status = response.status();
         let retry_after = if status.is_success() {
             None
@@ -97,7 +97,15 @@ impl ClientHooks<CallContext> for generated::Client {
         });
         match &self.inner().body_redactor {
             Some(redactor) => Ok(redactor.scrub_response(response).await),
-            None => Ok(response),
+            None => {
+                if status.is_success() {
+                    // The wrapper reads nothing of a success's head but its status: emptied
+                    // here, progenitor's copy of it (in `ResponseValue`) copies nothing. An
+                    // error's head stays, for its text's charset.
+                    *response.headers_mut() = HeaderMap::new();
+                }
+                Ok(response)
+            }
         }
     }
 }
