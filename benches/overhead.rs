@@ -9,10 +9,12 @@
 //! everything (the steadier figure on a shared machine). Target: SDK / raw <= 1.03, and <= 1.05
 //! with the limiter and retries on.
 //!
-//! `cargo bench --bench overhead` (ROUNDS and PER_ROUND in the environment to change the size).
-//! Under `valgrind --tool=callgrind`, each variant's instructions per call are the inclusive
-//! cost of its function (`raw_adjust`, `generated_adjust`, `sdk_adjust`,
-//! `sdk_limited_adjust`) divided by its calls, `PER_ROUND * (ROUNDS + 1)`.
+//! `cargo bench --bench overhead` (ROUNDS and PER_ROUND in the environment to change the size;
+//! ONLY=raw, generated, sdk or limited to run one variant alone). Under
+//! `valgrind --tool=callgrind`, a variant's instructions per call are the inclusive cost of its
+//! function (`raw_adjust`, `generated_adjust`, `sdk_adjust`, `sdk_limited_adjust`) divided by
+//! its calls, `PER_ROUND * (ROUNDS + 1)`; run each with ONLY, since what the others allocate
+//! changes the allocator's paths by a thousand instructions a call or more.
 
 use std::{convert::Infallible, net::SocketAddr, time::Duration};
 
@@ -76,6 +78,8 @@ fn raw_client() -> reqwest::Client {
         .timeout(Duration::from_secs(30))
         .connect_timeout(Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none())
+        // As the SDK does for a loopback base URL: no proxy lookup per request.
+        .no_proxy()
         .build()
         .unwrap()
 }
@@ -136,6 +140,9 @@ async fn adjust(client: &Client) {
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
 }
@@ -147,18 +154,29 @@ fn env_or(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// The variants, in the order they are printed.
-const NAMES: [&str; 4] = [
-    "raw reqwest",
-    "generated client alone",
-    "SDK (no limiter)",
-    "SDK (limiter and retries on)",
+/// The variants, in the order they are printed: what `ONLY` names each, and its title.
+const VARIANTS: [(&str, &str); 4] = [
+    ("raw", "raw reqwest"),
+    ("generated", "generated client alone"),
+    ("sdk", "SDK (no limiter)"),
+    ("limited", "SDK (limiter and retries on)"),
 ];
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let rounds = env_or("ROUNDS", 31);
     let per_round = env_or("PER_ROUND", 200);
+    // One variant alone, for a profile: what the others allocate does not shift its
+    // allocator's state (glibc's malloc takes slower paths in a fuller heap).
+    let only = std::env::var("ONLY").ok();
+    if let Some(only) = &only {
+        let names: Vec<_> = VARIANTS.iter().map(|(name, _)| *name).collect();
+        assert!(names.contains(&only.as_str()), "ONLY is one of {names:?}");
+    }
+    let runs = |variant: usize| {
+        only.as_deref()
+            .is_none_or(|only| only == VARIANTS[variant].0)
+    };
     let addr = serve().await;
     let base = format!("http://{addr}/api/v3");
 
@@ -204,17 +222,31 @@ async fn main() {
     // Warm up connections and code paths (called here as well as in `run`, each variant's
     // function is not inlined into it, and keeps its name in a profile).
     for _ in 0..per_round {
-        raw_adjust(&raw, &base).await;
-        generated_adjust(&generated).await;
-        sdk_adjust(&sdk).await;
-        sdk_limited_adjust(&sdk_limited).await;
+        if runs(0) {
+            raw_adjust(&raw, &base).await;
+        }
+        if runs(1) {
+            generated_adjust(&generated).await;
+        }
+        if runs(2) {
+            sdk_adjust(&sdk).await;
+        }
+        if runs(3) {
+            sdk_limited_adjust(&sdk_limited).await;
+        }
     }
 
-    let (mut wall, mut cpu) = (vec![Vec::new(); NAMES.len()], vec![Vec::new(); NAMES.len()]);
+    let (mut wall, mut cpu) = (
+        vec![Vec::new(); VARIANTS.len()],
+        vec![Vec::new(); VARIANTS.len()],
+    );
     for round in 0..rounds {
         // Rotate the order so that none always runs first.
-        for slot in 0..NAMES.len() {
-            let variant = (round + slot) % NAMES.len();
+        for slot in 0..VARIANTS.len() {
+            let variant = (round + slot) % VARIANTS.len();
+            if !runs(variant) {
+                continue;
+            }
             let (wall_time, cpu_time) = run(variant).await;
             wall[variant].push(wall_time);
             cpu[variant].extend(cpu_time);
@@ -222,7 +254,7 @@ async fn main() {
     }
     println!("overhead: {rounds} rounds of {per_round} sequential adjustments each, loopback, keep-alive");
     report("wall time", &wall);
-    if cpu[0].len() == rounds {
+    if cpu.iter().all(|times| times.len() == wall[0].len()) {
         report("CPU time of the thread (server included)", &cpu);
     }
 }
@@ -231,13 +263,18 @@ async fn main() {
 /// raw reqwest's in the same round (drift between rounds cancels).
 fn report(what: &str, times: &[Vec<f64>]) {
     println!(" {what}:");
-    for (name, times) in NAMES.iter().zip(times) {
-        println!(
-            "  {name:<30} {:8.1} µs/request",
-            median(times.clone()) * 1e6
-        );
+    for ((_, name), times) in VARIANTS.iter().zip(times) {
+        if !times.is_empty() {
+            println!(
+                "  {name:<30} {:8.1} µs/request",
+                median(times.clone()) * 1e6
+            );
+        }
     }
-    for (name, variant) in NAMES.iter().zip(times).skip(1) {
+    if times[0].is_empty() {
+        return;
+    }
+    for ((_, name), variant) in VARIANTS.iter().zip(times).skip(1) {
         let ratios = variant.iter().zip(&times[0]).map(|(v, r)| v / r).collect();
         println!("  ratio {name:<24} / raw {:8.3}", median(ratios));
     }
