@@ -56,6 +56,14 @@ async fn serve() -> SocketAddr {
     addr
 }
 
+/// The body, typed as the SDK's is (a `serde_json::json!` value would cost the baseline a map
+/// the SDK does not build).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RawDelta {
+    quantity_delta: i32,
+}
+
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RawAnswer {
@@ -91,7 +99,7 @@ async fn raw_adjust(http: &reqwest::Client, base: &str) {
     let answer: RawAnswer = http
         .put(url)
         .query(&[("checkLowStockNotification", "true")])
-        .json(&serde_json::json!({"quantityDelta": -1}))
+        .json(&RawDelta { quantity_delta: -1 })
         .send()
         .await
         .unwrap()
