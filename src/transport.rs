@@ -129,10 +129,16 @@ const REDACTED: &[u8] = b"[redacted]";
 impl Redactor {
     pub(crate) fn new(token: &SecretString) -> Self {
         let token = token.expose_secret();
+        // Inside a JSON string, as a batch item's `escapedHttpBody` still carries it once
+        // parsed: `"` and `\` escaped, and `/` as `\/` by the encoders that do.
+        let escaped = serde_json::Value::from(token).to_string();
+        let escaped = escaped[1..escaped.len() - 1].to_owned();
         Self::from_forms(vec![
             token.to_owned(),
             // As a URL or a form would carry it.
             form_urlencoded::byte_serialize(token.as_bytes()).collect(),
+            escaped.replace('/', "\\/"),
+            escaped,
         ])
     }
 
@@ -583,6 +589,14 @@ mod tests {
         assert!(redactor.finds_in("x secret_a%2Fb%2Bc"));
         assert!(!redactor.finds_in("secret_a"));
         assert!(!format!("{redactor:?}").contains("secret"));
+    }
+
+    #[test]
+    fn scrubs_the_token_escaped_as_a_json_string_carries_it() {
+        let redactor = Redactor::new(&SecretString::from(r#"secret_a/b"c\d"#.to_owned()));
+        let mut text = r#"{"m":"secret_a/b\"c\\d and secret_a\/b\"c\\d"}"#.to_owned();
+        text.scrub(&redactor);
+        assert_eq!(text, r#"{"m":"[redacted] and [redacted]"}"#);
     }
 
     #[test]
