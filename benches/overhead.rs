@@ -172,7 +172,7 @@ const VARIANTS: [(&str, &str); 4] = [
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let rounds = env_or("ROUNDS", 31);
+    let rounds = env_or("ROUNDS", 101);
     let per_round = env_or("PER_ROUND", 200);
     // One variant alone, for a profile: what the others allocate does not shift its
     // allocator's state (glibc's malloc takes slower paths in a fuller heap).
