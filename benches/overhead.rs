@@ -189,8 +189,8 @@ async fn main() {
     let base = format!("http://{addr}/api/v3");
 
     let raw = raw_client();
-    // The same reqwest settings; a default context, which records what the hook needs and
-    // scrubs nothing.
+    // The same reqwest settings; a default context, with which the hook records what it
+    // needs and leaves answers as they come.
     let generated = generated::Client::new_with_client(&base, raw_client(), Default::default());
     let sdk = Client::builder(StoreId::new(1003), TOKEN)
         .base_url(&base)

@@ -43,9 +43,21 @@ const BODY_EXCERPT: usize = 300;
 #[derive(Clone, Debug, Default)]
 pub struct CallContext {
     seen: Arc<OnceLock<Seen>>,
-    /// Scrubs whole bodies, for [`crate::Client::raw`]'s callers; the wrapper's own calls
-    /// scrub what they build instead (see [`read_answer`]).
-    body_redactor: Option<Arc<Redactor>>,
+    reader: Reader,
+}
+
+/// Who reads the answers, which decides what the hook does to them.
+#[derive(Clone, Debug, Default)]
+enum Reader {
+    /// Whoever built the context by `Default`: answers are left as they come.
+    #[default]
+    Caller,
+    /// The wrapper, which scrubs what it builds from an answer (see [`read_answer`]) and reads
+    /// nothing of a success's head but its status.
+    Wrapper,
+    /// [`crate::Client::raw`]'s caller, who gets the generated client's values: each body is
+    /// scrubbed whole as it arrives.
+    RawCaller(Arc<Redactor>),
 }
 
 /// What the error mapping needs from the head of the response.
@@ -59,7 +71,10 @@ pub(crate) struct Seen {
 impl CallContext {
     /// A context for one call of the wrapper, which passes the outcome to [`read_answer`].
     pub(crate) fn new() -> Self {
-        Self::default()
+        Self {
+            seen: Arc::default(),
+            reader: Reader::Wrapper,
+        }
     }
 
     /// A context for the raw client, whose answers reach its caller unread by the wrapper:
@@ -67,7 +82,7 @@ impl CallContext {
     pub(crate) fn scrubbing_bodies(redactor: &Arc<Redactor>) -> Self {
         Self {
             seen: Arc::default(),
-            body_redactor: Some(Arc::clone(redactor)),
+            reader: Reader::RawCaller(Arc::clone(redactor)),
         }
     }
 
@@ -95,18 +110,18 @@ impl ClientHooks<CallContext> for generated::Client {
             status,
             retry_after,
         });
-        match &self.inner().body_redactor {
-            Some(redactor) => Ok(redactor.scrub_response(response).await),
-            None => {
+        match &self.inner().reader {
+            Reader::Caller => {}
+            Reader::Wrapper => {
                 if status.is_success() {
-                    // The wrapper reads nothing of a success's head but its status: emptied
-                    // here, progenitor's copy of it (in `ResponseValue`) copies nothing. An
+                    // Emptied, progenitor's copy of it (in `ResponseValue`) copies nothing. An
                     // error's head stays, for its text's charset.
                     *response.headers_mut() = HeaderMap::new();
                 }
-                Ok(response)
             }
+            Reader::RawCaller(redactor) => return Ok(redactor.scrub_response(response).await),
         }
+        Ok(response)
     }
 }
 
@@ -597,6 +612,41 @@ mod tests {
         let mut text = r#"{"m":"secret_a/b\"c\\d and secret_a\/b\"c\\d"}"#.to_owned();
         text.scrub(&redactor);
         assert_eq!(text, r#"{"m":"[redacted] and [redacted]"}"#);
+    }
+
+    /// A context made by `Default` (outside the wrapper) leaves answers as they come; the
+    /// wrapper's drops a success's head, which it does not read.
+    #[tokio::test]
+    async fn only_the_wrappers_context_drops_a_successs_head() {
+        use wiremock::{matchers::any, Mock, MockServer, ResponseTemplate};
+        let server = MockServer::start().await;
+        Mock::given(any())
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("x-request-id", "r-1")
+                    .set_body_json(serde_json::json!({"updateCount": 1})),
+            )
+            .mount(&server)
+            .await;
+        let headers = |context: CallContext| {
+            let raw =
+                generated::Client::new_with_client(&server.uri(), reqwest::Client::new(), context);
+            async move {
+                let answer = raw
+                    .adjust_product_stock()
+                    .store_id(1u64)
+                    .product_id(1u64)
+                    .body(types::StockDelta { quantity_delta: 1 })
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(answer.update_count, 1);
+                answer.headers().contains_key("x-request-id")
+            }
+        };
+        assert!(headers(CallContext::default()).await);
+        assert!(headers(CallContext::scrubbing_bodies(&Arc::new(redactor()))).await);
+        assert!(!headers(CallContext::new()).await);
     }
 
     #[test]
