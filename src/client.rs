@@ -20,7 +20,7 @@ use crate::{
     generated::{self, types::EcwidError},
     limiter::Limiter,
     retry::{self, Decision, Repeat, RetryPolicy, Stop},
-    transport::{CallContext, Redactor},
+    transport::{self, CallContext, Redactor, Scrub},
     CombinationId, Error, ProductId, StockItem, StoreId,
 };
 
@@ -127,7 +127,7 @@ impl Client {
         generated::Client::new_with_client(
             &self.inner.base_url,
             self.inner.http.clone(),
-            CallContext::new(&self.inner.redactor),
+            CallContext::scrubbing_bodies(&self.inner.redactor),
         )
     }
 
@@ -148,7 +148,11 @@ impl Client {
     ///
     /// `call` makes one attempt with a fresh generated client; it is called again only when
     /// [`retry::decide`] says so for the request's [`Repeat`].
-    pub(crate) async fn send<T, F, Fut>(&self, options: CallOptions, call: F) -> Result<T, Error>
+    pub(crate) async fn send<T: Scrub, F, Fut>(
+        &self,
+        options: CallOptions,
+        call: F,
+    ) -> Result<T, Error>
     where
         F: Fn(generated::Client) -> Fut,
         Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<EcwidError>>>,
@@ -160,7 +164,7 @@ impl Client {
 
     /// [`send`](Self::send), with what the caller needs to say why it failed: whether an
     /// earlier attempt may have been applied, and the bound that stopped the retries.
-    pub(crate) async fn send_until<T, F, Fut>(
+    pub(crate) async fn send_until<T: Scrub, F, Fut>(
         &self,
         options: CallOptions,
         call: F,
@@ -184,7 +188,7 @@ impl Client {
             .await
     }
 
-    async fn send_in_span<T, F, Fut>(
+    async fn send_in_span<T: Scrub, F, Fut>(
         &self,
         call: F,
         options: &CallOptions,
@@ -255,7 +259,7 @@ impl Client {
     }
 
     /// One attempt: the token guard, the limiter, the request, and the mapping of its outcome.
-    async fn attempt<T, F, Fut>(
+    async fn attempt<T: Scrub, F, Fut>(
         &self,
         call: &F,
         attempt: u32,
@@ -294,7 +298,7 @@ impl Client {
             return Err(Error::DeadlineExceeded);
         }
         span.record("attempt", attempt);
-        let context = CallContext::new(&inner.redactor).timeout(times.timeout);
+        let context = CallContext::new().timeout(times.timeout);
         let raw = generated::Client::new_with_client(
             &inner.base_url,
             inner.http.clone(),
@@ -310,14 +314,15 @@ impl Client {
         };
         span.record("latency_ms", sent_at.elapsed().as_millis() as u64);
         let error = match outcome {
-            Ok(Ok(answer)) => {
-                span.record("status", answer.status().as_u16());
-                tracing::debug!(attempt, "attempt succeeded");
-                return Ok(answer.into_inner());
-            }
-            Ok(Err(raw_error)) => {
-                crate::transport::error_from_generated(raw_error, context.seen()).await
-            }
+            // What comes back is scrubbed of the token there, before anything reads it.
+            Ok(outcome) => match transport::read_answer(outcome, &context, &inner.redactor).await {
+                Ok((value, status)) => {
+                    span.record("status", status.as_u16());
+                    tracing::debug!(attempt, "attempt succeeded");
+                    return Ok(value);
+                }
+                Err(error) => error,
+            },
             // The call's deadline fired mid-attempt: the request may have been written.
             Err(_elapsed) => Error::Timeout { source: None },
         };
