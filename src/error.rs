@@ -135,6 +135,25 @@ pub enum Error {
         detail: String,
     },
 
+    /// An exactly-once call under a caller's key
+    /// ([`exactly_once_key`](crate::AdjustStock::exactly_once_key)) whose first attempt was
+    /// longer ago than Ecwid surely remembers a deduplication key (55 of its 60 minutes): sent
+    /// again now, it could be applied a second time, so it was not sent. An earlier attempt under
+    /// the key may have been applied: read the stock to learn whether it was.
+    #[error(
+        "not sent: the key's first attempt was {} s ago, longer than Ecwid surely remembers \
+         it ({} s); an earlier attempt may have been applied",
+        age.as_secs(),
+        window.as_secs()
+    )]
+    #[non_exhaustive]
+    KeyExpired {
+        /// How long ago the key's first attempt was.
+        age: Duration,
+        /// How long a key is surely remembered.
+        window: Duration,
+    },
+
     /// Ecwid reports that it did not execute the request (an item of a batch it skipped).
     /// Nothing was applied.
     #[error("Ecwid did not execute the request; nothing was applied")]
@@ -240,7 +259,8 @@ impl Error {
             Error::Timeout { .. }
             | Error::Transport { .. }
             | Error::InvalidResponse { .. }
-            | Error::OutcomeUnknown { .. } => true,
+            | Error::OutcomeUnknown { .. }
+            | Error::KeyExpired { .. } => true,
         }
     }
 
