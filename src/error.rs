@@ -16,8 +16,12 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// Each variant says whether the request may have reached Ecwid. Sort errors by
 /// [`may_have_been_applied`](Error::may_have_been_applied): when it is `false` nothing changed
 /// and the call can be made again; when it is `true`, read the item's stock back from Ecwid (or
-/// your own record of it) before deciding whether to send the delta again. The client never
-/// retries such an error by itself.
+/// your own record of it) before deciding whether to send the delta again. The client sends a
+/// delta again by itself only when nothing can have been applied (a failed connection, a
+/// `429`), or [exactly once](crate::AdjustStock::exactly_once) under its deduplication key;
+/// a request that is safe to repeat (a read, a set, a batch create under its key, a status
+/// read) it also sends again after an error that may have been applied. The crate docs' errors
+/// table says which, variant by variant.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
