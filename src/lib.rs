@@ -76,6 +76,7 @@ mod reads;
 mod retry;
 mod sets;
 mod stock;
+mod sync;
 mod time;
 mod transport;
 
@@ -103,6 +104,10 @@ pub use reads::{FindSku, FindSkus, ReadStock, SkuMatch, SkuReport};
 pub use retry::RetryPolicy;
 pub use sets::{SetStock, MAX_QUANTITY};
 pub use stock::{ItemStock, Stock, StockAdjustment, StockChange, StockItem};
+pub use sync::{
+    ApplySync, PlanSync, SyncMode, SyncOutcome, SyncPlan, SyncReport, SyncRow, SyncStatus,
+    SyncSummary, SyncTarget, SYNC_PLAN_FORMAT_VERSION,
+};
 pub use time::TimeSource;
 
 #[cfg(feature = "fake")]
