@@ -621,11 +621,17 @@ async fn thousands_of_targets_cost_a_handful_of_requests() {
             (format!("CAT-{id:06}"), stock)
         })
         .collect();
+    let progress = Mutex::new(Vec::new());
     let plan = client
         .plan_sync(targets.clone())
         .poll_interval(ms(5), ms(50))
+        .on_progress(|p| progress.lock().unwrap().push((p.completed, p.total)))
         .await
         .unwrap();
+    // Read through the whole catalog: its products read of its total.
+    let progress = progress.into_inner().unwrap();
+    assert_eq!(progress.first(), Some(&(100, 2_000)), "{progress:?}");
+    assert_eq!(progress.last(), Some(&(2_000, 2_000)), "{progress:?}");
     assert_eq!(
         plan.count(SyncStatus::Change) + plan.count(SyncStatus::Same),
         2_000
@@ -649,4 +655,53 @@ async fn thousands_of_targets_cost_a_handful_of_requests() {
     for (id, (_, target)) in (1..=2_000u64).zip(targets) {
         assert_eq!(quantity(&fake, product(ProductId::new(id))), target, "{id}");
     }
+}
+
+/// A batch Ecwid has not run by the poll timeout leaves its changes `unknown`, saying to apply
+/// the saved plan again; doing so once the batch ran learns that they were applied, sending
+/// no change again. Progress counts the changes done.
+#[tokio::test]
+async fn a_batch_not_run_in_time_is_unknown_until_the_plan_is_applied_again() {
+    let fake = shop(10).start().await.unwrap();
+    let client = client(&fake);
+    let plan = client.plan_sync(rack_targets(10)).await.unwrap();
+    let read_creates = creates(&fake).len();
+    fake.pause_batches();
+    let report = client
+        .apply_sync(plan)
+        .poll_interval(ms(5), ms(20))
+        .poll_timeout(ms(200))
+        .await
+        .unwrap();
+    let summary = report.summary();
+    assert_eq!(summary.unknown, rack_changes(10), "{summary:?}");
+    assert!(report.outcomes().iter().all(|o| match o {
+        SyncOutcome::Unknown { reason, .. } => reason.contains("apply the saved plan again"),
+        other => matches!(other, SyncOutcome::NothingToDo),
+    }));
+
+    fake.resume_batches();
+    let progress = Mutex::new(Vec::new());
+    let again = client
+        .apply_sync(report.into_plan())
+        .poll_interval(ms(5), ms(50))
+        .on_progress(|p| progress.lock().unwrap().push((p.completed, p.total)))
+        .await
+        .unwrap();
+    assert!(again.is_complete(), "{:?}", again.summary());
+    assert_eq!(again.summary().applied, rack_changes(10));
+    assert_eq!(
+        creates(&fake).len() - read_creates,
+        1,
+        "the batch was created once, and read again"
+    );
+    let progress = progress.into_inner().unwrap();
+    assert_eq!(
+        progress.last(),
+        Some(&(rack_changes(10), rack_changes(10))),
+        "{progress:?}"
+    );
+    fake.batches_settled().await;
+    assert_ledger_once(&fake, rack_changes(10));
+    assert_rack_at_targets(&fake, 10);
 }
