@@ -64,6 +64,7 @@ mod adjust;
 mod batch;
 mod builder;
 mod bulk;
+mod catalog;
 mod client;
 mod error;
 mod exactly_once;
@@ -76,6 +77,7 @@ mod reads;
 mod retry;
 mod sets;
 mod stock;
+mod sync;
 mod time;
 mod transport;
 
@@ -87,6 +89,9 @@ pub use builder::{
 pub use bulk::{
     BulkItem, BulkPlan, BulkReport, BulkRun, BulkSummary, ItemOutcome, Progress, MAX_BATCH_SIZE,
     PLAN_FORMAT_VERSION,
+};
+pub use catalog::{
+    CatalogCursor, CatalogStock, CatalogStream, CURSOR_FORMAT_VERSION, CURSOR_OVERLAP,
 };
 pub use client::Client;
 pub use error::Error;
@@ -100,6 +105,10 @@ pub use reads::{FindSku, FindSkus, ReadStock, SkuMatch, SkuReport};
 pub use retry::RetryPolicy;
 pub use sets::{SetStock, MAX_QUANTITY};
 pub use stock::{ItemStock, Stock, StockAdjustment, StockChange, StockItem};
+pub use sync::{
+    ApplySync, PlanSync, SyncMode, SyncOutcome, SyncPlan, SyncReport, SyncRow, SyncStatus,
+    SyncSummary, SyncTarget, SYNC_PLAN_FORMAT_VERSION,
+};
 pub use time::TimeSource;
 
 #[cfg(feature = "fake")]
