@@ -37,10 +37,13 @@ async fn a_missing_setting_is_named_and_nothing_is_sent() {
     refused(&shop, blank_token, "ECWID_TOKEN is not set");
 }
 
+/// Arguments, settings added to the shop's, and what the error must name.
+type Case<'a> = (&'a [&'a str], &'a [(&'static str, &'a str)], &'a str);
+
 #[tokio::test]
 async fn a_bad_setting_is_named_and_nothing_is_sent() {
     let shop = Shop::demo().await;
-    let cases: [(&[&str], &[(&'static str, &str)], &str); 6] = [
+    let cases: [Case; 6] = [
         (
             &["get", "TEE-S"],
             &[("ECWID_STORE_ID", "shop")],
