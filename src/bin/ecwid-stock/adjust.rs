@@ -8,9 +8,15 @@ use crate::{
     exit::{Exit, Fail},
     items,
     output::Output,
+    progress,
 };
 
-pub async fn run(client: &Client, args: &args::Adjust, out: &Output) -> Result<Exit, Fail> {
+pub async fn run(
+    client: &Client,
+    args: &args::Adjust,
+    out: &Output,
+    verbose: u8,
+) -> Result<Exit, Fail> {
     let named = items::resolve(client, &args.item).await?;
     let delta = args.delta.get();
     let mut call = client.adjust_stock(named.item, delta);
@@ -18,9 +24,15 @@ pub async fn run(client: &Client, args: &args::Adjust, out: &Output) -> Result<E
     if args.notify_low_stock {
         call = call.check_low_stock_notification(true);
     }
-    if args.exactly_once {
-        call = call.exactly_once();
-    }
-    let result = call.send().await;
+    let result = if args.exactly_once {
+        // It keeps trying, and reading Ecwid's batch, until the outcome is known: up to the
+        // call's deadline during an outage.
+        let waiting = progress::spinner(out, verbose, "applying it exactly once");
+        let result = call.exactly_once().send().await;
+        waiting.finish_and_clear();
+        result
+    } else {
+        call.send().await
+    };
     change::report(out, &named, Asked::Delta(delta), result)
 }

@@ -13,6 +13,7 @@ mod fake;
 mod get;
 mod items;
 mod output;
+mod progress;
 mod set;
 mod targets;
 
@@ -51,7 +52,7 @@ async fn run(cli: &Cli, out: &Output) -> Result<Exit, Fail> {
     let client = config::client(&cli.global)?;
     let result = match &cli.command {
         Command::Get(args) => get::run(&client, args, out).await,
-        Command::Adjust(args) => adjust::run(&client, args, out).await,
+        Command::Adjust(args) => adjust::run(&client, args, out, cli.global.verbose).await,
         Command::Set(args) => set::run(&client, args, out).await,
         Command::Fake(_) => unreachable!("served above"),
     };
