@@ -1,7 +1,13 @@
 //! [`ClientBuilder`]: a client's configuration and its checks (token, base URL, durations,
 //! environment), before anything is sent.
 
-use std::{fmt, net::IpAddr, sync::atomic::AtomicBool, sync::Arc, time::Duration};
+use std::{
+    fmt,
+    net::IpAddr,
+    sync::atomic::{AtomicBool, AtomicU64},
+    sync::Arc,
+    time::Duration,
+};
 
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use secrecy::{ExposeSecret, SecretString};
@@ -341,6 +347,7 @@ impl ClientBuilder {
                 check_low_stock_notification: self.check_low_stock_notification,
                 redactor,
                 closed: AtomicBool::new(false),
+                requests_sent: AtomicU64::new(0),
             }),
         })
     }

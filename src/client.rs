@@ -5,7 +5,7 @@ use std::{
     fmt,
     future::Future,
     sync::{
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
         Arc,
     },
     time::Duration,
@@ -64,6 +64,8 @@ pub(crate) struct Inner {
     pub(crate) redactor: Arc<Redactor>,
     /// Set by [`Client::close`]: nothing more is sent.
     pub(crate) closed: AtomicBool,
+    /// Requests sent (see [`Client::requests_sent`]).
+    pub(crate) requests_sent: AtomicU64,
 }
 
 impl fmt::Debug for Client {
@@ -129,6 +131,23 @@ impl Client {
             self.inner.http.clone(),
             CallContext::scrubbing_bodies(&self.inner.redactor),
         )
+    }
+
+    /// How many requests this client and its clones have sent to Ecwid since it was built:
+    /// every attempt that passed the rate limiter and went on the wire (a 429, a timeout or a
+    /// retry counts, as it counts against Ecwid's limit; a call refused before sending does
+    /// not). The difference across a piece of work is what it spent, when nothing else used
+    /// the client meanwhile.
+    ///
+    /// ```no_run
+    /// # async fn run(client: ecwid_inventory::Client) -> Result<(), ecwid_inventory::Error> {
+    /// let before = client.requests_sent();
+    /// client.find_skus(["TEE-S", "TEE-M", "MUG"]).await?;
+    /// println!("{} requests", client.requests_sent() - before);
+    /// # Ok(()) }
+    /// ```
+    pub fn requests_sent(&self) -> u64 {
+        self.inner.requests_sent.load(Ordering::Relaxed)
     }
 
     /// The time now, on the client's [`TimeSource`](crate::TimeSource).
@@ -305,6 +324,7 @@ impl Client {
             context.clone(),
         );
         let sent_at = Instant::now();
+        inner.requests_sent.fetch_add(1, Ordering::Relaxed);
         // The attempt's own timeout covers it when it ends before the deadline; otherwise the
         // deadline has to cut the attempt short.
         let outcome = if times.deadline.saturating_duration_since(sent_at) > times.timeout {

@@ -64,6 +64,7 @@ mod adjust;
 mod batch;
 mod builder;
 mod bulk;
+mod catalog;
 mod client;
 mod error;
 mod exactly_once;
@@ -87,6 +88,9 @@ pub use builder::{
 pub use bulk::{
     BulkItem, BulkPlan, BulkReport, BulkRun, BulkSummary, ItemOutcome, Progress, MAX_BATCH_SIZE,
     PLAN_FORMAT_VERSION,
+};
+pub use catalog::{
+    CatalogCursor, CatalogStock, CatalogStream, CURSOR_FORMAT_VERSION, CURSOR_OVERLAP,
 };
 pub use client::Client;
 pub use error::Error;

@@ -77,10 +77,10 @@ impl RequestOptions {
 /// The future of a request builder's `.await`: the same as its `send()`, boxed.
 pub type SendFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
 
-/// The setters of [`RequestOptions`] on a request builder that holds them in `self.options`,
-/// and its `IntoFuture` (awaiting the builder sends it). One copy for every builder.
-macro_rules! request_builder {
-    ($builder:ident, $output:ty) => {
+/// The setters of [`RequestOptions`] on a builder that holds them in `self.options`. One copy
+/// for every builder.
+macro_rules! request_options {
+    ($builder:ident) => {
         impl<'a> $builder<'a> {
             /// Overrides the client's deadline and timeout for this call (see
             /// [`RequestOptions`](crate::RequestOptions)).
@@ -105,6 +105,14 @@ macro_rules! request_builder {
                 self
             }
         }
+    };
+}
+
+/// [`request_options!`], and the builder's `IntoFuture` (awaiting the builder sends it). One
+/// copy for every request builder.
+macro_rules! request_builder {
+    ($builder:ident, $output:ty) => {
+        $crate::options::request_options!($builder);
 
         impl<'a> std::future::IntoFuture for $builder<'a> {
             type Output = Result<$output, $crate::Error>;
@@ -118,4 +126,4 @@ macro_rules! request_builder {
     };
 }
 
-pub(crate) use request_builder;
+pub(crate) use {request_builder, request_options};

@@ -1,10 +1,14 @@
 //! Following a product search page by page, with a bound that a server repeating a page,
 //! ignoring the offset or inflating its `total` cannot make the client pass. Every paged read
-//! goes through [`Pages`].
+//! goes through here: [`Pages`] for a search read one page after another, [`Sweep`] for one
+//! whose pages are asked for many at a time (a batch carries hundreds of page reads).
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 
-use crate::{generated::types::ProductPage, Error};
+use crate::{
+    generated::types::{ProductPage, ProductStock},
+    Error,
+};
 
 /// Pages read beyond what the first page's `total` calls for, for a catalog that grew a
 /// little while it was read.
@@ -57,23 +61,8 @@ impl Pages {
     /// of products all read already, or more pages than the first page's `total` allows (with
     /// one spare).
     pub(crate) fn take(&mut self, page: &ProductPage) -> Result<Next, Error> {
-        let (Some(offset), Some(count), Some(total)) = (page.offset, page.count, page.total) else {
-            return Err(unreadable(
-                "a search page without its offset, count or total".into(),
-            ));
-        };
-        let (offset, count, total) = (
-            non_negative(offset)?,
-            non_negative(count)?,
-            non_negative(total)?,
-        );
-        if offset != self.next {
-            return Err(unreadable(format!(
-                "the search was asked for the page at offset {}, and Ecwid answered the one at \
-                 offset {offset}: the offset seems ignored",
-                self.next
-            )));
-        }
+        let (offset, count, total) = numbers(page)?;
+        check_offset(self.next, offset)?;
         self.read += 1;
         let bound = *self.bound.get_or_insert_with(|| {
             let per_page = page
@@ -114,6 +103,244 @@ impl Pages {
         }
         self.next = end;
         Ok(Next::Offset(end))
+    }
+}
+
+/// A page's offset, count and total, which paging needs.
+fn numbers(page: &ProductPage) -> Result<(u32, u32, u32), Error> {
+    let (Some(offset), Some(count), Some(total)) = (page.offset, page.count, page.total) else {
+        return Err(unreadable(
+            "a search page without its offset, count or total".into(),
+        ));
+    };
+    Ok((
+        non_negative(offset)?,
+        non_negative(count)?,
+        non_negative(total)?,
+    ))
+}
+
+/// The page answered must be the one asked for.
+fn check_offset(asked: u32, answered: u32) -> Result<(), Error> {
+    if asked == answered {
+        return Ok(());
+    }
+    Err(unreadable(format!(
+        "the search was asked for the page at offset {asked}, and Ecwid answered the one at \
+         offset {answered}: the offset seems ignored"
+    )))
+}
+
+/// One page of a [`Sweep`] to read: `limit` products from `offset`, with or without their
+/// variations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Slot {
+    pub(crate) offset: u32,
+    pub(crate) limit: u32,
+    /// Whether the page asks for the products' variations too. A single product with more
+    /// variations than one answer may carry is read without them (see [`Sweep::split`]).
+    pub(crate) variations: bool,
+}
+
+/// A search read whole by pages asked for many at a time, answered in any order.
+///
+/// It plans every page the first page's `total` calls for, checks each answer against the page
+/// asked for, and notices what a batch of reads can meet and a page-by-page read would loop
+/// on. The pages it may ask for are bounded: offsets up to the first total plus one spare page
+/// (a catalog that grows by more while it is read is refused, naming that bound), and a page
+/// refused for carrying too many variations is asked again at most twice: as halves, then
+/// without variations (see [`split`](Self::split)).
+#[derive(Debug)]
+pub(crate) struct Sweep {
+    per_page: u32,
+    first_total: u32,
+    /// The total as last seen: pages are planned up to it.
+    total: u32,
+    /// The most products the search may count while it is read: offsets past it are never
+    /// asked for.
+    most: u32,
+    /// Pages still to ask for, in offset order (split pages first).
+    pending: VecDeque<Slot>,
+    /// Products read so far.
+    seen: HashSet<i64>,
+    /// Whether the total grew: products added in between then shift others onto later pages,
+    /// so pages overlap.
+    grew: bool,
+}
+
+impl Sweep {
+    /// A search whose total is `total`, to read at `per_page` products a page: every page from
+    /// offset 0 is planned, the first one first.
+    pub(crate) fn new(total: u32, per_page: u32) -> Self {
+        let per_page = per_page.max(1);
+        let mut sweep = Self {
+            per_page,
+            first_total: total,
+            total: 0,
+            most: total.saturating_add(SPARE_PAGES * per_page),
+            pending: VecDeque::new(),
+            seen: HashSet::new(),
+            grew: false,
+        };
+        sweep.plan_to(total);
+        sweep
+    }
+
+    /// A search whose first page (offset 0, `per_page` asked for) was read: every other page
+    /// is planned from its total, and its products are returned.
+    pub(crate) fn started(
+        first: &ProductPage,
+        per_page: u32,
+    ) -> Result<(Self, Vec<&ProductStock>), Error> {
+        let (_, _, total) = numbers(first)?;
+        let mut sweep = Self::new(total, per_page);
+        let slot = sweep.next_slots(1).pop().unwrap_or(Slot {
+            offset: 0,
+            limit: sweep.per_page,
+            variations: true,
+        });
+        let products = sweep.take(slot, first)?;
+        Ok((sweep, products))
+    }
+
+    /// Plans the pages from the total known so far up to `total`.
+    fn plan_to(&mut self, total: u32) {
+        let mut offset = self.total;
+        while offset < total {
+            self.pending.push_back(Slot {
+                offset,
+                limit: self.per_page,
+                variations: true,
+            });
+            offset = offset.saturating_add(self.per_page);
+        }
+        self.total = self.total.max(total);
+    }
+
+    /// Up to `most` pages to ask for next; they count as asked.
+    pub(crate) fn next_slots(&mut self, most: usize) -> Vec<Slot> {
+        let take = most.min(self.pending.len());
+        self.pending.drain(..take).collect()
+    }
+
+    /// Whether every page planned was asked for.
+    pub(crate) fn is_done(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    /// The search's total, as last seen.
+    pub(crate) fn total(&self) -> u32 {
+        self.total
+    }
+
+    /// How many products were read.
+    pub(crate) fn read(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// Takes the page read for `slot`, and returns its products not read before (a product
+    /// comes twice when products added while the search is read shift it onto a later page).
+    ///
+    /// Fails with [`Error::InvalidResponse`], saying why, when the pages cannot be trusted to
+    /// cover the search: a page at another offset than asked, or with more products than
+    /// asked; a page with fewer than asked while its total says more (an empty one included);
+    /// a page of products all read already while the total did not grow; a total that shrank
+    /// (a product removed meanwhile may have shifted one not yet read onto a page already
+    /// read) or grew past the first total and a spare page.
+    pub(crate) fn take<'p>(
+        &mut self,
+        slot: Slot,
+        page: &'p ProductPage,
+    ) -> Result<Vec<&'p ProductStock>, Error> {
+        let (offset, count, total) = numbers(page)?;
+        check_offset(slot.offset, offset)?;
+        if usize::try_from(count).ok() != Some(page.items.len()) {
+            return Err(unreadable(format!(
+                "the page at offset {offset} says it holds {count} products and carries {}",
+                page.items.len()
+            )));
+        }
+        if count > slot.limit {
+            return Err(unreadable(format!(
+                "the page at offset {offset} holds {count} products, more than the {} asked for",
+                slot.limit
+            )));
+        }
+        if total < self.total {
+            return Err(unreadable(format!(
+                "the search's total went from {} to {total} while it was read: a product \
+                 removed meanwhile may have moved one not yet read onto a page already read; \
+                 read it again",
+                self.total
+            )));
+        }
+        if total > self.total {
+            if total > self.most {
+                return Err(unreadable(format!(
+                    "the search's total grew from {} to {total} while it was read, past the {} \
+                     products that its first total and {SPARE_PAGES} spare page of {} allow",
+                    self.first_total, self.most, self.per_page
+                )));
+            }
+            self.plan_to(total);
+            self.grew = true;
+        }
+        let end = offset.saturating_add(count);
+        if count < slot.limit && end < total {
+            return Err(unreadable(format!(
+                "the page at offset {offset} holds {count} products of the {} asked for, though \
+                 the search's total is {total}",
+                slot.limit
+            )));
+        }
+        let mut new = Vec::with_capacity(page.items.len());
+        for product in &page.items {
+            match product.id {
+                Some(id) if !self.seen.insert(id) => {}
+                // A product without an id is passed on, for its reader to refuse.
+                _ => new.push(product),
+            }
+        }
+        if new.is_empty() && !page.items.is_empty() && !self.grew {
+            return Err(unreadable(format!(
+                "the page at offset {offset} holds only products read already: the search \
+                 repeats itself"
+            )));
+        }
+        Ok(new)
+    }
+
+    /// Plans `slot` again, after Ecwid refused it for carrying more variations than one
+    /// answer may: a whole page as its two halves (a page over the cap is usually only a little
+    /// over); a smaller one, refused again, without its products' variations (for the reader
+    /// to list apart: a product may carry more than any page may). Fails for a page asked
+    /// without variations already, which has nothing left to leave out.
+    pub(crate) fn split(&mut self, slot: Slot) -> Result<(), Error> {
+        if !slot.variations {
+            return Err(unreadable(format!(
+                "the page at offset {} was refused for carrying too many variations, though it \
+                 asked for none",
+                slot.offset
+            )));
+        }
+        if slot.limit < self.per_page || slot.limit == 1 {
+            self.pending.push_front(Slot {
+                variations: false,
+                ..slot
+            });
+            return Ok(());
+        }
+        let half = slot.limit / 2;
+        self.pending.push_front(Slot {
+            offset: slot.offset + half,
+            limit: slot.limit - half,
+            variations: true,
+        });
+        self.pending.push_front(Slot {
+            limit: half,
+            ..slot
+        });
+        Ok(())
     }
 }
 
@@ -219,5 +446,97 @@ mod tests {
         // A page without the fields paging needs.
         let bare: ProductPage = serde_json::from_value(serde_json::json!({"items": []})).unwrap();
         assert!(detail(Pages::new().take(&bare).unwrap_err()).contains("total"));
+    }
+
+    fn slot(offset: u32, limit: u32) -> Slot {
+        Slot {
+            offset,
+            limit,
+            variations: true,
+        }
+    }
+
+    fn ids(products: &[&ProductStock]) -> Vec<i64> {
+        products.iter().map(|p| p.id.unwrap()).collect()
+    }
+
+    #[test]
+    fn a_sweep_plans_every_page_and_takes_them_in_any_order() {
+        let first_page = page(0, 100, 250, 100, 1);
+        let (mut sweep, first) = Sweep::started(&first_page, 100).unwrap();
+        assert_eq!(first.len(), 100);
+        assert_eq!(sweep.next_slots(5), [slot(100, 100), slot(200, 100)]);
+        assert!(sweep.is_done());
+        let last = page(200, 50, 250, 100, 201);
+        assert_eq!(ids(&sweep.take(slot(200, 100), &last).unwrap()).len(), 50);
+        let middle = page(100, 100, 250, 100, 101);
+        assert_eq!(ids(&sweep.take(slot(100, 100), &middle).unwrap())[0], 101);
+        assert_eq!((sweep.read(), sweep.total()), (250, 250));
+        // An empty catalog: nothing more to read.
+        let empty = page(0, 0, 0, 100, 1);
+        let (sweep, first) = Sweep::started(&empty, 100).unwrap();
+        assert!(first.is_empty() && sweep.is_done());
+    }
+
+    #[test]
+    fn a_total_that_grows_within_a_spare_page_is_read_to_its_end() {
+        let (mut sweep, _) = Sweep::started(&page(0, 100, 250, 100, 1), 100).unwrap();
+        let slots = sweep.next_slots(5);
+        // Read after 30 products were added: 280 in all.
+        sweep.take(slots[0], &page(100, 100, 280, 100, 101)).unwrap();
+        let end = page(200, 80, 280, 100, 201);
+        assert_eq!(sweep.take(slots[1], &end).unwrap().len(), 80);
+        // The page past the first total, whose products came already: not an error now.
+        assert_eq!(sweep.next_slots(5), [slot(250, 100)]);
+        let again = page(250, 30, 280, 100, 251);
+        let again = sweep.take(slot(250, 100), &again).unwrap();
+        assert!(again.is_empty(), "each product once");
+        assert_eq!(sweep.read(), 280);
+    }
+
+    #[test]
+    fn pages_that_do_not_add_up_are_refused_saying_why() {
+        let started = || Sweep::started(&page(0, 100, 250, 100, 1), 100).unwrap().0;
+        let cases: [(ProductPage, &str); 5] = [
+            (page(100, 0, 250, 100, 101), "holds 0 products of the 100"),
+            (page(100, 50, 250, 100, 101), "holds 50 products of the 100"),
+            (page(100, 100, 240, 100, 101), "from 250 to 240"),
+            (page(100, 100, 351, 100, 101), "past the 350"),
+            (page(100, 100, 250, 100, 1), "read already"),
+        ];
+        for (answer, says) in cases {
+            let why = detail(started().take(slot(100, 100), &answer).unwrap_err());
+            assert!(why.contains(says), "{why}");
+        }
+        let mut sweep = started();
+        let why = detail(sweep.take(slot(100, 50), &page(100, 100, 250, 100, 101)).unwrap_err());
+        assert!(why.contains("more than the 50 asked"), "{why}");
+        let mut counted = page(100, 100, 250, 100, 101);
+        counted.count = Some(99);
+        let why = detail(started().take(slot(100, 100), &counted).unwrap_err());
+        assert!(why.contains("says it holds 99 products and carries 100"), "{why}");
+    }
+
+    #[test]
+    fn a_page_over_the_variation_cap_is_halved_then_read_without_variations() {
+        let (mut sweep, _) = Sweep::started(&page(0, 100, 250, 100, 1), 100).unwrap();
+        let first = sweep.next_slots(1)[0];
+        sweep.split(first).unwrap();
+        let halves = sweep.next_slots(2);
+        assert_eq!(halves, [slot(100, 50), slot(150, 50)]);
+        sweep.split(halves[1]).unwrap();
+        let bare = sweep.next_slots(1)[0];
+        assert_eq!(
+            bare,
+            Slot {
+                offset: 150,
+                limit: 50,
+                variations: false
+            }
+        );
+        let why = detail(sweep.split(bare).unwrap_err());
+        assert!(why.contains("asked for none"), "{why}");
+        // The rest of the plan is untouched.
+        assert_eq!(sweep.next_slots(5), [slot(200, 100)]);
     }
 }

@@ -18,10 +18,10 @@ use crate::{
 };
 
 /// The stock fields of an item, as `responseFields` asks for them.
-const ITEM_FIELDS: &str = "id,sku,quantity,unlimited,inStock,instock";
+pub(crate) const ITEM_FIELDS: &str = "id,sku,quantity,unlimited,inStock,instock";
 
-/// A product with its variations, for SKU lookups.
-fn product_fields() -> String {
+/// A product with its variations, for SKU lookups and catalog reads.
+pub(crate) fn product_fields() -> String {
     format!("{ITEM_FIELDS},combinations({ITEM_FIELDS})")
 }
 
@@ -101,7 +101,7 @@ pub(crate) fn check_sku(sku: &str) -> Result<(), Error> {
     Ok(())
 }
 
-fn unreadable(detail: String) -> Error {
+pub(crate) fn unreadable(detail: String) -> Error {
     Error::InvalidResponse {
         status: Some(200),
         detail,
@@ -125,7 +125,8 @@ fn in_stock(stock: Stock, in_stock: Option<bool>, instock: Option<bool>) -> bool
     )
 }
 
-fn product_stock(product: &ProductStock) -> Result<ItemStock, Error> {
+/// A product's own stock.
+pub(crate) fn product_stock(product: &ProductStock) -> Result<ItemStock, Error> {
     let stock = stock_of(product.quantity, product.unlimited)?;
     Ok(ItemStock {
         item: StockItem::Product {
@@ -151,6 +152,42 @@ fn variation_stock(product: ProductId, variation: &VariationStock) -> Result<Ite
         in_stock: in_stock(stock, variation.in_stock, variation.instock),
         shares_product_stock: false,
     })
+}
+
+/// A variation of `product` (read as [`product_stock`] reads it): its own stock, or, without a
+/// SKU of its own (empty or left out, as Ecwid's docs show both), its product's, shared.
+pub(crate) fn variation_item(
+    product: &ItemStock,
+    variation: &VariationStock,
+) -> Result<ItemStock, Error> {
+    if variation.sku.as_deref().is_some_and(|sku| !sku.is_empty()) {
+        return variation_stock(product.item.product(), variation);
+    }
+    Ok(shared_with(product, CombinationId::new(id(variation.id)?)))
+}
+
+/// The variation `combination` of `product`, sharing its stock.
+fn shared_with(product: &ItemStock, combination: CombinationId) -> ItemStock {
+    ItemStock {
+        item: StockItem::Variation {
+            product: product.item.product(),
+            combination,
+        },
+        shares_product_stock: true,
+        ..product.clone()
+    }
+}
+
+/// A product's own stock, then each of its variations' as [`variation_item`] reads it: every
+/// item a product read or a search page carries for it.
+pub(crate) fn product_items(product: &ProductStock) -> Result<Vec<ItemStock>, Error> {
+    let own = product_stock(product)?;
+    let mut items = Vec::with_capacity(1 + product.combinations.len());
+    for variation in &product.combinations {
+        items.push(variation_item(&own, variation)?);
+    }
+    items.insert(0, own);
+    Ok(items)
 }
 
 fn id(id: Option<i64>) -> Result<u64, Error> {
@@ -311,25 +348,27 @@ impl Client {
         .await
     }
 
-    /// Runs searches as one batch and reads each one's page, by item id. A lookup changes
-    /// nothing, so a fresh key is enough.
-    async fn search_batch(
+    /// Runs reads (`GET` requests) as one batch and returns each one's answer, by item id: the
+    /// body it was answered with, or the error it met. A read changes nothing, so a fresh key
+    /// is enough. Fails when the batch cannot be created or read, or is not completed within
+    /// the polling's timeout.
+    pub(crate) async fn read_batch(
         &self,
         requests: &[BatchRequestItem],
+        polling: Polling,
         options: &RequestOptions,
-    ) -> Result<BTreeMap<String, Result<ProductPage, Error>>, Error> {
+    ) -> Result<BTreeMap<String, Result<serde_json::Value, Error>>, Error> {
         let key = uuid::Uuid::new_v4().to_string();
         let deadline = options.deadline.unwrap_or(self.inner.deadline);
         let ticket = self
             .create_batch(&key, requests, Repeat::Always, deadline, options.timeout)
             .await
             .map_err(Failed::into_error)?;
-        let polled = self
-            .poll_batch(&ticket, Polling::default(), options, |_| {})
-            .await?;
+        let polled = self.poll_batch(&ticket, polling, options, |_| {}).await?;
         let Some(status) = polled else {
             return Err(unreadable(format!(
-                "Ecwid had not completed the lookup batch {ticket} in time"
+                "Ecwid had not completed the read batch {ticket} after {:?} of polling",
+                polling.timeout
             )));
         };
         Ok(status
@@ -338,8 +377,7 @@ impl Client {
             .filter_map(|response| {
                 let id = response.id.clone()?;
                 let page = match item_result(response) {
-                    ItemResult::Answered(body) => serde_json::from_value::<ProductPage>(body)
-                        .map_err(|_| unreadable("an unreadable search result".into())),
+                    ItemResult::Answered(body) => Ok(body),
                     ItemResult::Refused(error) => Err(error),
                     ItemResult::NotExecuted => Err(Error::NotExecuted),
                     ItemResult::Unclear(what) => Err(Error::InvalidResponse {
@@ -398,11 +436,7 @@ impl ReadStock<'_> {
             return variation_stock(item.product(), &variation);
         }
         let shared = product_stock(&client.get_product(product, item, &options).await?)?;
-        Ok(ItemStock {
-            item,
-            shares_product_stock: true,
-            ..shared
-        })
+        Ok(shared_with(&shared, combination))
     }
 }
 
@@ -519,11 +553,19 @@ impl FindSkus<'_> {
                         body: serde_json::Map::new(),
                     })
                     .collect();
-                let mut by_id = client.search_batch(&requests, &options).await?;
+                let mut by_id = client
+                    .read_batch(&requests, Polling::default(), &options)
+                    .await?;
                 for &n in round {
-                    let page = by_id.remove(&n.to_string()).unwrap_or_else(|| {
-                        Err(unreadable("the batch has no result for this SKU".into()))
-                    });
+                    let page = by_id
+                        .remove(&n.to_string())
+                        .unwrap_or_else(|| {
+                            Err(unreadable("the batch has no result for this SKU".into()))
+                        })
+                        .and_then(|body| {
+                            serde_json::from_value::<ProductPage>(body)
+                                .map_err(|_| unreadable("an unreadable search result".into()))
+                        });
                     searches[n].take(page, &unique[n]);
                 }
             }

@@ -1,0 +1,672 @@
+//! The whole catalog's stock as a stream: [`Client::catalog_stock`].
+//!
+//! One search learns the catalog's `total`; every other page is then read through Ecwid's
+//! batch API, up to 500 page reads of 100 products to one batch, with `responseFields` cut to
+//! the stock fields. A 10,000-product catalog costs a handful of rate-limited requests (one
+//! search, one batch create and its status reads) instead of a hundred searches. The paging
+//! itself (which pages, and whether their answers can be trusted) is [`Sweep`]'s.
+
+use std::{
+    collections::VecDeque,
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll},
+    time::{Duration, SystemTime},
+};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    batch::Polling,
+    client::CallOptions,
+    generated::types::{
+        BatchRequestItem, BatchRequestItemMethod, ProductPage, ProductStock, SearchProductsSortBy,
+        VariationStock,
+    },
+    options::request_options,
+    paging::{Slot, Sweep},
+    reads::{
+        product_fields, product_items, product_stock, unreadable, variation_item, ITEM_FIELDS,
+    },
+    retry::Repeat,
+    Client, Error, ItemStock, ProductId, Progress, RequestOptions, MAX_BATCH_SIZE,
+};
+
+/// Products per search page: Ecwid's most.
+const PAGE: u32 = 100;
+
+/// Ecwid's refusal of a search page whose products carry more than 200 variations in all.
+const TOO_MANY_VARIATIONS: &str = "COMBINATION_LIMIT_PER_REQUEST_EXCEEDED";
+
+/// How far before a read's start the cursor it leaves reaches back: a change made while the
+/// catalog was read, a client clock a few minutes off Ecwid's, or a search index that lags
+/// behind a change is then still seen by the next read. What changed within it is read again.
+pub const CURSOR_OVERLAP: Duration = Duration::from_secs(10 * 60);
+
+/// The version of [`CatalogCursor`]'s saved format that this crate writes and reads.
+pub const CURSOR_FORMAT_VERSION: u32 = 1;
+
+/// Where an incremental read of the catalog starts: products updated at or after this time.
+///
+/// A finished [`CatalogStream`] gives the cursor for the next run
+/// ([`CatalogStream::cursor`]): save it (it serializes with serde, with a format version) and
+/// pass it to [`CatalogStock::updated_since`] next time.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use ecwid_inventory::CatalogCursor;
+///
+/// let cursor = CatalogCursor::since(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+/// let saved = serde_json::to_string(&cursor).unwrap();
+/// assert_eq!(saved, r#"{"version":1,"updatedFrom":1700000000}"#);
+/// assert_eq!(serde_json::from_str::<CatalogCursor>(&saved).unwrap(), cursor);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "SavedCursor", try_from = "SavedCursor")]
+pub struct CatalogCursor {
+    /// UNIX seconds: Ecwid's `updatedFrom`, a bound it includes.
+    updated_from: u64,
+}
+
+impl CatalogCursor {
+    /// Products updated at or after `time` (whole seconds; a time before 1970 is 1970).
+    pub fn since(time: SystemTime) -> Self {
+        Self {
+            updated_from: time
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs(),
+        }
+    }
+
+    /// The time the read starts from.
+    pub fn updated_from(&self) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(self.updated_from)
+    }
+}
+
+/// A cursor as saved: `{"version": 1, "updatedFrom": <UNIX seconds>}`.
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SavedCursor {
+    version: u32,
+    updated_from: u64,
+}
+
+impl From<CatalogCursor> for SavedCursor {
+    fn from(cursor: CatalogCursor) -> Self {
+        Self {
+            version: CURSOR_FORMAT_VERSION,
+            updated_from: cursor.updated_from,
+        }
+    }
+}
+
+impl TryFrom<SavedCursor> for CatalogCursor {
+    type Error = String;
+
+    fn try_from(saved: SavedCursor) -> Result<Self, String> {
+        if saved.version != CURSOR_FORMAT_VERSION {
+            return Err(format!(
+                "this is a catalog cursor of format version {}; this version of ecwid-inventory \
+                 reads version {CURSOR_FORMAT_VERSION} only",
+                saved.version
+            ));
+        }
+        Ok(Self {
+            updated_from: saved.updated_from,
+        })
+    }
+}
+
+type ProgressFn<'a> = Box<dyn FnMut(Progress) + Send + 'a>;
+
+impl Client {
+    /// Every product and variation of the store with its stock, as a stream
+    /// ([`CatalogStock::stream`]), or only those of products changed since a
+    /// [cursor](CatalogStock::updated_since).
+    ///
+    /// ```no_run
+    /// # async fn run(client: ecwid_inventory::Client) -> Result<(), ecwid_inventory::Error> {
+    /// use futures::StreamExt;
+    ///
+    /// let mut items = client
+    ///     .catalog_stock()
+    ///     .on_progress(|p| eprint!("\r{}/{} products", p.completed, p.total))
+    ///     .stream();
+    /// while let Some(item) = items.next().await {
+    ///     let item = item?;
+    ///     println!("{} {:?}: {}", item.sku, item.item, item.stock);
+    /// }
+    /// let cursor = items.cursor().expect("the stream ended without an error");
+    /// std::fs::write("cursor.json", serde_json::to_vec(&cursor).unwrap()).unwrap();
+    /// // Next time: client.catalog_stock().updated_since(cursor).stream()
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// **Cost**: one search learns the catalog's size (and brings its first 100 products);
+    /// the other pages go out through Ecwid's batch API, up to 500 page reads to one batch
+    /// ([`pages_per_batch`](CatalogStock::pages_per_batch)), each batch one create and a few
+    /// status reads, all rate-limited. A 10,000-product catalog takes some 5 to 8 requests.
+    /// Ecwid refuses a page whose products carry more than 200 variations in all
+    /// (`COMBINATION_LIMIT_PER_REQUEST_EXCEEDED`): such a page is read again as two halves in
+    /// the next batch, down to a single product, which is then read without its variations
+    /// and has them listed apart (`GET /products/{id}/combinations`).
+    ///
+    /// **What it yields**: for each product, its own stock, then each variation's: one with a
+    /// SKU of its own has its own stock; one without has
+    /// [`shares_product_stock`](ItemStock::shares_product_stock) set and its product's SKU and
+    /// stock. Products come in the order Ecwid added them, except those of a page read again
+    /// as halves, which come a batch later. Each product comes once.
+    ///
+    /// **Bounded memory**: the stream holds one batch's answer at a time (at most
+    /// `pages_per_batch` pages of 100 products with the stock fields only: about 25 KB of JSON
+    /// a page, so some 13 MB for 500 pages; lower `pages_per_batch` to hold less), the items
+    /// of that batch not yet taken, and the id of every product read (8 bytes each, and a hash
+    /// set's overhead), which is how a product that comes twice is noticed.
+    ///
+    /// **When it ends with an error**: a search or a batch that cannot be read (after the
+    /// client's retries: reads are safe to repeat), a page refused, or pages that cannot be
+    /// trusted to cover the catalog: a page at another offset than asked or with more products
+    /// than asked, a page with fewer products than asked while the total says more (an empty
+    /// one included), a page of products all read already, a total that shrank while the
+    /// catalog was read (a product removed meanwhile may have moved one not yet read onto a
+    /// page already read: read it again), or a total that grew past the first total and one
+    /// spare page of 100 (products added while it is read come at the end, so up to that many
+    /// are read). Every such read is bounded: pages are planned from the first total, and
+    /// never past it and the spare page. [`Error::InvalidResponse`] says which.
+    ///
+    /// **Incremental**: with [`updated_since`](CatalogStock::updated_since), only products
+    /// updated at or after the cursor's time (Ecwid's `updatedFrom`), with all their
+    /// variations. A stream that ended without an error gives the cursor for the next run
+    /// ([`CatalogStream::cursor`]): the time the read started on the client's
+    /// [`TimeSource`](crate::TimeSource), less [`CURSOR_OVERLAP`].
+    pub fn catalog_stock(&self) -> CatalogStock<'_> {
+        CatalogStock {
+            client: self,
+            updated_since: None,
+            pages_per_batch: MAX_BATCH_SIZE,
+            polling: Polling::default(),
+            on_progress: None,
+            options: RequestOptions::default(),
+        }
+    }
+}
+
+/// A read of the catalog's stock; made by [`Client::catalog_stock`]. Nothing is sent until its
+/// [`stream`](Self::stream) is polled.
+#[must_use = "nothing is sent until its stream is polled"]
+pub struct CatalogStock<'a> {
+    client: &'a Client,
+    updated_since: Option<CatalogCursor>,
+    pages_per_batch: usize,
+    polling: Polling,
+    on_progress: Option<ProgressFn<'a>>,
+    options: RequestOptions,
+}
+
+request_options!(CatalogStock);
+
+impl std::fmt::Debug for CatalogStock<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CatalogStock")
+            .field("client", self.client)
+            .field("updated_since", &self.updated_since)
+            .field("pages_per_batch", &self.pages_per_batch)
+            .field("polling", &self.polling)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> CatalogStock<'a> {
+    /// Reads only the products updated at or after `cursor` (with all their variations).
+    pub fn updated_since(mut self, cursor: CatalogCursor) -> Self {
+        self.updated_since = Some(cursor);
+        self
+    }
+
+    /// Page reads per batch: 1 to 500 (the default, Ecwid's most). Fewer hold less in memory
+    /// at once and take more requests. Out of range, the stream's first item is
+    /// [`Error::InvalidInput`], and nothing is sent.
+    pub fn pages_per_batch(mut self, pages: usize) -> Self {
+        self.pages_per_batch = pages;
+        self
+    }
+
+    /// How often a batch's status is read: first after `first`, then half as often again each
+    /// time, up to `max` (defaults 200 ms and 2 s), as for
+    /// [`BulkRun::poll_interval`](crate::BulkRun::poll_interval).
+    pub fn poll_interval(mut self, first: Duration, max: Duration) -> Self {
+        self.polling.first = first;
+        self.polling.max = max.max(first);
+        self
+    }
+
+    /// How long to wait for Ecwid to complete one batch of page reads (default 10 minutes);
+    /// past it, the stream ends with [`Error::InvalidResponse`] naming it.
+    pub fn poll_timeout(mut self, timeout: Duration) -> Self {
+        self.polling.timeout = timeout;
+        self
+    }
+
+    /// Called after each search or batch answer with the products read so far
+    /// (`completed`) of the catalog's total as last seen (`total`), as bulk work reports its
+    /// [`Progress`].
+    pub fn on_progress(mut self, progress: impl FnMut(Progress) + Send + 'a) -> Self {
+        self.on_progress = Some(Box::new(progress));
+        self
+    }
+
+    /// The stream of items: each product's stock and each of its variations'. Settings are
+    /// checked when it is first polled: a bad one is its first and only item, with nothing
+    /// sent.
+    pub fn stream(self) -> CatalogStream<'a> {
+        CatalogStream {
+            reader: Some(self.reader()),
+            fetch: None,
+            buffer: VecDeque::new(),
+            cursor: None,
+            ended: false,
+        }
+    }
+
+    pub(crate) fn reader(self) -> Reader<'a> {
+        Reader {
+            client: self.client,
+            updated_from: self.updated_since.map(|cursor| cursor.updated_from),
+            pages_per_batch: self.pages_per_batch,
+            polling: self.polling,
+            progress: self.on_progress,
+            options: self.options,
+            sweep: None,
+            unlisted: VecDeque::new(),
+            started: None,
+            done: false,
+        }
+    }
+}
+
+type Fetch<'a> =
+    Pin<Box<dyn Future<Output = (Reader<'a>, Result<Option<Vec<ItemStock>>, Error>)> + Send + 'a>>;
+
+/// The catalog's items as a [`futures::Stream`](futures_core::Stream) of
+/// `Result<ItemStock, Error>`; made by [`CatalogStock::stream`]. It ends after an error.
+///
+/// Dropping it stops the read; nothing is left running (reads change nothing).
+#[must_use = "a stream does nothing unless polled"]
+pub struct CatalogStream<'a> {
+    /// `None` while `fetch` holds it.
+    reader: Option<Reader<'a>>,
+    fetch: Option<Fetch<'a>>,
+    buffer: VecDeque<ItemStock>,
+    cursor: Option<CatalogCursor>,
+    ended: bool,
+}
+
+impl std::fmt::Debug for CatalogStream<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CatalogStream")
+            .field("buffered", &self.buffer.len())
+            .field("cursor", &self.cursor)
+            .field("ended", &self.ended)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CatalogStream<'_> {
+    /// The cursor to save for the next incremental read: `Some` once the stream has ended
+    /// without an error, having read everything asked for.
+    pub fn cursor(&self) -> Option<CatalogCursor> {
+        self.cursor
+    }
+}
+
+impl futures_core::Stream for CatalogStream<'_> {
+    type Item = Result<ItemStock, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(item) = this.buffer.pop_front() {
+                return Poll::Ready(Some(Ok(item)));
+            }
+            if this.ended {
+                return Poll::Ready(None);
+            }
+            let fetch = match &mut this.fetch {
+                Some(fetch) => fetch,
+                None => {
+                    let Some(mut reader) = this.reader.take() else {
+                        // Unreachable: the reader is back whenever no fetch holds it.
+                        this.ended = true;
+                        return Poll::Ready(None);
+                    };
+                    this.fetch.insert(Box::pin(async move {
+                        let items = reader.next_items().await;
+                        (reader, items)
+                    }))
+                }
+            };
+            let Poll::Ready((reader, items)) = fetch.as_mut().poll(cx) else {
+                return Poll::Pending;
+            };
+            this.fetch = None;
+            match items {
+                Ok(Some(items)) => {
+                    this.buffer.extend(items);
+                    this.reader = Some(reader);
+                }
+                Ok(None) => {
+                    this.cursor = reader.cursor();
+                    this.ended = true;
+                }
+                Err(error) => {
+                    this.ended = true;
+                    return Poll::Ready(Some(Err(error)));
+                }
+            }
+        }
+    }
+}
+
+/// The catalog read batch by batch: what [`CatalogStream`] and the sync's plan pull items
+/// from.
+pub(crate) struct Reader<'a> {
+    client: &'a Client,
+    updated_from: Option<u64>,
+    pages_per_batch: usize,
+    polling: Polling,
+    progress: Option<ProgressFn<'a>>,
+    options: RequestOptions,
+    /// `None` until the first page is read.
+    sweep: Option<Sweep>,
+    /// Products read without their variations (too many for one answer), whose variations
+    /// are still to be listed.
+    unlisted: VecDeque<ItemStock>,
+    /// When the read started, on the client's clock.
+    started: Option<SystemTime>,
+    done: bool,
+}
+
+impl Reader<'_> {
+    /// The items of the next search or batch (possibly none, when a batch only split pages),
+    /// or `None` once everything was read.
+    pub(crate) async fn next_items(&mut self) -> Result<Option<Vec<ItemStock>>, Error> {
+        if self.done {
+            return Ok(None);
+        }
+        let items = match &mut self.sweep {
+            None => self.first_page().await?,
+            Some(sweep) if sweep.is_done() && self.unlisted.is_empty() => {
+                self.done = true;
+                return Ok(None);
+            }
+            Some(_) => self.next_batch().await?,
+        };
+        if let (Some(progress), Some(sweep)) = (&mut self.progress, &self.sweep) {
+            progress(Progress {
+                completed: sweep.read(),
+                total: usize::try_from(sweep.total()).unwrap_or(usize::MAX),
+            });
+        }
+        Ok(Some(items))
+    }
+
+    /// The cursor for the next read, once everything was read.
+    fn cursor(&self) -> Option<CatalogCursor> {
+        let started = self.started.filter(|_| self.done)?;
+        Some(CatalogCursor::since(
+            started
+                .checked_sub(CURSOR_OVERLAP)
+                .unwrap_or(SystemTime::UNIX_EPOCH),
+        ))
+    }
+
+    /// Checks the settings, then reads the first page directly, which says how many pages
+    /// follow.
+    async fn first_page(&mut self) -> Result<Vec<ItemStock>, Error> {
+        if !(1..=MAX_BATCH_SIZE).contains(&self.pages_per_batch) {
+            return Err(Error::InvalidInput(format!(
+                "pages per batch must be between 1 and {MAX_BATCH_SIZE}, not {}",
+                self.pages_per_batch
+            )));
+        }
+        self.polling.check().map_err(Error::InvalidInput)?;
+        self.options.check()?;
+        self.started = Some(self.client.now());
+        let (client, options, updated_from) = (self.client, self.options, self.updated_from);
+        let first = search(client, options, updated_from, &page_fields(true)).await;
+        let refused = matches!(&first, Err(error) if too_many_variations(error));
+        if !refused {
+            let first = first?;
+            let (sweep, products) = Sweep::started(&first, PAGE)?;
+            let items = items_of(&products, true, &mut self.unlisted)?;
+            self.sweep = Some(sweep);
+            return Ok(items);
+        }
+        // The first page carries too many variations: its total alone, then every page from
+        // the batch, the first as halves.
+        let counts = search(client, options, updated_from, "total,count,offset,limit").await?;
+        let total = counts
+            .total
+            .and_then(|total| u32::try_from(total).ok())
+            .ok_or_else(|| unreadable("a search page without a readable total".into()))?;
+        let mut sweep = Sweep::new(total, PAGE);
+        if let Some(first) = sweep.next_slots(1).pop() {
+            sweep.split(first)?;
+        }
+        self.sweep = Some(sweep);
+        Ok(Vec::new())
+    }
+
+    /// One batch: the next pages, then variation lists, `pages_per_batch` reads in all.
+    async fn next_batch(&mut self) -> Result<Vec<ItemStock>, Error> {
+        let Some(sweep) = &mut self.sweep else {
+            return Ok(Vec::new());
+        };
+        let slots = sweep.next_slots(self.pages_per_batch);
+        let lists = (self.pages_per_batch - slots.len()).min(self.unlisted.len());
+        let lists: Vec<ItemStock> = self.unlisted.drain(..lists).collect();
+        let mut requests: Vec<BatchRequestItem> = slots
+            .iter()
+            .enumerate()
+            .map(|(n, &slot)| read(format!("p{n}"), page_path(slot, self.updated_from)))
+            .collect();
+        requests.extend(
+            lists
+                .iter()
+                .enumerate()
+                .map(|(n, product)| read(format!("v{n}"), variations_path(product.item.product()))),
+        );
+        let mut answers = self
+            .client
+            .read_batch(&requests, self.polling, &self.options)
+            .await?;
+        let mut answer = |id: String| {
+            answers
+                .remove(&id)
+                .unwrap_or_else(|| Err(unreadable(format!("the batch has no result for {id}"))))
+        };
+        let mut items = Vec::new();
+        for (n, slot) in slots.into_iter().enumerate() {
+            let page = match answer(format!("p{n}")) {
+                Err(error) if too_many_variations(&error) => {
+                    sweep.split(slot)?;
+                    continue;
+                }
+                page => page?,
+            };
+            let page: ProductPage = serde_json::from_value(page)
+                .map_err(|_| unreadable("an unreadable search page".into()))?;
+            let products = sweep.take(slot, &page)?;
+            items.extend(items_of(&products, slot.variations, &mut self.unlisted)?);
+        }
+        for (n, product) in lists.into_iter().enumerate() {
+            let list: Vec<VariationStock> = serde_json::from_value(answer(format!("v{n}"))?)
+                .map_err(|_| unreadable("an unreadable variation list".into()))?;
+            for variation in &list {
+                items.push(variation_item(&product, variation)?);
+            }
+        }
+        Ok(items)
+    }
+}
+
+/// The items of `products`, read with their variations; or, read without, their own stock,
+/// with each product noted in `unlisted` for its variations to be listed.
+fn items_of(
+    products: &[&ProductStock],
+    with_variations: bool,
+    unlisted: &mut VecDeque<ItemStock>,
+) -> Result<Vec<ItemStock>, Error> {
+    let mut items = Vec::with_capacity(products.len() * 3);
+    for product in products {
+        if with_variations {
+            items.extend(product_items(product)?);
+        } else {
+            let own = product_stock(product)?;
+            unlisted.push_back(own.clone());
+            items.push(own);
+        }
+    }
+    Ok(items)
+}
+
+/// The catalog's first page, with `fields`: a search of its own (its answer says how many
+/// pages follow).
+async fn search(
+    client: &Client,
+    options: RequestOptions,
+    updated_from: Option<u64>,
+    fields: &str,
+) -> Result<ProductPage, Error> {
+    let store = client.store();
+    let updated_from = updated_from.map(|at| at.to_string());
+    let updated_from = updated_from.as_deref();
+    let options = options.apply(CallOptions::new("search_products", Repeat::Always));
+    client
+        .send(options, move |raw| async move {
+            let search = raw
+                .search_products()
+                .store_id(store)
+                .sort_by(SearchProductsSortBy::AddedTimeAsc)
+                .offset(0)
+                .limit(PAGE)
+                .response_fields(fields);
+            match updated_from {
+                Some(at) => search.updated_from(at).send().await,
+                None => search.send().await,
+            }
+        })
+        .await
+}
+
+/// Whether `error` is Ecwid's refusal of a page carrying too many variations.
+fn too_many_variations(error: &Error) -> bool {
+    matches!(error, Error::Api { status: 400, error_code: Some(code), .. } if code == TOO_MANY_VARIATIONS)
+}
+
+/// A search page's fields: paging's numbers and the products' stock, with their variations'
+/// or without.
+fn page_fields(variations: bool) -> String {
+    let items = if variations {
+        product_fields()
+    } else {
+        ITEM_FIELDS.to_owned()
+    };
+    format!("total,count,offset,limit,items({items})")
+}
+
+fn read(id: String, path: String) -> BatchRequestItem {
+    BatchRequestItem {
+        id: Some(id),
+        method: BatchRequestItemMethod::Get,
+        path,
+        body: serde_json::Map::new(),
+    }
+}
+
+/// The batch path of one catalog page, relative to the store.
+fn page_path(slot: Slot, updated_from: Option<u64>) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.append_pair("sortBy", "ADDED_TIME_ASC");
+    query.append_pair("offset", &slot.offset.to_string());
+    query.append_pair("limit", &slot.limit.to_string());
+    if let Some(at) = updated_from {
+        query.append_pair("updatedFrom", &at.to_string());
+    }
+    query.append_pair("responseFields", &page_fields(slot.variations));
+    format!("/products?{}", query.finish())
+}
+
+/// The batch path of a product's variation list, relative to the store.
+fn variations_path(product: ProductId) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.append_pair("responseFields", ITEM_FIELDS);
+    format!("/products/{product}/combinations?{}", query.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_ask_for_the_stock_fields_only() {
+        let slot = Slot {
+            offset: 200,
+            limit: 50,
+            variations: true,
+        };
+        let path = page_path(slot, Some(1_700_000_000));
+        let query: Vec<(String, String)> =
+            form_urlencoded::parse(path.trim_start_matches("/products?").as_bytes())
+                .into_owned()
+                .collect();
+        let get = |name: &str| {
+            query
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(get("sortBy"), Some("ADDED_TIME_ASC"));
+        assert_eq!((get("offset"), get("limit")), (Some("200"), Some("50")));
+        assert_eq!(get("updatedFrom"), Some("1700000000"));
+        assert_eq!(
+            get("responseFields"),
+            Some(
+                "total,count,offset,limit,items(id,sku,quantity,unlimited,inStock,instock,\
+                 combinations(id,sku,quantity,unlimited,inStock,instock))"
+            )
+        );
+        let bare = page_path(
+            Slot {
+                variations: false,
+                ..slot
+            },
+            None,
+        );
+        assert!(!bare.contains("updatedFrom"), "{bare}");
+        assert!(!bare.contains("combinations"), "{bare}");
+        assert_eq!(
+            variations_path(ProductId::new(7)),
+            "/products/7/combinations?responseFields=id%2Csku%2Cquantity%2Cunlimited%2CinStock%2Cinstock"
+        );
+    }
+
+    #[test]
+    fn a_cursor_of_another_version_is_refused() {
+        let error = serde_json::from_str::<CatalogCursor>(r#"{"version":2,"updatedFrom":5}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("format version 2"), "{error}");
+        let error = serde_json::from_str::<CatalogCursor>(r#"{"updatedFrom":5}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("version"), "{error}");
+        let error = serde_json::from_str::<CatalogCursor>(r#"{"version":1,"updatedFrom":5,"x":1}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains('x'), "{error}");
+    }
+}
