@@ -253,3 +253,99 @@ async fn quiet_prints_nothing_but_errors() {
     assert!(run.stderr.contains("PRODUCT_NOT_FOUND"), "{run:#?}");
     assert_eq!(shop.ledger().len(), 2);
 }
+
+/// `--key`: the same command run again (a cron job restarted, say) is answered with the first
+/// run's result and applied once; another key is another change.
+#[tokio::test]
+async fn a_key_of_the_callers_applies_the_same_command_once() {
+    let shop = Shop::demo().await;
+    let first = shop
+        .run(&[
+            "adjust",
+            "TEE-S",
+            "-2",
+            "--exactly-once",
+            "--key",
+            "order-1001/line-2",
+            "--json",
+        ])
+        .await
+        .expect(0);
+    let json = first.json();
+    assert_eq!(json["outcome"], "applied", "{first:#?}");
+    let first_attempt = json["first_attempt"].as_str().expect("printed").to_owned();
+    shop.fake.batches_settled().await;
+
+    let again = shop
+        .run(&[
+            "adjust",
+            "TEE-S",
+            "-2",
+            "--exactly-once",
+            "--key",
+            "order-1001/line-2",
+            "--first-attempt",
+            &first_attempt,
+            "--json",
+        ])
+        .await
+        .expect(0);
+    assert_eq!(again.json()["outcome"], "applied", "{again:#?}");
+    assert_eq!(again.json()["first_attempt"], first_attempt.as_str());
+    shop.fake.batches_settled().await;
+    assert_eq!(shop.ledger().len(), 1, "{:#?}", shop.ledger());
+    assert_eq!(
+        shop.fake.stock(demo::STORE, SMALL_TEE),
+        Some(Stock::Quantity(8))
+    );
+
+    shop.run(&[
+        "adjust",
+        "TEE-S",
+        "-2",
+        "--exactly-once",
+        "--key",
+        "order-1001/line-3",
+    ])
+    .await
+    .expect(0);
+    shop.fake.batches_settled().await;
+    assert_eq!(shop.ledger().len(), 2, "another key, another change");
+    assert_eq!(
+        shop.fake.stock(demo::STORE, SMALL_TEE),
+        Some(Stock::Quantity(6))
+    );
+}
+
+/// A key first used 55 minutes ago or more may be forgotten by Ecwid: the command sends
+/// nothing, and since an earlier run may have applied it, its outcome is unknown (exit 1).
+#[tokio::test]
+async fn a_key_too_old_to_be_remembered_sends_nothing_and_exits_1() {
+    let shop = Shop::demo().await;
+    let hour_ago = humantime::format_rfc3339_seconds(
+        std::time::SystemTime::now() - std::time::Duration::from_secs(56 * 60),
+    )
+    .to_string();
+    let run = shop
+        .run(&[
+            "adjust",
+            "TEE-S",
+            "-2",
+            "--exactly-once",
+            "--key",
+            "order-1001/line-2",
+            "--first-attempt",
+            &hour_ago,
+            "--json",
+        ])
+        .await
+        .expect(1);
+    let json = run.json();
+    assert_eq!(json["outcome"], "unknown", "{run:#?}");
+    let error = json["error"].as_str().unwrap();
+    assert!(
+        error.contains("not sent") && error.contains("ecwid-stock get TEE-S"),
+        "{error}"
+    );
+    assert_eq!(shop.writes(), 0, "nothing sent");
+}

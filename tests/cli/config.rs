@@ -159,7 +159,7 @@ async fn the_token_can_come_from_a_file_and_only_from_there_or_the_environment()
 #[tokio::test]
 async fn usage_errors_and_bad_values_exit_2_and_send_nothing() {
     let shop = Shop::demo().await;
-    let cases: [&[&str]; 17] = [
+    let cases: [&[&str]; 20] = [
         &[],
         &["frobnicate"],
         &["get"],
@@ -172,6 +172,25 @@ async fn usage_errors_and_bad_values_exit_2_and_send_nothing() {
         &["adjust", "TEE-S", "-0"],
         &["adjust", "TEE-S", "2147483648"],
         &["adjust", "TEE-S", "1.5"],
+        &["adjust", "TEE-S", "-1", "--key", "order-1"],
+        &[
+            "adjust",
+            "TEE-S",
+            "-1",
+            "--exactly-once",
+            "--first-attempt",
+            "2026-12-03T15:04:05Z",
+        ],
+        &[
+            "adjust",
+            "TEE-S",
+            "-1",
+            "--exactly-once",
+            "--key",
+            "order-1",
+            "--first-attempt",
+            "today",
+        ],
         &["set", "TEE-S", "-1"],
         &["set", "TEE-S", "2147483648"],
         &["set", "TEE-S", "lots"],
@@ -198,6 +217,15 @@ async fn input_the_library_refuses_exits_2_and_sends_nothing() {
         &["set", "--product", "692730761", "--combination", "0", "3"],
         &["adjust", " TEE-S", "-1"],
         &["get", ""],
+        &[
+            "adjust",
+            "--product",
+            "692730763",
+            "-1",
+            "--exactly-once",
+            "--key",
+            "",
+        ],
     ] {
         let run = shop.run(args).await;
         assert_eq!(run.code, 2, "{args:?}: {run:#?}");

@@ -2,7 +2,7 @@
 //! are checked here (a zero delta, a count out of range) so that bad input is refused before
 //! anything is sent, a SKU lookup included.
 
-use std::{num::NonZeroI32, path::PathBuf};
+use std::{num::NonZeroI32, path::PathBuf, time::SystemTime};
 
 use clap::{Args, Parser, Subcommand};
 use ecwid_inventory::Stock;
@@ -118,6 +118,18 @@ pub struct Adjust {
     /// lost answer without ever applying it twice (two requests or more instead of one).
     #[arg(long)]
     pub exactly_once: bool,
+
+    /// With --exactly-once: make the deduplication key from KEY, your own id for this change
+    /// (an order line's, say), so that running the same command again applies it once.
+    #[arg(long, value_name = "KEY", requires = "exactly_once")]
+    pub key: Option<String>,
+
+    /// With --key: when the change was first sent under KEY (RFC 3339, such as
+    /// 2026-12-03T15:04:05Z; default now). Ecwid remembers a key for an hour: to run the
+    /// command again after a failure, give the first run's time (it prints it), and once
+    /// that is 55 minutes old the command refuses to send instead of applying it twice.
+    #[arg(long, value_name = "TIME", requires = "key", value_parser = parse_time)]
+    pub first_attempt: Option<SystemTime>,
 }
 
 #[derive(Debug, Args)]
@@ -165,6 +177,13 @@ fn parse_delta(text: &str) -> Result<NonZeroI32, String> {
     NonZeroI32::new(delta).ok_or_else(|| "a delta of 0 would change nothing".to_owned())
 }
 
+/// A time as RFC 3339 (`2026-12-03T15:04:05Z`, or with a space instead of the `T`).
+fn parse_time(text: &str) -> Result<SystemTime, String> {
+    humantime::parse_rfc3339_weak(text).map_err(|error| {
+        format!("{text:?} is not an RFC 3339 time such as 2026-12-03T15:04:05Z ({error})")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,6 +200,23 @@ mod tests {
         assert_eq!(parse_delta("2147483647").unwrap().get(), i32::MAX);
         for bad in ["0", "2147483648", "-2147483649", "1.5", "two", ""] {
             assert!(parse_delta(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn times() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let at = UNIX_EPOCH + Duration::from_secs(1_796_310_245);
+        assert_eq!(parse_time("2026-12-03T15:04:05Z").unwrap(), at);
+        assert_eq!(parse_time("2026-12-03 15:04:05").unwrap(), at);
+        for bad in [
+            "",
+            "15:04",
+            "2026-13-03T15:04:05Z",
+            "yesterday",
+            "1796310245",
+        ] {
+            assert!(parse_time(bad).is_err(), "{bad:?}");
         }
     }
 }

@@ -136,6 +136,10 @@ pub struct ChangeJson {
     /// `set`: the count set, or `"unlimited"`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<serde_json::Value>,
+    /// `adjust --key`: when the change was first sent under the key (RFC 3339), to give as
+    /// `--first-attempt` when running the command again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_attempt: Option<String>,
     /// `applied`, `not-updated` (Ecwid changed nothing: unlimited stock), `failed` (nothing
     /// was applied) or `unknown` (it may have been applied).
     pub outcome: &'static str,
