@@ -33,7 +33,7 @@ use crate::{
 };
 
 /// Products per search page: Ecwid's most.
-const PAGE: u32 = 100;
+pub(crate) const PAGE: u32 = 100;
 
 /// Ecwid's refusal of a search page whose products carry more than 200 variations in all.
 const TOO_MANY_VARIATIONS: &str = "COMBINATION_LIMIT_PER_REQUEST_EXCEEDED";
@@ -411,6 +411,11 @@ impl Reader<'_> {
             });
         }
         Ok(Some(items))
+    }
+
+    /// The catalog's size as last seen, once its first page is read.
+    pub(crate) fn total(&self) -> Option<u32> {
+        self.sweep.as_ref().map(Sweep::total)
     }
 
     /// The cursor for the next read, once everything was read.

@@ -77,6 +77,7 @@ mod reads;
 mod retry;
 mod sets;
 mod stock;
+mod sync;
 mod time;
 mod transport;
 
@@ -104,6 +105,10 @@ pub use reads::{FindSku, FindSkus, ReadStock, SkuMatch, SkuReport};
 pub use retry::RetryPolicy;
 pub use sets::{SetStock, MAX_QUANTITY};
 pub use stock::{ItemStock, Stock, StockAdjustment, StockChange, StockItem};
+pub use sync::{
+    ApplySync, PlanSync, SyncMode, SyncOutcome, SyncPlan, SyncReport, SyncRow, SyncStatus,
+    SyncSummary, SyncTarget, SYNC_PLAN_FORMAT_VERSION,
+};
 pub use time::TimeSource;
 
 #[cfg(feature = "fake")]
