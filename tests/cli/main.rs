@@ -10,3 +10,4 @@ mod config;
 mod fake_command;
 mod reads;
 mod secrets;
+mod snapshot;

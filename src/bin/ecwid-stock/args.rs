@@ -66,6 +66,9 @@ pub enum Command {
     /// storefront, say): for a change relative to what is there, use adjust.
     #[command(allow_missing_positional = true)]
     Set(Set),
+    /// Print every product and variation of the store with its stock, as the catalog is read:
+    /// CSV (a valid sync FILE) or JSON lines.
+    Snapshot(Snapshot),
     /// Serve the fake Ecwid store on 127.0.0.1 and print its base URL, token and demo items;
     /// Ctrl-C stops it.
     Fake(Fake),
@@ -144,6 +147,21 @@ pub struct Set {
         value_parser = targets::parse_quantity
     )]
     pub stock: Stock,
+}
+
+#[derive(Debug, Args)]
+pub struct Snapshot {
+    /// csv: one row per product and per variation with a SKU of its own (header
+    /// sku,product_id,combination_id,quantity,unlimited,in_stock). json: one object per line,
+    /// per product and per variation. Default: csv, or json with --json.
+    #[arg(long, value_enum)]
+    pub format: Option<SnapshotFormat>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SnapshotFormat {
+    Csv,
+    Json,
 }
 
 #[derive(Debug, Args)]

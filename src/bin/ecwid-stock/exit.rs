@@ -69,3 +69,10 @@ impl From<std::io::Error> for Fail {
         Fail::failed(format!("cannot write the output: {error}"))
     }
 }
+
+/// CSV output that cannot be written.
+impl From<csv::Error> for Fail {
+    fn from(error: csv::Error) -> Fail {
+        Fail::failed(format!("cannot write the output: {error}"))
+    }
+}

@@ -15,6 +15,7 @@ mod items;
 mod output;
 mod progress;
 mod set;
+mod snapshot;
 mod targets;
 
 use std::{io::IsTerminal, process::ExitCode};
@@ -54,6 +55,7 @@ async fn run(cli: &Cli, out: &Output) -> Result<Exit, Fail> {
         Command::Get(args) => get::run(&client, args, out).await,
         Command::Adjust(args) => adjust::run(&client, args, out, cli.global.verbose).await,
         Command::Set(args) => set::run(&client, args, out).await,
+        Command::Snapshot(args) => snapshot::run(&client, args, out, cli.global.verbose).await,
         Command::Fake(_) => unreachable!("served above"),
     };
     // Releases a shared rate limiter's slots before the process ends.

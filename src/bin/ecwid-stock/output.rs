@@ -119,6 +119,15 @@ pub fn id_columns(item: StockItem) -> [String; 2] {
     ]
 }
 
+/// `1 row`, `2 rows`.
+pub fn count(n: u64, thing: &str) -> String {
+    if n == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{n} {thing}s")
+    }
+}
+
 fn yes_no(value: bool) -> String {
     if value { "yes" } else { "no" }.to_owned()
 }

@@ -26,6 +26,21 @@ pub fn spinner(out: &Output, verbose: u8, message: &'static str) -> ProgressBar 
     spinner
 }
 
+/// A bar of `completed` of `total` with what is counted, or a hidden one when progress is not
+/// [`shown`]. Its length is set as the total becomes known.
+pub fn bar(out: &Output, verbose: u8, counted: &'static str) -> ProgressBar {
+    if !shown(out, verbose, std::io::stderr().is_terminal()) {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0).with_message(counted);
+    bar.set_style(
+        ProgressStyle::with_template("{wide_bar} {pos}/{len} {msg} {elapsed}")
+            .expect("a valid template"),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
