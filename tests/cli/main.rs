@@ -11,3 +11,4 @@ mod fake_command;
 mod reads;
 mod secrets;
 mod snapshot;
+mod sync;

@@ -5,11 +5,11 @@
 use std::{num::NonZeroI32, path::PathBuf, time::SystemTime};
 
 use clap::{Args, Parser, Subcommand};
-use ecwid_inventory::Stock;
+use ecwid_inventory::{Stock, SyncMode};
 
 use crate::targets;
 
-/// Read, adjust and set an Ecwid store's stock.
+/// Read, adjust and set an Ecwid store's stock; snapshot it, and sync it with a warehouse file.
 ///
 /// Configuration: ECWID_STORE_ID (or --store), ECWID_TOKEN (or --token-file; never a flag, it
 /// would show in `ps`), ECWID_API_URL (or --api-url; default Ecwid's). Exit codes: 0 done, 1 a
@@ -69,6 +69,15 @@ pub enum Command {
     /// Print every product and variation of the store with its stock, as the catalog is read:
     /// CSV (a valid sync FILE) or JSON lines.
     Snapshot(Snapshot),
+    /// Make the store's stock match FILE: check every row, read the current stock, print the
+    /// plan, then (unless --dry-run) apply its changes exactly once and report each outcome.
+    ///
+    /// FILE is CSV with a header holding `sku` and `quantity` columns (others are ignored);
+    /// `quantity` is a whole number from 0 to 2147483647, or `unlimited`. Blank lines are
+    /// skipped. A bad row is reported with its line number (the header is line 1), and then
+    /// nothing is sent. Exit 0 when every change was applied (or none was needed), 1 when any
+    /// failed or is unknown, 2 for bad input (nothing sent).
+    Sync(Sync),
     /// Serve the fake Ecwid store on 127.0.0.1 and print its base URL, token and demo items;
     /// Ctrl-C stops it.
     Fake(Fake),
@@ -147,6 +156,46 @@ pub struct Set {
         value_parser = targets::parse_quantity
     )]
     pub stock: Stock,
+}
+
+#[derive(Debug, Args)]
+pub struct Sync {
+    /// The warehouse file: CSV with `sku` and `quantity` columns.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Print the plan and stop: no change is sent.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// delta (the default) sends target - current as read, so a storefront sale made between
+    /// the read and the write is kept. set sends absolute counts: a sale made in between is
+    /// overwritten (sold, yet counted back in).
+    #[arg(long, value_enum, value_name = "delta|set")]
+    pub mode: Option<Mode>,
+
+    /// Save the plan to PLAN before anything is sent and after every checkpoint. Run the same
+    /// command again with the same PLAN to resume it: every outcome is learned, nothing is
+    /// applied twice, nothing planned anew. Removed once every change is applied.
+    #[arg(long, value_name = "PLAN")]
+    pub plan: Option<PathBuf>,
+}
+
+/// How `sync` sends its changes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    #[default]
+    Delta,
+    Set,
+}
+
+impl From<Mode> for SyncMode {
+    fn from(mode: Mode) -> SyncMode {
+        match mode {
+            Mode::Delta => SyncMode::Delta,
+            Mode::Set => SyncMode::Set,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

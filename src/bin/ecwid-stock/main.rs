@@ -16,6 +16,7 @@ mod output;
 mod progress;
 mod set;
 mod snapshot;
+mod sync;
 mod targets;
 
 use std::{io::IsTerminal, process::ExitCode};
@@ -56,6 +57,7 @@ async fn run(cli: &Cli, out: &Output) -> Result<Exit, Fail> {
         Command::Adjust(args) => adjust::run(&client, args, out, cli.global.verbose).await,
         Command::Set(args) => set::run(&client, args, out).await,
         Command::Snapshot(args) => snapshot::run(&client, args, out, cli.global.verbose).await,
+        Command::Sync(args) => sync::run(&client, args, out, cli.global.verbose).await,
         Command::Fake(_) => unreachable!("served above"),
     };
     // Releases a shared rate limiter's slots before the process ends.

@@ -21,8 +21,6 @@ pub struct Target {
 
 /// Reads and checks every row of the sync FILE at `path`: a bad number, an empty or repeated
 /// SKU, a missing column, each reported with its line number, fail the whole file (exit 2).
-// `sync` reads its FILE here; the command comes with the library's sync (plan and apply).
-#[allow(dead_code)]
 pub fn read_file(path: &Path) -> Result<Vec<Target>, Fail> {
     let shown = path.display();
     let file = std::fs::read(path)
