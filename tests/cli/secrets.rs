@@ -27,9 +27,38 @@ async fn the_token_is_absent_from_all_output_at_vvv() {
         &["-vvv", "set", "MUG", "4"],
         &["-vvv", "adjust", "--product", "999", "1"],
         &["-vvv", "get", "NOPE"],
+        &[
+            "-vvv",
+            "adjust",
+            "MUG",
+            "1",
+            "--exactly-once",
+            "--key",
+            "order-1",
+        ],
+        &["-vvv", "snapshot"],
+        &["-vvv", "snapshot", "--json"],
     ] {
         runs.push(shop.run(args).await);
     }
+    // A sync, its plan saved to a file: neither shows nor saves the token.
+    let dir = std::env::temp_dir().join(format!("ecwid-stock-secrets-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("stock.csv");
+    std::fs::write(&file, "sku,quantity\nTEE-S,20\nMUG,1\n").unwrap();
+    let plan = dir.join("plan.json");
+    let (file, plan_arg) = (file.to_str().unwrap(), plan.to_str().unwrap());
+    runs.push(shop.run(&["-vvv", "sync", file, "--dry-run"]).await);
+    // Ecwid refuses the batch, quoting the token: the change fails, PLAN is kept.
+    shop.fake.inject_fault(
+        Route::BatchCreate,
+        1,
+        Fault::ecwid_error(400, "BAD_REQUEST", &format!("token {TOKEN} refused")),
+    );
+    runs.push(shop.run(&["-vvv", "sync", file, "--plan", plan_arg]).await);
+    let saved = std::fs::read_to_string(&plan).expect("PLAN kept after a failure");
+    assert!(!saved.contains("Zq7vX2"), "{saved}");
+    std::fs::remove_dir_all(&dir).unwrap();
     shop.fake
         .inject_fault(Route::SearchProducts, 1, Fault::respond(502, echo.clone()));
     runs.push(shop.run(&["-vvv", "get", "TEE-S"]).await);
@@ -58,7 +87,11 @@ async fn the_token_is_absent_from_all_output_at_vvv() {
     runs.push(shop.run(&["-vvv", "get", "TEE-S", "--store", TOKEN]).await);
 
     let codes: Vec<i32> = runs.iter().map(|run| run.code).collect();
-    assert_eq!(codes, [0, 0, 0, 0, 0, 1, 2, 0, 1, 1, 2, 2, 2], "{runs:#?}");
+    assert_eq!(
+        codes,
+        [0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 1, 0, 1, 1, 2, 2, 2],
+        "{runs:#?}"
+    );
     // The runs did talk to the store, with logs to show for it.
     assert!(shop.requests() >= 10, "{:#?}", shop.fake.journal());
     assert!(

@@ -440,3 +440,15 @@ async fn a_saved_plan_resumes_without_applying_anything_twice() {
         assert_eq!(shop.requests(), requests);
     }
 }
+
+/// A PLAN that cannot be written is bad input: found before anything is sent.
+#[tokio::test]
+async fn an_unwritable_plan_sends_no_change() {
+    let shop = Shop::demo().await;
+    let dir = Dir::new("unwritable");
+    let file = dir.file("stock.csv", "sku,quantity\nTEE-S,12\n");
+    let plan = dir.path("no-such-folder/plan.json");
+    let run = shop.run(&["sync", &file, "--plan", &plan]).await.expect(2);
+    assert!(run.stderr.contains("cannot save the plan to"), "{run:#?}");
+    assert_eq!(shop.requests(), 0, "{:#?}", shop.fake.journal());
+}

@@ -47,6 +47,11 @@ pub async fn run(
             plan
         }
         None => {
+            if let (Some(path), false) = (&args.plan, args.dry_run) {
+                // An unwritable PLAN is bad input: found before the stock is read.
+                save_to(path, b"{}").map_err(Fail::bad_input)?;
+                std::fs::remove_file(path).ok();
+            }
             let bar = progress::bar(out, verbose, "read");
             let shown = bar.clone();
             let plan = client
@@ -134,16 +139,21 @@ fn read_plan(path: &Path) -> Result<Option<SyncPlan>, Fail> {
         .map_err(|error| Fail::bad_input(format!("{shown} is not a sync plan: {error}")))
 }
 
-/// Writes `plan` to `path` whole or not at all: to a file beside it, then renamed over it.
+/// Saves `plan` to `path`.
 fn save_plan(path: &Path, plan: &SyncPlan) -> Result<(), String> {
-    let shown = path.display();
+    let text = serde_json::to_vec(plan)
+        .map_err(|error| format!("cannot save the plan to {}: {error}", path.display()))?;
+    save_to(path, &text)
+}
+
+/// Writes `text` to `path` whole or not at all: to a file beside it, then renamed over it.
+fn save_to(path: &Path, text: &[u8]) -> Result<(), String> {
     let mut partial = path.as_os_str().to_owned();
     partial.push(".partial");
     let partial = PathBuf::from(partial);
-    let text = serde_json::to_vec(plan).map_err(|error| format!("cannot save {shown}: {error}"))?;
     std::fs::write(&partial, text)
         .and_then(|()| std::fs::rename(&partial, path))
-        .map_err(|error| format!("cannot save the plan to {shown}: {error}"))
+        .map_err(|error| format!("cannot save the plan to {}: {error}", path.display()))
 }
 
 /// A saved plan resumes only the sync it was made for: the same rows of the same FILE, in the
