@@ -483,7 +483,9 @@ mod tests {
         let (mut sweep, _) = Sweep::started(&page(0, 100, 250, 100, 1), 100).unwrap();
         let slots = sweep.next_slots(5);
         // Read after 30 products were added: 280 in all.
-        sweep.take(slots[0], &page(100, 100, 280, 100, 101)).unwrap();
+        sweep
+            .take(slots[0], &page(100, 100, 280, 100, 101))
+            .unwrap();
         let end = page(200, 80, 280, 100, 201);
         assert_eq!(sweep.take(slots[1], &end).unwrap().len(), 80);
         // The page past the first total, whose products came already: not an error now.
@@ -509,12 +511,19 @@ mod tests {
             assert!(why.contains(says), "{why}");
         }
         let mut sweep = started();
-        let why = detail(sweep.take(slot(100, 50), &page(100, 100, 250, 100, 101)).unwrap_err());
+        let why = detail(
+            sweep
+                .take(slot(100, 50), &page(100, 100, 250, 100, 101))
+                .unwrap_err(),
+        );
         assert!(why.contains("more than the 50 asked"), "{why}");
         let mut counted = page(100, 100, 250, 100, 101);
         counted.count = Some(99);
         let why = detail(started().take(slot(100, 100), &counted).unwrap_err());
-        assert!(why.contains("says it holds 99 products and carries 100"), "{why}");
+        assert!(
+            why.contains("says it holds 99 products and carries 100"),
+            "{why}"
+        );
     }
 
     #[test]

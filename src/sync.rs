@@ -19,8 +19,8 @@ use crate::{
     reads::{check_sku, product_fields, product_items, unreadable},
     sets::stock_update,
     time::unix_ms,
-    BulkItem, BulkPlan, Client, CombinationId, Error, ItemOutcome, ItemStock, ProductId,
-    Progress, RequestOptions, SkuMatch, Stock, StockChange, StockItem, StoreId, MAX_BATCH_SIZE,
+    BulkItem, BulkPlan, Client, CombinationId, Error, ItemOutcome, ItemStock, ProductId, Progress,
+    RequestOptions, SkuMatch, Stock, StockChange, StockItem, StoreId, MAX_BATCH_SIZE,
 };
 
 /// The version of [`SyncPlan`]'s saved format that this crate writes and reads.
@@ -207,7 +207,9 @@ impl SyncRow {
     /// Whether the row is one `plan_sync` could have made in `mode`; says why not.
     fn check(&self, mode: SyncMode) -> Result<(), String> {
         stock_update(self.target).map_err(|error| error.to_string())?;
-        let planned = self.current.and_then(|c| planned_change(c, self.target, mode));
+        let planned = self
+            .current
+            .and_then(|c| planned_change(c, self.target, mode));
         let consistent = match self.status {
             SyncStatus::NotFound => self.current.is_none() && self.change.is_none(),
             SyncStatus::Several => {
@@ -782,7 +784,11 @@ async fn find_targets(
             SyncTarget::Sku { .. } => None,
         })
         .collect();
-    let skus = targets.len() - targets.iter().filter(|t| matches!(t, SyncTarget::Item { .. })).count();
+    let skus = targets.len()
+        - targets
+            .iter()
+            .filter(|t| matches!(t, SyncTarget::Item { .. }))
+            .count();
     let lookups = skus + products.len();
     if lookups > MAX_BATCH_SIZE {
         let mut reader = client
@@ -798,7 +804,7 @@ async fn find_targets(
             .reader();
         let first = reader.next_items().await?.unwrap_or_default();
         let pages = reader.total().unwrap_or(0).div_ceil(crate::catalog::PAGE);
-        if usize::try_from(pages).map_or(false, |pages| pages < lookups) {
+        if usize::try_from(pages).is_ok_and(|pages| pages < lookups) {
             let mut found = Found::new(targets);
             found.take(first);
             while let Some(items) = reader.next_items().await? {
@@ -844,18 +850,26 @@ impl<'t> Found<'t> {
     }
 
     /// Notes every target that `items` holds: by item, and by own SKU (a variation sharing its
-    /// product's stock carries its product's SKU, which names the product, not it).
+    /// product's stock carries its product's SKU, which names the product, not it). An item
+    /// read twice (by its SKU's lookup, and with the product of a target given by item) is
+    /// noted once.
     fn take(&mut self, items: impl IntoIterator<Item = ItemStock>) {
         for item in items {
             if let Some(&n) = self.by_item.get(&item.item) {
-                self.items[n].push(item.clone());
+                self.note(n, &item);
             }
             if item.shares_product_stock {
                 continue;
             }
             if let Some(&n) = self.by_sku.get(item.sku.as_str()) {
-                self.items[n].push(item);
+                self.note(n, &item);
             }
+        }
+    }
+
+    fn note(&mut self, n: usize, item: &ItemStock) {
+        if !self.items[n].iter().any(|seen| seen.item == item.item) {
+            self.items[n].push(item.clone());
         }
     }
 }
@@ -923,9 +937,8 @@ async fn read_products(
                 Err(Error::Api { status: 404, .. }) => continue,
                 answer => answer?,
             };
-            let read: ProductStock = serde_json::from_value(body).map_err(|_| {
-                unreadable(format!("an unreadable answer for product {product}"))
-            })?;
+            let read: ProductStock = serde_json::from_value(body)
+                .map_err(|_| unreadable(format!("an unreadable answer for product {product}")))?;
             found.take(product_items(&read)?);
         }
     }
@@ -1091,7 +1104,7 @@ impl<'a> ApplySync<'a> {
             .poll_timeout(polling.timeout)
             .options(options);
         if let Some(progress) = on_progress.as_mut() {
-            run = run.on_progress(move |p| progress(p));
+            run = run.on_progress(progress);
         }
         let saved = &mut plan;
         if let Some(checkpoint) = on_checkpoint.as_mut() {
