@@ -452,3 +452,44 @@ async fn an_unwritable_plan_sends_no_change() {
     assert!(run.stderr.contains("cannot save the plan to"), "{run:#?}");
     assert_eq!(shop.requests(), 0, "{:#?}", shop.fake.journal());
 }
+
+/// A change Ecwid refuses inside the batch (its product deleted since the plan was made) fails
+/// with Ecwid's error while the others apply: exit 1.
+#[tokio::test]
+async fn a_change_refused_inside_the_batch_fails_with_ecwids_error() {
+    let shop = Shop::demo().await;
+    let dir = Dir::new("refused");
+    let file = dir.file("stock.csv", "sku,quantity\nTEE-S,12\nGONE,7\n");
+    // A plan made when GONE was product 999, which Ecwid no longer has.
+    let client = shop.fake.client_builder(demo::TOKEN).build().unwrap();
+    let plan = client
+        .plan_sync([("TEE-S", Stock::Quantity(12))])
+        .await
+        .unwrap();
+    let mut saved = serde_json::to_value(&plan).unwrap();
+    saved["rows"].as_array_mut().unwrap().push(
+        json!({"sku": "GONE", "product_id": 999, "combination_id": null, "current": 5,
+               "target": 7, "change": {"delta": 2}, "status": "change"}),
+    );
+    let plan_path = dir.file("plan.json", &saved.to_string());
+
+    let run = shop
+        .run(&["sync", &file, "--plan", &plan_path, "--json"])
+        .await
+        .expect(1);
+    let rows = lines(&run);
+    assert_eq!(rows[0]["outcome"], "applied", "{run:#?}");
+    assert_eq!(rows[1]["outcome"], "failed", "{run:#?}");
+    let error = rows[1]["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("Ecwid answered 404 PRODUCT_NOT_FOUND"),
+        "{error}"
+    );
+    assert_eq!(
+        (&rows[2]["totals"]["applied"], &rows[2]["totals"]["failed"]),
+        (&json!(1), &json!(1))
+    );
+    assert!(Path::new(&plan_path).exists(), "kept");
+    shop.fake.batches_settled().await;
+    assert_eq!(shop.ledger().len(), 1);
+}
