@@ -493,3 +493,55 @@ async fn a_change_refused_inside_the_batch_fails_with_ecwids_error() {
     shop.fake.batches_settled().await;
     assert_eq!(shop.ledger().len(), 1);
 }
+
+/// A run stopped while creating its batch, resumed after Ecwid may have forgotten the batch's
+/// key: the create is not sent again, and the outcome is unknown (exit 1), with what to do.
+#[tokio::test]
+async fn a_plan_resumed_too_late_is_unknown_and_sends_nothing() {
+    let shop = Shop::demo().await;
+    let dir = Dir::new("too-late");
+    let file = dir.file("stock.csv", "sku,quantity\nTEE-S,12\n");
+    let client = shop.fake.client_builder(demo::TOKEN).build().unwrap();
+    let plan = client
+        .plan_sync([("TEE-S", Stock::Quantity(12))])
+        .await
+        .unwrap();
+    let mut saved = Vec::new();
+    client
+        .apply_sync(plan)
+        .on_checkpoint(|plan| saved.push(serde_json::to_value(plan).unwrap()))
+        .await
+        .unwrap();
+    let mut crashed = saved
+        .into_iter()
+        .find(|plan| plan["bulk"]["chunks"][0]["state"]["state"] == "creating")
+        .expect("a checkpoint while creating");
+    // Its keys made an hour ago.
+    let made = crashed["bulk"]["keysMadeUnixMs"].as_u64().unwrap();
+    crashed["bulk"]["keysMadeUnixMs"] = (made - 60 * 60 * 1000).into();
+    let plan_path = dir.file("plan.json", &crashed.to_string());
+    shop.fake.batches_settled().await;
+    let requests = shop.requests();
+
+    let run = shop
+        .run(&["sync", &file, "--plan", &plan_path, "--json"])
+        .await
+        .expect(1);
+    let rows = lines(&run);
+    assert_eq!(rows[0]["outcome"], "unknown", "{run:#?}");
+    assert!(
+        rows[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("planning the sync again"),
+        "what to do: {run:#?}"
+    );
+    assert_eq!(rows[1]["totals"]["unknown"], 1);
+    assert!(
+        run.stderr
+            .starts_with("error: 0 changes failed and 1 unknown"),
+        "{run:#?}"
+    );
+    assert_eq!(shop.requests(), requests, "nothing sent");
+    assert_eq!(shop.ledger().len(), 1, "applied once, by the first run");
+}

@@ -412,8 +412,8 @@ fn finish(args: &args::Sync, out: &Output, report: &SyncReport) -> Result<Exit, 
     );
     if let Some(path) = &args.plan {
         message.push_str(&format!(
-            "; {} is kept: the same command learns what is unknown, sending nothing twice \
-             (remove it to plan anew)",
+            "; {} is kept: the same command resumes it, sending nothing twice (each row says \
+             whether that can still learn its outcome); remove it to plan the sync anew",
             path.display()
         ));
     }
