@@ -203,9 +203,15 @@ async fn mode_set_sends_counts() {
     let shop = Shop::demo().await;
     let dir = Dir::new("mode-set");
     let file = dir.file("stock.csv", "sku,quantity\nTEE-S,12\nMUG,2\n");
-    shop.run(&["sync", &file, "--mode", "set", "--quiet"])
+    let run = shop
+        .run(&["sync", &file, "--mode", "set", "--quiet"])
         .await
         .expect(0);
+    assert_eq!(
+        (run.stdout.as_str(), run.stderr.as_str()),
+        ("", ""),
+        "--quiet"
+    );
     shop.fake.batches_settled().await;
     let ledger: Vec<(StockItem, StockChange)> =
         shop.ledger().iter().map(|e| (e.item, e.change)).collect();

@@ -30,7 +30,7 @@ pub struct Global {
     #[arg(long, global = true)]
     pub json: bool,
 
-    /// No output but errors (and what get reads); no progress bar.
+    /// No output but errors (and what get and snapshot read); no progress bar.
     #[arg(long, short, global = true)]
     pub quiet: bool,
 
