@@ -159,7 +159,7 @@ async fn the_token_can_come_from_a_file_and_only_from_there_or_the_environment()
 #[tokio::test]
 async fn usage_errors_and_bad_values_exit_2_and_send_nothing() {
     let shop = Shop::demo().await;
-    let cases: [&[&str]; 20] = [
+    let cases: [&[&str]; 24] = [
         &[],
         &["frobnicate"],
         &["get"],
@@ -194,6 +194,10 @@ async fn usage_errors_and_bad_values_exit_2_and_send_nothing() {
         &["set", "TEE-S", "-1"],
         &["set", "TEE-S", "2147483648"],
         &["set", "TEE-S", "lots"],
+        &["snapshot", "--format", "xml"],
+        &["sync"],
+        &["sync", "stock.csv", "--mode", "both"],
+        &["sync", "stock.csv", "--dry-run=yes"],
         &["fake", "--seed", "3"],
         &["fake", "--products", "0"],
     ];
