@@ -629,7 +629,7 @@ impl Client {
     ///     })
     ///     .await?;
     /// for (row, outcome) in report.iter() {
-    ///     if let SyncOutcome::Unknown { reason } = outcome {
+    ///     if let SyncOutcome::Unknown { reason, .. } = outcome {
     ///         eprintln!("{}: {reason}", row.sku);
     ///     }
     /// }
