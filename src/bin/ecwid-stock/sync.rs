@@ -1,0 +1,443 @@
+//! `sync FILE`: makes the store's stock match a warehouse file. Every row is checked first
+//! (`targets`), the current stock read and a plan made (`client.plan_sync`), then, unless it
+//! is a dry run, applied exactly once through the bulk path (`client.apply_sync`), saved to
+//! `--plan PLAN` before anything is sent and at every checkpoint so that the same command run
+//! again resumes it.
+
+use std::{
+    io::ErrorKind,
+    path::{Path, PathBuf},
+};
+
+use ecwid_inventory::{
+    Client, StockChange, SyncOutcome, SyncPlan, SyncReport, SyncRow, SyncStatus, SyncTarget,
+};
+use serde_json::{json, Value};
+
+use crate::{
+    args,
+    exit::{Exit, Fail},
+    items::describe,
+    output::{count, id_columns, Output},
+    progress,
+    targets::{self, Target},
+};
+
+/// At most this many failed or unknown changes are listed in `--quiet`'s error.
+const LISTED_FAILURES: usize = 50;
+
+pub async fn run(
+    client: &Client,
+    args: &args::Sync,
+    out: &Output,
+    verbose: u8,
+) -> Result<Exit, Fail> {
+    let targets = targets::read_file(&args.file)?;
+    let saved = match &args.plan {
+        Some(path) => read_plan(path)?,
+        None => None,
+    };
+    let plan = match saved {
+        Some(plan) => {
+            same_sync(&plan, &targets, args)?;
+            out.note(&format!(
+                "Resuming the plan saved in {}: nothing in it is sent twice.",
+                shown(args)
+            ));
+            plan
+        }
+        None => {
+            if let (Some(path), false) = (&args.plan, args.dry_run) {
+                // An unwritable PLAN is bad input: found before the stock is read.
+                save_to(path, b"{}").map_err(Fail::bad_input)?;
+                std::fs::remove_file(path).ok();
+            }
+            let bar = progress::bar(out, verbose, "read");
+            let shown = bar.clone();
+            let plan = client
+                .plan_sync(
+                    targets
+                        .iter()
+                        .map(|target| SyncTarget::sku(target.sku.clone(), target.stock)),
+                )
+                .mode(args.mode.unwrap_or_default().into())
+                .on_progress(move |p| {
+                    shown.set_length(p.total as u64);
+                    shown.set_position(p.completed as u64);
+                })
+                .send()
+                .await;
+            bar.finish_and_clear();
+            plan?
+        }
+    };
+
+    if args.dry_run {
+        print_plan(out, &plan, None)?;
+        note_left_alone(out, &plan);
+        return Ok(Exit::Done);
+    }
+    if !out.json {
+        print_plan(out, &plan, None)?;
+    }
+    note_left_alone(out, &plan);
+    let report = apply(client, plan, args, out, verbose).await?;
+    print_plan(out, report.plan(), Some(&report))?;
+    finish(args, out, &report)
+}
+
+/// Applies `plan`, saving it to `--plan PLAN` first (so an unwritable PLAN stops the sync
+/// before anything is sent) and at every checkpoint.
+async fn apply(
+    client: &Client,
+    plan: SyncPlan,
+    args: &args::Sync,
+    out: &Output,
+    verbose: u8,
+) -> Result<SyncReport, Fail> {
+    if let Some(path) = &args.plan {
+        save_plan(path, &plan).map_err(Fail::bad_input)?;
+    }
+    let bar = progress::bar(out, verbose, "changes done");
+    let shown = bar.clone();
+    let mut save_failed = None;
+    let mut call = client.apply_sync(plan).on_progress(move |p| {
+        shown.set_length(p.total as u64);
+        shown.set_position(p.completed as u64);
+    });
+    if let Some(path) = &args.plan {
+        call = call.on_checkpoint(|saved| {
+            if let Err(error) = save_plan(path, saved) {
+                save_failed.get_or_insert(error);
+            }
+        });
+    }
+    let report = call.send().await;
+    bar.finish_and_clear();
+    let report = report?;
+    if let Some(error) = save_failed {
+        // The run went on (stopping it halfway would leave outcomes unknown); the saved plan
+        // may be behind, so resuming from it is not offered.
+        return Err(Fail::failed(format!(
+            "{error}; the changes were applied as reported: plan the sync again before \
+             resuming from it"
+        )));
+    }
+    Ok(report)
+}
+
+/// The saved plan at `path`, or `None` when there is none yet.
+fn read_plan(path: &Path) -> Result<Option<SyncPlan>, Fail> {
+    let shown = path.display();
+    let text = match std::fs::read(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(Fail::bad_input(format!("cannot read {shown}: {error}"))),
+    };
+    serde_json::from_slice(&text)
+        .map(Some)
+        .map_err(|error| Fail::bad_input(format!("{shown} is not a sync plan: {error}")))
+}
+
+/// Saves `plan` to `path`.
+fn save_plan(path: &Path, plan: &SyncPlan) -> Result<(), String> {
+    let text = serde_json::to_vec(plan)
+        .map_err(|error| format!("cannot save the plan to {}: {error}", path.display()))?;
+    save_to(path, &text)
+}
+
+/// Writes `text` to `path` whole or not at all: to a file beside it, then renamed over it.
+fn save_to(path: &Path, text: &[u8]) -> Result<(), String> {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    std::fs::write(&partial, text)
+        .and_then(|()| std::fs::rename(&partial, path))
+        .map_err(|error| format!("cannot save the plan to {}: {error}", path.display()))
+}
+
+/// A saved plan resumes only the sync it was made for: the same rows of the same FILE, in the
+/// same mode. Anything else is bad input: the plan's changes are not the file's.
+fn same_sync(plan: &SyncPlan, targets: &[Target], args: &args::Sync) -> Result<(), Fail> {
+    let remove = format!(
+        "remove {} to plan this sync anew, or give another --plan",
+        shown(args)
+    );
+    if let Some(mode) = args.mode {
+        if plan.mode() != mode.into() {
+            return Err(Fail::bad_input(format!(
+                "{} holds a sync in {:?} mode, not {mode:?}: {remove}",
+                shown(args),
+                plan.mode()
+            )));
+        }
+    }
+    let rows = plan.rows();
+    for (n, target) in targets.iter().enumerate() {
+        let same = rows
+            .get(n)
+            .is_some_and(|row| row.sku == target.sku && row.target == target.stock);
+        if !same {
+            return Err(Fail::bad_input(format!(
+                "{} holds another sync than {}: line {} ({} {}) is not in it: {remove}",
+                shown(args),
+                args.file.display(),
+                target.line,
+                target.sku,
+                target.stock
+            )));
+        }
+    }
+    if rows.len() != targets.len() {
+        return Err(Fail::bad_input(format!(
+            "{} holds another sync than {}: it has {} and the file {}: {remove}",
+            shown(args),
+            args.file.display(),
+            count(rows.len() as u64, "row"),
+            count(targets.len() as u64, "row")
+        )));
+    }
+    Ok(())
+}
+
+fn shown(args: &args::Sync) -> String {
+    args.plan
+        .as_ref()
+        .map_or_else(String::new, |path| path.display().to_string())
+}
+
+/// The plan, with each row's outcome once applied: JSON lines then a totals line, or columns
+/// then a totals line. Applied, only the rows that sent a change are shown in columns (the
+/// plan was shown before).
+fn print_plan(out: &Output, plan: &SyncPlan, report: Option<&SyncReport>) -> Result<(), Fail> {
+    if out.quiet {
+        return Ok(());
+    }
+    if out.json {
+        for (n, row) in plan.rows().iter().enumerate() {
+            let mut line = serde_json::to_value(row)
+                .map_err(|error| Fail::failed(format!("cannot write the output: {error}")))?;
+            if let Some(report) = report {
+                let (outcome, warning, error) = outcome(&report.outcomes()[n]);
+                line["outcome"] = outcome.into();
+                line["warning"] = warning.into();
+                line["error"] = error.into();
+            }
+            out.json(&line)?;
+        }
+        out.json(&json!({ "totals": totals(plan, report) }))?;
+        return Ok(());
+    }
+    match report {
+        None => {
+            let rows: Vec<Vec<String>> = plan.rows().iter().map(plan_row).collect();
+            out.table(
+                &[
+                    "SKU",
+                    "PRODUCT",
+                    "VARIATION",
+                    "CURRENT",
+                    "TARGET",
+                    "CHANGE",
+                    "STATUS",
+                ],
+                &rows,
+            )?;
+        }
+        Some(report) => {
+            let rows: Vec<Vec<String>> = report
+                .iter()
+                .filter(|(row, _)| row.change.is_some())
+                .map(|(row, done)| {
+                    let (outcome, warning, error) = outcome(done);
+                    vec![
+                        row.sku.clone(),
+                        change_text(row.change),
+                        outcome.to_owned(),
+                        error.or(warning).unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            if !rows.is_empty() {
+                println!();
+                out.table(&["SKU", "CHANGE", "OUTCOME", "ERROR OR WARNING"], &rows)?;
+            }
+        }
+    }
+    println!("{}", totals_text(plan, report));
+    Ok(())
+}
+
+/// A plan's row in columns.
+fn plan_row(row: &SyncRow) -> Vec<String> {
+    let [product, variation] = row
+        .item
+        .map_or_else(|| ["-".to_owned(), String::new()], id_columns);
+    vec![
+        row.sku.clone(),
+        product,
+        variation,
+        row.current
+            .map_or_else(|| "-".to_owned(), |stock| stock.to_string()),
+        row.target.to_string(),
+        change_text(row.change),
+        row.status.to_string(),
+    ]
+}
+
+/// `+2`, `-3`, `set 12`, `set unlimited`, or `-` for none.
+fn change_text(change: Option<StockChange>) -> String {
+    match change {
+        Some(StockChange::Delta(delta)) => format!("{delta:+}"),
+        Some(StockChange::Set(stock)) => format!("set {stock}"),
+        Some(other) => format!("{other:?}"),
+        None => "-".to_owned(),
+    }
+}
+
+/// A row's outcome as shown: `applied`, `failed`, `unknown` or `nothing-to-do`, with Ecwid's
+/// warning, or the error (and for `unknown`, what to do).
+fn outcome(outcome: &SyncOutcome) -> (&'static str, Option<String>, Option<String>) {
+    match outcome {
+        SyncOutcome::Applied { warning, .. } => ("applied", warning.clone(), None),
+        SyncOutcome::Failed {
+            status,
+            error_code,
+            error_message,
+            ..
+        } => {
+            let message = error_message.as_deref().unwrap_or("no message");
+            let error = match (status, error_code) {
+                (Some(status), Some(code)) => format!("Ecwid answered {status} {code}: {message}"),
+                (Some(status), None) => format!("Ecwid answered {status}: {message}"),
+                (None, _) => message.to_owned(),
+            };
+            ("failed", None, Some(error))
+        }
+        SyncOutcome::Unknown { reason, .. } => ("unknown", None, Some(reason.clone())),
+        SyncOutcome::NothingToDo => ("nothing-to-do", None, None),
+        other => ("unknown", None, Some(format!("{other:?}"))),
+    }
+}
+
+/// The counts of each status and, once applied, each outcome, and the requests spent.
+fn totals(plan: &SyncPlan, report: Option<&SyncReport>) -> Value {
+    let mut totals = json!({
+        "rows": plan.rows().len(),
+        "change": plan.count(SyncStatus::Change),
+        "shared": plan.count(SyncStatus::Shared),
+        "same": plan.count(SyncStatus::Same),
+        "not_found": plan.count(SyncStatus::NotFound),
+        "several": plan.count(SyncStatus::Several),
+        "read_requests": plan.read_requests(),
+    });
+    if let Some(report) = report {
+        let summary = report.summary();
+        totals["applied"] = summary.applied.into();
+        totals["failed"] = summary.failed.into();
+        totals["unknown"] = summary.unknown.into();
+        totals["write_requests"] = report.requests().into();
+    }
+    totals
+}
+
+/// The totals as a sentence.
+fn totals_text(plan: &SyncPlan, report: Option<&SyncReport>) -> String {
+    let mut text = format!(
+        "{}: {} to change, {} the same, {} not found, {} on several items; read in {}",
+        count(plan.rows().len() as u64, "row"),
+        plan.changes(),
+        plan.count(SyncStatus::Same),
+        plan.count(SyncStatus::NotFound),
+        plan.count(SyncStatus::Several),
+        count(plan.read_requests(), "request"),
+    );
+    if let Some(report) = report {
+        let summary = report.summary();
+        text.push_str(&format!(
+            ". Applied {}, failed {}, unknown {}, in {}.",
+            summary.applied,
+            summary.failed,
+            summary.unknown,
+            count(report.requests(), "request")
+        ));
+    } else {
+        text.push('.');
+    }
+    text
+}
+
+/// Says on stderr which rows are left alone, and why.
+fn note_left_alone(out: &Output, plan: &SyncPlan) {
+    for row in plan.rows() {
+        match row.status {
+            SyncStatus::NotFound => out.note(&format!(
+                "{:?}: no product or variation has this SKU; left alone.",
+                row.sku
+            )),
+            SyncStatus::Several => out.note(&format!(
+                "{:?}: on {} items ({}); left alone.",
+                row.sku,
+                row.matches.len(),
+                row.matches
+                    .iter()
+                    .map(|item| describe(*item))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            _ => {}
+        }
+    }
+}
+
+/// Exit 0 when every change was applied (or none was needed): PLAN is then removed, as there
+/// is nothing left to resume. Otherwise exit 1, PLAN kept for a run that learns what is
+/// unknown.
+fn finish(args: &args::Sync, out: &Output, report: &SyncReport) -> Result<Exit, Fail> {
+    if report.is_complete() {
+        if let Some(path) = &args.plan {
+            match std::fs::remove_file(path) {
+                Ok(()) => {}
+                Err(error) if error.kind() == ErrorKind::NotFound => {}
+                Err(error) => out.note(&format!("cannot remove {}: {error}", path.display())),
+            }
+        }
+        return Ok(Exit::Done);
+    }
+    let summary = report.summary();
+    let mut message = format!(
+        "{} failed and {} unknown",
+        count(summary.failed as u64, "change"),
+        summary.unknown
+    );
+    if let Some(path) = &args.plan {
+        message.push_str(&format!(
+            "; {} is kept: the same command resumes it, sending nothing twice (each row says \
+             whether that can still learn its outcome); remove it to plan the sync anew",
+            path.display()
+        ));
+    }
+    if out.quiet {
+        // The report was not printed: the error lists what did not go through.
+        let troubled: Vec<String> = report
+            .iter()
+            .filter_map(|(row, done)| match outcome(done) {
+                (kind @ ("failed" | "unknown"), _, Some(error)) => {
+                    Some(format!("{} {kind}: {error}", row.sku))
+                }
+                _ => None,
+            })
+            .collect();
+        for line in troubled.iter().take(LISTED_FAILURES) {
+            message.push_str("\n  ");
+            message.push_str(line);
+        }
+        if troubled.len() > LISTED_FAILURES {
+            message.push_str(&format!(
+                "\n  and {} more",
+                troubled.len() - LISTED_FAILURES
+            ));
+        }
+    }
+    Err(Fail::failed(message))
+}
