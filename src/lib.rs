@@ -49,6 +49,7 @@
 //! | [`OutcomeUnknown`](Error::OutcomeUnknown) | an [exactly-once](AdjustStock::exactly_once) adjustment whose outcome could not be learned in time | **yes** | it already was, until its deadline |
 //! | [`NotExecuted`](Error::NotExecuted) | Ecwid skipped the request (an item of a batch) | no | no |
 //! | `RateLimiterUnavailable` | the shared limiter's Redis could not be reached before the deadline (feature `redis`) | no (nothing sent) | no |
+//! | [`Journal`](Error::Journal) | the journal's database failed: unreachable, a statement failed, a newer schema, a run another worker took over (feature `journal`) | no (nothing sent) | no |
 //!
 //! **After `may_have_been_applied() == true`**, do not send the delta again blindly: read the
 //! item's stock from Ecwid (or compare with your own record of what you sent) and send only what

@@ -217,9 +217,8 @@ pub use postgres::POSTGRES_CONNECTIONS;
 
 impl fmt::Debug for Journal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let database = backend!(self, b => b.endpoint());
         f.debug_struct("Journal")
-            .field("database", &database)
+            .field("database", &self.endpoint())
             .field("retention", &self.inner.retention)
             .finish_non_exhaustive()
     }
@@ -257,6 +256,17 @@ impl Journal {
         to_ms((self.inner.clock)(), "the journal's clock reads")
     }
 
+    /// Where the journal is: `sqlite:` and the file, or PostgreSQL's hosts, ports and
+    /// database (never a password).
+    pub(crate) fn endpoint(&self) -> String {
+        backend!(self, b => b.endpoint())
+    }
+
+    /// `error`, named with this journal's database and what it was doing.
+    fn at(&self, error: JournalError, doing: &'static str) -> JournalError {
+        error.at(&self.endpoint(), doing)
+    }
+
     /// Records `event` unless an event with its store and id is already there, and returns the
     /// event as stored: [`Recorded::New`], [`Recorded::Duplicate`] (nothing changed), or
     /// [`Recorded::Conflict`] (the id is known with other content, which is kept). A bad event
@@ -267,7 +277,7 @@ impl Journal {
         let now = self.now()?;
         let (inserted, row) = backend!(self, b => b.record(&new, now).await)?;
         let same = row.payload() == new.payload;
-        let record = row.decode()?;
+        let record = row.decode().map_err(|e| self.at(e, "record an event"))?;
         Ok(match (inserted, same) {
             (true, _) => Recorded::New(record),
             (false, true) => Recorded::Duplicate(record),
@@ -279,7 +289,8 @@ impl Journal {
     pub async fn event(&self, store: StoreId, id: &str) -> Result<Option<EventRecord>, Error> {
         let store = column_id(store.get(), "store id")?;
         let row = backend!(self, b => b.event(store, id).await)?;
-        Ok(row.map(EventRow::decode).transpose()?)
+        let record = row.map(EventRow::decode).transpose();
+        Ok(record.map_err(|e| self.at(e, "read an event"))?)
     }
 
     /// Up to `limit` (1 to [`MAX_READ`]) of `store`'s failed events, in the order they were
@@ -321,10 +332,8 @@ impl Journal {
         let store = column_id(store.get(), "store id")?;
         let after = column_id(after.unwrap_or(0), "sequence")?;
         let rows = backend!(self, b => b.in_state(store, state, after, limit as i64).await)?;
-        Ok(rows
-            .into_iter()
-            .map(EventRow::decode)
-            .collect::<Result<_, _>>()?)
+        let records: Result<Vec<_>, _> = rows.into_iter().map(EventRow::decode).collect();
+        Ok(records.map_err(|e| self.at(e, "read events"))?)
     }
 
     /// How many of `store`'s events are in each state.
@@ -332,7 +341,9 @@ impl Journal {
         let store = column_id(store.get(), "store id")?;
         let mut counts = StateCounts::default();
         for (state, count) in backend!(self, b => b.counts(store).await)? {
-            counts.add(&state, count)?;
+            counts
+                .add(&state, count)
+                .map_err(|e| self.at(e, "count events"))?;
         }
         Ok(counts)
     }
