@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::outcome::outcomes;
@@ -51,6 +52,9 @@ pub struct BulkRun<'a> {
     on_progress: Option<ProgressFn<'a>>,
     on_checkpoint: Option<CheckpointFn<'a>>,
     on_checkpoint_async: Option<AsyncCheckpointFn<'a>>,
+    /// Counts the calls the run sends (batch creates and status reads), for a caller that
+    /// reports them.
+    calls: Option<Arc<AtomicUsize>>,
     options: RequestOptions,
 }
 
@@ -141,6 +145,7 @@ impl Client {
             on_progress: None,
             on_checkpoint: None,
             on_checkpoint_async: None,
+            calls: None,
             options: RequestOptions::default(),
         }
     }
@@ -223,6 +228,13 @@ impl<'a> BulkRun<'a> {
         Fut: Future<Output = Result<(), Error>> + Send + 'a,
     {
         self.on_checkpoint_async = Some(Box::new(move |plan| Box::pin(checkpoint(plan))));
+        self
+    }
+
+    /// Adds one to `calls` for every batch create and status read the run sends (a call,
+    /// whatever retries it took).
+    pub(crate) fn count_calls(mut self, calls: Arc<AtomicUsize>) -> Self {
+        self.calls = Some(calls);
         self
     }
 
@@ -332,6 +344,9 @@ impl<'a> BulkRun<'a> {
             let key = chunk.deduplication_key.as_str();
             let deadline =
                 key_left.min(self.options.deadline.unwrap_or(self.client.inner.deadline));
+            if let Some(calls) = &self.calls {
+                calls.fetch_add(1, Ordering::Relaxed);
+            }
             let created = self
                 .client
                 .create_batch(key, body, Repeat::Always, deadline, self.options.timeout)
@@ -367,9 +382,13 @@ impl<'a> BulkRun<'a> {
                 continue;
             };
             let ticket = ticket.clone();
+            // The reads the progress below sees: all but one that ends the polling completed,
+            // or failed.
+            let mut reads = 0;
             let polled = self
                 .client
                 .poll_batch(&ticket, self.polling, &self.options, |status| {
+                    reads += 1;
                     let done = status.completed_requests.unwrap_or(0).max(0) as usize;
                     if let Some(progress) = &mut self.on_progress {
                         progress(Progress {
@@ -379,6 +398,10 @@ impl<'a> BulkRun<'a> {
                     }
                 })
                 .await;
+            if let Some(calls) = &self.calls {
+                let ended = usize::from(!matches!(polled, Ok(None)));
+                calls.fetch_add(reads + ended, Ordering::Relaxed);
+            }
             let chunk = &mut plan.chunks[index];
             match polled {
                 Ok(Some(status)) => {

@@ -64,6 +64,7 @@
 //! # Ok(()) }
 //! ```
 
+mod drain;
 mod error;
 mod event;
 #[cfg(feature = "postgres")]
@@ -81,6 +82,7 @@ use std::{
     time::{Duration, SystemTime},
 };
 
+pub use drain::{Drain, DrainReport, DrainStop, DEFAULT_LEASE, DEFAULT_POLL_TIMEOUT};
 pub(crate) use error::JournalError;
 pub use event::{Event, EventRecord, EventState, Recorded, StateCounts, MAX_EVENT_ID_LEN};
 pub use schema::SCHEMA_VERSION;
@@ -378,7 +380,6 @@ pub(crate) struct RunLease {
 
 /// A run just claimed or taken over.
 #[derive(Clone, Debug)]
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) struct ClaimedRun {
     pub(crate) lease: RunLease,
     /// The run's saved document: as made by the claim's plan, or as last saved.
@@ -404,8 +405,16 @@ struct LeaseKey<'a> {
     lease_id: &'a str,
 }
 
-// The drain, built on these, is their first user; until then they are used by the tests.
-#[cfg_attr(not(test), allow(dead_code))]
+/// Checks a worker's name: 1 to 200 bytes without control characters.
+fn check_worker(worker: &str) -> Result<(), JournalError> {
+    if worker.is_empty() || worker.len() > 200 || worker.chars().any(char::is_control) {
+        return Err(JournalError::InvalidInput(format!(
+            "a worker's name must be 1 to 200 bytes without control characters, not {worker:?}"
+        )));
+    }
+    Ok(())
+}
+
 impl Journal {
     /// A new holder for a run of `store`: `worker`, with a fresh lease id, until `lease` from
     /// now.
@@ -415,11 +424,7 @@ impl Journal {
         worker: &str,
         lease: Duration,
     ) -> Result<Holder, JournalError> {
-        if worker.is_empty() || worker.len() > 200 || worker.chars().any(char::is_control) {
-            return Err(JournalError::InvalidInput(format!(
-                "a worker's name must be 1 to 200 bytes without control characters, not {worker:?}"
-            )));
-        }
+        check_worker(worker)?;
         let store_id = column_id(store.get(), "store id")?;
         if store_id == 0 {
             return Err(JournalError::InvalidInput(
@@ -545,6 +550,23 @@ impl Journal {
         };
         let now = self.now()?;
         backend!(self, b => b.finish(key, &outcomes, now).await)
+    }
+
+    /// Ends the run's lease now, with `document` saved: the run stays open, for the next
+    /// drain (this worker's or another's) to take over at once and resume. For a run whose
+    /// outcome is not known yet.
+    pub(crate) async fn let_go(
+        &self,
+        run: &RunLease,
+        document: &serde_json::Value,
+    ) -> Result<(), JournalError> {
+        let now = self.now()?;
+        let key = LeaseKey {
+            run_id: &run.run_id,
+            lease_id: &run.lease_id,
+        };
+        let document = document.to_string();
+        backend!(self, b => b.save(key, &document, &Vec::new(), now, now).await)
     }
 
     /// Puts the run's events back to recorded, out of any run, and closes it: for a run of

@@ -5,7 +5,11 @@
 //! Claims, leases and runs, which the drain builds on, are tested in the crate's own unit tests
 //! (`src/journal/tests.rs`), with the same harness.
 
+#[path = "../common/mod.rs"]
+mod common;
+mod drain;
 mod harness;
+mod support;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
