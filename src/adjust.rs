@@ -1,9 +1,9 @@
 //! Stock adjustments: one request builder for the variation and the product endpoints.
 
 use crate::{
-    client::CallOptions, generated::types::StockDelta, options::request_builder, retry::Repeat,
-    stock::check_delta, Client, CombinationId, Error, ProductId, RequestOptions, StockAdjustment,
-    StockItem,
+    client::CallOptions, exactly_once::Once, generated::types::StockDelta,
+    options::request_builder, retry::Repeat, stock::check_delta, Client, CombinationId, Error,
+    ProductId, RequestOptions, StockAdjustment, StockItem,
 };
 
 /// A stock adjustment ready to send; made by [`Client::adjust_variation_stock`] and its
@@ -18,8 +18,9 @@ pub struct AdjustStock<'a> {
     pub(crate) item: StockItem,
     pub(crate) delta: i64,
     pub(crate) check_low_stock_notification: Option<bool>,
-    /// Sent as a one-item batch with a deduplication key (see [`AdjustStock::exactly_once`]).
-    pub(crate) exactly_once: bool,
+    /// Whether it is sent exactly once, as a one-item batch under a deduplication key (see
+    /// [`AdjustStock::exactly_once`]).
+    pub(crate) once: Once,
     pub(crate) options: RequestOptions,
 }
 
@@ -32,7 +33,7 @@ impl<'a> AdjustStock<'a> {
             item,
             delta,
             check_low_stock_notification: client.default_check_low_stock_notification(),
-            exactly_once: false,
+            once: Once::No,
             options: RequestOptions::default(),
         }
     }
@@ -59,7 +60,7 @@ impl<'a> AdjustStock<'a> {
     /// [`RetryPolicy`]: crate::RetryPolicy
     pub async fn send(self) -> Result<StockAdjustment, Error> {
         self.options.check()?;
-        if self.exactly_once {
+        if !matches!(self.once, Once::No) {
             return self.send_exactly_once().await;
         }
         let store = self.client.store();

@@ -16,8 +16,12 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// Each variant says whether the request may have reached Ecwid. Sort errors by
 /// [`may_have_been_applied`](Error::may_have_been_applied): when it is `false` nothing changed
 /// and the call can be made again; when it is `true`, read the item's stock back from Ecwid (or
-/// your own record of it) before deciding whether to send the delta again. The client never
-/// retries such an error by itself.
+/// your own record of it) before deciding whether to send the delta again. The client sends a
+/// delta again by itself only when nothing can have been applied (a failed connection, a
+/// `429`), or [exactly once](crate::AdjustStock::exactly_once) under its deduplication key;
+/// a request that is safe to repeat (a read, a set, a batch create under its key, a status
+/// read) it also sends again after an error that may have been applied. The crate docs' errors
+/// table says which, variant by variant.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -133,6 +137,25 @@ pub enum Error {
     OutcomeUnknown {
         /// What was known when the call gave up.
         detail: String,
+    },
+
+    /// An exactly-once call under a caller's key
+    /// ([`exactly_once_key`](crate::AdjustStock::exactly_once_key)) whose first attempt was
+    /// longer ago than Ecwid surely remembers a deduplication key (55 of its 60 minutes): sent
+    /// again now, it could be applied a second time, so it was not sent. An earlier attempt under
+    /// the key may have been applied: read the stock to learn whether it was.
+    #[error(
+        "not sent: the key's first attempt was {} s ago, longer than Ecwid surely remembers \
+         it ({} s); an earlier attempt may have been applied",
+        age.as_secs(),
+        window.as_secs()
+    )]
+    #[non_exhaustive]
+    KeyExpired {
+        /// How long ago the key's first attempt was.
+        age: Duration,
+        /// How long a key is surely remembered.
+        window: Duration,
     },
 
     /// Ecwid reports that it did not execute the request (an item of a batch it skipped).
@@ -259,7 +282,8 @@ impl Error {
             Error::Timeout { .. }
             | Error::Transport { .. }
             | Error::InvalidResponse { .. }
-            | Error::OutcomeUnknown { .. } => true,
+            | Error::OutcomeUnknown { .. }
+            | Error::KeyExpired { .. } => true,
         }
     }
 

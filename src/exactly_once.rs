@@ -8,7 +8,10 @@
 //! attempt would come too late; reading the status until the item's result is known is the
 //! small polling policy below.
 
-use std::time::Duration;
+use std::{
+    num::NonZeroU64,
+    time::{Duration, SystemTime},
+};
 
 use serde::Deserialize;
 use tokio::time::Instant;
@@ -28,6 +31,83 @@ const POLLING: Polling = Polling {
     timeout: KEY_WINDOW,
 };
 
+/// How a single call is sent: directly, or exactly once as a one-item batch under a fresh key
+/// or a key derived from the caller's own id.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum Once {
+    #[default]
+    No,
+    /// A fresh key: retried safely within the call.
+    Fresh,
+    /// A key from the caller's id: safe across calls and processes within the key's window.
+    Keyed(CallerKey),
+}
+
+impl Once {
+    /// `.exactly_once()`: a fresh key, unless the call already has the caller's.
+    pub(crate) fn fresh(self) -> Self {
+        match self {
+            Once::Keyed(key) => Once::Keyed(key),
+            _ => Once::Fresh,
+        }
+    }
+}
+
+/// A caller's key for an exactly-once call: its own id for the change (an order line, an
+/// event), and when the change was first attempted under it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CallerKey {
+    key: String,
+    first_attempt: SystemTime,
+}
+
+impl CallerKey {
+    pub(crate) fn new(key: String, first_attempt: SystemTime) -> Self {
+        Self { key, first_attempt }
+    }
+
+    /// The deduplication key Ecwid gets: a UUID (v5) of the store and the caller's key, so the
+    /// same key sent again, by any process, is the same to Ecwid, and another store's is not.
+    pub(crate) fn deduplication_key(&self, store: NonZeroU64) -> Result<String, Error> {
+        check_caller_key(&self.key)?;
+        Ok(deduplication_key(store, &self.key))
+    }
+
+    /// What is left of the key's window at `now`, measured from its first attempt; an error,
+    /// sending nothing, when none is.
+    pub(crate) fn window_left(&self, now: SystemTime) -> Result<Duration, Error> {
+        let age = now.duration_since(self.first_attempt).unwrap_or_default();
+        KEY_WINDOW
+            .checked_sub(age)
+            .filter(|left| !left.is_zero())
+            .ok_or(Error::KeyExpired {
+                age,
+                window: KEY_WINDOW,
+            })
+    }
+}
+
+/// A caller's key: not empty, at most 1,000 bytes.
+pub(crate) fn check_caller_key(key: &str) -> Result<(), Error> {
+    if key.is_empty() || key.len() > 1000 {
+        return Err(Error::InvalidInput(format!(
+            "an exactly-once key must be 1 to 1000 bytes long, not {}",
+            key.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The UUID (v5) Ecwid gets as the deduplication key for `name`, a caller's key (or keys) in
+/// `store`.
+pub(crate) fn deduplication_key(store: NonZeroU64, name: &str) -> String {
+    let namespace = uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_URL,
+        b"https://docs.rs/ecwid-inventory/deduplication-key",
+    );
+    uuid::Uuid::new_v5(&namespace, format!("{store}/{name}").as_bytes()).to_string()
+}
+
 impl AdjustStock<'_> {
     /// Sends the delta exactly once: as a one-item batch with a deduplication key, so that
     /// timeouts, lost connections and 5xx are retried (the create, then the status reads)
@@ -39,30 +119,84 @@ impl AdjustStock<'_> {
     ///
     /// It keeps trying, and reading the batch until its result is known, until the call's
     /// deadline ([`ClientBuilder::deadline`], 2 minutes by default: raise it for long outages),
-    /// and never past 55 minutes, when Ecwid may have forgotten the key. It honours
-    /// `Retry-After`, and stops at once when Ecwid asks for a wait longer than the retry
-    /// policy's cap or past the deadline. If the outcome is still unknown then, it fails with
+    /// and never past 55 minutes, when Ecwid may have forgotten the key, however many retries
+    /// the [`RetryPolicy`](crate::RetryPolicy) allows other calls. It honours `Retry-After`,
+    /// and stops at once when Ecwid asks for a wait longer than the retry policy's cap or past
+    /// the deadline. If the outcome is still unknown then, it fails with
     /// [`Error::OutcomeUnknown`], which says what ended it; read the stock before sending the
     /// delta again.
     ///
+    /// The key is fresh for each call: a program that crashes and makes the call again sends a
+    /// new key. To make the same call safe across processes, use
+    /// [`exactly_once_key`](Self::exactly_once_key).
+    ///
     /// [`ClientBuilder::deadline`]: crate::ClientBuilder::deadline
     pub fn exactly_once(mut self) -> Self {
-        self.exactly_once = true;
+        self.once = std::mem::take(&mut self.once).fresh();
+        self
+    }
+
+    /// Sends the delta exactly once under a key derived from the caller's own id for it (an
+    /// order line, a webhook event: `"shopify-order-1001/line-2"`), so that the same call made
+    /// again, by this process or a restarted one, within Ecwid's window, is answered with the
+    /// first one's result and applied once.
+    ///
+    /// `first_attempt` is when the change was first sent under this key (or, if that is not
+    /// recorded, a time no later than it: the event's own time). Ecwid forgets a key an hour
+    /// after its first use, and a fresh process cannot know on its own when that was, so the
+    /// call is refused, sending nothing, with [`Error::KeyExpired`] once `first_attempt` is 55
+    /// minutes old (on the client's [`TimeSource`](crate::TimeSource)); the deadline is cut to
+    /// what is left of that window. Past it, read the stock to learn whether an earlier attempt
+    /// landed. For events that may come again hours later, record them in the
+    /// [journal](crate::journal), which remembers them for as long as you keep it.
+    ///
+    /// The deduplication key is a UUID (v5) of the store and `key`: the same key in two stores
+    /// is two keys. An empty key, or one over 1,000 bytes, fails with
+    /// [`Error::InvalidInput`] before anything is sent. Otherwise the call behaves as
+    /// [`exactly_once`](Self::exactly_once).
+    ///
+    /// ```no_run
+    /// # async fn run(client: ecwid_inventory::Client, item: ecwid_inventory::StockItem)
+    /// # -> Result<(), ecwid_inventory::Error> {
+    /// use std::time::SystemTime;
+    ///
+    /// let received_at = SystemTime::now(); // when the order line first came in
+    /// client
+    ///     .adjust_stock(item, -2)
+    ///     .exactly_once_key("shopify-order-1001/line-2", received_at)
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn exactly_once_key(mut self, key: impl Into<String>, first_attempt: SystemTime) -> Self {
+        self.once = Once::Keyed(CallerKey::new(key.into(), first_attempt));
         self
     }
 
     pub(crate) async fn send_exactly_once(self) -> Result<StockAdjustment, Error> {
-        self.send_within(KEY_WINDOW).await
-    }
-
-    /// Sends it as [`exactly_once`](Self::exactly_once) does, within `window` of making the
-    /// key.
-    async fn send_within(self, window: Duration) -> Result<StockAdjustment, Error> {
         let mut item = BulkItem::new(self.item, crate::stock::check_delta(self.delta)?);
         item.check_low_stock_notification = self.check_low_stock_notification;
         let request = item.to_request(0)?;
-        let key = uuid::Uuid::new_v4().to_string();
-        send_once(self.client, request, &key, window, &self.options).await
+        send_once_as(self.client, request, &self.once, &self.options).await
+    }
+}
+
+/// Sends `request` exactly once as `once` says (a fresh key, or the caller's).
+pub(crate) async fn send_once_as(
+    client: &Client,
+    request: BatchRequestItem,
+    once: &Once,
+    options: &RequestOptions,
+) -> Result<StockAdjustment, Error> {
+    match once {
+        Once::Keyed(key) => {
+            let deduplication_key = key.deduplication_key(client.store())?;
+            let left = key.window_left(client.now())?;
+            send_once(client, request, &deduplication_key, left, options).await
+        }
+        _ => {
+            let key = uuid::Uuid::new_v4().to_string();
+            send_once(client, request, &key, KEY_WINDOW, options).await
+        }
     }
 }
 
@@ -178,12 +312,16 @@ mod tests {
             .deadline(Duration::from_secs(3600))
             .build()
             .unwrap();
-        let error = client
-            .adjust_product_stock(demo::MUG, -1)
-            .exactly_once()
-            .send_within(Duration::from_millis(800))
-            .await
-            .unwrap_err();
+        let request = BulkItem::product(demo::MUG, -1).to_request(0).unwrap();
+        let error = send_once(
+            &client,
+            request,
+            &uuid::Uuid::new_v4().to_string(),
+            Duration::from_millis(800),
+            &RequestOptions::default(),
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(error, Error::OutcomeUnknown { .. }), "{error:?}");
         assert!(error.may_have_been_applied());
         let text = error.to_string();

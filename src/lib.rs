@@ -35,18 +35,19 @@
 //! | variant | when | may have been applied | retried automatically |
 //! |---|---|---|---|
 //! | [`Config`](Error::Config) | bad token, base URL, environment, durations | no (nothing sent) | no |
-//! | [`InvalidInput`](Error::InvalidInput) | zero id or delta, delta out of range, bad bulk settings or plan | no (nothing sent) | no |
+//! | [`InvalidInput`](Error::InvalidInput) | zero id or delta, a delta or count out of range, a bad SKU, key, per-call setting, bulk setting or plan | no (nothing sent) | no |
 //! | [`Connect`](Error::Connect) | connection refused, DNS or TLS failure, connect timeout | no (never reached Ecwid) | yes, capped exponential backoff with full jitter |
-//! | [`RateLimited`](Error::RateLimited) (429) | over Ecwid's limit; Ecwid ignores the request | no | yes, after `Retry-After`, unless longer than the cap |
-//! | [`Api`](Error::Api) 4xx | refused | no | no |
-//! | [`Api`](Error::Api) 5xx | the server failed while handling it | **yes** | no (yes for batch creates and status reads) |
-//! | [`Timeout`](Error::Timeout) | no answer within the attempt's timeout or the call's deadline | **yes** | no (yes for batch creates and status reads) |
-//! | [`Transport`](Error::Transport) | connection lost after the request may have been written | **yes** | no (yes for batch creates and status reads) |
-//! | [`InvalidResponse`](Error::InvalidResponse) | a 2xx whose body cannot be read | **yes** | no (yes for batch creates and status reads) |
+//! | [`RateLimited`](Error::RateLimited) (429) | over Ecwid's limit; Ecwid ignores the request | no | yes, after `Retry-After` (HTTP date or seconds; 1 to 2 s when absent), unless longer than the cap or past the deadline |
+//! | [`Api`](Error::Api) 4xx | refused (400, 402, 403, 404, 405, 408, 409, 415, 422, and any 3xx) | no | no |
+//! | [`Api`](Error::Api) 5xx | the server failed while handling it | **yes** | reads, sets, batch creates and status reads: yes, they are safe to repeat; a delta: only [exactly once](AdjustStock::exactly_once) |
+//! | [`Timeout`](Error::Timeout) | no answer within the attempt's timeout or the call's deadline | **yes** | as for a 5xx |
+//! | [`Transport`](Error::Transport) | connection lost after the request may have been written | **yes** | as for a 5xx |
+//! | [`InvalidResponse`](Error::InvalidResponse) | a 2xx whose body cannot be read, or a search whose pages would never end | **yes** | as for a 5xx (a search's pages: no) |
 //! | [`TokenRejected`](Error::TokenRejected) | an earlier `403 INVALID_API_TOKEN` stopped this client | no (nothing sent) | no |
 //! | [`Closed`](Error::Closed) | the client was [closed](Client::close) | no (nothing sent) | no |
-//! | [`DeadlineExceeded`](Error::DeadlineExceeded) | the deadline passed before the request could be sent | no (nothing sent) | no |
-//! | [`OutcomeUnknown`](Error::OutcomeUnknown) | an [exactly-once](AdjustStock::exactly_once) adjustment whose outcome could not be learned in time | **yes** | it already was, until its deadline |
+//! | [`DeadlineExceeded`](Error::DeadlineExceeded) | the deadline passed, or too little of it was left for an attempt, before the request could be sent | no (nothing sent) | no |
+//! | [`OutcomeUnknown`](Error::OutcomeUnknown) | an [exactly-once](AdjustStock::exactly_once) call whose outcome could not be learned before its deadline or its key's window | **yes** | it already was, until then |
+//! | [`KeyExpired`](Error::KeyExpired) | a [keyed](AdjustStock::exactly_once_key) exactly-once call whose first attempt is older than the key's 55-minute window | **yes** (an earlier attempt may have been) | no: it is not sent; read the stock |
 //! | [`NotExecuted`](Error::NotExecuted) | Ecwid skipped the request (an item of a batch) | no | no |
 //! | `RateLimiterUnavailable` | the shared limiter's Redis could not be reached before the deadline (feature `redis`) | no (nothing sent) | no |
 //! | [`Journal`](Error::Journal) | the journal's database failed: unreachable, a statement failed, a newer schema, a run another worker took over (feature `journal`) | no (nothing sent) | no |

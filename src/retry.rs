@@ -6,14 +6,19 @@
 //! repeat, Ecwid's `Retry-After` against a cap and the call's deadline), and a pure function
 //! keeps that table testable without sleeping.
 //!
-//! A stock delta is not idempotent, so only two outcomes of an adjustment are ever retried: a
-//! request that provably never reached Ecwid (a failed connection), and a `429`, which Ecwid
-//! documents as ignored. Everything after which the delta may have been applied stops at once.
+//! How safe a request is to repeat ([`Repeat`]) decides what is retried:
+//! - A stock delta is not idempotent, so only two outcomes of an adjustment are ever retried: a
+//!   request that provably never reached Ecwid (a failed connection), and a `429`, which Ecwid
+//!   documents as ignored. Everything after which the delta may have been applied stops at once.
+//! - A request that is safe to repeat is also retried, with the same backoff, after a `5xx`, a
+//!   timeout, a lost connection or an unreadable answer: a read or a set (the same count lands
+//!   again), a batch create (its `deduplicationKey` makes Ecwid answer a repeat with the first
+//!   ticket), a batch status read.
+//! - An exactly-once call's create and status reads are retried that way until the call's
+//!   deadline, whatever the number of retries the policy allows other calls.
 //!
-//! The bulk sync's batch requests are the exception, because repeating them is safe: a batch
-//! create carries a `deduplicationKey` (Ecwid answers a repeat with the first ticket), and a
-//! status read changes nothing. They are also retried, with the same backoff, after a `5xx`, a
-//! timeout or a lost connection.
+//! Every wait honours Ecwid's `Retry-After` and the policy's cap on it, and no attempt is
+//! planned to start with less than its least time left before the deadline.
 
 use std::time::Duration;
 

@@ -4,9 +4,15 @@
 //! a timeout, a lost connection or a 5xx. The price of an absolute count: a change made to the
 //! item between two attempts (a sale on the storefront, say) is overwritten.
 
+use std::time::SystemTime;
+
 use crate::{
-    client::CallOptions, generated::types::StockUpdate, options::request_builder, retry::Repeat,
-    Client, Error, RequestOptions, Stock, StockAdjustment, StockItem,
+    client::CallOptions,
+    exactly_once::{send_once_as, CallerKey, Once},
+    generated::types::StockUpdate,
+    options::request_builder,
+    retry::Repeat,
+    BulkItem, Client, Error, RequestOptions, Stock, StockAdjustment, StockChange, StockItem,
 };
 
 /// The counts Ecwid accepts for a set: its Java client holds quantities as 32-bit integers, and
@@ -46,17 +52,40 @@ pub struct SetStock<'a> {
     item: StockItem,
     stock: Stock,
     options: RequestOptions,
+    once: Once,
 }
 
 request_builder!(SetStock, StockAdjustment);
 
 impl SetStock<'_> {
+    /// Sends the set exactly once, as a one-item batch under a fresh deduplication key, as
+    /// [`AdjustStock::exactly_once`](crate::AdjustStock::exactly_once) does for a delta. A set
+    /// sent twice lands the same count, but a second one landing after a sale overwrites it;
+    /// exactly once, it cannot.
+    pub fn exactly_once(mut self) -> Self {
+        self.once = std::mem::take(&mut self.once).fresh();
+        self
+    }
+
+    /// Sends the set exactly once under a key derived from the caller's own id, as
+    /// [`AdjustStock::exactly_once_key`](crate::AdjustStock::exactly_once_key) does for a delta
+    /// (the same rules for `first_attempt` and the 55-minute window).
+    pub fn exactly_once_key(mut self, key: impl Into<String>, first_attempt: SystemTime) -> Self {
+        self.once = Once::Keyed(CallerKey::new(key.into(), first_attempt));
+        self
+    }
+
     /// Sends the set, retrying after any failure that leaves its outcome unknown (repeating it
     /// lands the same count). Bad input (a zero id, a count out of range) fails before anything
     /// is sent; Ecwid refuses a count for a variation that shares its product's stock unless it
     /// equals the product's (`400 DIFFERENT_COMBINATION_STOCK`).
     pub async fn send(self) -> Result<StockAdjustment, Error> {
         self.options.check()?;
+        if !matches!(self.once, Once::No) {
+            let request =
+                BulkItem::change(self.item, StockChange::Set(self.stock)).to_request(0)?;
+            return send_once_as(self.client, request, &self.once, &self.options).await;
+        }
         let store = self.client.store();
         let product = self.item.product().non_zero()?;
         let combination = self.item.combination().map(|c| c.non_zero()).transpose()?;
@@ -113,6 +142,7 @@ impl Client {
             item,
             stock: Stock::Quantity(quantity),
             options: RequestOptions::default(),
+            once: Once::No,
         }
     }
 
@@ -123,6 +153,7 @@ impl Client {
             item,
             stock: Stock::Unlimited,
             options: RequestOptions::default(),
+            once: Once::No,
         }
     }
 }

@@ -118,7 +118,7 @@ async fn outcomes_come_back_in_input_order_for_every_kind_of_result() {
     ));
     assert_eq!(outcomes[7], ItemOutcome::NotUpdated);
     // iter() pairs each item with its own outcome.
-    let paired: Vec<_> = report.iter().map(|(item, _)| *item).collect();
+    let paired: Vec<_> = report.iter().map(|(item, _)| item.clone()).collect();
     assert_eq!(paired, items);
     let summary = report.summary();
     assert_eq!(

@@ -9,7 +9,7 @@ use std::time::Duration;
 use ecwid_inventory::fake::{demo, FakeStore, Fault, Route};
 use ecwid_inventory::{Client, Error, RetryPolicy};
 
-use common::{creates, dedup_key, ms, small_tee_stock, SMALL_TEE};
+use common::{creates, dedup_key, ms, small_tee_stock, status_reads, SMALL_TEE};
 
 fn client(fake: &FakeStore) -> Client {
     fake.client_builder(demo::TOKEN)
@@ -18,6 +18,19 @@ fn client(fake: &FakeStore) -> Client {
         .retry_policy(RetryPolicy::default().connect_backoff(ms(5), ms(20)))
         .build()
         .unwrap()
+}
+
+/// Sells one small T-shirt exactly once, within `deadline`, expecting a failure.
+async fn sell_once_within(fake: &FakeStore, deadline: Duration) -> Error {
+    fake.client_builder(demo::TOKEN)
+        .no_rate_limit()
+        .deadline(deadline)
+        .build()
+        .unwrap()
+        .adjust_stock(SMALL_TEE, -1)
+        .exactly_once()
+        .await
+        .unwrap_err()
 }
 
 /// Each fault, met once by the create or by a status read: one application, the real answer.
@@ -231,29 +244,14 @@ async fn an_outcome_that_never_becomes_known_ends_at_the_deadline_saying_why() {
         1000,
         Fault::respond(200, empty.to_string()),
     );
-    let client = fake
-        .client_builder(demo::TOKEN)
-        .no_rate_limit()
-        .deadline(Duration::from_millis(1500))
-        .build()
-        .unwrap();
-    let error = client
-        .adjust_stock(SMALL_TEE, -1)
-        .exactly_once()
-        .send()
-        .await
-        .unwrap_err();
+    let error = sell_once_within(&fake, Duration::from_millis(1500)).await;
     let text = error.to_string();
     assert!(matches!(error, Error::OutcomeUnknown { .. }), "{error:?}");
     assert!(
         text.contains("without its result") && text.contains("the call's deadline ended"),
         "{text}"
     );
-    let reads = fake
-        .journal()
-        .iter()
-        .filter(|r| r.method == "GET" && r.path.ends_with("/batch"))
-        .count();
+    let reads = status_reads(&fake).len();
     assert!(reads >= 3, "gave up after {reads} status reads");
 }
 
@@ -304,28 +302,13 @@ async fn status_reads_told_to_wait_past_the_deadline_stop_at_once() {
         100,
         Fault::ecwid_error(429, "RATE_LIMITED", "wait").header("Retry-After", "30"),
     );
-    let client = fake
-        .client_builder(demo::TOKEN)
-        .no_rate_limit()
-        .deadline(Duration::from_secs(4))
-        .build()
-        .unwrap();
-    let error = client
-        .adjust_stock(SMALL_TEE, -1)
-        .exactly_once()
-        .send()
-        .await
-        .unwrap_err();
+    let error = sell_once_within(&fake, Duration::from_secs(4)).await;
     let text = error.to_string();
     assert!(matches!(error, Error::OutcomeUnknown { .. }), "{error:?}");
     assert!(
         text.contains("Retry-After") && text.contains("deadline"),
         "{text}"
     );
-    let reads = fake
-        .journal()
-        .iter()
-        .filter(|r| r.method == "GET" && r.path.ends_with("/batch"))
-        .count();
+    let reads = status_reads(&fake).len();
     assert_eq!(reads, 1, "{text}");
 }

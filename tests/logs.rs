@@ -327,7 +327,7 @@ async fn a_server_echoing_the_token_in_batch_answers_never_gets_it_saved() {
     })
     .await;
     let report = echo_client(&refused)
-        .bulk_adjust(items)
+        .bulk_adjust(items.clone())
         .send()
         .await
         .unwrap();

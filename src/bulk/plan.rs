@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ItemOutcome;
 use crate::{
+    exactly_once::{check_caller_key, deduplication_key},
     generated::types::{BatchRequestItem, BatchRequestItemMethod, StockDelta},
     sets::stock_update,
     stock::check_delta,
@@ -18,7 +19,7 @@ use crate::{
 pub const MAX_BATCH_SIZE: usize = 500;
 
 /// One change of a bulk sync: a delta or an absolute count.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct BulkItem {
@@ -33,6 +34,12 @@ pub struct BulkItem {
     /// takes it on adjustments only, so a set never sends it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check_low_stock_notification: Option<bool>,
+    /// The caller's own id for the change, and when it was first attempted (milliseconds since
+    /// the Unix epoch), for a keyed run: see [`BulkItem::exactly_once_key`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    first_attempt_unix_ms: Option<u64>,
 }
 
 impl BulkItem {
@@ -52,11 +59,13 @@ impl BulkItem {
         Self::change(item, StockChange::Set(Stock::Unlimited))
     }
 
-    fn change(item: StockItem, change: StockChange) -> Self {
+    pub(crate) fn change(item: StockItem, change: StockChange) -> Self {
         Self {
             item,
             change,
             check_low_stock_notification: None,
+            key: None,
+            first_attempt_unix_ms: None,
         }
     }
 
@@ -84,6 +93,30 @@ impl BulkItem {
         }
     }
 
+    /// Gives the change the caller's own id for it (an order line, an event), and when it was
+    /// first attempted, as [`AdjustStock::exactly_once_key`](crate::AdjustStock::exactly_once_key)
+    /// does for one call. Either every item of a run has a key, or none.
+    ///
+    /// A chunk's deduplication key is then derived from its items' keys (and the store), not
+    /// drawn at random: the same items sent again in the same order, by a restarted process,
+    /// make the same chunks under the same keys, and Ecwid answers each with its first ticket,
+    /// applying nothing twice. The plan's keys are as old as its earliest first attempt, and no
+    /// chunk is sent once that is 55 minutes old (its items are then
+    /// [`Unknown`](crate::ItemOutcome::Unknown)). Items regrouped differently (another order,
+    /// other items beside them, another chunk size) make other chunks, which Ecwid cannot
+    /// recognize: for events that may come again in any grouping, record them in the
+    /// [journal](crate::journal) instead, which remembers how it grouped them before sending.
+    pub fn exactly_once_key(mut self, key: impl Into<String>, first_attempt: SystemTime) -> Self {
+        self.key = Some(key.into());
+        self.first_attempt_unix_ms = Some(unix_ms(first_attempt));
+        self
+    }
+
+    /// The caller's key, for a keyed item.
+    pub fn caller_key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+
     /// Sets `checkLowStockNotification` for this item (it wins over the client's default).
     pub fn check_low_stock_notification(mut self, check: bool) -> Self {
         self.check_low_stock_notification = Some(check);
@@ -92,7 +125,7 @@ impl BulkItem {
 
     /// The batch request carrying this change; `id` is the item's index in the input. The one
     /// place a change becomes a request, for bulk sync and exactly-once adjustments alike.
-    pub(crate) fn to_request(self, index: usize) -> Result<BatchRequestItem, Error> {
+    pub(crate) fn to_request(&self, index: usize) -> Result<BatchRequestItem, Error> {
         let product = self.item.product().non_zero()?;
         let mut path = format!("/products/{product}");
         if let Some(combination) = self.item.combination() {
@@ -230,6 +263,51 @@ pub(super) enum ChunkState {
     Expired,
 }
 
+/// For a keyed run, the earliest first attempt of its items; `None` for a run without keys.
+/// Fails when some items have a key and others none, on a bad key, and on a key given twice
+/// (the same change twice in one run would be applied twice).
+fn caller_keys(items: &[BulkItem]) -> Result<Option<u64>, Error> {
+    let keyed = items.iter().filter(|item| item.key.is_some()).count();
+    if keyed == 0 {
+        return Ok(None);
+    }
+    if keyed != items.len() {
+        return Err(Error::InvalidInput(format!(
+            "{keyed} of {} items have an exactly-once key: either every item of a run has one, \
+             or none",
+            items.len()
+        )));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (index, item) in items.iter().enumerate() {
+        let key = item.key.as_deref().unwrap_or_default();
+        check_caller_key(key)
+            .map_err(|error| Error::InvalidInput(format!("item {index}: {error}")))?;
+        if !seen.insert(key) {
+            return Err(Error::InvalidInput(format!(
+                "item {index}: the exactly-once key {key:?} is another item's"
+            )));
+        }
+    }
+    Ok(items
+        .iter()
+        .filter_map(|item| item.first_attempt_unix_ms)
+        .min())
+}
+
+/// A keyed chunk's deduplication key: derived from its items' keys, in order, so that the same
+/// items make the same key.
+fn chunk_key(store: std::num::NonZeroU64, items: &[BulkItem]) -> String {
+    let name: String = items
+        .iter()
+        .map(|item| {
+            let key = item.key.as_deref().unwrap_or_default();
+            format!("{}:{key}", key.len())
+        })
+        .collect();
+    deduplication_key(store, &format!("bulk/{name}"))
+}
+
 impl BulkPlan {
     /// Splits `items` into chunks of at most `chunk_size`, each with its own deduplication key,
     /// filling in `default_check` as the low-stock flag of items that do not set their own, so
@@ -253,13 +331,20 @@ impl BulkPlan {
                     item.check_low_stock_notification.or(default_check);
             }
         }
+        let keyed = caller_keys(&items)?;
+        let store = store_id
+            .non_zero()
+            .map_err(|_| Error::InvalidInput("the plan's store id must not be zero".into()))?;
         let chunks = items
             .chunks(chunk_size)
             .enumerate()
             .map(|(n, items)| Chunk {
                 first: n * chunk_size,
                 items: items.to_vec(),
-                deduplication_key: uuid::Uuid::new_v4().to_string(),
+                deduplication_key: match keyed {
+                    Some(_) => chunk_key(store, items),
+                    None => uuid::Uuid::new_v4().to_string(),
+                },
                 state: ChunkState::Planned,
                 last_error: None,
             })
@@ -268,7 +353,8 @@ impl BulkPlan {
             version: PLAN_FORMAT_VERSION,
             plan_id: uuid::Uuid::new_v4().to_string(),
             store_id,
-            keys_made_unix_ms: unix_ms(now),
+            // A keyed run's keys may have been used since its earliest first attempt.
+            keys_made_unix_ms: keyed.unwrap_or_else(|| unix_ms(now)),
             chunks,
         })
     }

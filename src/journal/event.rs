@@ -79,11 +79,9 @@ impl Event {
 
     /// The bulk item that applies this event.
     pub(crate) fn bulk_item(&self) -> BulkItem {
-        BulkItem {
-            item: self.item,
-            change: self.change,
-            check_low_stock_notification: self.check_low_stock_notification,
-        }
+        let mut item = BulkItem::change(self.item, self.change);
+        item.check_low_stock_notification = self.check_low_stock_notification;
+        item
     }
 }
 

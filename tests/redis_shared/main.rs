@@ -1240,3 +1240,34 @@ async fn a_call_waiting_for_the_in_process_limiter_fails_with_closed_when_its_tu
     assert!(matches!(refused, Error::Closed), "{refused:?}");
     assert_eq!(fake.journal().len(), 1, "nothing sent after close()");
 }
+
+/// The shared limiter keeps the same rule as the in-process one: a slot that comes with too
+/// little of the deadline left to send is not taken, and nothing is sent; the deadline never
+/// cuts a request just sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_slot_at_the_edge_of_the_deadline_sends_nothing() {
+    let Some(redis) = RedisServer::start(
+        "a_shared_slot_at_the_edge_of_the_deadline_sends_nothing",
+        None,
+    ) else {
+        return;
+    };
+    let fake = fake_store(demo::tokens().to_vec()).await;
+    let client = Client::builder(demo::STORE, demo::TOKEN)
+        .base_url(fake.base_url())
+        .rate_limit(RateLimit::new(1, Duration::from_secs(1)))
+        .timeout(Duration::from_secs(10))
+        .deadline(Duration::from_millis(1300))
+        .shared_rate_limit(RedisRateLimit::new(redis.url()).key_prefix("edge"))
+        .build()
+        .unwrap();
+    sell(&client).await.unwrap();
+    // The next slot is a window (1.02 s) after that answer: less than the 0.65 s an attempt
+    // is given before the 1.3 s deadline. The fake would then take a second to answer.
+    fake.inject_fault(Route::Any, 1, Fault::Delay(Duration::from_secs(1)));
+    let error = sell(&client).await.unwrap_err();
+    assert!(matches!(error, Error::DeadlineExceeded), "{error:?}");
+    assert!(!error.may_have_been_applied());
+    assert_eq!(fake.journal().len(), 1, "nothing more was sent");
+    client.close().await;
+}
