@@ -363,7 +363,7 @@ impl<'a> Drain<'a> {
             let items = plan
                 .report()
                 .iter()
-                .map(|(item, _)| *item)
+                .map(|(item, _)| item.clone())
                 .collect::<Vec<_>>();
             plan = self.client.plan_bulk(items, self.run_size)?;
         }
