@@ -292,6 +292,7 @@ fn free_port() -> u16 {
 
 /// Where a journal lives: how to open another one on the same database (separate
 /// connections, as another process would have).
+#[derive(Clone, Debug)]
 pub enum Target {
     Sqlite(PathBuf),
     Postgres(String),

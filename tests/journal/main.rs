@@ -5,8 +5,10 @@
 //! Claims, leases and runs, which the drain builds on, are tested in the crate's own unit tests
 //! (`src/journal/tests.rs`), with the same harness.
 
+mod children;
 #[path = "../common/mod.rs"]
 mod common;
+mod crash;
 mod drain;
 mod harness;
 mod support;

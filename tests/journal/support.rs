@@ -2,7 +2,7 @@
 //! rack, a client for the fake, and the checks that every event landed exactly once.
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use ecwid_inventory::fake::FakeStore;
 use ecwid_inventory::journal::{Event, EventState, Journal, Recorded};
@@ -116,9 +116,4 @@ pub async fn assert_journal_applied(journal: &Journal, n: u64) {
             record.state
         );
     }
-}
-
-/// The system's time plus `offset`: a clock for a journal that sees leases expire sooner.
-pub fn clock_ahead(offset: Duration) -> impl Fn() -> SystemTime + Send + Sync + 'static {
-    move || SystemTime::now() + offset
 }
