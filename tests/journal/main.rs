@@ -11,7 +11,12 @@ mod common;
 mod crash;
 mod drain;
 mod harness;
+// The Redis harness of tests/redis_shared, of which the drain needs less.
+#[allow(dead_code)]
+#[path = "../redis_shared/server.rs"]
+mod redis_server;
 mod support;
+mod workers;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
