@@ -8,7 +8,7 @@
 //! state, so a redelivered event can never be applied twice, however late it comes, as long as
 //! its outcome is kept (see *Retention*).
 //!
-//! Events are applied by a drain (through the crate's exactly-once bulk machinery), which
+//! Events are applied by a drain ([`Journal::drain`], through the crate's exactly-once bulk machinery), which
 //! claims them in *runs*: a batch of up to 500 events of one store, held by one worker under a
 //! lease, with the run's saved progress (its bulk plan, as JSON) written before each next step
 //! is sent. A worker that dies leaves its run to be taken over when its lease expires, and the
