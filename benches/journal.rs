@@ -16,7 +16,6 @@
 //! `JOURNAL_VARIATIONS` (default 100).
 
 // The journal tests' harness, for a PostgreSQL server of the benchmark's own.
-#[allow(dead_code)]
 #[path = "../tests/journal/harness.rs"]
 mod harness;
 
