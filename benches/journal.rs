@@ -1,7 +1,8 @@
 //! What the journal's drain costs and saves: 10,000 events, each an order line selling one of a
 //! variation, applied by one `exactly_once()` call per event (the baseline), then recorded in a
-//! journal and drained, on SQLite (a file) and on PostgreSQL (a server on loopback, started
-//! for the run when installed), into the fake Ecwid store under a rate limit scaled in time.
+//! journal and drained, on SQLite (a file) and on PostgreSQL (a server on loopback with `fsync`
+//! on, started for the run when installed), into the fake Ecwid store under a rate limit
+//! scaled in time.
 //!
 //! Ecwid allows 600 requests per 60 s; here 600 per 1 s, on the fake and on the client alike,
 //! with the polling intervals scaled the same way. Each run reports the requests the fake
@@ -281,7 +282,7 @@ fn main() {
     print("drain, SQLite", &config, &figures);
     drains.push(figures);
 
-    match harness::PgServer::start("bench") {
+    match harness::PgServer::start_durable("bench") {
         Some(server) => {
             let postgres = runtime
                 .block_on(Journal::connect_postgres(&server.url()))
