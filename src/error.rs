@@ -177,6 +177,24 @@ pub enum Error {
         /// Why the last attempt to reach it failed.
         reason: String,
     },
+
+    /// The journal's database (`ecwid_inventory::journal`, feature `journal`) failed: it could not be
+    /// reached, a statement failed, its schema is newer than this crate, a row cannot be read,
+    /// or another worker took over a run this one was working on. Whatever the operation
+    /// would have written is rolled back. The journal sends nothing to Ecwid, and a drain sends
+    /// nothing it has not recorded first, so nothing was applied because of this operation;
+    /// what was recorded as sent before it is in the journal, for the next drain to finish.
+    #[error("the journal's database {database} failed to {operation}: {reason}")]
+    #[non_exhaustive]
+    Journal {
+        /// The database: `sqlite:` and a file's path, or `postgres://` and hosts, ports and
+        /// database name (never a user or a password).
+        database: String,
+        /// What the journal was doing, such as `record an event` or `save a run`.
+        operation: String,
+        /// Why: the database's own words (with any password taken out), or the journal's.
+        reason: String,
+    },
 }
 
 fn retry_after_text(retry_after: Option<Duration>) -> String {
@@ -258,7 +276,8 @@ impl Error {
             | Error::Closed
             | Error::DeadlineExceeded
             | Error::NotExecuted
-            | Error::RateLimiterUnavailable { .. } => false,
+            | Error::RateLimiterUnavailable { .. }
+            | Error::Journal { .. } => false,
             Error::Api { status, .. } => *status >= 500,
             Error::Timeout { .. }
             | Error::Transport { .. }

@@ -50,6 +50,7 @@
 //! | [`KeyExpired`](Error::KeyExpired) | a [keyed](AdjustStock::exactly_once_key) exactly-once call whose first attempt is older than the key's 55-minute window | **yes** (an earlier attempt may have been) | no: it is not sent; read the stock |
 //! | [`NotExecuted`](Error::NotExecuted) | Ecwid skipped the request (an item of a batch) | no | no |
 //! | `RateLimiterUnavailable` | the shared limiter's Redis could not be reached before the deadline (feature `redis`) | no (nothing sent) | no |
+//! | [`Journal`](Error::Journal) | the journal's database failed: unreachable, a statement failed, a newer schema, a run another worker took over (feature `journal`) | no (nothing sent) | no |
 //!
 //! **After `may_have_been_applied() == true`**, do not send the delta again blindly: read the
 //! item's stock from Ecwid (or compare with your own record of what you sent) and send only what

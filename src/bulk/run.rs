@@ -1,11 +1,14 @@
 //! The runner: creates each chunk's batch with its key, polls it until Ecwid reports it
 //! completed, and checkpoints the plan along the way.
 
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::outcome::outcomes;
-use std::collections::BTreeSet;
-use std::sync::Mutex;
 
 use super::plan::{ChunkState, MAX_BATCH_SIZE};
 use super::{BulkItem, BulkPlan, BulkReport};
@@ -31,6 +34,8 @@ pub struct Progress {
 
 type ProgressFn<'a> = Box<dyn FnMut(Progress) + Send + 'a>;
 type CheckpointFn<'a> = Box<dyn FnMut(&BulkPlan) + Send + 'a>;
+type CheckpointFuture<'a> = Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
+type AsyncCheckpointFn<'a> = Box<dyn FnMut(&BulkPlan) -> CheckpointFuture<'a> + Send + 'a>;
 
 enum Source {
     Items(Vec<BulkItem>),
@@ -46,6 +51,10 @@ pub struct BulkRun<'a> {
     polling: Polling,
     on_progress: Option<ProgressFn<'a>>,
     on_checkpoint: Option<CheckpointFn<'a>>,
+    on_checkpoint_async: Option<AsyncCheckpointFn<'a>>,
+    /// Counts the calls the run sends (batch creates and status reads), for a caller that
+    /// reports them.
+    calls: Option<Arc<AtomicUsize>>,
     options: RequestOptions,
 }
 
@@ -135,6 +144,8 @@ impl Client {
             polling: Polling::default(),
             on_progress: None,
             on_checkpoint: None,
+            on_checkpoint_async: None,
+            calls: None,
             options: RequestOptions::default(),
         }
     }
@@ -181,9 +192,57 @@ impl<'a> BulkRun<'a> {
         self
     }
 
-    /// Runs the sync. Fails only on bad input (an item, the chunk size, a poll setting), a plan
+    /// Like [`on_checkpoint`](Self::on_checkpoint), for a checkpoint that writes somewhere
+    /// slow and may fail (a database): the future it returns is awaited before the run sends
+    /// anything more. When it fails, the run stops at once, sends nothing more, and
+    /// [`send`](Self::send) returns its error: the plan handed to the failed checkpoint is the
+    /// plan as it stood, and the last plan a checkpoint saved is the one to resume (whatever the
+    /// failed one would have added was not sent).
+    ///
+    /// The future must not borrow the plan: take what it needs (serialize it) first.
+    ///
+    /// ```no_run
+    /// # async fn run(client: ecwid_inventory::Client, items: Vec<ecwid_inventory::BulkItem>)
+    /// # -> Result<(), ecwid_inventory::Error> {
+    /// use ecwid_inventory::Error;
+    ///
+    /// let report = client
+    ///     .bulk_adjust(items)
+    ///     .on_checkpoint_async(|plan| {
+    ///         let saved = serde_json::to_vec(plan).expect("a plan serializes");
+    ///         async move {
+    ///             tokio::fs::write("sync.json", saved)
+    ///                 .await
+    ///                 .map_err(|e| Error::Config(format!("the plan cannot be saved: {e}")))
+    ///         }
+    ///     })
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// With [`on_checkpoint`](Self::on_checkpoint) too, both are called, the plain one first.
+    pub fn on_checkpoint_async<F, Fut>(mut self, mut checkpoint: F) -> Self
+    where
+        F: FnMut(&BulkPlan) -> Fut + Send + 'a,
+        Fut: Future<Output = Result<(), Error>> + Send + 'a,
+    {
+        self.on_checkpoint_async = Some(Box::new(move |plan| Box::pin(checkpoint(plan))));
+        self
+    }
+
+    /// Adds one to `calls` for every batch create and status read the run sends (a call,
+    /// whatever retries it took).
+    pub(crate) fn count_calls(mut self, calls: Arc<AtomicUsize>) -> Self {
+        self.calls = Some(calls);
+        self
+    }
+
+    /// Runs the sync. Fails on bad input (an item, the chunk size, a poll setting), a plan
     /// for another store or one already running in this process, before anything is sent;
-    /// everything after that is reported per item in the [`BulkReport`].
+    /// and with an [asynchronous checkpoint](Self::on_checkpoint_async), when a checkpoint
+    /// fails, with its error, having sent nothing after it. Everything else is reported per
+    /// item in the [`BulkReport`].
     pub async fn send(mut self) -> Result<BulkReport, Error> {
         self.polling.check().map_err(Error::InvalidInput)?;
         self.options.check()?;
@@ -204,17 +263,23 @@ impl<'a> BulkRun<'a> {
         // before anything is sent; the bodies are needed only until every chunk is created.
         let requests = plan.checked_requests().map_err(Error::InvalidInput)?;
         let _claim = RunClaim::new(&plan)?;
-        self.checkpoint(&plan);
-        self.create_all(&mut plan, &requests).await;
+        self.checkpoint(&plan).await?;
+        self.create_all(&mut plan, &requests).await?;
         drop(requests);
-        self.poll_all(&mut plan).await;
+        self.poll_all(&mut plan).await?;
         Ok(plan.report())
     }
 
-    fn checkpoint(&mut self, plan: &BulkPlan) {
+    /// Hands the plan to the checkpoints; an asynchronous one is awaited, and its failure
+    /// stops the run.
+    async fn checkpoint(&mut self, plan: &BulkPlan) -> Result<(), Error> {
         if let Some(checkpoint) = &mut self.on_checkpoint {
             checkpoint(plan);
         }
+        if let Some(checkpoint) = &mut self.on_checkpoint_async {
+            checkpoint(plan).await?;
+        }
+        Ok(())
     }
 
     fn progress(&mut self, plan: &BulkPlan, in_flight: usize) {
@@ -228,8 +293,12 @@ impl<'a> BulkRun<'a> {
 
     /// Creates every chunk not yet created, in order, each with its batch body from
     /// `requests`; a chunk whose key is too old is expired, and the run stops at the first chunk
-    /// whose create fails.
-    async fn create_all(&mut self, plan: &mut BulkPlan, requests: &[Vec<BatchRequestItem>]) {
+    /// whose create fails. Fails only when a checkpoint does.
+    async fn create_all(
+        &mut self,
+        plan: &mut BulkPlan,
+        requests: &[Vec<BatchRequestItem>],
+    ) -> Result<(), Error> {
         // One body per chunk, in the same order.
         for (index, body) in requests.iter().enumerate() {
             if !matches!(
@@ -261,19 +330,23 @@ impl<'a> BulkRun<'a> {
                     ),
                 });
                 chunk.state = ChunkState::Expired;
-                self.checkpoint(plan);
+                self.checkpoint(plan).await?;
                 self.progress(plan, 0);
                 continue;
             };
             let never_sent = chunk.state == ChunkState::Planned;
             if never_sent {
                 chunk.state = ChunkState::Creating;
-                self.checkpoint(plan);
+                // Saved before the create is sent: a checkpoint that fails sends nothing.
+                self.checkpoint(plan).await?;
             }
             let chunk = &mut plan.chunks[index];
             let key = chunk.deduplication_key.as_str();
             let deadline =
                 key_left.min(self.options.deadline.unwrap_or(self.client.inner.deadline));
+            if let Some(calls) = &self.calls {
+                calls.fetch_add(1, Ordering::Relaxed);
+            }
             let created = self
                 .client
                 .create_batch(key, body, Repeat::Always, deadline, self.options.timeout)
@@ -283,7 +356,7 @@ impl<'a> BulkRun<'a> {
                 Ok(ticket) => {
                     chunk.state = ChunkState::Created { ticket };
                     chunk.last_error = None;
-                    self.checkpoint(plan);
+                    self.checkpoint(plan).await?;
                 }
                 Err(error) => {
                     chunk.last_error = Some(error.to_string());
@@ -292,24 +365,30 @@ impl<'a> BulkRun<'a> {
                     if never_sent && !error.may_have_been_applied() {
                         chunk.state = ChunkState::Planned;
                     }
-                    self.checkpoint(plan);
-                    return;
+                    self.checkpoint(plan).await?;
+                    return Ok(());
                 }
             }
         }
+        Ok(())
     }
 
     /// Polls every created chunk, in order, until Ecwid reports it completed; stops at the
-    /// first that fails to be read or is not completed within the poll timeout.
-    async fn poll_all(&mut self, plan: &mut BulkPlan) {
+    /// first that fails to be read or is not completed within the poll timeout. Fails only
+    /// when a checkpoint does.
+    async fn poll_all(&mut self, plan: &mut BulkPlan) -> Result<(), Error> {
         for index in 0..plan.chunks.len() {
             let ChunkState::Created { ticket } = &plan.chunks[index].state else {
                 continue;
             };
             let ticket = ticket.clone();
+            // The reads the progress below sees: all but one that ends the polling completed,
+            // or failed.
+            let mut reads = 0;
             let polled = self
                 .client
                 .poll_batch(&ticket, self.polling, &self.options, |status| {
+                    reads += 1;
                     let done = status.completed_requests.unwrap_or(0).max(0) as usize;
                     if let Some(progress) = &mut self.on_progress {
                         progress(Progress {
@@ -319,6 +398,10 @@ impl<'a> BulkRun<'a> {
                     }
                 })
                 .await;
+            if let Some(calls) = &self.calls {
+                let ended = usize::from(!matches!(polled, Ok(None)));
+                calls.fetch_add(reads + ended, Ordering::Relaxed);
+            }
             let chunk = &mut plan.chunks[index];
             match polled {
                 Ok(Some(status)) => {
@@ -326,7 +409,7 @@ impl<'a> BulkRun<'a> {
                         outcomes: outcomes(chunk, &status.responses),
                     };
                     chunk.last_error = None;
-                    self.checkpoint(plan);
+                    self.checkpoint(plan).await?;
                     self.progress(plan, 0);
                 }
                 Ok(None) => {
@@ -335,16 +418,17 @@ impl<'a> BulkRun<'a> {
                         "Ecwid had not reported it completed after {:?} of polling",
                         self.polling.timeout
                     ));
-                    self.checkpoint(plan);
-                    return;
+                    self.checkpoint(plan).await?;
+                    return Ok(());
                 }
                 Err(error) => {
                     chunk.last_error = Some(error.to_string());
-                    self.checkpoint(plan);
-                    return;
+                    self.checkpoint(plan).await?;
+                    return Ok(());
                 }
             }
         }
+        Ok(())
     }
 }
 

@@ -8,7 +8,7 @@
 //! state, so a redelivered event can never be applied twice, however late it comes, as long as
 //! its outcome is kept (see *Retention*).
 //!
-//! Events are applied by a drain (through the crate's exactly-once bulk machinery), which
+//! Events are applied by a drain ([`Journal::drain`], through the crate's exactly-once bulk machinery), which
 //! claims them in *runs*: a batch of up to 500 events of one store, held by one worker under a
 //! lease, with the run's saved progress (its bulk plan, as JSON) written before each next step
 //! is sent. A worker that dies leaves its run to be taken over when its lease expires, and the
@@ -64,6 +64,7 @@
 //! # Ok(()) }
 //! ```
 
+mod drain;
 mod error;
 mod event;
 #[cfg(feature = "postgres")]
@@ -81,6 +82,7 @@ use std::{
     time::{Duration, SystemTime},
 };
 
+pub use drain::{Drain, DrainReport, DrainStop, DEFAULT_LEASE, DEFAULT_POLL_TIMEOUT};
 pub(crate) use error::JournalError;
 pub use event::{Event, EventRecord, EventState, Recorded, StateCounts, MAX_EVENT_ID_LEN};
 pub use schema::SCHEMA_VERSION;
@@ -217,9 +219,8 @@ pub use postgres::POSTGRES_CONNECTIONS;
 
 impl fmt::Debug for Journal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let database = backend!(self, b => b.endpoint());
         f.debug_struct("Journal")
-            .field("database", &database)
+            .field("database", &self.endpoint())
             .field("retention", &self.inner.retention)
             .finish_non_exhaustive()
     }
@@ -257,6 +258,17 @@ impl Journal {
         to_ms((self.inner.clock)(), "the journal's clock reads")
     }
 
+    /// Where the journal is: `sqlite:` and the file, or PostgreSQL's hosts, ports and
+    /// database (never a password).
+    pub(crate) fn endpoint(&self) -> String {
+        backend!(self, b => b.endpoint())
+    }
+
+    /// `error`, named with this journal's database and what it was doing.
+    fn at(&self, error: JournalError, doing: &'static str) -> JournalError {
+        error.at(&self.endpoint(), doing)
+    }
+
     /// Records `event` unless an event with its store and id is already there, and returns the
     /// event as stored: [`Recorded::New`], [`Recorded::Duplicate`] (nothing changed), or
     /// [`Recorded::Conflict`] (the id is known with other content, which is kept). A bad event
@@ -267,7 +279,7 @@ impl Journal {
         let now = self.now()?;
         let (inserted, row) = backend!(self, b => b.record(&new, now).await)?;
         let same = row.payload() == new.payload;
-        let record = row.decode()?;
+        let record = row.decode().map_err(|e| self.at(e, "record an event"))?;
         Ok(match (inserted, same) {
             (true, _) => Recorded::New(record),
             (false, true) => Recorded::Duplicate(record),
@@ -279,7 +291,8 @@ impl Journal {
     pub async fn event(&self, store: StoreId, id: &str) -> Result<Option<EventRecord>, Error> {
         let store = column_id(store.get(), "store id")?;
         let row = backend!(self, b => b.event(store, id).await)?;
-        Ok(row.map(EventRow::decode).transpose()?)
+        let record = row.map(EventRow::decode).transpose();
+        Ok(record.map_err(|e| self.at(e, "read an event"))?)
     }
 
     /// Up to `limit` (1 to [`MAX_READ`]) of `store`'s failed events, in the order they were
@@ -321,10 +334,8 @@ impl Journal {
         let store = column_id(store.get(), "store id")?;
         let after = column_id(after.unwrap_or(0), "sequence")?;
         let rows = backend!(self, b => b.in_state(store, state, after, limit as i64).await)?;
-        Ok(rows
-            .into_iter()
-            .map(EventRow::decode)
-            .collect::<Result<_, _>>()?)
+        let records: Result<Vec<_>, _> = rows.into_iter().map(EventRow::decode).collect();
+        Ok(records.map_err(|e| self.at(e, "read events"))?)
     }
 
     /// How many of `store`'s events are in each state.
@@ -332,7 +343,9 @@ impl Journal {
         let store = column_id(store.get(), "store id")?;
         let mut counts = StateCounts::default();
         for (state, count) in backend!(self, b => b.counts(store).await)? {
-            counts.add(&state, count)?;
+            counts
+                .add(&state, count)
+                .map_err(|e| self.at(e, "count events"))?;
         }
         Ok(counts)
     }
@@ -367,7 +380,6 @@ pub(crate) struct RunLease {
 
 /// A run just claimed or taken over.
 #[derive(Clone, Debug)]
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) struct ClaimedRun {
     pub(crate) lease: RunLease,
     /// The run's saved document: as made by the claim's plan, or as last saved.
@@ -393,8 +405,16 @@ struct LeaseKey<'a> {
     lease_id: &'a str,
 }
 
-// The drain, built on these, is their first user; until then they are used by the tests.
-#[cfg_attr(not(test), allow(dead_code))]
+/// Checks a worker's name: 1 to 200 bytes without control characters.
+fn check_worker(worker: &str) -> Result<(), JournalError> {
+    if worker.is_empty() || worker.len() > 200 || worker.chars().any(char::is_control) {
+        return Err(JournalError::InvalidInput(format!(
+            "a worker's name must be 1 to 200 bytes without control characters, not {worker:?}"
+        )));
+    }
+    Ok(())
+}
+
 impl Journal {
     /// A new holder for a run of `store`: `worker`, with a fresh lease id, until `lease` from
     /// now.
@@ -404,11 +424,7 @@ impl Journal {
         worker: &str,
         lease: Duration,
     ) -> Result<Holder, JournalError> {
-        if worker.is_empty() || worker.len() > 200 || worker.chars().any(char::is_control) {
-            return Err(JournalError::InvalidInput(format!(
-                "a worker's name must be 1 to 200 bytes without control characters, not {worker:?}"
-            )));
-        }
+        check_worker(worker)?;
         let store_id = column_id(store.get(), "store id")?;
         if store_id == 0 {
             return Err(JournalError::InvalidInput(
@@ -534,6 +550,23 @@ impl Journal {
         };
         let now = self.now()?;
         backend!(self, b => b.finish(key, &outcomes, now).await)
+    }
+
+    /// Ends the run's lease now, with `document` saved: the run stays open, for the next
+    /// drain (this worker's or another's) to take over at once and resume. For a run whose
+    /// outcome is not known yet.
+    pub(crate) async fn let_go(
+        &self,
+        run: &RunLease,
+        document: &serde_json::Value,
+    ) -> Result<(), JournalError> {
+        let now = self.now()?;
+        let key = LeaseKey {
+            run_id: &run.run_id,
+            lease_id: &run.lease_id,
+        };
+        let document = document.to_string();
+        backend!(self, b => b.save(key, &document, &Vec::new(), now, now).await)
     }
 
     /// Puts the run's events back to recorded, out of any run, and closes it: for a run of

@@ -109,9 +109,7 @@ fn decode_all(rows: Vec<EventRow>) -> Result<Vec<EventRecord>, Failure> {
 }
 
 fn lease_lost(key: LeaseKey<'_>) -> Failure {
-    Failure::Journal(JournalError::LeaseLost {
-        run_id: key.run_id.to_owned(),
-    })
+    Failure::Journal(JournalError::lease_lost(key.run_id))
 }
 
 /// Updates the states of a run's events by position, in one statement; each position must
@@ -232,7 +230,7 @@ impl Postgres {
                 &e,
                 self.password.as_ref().map(|p| p.expose_secret()),
             ),
-            Failure::Journal(e) => e,
+            Failure::Journal(e) => e.at(&self.endpoint, operation),
         }
     }
 

@@ -129,9 +129,7 @@ fn close_run(
 }
 
 fn lease_lost(key: LeaseKey<'_>) -> Failure {
-    Failure::Journal(JournalError::LeaseLost {
-        run_id: key.run_id.to_owned(),
-    })
+    Failure::Journal(JournalError::lease_lost(key.run_id))
 }
 
 impl Sqlite {
@@ -191,7 +189,7 @@ impl Sqlite {
         .map_err(|e| database(&self.endpoint(), operation, &e, None))?;
         result.map_err(|failure| match failure {
             Failure::Sqlite(e) => database(&self.endpoint(), operation, &e, None),
-            Failure::Journal(e) => e,
+            Failure::Journal(e) => e.at(&self.endpoint(), operation),
         })
     }
 

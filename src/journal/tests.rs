@@ -311,7 +311,7 @@ async fn a_lease_taken_over_makes_the_old_holders_writes_fail() {
             .await
             .unwrap_err();
         assert!(
-            matches!(error, JournalError::LeaseLost { ref run_id } if *run_id == run.lease.run_id),
+            matches!(error, JournalError::LeaseLost { ref run_id, .. } if *run_id == run.lease.run_id),
             "{on}: {error:?}"
         );
         let error = journal

@@ -131,12 +131,24 @@ pub struct PgServer {
     /// The `postgres` user's uid and gid, when the test runs as root.
     run_as: Option<(u32, u32)>,
     child: Option<Child>,
+    /// Whether commits wait for the disk (`fsync`), as in production; tests do without.
+    durable: bool,
 }
 
 impl PgServer {
     /// Starts one, or returns `None` (after saying which test is skipped and why) when
     /// PostgreSQL is not installed. Panics under `CI`.
     pub fn start(test: &str) -> Option<PgServer> {
+        Self::start_with(test, false)
+    }
+
+    /// Starts one whose commits wait for the disk, as a production server's do: for
+    /// measurements.
+    pub fn start_durable(test: &str) -> Option<PgServer> {
+        Self::start_with(test, true)
+    }
+
+    fn start_with(test: &str, durable: bool) -> Option<PgServer> {
         let Some(bin) = postgres_bin() else {
             return missing(test, "no initdb and postgres in /usr/lib/postgresql/*/bin");
         };
@@ -165,6 +177,7 @@ impl PgServer {
             port: free_port(),
             run_as,
             child: None,
+            durable,
         };
         let status = server
             .command("initdb")
@@ -178,8 +191,16 @@ impl PgServer {
             .status()
             .expect("initdb runs");
         assert!(status.success(), "initdb failed: {status}");
-        server.start_again();
-        Some(server)
+        // The free port may be taken by another test between finding it and the server
+        // binding it: a few other ports are tried, then the failure is reported.
+        for _ in 0..5 {
+            match server.try_start() {
+                Ok(()) => return Some(server),
+                Err(log) if log.contains("Address already in use") => server.port = free_port(),
+                Err(log) => panic!("postgres exited while starting:\n{log}"),
+            }
+        }
+        panic!("postgres found its port taken 5 times:\n{}", server.log());
     }
 
     /// One of PostgreSQL's programs, run as the `postgres` user when the test runs as root.
@@ -216,21 +237,33 @@ impl PgServer {
 
     /// Starts the stopped server again, on the same port with the same data.
     pub fn start_again(&mut self) {
+        if let Err(log) = self.try_start() {
+            panic!("postgres exited while starting:\n{log}");
+        }
+    }
+
+    /// Starts the server and waits until it accepts connections; the log when it exits
+    /// instead.
+    fn try_start(&mut self) -> Result<(), String> {
         assert!(self.child.is_none(), "already running");
+        let logged = self.log().len();
         let log = File::options()
             .create(true)
             .append(true)
             .open(self.dir.path().join("log"))
             .unwrap();
-        let child = self
-            .command("postgres")
+        let mut command = self.command("postgres");
+        command
             .arg("-D")
             .arg(self.dir.path().join("data"))
             .args(["-p", &self.port.to_string(), "-k"])
             .arg(self.dir.path())
-            .args(["-c", "listen_addresses=127.0.0.1"])
+            .args(["-c", "listen_addresses=127.0.0.1"]);
+        if !self.durable {
             // A test server: durability against the machine stopping is not what is tested.
-            .args(["-c", "fsync=off", "-c", "full_page_writes=off"])
+            command.args(["-c", "fsync=off", "-c", "full_page_writes=off"]);
+        }
+        let child = command
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -243,10 +276,12 @@ impl PgServer {
                 .status()
                 .is_ok_and(|s| s.success());
             if ready {
-                return;
+                return Ok(());
             }
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("postgres exited ({status}) while starting:\n{}", self.log());
+                self.child = None;
+                let log = self.log();
+                return Err(format!("({status})\n{}", &log[logged.min(log.len())..]));
             }
             assert!(
                 Instant::now() < give_up,
@@ -292,6 +327,7 @@ fn free_port() -> u16 {
 
 /// Where a journal lives: how to open another one on the same database (separate
 /// connections, as another process would have).
+#[derive(Clone, Debug)]
 pub enum Target {
     Sqlite(PathBuf),
     Postgres(String),

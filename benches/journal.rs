@@ -1,0 +1,316 @@
+//! What the journal's drain costs and saves: 10,000 events, each an order line selling one of a
+//! variation, applied by one `exactly_once()` call per event (the baseline), then recorded in a
+//! journal and drained, on SQLite (a file) and on PostgreSQL (a server on loopback with `fsync`
+//! on, started for the run when installed), into the fake Ecwid store under a rate limit
+//! scaled in time.
+//!
+//! Ecwid allows 600 requests per 60 s; here 600 per 1 s, on the fake and on the client alike,
+//! with the polling intervals scaled the same way. Each run reports the requests the fake
+//! received, the 429s among them, the wall time and, for the drain, the time it waited on the
+//! journal (`DrainReport::journal_time`) as a share of its wall time, and the time recording
+//! took. Every stock is checked after each run. Targets: at least 100 events per rate-limited
+//! request, journal time under 10% of the drain's wall time.
+//!
+//! `cargo bench --bench journal`. Environment: `JOURNAL_EVENTS` (default 10000),
+//! `JOURNAL_RATE` (requests per window, default 600), `JOURNAL_WINDOW_MS` (default 1000),
+//! `JOURNAL_TASKS` (concurrent tasks of the baseline, and of recording, default 64),
+//! `JOURNAL_VARIATIONS` (default 100).
+
+// The journal tests' harness, for a PostgreSQL server of the benchmark's own.
+#[path = "../tests/journal/harness.rs"]
+mod harness;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+use ecwid_inventory::fake::{demo, FakeStore, FakeToken, Stock, Store};
+use ecwid_inventory::journal::{Event, Journal};
+use ecwid_inventory::{
+    Client, CombinationId, Error, ProductId, RateLimit, StockChange, StockItem, StoreId,
+};
+
+const STORE: StoreId = StoreId::new(1003);
+const TOKEN: &str = "secret_bench_token";
+const RACK: ProductId = ProductId::new(1);
+const START: i64 = 1_000_000;
+
+struct Config {
+    events: usize,
+    rate: u32,
+    window: Duration,
+    tasks: usize,
+    variations: u64,
+}
+
+impl Config {
+    /// Ecwid's default polling (200 ms, then up to 2 s), scaled with the window.
+    fn polling(&self) -> (Duration, Duration) {
+        let scale = self.window.as_secs_f64() / 60.0;
+        (
+            Duration::from_millis(200).mul_f64(scale),
+            Duration::from_secs(2).mul_f64(scale),
+        )
+    }
+}
+
+fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
+    match std::env::var(name) {
+        Ok(value) => value
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name} is not a valid number: {value:?}")),
+        Err(_) => default,
+    }
+}
+
+struct Figures {
+    requests: usize,
+    rate_limited: usize,
+    wall: Duration,
+    /// The drain's: recording every event, and the drain's own waits on the journal.
+    recording: Option<Duration>,
+    journal: Option<Duration>,
+}
+
+async fn fake(config: &Config) -> FakeStore {
+    let rack = demo::numbered_product(RACK, "RACK", config.variations, START);
+    FakeStore::builder()
+        .store(Store::new(STORE).product(rack))
+        .token(FakeToken::secret(STORE, TOKEN))
+        .rate_limit(RateLimit::new(config.rate, config.window))
+        .start()
+        .await
+        .expect("the fake starts")
+}
+
+fn client(fake: &FakeStore, config: &Config) -> Client {
+    fake.client_builder(TOKEN)
+        .rate_limit(RateLimit::new(config.rate, config.window))
+        .build()
+        .expect("the client builds")
+}
+
+fn variation(config: &Config, n: usize) -> CombinationId {
+    CombinationId::new(n as u64 % config.variations + 1)
+}
+
+/// Event `n`: order line `order-n` sold one of its variation.
+fn event(config: &Config, n: usize) -> Event {
+    Event::new(
+        STORE,
+        format!("order-{n}"),
+        StockItem::Variation {
+            product: RACK,
+            combination: variation(config, n),
+        },
+        StockChange::Delta(-1),
+        UNIX_EPOCH + Duration::from_secs(1_767_225_600) + Duration::from_millis(n as u64),
+    )
+}
+
+/// Checks every stock and the ledger's length; panics if wrong.
+fn verify(fake: &FakeStore, config: &Config, what: &str) {
+    let mut expected: HashMap<CombinationId, i64> = HashMap::new();
+    for n in 0..config.events {
+        *expected.entry(variation(config, n)).or_insert(START) -= 1;
+    }
+    for (c, stock) in expected {
+        let item = StockItem::Variation {
+            product: RACK,
+            combination: c,
+        };
+        assert_eq!(
+            fake.stock(STORE, item),
+            Some(Stock::Quantity(stock)),
+            "{what}: stock of variation {c:?}"
+        );
+    }
+    assert_eq!(
+        fake.ledger().len(),
+        config.events,
+        "{what}: changes applied"
+    );
+}
+
+fn figures(fake: &FakeStore, wall: Duration) -> Figures {
+    let journal = fake.journal();
+    Figures {
+        requests: journal.len(),
+        rate_limited: journal.iter().filter(|r| r.status == Some(429)).count(),
+        wall,
+        recording: None,
+        journal: None,
+    }
+}
+
+/// One `exactly_once()` adjustment per event, from `tasks` concurrent tasks sharing a client
+/// (its status reads at their own intervals, 100 ms up to 1 s, not scaled: the rate limit, not
+/// the wait, bounds it with this many tasks).
+async fn one_call_per_event(config: &Arc<Config>) -> Figures {
+    let fake = fake(config).await;
+    let client = client(&fake, config);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(config.tasks);
+    for _ in 0..config.tasks {
+        let (client, next, config) = (client.clone(), Arc::clone(&next), Arc::clone(config));
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= config.events {
+                    break;
+                }
+                let answer = client
+                    .adjust_variation_stock(RACK, variation(&config, n), -1)
+                    .exactly_once()
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| panic!("event {n}: {e}"));
+                assert!(answer.is_updated(), "event {n} not updated");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("a task panicked");
+    }
+    let wall = started.elapsed();
+    verify(&fake, config, "one call per event");
+    figures(&fake, wall)
+}
+
+/// Records every event (from `tasks` tasks), then drains them.
+async fn drained(config: &Arc<Config>, journal: Journal) -> Figures {
+    let fake = fake(config).await;
+    let client = client(&fake, config);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(config.tasks);
+    for _ in 0..config.tasks {
+        let (journal, next, config) = (journal.clone(), Arc::clone(&next), Arc::clone(config));
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= config.events {
+                    break;
+                }
+                let recorded = journal.record(&event(&config, n)).await.expect("records");
+                assert!(recorded.is_new(), "event {n} recorded before");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("a task panicked");
+    }
+    let recording = started.elapsed();
+
+    let (first, max) = config.polling();
+    let started = Instant::now();
+    let report = journal
+        .drain(&client)
+        .poll_interval(first, max)
+        .send()
+        .await
+        .expect("the drain runs");
+    let wall = started.elapsed();
+    assert_eq!(report.applied, config.events, "drain: {report:?}");
+    verify(&fake, config, "drain");
+    let mut figures = figures(&fake, wall);
+    assert_eq!(figures.requests, report.requests, "drain: requests counted");
+    figures.recording = Some(recording);
+    figures.journal = Some(report.journal_time);
+    figures
+}
+
+fn print(name: &str, config: &Config, f: &Figures) {
+    let events = config.events as f64;
+    let wall = f.wall.as_secs_f64();
+    print!(
+        "{name:<20} requests {:>6}   429s {:>3}   events/request {:>7.1}   wall {:>7.2} s   \
+         events/s {:>7.0}",
+        f.requests,
+        f.rate_limited,
+        events / f.requests as f64,
+        wall,
+        events / wall
+    );
+    if let (Some(recording), Some(journal)) = (f.recording, f.journal) {
+        print!(
+            "   journal in drain {:>6.3} s ({:.1}% of its wall, {:.0} us/event)   recording \
+             {:>6.2} s ({:.0} us/event)",
+            journal.as_secs_f64(),
+            100.0 * journal.as_secs_f64() / wall,
+            1e6 * journal.as_secs_f64() / events,
+            recording.as_secs_f64(),
+            1e6 * recording.as_secs_f64() / events
+        );
+    }
+    println!();
+}
+
+fn main() {
+    let config = Arc::new(Config {
+        events: env("JOURNAL_EVENTS", 10_000),
+        rate: env("JOURNAL_RATE", 600),
+        window: Duration::from_millis(env("JOURNAL_WINDOW_MS", 1_000)),
+        tasks: env("JOURNAL_TASKS", 64),
+        variations: env("JOURNAL_VARIATIONS", 100),
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    println!(
+        "{} events over {} variations; rate limit {} per {} ms on the fake and the client \
+         (Ecwid: 600 per 60 s); baseline: {} concurrent tasks, one client",
+        config.events,
+        config.variations,
+        config.rate,
+        config.window.as_millis(),
+        config.tasks
+    );
+    let baseline = runtime.block_on(one_call_per_event(&config));
+    print("exactly_once() each", &config, &baseline);
+    let mut drains = Vec::new();
+
+    let dir = harness::TempDir::new("bench");
+    let sqlite = runtime
+        .block_on(Journal::open_sqlite(dir.path().join("journal.sqlite3")))
+        .expect("the SQLite journal opens");
+    let figures = runtime.block_on(drained(&config, sqlite));
+    print("drain, SQLite", &config, &figures);
+    drains.push(figures);
+
+    match harness::PgServer::start_durable("bench") {
+        Some(server) => {
+            let postgres = runtime
+                .block_on(Journal::connect_postgres(&server.url()))
+                .expect("the PostgreSQL journal connects");
+            let figures = runtime.block_on(drained(&config, postgres));
+            print("drain, PostgreSQL", &config, &figures);
+            drains.push(figures);
+        }
+        None => println!("drain, PostgreSQL: skipped (not installed)"),
+    }
+
+    for f in &drains {
+        let per_request = config.events as f64 / f.requests as f64;
+        let share = f.journal.unwrap_or_default().as_secs_f64() / f.wall.as_secs_f64();
+        println!(
+            "ratio  events/request {:.1} (target >= 100: {})   requests baseline/drain {:.1}   \
+             wall baseline/drain {:.1}   journal share of the drain {:.1}% (target < 10%: {})",
+            per_request,
+            if per_request >= 100.0 {
+                "met"
+            } else {
+                "MISSED"
+            },
+            baseline.requests as f64 / f.requests as f64,
+            baseline.wall.as_secs_f64() / f.wall.as_secs_f64(),
+            100.0 * share,
+            if share < 0.10 { "met" } else { "MISSED" },
+        );
+    }
+    println!("stocks exact after every run; every event applied once");
+}

@@ -1,0 +1,574 @@
+//! The drain: applies the events a journal holds through Ecwid's batch API, exactly once, with
+//! the bulk machinery (`resume_bulk`), writing each step to the journal before the next is sent.
+//!
+//! A run is up to 500 events claimed together, and their bulk plan (one batch, its
+//! deduplication key made when the run is claimed) is the run's saved document. The plan is
+//! run with every checkpoint saved to the run before anything more is sent (which also extends
+//! the lease), and once Ecwid has answered, every event's outcome is written and the run
+//! closed. So a worker killed at any instant leaves a run whose saved plan says how far it got:
+//!
+//! | saved plan | what it means | the next drain |
+//! |---|---|---|
+//! | planned | nothing was sent | plans it afresh and sends it |
+//! | creating (events `sending`) | the create may have been sent | sends it again under the same key (Ecwid answers with the first ticket), or, once the key is 55 minutes old, never again: its events end `unknown` |
+//! | created (events `sent`) | queued at Ecwid | reads its outcome, sending nothing again |
+//! | done | Ecwid answered | writes the outcomes |
+//!
+//! A run is taken over once its lease has expired (its worker died or stalled); the stalled
+//! worker's next write is refused, so it stops before sending anything more.
+
+use std::sync::{
+    atomic::{AtomicUsize, Ordering},
+    Arc, Mutex,
+};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::{ClaimedRun, EventRecord, EventState, Journal, JournalError, PlanFn};
+use crate::{
+    batch::Polling, builder::check_setting, options::request_builder, BulkPlan, Client, Error,
+    ItemOutcome, RequestOptions, MAX_BATCH_SIZE, MAX_SETTING,
+};
+
+/// How long a worker holds a run between two saves, by default: 5 minutes. A worker that dies
+/// leaves its run to others this long after its last save.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(5 * 60);
+
+/// How long a drain waits, by default, for Ecwid to report one run's batch completed: 2
+/// minutes. Past it the run is left for the next drain, which reads the batch again.
+pub const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(2 * 60);
+
+/// What a lease must cover beyond the longest wait between two saves (a create's deadline,
+/// then the polling and its last read): the journal's own writes.
+const LEASE_MARGIN: Duration = Duration::from_secs(30);
+
+/// Where a drain stopped: each call is bounded, and says which bound ended it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DrainStop {
+    /// No event of the store was waiting any more, nor a run to take over.
+    NothingWaiting,
+    /// It took this many events, the maximum set with [`Drain::max_events`].
+    MaxEvents(usize),
+    /// It took as many events as were waiting when it started (this many); those recorded
+    /// since are for the next drain.
+    WaitingAtStart(usize),
+    /// A run could not be finished, and the drain stopped there rather than meet the same
+    /// failure again: Ecwid refused the run's batch before queuing it (its events were
+    /// released, recorded again, for the next drain), or the batch's outcome is not known yet
+    /// (a create or a status read kept failing, or Ecwid did not complete it within the poll
+    /// timeout: the next drain learns it, sending nothing twice). `reason` says which.
+    #[non_exhaustive]
+    RunNotFinished {
+        /// What Ecwid answered, or what is not known.
+        reason: String,
+    },
+}
+
+/// What a [`Drain`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DrainReport {
+    /// Events Ecwid processed (`updateCount` 1, or 0 for unlimited stock): now `applied`.
+    pub applied: usize,
+    /// Events Ecwid refused or did not execute: now `failed`.
+    pub failed: usize,
+    /// Events whose outcome cannot be known (a key past its window, a result Ecwid left
+    /// unclear): now `unknown`, to reconcile by reading the stock. Never sent again.
+    pub unknown: usize,
+    /// Events put back to `recorded` because Ecwid refused their batch before queuing it; the
+    /// next drain sends them.
+    pub released: usize,
+    /// Runs worked on: claimed, or taken over.
+    pub runs: usize,
+    /// Of those, runs taken over from a worker whose lease had expired.
+    pub taken_over: usize,
+    /// Calls to Ecwid's batch API (creates and status reads), each a rate-limited request,
+    /// counted once however many attempts it took.
+    pub requests: usize,
+    /// How long the drain waited on its journal (claims, saves, outcomes).
+    pub journal_time: Duration,
+    /// Which bound ended the drain.
+    pub stopped: DrainStop,
+}
+
+type ProgressFn<'a> = Box<dyn FnMut(&DrainReport) + Send + 'a>;
+
+/// A drain of a journal into one store; made by [`Journal::drain`].
+#[must_use = "nothing is sent until .send().await"]
+pub struct Drain<'a> {
+    journal: &'a Journal,
+    client: &'a Client,
+    max_events: Option<usize>,
+    run_size: usize,
+    lease: Duration,
+    worker: String,
+    polling: Polling,
+    on_progress: Option<ProgressFn<'a>>,
+    options: RequestOptions,
+}
+
+request_builder!(Drain, DrainReport);
+
+impl std::fmt::Debug for Drain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Drain")
+            .field("journal", self.journal)
+            .field("client", self.client)
+            .field("max_events", &self.max_events)
+            .field("run_size", &self.run_size)
+            .field("lease", &self.lease)
+            .field("worker", &self.worker)
+            .field("polling", &self.polling)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Journal {
+    /// Applies the events recorded for `client`'s store through Ecwid's batch API, each
+    /// exactly once, oldest first: runs of up to 500 events, each one batch, every step
+    /// written to the journal before the next is sent. Runs that a dead worker left are taken
+    /// over first. Several workers (processes, machines) may drain one journal at once: they
+    /// never take the same event. See the [module docs](super) and [`Drain`].
+    ///
+    /// ```no_run
+    /// # async fn run(journal: ecwid_inventory::journal::Journal, client: ecwid_inventory::Client)
+    /// # -> Result<(), ecwid_inventory::Error> {
+    /// let report = journal.drain(&client).send().await?;
+    /// println!(
+    ///     "{} applied, {} failed, {} unknown in {} requests; stopped: {:?}",
+    ///     report.applied, report.failed, report.unknown, report.requests, report.stopped
+    /// );
+    /// # Ok(()) }
+    /// ```
+    pub fn drain<'a>(&'a self, client: &'a Client) -> Drain<'a> {
+        let polling = Polling {
+            timeout: DEFAULT_POLL_TIMEOUT,
+            ..Polling::default()
+        };
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        Drain {
+            journal: self,
+            client,
+            max_events: None,
+            run_size: MAX_BATCH_SIZE,
+            lease: DEFAULT_LEASE,
+            worker: format!("worker-{}-{}", std::process::id(), &id[..8]),
+            polling,
+            on_progress: None,
+            options: RequestOptions::default(),
+        }
+    }
+}
+
+impl<'a> Drain<'a> {
+    /// Takes at most this many events (at least 1). Without it, a drain takes as many as were
+    /// waiting when it started.
+    pub fn max_events(mut self, max: usize) -> Self {
+        self.max_events = Some(max);
+        self
+    }
+
+    /// The most events in one run, and so in one batch (1 to 500, default 500).
+    pub fn run_size(mut self, size: usize) -> Self {
+        self.run_size = size;
+        self
+    }
+
+    /// How long this worker holds a run between two saves ([`DEFAULT_LEASE`], 5 minutes). It
+    /// must cover the longest wait between two saves: the poll timeout plus the call's
+    /// deadline, and 30 s for the journal's writes (checked by [`send`](Self::send)). A shorter
+    /// lease lets others take over a dead worker's run sooner; a longer one tolerates a slower
+    /// Ecwid. Measured on the journal's clock: keep the workers' clocks in sync.
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// This worker's name in the journal's runs (1 to 200 bytes; by default `worker-`, the
+    /// process id and a few random characters).
+    pub fn worker(mut self, name: impl Into<String>) -> Self {
+        self.worker = name.into();
+        self
+    }
+
+    /// How often a run's batch status is read: first after `first`, then half as often again
+    /// each time, up to `max` (defaults 200 ms and 2 s), as
+    /// [`BulkRun::poll_interval`](crate::BulkRun::poll_interval).
+    pub fn poll_interval(mut self, first: Duration, max: Duration) -> Self {
+        self.polling.first = first;
+        self.polling.max = max.max(first);
+        self
+    }
+
+    /// How long to wait for Ecwid to report one run's batch completed
+    /// ([`DEFAULT_POLL_TIMEOUT`], 2 minutes). Past it the drain stops
+    /// ([`DrainStop::RunNotFinished`]) and leaves the run, queued at Ecwid, to the next drain.
+    pub fn poll_timeout(mut self, timeout: Duration) -> Self {
+        self.polling.timeout = timeout;
+        self
+    }
+
+    /// Called with the report so far after each run.
+    pub fn on_progress(mut self, progress: impl FnMut(&DrainReport) + Send + 'a) -> Self {
+        self.on_progress = Some(Box::new(progress));
+        self
+    }
+
+    /// Bad settings fail before anything is read, claimed or sent.
+    fn check(&self) -> Result<(), Error> {
+        if self.run_size == 0 || self.run_size > MAX_BATCH_SIZE {
+            return Err(Error::InvalidInput(format!(
+                "a run holds 1 to {MAX_BATCH_SIZE} events, not {}",
+                self.run_size
+            )));
+        }
+        if self.max_events == Some(0) {
+            return Err(Error::InvalidInput("max_events must be at least 1".into()));
+        }
+        super::check_worker(&self.worker)?;
+        self.polling.check().map_err(Error::InvalidInput)?;
+        self.options.check()?;
+        check_setting("lease", self.lease, false).map_err(Error::InvalidInput)?;
+        let deadline = self.options.deadline.unwrap_or(self.client.inner.deadline);
+        let needed = self.polling.timeout + deadline + LEASE_MARGIN;
+        if self.lease < needed {
+            return Err(Error::InvalidInput(format!(
+                "the lease ({:?}) must cover the poll timeout ({:?}), the call's deadline \
+                 ({deadline:?}) and {LEASE_MARGIN:?} for the journal: at least {needed:?}; raise \
+                 the lease (up to {MAX_SETTING:?}) or shorten the others",
+                self.lease, self.polling.timeout
+            )));
+        }
+        Ok(())
+    }
+
+    /// Drains: takes over expired runs first, then claims waiting events run by run, until
+    /// none is waiting, the bound is reached (the events waiting when it started, or
+    /// [`max_events`](Self::max_events)), or a run cannot be finished; the report says which.
+    ///
+    /// Fails with [`Error::InvalidInput`] on bad settings, before anything is read or sent,
+    /// and with [`Error::Journal`] when the journal fails: the run then stops before sending
+    /// anything it could not record first, and the next drain (once the database is back, and
+    /// the run's lease has expired) finishes it.
+    pub async fn send(mut self) -> Result<DrainReport, Error> {
+        self.check()?;
+        let store = self.client.store_id();
+        let mut report = DrainReport {
+            applied: 0,
+            failed: 0,
+            unknown: 0,
+            released: 0,
+            runs: 0,
+            taken_over: 0,
+            requests: 0,
+            journal_time: Duration::ZERO,
+            stopped: DrainStop::NothingWaiting,
+        };
+        let counts = timed(&mut report, self.journal.counts(store)).await?;
+        let waiting =
+            usize::try_from(counts.recorded + counts.sending + counts.sent).unwrap_or(usize::MAX);
+        let (budget, bound) = match self.max_events {
+            Some(max) if max < waiting => (max, DrainStop::MaxEvents(max)),
+            _ => (waiting, DrainStop::WaitingAtStart(waiting)),
+        };
+        let mut taken = 0;
+        // Each pass takes at least one event or stops, so there are at most `budget` passes.
+        while taken < budget {
+            let journal = self.journal;
+            let taken_over = timed(
+                &mut report,
+                journal.take_over(store, &self.worker, self.lease),
+            )
+            .await?;
+            let run = match taken_over {
+                Some(run) => {
+                    report.taken_over += 1;
+                    run
+                }
+                None => {
+                    let max = self.run_size.min(budget - taken);
+                    let plan = self.plan_fn();
+                    let claim = journal.claim(store, &self.worker, max, self.lease, plan);
+                    match timed(&mut report, claim).await? {
+                        Some(run) => run,
+                        None => {
+                            report.stopped = DrainStop::NothingWaiting;
+                            return Ok(report);
+                        }
+                    }
+                }
+            };
+            report.runs += 1;
+            taken += run.events.len().max(1);
+            let unfinished = self.run(run, &mut report).await?;
+            if let Some(progress) = &mut self.on_progress {
+                progress(&report);
+            }
+            if let Some(reason) = unfinished {
+                report.stopped = DrainStop::RunNotFinished { reason };
+                return Ok(report);
+            }
+        }
+        report.stopped = if waiting == 0 {
+            DrainStop::NothingWaiting
+        } else {
+            bound
+        };
+        Ok(report)
+    }
+
+    /// What a claim saves as its run's document: the client's bulk plan of the events, in
+    /// their order, so that its key and key time are the client's.
+    fn plan_fn(&self) -> PlanFn {
+        let (client, run_size) = (self.client.clone(), self.run_size);
+        Box::new(move |events: &[EventRecord]| {
+            let items = events.iter().map(|record| record.event.bulk_item());
+            let plan = client.plan_bulk(items, run_size)?;
+            Ok(serde_json::to_value(&plan).expect("a plan serializes"))
+        })
+    }
+
+    /// Runs one claimed run to its end: finished (`None`), or left for the next drain (why).
+    async fn run(
+        &mut self,
+        claimed: ClaimedRun,
+        report: &mut DrainReport,
+    ) -> Result<Option<String>, Error> {
+        let ClaimedRun {
+            lease,
+            document,
+            events,
+        } = claimed;
+        let journal = self.journal;
+        let corrupt = |why: String| -> Error {
+            JournalError::Corrupt(format!("run {}: {why}", lease.run_id))
+                .at(&journal.endpoint(), "resume a run")
+                .into()
+        };
+        let mut document = document;
+        if let Some(plan_id) = document.get_mut("planId") {
+            // The lease keeps two runners of a run apart; a worker of this process that
+            // stalled past its lease may still hold the plan's id, and must not stop the run.
+            *plan_id = Value::String(uuid::Uuid::new_v4().to_string());
+        }
+        let mut plan: BulkPlan = serde_json::from_value(document)
+            .map_err(|e| corrupt(format!("its document is not a bulk plan: {e}")))?;
+        check_items(&plan, &events).map_err(corrupt)?;
+        let summary = plan.report().summary();
+        if summary.not_sent == plan.len() {
+            // Saved before anything was sent (a checkpoint is saved before each create), so
+            // nothing was: planned afresh, its key is young whenever the run was claimed.
+            let items = plan
+                .report()
+                .iter()
+                .map(|(item, _)| item.clone())
+                .collect::<Vec<_>>();
+            plan = self.client.plan_bulk(items, self.run_size)?;
+        }
+
+        let calls = Arc::new(AtomicUsize::new(0));
+        let waited = Arc::new(Mutex::new(Duration::ZERO));
+        let held = Arc::new(Mutex::new(lease));
+        let checkpoint = {
+            let (journal, held, waited) = (journal.clone(), held.clone(), waited.clone());
+            let lease_for = self.lease;
+            // What each chunk's events were last written as, so that only changes are written.
+            let mut written: Vec<Option<EventState>> = Vec::new();
+            let first_states: Vec<EventState> = events.iter().map(|e| e.state.clone()).collect();
+            move |plan: &BulkPlan| {
+                let document = serde_json::to_value(plan).expect("a plan serializes");
+                let states = changed_states(&document, &first_states, &mut written);
+                let (journal, held, waited) = (journal.clone(), held.clone(), waited.clone());
+                async move {
+                    let mut lease = lock(&held).clone();
+                    let started = Instant::now();
+                    let saved = journal
+                        .save_run(&mut lease, &document, &states, lease_for)
+                        .await;
+                    *lock(&waited) += started.elapsed();
+                    saved?;
+                    *lock(&held) = lease;
+                    Ok(())
+                }
+            }
+        };
+        let ran = self
+            .client
+            .resume_bulk(plan)
+            .poll_interval(self.polling.first, self.polling.max)
+            .poll_timeout(self.polling.timeout)
+            .options(self.options)
+            .count_calls(calls.clone())
+            .on_checkpoint_async(checkpoint)
+            .send()
+            .await;
+        report.requests += calls.load(Ordering::Relaxed);
+        report.journal_time += *lock(&waited);
+        let bulk = ran?;
+        let lease = lock(&held).clone();
+
+        let outcomes: Option<Vec<EventState>> = bulk.outcomes().iter().map(final_state).collect();
+        match outcomes {
+            Some(states) if bulk.plan().is_done() => {
+                timed(report, journal.finish_run(&lease, &states)).await?;
+                for state in &states {
+                    match state {
+                        EventState::Applied { .. } => report.applied += 1,
+                        EventState::Failed { .. } => report.failed += 1,
+                        _ => report.unknown += 1,
+                    }
+                }
+                tracing::debug!(run = %lease.run_id, events = states.len(), "journal drain: run finished");
+                Ok(None)
+            }
+            _ => {
+                let reason = bulk
+                    .outcomes()
+                    .iter()
+                    .find_map(|outcome| match outcome {
+                        ItemOutcome::NotSent { reason } | ItemOutcome::Unknown { reason } => {
+                            Some(reason.clone())
+                        }
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| "the run's batch did not finish".to_owned());
+                if bulk.summary().not_sent == bulk.outcomes().len() {
+                    // Refused before it was queued: nothing was applied.
+                    timed(report, journal.release_run(&lease)).await?;
+                    report.released += bulk.outcomes().len();
+                } else {
+                    let document = serde_json::to_value(bulk.plan()).expect("a plan serializes");
+                    timed(report, journal.let_go(&lease, &document)).await?;
+                }
+                tracing::warn!(run = %lease.run_id, %reason, "journal drain: run not finished");
+                Ok(Some(reason))
+            }
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Awaits a journal operation, adding the time it took to the report.
+async fn timed<T, E: Into<Error>>(
+    report: &mut DrainReport,
+    operation: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, Error> {
+    let started = Instant::now();
+    let result = operation.await;
+    report.journal_time += started.elapsed();
+    result.map_err(Into::into)
+}
+
+/// The plan must hold the run's events, in order: a document that does not is not resumed.
+fn check_items(plan: &BulkPlan, events: &[EventRecord]) -> Result<(), String> {
+    let report = plan.report();
+    if plan.len() != events.len() {
+        return Err(format!(
+            "its plan holds {} items for {} events",
+            plan.len(),
+            events.len()
+        ));
+    }
+    for (n, ((item, _), record)) in report.iter().zip(events).enumerate() {
+        if item.item != record.event.item || item.change != record.event.change {
+            return Err(format!(
+                "item {n} of its plan is not event {:?}",
+                record.event.id
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// An event's state as a chunk of the plan shows it while in flight (`None` once the chunk is
+/// done or expired: its outcomes are written when the run finishes).
+fn chunk_state(chunk: &Value) -> Option<EventState> {
+    let key = || {
+        chunk["deduplicationKey"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    match chunk["state"]["state"].as_str()? {
+        "planned" => Some(EventState::Recorded),
+        "creating" => Some(EventState::Sending {
+            deduplication_key: key(),
+        }),
+        "created" => Some(EventState::Sent {
+            deduplication_key: key(),
+            ticket: chunk["state"]["ticket"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        }),
+        _ => None,
+    }
+}
+
+/// The events (by position in the run) whose state the plan `document` changes since it was
+/// last written; `written` remembers, chunk by chunk, what was (at first, `first` says).
+fn changed_states(
+    document: &Value,
+    first: &[EventState],
+    written: &mut Vec<Option<EventState>>,
+) -> Vec<(usize, EventState)> {
+    let mut changed = Vec::new();
+    let chunks = document["chunks"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    for (n, chunk) in chunks.iter().enumerate() {
+        let start = chunk["first"].as_u64().unwrap_or(0) as usize;
+        let len = chunk["items"].as_array().map_or(0, Vec::len);
+        if written.len() <= n {
+            written.push(first.get(start).cloned());
+        }
+        let Some(state) = chunk_state(chunk) else {
+            continue;
+        };
+        if written[n].as_ref() != Some(&state) {
+            changed.extend((start..start + len).map(|position| (position, state.clone())));
+            written[n] = Some(state);
+        }
+    }
+    changed
+}
+
+/// An event's final state from its item's outcome; `None` for an item never sent.
+fn final_state(outcome: &ItemOutcome) -> Option<EventState> {
+    Some(match outcome {
+        ItemOutcome::Updated { warning } => EventState::Applied {
+            update_count: 1,
+            warning: warning.clone(),
+        },
+        ItemOutcome::NotUpdated => EventState::Applied {
+            update_count: 0,
+            warning: None,
+        },
+        ItemOutcome::Failed {
+            status,
+            error_code,
+            error_message,
+        } => EventState::Failed {
+            status: Some(*status),
+            error_code: error_code.clone(),
+            error_message: error_message.clone(),
+        },
+        ItemOutcome::NotExecuted => EventState::Failed {
+            status: None,
+            error_code: None,
+            error_message: None,
+        },
+        ItemOutcome::Unknown { reason } => EventState::Unknown {
+            reason: reason.clone(),
+        },
+        ItemOutcome::NotSent { .. } => return None,
+    })
+}
