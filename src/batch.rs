@@ -22,7 +22,7 @@ use crate::{
 /// How long a deduplication key is surely remembered: Ecwid keeps it an hour from the first
 /// create; five minutes are kept spare for clock differences and the create's own time. No
 /// create is sent, or sent again, under a key older than this.
-pub(crate) const KEY_WINDOW: Duration = Duration::from_secs(55 * 60);
+pub const KEY_WINDOW: Duration = Duration::from_secs(55 * 60);
 
 /// How long a run waits, by default, for Ecwid to report one batch completed. A batch of 500
 /// requests normally completes within seconds; ten minutes leave room for a busy queue

@@ -83,6 +83,7 @@ mod time;
 mod transport;
 
 pub use adjust::AdjustStock;
+pub use batch::KEY_WINDOW;
 pub use builder::{
     ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DEADLINE,
     DEFAULT_MIN_ATTEMPT_TIME, DEFAULT_TIMEOUT, MAX_SETTING,

@@ -1,8 +1,8 @@
 //! What became of one change (`adjust`, `set`), printed the same way for both.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use ecwid_inventory::{Error, Stock, StockAdjustment};
+use ecwid_inventory::{Error, Stock, StockAdjustment, KEY_WINDOW};
 
 use crate::{
     exit::{Exit, Fail},
@@ -117,10 +117,6 @@ fn what_to_do(named: &Named, asked: Asked, key_expired: bool, now: SystemTime) -
     }
 }
 
-/// How long Ecwid surely remembers a deduplication key (55 of its 60 minutes), as the library
-/// counts it for `exactly_once_key`.
-const KEY_WINDOW: Duration = Duration::from_secs(55 * 60);
-
 /// The arguments of `get` for the same item.
 fn get_arguments(named: &Named) -> String {
     match &named.sku {
@@ -148,6 +144,7 @@ fn get_arguments(named: &Named) -> String {
 mod tests {
     use super::*;
     use ecwid_inventory::{ProductId, StockItem};
+    use std::time::Duration;
 
     #[test]
     fn an_unknown_outcome_says_what_to_do() {
