@@ -233,6 +233,7 @@ impl<'a> BulkRun<'a> {
 
     /// Adds one to `calls` for every batch create and status read the run sends (a call,
     /// whatever retries it took).
+    #[cfg(feature = "journal")]
     pub(crate) fn count_calls(mut self, calls: Arc<AtomicUsize>) -> Self {
         self.calls = Some(calls);
         self
