@@ -5,7 +5,7 @@ use ecwid_inventory::fake::{demo, FakeStore, Fault, Route};
 use ecwid_inventory::{CombinationId, ProductId, Stock, StockItem};
 use serde_json::{json, Value};
 
-use crate::harness::Shop;
+use crate::harness::{Shop, BIN};
 
 #[tokio::test]
 async fn snapshot_writes_csv_of_every_stock_with_a_sku_of_its_own() {
@@ -134,4 +134,38 @@ async fn a_snapshot_cut_short_says_so_and_exits_1() {
         run.stderr.starts_with("error: the snapshot is incomplete"),
         "{run:#?}"
     );
+}
+
+/// `snapshot | head`: a reader that closes the pipe after the first rows ends the snapshot
+/// quietly (exit 0, no error). The catalog's CSV (some 200 KB) is more than a pipe holds, so
+/// the command is still writing when the pipe closes.
+#[tokio::test]
+async fn a_reader_closing_the_pipe_ends_the_snapshot_quietly() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    let shop = Shop::start(
+        FakeStore::builder()
+            .store(demo::catalog(2_000, 5))
+            .tokens(demo::tokens()),
+        demo::TOKEN,
+    )
+    .await;
+    let mut child = tokio::process::Command::new(BIN)
+        .arg("snapshot")
+        .env_clear()
+        .envs(shop.env())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut header = String::new();
+    stdout.read_line(&mut header).await.unwrap();
+    assert!(header.starts_with("sku,product_id,"), "{header}");
+    drop(stdout);
+    let output = child.wait_with_output().await.unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr, "");
 }

@@ -62,13 +62,21 @@ pub async fn run(
         };
         products += u64::from(stock.item.combination().is_none());
         let written = match format {
-            SnapshotFormat::Csv => bar.suspend(|| write_csv(&mut csv, &stock))?,
+            SnapshotFormat::Csv => bar.suspend(|| write_csv(&mut csv, &stock)),
             SnapshotFormat::Json => {
-                bar.suspend(|| out.json(&StockJson::from(&stock)))?;
-                true
+                bar.suspend(|| out.json(&StockJson::from(&stock)).map(|()| true))
             }
         };
-        rows += u64::from(written);
+        match written {
+            Ok(written) => rows += u64::from(written),
+            // `snapshot | head`: the reader has what it wanted and closed the pipe. Stop
+            // reading the catalog (nothing more is sent) and end quietly, as a filter does.
+            Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {
+                bar.finish_and_clear();
+                return Ok(Exit::Done);
+            }
+            Err(error) => return Err(error.into()),
+        }
     };
     csv.flush()?;
     bar.finish_and_clear();
@@ -98,7 +106,7 @@ async fn next(items: &mut CatalogStream<'_>) -> Option<Result<ItemStock, Error>>
 /// One CSV row of `stock`: a product's own stock, or a variation's with a SKU of its own. A
 /// variation sharing its product's stock is left out (the product's row stands for it, and a
 /// second row of the same SKU would not be a valid `sync` FILE). Says whether it wrote a row.
-fn write_csv(csv: &mut csv::Writer<impl Write>, stock: &ItemStock) -> Result<bool, Fail> {
+fn write_csv(csv: &mut csv::Writer<impl Write>, stock: &ItemStock) -> io::Result<bool> {
     if stock.shares_product_stock {
         return Ok(false);
     }
