@@ -4,8 +4,8 @@
 //! adjustments, product and variation reads and stock sets, a product's variation list, the
 //! product search with its orders and update-time filters, and the batch endpoints) over real HTTP on `127.0.0.1`, with Ecwid's documented rules: tokens and scopes,
 //! stock that may go negative, variations that share their product's stock, `responseFields`,
-//! low-stock notifications, a per-token rate limit, and batches run in order by a background
-//! worker. Every body it sends is built from the spec's generated types
+//! low-stock notifications, a per-token rate limit, and batches run by a background worker
+//! (in order, or up to 100 items at once under `allowParallelMode`). Every body it sends is built from the spec's generated types
 //! ([`crate::generated::types`]), so it matches the spec by construction.
 //!
 //! What makes it a test tool: it records every request ([`FakeStore::journal`], secrets
@@ -126,7 +126,13 @@
 //! - **Low-stock notification**: with `checkLowStockNotification=true`, recorded when the new
 //!   stock is at or below the item's warning limit (no limit, no notification).
 //! - **Batch**: items run one at a time, in order, by one worker per store, batches in FIFO
-//!   order (`allowParallelMode` and `groupId` are accepted and ignored). An item runs with the
+//!   order (`groupId` is accepted and ignored). With `allowParallelMode=true` up to 100 items
+//!   of a batch run at once, as Ecwid documents: they start in order and finish in any order
+//!   (each result still in its item's place), so the order of their effects is not promised;
+//!   under `stopOnFirstFailure` a failure marks `NOT_EXECUTED` only the items not yet started
+//!   (*the fake's choice*: Ecwid does not say). An item's own work is still atomic; what
+//!   parallel items share is their waiting ([`FakeStoreBuilder::batch_item_delay`]). An item
+//!   runs with the
 //!   creating token's scopes through the same checks as a REST request (minus the rate limit
 //!   and content type), and fails `WRONG_PARAMETER` if it is itself a batch. An item's fields
 //!   other than `id`, `path`, `method` and `body` are ignored, `null` or not (the spec allows
