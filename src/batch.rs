@@ -68,6 +68,17 @@ impl Polling {
     }
 }
 
+/// How Ecwid may run a batch's items.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ItemOrder {
+    /// One after another, in order: what a batch that writes needs, as its items' effects
+    /// (on the same stock, say) must land in the order sent.
+    InOrder,
+    /// `allowParallelMode`: up to 100 at once, in no promised order. For batches that only
+    /// read, which then take about as long as their slowest read rather than all reads in turn.
+    Parallel,
+}
+
 impl Client {
     /// Creates (or re-creates, with the same key) a batch, sending it again as `repeat` allows
     /// within `deadline`; the caller keeps that within the key's window.
@@ -75,6 +86,7 @@ impl Client {
         &self,
         key: &str,
         body: &[BatchRequestItem],
+        order: ItemOrder,
         repeat: Repeat,
         deadline: Duration,
         timeout: Option<Duration>,
@@ -86,13 +98,16 @@ impl Client {
             .timeout(timeout);
         let ticket = self
             .send_until(options, move |raw| async move {
-                raw.create_batch()
+                let create = raw
+                    .create_batch()
                     .store_id(store)
                     .deduplication_key(key)
                     .stop_on_first_failure(false)
-                    .body(body.to_vec())
-                    .send()
-                    .await
+                    .body(body.to_vec());
+                match order {
+                    ItemOrder::InOrder => create.send().await,
+                    ItemOrder::Parallel => create.allow_parallel_mode(true).send().await,
+                }
             })
             .await?;
         Ok(ticket.ticket)
