@@ -499,3 +499,44 @@ async fn a_failure_in_a_parallel_batch_stops_only_the_items_not_yet_started() {
     assert_eq!(status["completedRequests"], 150);
     assert_eq!(fake.ledger().len(), 99);
 }
+
+/// Under a paused clock the fake's waits pass as soon as nothing else can run, so the time a
+/// request takes is exactly the fake's modelled time.
+#[tokio::test(start_paused = true)]
+async fn a_search_page_costs_its_time_over_http_and_in_a_batch_where_parallel_pages_share_it() {
+    let page_time = Duration::from_secs(1);
+    let fake = shop().search_page_time(page_time).start().await.unwrap();
+    let get = |path: &'static str| {
+        let url = format!("{}/1003{path}", fake.base_url());
+        async move {
+            let started = tokio::time::Instant::now();
+            let response = http().get(url).bearer_auth(TOKEN).send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            started.elapsed()
+        }
+    };
+    assert_eq!(get("/products?limit=1").await, page_time);
+    assert!(
+        get("/products/1").await < page_time,
+        "only a search pays it"
+    );
+
+    let pages = |n: usize| {
+        Value::Array(
+            (0..n)
+                .map(|i| json!({"id": i.to_string(), "method": "GET", "path": "/products?limit=1"}))
+                .collect(),
+        )
+    };
+    let started = tokio::time::Instant::now();
+    let parallel = ticket(&fake, "?allowParallelMode=true", pages(150)).await;
+    let status = settled_status(&fake, &parallel).await;
+    assert_eq!(status.completed_requests, Some(150));
+    // A hundred pages, then fifty: two page times, not one, nor 150.
+    let took = started.elapsed();
+    assert!(took >= 2 * page_time && took < 3 * page_time, "{took:?}");
+    let started = tokio::time::Instant::now();
+    let in_order = ticket(&fake, "", pages(3)).await;
+    settled_status(&fake, &in_order).await;
+    assert!(started.elapsed() >= 3 * page_time);
+}

@@ -226,14 +226,19 @@ impl Batches {
         Some((ticket, at_once))
     }
 
-    /// Hands out the next item of a running batch to run; `None` when none is left to start
-    /// (all started, or the batch stopped at a failure).
-    fn start_item(&mut self, ticket: &str) -> Option<usize> {
+    /// Hands out the next item of a running batch to run, with its endpoint and method;
+    /// `None` when none is left to start (all started, or the batch stopped at a failure).
+    fn start_item(&mut self, ticket: &str) -> Option<(usize, Option<Endpoint>, String)> {
         let batch = self.by_ticket.get_mut(ticket)?;
         let index = batch.started;
-        batch.items.get(index)?;
+        let item = batch.items.get(index)?;
         batch.started += 1;
-        Some(index)
+        let path = item
+            .path
+            .split_once('?')
+            .map_or(item.path.as_str(), |(path, _)| path);
+        let endpoint = Endpoint::from_store_path(batch.store, path);
+        Some((index, endpoint, item.method.to_string()))
     }
 }
 
@@ -344,8 +349,8 @@ impl State {
 /// A store's batch worker: runs its queued batches one after another. A batch's items run one
 /// at a time in order, or up to [`MAX_PARALLEL_ITEMS`] at once under `allowParallelMode`
 /// (started in order, finished in any order, as in Ecwid). Each item runs under the lock (so
-/// atomic, like a REST request), after the configured item delay: a wait that parallel items
-/// spend together.
+/// atomic, like a REST request), after the configured item delay and, for a product search,
+/// the page time: waits that parallel items spend together.
 pub(crate) async fn worker(shared: Arc<Shared>, store: StoreId, wake: Arc<Notify>) {
     loop {
         let notified = wake.notified();
@@ -361,10 +366,12 @@ pub(crate) async fn worker(shared: Arc<Shared>, store: StoreId, wake: Arc<Notify
         let mut running = JoinSet::new();
         loop {
             while running.len() < at_once {
-                let Some(index) = shared.lock().batches.start_item(&ticket) else {
+                let Some((index, endpoint, method)) = shared.lock().batches.start_item(&ticket)
+                else {
                     break;
                 };
-                let wait = shared.config.batch_item_delay;
+                let wait =
+                    shared.config.batch_item_delay + shared.config.server_time(endpoint, &method);
                 let (shared, ticket) = (Arc::clone(&shared), ticket.clone());
                 running.spawn(async move {
                     if !wait.is_zero() {
