@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::{
-    batch::{item_result, ItemOrder, ItemResult, Polling},
+    batch::{into_item_result, ItemOrder, ItemResult, Polling},
     client::{CallOptions, Failed},
     generated::types::{
         BatchRequestItem, BatchRequestItemMethod, ProductPage, ProductStock, VariationStock,
@@ -381,10 +381,10 @@ impl Client {
         };
         Ok(status
             .responses
-            .iter()
-            .filter_map(|response| {
-                let id = response.id.clone()?;
-                let page = match item_result(response) {
+            .into_iter()
+            .filter_map(|mut response| {
+                let id = response.id.take()?;
+                let page = match into_item_result(response) {
                     ItemResult::Answered(body) => Ok(body),
                     ItemResult::Refused(error) => Err(error),
                     ItemResult::NotExecuted => Err(Error::NotExecuted),
