@@ -166,8 +166,9 @@ impl Batches {
                 format!("No batch with ticket {ticket}"),
             );
         };
-        // Each finished item's answer body is copied once, into the JSON sent; the rest of
-        // the status is built from the spec's types.
+        // The status is built from the spec's types without the items' answers, which are
+        // then written into the text sent from where the batch keeps them: a batch of catalog
+        // pages holds megabytes of them, not worth copying for every status read.
         let mut bodies = Vec::new();
         let responses = batch
             .results
@@ -181,20 +182,17 @@ impl Batches {
             completed_requests: Some(count(batch.finished)),
             responses,
         });
-        let sent = answer
-            .body
-            .get_mut("responses")
-            .and_then(Value::as_array_mut);
-        for (response, body) in sent.into_iter().flatten().zip(bodies) {
-            let (Some(response), Some(body)) = (response.as_object_mut(), body) else {
-                continue;
-            };
-            if escaped {
-                response.insert("escapedHttpBody".into(), Value::String(body.to_string()));
-            } else {
-                response.insert("httpBody".into(), body.clone());
-            }
-        }
+        let key = if escaped {
+            "escapedHttpBody"
+        } else {
+            "httpBody"
+        };
+        let sent = Sent {
+            value: &answer.body,
+            inner: Inner::Responses(bodies, key, escaped),
+        };
+        answer.text = Some(serde_json::to_string(&sent).expect("JSON values serialize"));
+        answer.body = Value::Null;
         answer
     }
 
@@ -244,6 +242,59 @@ impl Batches {
 
 fn count(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// A JSON object as sent, with more written into it: a status's `responses`, each with its
+/// answer's body.
+struct Sent<'a> {
+    value: &'a Value,
+    inner: Inner<'a>,
+}
+
+enum Inner<'a> {
+    /// The bodies of a status's responses, in order, under the key given (escaped or not).
+    Responses(Vec<Option<&'a Value>>, &'static str, bool),
+    /// One response's body, under the key given (escaped or not).
+    Body(Option<&'a Value>, &'static str, bool),
+}
+
+impl serde::Serialize for Sent<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+
+        struct Each<'a>(&'a [Value], &'a [Option<&'a Value>], &'static str, bool);
+        impl serde::Serialize for Each<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let Each(responses, bodies, key, escaped) = *self;
+                let mut seq = serializer.serialize_seq(Some(responses.len()))?;
+                for (value, body) in responses.iter().zip(bodies) {
+                    seq.serialize_element(&Sent {
+                        value,
+                        inner: Inner::Body(*body, key, escaped),
+                    })?;
+                }
+                seq.end()
+            }
+        }
+
+        let fields = self.value.as_object().into_iter().flatten();
+        let mut map = serializer.serialize_map(None)?;
+        for (name, value) in fields {
+            match &self.inner {
+                Inner::Responses(bodies, key, escaped) if name == "responses" => {
+                    let responses = value.as_array().map_or(&[][..], Vec::as_slice);
+                    map.serialize_entry(name, &Each(responses, bodies, key, *escaped))?;
+                }
+                _ => map.serialize_entry(name, value)?,
+            }
+        }
+        match &self.inner {
+            Inner::Body(Some(body), key, true) => map.serialize_entry(key, &body.to_string())?,
+            Inner::Body(Some(body), key, false) => map.serialize_entry(key, body)?,
+            _ => {}
+        }
+        map.end()
+    }
 }
 
 /// One item's result as the spec's type, without its answer's body, which is pushed to

@@ -213,7 +213,8 @@ fn record(shared: &Shared, id: RequestId, parts: &Parts, body: &[u8]) -> Recorde
 }
 
 fn response(answer: Answer) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(answer.body.to_string())));
+    let text = answer.text.unwrap_or_else(|| answer.body.to_string());
+    let mut response = Response::new(Full::new(Bytes::from(text)));
     *response.status_mut() = answer.status;
     let headers = response.headers_mut();
     headers.insert(
