@@ -68,6 +68,17 @@ impl Polling {
     }
 }
 
+/// How Ecwid may run a batch's items.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ItemOrder {
+    /// One after another, in order: what a batch that writes needs, as its items' effects
+    /// (on the same stock, say) must land in the order sent.
+    InOrder,
+    /// `allowParallelMode`: up to 100 at once, in no promised order. For batches that only
+    /// read, which then take about as long as their slowest read rather than all reads in turn.
+    Parallel,
+}
+
 impl Client {
     /// Creates (or re-creates, with the same key) a batch, sending it again as `repeat` allows
     /// within `deadline`; the caller keeps that within the key's window.
@@ -75,6 +86,7 @@ impl Client {
         &self,
         key: &str,
         body: &[BatchRequestItem],
+        order: ItemOrder,
         repeat: Repeat,
         deadline: Duration,
         timeout: Option<Duration>,
@@ -86,13 +98,16 @@ impl Client {
             .timeout(timeout);
         let ticket = self
             .send_until(options, move |raw| async move {
-                raw.create_batch()
+                let create = raw
+                    .create_batch()
                     .store_id(store)
                     .deduplication_key(key)
                     .stop_on_first_failure(false)
-                    .body(body.to_vec())
-                    .send()
-                    .await
+                    .body(body.to_vec());
+                match order {
+                    ItemOrder::InOrder => create.send().await,
+                    ItemOrder::Parallel => create.allow_parallel_mode(true).send().await,
+                }
             })
             .await?;
         Ok(ticket.ticket)
@@ -150,10 +165,11 @@ impl Client {
     }
 }
 
-/// The JSON answer a batch item carried: `httpBody`, or `escapedHttpBody` parsed.
-fn item_body(response: &BatchResponseItem) -> Option<serde_json::Value> {
-    match (&response.http_body, &response.escaped_http_body) {
-        (Some(body), _) => Some(body.clone()),
+/// The JSON answer a batch item carried, taken out of it: `httpBody`, or `escapedHttpBody`
+/// parsed.
+fn take_body(response: &mut BatchResponseItem) -> Option<serde_json::Value> {
+    match (response.http_body.take(), &response.escaped_http_body) {
+        (Some(body), _) => Some(body),
         (None, Some(escaped)) => serde_json::from_str(escaped).ok(),
         (None, None) => None,
     }
@@ -183,6 +199,13 @@ pub(crate) enum ItemResult {
 /// marked `NOT_EXECUTED` that carries a success or server-failure status or an answer that is
 /// not an error. A `COMPLETED` item without a usable status is `Answered`: its body decides.
 pub(crate) fn item_result(response: &BatchResponseItem) -> ItemResult {
+    into_item_result(response.clone())
+}
+
+/// [`item_result`] of a result the caller no longer needs: its answer's body is moved, not
+/// copied (a batch of page reads carries megabytes of them).
+pub(crate) fn into_item_result(mut response: BatchResponseItem) -> ItemResult {
+    let body = take_body(&mut response);
     // The item's HTTP status, when Ecwid gave one that reads as such.
     let status = response
         .http_status_code
@@ -193,7 +216,6 @@ pub(crate) fn item_result(response: &BatchResponseItem) -> ItemResult {
         None => "no status code".to_owned(),
     };
     let unclear = |what: &str| ItemResult::Unclear(format!("{what} ({raw_status})"));
-    let body = item_body(response);
     match (response.status, status) {
         // Not executed, yet carrying a success or server-failure status or an answer: the item
         // contradicts itself, so it may have run.

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use tokio::time::Instant;
 
 use crate::{
-    batch::{item_result, result_for, ItemResult, Polling, KEY_WINDOW},
+    batch::{item_result, result_for, ItemOrder, ItemResult, Polling, KEY_WINDOW},
     client::{CallOptions, Failed},
     generated::types::{BatchRequestItem, BatchStatusStatus, StockUpdateResult},
     retry::Repeat,
@@ -224,6 +224,7 @@ pub(crate) async fn send_once(
         .create_batch(
             key,
             &request,
+            ItemOrder::InOrder,
             Repeat::UntilDeadline,
             budget,
             options.timeout,

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::{
-    batch::{item_result, ItemResult, Polling},
+    batch::{into_item_result, ItemOrder, ItemResult, Polling},
     client::{CallOptions, Failed},
     generated::types::{
         BatchRequestItem, BatchRequestItemMethod, ProductPage, ProductStock, VariationStock,
@@ -350,7 +350,8 @@ impl Client {
 
     /// Runs reads (`GET` requests) as one batch and returns each one's answer, by item id: the
     /// body it was answered with, or the error it met. A read changes nothing, so a fresh key
-    /// is enough. Fails when the batch cannot be created or read, or is not completed within
+    /// is enough, and Ecwid may run the reads in parallel (`allowParallelMode`): the batch
+    /// then takes about as long as its slowest read, not as long as all of them in turn. Fails when the batch cannot be created or read, or is not completed within
     /// the polling's timeout.
     pub(crate) async fn read_batch(
         &self,
@@ -361,7 +362,14 @@ impl Client {
         let key = uuid::Uuid::new_v4().to_string();
         let deadline = options.deadline.unwrap_or(self.inner.deadline);
         let ticket = self
-            .create_batch(&key, requests, Repeat::Always, deadline, options.timeout)
+            .create_batch(
+                &key,
+                requests,
+                ItemOrder::Parallel,
+                Repeat::Always,
+                deadline,
+                options.timeout,
+            )
             .await
             .map_err(Failed::into_error)?;
         let polled = self.poll_batch(&ticket, polling, options, |_| {}).await?;
@@ -373,10 +381,10 @@ impl Client {
         };
         Ok(status
             .responses
-            .iter()
-            .filter_map(|response| {
-                let id = response.id.clone()?;
-                let page = match item_result(response) {
+            .into_iter()
+            .filter_map(|mut response| {
+                let id = response.id.take()?;
+                let page = match into_item_result(response) {
                     ItemResult::Answered(body) => Ok(body),
                     ItemResult::Refused(error) => Err(error),
                     ItemResult::NotExecuted => Err(Error::NotExecuted),

@@ -409,3 +409,134 @@ async fn a_batch_counts_as_one_request_against_the_rate_limit() {
     assert_eq!(delta(&fake, SHIRT_PATH, -1).await.status(), 429);
     assert_eq!(shirt(&fake), Some(Stock::Quantity(9)));
 }
+
+#[tokio::test]
+async fn a_parallel_batch_runs_up_to_100_items_at_once_each_answered_in_its_place() {
+    let delay = Duration::from_secs(1);
+    let items = |n: usize| {
+        Value::Array(
+            (0..n)
+                .map(|i| item(&i.to_string(), "/products/1/inventory", -1))
+                .collect(),
+        )
+    };
+    let parallel = shop().batch_item_delay(delay).start().await.unwrap();
+    let in_order = shop().batch_item_delay(delay).start().await.unwrap();
+    let before = shirt(&parallel);
+    parallel.pause_batches();
+    in_order.pause_batches();
+    let parallel_ticket = ticket(&parallel, "?allowParallelMode=true", items(150)).await;
+    let in_order_ticket = ticket(&in_order, "?allowParallelMode=false", items(3)).await;
+    // From here the fakes are only looked at in-process, so the paused clock moves them.
+    tokio::time::pause();
+    parallel.resume_batches();
+    in_order.resume_batches();
+    tokio::time::sleep(delay + delay / 2).await;
+    assert_eq!(
+        parallel.ledger().len(),
+        100,
+        "a hundred items ran together, and no more"
+    );
+    assert_eq!(
+        in_order.ledger().len(),
+        1,
+        "without the flag, one at a time"
+    );
+    tokio::time::sleep(delay).await;
+    assert_eq!(parallel.ledger().len(), 150);
+    assert_eq!(in_order.ledger().len(), 2);
+    tokio::time::resume();
+
+    let status = serde_json::to_value(settled_status(&parallel, &parallel_ticket).await).unwrap();
+    assert_eq!(status["completedRequests"], 150);
+    let responses = status["responses"].as_array().unwrap();
+    assert_eq!(responses.len(), 150);
+    for (i, response) in responses.iter().enumerate() {
+        assert_eq!(
+            response["id"],
+            i.to_string(),
+            "each result in its item's place"
+        );
+        assert_eq!(response["status"], "COMPLETED");
+        assert_eq!(response["httpBody"]["updateCount"], 1);
+    }
+    let (Some(Stock::Quantity(before)), Some(Stock::Quantity(after))) = (before, shirt(&parallel))
+    else {
+        panic!("the shirt has a counted stock");
+    };
+    assert_eq!(before - after, 150, "every item applied once");
+    let status = settled_status(&in_order, &in_order_ticket).await;
+    assert_eq!(status.completed_requests, Some(3));
+}
+
+#[tokio::test]
+async fn a_failure_in_a_parallel_batch_stops_only_the_items_not_yet_started() {
+    let fake = shop()
+        .batch_item_delay(Duration::from_millis(10))
+        .start()
+        .await
+        .unwrap();
+    let mut items = vec![item("missing", "/products/99/inventory", -1)];
+    items.extend((1..150).map(|i| item(&i.to_string(), "/products/1/inventory", -1)));
+    let ticket = ticket(&fake, "?allowParallelMode=true", Value::Array(items)).await;
+    let status = serde_json::to_value(settled_status(&fake, &ticket).await).unwrap();
+    let statuses: Vec<&str> = status["responses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    // The first hundred started together, before the failure was known.
+    assert_eq!(statuses[0], "FAILED");
+    assert!(
+        statuses[1..100].iter().all(|&s| s == "COMPLETED"),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[100..].iter().all(|&s| s == "NOT_EXECUTED"),
+        "{statuses:?}"
+    );
+    assert_eq!(status["completedRequests"], 150);
+    assert_eq!(fake.ledger().len(), 99);
+}
+
+/// Under a paused clock the fake's waits pass as soon as nothing else can run, so the time a
+/// request takes is exactly the fake's modelled time.
+#[tokio::test(start_paused = true)]
+async fn a_search_page_costs_its_time_over_http_and_in_a_batch_where_parallel_pages_share_it() {
+    let page_time = Duration::from_secs(1);
+    let fake = shop().search_page_time(page_time).start().await.unwrap();
+    let get = |path: &'static str| {
+        let url = format!("{}/1003{path}", fake.base_url());
+        async move {
+            let started = tokio::time::Instant::now();
+            let response = http().get(url).bearer_auth(TOKEN).send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            started.elapsed()
+        }
+    };
+    assert_eq!(get("/products?limit=1").await, page_time);
+    assert!(
+        get("/products/1").await < page_time,
+        "only a search pays it"
+    );
+
+    let pages = |n: usize| {
+        Value::Array(
+            (0..n)
+                .map(|i| json!({"id": i.to_string(), "method": "GET", "path": "/products?limit=1"}))
+                .collect(),
+        )
+    };
+    let started = tokio::time::Instant::now();
+    let parallel = ticket(&fake, "?allowParallelMode=true", pages(150)).await;
+    let status = settled_status(&fake, &parallel).await;
+    assert_eq!(status.completed_requests, Some(150));
+    // A hundred pages, then fifty: two page times, not one, nor 150.
+    let took = started.elapsed();
+    assert!(took >= 2 * page_time && took < 3 * page_time, "{took:?}");
+    let started = tokio::time::Instant::now();
+    let in_order = ticket(&fake, "", pages(3)).await;
+    settled_status(&fake, &in_order).await;
+    assert!(started.elapsed() >= 3 * page_time);
+}

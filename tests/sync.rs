@@ -16,7 +16,7 @@ use ecwid_inventory::{
 };
 use serde_json::{json, Value};
 
-use common::{creates, delta, ms, STORE, TOKEN};
+use common::{creates, delta, ms, query_value, STORE, TOKEN};
 
 const SHIRT: ProductId = ProductId::new(1);
 /// Own SKU "SHIRT-RED", own stock 10.
@@ -704,4 +704,28 @@ async fn a_batch_not_run_in_time_is_unknown_until_the_plan_is_applied_again() {
     fake.batches_settled().await;
     assert_ledger_once(&fake, rack_changes(10));
     assert_rack_at_targets(&fake, 10);
+}
+
+/// The plan's batches only read, so Ecwid may run their items in parallel; the apply's write,
+/// so they run in order: a sale and a change of the same stock must land as sent.
+#[tokio::test]
+async fn read_batches_ask_for_parallel_mode_and_write_batches_never_do() {
+    let fake = shop(3).start().await.unwrap();
+    let client = client(&fake);
+    let plan = client.plan_sync(every_status()).await.unwrap();
+    let reads = creates(&fake);
+    assert!(!reads.is_empty(), "the plan read through a batch");
+    for create in &reads {
+        assert_eq!(query_value(create, "allowParallelMode"), Some("true"));
+    }
+    client
+        .apply_sync(plan)
+        .poll_interval(ms(5), ms(50))
+        .await
+        .unwrap();
+    let writes = &creates(&fake)[reads.len()..];
+    assert!(!writes.is_empty(), "the apply wrote through a batch");
+    for create in writes {
+        assert_eq!(query_value(create, "allowParallelMode"), None, "{create:?}");
+    }
 }

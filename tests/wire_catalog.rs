@@ -657,17 +657,22 @@ fn failed(id: &str, status: u16, code: &str) -> Value {
     })
 }
 
-/// The create's query: a fresh UUID as the deduplication key, and no stop on a failure.
-fn assert_create_query(create: &Request) -> String {
+/// The create's query: a fresh UUID as the deduplication key, no stop on a failure, and
+/// parallel mode when the batch only reads (`reads_only`), never when it writes.
+fn assert_create_query(create: &Request, reads_only: bool) -> String {
     assert_eq!(create.method.as_str(), "POST");
     assert_eq!(create.url.path(), BATCH_PATH);
     assert_authorized(create);
     let key = query_value(create, "deduplicationKey").expect("a deduplicationKey");
     assert!(uuid::Uuid::parse_str(&key).is_ok(), "not a UUID: {key}");
-    assert_eq!(
-        query(create),
-        pairs(&[("deduplicationKey", &key), ("stopOnFirstFailure", "false")])
-    );
+    let mut expected = vec![
+        ("deduplicationKey", key.as_str()),
+        ("stopOnFirstFailure", "false"),
+    ];
+    if reads_only {
+        expected.push(("allowParallelMode", "true"));
+    }
+    assert_eq!(query(create), pairs(&expected));
     key
 }
 
@@ -714,7 +719,7 @@ async fn three_skus_cost_one_batch_create_and_its_status_reads() {
 
     let requests = received(&server).await;
     let (create, reads) = requests.split_first().unwrap();
-    assert_create_query(create);
+    assert_create_query(create, true);
     let items = body(create);
     let items = items.as_array().expect("a JSON array");
     assert_eq!(items.len(), 3);
@@ -1130,7 +1135,7 @@ async fn exactly_once_sends_a_one_item_batch_and_reads_its_result() {
 
     let requests = received(&server).await;
     let (create, reads) = requests.split_first().unwrap();
-    assert_create_query(create);
+    assert_create_query(create, false);
     assert_eq!(
         body(create),
         json!([{
@@ -1186,8 +1191,8 @@ async fn exactly_once_product_paths_and_the_low_stock_flag() {
         json!("/products/692730761/inventory")
     );
     assert_ne!(
-        assert_create_query(&creates[0]),
-        assert_create_query(&creates[1]),
+        assert_create_query(&creates[0], false),
+        assert_create_query(&creates[1], false),
         "each call has its own key"
     );
 }
@@ -1236,8 +1241,8 @@ async fn a_create_answered_500_is_sent_again_with_the_same_key() {
             .collect();
         assert_eq!(creates.len(), 2, "retrying: {retrying}");
         assert_eq!(
-            assert_create_query(&creates[0]),
-            assert_create_query(&creates[1]),
+            assert_create_query(&creates[0], false),
+            assert_create_query(&creates[1], false),
             "retrying: {retrying}"
         );
         assert_eq!(body(&creates[0]), body(&creates[1]));

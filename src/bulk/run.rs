@@ -13,7 +13,7 @@ use super::outcome::outcomes;
 use super::plan::{ChunkState, MAX_BATCH_SIZE};
 use super::{BulkItem, BulkPlan, BulkReport};
 use crate::{
-    batch::{Polling, KEY_WINDOW},
+    batch::{ItemOrder, Polling, KEY_WINDOW},
     client::Failed,
     generated::types::BatchRequestItem,
     options::request_builder,
@@ -350,7 +350,14 @@ impl<'a> BulkRun<'a> {
             }
             let created = self
                 .client
-                .create_batch(key, body, Repeat::Always, deadline, self.options.timeout)
+                .create_batch(
+                    key,
+                    body,
+                    ItemOrder::InOrder,
+                    Repeat::Always,
+                    deadline,
+                    self.options.timeout,
+                )
                 .await
                 .map_err(Failed::into_error);
             match created {

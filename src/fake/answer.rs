@@ -13,6 +13,9 @@ pub(crate) struct Answer {
     pub(crate) status: StatusCode,
     pub(crate) body: Value,
     pub(crate) headers: Vec<(&'static str, String)>,
+    /// The body already written as JSON text, sent instead of `body` (then `null`): for an
+    /// answer too large to be worth building as a value first (a batch's status).
+    pub(crate) text: Option<String>,
 }
 
 impl Answer {
@@ -21,6 +24,7 @@ impl Answer {
             status: StatusCode::OK,
             body: serde_json::to_value(body).expect("generated types serialize"),
             headers: Vec::new(),
+            text: None,
         }
     }
 

@@ -1,5 +1,6 @@
-//! Ecwid's batch API: tickets, a FIFO queue and a background worker per store, and the
-//! one-hour memory of deduplication keys.
+//! Ecwid's batch API: tickets, a FIFO queue and a background worker per store (running a
+//! batch's items one after another, or up to [`MAX_PARALLEL_ITEMS`] at once under
+//! `allowParallelMode`), and the one-hour memory of deduplication keys.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use std::time::Duration;
 use hyper::StatusCode;
 use serde_json::Value;
 use tokio::sync::Notify;
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::answer::Answer;
@@ -23,6 +25,9 @@ use crate::StoreId;
 
 /// Ecwid's limit on the requests one batch may carry.
 pub(crate) const MAX_BATCH_ITEMS: usize = 500;
+
+/// How many items of one batch run at once under `allowParallelMode`, as Ecwid documents.
+pub(crate) const MAX_PARALLEL_ITEMS: usize = 100;
 
 /// The fields of a batch request the spec names; any other is ignored.
 const ITEM_FIELDS: [&str; 4] = ["id", "path", "method", "body"];
@@ -45,8 +50,16 @@ struct Batch {
     created_by: RequestId,
     items: Vec<BatchRequestItem>,
     stop_on_first_failure: bool,
+    /// `allowParallelMode`: up to [`MAX_PARALLEL_ITEMS`] items run at once.
+    parallel: bool,
     status: BatchStatusStatus,
-    results: Vec<ItemResult>,
+    /// One slot per item, in the items' order, filled as each item finishes (under
+    /// `allowParallelMode`, not necessarily in order).
+    results: Vec<Option<ItemResult>>,
+    /// How many items were handed out to run (they are handed out in order).
+    started: usize,
+    /// How many slots of `results` are filled.
+    finished: usize,
 }
 
 /// Every batch the fake was given, by ticket, and each store's queue.
@@ -97,8 +110,7 @@ impl Batches {
                 items.len()
             )));
         }
-        // allowParallelMode is accepted and ignored: the fake always runs a batch in order.
-        query.flag("allowParallelMode")?;
+        let parallel = query.flag("allowParallelMode")?.unwrap_or(false);
         let stop_on_first_failure = query.flag("stopOnFirstFailure")?.unwrap_or(true);
         let key = query.get("deduplicationKey").map(str::to_owned);
         if let Some(key) = &key {
@@ -121,10 +133,13 @@ impl Batches {
                 store,
                 token,
                 created_by,
+                results: items.iter().map(|_| None).collect(),
                 items,
                 stop_on_first_failure,
+                parallel,
                 status: BatchStatusStatus::Queued,
-                results: Vec::new(),
+                started: 0,
+                finished: 0,
             },
         );
         self.queues
@@ -151,18 +166,34 @@ impl Batches {
                 format!("No batch with ticket {ticket}"),
             );
         };
+        // The status is built from the spec's types without the items' answers, which are
+        // then written into the text sent from where the batch keeps them: a batch of catalog
+        // pages holds megabytes of them, not worth copying for every status read.
+        let mut bodies = Vec::new();
         let responses = batch
             .results
             .iter()
             .zip(&batch.items)
-            .map(|(result, item)| render(item, result, escaped))
+            .filter_map(|(result, item)| Some(render(item, result.as_ref()?, &mut bodies)))
             .collect();
-        Answer::ok(BatchStatus {
+        let mut answer = Answer::ok(BatchStatus {
             status: batch.status,
             total_requests: Some(count(batch.items.len())),
-            completed_requests: Some(count(batch.results.len())),
+            completed_requests: Some(count(batch.finished)),
             responses,
-        })
+        });
+        let key = if escaped {
+            "escapedHttpBody"
+        } else {
+            "httpBody"
+        };
+        let sent = Sent {
+            value: &answer.body,
+            inner: Inner::Responses(bodies, key, escaped),
+        };
+        answer.text = Some(serde_json::to_string(&sent).expect("JSON values serialize"));
+        answer.body = Value::Null;
+        answer
     }
 
     /// Whether every batch has completed.
@@ -172,16 +203,40 @@ impl Batches {
             .all(|batch| batch.status == BatchStatusStatus::Completed)
     }
 
-    /// Takes the store's next queued batch, unless the fake is paused.
-    fn start_next(&mut self, store: StoreId) -> Option<String> {
+    /// Takes the store's next queued batch, unless the fake is paused, with how many of its
+    /// items may run at once. An empty batch completes here.
+    fn start_next(&mut self, store: StoreId) -> Option<(String, usize)> {
         if self.paused {
             return None;
         }
         let ticket = self.queues.get_mut(&store)?.pop_front()?;
-        if let Some(batch) = self.by_ticket.get_mut(&ticket) {
-            batch.status = BatchStatusStatus::InProgress;
-        }
-        Some(ticket)
+        let batch = self.by_ticket.get_mut(&ticket)?;
+        batch.status = if batch.items.is_empty() {
+            BatchStatusStatus::Completed
+        } else {
+            BatchStatusStatus::InProgress
+        };
+        let at_once = if batch.parallel {
+            MAX_PARALLEL_ITEMS
+        } else {
+            1
+        };
+        Some((ticket, at_once))
+    }
+
+    /// Hands out the next item of a running batch to run, with its endpoint and method;
+    /// `None` when none is left to start (all started, or the batch stopped at a failure).
+    fn start_item(&mut self, ticket: &str) -> Option<(usize, Option<Endpoint>, String)> {
+        let batch = self.by_ticket.get_mut(ticket)?;
+        let index = batch.started;
+        let item = batch.items.get(index)?;
+        batch.started += 1;
+        let path = item
+            .path
+            .split_once('?')
+            .map_or(item.path.as_str(), |(path, _)| path);
+        let endpoint = Endpoint::from_store_path(batch.store, path);
+        Some((index, endpoint, item.method.to_string()))
     }
 }
 
@@ -189,43 +244,97 @@ fn count(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
-fn render(item: &BatchRequestItem, result: &ItemResult, escaped: bool) -> BatchResponseItem {
-    let (code, line, body) = match &result.http {
-        Some((status, body)) => (
+/// A JSON object as sent, with more written into it: a status's `responses`, each with its
+/// answer's body.
+struct Sent<'a> {
+    value: &'a Value,
+    inner: Inner<'a>,
+}
+
+enum Inner<'a> {
+    /// The bodies of a status's responses, in order, under the key given (escaped or not).
+    Responses(Vec<Option<&'a Value>>, &'static str, bool),
+    /// One response's body, under the key given (escaped or not).
+    Body(Option<&'a Value>, &'static str, bool),
+}
+
+impl serde::Serialize for Sent<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+
+        struct Each<'a>(&'a [Value], &'a [Option<&'a Value>], &'static str, bool);
+        impl serde::Serialize for Each<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let Each(responses, bodies, key, escaped) = *self;
+                let mut seq = serializer.serialize_seq(Some(responses.len()))?;
+                for (value, body) in responses.iter().zip(bodies) {
+                    seq.serialize_element(&Sent {
+                        value,
+                        inner: Inner::Body(*body, key, escaped),
+                    })?;
+                }
+                seq.end()
+            }
+        }
+
+        let fields = self.value.as_object().into_iter().flatten();
+        let mut map = serializer.serialize_map(None)?;
+        for (name, value) in fields {
+            match &self.inner {
+                Inner::Responses(bodies, key, escaped) if name == "responses" => {
+                    let responses = value.as_array().map_or(&[][..], Vec::as_slice);
+                    map.serialize_entry(name, &Each(responses, bodies, key, *escaped))?;
+                }
+                _ => map.serialize_entry(name, value)?,
+            }
+        }
+        match &self.inner {
+            Inner::Body(Some(body), key, true) => map.serialize_entry(key, &body.to_string())?,
+            Inner::Body(Some(body), key, false) => map.serialize_entry(key, body)?,
+            _ => {}
+        }
+        map.end()
+    }
+}
+
+/// One item's result as the spec's type, without its answer's body, which is pushed to
+/// `bodies` (in the order results are rendered) for the caller to put in place.
+fn render<'a>(
+    item: &BatchRequestItem,
+    result: &'a ItemResult,
+    bodies: &mut Vec<Option<&'a Value>>,
+) -> BatchResponseItem {
+    let (code, line) = match &result.http {
+        Some((status, _)) => (
             Some(i32::from(status.as_u16())),
             Some(format!(
                 "HTTP/1.1 {} {}",
                 status.as_u16(),
                 status.canonical_reason().unwrap_or("")
             )),
-            Some(body.clone()),
         ),
-        None => (None, None, None),
+        None => (None, None),
     };
-    let (http_body, escaped_http_body) = if escaped {
-        (None, body.map(|body| body.to_string()))
-    } else {
-        (body, None)
-    };
+    bodies.push(result.http.as_ref().map(|(_, body)| body));
     BatchResponseItem {
         id: item.id.clone(),
         status: result.status,
         http_status_code: code,
         http_status_line: line,
-        http_body,
-        escaped_http_body,
+        http_body: None,
+        escaped_http_body: None,
     }
 }
 
 impl State {
-    /// Runs the next item of a running batch. Returns whether items remain.
-    fn run_batch_item(&mut self, config: &Config, ticket: &str) -> bool {
+    /// Runs item `index` of a running batch and records its result; a failure in a batch
+    /// that stops on it marks every item not yet started as not executed.
+    fn run_batch_item(&mut self, config: &Config, ticket: &str, index: usize) {
         let Some(batch) = self.batches.by_ticket.get(ticket) else {
-            return false;
+            return;
         };
-        let index = batch.results.len();
         let Some(item) = batch.items.get(index).cloned() else {
-            return false;
+            return;
         };
         let (store, caller) = (
             batch.store,
@@ -249,7 +358,7 @@ impl State {
                 &item.method.to_string(),
                 endpoint,
                 query,
-                Body::Json(Value::Object(item.body.clone())),
+                Body::Json(Value::Object(item.body)),
             ),
             None => Answer::error(
                 StatusCode::NOT_FOUND,
@@ -263,7 +372,7 @@ impl State {
             .by_ticket
             .get_mut(ticket)
             .expect("a running batch is never removed");
-        batch.results.push(ItemResult {
+        batch.results[index] = Some(ItemResult {
             status: if failed {
                 BatchResponseItemStatus::Failed
             } else {
@@ -271,24 +380,28 @@ impl State {
             },
             http: Some((answer.status, answer.body)),
         });
+        batch.finished += 1;
         if failed && batch.stop_on_first_failure {
-            while batch.results.len() < batch.items.len() {
-                batch.results.push(ItemResult {
+            for slot in &mut batch.results[batch.started..] {
+                *slot = Some(ItemResult {
                     status: BatchResponseItemStatus::NotExecuted,
                     http: None,
                 });
             }
+            batch.finished += batch.items.len() - batch.started;
+            batch.started = batch.items.len();
         }
-        if batch.results.len() == batch.items.len() {
+        if batch.finished == batch.items.len() {
             batch.status = BatchStatusStatus::Completed;
-            return false;
         }
-        true
     }
 }
 
-/// A store's batch worker: runs its queued batches one after another, one item at a time, each
-/// item under the lock (so atomic, like a REST request) and after the configured delay.
+/// A store's batch worker: runs its queued batches one after another. A batch's items run one
+/// at a time in order, or up to [`MAX_PARALLEL_ITEMS`] at once under `allowParallelMode`
+/// (started in order, finished in any order, as in Ecwid). Each item runs under the lock (so
+/// atomic, like a REST request), after the configured item delay and, for a product search,
+/// the page time: waits that parallel items spend together.
 pub(crate) async fn worker(shared: Arc<Shared>, store: StoreId, wake: Arc<Notify>) {
     loop {
         let notified = wake.notified();
@@ -296,33 +409,30 @@ pub(crate) async fn worker(shared: Arc<Shared>, store: StoreId, wake: Arc<Notify
         // Registered before looking at the queue, so a batch queued meanwhile still wakes us.
         notified.as_mut().enable();
         let next = shared.lock().batches.start_next(store);
-        let Some(ticket) = next else {
+        let Some((ticket, at_once)) = next else {
             notified.await;
             continue;
         };
-        tracing::debug!(%store, %ticket, "fake store: batch started");
+        tracing::debug!(%store, %ticket, at_once, "fake store: batch started");
+        let mut running = JoinSet::new();
         loop {
-            // An empty batch completes without running anything.
-            let empty = {
-                let mut state = shared.lock();
-                let batch = state.batches.by_ticket.get_mut(&ticket);
-                match batch {
-                    Some(batch) if batch.items.is_empty() => {
-                        batch.status = BatchStatusStatus::Completed;
-                        true
+            while running.len() < at_once {
+                let Some((index, endpoint, method)) = shared.lock().batches.start_item(&ticket)
+                else {
+                    break;
+                };
+                let wait =
+                    shared.config.batch_item_delay + shared.config.server_time(endpoint, &method);
+                let (shared, ticket) = (Arc::clone(&shared), ticket.clone());
+                running.spawn(async move {
+                    if !wait.is_zero() {
+                        tokio::time::sleep(wait).await;
                     }
-                    _ => false,
-                }
-            };
-            if empty {
-                break;
+                    shared.lock().run_batch_item(&shared.config, &ticket, index);
+                    shared.changed();
+                });
             }
-            if !shared.config.batch_item_delay.is_zero() {
-                tokio::time::sleep(shared.config.batch_item_delay).await;
-            }
-            let more = shared.lock().run_batch_item(&shared.config, &ticket);
-            shared.changed();
-            if !more {
+            if running.join_next().await.is_none() {
                 break;
             }
         }

@@ -181,6 +181,10 @@ impl ProductState {
 #[derive(Debug, Default)]
 pub(crate) struct Catalog {
     pub(crate) stores: BTreeMap<StoreId, BTreeMap<ProductId, ProductState>>,
+    /// Each store's product ids in the order they were added (products are never added or
+    /// removed once the fake runs), so that a page in that order is found without sorting
+    /// the whole catalog.
+    pub(crate) added_order: BTreeMap<StoreId, Vec<ProductId>>,
 }
 
 /// What an adjustment targets, once the path has been read.
@@ -212,7 +216,9 @@ impl Catalog {
                 return Err(invalid(format!("store {} declared twice", store.id)));
             };
             let products = slot.insert(BTreeMap::new());
+            let order = catalog.added_order.entry(store.id).or_default();
             for (added, product) in store.products.into_iter().enumerate() {
+                order.push(product.id);
                 let own = Counter {
                     stock: product.stock,
                     warning_limit: product.warning_limit,

@@ -4,8 +4,8 @@
 //! adjustments, product and variation reads and stock sets, a product's variation list, the
 //! product search with its orders and update-time filters, and the batch endpoints) over real HTTP on `127.0.0.1`, with Ecwid's documented rules: tokens and scopes,
 //! stock that may go negative, variations that share their product's stock, `responseFields`,
-//! low-stock notifications, a per-token rate limit, and batches run in order by a background
-//! worker. Every body it sends is built from the spec's generated types
+//! low-stock notifications, a per-token rate limit, and batches run by a background worker
+//! (in order, or up to 100 items at once under `allowParallelMode`). Every body it sends is built from the spec's generated types
 //! ([`crate::generated::types`]), so it matches the spec by construction.
 //!
 //! What makes it a test tool: it records every request ([`FakeStore::journal`], secrets
@@ -126,7 +126,13 @@
 //! - **Low-stock notification**: with `checkLowStockNotification=true`, recorded when the new
 //!   stock is at or below the item's warning limit (no limit, no notification).
 //! - **Batch**: items run one at a time, in order, by one worker per store, batches in FIFO
-//!   order (`allowParallelMode` and `groupId` are accepted and ignored). An item runs with the
+//!   order (`groupId` is accepted and ignored). With `allowParallelMode=true` up to 100 items
+//!   of a batch run at once, as Ecwid documents: they start in order and finish in any order
+//!   (each result still in its item's place), so the order of their effects is not promised;
+//!   under `stopOnFirstFailure` a failure marks `NOT_EXECUTED` only the items not yet started
+//!   (*the fake's choice*: Ecwid does not say). An item's own work is still atomic; what
+//!   parallel items share is their waiting ([`FakeStoreBuilder::batch_item_delay`],
+//!   [`FakeStoreBuilder::search_page_time`]). An item runs with the
 //!   creating token's scopes through the same checks as a REST request (minus the rate limit
 //!   and content type), and fails `WRONG_PARAMETER` if it is itself a batch. An item's fields
 //!   other than `id`, `path`, `method` and `body` are ignored, `null` or not (the spec allows
@@ -295,6 +301,7 @@ pub struct FakeStoreBuilder {
     rate_limit: Option<RateLimit>,
     port: u16,
     batch_item_delay: Duration,
+    search_page_time: Duration,
 }
 
 impl FakeStoreBuilder {
@@ -350,6 +357,16 @@ impl FakeStoreBuilder {
         self
     }
 
+    /// Takes this long to build each product search page (default none), whether the search
+    /// came over HTTP or in a batch, before answering it; the store's lock is not held
+    /// meanwhile, so searches in flight together (several connections, or a batch's items
+    /// under `allowParallelMode`) spend it together. A model of Ecwid's own time per page,
+    /// for measurements.
+    pub fn search_page_time(mut self, time: Duration) -> Self {
+        self.search_page_time = time;
+        self
+    }
+
     /// Binds the port and starts serving. Must be called within a tokio runtime.
     ///
     /// Fails with [`io::ErrorKind::InvalidInput`] on a catalog Ecwid could not hold (an id
@@ -382,6 +399,7 @@ impl FakeStoreBuilder {
                 tokens: self.tokens,
                 rate_limit: self.rate_limit,
                 batch_item_delay: self.batch_item_delay,
+                search_page_time: self.search_page_time,
                 batch_wakers,
             },
             state: Mutex::new(State::new(catalog, clock)),
@@ -431,6 +449,7 @@ impl FakeStore {
             rate_limit: Some(DEFAULT_RATE_LIMIT),
             port: 0,
             batch_item_delay: Duration::ZERO,
+            search_page_time: Duration::ZERO,
         }
     }
 

@@ -236,6 +236,78 @@ fn count_parameter(query: &Query, name: &str) -> Result<Option<i32>, Answer> {
 }
 
 impl State {
+    /// The number of products `search` matches, and its page of them in its order.
+    fn search_page(
+        &self,
+        store: StoreId,
+        search: &Search,
+    ) -> (usize, Vec<(ProductId, &ProductState)>) {
+        let Some(products) = self.catalog.stores.get(&store) else {
+            return (0, Vec::new());
+        };
+        let offset = usize::try_from(search.offset).unwrap_or(usize::MAX);
+        let limit = usize::try_from(search.limit).unwrap_or(usize::MAX);
+        let unfiltered =
+            search.sku.is_none() && search.products.is_none() && search.updated == (None, None);
+        let added = self
+            .catalog
+            .added_order
+            .get(&store)
+            .map_or(&[][..], Vec::as_slice);
+        let product = |id: &ProductId| (*id, &products[id]);
+        // Paging the whole catalog in the order products were added is what a full read
+        // does, page after page: that page is taken from the kept order, so that a page costs
+        // what it sends rather than a sort of the whole catalog.
+        match search.sort {
+            Some(SortBy::AddedTimeAsc) if unfiltered => {
+                let page = added.iter().skip(offset).take(limit).map(product).collect();
+                return (added.len(), page);
+            }
+            Some(SortBy::AddedTimeDesc) if unfiltered => {
+                let page = added
+                    .iter()
+                    .rev()
+                    .skip(offset)
+                    .take(limit)
+                    .map(product)
+                    .collect();
+                return (added.len(), page);
+            }
+            _ => {}
+        }
+        // In id order, from the map.
+        let mut matches: Vec<(ProductId, &ProductState)> = products
+            .iter()
+            .filter(|(&id, product)| search.matches(id, product))
+            .map(|(&id, product)| (id, product))
+            .collect();
+        match search.sort {
+            Some(SortBy::AddedTimeAsc) => matches.sort_by_key(|(_, product)| product.added),
+            Some(SortBy::AddedTimeDesc) => {
+                matches.sort_by_key(|(_, product)| Reverse(product.added));
+            }
+            // Update times are whole seconds: ties are broken by id, so that paging is stable.
+            Some(SortBy::UpdatedTimeAsc) => matches.sort_by_key(|&(id, p)| (p.updated, id)),
+            Some(SortBy::UpdatedTimeDesc) => {
+                matches.sort_by_key(|&(id, p)| Reverse((p.updated, id)));
+            }
+            // The fake holds no names, prices or owner's order, and no keyword to be relevant
+            // to: these keep product-id order.
+            None
+            | Some(
+                SortBy::Relevance
+                | SortBy::DefinedByStoreOwner
+                | SortBy::NameAsc
+                | SortBy::NameDesc
+                | SortBy::PriceAsc
+                | SortBy::PriceDesc,
+            ) => {}
+        }
+        let total = matches.len();
+        let page = matches.into_iter().skip(offset).take(limit).collect();
+        (total, page)
+    }
+
     /// `GET /products/{productId}`.
     pub(crate) fn get_product(&self, target: Target, query: &Query) -> Answer {
         let fields = match response_fields(query) {
@@ -303,42 +375,7 @@ impl State {
             (Ok(fields), Ok(search)) => (fields, search),
             (Err(answer), _) | (_, Err(answer)) => return answer,
         };
-        let products = self.catalog.stores.get(&store);
-        // In id order, from the map.
-        let mut matches: Vec<(ProductId, &ProductState)> = products
-            .into_iter()
-            .flatten()
-            .filter(|(&id, product)| search.matches(id, product))
-            .map(|(&id, product)| (id, product))
-            .collect();
-        match search.sort {
-            Some(SortBy::AddedTimeAsc) => matches.sort_by_key(|(_, product)| product.added),
-            Some(SortBy::AddedTimeDesc) => {
-                matches.sort_by_key(|(_, product)| Reverse(product.added));
-            }
-            // Update times are whole seconds: ties are broken by id, so that paging is stable.
-            Some(SortBy::UpdatedTimeAsc) => matches.sort_by_key(|&(id, p)| (p.updated, id)),
-            Some(SortBy::UpdatedTimeDesc) => {
-                matches.sort_by_key(|&(id, p)| Reverse((p.updated, id)));
-            }
-            // The fake holds no names, prices or owner's order, and no keyword to be relevant
-            // to: these keep product-id order.
-            None
-            | Some(
-                SortBy::Relevance
-                | SortBy::DefinedByStoreOwner
-                | SortBy::NameAsc
-                | SortBy::NameDesc
-                | SortBy::PriceAsc
-                | SortBy::PriceDesc,
-            ) => {}
-        }
-        let page: Vec<(ProductId, &ProductState)> = matches
-            .iter()
-            .skip(usize::try_from(search.offset).unwrap_or(usize::MAX))
-            .take(usize::try_from(search.limit).unwrap_or(usize::MAX))
-            .copied()
-            .collect();
+        let (total, page) = self.search_page(store, &search);
         let sends_variations = fields
             .as_ref()
             .is_none_or(|fields| fields.keeps(&["items", "combinations"]));
@@ -358,7 +395,7 @@ impl State {
             .map(|&(id, product)| product_stock(id, product))
             .collect();
         let page = ProductPage {
-            total: Some(count(matches.len())),
+            total: Some(count(total)),
             count: Some(count(items.len())),
             offset: Some(search.offset),
             limit: Some(search.limit),

@@ -78,7 +78,8 @@ async fn handle(
     let (parts, body) = request.into_parts();
     let body = body.collect().await.map_err(|_| DropConnection)?.to_bytes();
     let method = parts.method.as_str();
-    let route = Endpoint::from_api_path(parts.uri.path()).and_then(|e| e.route(method));
+    let endpoint = Endpoint::from_api_path(parts.uri.path());
+    let route = endpoint.and_then(|e| e.route(method));
 
     let (id, fault) = {
         let mut state = shared.lock();
@@ -109,6 +110,10 @@ async fn handle(
         Some(Fault::Delay(duration)) => delay = Some(duration),
         Some(Fault::CloseAfterApplying) => close_after = true,
         None => {}
+    }
+    let server_time = shared.config.server_time(endpoint, method);
+    if !server_time.is_zero() {
+        delay = Some(delay.unwrap_or_default() + server_time);
     }
 
     let answer = match delay {
@@ -208,7 +213,8 @@ fn record(shared: &Shared, id: RequestId, parts: &Parts, body: &[u8]) -> Recorde
 }
 
 fn response(answer: Answer) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(answer.body.to_string())));
+    let text = answer.text.unwrap_or_else(|| answer.body.to_string());
+    let mut response = Response::new(Full::new(Bytes::from(text)));
     *response.status_mut() = answer.status;
     let headers = response.headers_mut();
     headers.insert(

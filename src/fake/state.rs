@@ -17,8 +17,9 @@ use super::answer::Answer;
 use super::auth::{FakeToken, Window};
 use super::batch::Batches;
 use super::catalog::{Catalog, Missing, Target};
-use super::faults::FaultQueue;
+use super::faults::{FaultQueue, Route};
 use super::records::{LedgerEntry, LowStockNotification, Origin, RecordedRequest};
+use super::routes::Endpoint;
 use super::time::Clock;
 use super::{PRODUCT_NEGATIVE_STOCK_WARNING, VARIATION_NEGATIVE_STOCK_WARNING};
 use crate::generated::types::{StockUpdate, StockUpdateResult};
@@ -30,8 +31,21 @@ pub(crate) struct Config {
     pub(crate) tokens: Vec<FakeToken>,
     pub(crate) rate_limit: Option<RateLimit>,
     pub(crate) batch_item_delay: Duration,
+    /// How long the store takes to build one product search page.
+    pub(crate) search_page_time: Duration,
     /// Wakes each store's batch worker.
     pub(crate) batch_wakers: HashMap<StoreId, Arc<Notify>>,
+}
+
+impl Config {
+    /// The time the store spends on a request before answering it, whether it came over HTTP
+    /// or in a batch: a product search's page time, nothing for any other.
+    pub(crate) fn server_time(&self, endpoint: Option<Endpoint>, method: &str) -> Duration {
+        match endpoint.and_then(|endpoint| endpoint.route(method)) {
+            Some(Route::SearchProducts) => self.search_page_time,
+            _ => Duration::ZERO,
+        }
+    }
 }
 
 /// Everything the fake remembers, behind one lock.
