@@ -12,7 +12,9 @@
 //! | planned | nothing was sent | plans it afresh and sends it |
 //! | creating (events `sending`) | the create may have been sent | sends it again under the same key (Ecwid answers with the first ticket), or, once the key is 55 minutes old, never again: its events end `unknown` |
 //! | created (events `sent`) | queued at Ecwid | reads its outcome, sending nothing again |
-//! | done | Ecwid answered | writes the outcomes |
+//!
+//! A done plan is not saved: once Ecwid has answered, the outcomes are written and the run
+//! closed in one transaction, and a worker killed before that leaves the run `created`.
 //!
 //! A run is taken over once its lease has expired (its worker died or stalled); the stalled
 //! worker's next write is refused, so it stops before sending anything more.
@@ -378,10 +380,19 @@ impl<'a> Drain<'a> {
             let mut written: Vec<Option<EventState>> = Vec::new();
             let first_states: Vec<EventState> = events.iter().map(|e| e.state.clone()).collect();
             move |plan: &BulkPlan| {
-                let document = serde_json::to_value(plan).expect("a plan serializes");
-                let states = changed_states(&document, &first_states, &mut written);
+                // A done plan is not saved: the run's outcomes are written, and the run closed,
+                // as soon as the bulk run returns it. Until then the last saved step stands,
+                // and a run resumed from it reads the batch's outcome again, sending nothing.
+                let save = (!plan.is_done()).then(|| {
+                    let document = serde_json::to_value(plan).expect("a plan serializes");
+                    let states = changed_states(&document, &first_states, &mut written);
+                    (document, states)
+                });
                 let (journal, held, waited) = (journal.clone(), held.clone(), waited.clone());
                 async move {
+                    let Some((document, states)) = save else {
+                        return Ok(());
+                    };
                     let mut lease = lock(&held).clone();
                     let started = Instant::now();
                     let saved = journal

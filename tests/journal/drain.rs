@@ -512,7 +512,7 @@ async fn a_stalled_worker_whose_run_was_taken_over_stops_and_the_run_finishes_on
         assert!(!error.may_have_been_applied(), "{on}");
         assert!(
             matches!(&error, Error::Journal { operation, reason, .. }
-                if operation == "save a run" && reason.contains("taken over by another worker")),
+                if operation == "finish a run" && reason.contains("taken over by another worker")),
             "{on}: {error:?}"
         );
         let report = quick_drain.await.unwrap().unwrap();
@@ -633,7 +633,7 @@ async fn postgres_stopped_mid_drain_fails_clearly_and_the_next_drain_finishes_on
         let error = drain.await.unwrap().unwrap_err();
         let text = error.to_string();
         assert!(
-            matches!(&error, Error::Journal { operation, .. } if operation == "save a run"),
+            matches!(&error, Error::Journal { operation, .. } if operation == "finish a run"),
             "{error:?}"
         );
         assert!(text.contains("postgres://127.0.0.1:"), "{text}");
