@@ -584,6 +584,39 @@ impl Journal {
 /// Event states keyed by their position in a run, checked and encoded for the backends.
 type PositionedStates = Vec<(i64, &'static str, String)>;
 
+/// One state for the events at positions `first..=last` of a run.
+#[derive(Debug, PartialEq, Eq)]
+struct StateRange<'a> {
+    first: i64,
+    last: i64,
+    state: &'static str,
+    detail: &'a str,
+}
+
+/// `states` as ranges of consecutive positions that take the same state, so that a run's
+/// events, which mostly move together, are written with a statement per range, not per event.
+fn state_ranges(states: &PositionedStates) -> Vec<StateRange<'_>> {
+    let mut ranges: Vec<StateRange<'_>> = Vec::new();
+    for (position, state, detail) in states {
+        match ranges.last_mut() {
+            Some(range)
+                if range.last + 1 == *position
+                    && range.state == *state
+                    && range.detail == detail.as_str() =>
+            {
+                range.last = *position;
+            }
+            _ => ranges.push(StateRange {
+                first: *position,
+                last: *position,
+                state,
+                detail,
+            }),
+        }
+    }
+    ranges
+}
+
 fn positions(states: &[(usize, EventState)]) -> Result<PositionedStates, JournalError> {
     let mut seen = HashSet::new();
     states

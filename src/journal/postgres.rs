@@ -16,7 +16,7 @@ use super::{
     error::{database, JournalError},
     event::{EventRecord, EventRow, NewEvent, EVENT_COLUMNS},
     schema::{self, MIGRATIONS},
-    EventState, Holder, LeaseKey, PlanFn, PositionedStates,
+    state_ranges, EventState, Holder, LeaseKey, PlanFn, PositionedStates,
 };
 
 /// The most connections one [`Journal`](super::Journal) (and its clones) opens to PostgreSQL;
@@ -112,32 +112,33 @@ fn lease_lost(key: LeaseKey<'_>) -> Failure {
     Failure::Journal(JournalError::lease_lost(key.run_id))
 }
 
-/// Updates the states of a run's events by position, in one statement; each position must
-/// name one event.
+/// Updates the states of a run's events by position, in one statement that takes each range
+/// of positions with the same state once; each position must name one event.
 async fn set_states(
     client: &Transaction<'_>,
     run_id: &str,
     states: &PositionedStates,
     now: i64,
 ) -> Result<(), Failure> {
-    let positions: Vec<i32> = states.iter().map(|(p, _, _)| *p as i32).collect();
-    let names: Vec<&str> = states.iter().map(|(_, name, _)| *name).collect();
-    let details: Vec<&str> = states
-        .iter()
-        .map(|(_, _, detail)| detail.as_str())
-        .collect();
+    let ranges = state_ranges(states);
+    let firsts: Vec<i32> = ranges.iter().map(|r| r.first as i32).collect();
+    let lasts: Vec<i32> = ranges.iter().map(|r| r.last as i32).collect();
+    let names: Vec<&str> = ranges.iter().map(|r| r.state).collect();
+    let details: Vec<&str> = ranges.iter().map(|r| r.detail).collect();
     let updated = client
         .execute(
             "UPDATE ecwid_journal_events e
              SET state = u.state, state_detail = u.detail, state_changed_at_ms = $2
-             FROM unnest($3::int[], $4::text[], $5::text[]) AS u(position, state, detail)
-             WHERE e.run_id = $1 AND e.run_position = u.position",
-            &[&run_id, &now, &positions, &names, &details],
+             FROM unnest($3::int[], $4::int[], $5::text[], $6::text[])
+                  AS u(first, last, state, detail)
+             WHERE e.run_id = $1 AND e.run_position BETWEEN u.first AND u.last",
+            &[&run_id, &now, &firsts, &lasts, &names, &details],
         )
         .await?;
     if updated != states.len() as u64 {
         return Err(JournalError::InvalidInput(format!(
-            "run {run_id} has no event at some of the positions {positions:?}"
+            "run {run_id} has no event at some of the positions {:?}",
+            states.iter().map(|(p, _, _)| *p).collect::<Vec<_>>()
         ))
         .into());
     }

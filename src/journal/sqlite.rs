@@ -17,7 +17,7 @@ use super::{
     error::{database, JournalError},
     event::{EventRecord, EventRow, NewEvent, EVENT_COLUMNS},
     schema::{self, MIGRATIONS},
-    Holder, LeaseKey, PlanFn, PositionedStates,
+    state_ranges, Holder, LeaseKey, PlanFn, PositionedStates,
 };
 
 /// How long a statement waits for another process's write lock before failing.
@@ -88,21 +88,31 @@ fn document(text: &str) -> Result<serde_json::Value, Failure> {
     })
 }
 
-/// Updates the states of a run's events by position; each position must name one event.
+/// Updates the states of a run's events by position, a statement per range of positions
+/// that take the same state; each position must name one event.
 fn set_states(
     connection: &Connection,
     run_id: &str,
-    states: &[(i64, &'static str, String)],
+    states: &PositionedStates,
     now: i64,
 ) -> Result<(), Failure> {
     let mut statement = connection.prepare_cached(
         "UPDATE ecwid_journal_events SET state = ?1, state_detail = ?2, state_changed_at_ms = ?3
-         WHERE run_id = ?4 AND run_position = ?5",
+         WHERE run_id = ?4 AND run_position BETWEEN ?5 AND ?6",
     )?;
-    for (position, state, detail) in states {
-        if statement.execute(params![state, detail, now, run_id, position])? != 1 {
+    for range in state_ranges(states) {
+        let updated = statement.execute(params![
+            range.state,
+            range.detail,
+            now,
+            run_id,
+            range.first,
+            range.last
+        ])?;
+        if updated as i64 != range.last - range.first + 1 {
             return Err(JournalError::InvalidInput(format!(
-                "run {run_id} has no event at position {position}"
+                "run {run_id} has no event at some of the positions {} to {}",
+                range.first, range.last
             ))
             .into());
         }
