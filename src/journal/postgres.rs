@@ -15,6 +15,7 @@ use tokio_postgres::{config::Host, Client, Config, NoTls, Row, Transaction};
 use super::{
     error::{database, JournalError},
     event::{EventRecord, EventRow, NewEvent, EVENT_COLUMNS},
+    plan_claim,
     schema::{self, MIGRATIONS},
     state_ranges, EventState, Holder, LeaseKey, PlanFn, PositionedStates,
 };
@@ -487,8 +488,12 @@ impl Postgres {
             }
             let rows = event_rows(&rows)?;
             let seqs: Vec<i64> = rows.iter().map(|row| row.seq).collect();
-            let events = decode_all(rows)?;
-            let document = plan(&events).map_err(JournalError::Plan)?;
+            let (document, events, states) = plan_claim(plan, decode_all(rows)?, holder.now_ms)?;
+            let names: Vec<Option<&str>> = states.iter().map(|s| s.as_ref().map(|s| s.0)).collect();
+            let details: Vec<Option<&str>> = states
+                .iter()
+                .map(|s| s.as_ref().map(|s| s.1.as_str()))
+                .collect();
             tx.execute(
                 "INSERT INTO ecwid_journal_runs (run_id, store_id, worker, lease_id,
                      lease_until_ms, document, created_at_ms, saved_at_ms)
@@ -505,10 +510,16 @@ impl Postgres {
             )
             .await?;
             tx.execute(
-                "UPDATE ecwid_journal_events
-                 SET run_id = $1, run_position = array_position($2::bigint[], seq) - 1
-                 WHERE seq = ANY($2)",
-                &[&run_id, &seqs],
+                "UPDATE ecwid_journal_events e
+                 SET run_id = $1, run_position = (u.n - 1)::int,
+                     state = COALESCE(u.state, e.state),
+                     state_detail = COALESCE(u.detail, e.state_detail),
+                     state_changed_at_ms =
+                         CASE WHEN u.state IS NULL THEN e.state_changed_at_ms ELSE $5 END
+                 FROM unnest($2::bigint[], $3::text[], $4::text[]) WITH ORDINALITY
+                      AS u(seq, state, detail, n)
+                 WHERE e.seq = u.seq",
+                &[&run_id, &seqs, &names, &details, &holder.now_ms],
             )
             .await?;
             tx.commit().await?;

@@ -16,6 +16,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use super::{
     error::{database, JournalError},
     event::{EventRecord, EventRow, NewEvent, EVENT_COLUMNS},
+    plan_claim,
     schema::{self, MIGRATIONS},
     state_ranges, Holder, LeaseKey, PlanFn, PositionedStates,
 };
@@ -374,8 +375,7 @@ impl Sqlite {
                 return Ok(None);
             }
             let seqs: Vec<i64> = rows.iter().map(|row| row.seq).collect();
-            let events = decode_all(rows)?;
-            let document = plan(&events).map_err(JournalError::Plan)?;
+            let (document, events, states) = plan_claim(plan, decode_all(rows)?, holder.now_ms)?;
             tx.execute(
                 "INSERT INTO ecwid_journal_runs (run_id, store_id, worker, lease_id,
                      lease_until_ms, document, created_at_ms, saved_at_ms)
@@ -392,10 +392,22 @@ impl Sqlite {
             )?;
             {
                 let mut join = tx.prepare_cached(
-                    "UPDATE ecwid_journal_events SET run_id = ?1, run_position = ?2 WHERE seq = ?3",
+                    "UPDATE ecwid_journal_events SET run_id = ?1, run_position = ?2,
+                         state = COALESCE(?4, state), state_detail = COALESCE(?5, state_detail),
+                         state_changed_at_ms =
+                             CASE WHEN ?4 IS NULL THEN state_changed_at_ms ELSE ?6 END
+                     WHERE seq = ?3",
                 )?;
-                for (position, seq) in seqs.iter().enumerate() {
-                    join.execute(params![run_id, position as i64, seq])?;
+                for (position, (seq, state)) in seqs.iter().zip(&states).enumerate() {
+                    let (name, detail) = state.as_ref().map(|(n, d)| (*n, d.as_str())).unzip();
+                    join.execute(params![
+                        run_id,
+                        position as i64,
+                        seq,
+                        name,
+                        detail,
+                        holder.now_ms
+                    ])?;
                 }
             }
             tx.commit()?;

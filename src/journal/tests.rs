@@ -44,9 +44,8 @@ async fn record(journal: &Journal, store: StoreId, numbers: impl IntoIterator<It
 /// A plan listing the ids of its events, as the drain's bulk plan lists its items.
 fn plan() -> PlanFn {
     Box::new(|events| {
-        Ok(json!({
-            "ids": events.iter().map(|e| e.event.id.clone()).collect::<Vec<_>>()
-        }))
+        let ids: Vec<_> = events.iter().map(|e| e.event.id.clone()).collect();
+        Ok((json!({ "ids": ids }), Vec::new()))
     })
 }
 
