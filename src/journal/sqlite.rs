@@ -390,25 +390,37 @@ impl Sqlite {
                     holder.now_ms
                 ],
             )?;
-            {
-                let mut join = tx.prepare_cached(
-                    "UPDATE ecwid_journal_events SET run_id = ?1, run_position = ?2,
-                         state = COALESCE(?4, state), state_detail = COALESCE(?5, state_detail),
-                         state_changed_at_ms =
-                             CASE WHEN ?4 IS NULL THEN state_changed_at_ms ELSE ?6 END
-                     WHERE seq = ?3",
-                )?;
-                for (position, (seq, state)) in seqs.iter().zip(&states).enumerate() {
-                    let (name, detail) = state.as_ref().map(|(n, d)| (*n, d.as_str())).unzip();
-                    join.execute(params![
-                        run_id,
-                        position as i64,
-                        seq,
-                        name,
-                        detail,
-                        holder.now_ms
-                    ])?;
-                }
+            // One statement for the whole run, its events listed as JSON: `[seq, state,
+            // detail]` each (the state and detail null to leave them), in the run's order.
+            let claimed: Vec<serde_json::Value> = seqs
+                .iter()
+                .zip(&states)
+                .map(|(seq, state)| match state {
+                    Some((name, detail)) => serde_json::json!([seq, name, detail]),
+                    None => serde_json::json!([seq, null, null]),
+                })
+                .collect();
+            let joined = tx.execute(
+                "UPDATE ecwid_journal_events
+                 SET run_id = ?1, run_position = j.key,
+                     state = COALESCE(j.value ->> 1, state),
+                     state_detail = COALESCE(j.value ->> 2, state_detail),
+                     state_changed_at_ms =
+                         CASE WHEN j.value ->> 1 IS NULL THEN state_changed_at_ms ELSE ?3 END
+                 FROM json_each(?2) AS j
+                 WHERE ecwid_journal_events.seq = j.value ->> 0",
+                params![
+                    run_id,
+                    serde_json::Value::Array(claimed).to_string(),
+                    holder.now_ms
+                ],
+            )?;
+            if joined != seqs.len() {
+                return Err(JournalError::Corrupt(format!(
+                    "a claim of {} events joined {joined} to its run",
+                    seqs.len()
+                ))
+                .into());
             }
             tx.commit()?;
             Ok(Some((document, events)))
