@@ -9,12 +9,15 @@
 //!
 //! | saved plan | what it means | the next drain |
 //! |---|---|---|
-//! | planned | nothing was sent | plans it afresh and sends it |
-//! | creating (events `sending`) | the create may have been sent | sends it again under the same key (Ecwid answers with the first ticket), or, once the key is 55 minutes old, never again: its events end `unknown` |
+//! | planned (events `sending`: the claim marks them) | nothing was sent | plans it afresh and sends it |
+//! | creating | the create may have been sent | sends it again under the same key (Ecwid answers with the first ticket), or, once the key is 55 minutes old, never again: its events end `unknown` |
 //! | created (events `sent`) | queued at Ecwid | reads its outcome, sending nothing again |
 //!
 //! A done plan is not saved: once Ecwid has answered, the outcomes are written and the run
-//! closed in one transaction, and a worker killed before that leaves the run `created`.
+//! closed in one transaction, and a worker killed before that leaves the run `created`. So a
+//! run that goes through takes four writing transactions: the claim (events joined to the run
+//! and marked `sending`, the plan saved), the plan `creating` before the create is sent, the
+//! ticket (events `sent`), and the outcomes with the run's close.
 //!
 //! A run is taken over once its lease has expired (its worker died or stalled); the stalled
 //! worker's next write is refused, so it stops before sending anything more.
