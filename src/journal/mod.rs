@@ -111,6 +111,14 @@ pub(crate) type PlanFn = Box<
 /// An event's state encoded for the backends: the state's name and its JSON.
 type EncodedState = (&'static str, String);
 
+/// A claim's run as its plan made it: the document, the events as claimed, and each event's
+/// new state encoded for the backends (`None`: left as it is).
+type PlannedClaim = (
+    serde_json::Value,
+    Vec<EventRecord>,
+    Vec<Option<EncodedState>>,
+);
+
 /// Runs a claim's `plan` on its `events`: the run's document, the events as claimed (in the
 /// states the plan gave them, changed `now`), and each event's new state encoded for the
 /// backends (`None`: left as it is).
@@ -118,14 +126,7 @@ fn plan_claim(
     plan: PlanFn,
     mut events: Vec<EventRecord>,
     now: i64,
-) -> Result<
-    (
-        serde_json::Value,
-        Vec<EventRecord>,
-        Vec<Option<EncodedState>>,
-    ),
-    JournalError,
-> {
+) -> Result<PlannedClaim, JournalError> {
     let (document, states) = plan(&events).map_err(JournalError::Plan)?;
     if states.is_empty() {
         let unchanged = vec![None; events.len()];
