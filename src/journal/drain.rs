@@ -9,10 +9,15 @@
 //!
 //! | saved plan | what it means | the next drain |
 //! |---|---|---|
-//! | planned | nothing was sent | plans it afresh and sends it |
-//! | creating (events `sending`) | the create may have been sent | sends it again under the same key (Ecwid answers with the first ticket), or, once the key is 55 minutes old, never again: its events end `unknown` |
+//! | planned (events `sending`: the claim marks them) | nothing was sent | plans it afresh and sends it |
+//! | creating | the create may have been sent | sends it again under the same key (Ecwid answers with the first ticket), or, once the key is 55 minutes old, never again: its events end `unknown` |
 //! | created (events `sent`) | queued at Ecwid | reads its outcome, sending nothing again |
-//! | done | Ecwid answered | writes the outcomes |
+//!
+//! A done plan is not saved: once Ecwid has answered, the outcomes are written and the run
+//! closed in one transaction, and a worker killed before that leaves the run `created`. So a
+//! run that goes through takes four writing transactions: the claim (events joined to the run
+//! and marked `sending`, the plan saved), the plan `creating` before the create is sent, the
+//! ticket (events `sent`), and the outcomes with the run's close.
 //!
 //! A run is taken over once its lease has expired (its worker died or stalled); the stalled
 //! worker's next write is refused, so it stops before sending anything more.
@@ -282,6 +287,7 @@ impl<'a> Drain<'a> {
                 journal.take_over(store, &self.worker, self.lease),
             )
             .await?;
+            let fresh = taken_over.is_none();
             let run = match taken_over {
                 Some(run) => {
                     report.taken_over += 1;
@@ -302,7 +308,7 @@ impl<'a> Drain<'a> {
             };
             report.runs += 1;
             taken += run.events.len().max(1);
-            let unfinished = self.run(run, &mut report).await?;
+            let unfinished = self.run(run, fresh, &mut report).await?;
             if let Some(progress) = &mut self.on_progress {
                 progress(&report);
             }
@@ -326,14 +332,18 @@ impl<'a> Drain<'a> {
         Box::new(move |events: &[EventRecord]| {
             let items = events.iter().map(|record| record.event.bulk_item());
             let plan = client.plan_bulk(items, run_size)?;
-            Ok(serde_json::to_value(&plan).expect("a plan serializes"))
+            let document = serde_json::to_value(&plan).expect("a plan serializes");
+            let states = claimed_states(&document, events.len());
+            Ok((document, states))
         })
     }
 
     /// Runs one claimed run to its end: finished (`None`), or left for the next drain (why).
+    /// `fresh`: claimed just now, not taken over, so its document is the plan the claim made.
     async fn run(
         &mut self,
         claimed: ClaimedRun,
+        fresh: bool,
         report: &mut DrainReport,
     ) -> Result<Option<String>, Error> {
         let ClaimedRun {
@@ -347,8 +357,11 @@ impl<'a> Drain<'a> {
                 .at(&journal.endpoint(), "resume a run")
                 .into()
         };
+        // The claim's document, while it is what the journal holds: a first checkpoint
+        // that would save it again only extends a lease the claim has just given.
+        let mut claimed = fresh.then(|| document.clone());
         let mut document = document;
-        if let Some(plan_id) = document.get_mut("planId") {
+        if let (false, Some(plan_id)) = (fresh, document.get_mut("planId")) {
             // The lease keeps two runners of a run apart; a worker of this process that
             // stalled past its lease may still hold the plan's id, and must not stop the run.
             *plan_id = Value::String(uuid::Uuid::new_v4().to_string());
@@ -357,9 +370,10 @@ impl<'a> Drain<'a> {
             .map_err(|e| corrupt(format!("its document is not a bulk plan: {e}")))?;
         check_items(&plan, &events).map_err(corrupt)?;
         let summary = plan.report().summary();
-        if summary.not_sent == plan.len() {
+        if !fresh && summary.not_sent == plan.len() {
             // Saved before anything was sent (a checkpoint is saved before each create), so
-            // nothing was: planned afresh, its key is young whenever the run was claimed.
+            // nothing was: planned afresh, its key is young whenever the run was taken over
+            // (a fresh claim's plan was made with it, just now).
             let items = plan
                 .report()
                 .iter()
@@ -378,10 +392,23 @@ impl<'a> Drain<'a> {
             let mut written: Vec<Option<EventState>> = Vec::new();
             let first_states: Vec<EventState> = events.iter().map(|e| e.state.clone()).collect();
             move |plan: &BulkPlan| {
-                let document = serde_json::to_value(plan).expect("a plan serializes");
-                let states = changed_states(&document, &first_states, &mut written);
+                // A done plan is not saved: the run's outcomes are written, and the run closed,
+                // as soon as the bulk run returns it. Until then the last saved step stands,
+                // and a run resumed from it reads the batch's outcome again, sending nothing.
+                let save = (!plan.is_done()).then(|| {
+                    let document = serde_json::to_value(plan).expect("a plan serializes");
+                    let states = changed_states(&document, &first_states, &mut written);
+                    (document, states)
+                });
+                let save = save.filter(|(document, states)| {
+                    let unchanged = claimed.take().is_some_and(|claimed| claimed == *document);
+                    !(unchanged && states.is_empty())
+                });
                 let (journal, held, waited) = (journal.clone(), held.clone(), waited.clone());
                 async move {
+                    let Some((document, states)) = save else {
+                        return Ok(());
+                    };
                     let mut lease = lock(&held).clone();
                     let started = Instant::now();
                     let saved = journal
@@ -487,17 +514,40 @@ fn check_items(plan: &BulkPlan, events: &[EventRecord]) -> Result<(), String> {
     Ok(())
 }
 
-/// An event's state as a chunk of the plan shows it while in flight (`None` once the chunk is
-/// done or expired: its outcomes are written when the run finishes).
+/// A chunk's deduplication key in a plan's document.
+fn chunk_key(chunk: &Value) -> String {
+    chunk["deduplicationKey"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// What a claim writes as its events' states: `sending`, under their chunk's key, from the
+/// moment they are claimed (what a claimed event may become is sent under that key).
+fn claimed_states(document: &Value, events: usize) -> Vec<EventState> {
+    let mut states = vec![EventState::Recorded; events];
+    for chunk in document["chunks"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+    {
+        let start = chunk["first"].as_u64().unwrap_or(0) as usize;
+        let len = chunk["items"].as_array().map_or(0, Vec::len);
+        for state in states.iter_mut().skip(start).take(len) {
+            *state = EventState::Sending {
+                deduplication_key: chunk_key(chunk),
+            };
+        }
+    }
+    states
+}
+
+/// An event's state as a chunk of the plan shows it while in flight (`None` while the chunk is
+/// planned: its events stay as claimed; and once it is done or expired: its outcomes are
+/// written when the run finishes).
 fn chunk_state(chunk: &Value) -> Option<EventState> {
-    let key = || {
-        chunk["deduplicationKey"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let key = || chunk_key(chunk);
     match chunk["state"]["state"].as_str()? {
-        "planned" => Some(EventState::Recorded),
         "creating" => Some(EventState::Sending {
             deduplication_key: key(),
         }),

@@ -110,7 +110,8 @@ impl Event {
 pub enum EventState {
     /// Recorded, not sent yet.
     Recorded,
-    /// Going out in a batch created with this deduplication key: it may have reached Ecwid.
+    /// Claimed into a run whose batch goes out under this deduplication key: from the claim
+    /// on, it may have reached Ecwid.
     #[non_exhaustive]
     Sending {
         /// The batch's deduplication key.

@@ -100,9 +100,52 @@ pub const MAX_READ: usize = 1000;
 type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
 /// Makes a run's saved document from its events, in the run's order, inside the claim's
-/// transaction: a run never exists without it.
-pub(crate) type PlanFn =
-    Box<dyn FnOnce(&[EventRecord]) -> Result<serde_json::Value, Error> + Send + 'static>;
+/// transaction: a run never exists without it. With it, the state each event takes as it is
+/// claimed (one per event, in the run's order), or none to leave them as they are.
+pub(crate) type PlanFn = Box<
+    dyn FnOnce(&[EventRecord]) -> Result<(serde_json::Value, Vec<EventState>), Error>
+        + Send
+        + 'static,
+>;
+
+/// An event's state encoded for the backends: the state's name and its JSON.
+type EncodedState = (&'static str, String);
+
+/// A claim's run as its plan made it: the document, the events as claimed, and each event's
+/// new state encoded for the backends (`None`: left as it is).
+type PlannedClaim = (
+    serde_json::Value,
+    Vec<EventRecord>,
+    Vec<Option<EncodedState>>,
+);
+
+/// Runs a claim's `plan` on its `events`: the run's document, the events as claimed (in the
+/// states the plan gave them, changed `now`), and each event's new state encoded for the
+/// backends (`None`: left as it is).
+fn plan_claim(
+    plan: PlanFn,
+    mut events: Vec<EventRecord>,
+    now: i64,
+) -> Result<PlannedClaim, JournalError> {
+    let (document, states) = plan(&events).map_err(JournalError::Plan)?;
+    if states.is_empty() {
+        let unchanged = vec![None; events.len()];
+        return Ok((document, events, unchanged));
+    }
+    if states.len() != events.len() {
+        return Err(JournalError::InvalidInput(format!(
+            "a claim's plan gave {} states for {} events",
+            states.len(),
+            events.len()
+        )));
+    }
+    let encoded = states.iter().map(|state| Some(state.encode())).collect();
+    for (event, state) in events.iter_mut().zip(states) {
+        event.state = state;
+        event.state_changed_at = event::from_ms(now);
+    }
+    Ok((document, events, encoded))
+}
 
 /// A durable journal of stock events, in SQLite or PostgreSQL. Cheap to clone: clones share
 /// the database connection(s). See the [module docs](self).
@@ -583,6 +626,39 @@ impl Journal {
 
 /// Event states keyed by their position in a run, checked and encoded for the backends.
 type PositionedStates = Vec<(i64, &'static str, String)>;
+
+/// One state for the events at positions `first..=last` of a run.
+#[derive(Debug, PartialEq, Eq)]
+struct StateRange<'a> {
+    first: i64,
+    last: i64,
+    state: &'static str,
+    detail: &'a str,
+}
+
+/// `states` as ranges of consecutive positions that take the same state, so that a run's
+/// events, which mostly move together, are written with a statement per range, not per event.
+fn state_ranges(states: &PositionedStates) -> Vec<StateRange<'_>> {
+    let mut ranges: Vec<StateRange<'_>> = Vec::new();
+    for (position, state, detail) in states {
+        match ranges.last_mut() {
+            Some(range)
+                if range.last + 1 == *position
+                    && range.state == *state
+                    && range.detail == detail.as_str() =>
+            {
+                range.last = *position;
+            }
+            _ => ranges.push(StateRange {
+                first: *position,
+                last: *position,
+                state,
+                detail,
+            }),
+        }
+    }
+    ranges
+}
 
 fn positions(states: &[(usize, EventState)]) -> Result<PositionedStates, JournalError> {
     let mut seen = HashSet::new();

@@ -15,8 +15,9 @@ use tokio_postgres::{config::Host, Client, Config, NoTls, Row, Transaction};
 use super::{
     error::{database, JournalError},
     event::{EventRecord, EventRow, NewEvent, EVENT_COLUMNS},
+    plan_claim,
     schema::{self, MIGRATIONS},
-    EventState, Holder, LeaseKey, PlanFn, PositionedStates,
+    state_ranges, EventState, Holder, LeaseKey, PlanFn, PositionedStates,
 };
 
 /// The most connections one [`Journal`](super::Journal) (and its clones) opens to PostgreSQL;
@@ -112,32 +113,33 @@ fn lease_lost(key: LeaseKey<'_>) -> Failure {
     Failure::Journal(JournalError::lease_lost(key.run_id))
 }
 
-/// Updates the states of a run's events by position, in one statement; each position must
-/// name one event.
+/// Updates the states of a run's events by position, in one statement that takes each range
+/// of positions with the same state once; each position must name one event.
 async fn set_states(
     client: &Transaction<'_>,
     run_id: &str,
     states: &PositionedStates,
     now: i64,
 ) -> Result<(), Failure> {
-    let positions: Vec<i32> = states.iter().map(|(p, _, _)| *p as i32).collect();
-    let names: Vec<&str> = states.iter().map(|(_, name, _)| *name).collect();
-    let details: Vec<&str> = states
-        .iter()
-        .map(|(_, _, detail)| detail.as_str())
-        .collect();
+    let ranges = state_ranges(states);
+    let firsts: Vec<i32> = ranges.iter().map(|r| r.first as i32).collect();
+    let lasts: Vec<i32> = ranges.iter().map(|r| r.last as i32).collect();
+    let names: Vec<&str> = ranges.iter().map(|r| r.state).collect();
+    let details: Vec<&str> = ranges.iter().map(|r| r.detail).collect();
     let updated = client
         .execute(
             "UPDATE ecwid_journal_events e
              SET state = u.state, state_detail = u.detail, state_changed_at_ms = $2
-             FROM unnest($3::int[], $4::text[], $5::text[]) AS u(position, state, detail)
-             WHERE e.run_id = $1 AND e.run_position = u.position",
-            &[&run_id, &now, &positions, &names, &details],
+             FROM unnest($3::int[], $4::int[], $5::text[], $6::text[])
+                  AS u(first, last, state, detail)
+             WHERE e.run_id = $1 AND e.run_position BETWEEN u.first AND u.last",
+            &[&run_id, &now, &firsts, &lasts, &names, &details],
         )
         .await?;
     if updated != states.len() as u64 {
         return Err(JournalError::InvalidInput(format!(
-            "run {run_id} has no event at some of the positions {positions:?}"
+            "run {run_id} has no event at some of the positions {:?}",
+            states.iter().map(|(p, _, _)| *p).collect::<Vec<_>>()
         ))
         .into());
     }
@@ -486,8 +488,12 @@ impl Postgres {
             }
             let rows = event_rows(&rows)?;
             let seqs: Vec<i64> = rows.iter().map(|row| row.seq).collect();
-            let events = decode_all(rows)?;
-            let document = plan(&events).map_err(JournalError::Plan)?;
+            let (document, events, states) = plan_claim(plan, decode_all(rows)?, holder.now_ms)?;
+            let names: Vec<Option<&str>> = states.iter().map(|s| s.as_ref().map(|s| s.0)).collect();
+            let details: Vec<Option<&str>> = states
+                .iter()
+                .map(|s| s.as_ref().map(|s| s.1.as_str()))
+                .collect();
             tx.execute(
                 "INSERT INTO ecwid_journal_runs (run_id, store_id, worker, lease_id,
                      lease_until_ms, document, created_at_ms, saved_at_ms)
@@ -504,10 +510,16 @@ impl Postgres {
             )
             .await?;
             tx.execute(
-                "UPDATE ecwid_journal_events
-                 SET run_id = $1, run_position = array_position($2::bigint[], seq) - 1
-                 WHERE seq = ANY($2)",
-                &[&run_id, &seqs],
+                "UPDATE ecwid_journal_events e
+                 SET run_id = $1, run_position = (u.n - 1)::int,
+                     state = COALESCE(u.state, e.state),
+                     state_detail = COALESCE(u.detail, e.state_detail),
+                     state_changed_at_ms =
+                         CASE WHEN u.state IS NULL THEN e.state_changed_at_ms ELSE $5 END
+                 FROM unnest($2::bigint[], $3::text[], $4::text[]) WITH ORDINALITY
+                      AS u(seq, state, detail, n)
+                 WHERE e.seq = u.seq",
+                &[&run_id, &seqs, &names, &details, &holder.now_ms],
             )
             .await?;
             tx.commit().await?;

@@ -16,8 +16,9 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use super::{
     error::{database, JournalError},
     event::{EventRecord, EventRow, NewEvent, EVENT_COLUMNS},
+    plan_claim,
     schema::{self, MIGRATIONS},
-    Holder, LeaseKey, PlanFn, PositionedStates,
+    state_ranges, Holder, LeaseKey, PlanFn, PositionedStates,
 };
 
 /// How long a statement waits for another process's write lock before failing.
@@ -88,21 +89,31 @@ fn document(text: &str) -> Result<serde_json::Value, Failure> {
     })
 }
 
-/// Updates the states of a run's events by position; each position must name one event.
+/// Updates the states of a run's events by position, a statement per range of positions
+/// that take the same state; each position must name one event.
 fn set_states(
     connection: &Connection,
     run_id: &str,
-    states: &[(i64, &'static str, String)],
+    states: &PositionedStates,
     now: i64,
 ) -> Result<(), Failure> {
     let mut statement = connection.prepare_cached(
         "UPDATE ecwid_journal_events SET state = ?1, state_detail = ?2, state_changed_at_ms = ?3
-         WHERE run_id = ?4 AND run_position = ?5",
+         WHERE run_id = ?4 AND run_position BETWEEN ?5 AND ?6",
     )?;
-    for (position, state, detail) in states {
-        if statement.execute(params![state, detail, now, run_id, position])? != 1 {
+    for range in state_ranges(states) {
+        let updated = statement.execute(params![
+            range.state,
+            range.detail,
+            now,
+            run_id,
+            range.first,
+            range.last
+        ])?;
+        if updated as i64 != range.last - range.first + 1 {
             return Err(JournalError::InvalidInput(format!(
-                "run {run_id} has no event at position {position}"
+                "run {run_id} has no event at some of the positions {} to {}",
+                range.first, range.last
             ))
             .into());
         }
@@ -364,8 +375,7 @@ impl Sqlite {
                 return Ok(None);
             }
             let seqs: Vec<i64> = rows.iter().map(|row| row.seq).collect();
-            let events = decode_all(rows)?;
-            let document = plan(&events).map_err(JournalError::Plan)?;
+            let (document, events, states) = plan_claim(plan, decode_all(rows)?, holder.now_ms)?;
             tx.execute(
                 "INSERT INTO ecwid_journal_runs (run_id, store_id, worker, lease_id,
                      lease_until_ms, document, created_at_ms, saved_at_ms)
@@ -380,13 +390,37 @@ impl Sqlite {
                     holder.now_ms
                 ],
             )?;
-            {
-                let mut join = tx.prepare_cached(
-                    "UPDATE ecwid_journal_events SET run_id = ?1, run_position = ?2 WHERE seq = ?3",
-                )?;
-                for (position, seq) in seqs.iter().enumerate() {
-                    join.execute(params![run_id, position as i64, seq])?;
-                }
+            // One statement for the whole run, its events listed as JSON: `[seq, state,
+            // detail]` each (the state and detail null to leave them), in the run's order.
+            let claimed: Vec<serde_json::Value> = seqs
+                .iter()
+                .zip(&states)
+                .map(|(seq, state)| match state {
+                    Some((name, detail)) => serde_json::json!([seq, name, detail]),
+                    None => serde_json::json!([seq, null, null]),
+                })
+                .collect();
+            let joined = tx.execute(
+                "UPDATE ecwid_journal_events
+                 SET run_id = ?1, run_position = j.key,
+                     state = COALESCE(j.value ->> 1, state),
+                     state_detail = COALESCE(j.value ->> 2, state_detail),
+                     state_changed_at_ms =
+                         CASE WHEN j.value ->> 1 IS NULL THEN state_changed_at_ms ELSE ?3 END
+                 FROM json_each(?2) AS j
+                 WHERE ecwid_journal_events.seq = j.value ->> 0",
+                params![
+                    run_id,
+                    serde_json::Value::Array(claimed).to_string(),
+                    holder.now_ms
+                ],
+            )?;
+            if joined != seqs.len() {
+                return Err(JournalError::Corrupt(format!(
+                    "a claim of {} events joined {joined} to its run",
+                    seqs.len()
+                ))
+                .into());
             }
             tx.commit()?;
             Ok(Some((document, events)))

@@ -44,9 +44,8 @@ async fn record(journal: &Journal, store: StoreId, numbers: impl IntoIterator<It
 /// A plan listing the ids of its events, as the drain's bulk plan lists its items.
 fn plan() -> PlanFn {
     Box::new(|events| {
-        Ok(json!({
-            "ids": events.iter().map(|e| e.event.id.clone()).collect::<Vec<_>>()
-        }))
+        let ids: Vec<_> = events.iter().map(|e| e.event.id.clone()).collect();
+        Ok((json!({ "ids": ids }), Vec::new()))
     })
 }
 
@@ -450,6 +449,77 @@ async fn finishing_writes_every_outcome_and_closes_the_run_or_nothing() {
         assert!(claim(journal, "worker-b", 10).await.is_none(), "{on}");
         let redelivered = journal.record(&sale(STORE, 2)).await.unwrap();
         assert_eq!(redelivered.state(), &failed("PRODUCT_NOT_FOUND"), "{on}");
+    }
+}
+
+#[test]
+fn equal_states_at_consecutive_positions_make_one_range() {
+    let a = |p: i64| (p, "sent", "{\"ticket\":\"t-1\"}".to_owned());
+    let b = |p: i64| (p, "sent", "{\"ticket\":\"t-2\"}".to_owned());
+    let states = vec![a(0), a(1), a(2), b(3), a(4), a(6), (7, "sending", a(7).2)];
+    let ranges: Vec<(i64, i64, &str, &str)> = super::state_ranges(&states)
+        .iter()
+        .map(|r| (r.first, r.last, r.state, r.detail))
+        .collect();
+    let (t1, t2) = (a(0).2, b(0).2);
+    assert_eq!(
+        ranges,
+        [
+            (0, 2, "sent", t1.as_str()),
+            (3, 3, "sent", t2.as_str()),
+            (4, 4, "sent", t1.as_str()),
+            (6, 6, "sent", t1.as_str()),
+            (7, 7, "sending", t1.as_str()),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn states_are_written_range_by_range_each_event_its_own() {
+    for backend in backends("ranges").await {
+        let (journal, on) = (&backend.journal, backend.name);
+        record(journal, STORE, 1..=6).await;
+        let mut run = claim(journal, "worker-a", 10).await.unwrap();
+        let sending = |key: &str| EventState::Sending {
+            deduplication_key: key.into(),
+        };
+        let saved = [
+            (0, sending("k-1")),
+            (1, sending("k-1")),
+            (2, sending("k-1")),
+            (3, sending("k-2")),
+            (5, sending("k-1")),
+        ];
+        journal
+            .save_run(&mut run.lease, &json!({}), &saved, LEASE)
+            .await
+            .unwrap();
+        assert_eq!(
+            states(journal, STORE, &[1, 2, 3, 4, 5, 6]).await,
+            [
+                sending("k-1"),
+                sending("k-1"),
+                sending("k-1"),
+                sending("k-2"),
+                EventState::Recorded,
+                sending("k-1")
+            ],
+            "{on}"
+        );
+        let outcomes = [
+            applied(),
+            applied(),
+            failed("PRODUCT_NOT_FOUND"),
+            applied(),
+            applied(),
+            unknown(),
+        ];
+        journal.finish_run(&run.lease, &outcomes).await.unwrap();
+        assert_eq!(
+            states(journal, STORE, &[1, 2, 3, 4, 5, 6]).await,
+            outcomes,
+            "{on}"
+        );
     }
 }
 

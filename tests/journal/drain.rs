@@ -512,7 +512,7 @@ async fn a_stalled_worker_whose_run_was_taken_over_stops_and_the_run_finishes_on
         assert!(!error.may_have_been_applied(), "{on}");
         assert!(
             matches!(&error, Error::Journal { operation, reason, .. }
-                if operation == "save a run" && reason.contains("taken over by another worker")),
+                if operation == "finish a run" && reason.contains("taken over by another worker")),
             "{on}: {error:?}"
         );
         let report = quick_drain.await.unwrap().unwrap();
@@ -527,20 +527,21 @@ async fn a_stalled_worker_whose_run_was_taken_over_stops_and_the_run_finishes_on
     }
 }
 
-/// Installs, on the journal's own database, a trigger that fails every write of the state
-/// `sending`: the journal failing just before a create would be sent.
-async fn refuse_sending(backend: &Backend) {
+/// Installs, on the journal's own database, a trigger that fails every save of a run whose
+/// batch is being created: the journal failing just before a create would be sent.
+async fn refuse_creating(backend: &Backend) {
     let sql = match backend.target {
         Target::Sqlite(_) => {
-            "CREATE TRIGGER refuse_sending BEFORE UPDATE OF state ON ecwid_journal_events
-             WHEN NEW.state = 'sending'
-             BEGIN SELECT RAISE(ABORT, 'disk I/O error (a test trigger)'); END;"
+            r#"CREATE TRIGGER refuse_creating BEFORE UPDATE OF document ON ecwid_journal_runs
+             WHEN NEW.document LIKE '%"state":"creating"%'
+             BEGIN SELECT RAISE(ABORT, 'disk I/O error (a test trigger)'); END;"#
         }
         Target::Postgres(_) => {
-            "CREATE FUNCTION refuse_sending() RETURNS trigger LANGUAGE plpgsql AS $$
+            r#"CREATE FUNCTION refuse_creating() RETURNS trigger LANGUAGE plpgsql AS $$
              BEGIN RAISE EXCEPTION 'could not extend file (a test trigger)'; END $$;
-             CREATE TRIGGER refuse_sending BEFORE UPDATE ON ecwid_journal_events
-             FOR EACH ROW WHEN (NEW.state = 'sending') EXECUTE FUNCTION refuse_sending();"
+             CREATE TRIGGER refuse_creating BEFORE UPDATE ON ecwid_journal_runs
+             FOR EACH ROW WHEN (NEW.document LIKE '%"state":"creating"%')
+             EXECUTE FUNCTION refuse_creating();"#
         }
     };
     backend.raw_execute(sql).await;
@@ -553,7 +554,7 @@ async fn a_journal_that_cannot_record_the_send_fails_clearly_and_sends_nothing()
         let fake = numbered(30).start().await.unwrap();
         let journal = &on_the_fakes_clock(&backend, &fake).await;
         record(journal, 1..=30).await;
-        refuse_sending(&backend).await;
+        refuse_creating(&backend).await;
 
         let error = journal
             .drain(&client(&fake))
@@ -578,14 +579,30 @@ async fn a_journal_that_cannot_record_the_send_fails_clearly_and_sends_nothing()
         );
         assert!(!error.may_have_been_applied(), "{on}");
         assert!(fake.journal().is_empty(), "{on}: nothing was sent");
-        assert_eq!(journal.counts(STORE).await.unwrap().recorded, 30, "{on}");
+        // Claimed, their run's plan saved as planned: the run holds them, none sent.
+        let counts = journal.counts(STORE).await.unwrap();
+        assert_eq!((counts.recorded, counts.sending), (0, 30), "{on}");
+        let first = journal.event(STORE, "order-1").await.unwrap().unwrap();
+        let EventState::Sending {
+            deduplication_key, ..
+        } = first.state
+        else {
+            panic!("{on}: {first:?}")
+        };
+        let documents = backend
+            .raw_query("SELECT document FROM ecwid_journal_runs")
+            .await;
+        assert!(
+            documents[0][0].contains(&format!("\"deduplicationKey\":\"{deduplication_key}\"")),
+            "{on}: the key of the run's batch"
+        );
 
         // The database is mended, and the next drain comes an hour later: it takes the run
         // over and sends it, under a new key (the old one may be forgotten, and was never
         // used).
         let mend = match backend.target {
-            Target::Sqlite(_) => "DROP TRIGGER refuse_sending",
-            Target::Postgres(_) => "DROP TRIGGER refuse_sending ON ecwid_journal_events",
+            Target::Sqlite(_) => "DROP TRIGGER refuse_creating",
+            Target::Postgres(_) => "DROP TRIGGER refuse_creating ON ecwid_journal_runs",
         };
         backend.raw_execute(mend).await;
         fake.advance_clock(Duration::from_secs(60 * 60));
@@ -633,7 +650,7 @@ async fn postgres_stopped_mid_drain_fails_clearly_and_the_next_drain_finishes_on
         let error = drain.await.unwrap().unwrap_err();
         let text = error.to_string();
         assert!(
-            matches!(&error, Error::Journal { operation, .. } if operation == "save a run"),
+            matches!(&error, Error::Journal { operation, .. } if operation == "finish a run"),
             "{error:?}"
         );
         assert!(text.contains("postgres://127.0.0.1:"), "{text}");
