@@ -11,6 +11,10 @@
 //! `BULK_WINDOW_MS` (default 1000), `BULK_ITEMS` (default 10000), `BULK_TASKS` (concurrent
 //! single-request tasks, default 64), `BULK_VARIATIONS` (default 100).
 
+mod common;
+
+use common::{env, figures, Figures};
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -30,22 +34,6 @@ struct Config {
     items: usize,
     tasks: usize,
     variations: u64,
-}
-
-fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
-    match std::env::var(name) {
-        Ok(value) => value
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} is not a valid number: {value:?}")),
-        Err(_) => default,
-    }
-}
-
-struct Figures {
-    requests: usize,
-    rate_limited: usize,
-    wall: Duration,
 }
 
 async fn fake(config: &Config) -> FakeStore {
@@ -105,15 +93,6 @@ fn verify(fake: &FakeStore, adjustments: &[(CombinationId, i32)], what: &str) {
         adjustments.len(),
         "{what}: deltas applied"
     );
-}
-
-fn figures(fake: &FakeStore, wall: Duration) -> Figures {
-    let journal = fake.journal();
-    Figures {
-        requests: journal.len(),
-        rate_limited: journal.iter().filter(|r| r.status == Some(429)).count(),
-        wall,
-    }
 }
 
 /// One `adjust_variation_stock` request per adjustment, from `tasks` concurrent tasks sharing

@@ -20,6 +20,10 @@
 #[path = "../tests/journal/harness.rs"]
 mod harness;
 
+mod common;
+
+use common::env;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -52,16 +56,6 @@ impl Config {
             Duration::from_millis(200).mul_f64(scale),
             Duration::from_secs(2).mul_f64(scale),
         )
-    }
-}
-
-fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
-    match std::env::var(name) {
-        Ok(value) => value
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} is not a valid number: {value:?}")),
-        Err(_) => default,
     }
 }
 

@@ -26,6 +26,10 @@
 //!
 //! [`FakeStoreBuilder::search_page_time`]: ecwid_inventory::fake::FakeStoreBuilder::search_page_time
 
+mod common;
+
+use common::{env, figures, Figures};
+
 use std::time::{Duration, Instant};
 
 use ecwid_inventory::fake::{demo, FakeStore, Fault, Route};
@@ -48,22 +52,6 @@ impl Config {
     fn scaled(&self, time: Duration) -> Duration {
         time.mul_f64(self.window.as_secs_f64() / 60.0)
     }
-}
-
-fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
-    match std::env::var(name) {
-        Ok(value) => value
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} is not a valid number: {value:?}")),
-        Err(_) => default,
-    }
-}
-
-struct Figures {
-    requests: usize,
-    rate_limited: usize,
-    wall: Duration,
 }
 
 /// An item as both ways see it: product, variation (0 for the product's own stock), stock.
@@ -91,15 +79,6 @@ fn client(fake: &FakeStore, config: &Config) -> Client {
         .rate_limit(RateLimit::new(config.rate, config.window))
         .build()
         .expect("the client builds")
-}
-
-fn figures(fake: &FakeStore, wall: Duration) -> Figures {
-    let journal = fake.journal();
-    Figures {
-        requests: journal.len(),
-        rate_limited: journal.iter().filter(|r| r.status == Some(429)).count(),
-        wall,
-    }
 }
 
 const ITEM_FIELDS: &str = "id,sku,quantity,unlimited,inStock";

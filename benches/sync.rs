@@ -16,6 +16,10 @@
 //! (default 2000), `SYNC_RATE` (requests per window, default 600), `SYNC_WINDOW_MS` (default
 //! 1000), `SYNC_TASKS` (concurrent plain tasks, default 64).
 
+mod common;
+
+use common::{env, figures, Figures};
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,22 +33,6 @@ struct Config {
     rate: u32,
     window: Duration,
     tasks: usize,
-}
-
-fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
-    match std::env::var(name) {
-        Ok(value) => value
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} is not a valid number: {value:?}")),
-        Err(_) => default,
-    }
-}
-
-struct Figures {
-    requests: usize,
-    rate_limited: usize,
-    wall: Duration,
 }
 
 /// The generated catalog (one product per SKU target, with their variations).
@@ -103,15 +91,6 @@ fn verify(fake: &FakeStore, targets: &[(String, Stock)], config: &Config, what: 
     assert_eq!(ledger.len(), config.differ, "{what}: changes applied");
     let items: std::collections::HashSet<_> = ledger.iter().map(|e| e.item).collect();
     assert_eq!(items.len(), config.differ, "{what}: each item changed once");
-}
-
-fn figures(fake: &FakeStore, wall: Duration) -> Figures {
-    let journal = fake.journal();
-    Figures {
-        requests: journal.len(),
-        rate_limited: journal.iter().filter(|r| r.status == Some(429)).count(),
-        wall,
-    }
 }
 
 /// One `find_sku` per SKU, then a `set_stock` where the stock differs, from `tasks`

@@ -1,5 +1,10 @@
 //! What the throughput benchmarks share.
 
+// Each benchmark uses some of these.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
 use ecwid_inventory::{
     fake::{demo, FakeStore},
     Client, RateLimit,
@@ -37,4 +42,34 @@ pub async fn demo_fake(limit: RateLimit) -> FakeStore {
         .start()
         .await
         .unwrap()
+}
+
+/// A setting from the environment, or `default`; a value that does not parse ends the run.
+pub fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
+    match std::env::var(name) {
+        Ok(value) => value
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name} is not a valid number: {value:?}")),
+        Err(_) => default,
+    }
+}
+
+/// What one way of doing the work cost, as the fake saw it.
+pub struct Figures {
+    /// Requests the fake received.
+    pub requests: usize,
+    /// How many of them it answered 429.
+    pub rate_limited: usize,
+    pub wall: Duration,
+}
+
+/// The figures of a run against `fake` that took `wall`.
+pub fn figures(fake: &FakeStore, wall: Duration) -> Figures {
+    let journal = fake.journal();
+    Figures {
+        requests: journal.len(),
+        rate_limited: journal.iter().filter(|r| r.status == Some(429)).count(),
+        wall,
+    }
 }
