@@ -367,6 +367,37 @@ async fn a_failed_change_exits_1_and_keeps_the_plan() {
     assert!(run.stderr.contains("\n  TEE-S failed: "), "{run:#?}");
 }
 
+/// A PLAN kept from `--mode set` is not resumed by the command without `--mode`, which means
+/// delta: its absolute counts would overwrite the sales made since. Exit 2, nothing sent.
+#[tokio::test]
+async fn a_set_mode_plan_is_not_resumed_by_a_command_without_mode() {
+    let shop = Shop::demo().await;
+    shop.fake.inject_fault(
+        Route::BatchCreate,
+        1,
+        Fault::ecwid_error(400, "BAD_REQUEST", "refused"),
+    );
+    let dir = Dir::new("set-then-delta");
+    let file = dir.file("stock.csv", "sku,quantity\nTEE-S,12\n");
+    let plan = dir.path("plan.json");
+    shop.run(&["sync", &file, "--plan", &plan, "--mode", "set"])
+        .await
+        .expect(1);
+    assert!(Path::new(&plan).exists(), "kept");
+    let requests = shop.requests();
+
+    let run = shop.run(&["sync", &file, "--plan", &plan]).await.expect(2);
+    assert!(run.stderr.contains("holds a sync in Set mode"), "{run:#?}");
+    assert_eq!(shop.requests(), requests, "nothing sent");
+    assert!(shop.ledger().is_empty());
+
+    // The same command as the first resumes it.
+    shop.run(&["sync", &file, "--plan", &plan, "--mode", "set"])
+        .await
+        .expect(0);
+    assert_eq!(shop.ledger().len(), 1);
+}
+
 /// A run stopped partway (a crash, say) is resumed from PLAN: stopped once its batch was
 /// created, the outcome is read and nothing is sent again; stopped while creating it, the
 /// create is sent again under the same key, which Ecwid answers without applying anything

@@ -163,14 +163,15 @@ fn same_sync(plan: &SyncPlan, targets: &[Target], args: &args::Sync) -> Result<(
         "remove {} to plan this sync anew, or give another --plan",
         shown(args)
     );
-    if let Some(mode) = args.mode {
-        if plan.mode() != mode.into() {
-            return Err(Fail::bad_input(format!(
-                "{} holds a sync in {:?} mode, not {mode:?}: {remove}",
-                shown(args),
-                plan.mode()
-            )));
-        }
+    // No --mode means delta, as for a new plan: a saved set-mode plan is not resumed by a
+    // command that asks for deltas (its counts would overwrite the sales made since).
+    let mode = args.mode.unwrap_or_default();
+    if plan.mode() != mode.into() {
+        return Err(Fail::bad_input(format!(
+            "{} holds a sync in {:?} mode, not {mode:?}: {remove}",
+            shown(args),
+            plan.mode()
+        )));
     }
     let rows = plan.rows();
     for (n, target) in targets.iter().enumerate() {
