@@ -606,10 +606,24 @@ fn final_state(outcome: &ItemOutcome) -> Option<EventState> {
             status,
             error_code,
             error_message,
-        } => EventState::Failed {
+        } if *status < 500 => EventState::Failed {
             status: Some(*status),
             error_code: error_code.clone(),
             error_message: error_message.clone(),
+        },
+        // Ecwid retries a 5xx item itself: the change may have been applied, so the event is
+        // not `failed` (which would invite recording it again), but unknown.
+        ItemOutcome::Failed {
+            status,
+            error_code,
+            error_message,
+        } => EventState::Unknown {
+            reason: format!(
+                "Ecwid failed it with status {status} ({}: {}), after which it may have been \
+                 applied: read the stock before recording it again",
+                error_code.as_deref().unwrap_or("no error code"),
+                error_message.as_deref().unwrap_or("no message")
+            ),
         },
         ItemOutcome::NotExecuted => EventState::Failed {
             status: None,
@@ -621,4 +635,36 @@ fn final_state(outcome: &ItemOutcome) -> Option<EventState> {
         },
         ItemOutcome::NotSent { .. } => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(status: u16) -> ItemOutcome {
+        ItemOutcome::Failed {
+            status,
+            error_code: Some("CODE".into()),
+            error_message: Some("message".into()),
+        }
+    }
+
+    #[test]
+    fn a_refused_item_is_failed_and_a_5xx_item_may_have_been_applied() {
+        assert!(matches!(
+            final_state(&failed(404)),
+            Some(EventState::Failed {
+                status: Some(404),
+                ..
+            })
+        ));
+        for status in [500, 503] {
+            let Some(EventState::Unknown { reason }) = final_state(&failed(status)) else {
+                panic!("{status}: {:?}", final_state(&failed(status)));
+            };
+            assert!(
+                reason.contains(&status.to_string()) && reason.contains("may have been applied")
+            );
+        }
+    }
 }
