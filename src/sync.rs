@@ -8,6 +8,8 @@
 //! sends absolute counts, which overwrite such a sale.
 
 use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
@@ -548,6 +550,8 @@ impl SyncPlan {
 
 type ProgressFn<'a> = Box<dyn FnMut(Progress) + Send + 'a>;
 type CheckpointFn<'a> = Box<dyn FnMut(&SyncPlan) + Send + 'a>;
+type CheckpointFuture<'a> = Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
+type AsyncCheckpointFn<'a> = Box<dyn FnMut(&SyncPlan) -> CheckpointFuture<'a> + Send + 'a>;
 
 impl Client {
     /// Plans making the store's stock match `targets`: reads the current stock of every
@@ -650,6 +654,7 @@ impl Client {
             polling: Polling::default(),
             on_progress: None,
             on_checkpoint: None,
+            on_checkpoint_async: None,
             options: RequestOptions::default(),
         }
     }
@@ -1019,6 +1024,7 @@ pub struct ApplySync<'a> {
     polling: Polling,
     on_progress: Option<ProgressFn<'a>>,
     on_checkpoint: Option<CheckpointFn<'a>>,
+    on_checkpoint_async: Option<AsyncCheckpointFn<'a>>,
     options: RequestOptions,
 }
 
@@ -1068,6 +1074,22 @@ impl<'a> ApplySync<'a> {
         self
     }
 
+    /// Like [`on_checkpoint`](Self::on_checkpoint), for a checkpoint that writes somewhere
+    /// slow and may fail, as for [`BulkRun::on_checkpoint_async`](crate::BulkRun::on_checkpoint_async):
+    /// it is awaited before anything more is sent, and when it fails the sync stops at once,
+    /// sends nothing more, and [`send`](Self::send) returns its error. Use it when resuming
+    /// depends on the saved plan: a run that went on past a save that failed would leave a
+    /// saved plan without the keys its batches went out under. The future must not borrow
+    /// the plan. With `on_checkpoint` too, both are called, the plain one first.
+    pub fn on_checkpoint_async<F, Fut>(mut self, mut checkpoint: F) -> Self
+    where
+        F: FnMut(&SyncPlan) -> Fut + Send + 'a,
+        Fut: Future<Output = Result<(), Error>> + Send + 'a,
+    {
+        self.on_checkpoint_async = Some(Box::new(move |plan| Box::pin(checkpoint(plan))));
+        self
+    }
+
     /// Applies the plan (see [`Client::apply_sync`]).
     pub async fn send(self) -> Result<SyncReport, Error> {
         let Self {
@@ -1076,6 +1098,7 @@ impl<'a> ApplySync<'a> {
             polling,
             mut on_progress,
             mut on_checkpoint,
+            mut on_checkpoint_async,
             options,
         } = self;
         options.check()?;
@@ -1107,10 +1130,16 @@ impl<'a> ApplySync<'a> {
             run = run.on_progress(progress);
         }
         let saved = &mut plan;
-        if let Some(checkpoint) = on_checkpoint.as_mut() {
-            run = run.on_checkpoint(move |bulk| {
+        if on_checkpoint.is_some() || on_checkpoint_async.is_some() {
+            run = run.on_checkpoint_async(move |bulk| {
                 saved.bulk = Some(bulk.clone());
-                checkpoint(saved);
+                if let Some(checkpoint) = on_checkpoint.as_mut() {
+                    checkpoint(saved);
+                }
+                match on_checkpoint_async.as_mut() {
+                    Some(checkpoint) => checkpoint(saved),
+                    None => Box::pin(std::future::ready(Ok(()))),
+                }
             });
         }
         let report = run.send().await?;

@@ -591,6 +591,65 @@ async fn a_killed_apply_resumes_from_its_saved_plan_and_applies_nothing_twice() 
     assert_rack_at_targets(&fake, 40);
 }
 
+/// A checkpoint that cannot be saved stops the sync before anything more is sent, whichever
+/// save fails (before the create, or once its ticket is known); the last plan saved, applied
+/// again, learns what was sent under its key and applies nothing twice.
+#[tokio::test]
+async fn a_checkpoint_that_cannot_be_saved_stops_the_sync_before_anything_more_is_sent() {
+    for fail_at in 1usize..=3 {
+        let fake = shop(20).start().await.unwrap();
+        let client = client(&fake);
+        let plan = client.plan_sync(rack_targets(20)).await.unwrap();
+        let before = fake.journal().len();
+        let mut saved: Vec<String> = Vec::new();
+        let mut sent_by_then = None;
+        let error = client
+            .apply_sync(plan)
+            .poll_interval(ms(5), ms(50))
+            .on_checkpoint_async(|plan| {
+                let result = if saved.len() + 1 == fail_at {
+                    sent_by_then = Some(fake.journal().len());
+                    Err(Error::Config("the disk is full".into()))
+                } else {
+                    saved.push(serde_json::to_string(plan).unwrap());
+                    Ok(())
+                };
+                std::future::ready(result)
+            })
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("the disk is full"), "{error}");
+        assert_eq!(
+            Some(fake.journal().len()),
+            sent_by_then,
+            "save {fail_at}: nothing sent after it"
+        );
+        if fail_at == 3 {
+            // The third save is the one after the create went out.
+            assert!(sent_by_then > Some(before), "{:#?}", fake.journal());
+        }
+        fake.batches_settled().await;
+        let Some(last) = saved.last() else {
+            assert!(fake.ledger().is_empty(), "save {fail_at}");
+            continue;
+        };
+        let last: SyncPlan = serde_json::from_str(last).unwrap();
+        let report = client
+            .apply_sync(last)
+            .poll_interval(ms(5), ms(50))
+            .await
+            .unwrap();
+        assert!(
+            report.is_complete(),
+            "save {fail_at}: {:?}",
+            report.summary()
+        );
+        fake.batches_settled().await;
+        assert_ledger_once(&fake, rack_changes(20));
+        assert_rack_at_targets(&fake, 20);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Thousands of targets
 

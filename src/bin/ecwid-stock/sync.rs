@@ -10,7 +10,7 @@ use std::{
 };
 
 use ecwid_inventory::{
-    Client, StockChange, SyncOutcome, SyncPlan, SyncReport, SyncRow, SyncStatus, SyncTarget,
+    Client, Error, StockChange, SyncOutcome, SyncPlan, SyncReport, SyncRow, SyncStatus, SyncTarget,
 };
 use serde_json::{json, Value};
 
@@ -99,31 +99,35 @@ async fn apply(
         save_plan(path, &plan).map_err(Fail::bad_input)?;
     }
     let bar = progress::bar(out, verbose, "changes done");
-    let shown = bar.clone();
+    let shown_bar = bar.clone();
     let mut save_failed = None;
     let mut call = client.apply_sync(plan).on_progress(move |p| {
-        shown.set_length(p.total as u64);
-        shown.set_position(p.completed as u64);
+        shown_bar.set_length(p.total as u64);
+        shown_bar.set_position(p.completed as u64);
     });
     if let Some(path) = &args.plan {
-        call = call.on_checkpoint(|saved| {
-            if let Err(error) = save_plan(path, saved) {
-                save_failed.get_or_insert(error);
-            }
+        // A save that fails stops the run before anything more is sent: PLAN then holds the
+        // last state saved, every batch sent so far under the keys it names, so the same
+        // command resumes it without applying anything twice.
+        let save_failed = &mut save_failed;
+        call = call.on_checkpoint_async(move |saved| {
+            let saved = save_plan(path, saved).map_err(|error| {
+                save_failed.get_or_insert(error.clone());
+                Error::Config(error)
+            });
+            std::future::ready(saved)
         });
     }
     let report = call.send().await;
     bar.finish_and_clear();
-    let report = report?;
-    if let Some(error) = save_failed {
-        // The run went on (stopping it halfway would leave outcomes unknown); the saved plan
-        // may be behind, so resuming from it is not offered.
-        return Err(Fail::failed(format!(
-            "{error}; the changes were applied as reported: plan the sync again before \
-             resuming from it"
-        )));
+    match (report, save_failed) {
+        (Err(_), Some(error)) => Err(Fail::failed(format!(
+            "{error}; nothing more was sent: once {} can be written, the same command resumes \
+             the sync from what it holds",
+            shown(args)
+        ))),
+        (report, _) => Ok(report?),
     }
-    Ok(report)
 }
 
 /// The saved plan at `path`, or `None` when there is none yet.
