@@ -162,8 +162,10 @@ impl Client {
     /// **Bounded memory**: the stream holds one batch's answer at a time (at most
     /// `pages_per_batch` pages of 100 products with the stock fields only: about 25 KB of JSON
     /// a page, so some 13 MB for 500 pages; lower `pages_per_batch` to hold less), the items
-    /// of that batch not yet taken, and the id of every product read (8 bytes each, and a hash
-    /// set's overhead), which is how a product that comes twice is noticed.
+    /// of that batch not yet taken, the products whose variations are listed apart until their
+    /// lists are read (the next batch reads them first), and the id of every product read (8
+    /// bytes each, and a hash set's overhead), which is how a product that comes twice is
+    /// noticed.
     ///
     /// **When it ends with an error**: a search or a batch that cannot be read (after the
     /// client's retries: reads are safe to repeat), a page refused, or pages that cannot be
@@ -175,6 +177,11 @@ impl Client {
     /// spare page of 100 (products added while it is read come at the end, so up to that many
     /// are read). Every such read is bounded: pages are planned from the first total, and
     /// never past it and the spare page. [`Error::InvalidResponse`] says which.
+    ///
+    /// What offset paging cannot see: a product removed and another added between two
+    /// batches leave the total as it was, and may move a product not yet read onto a page
+    /// already read. The stream then ends without it and without an error; the next read (or
+    /// an incremental one, whose cursor overlaps) has it.
     ///
     /// **Incremental**: with [`updated_since`](CatalogStock::updated_since), only products
     /// updated at or after the cursor's time (Ecwid's `updatedFrom`), with all their
@@ -470,9 +477,11 @@ impl Reader<'_> {
         let Some(sweep) = &mut self.sweep else {
             return Ok(Vec::new());
         };
-        let slots = sweep.next_slots(self.pages_per_batch);
-        let lists = (self.pages_per_batch - slots.len()).min(self.unlisted.len());
+        // Variation lists first: the products waiting for theirs are held until then, so
+        // taking them before more pages keeps that queue to about one batch's worth.
+        let lists = self.unlisted.len().min(self.pages_per_batch);
         let lists: Vec<ItemStock> = self.unlisted.drain(..lists).collect();
+        let slots = sweep.next_slots(self.pages_per_batch - lists.len());
         let mut requests: Vec<BatchRequestItem> = slots
             .iter()
             .enumerate()
