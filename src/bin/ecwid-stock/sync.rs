@@ -48,9 +48,16 @@ pub async fn run(
         }
         None => {
             if let (Some(path), false) = (&args.plan, args.dry_run) {
-                // An unwritable PLAN is bad input: found before the stock is read.
-                save_to(path, b"{}").map_err(Fail::bad_input)?;
-                std::fs::remove_file(path).ok();
+                // An unwritable PLAN is bad input: found before the stock is read. Only the
+                // file a save writes first is tried, so a crash here leaves no PLAN behind.
+                let partial = partial_path(path);
+                std::fs::write(&partial, b"{}").map_err(|error| {
+                    Fail::bad_input(format!(
+                        "cannot save the plan to {}: {error}",
+                        path.display()
+                    ))
+                })?;
+                std::fs::remove_file(&partial).ok();
             }
             let bar = progress::bar(out, verbose, "read");
             let shown = bar.clone();
@@ -152,12 +159,17 @@ fn save_plan(path: &Path, plan: &SyncPlan) -> Result<(), String> {
 
 /// Writes `text` to `path` whole or not at all: to a file beside it, then renamed over it.
 fn save_to(path: &Path, text: &[u8]) -> Result<(), String> {
-    let mut partial = path.as_os_str().to_owned();
-    partial.push(".partial");
-    let partial = PathBuf::from(partial);
+    let partial = partial_path(path);
     std::fs::write(&partial, text)
         .and_then(|()| std::fs::rename(&partial, path))
         .map_err(|error| format!("cannot save the plan to {}: {error}", path.display()))
+}
+
+/// The file beside `path` a save writes first.
+fn partial_path(path: &Path) -> PathBuf {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    PathBuf::from(partial)
 }
 
 /// A saved plan resumes only the sync it was made for: the same rows of the same FILE, in the
