@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     batch::Polling,
+    bulk::outcome::failed_with_5xx,
     generated::types::{BatchRequestItem, BatchRequestItemMethod, ProductStock},
     options::request_builder,
     reads::{check_sku, product_fields, product_items, unreadable},
@@ -1228,11 +1229,10 @@ impl SyncOutcome {
                 status,
                 error_code,
                 error_message,
-            } => unknown(format!(
-                "Ecwid failed it with status {status} ({}: {}), after which it may have been \
-                 applied",
-                error_code.as_deref().unwrap_or("no error code"),
-                error_message.as_deref().unwrap_or("no message")
+            } => unknown(failed_with_5xx(
+                *status,
+                error_code.as_deref(),
+                error_message.as_deref(),
             )),
             ItemOutcome::NotExecuted => failed("Ecwid did not execute it".into()),
             ItemOutcome::NotSent { reason } => failed(format!("not sent: {reason}")),

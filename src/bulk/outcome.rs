@@ -63,6 +63,20 @@ pub enum ItemOutcome {
     },
 }
 
+/// Why an item Ecwid failed with a 5xx inside its batch is not known: Ecwid retries such an
+/// item itself, so it may have been applied.
+pub(crate) fn failed_with_5xx(
+    status: u16,
+    error_code: Option<&str>,
+    error_message: Option<&str>,
+) -> String {
+    format!(
+        "Ecwid failed it with status {status} ({}: {}), after which it may have been applied",
+        error_code.unwrap_or("no error code"),
+        error_message.unwrap_or("no message")
+    )
+}
+
 impl ItemOutcome {
     /// `true` when the item may have been applied: updated, failed with a 5xx, or unknown.
     pub fn may_have_been_applied(&self) -> bool {

@@ -32,8 +32,9 @@ use serde_json::Value;
 
 use super::{ClaimedRun, EventRecord, EventState, Journal, JournalError, PlanFn};
 use crate::{
-    batch::Polling, builder::check_setting, options::request_builder, BulkPlan, Client, Error,
-    ItemOutcome, RequestOptions, MAX_BATCH_SIZE, MAX_SETTING,
+    batch::Polling, builder::check_setting, bulk::outcome::failed_with_5xx,
+    options::request_builder, BulkPlan, Client, Error, ItemOutcome, RequestOptions, MAX_BATCH_SIZE,
+    MAX_SETTING,
 };
 
 /// How long a worker holds a run between two saves, by default: 5 minutes. A worker that dies
@@ -619,10 +620,8 @@ fn final_state(outcome: &ItemOutcome) -> Option<EventState> {
             error_message,
         } => EventState::Unknown {
             reason: format!(
-                "Ecwid failed it with status {status} ({}: {}), after which it may have been \
-                 applied: read the stock before recording it again",
-                error_code.as_deref().unwrap_or("no error code"),
-                error_message.as_deref().unwrap_or("no message")
+                "{}: read the stock before recording it again",
+                failed_with_5xx(*status, error_code.as_deref(), error_message.as_deref())
             ),
         },
         ItemOutcome::NotExecuted => EventState::Failed {
