@@ -9,14 +9,13 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
-use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
 use crate::{
     batch::Polling,
-    bulk::outcome::failed_with_5xx,
+    bulk::{outcome::failed_with_5xx, run::CheckpointFuture},
     generated::types::{BatchRequestItem, BatchRequestItemMethod, ProductStock},
     options::request_builder,
     reads::{check_sku, product_fields, product_items, unreadable},
@@ -551,7 +550,6 @@ impl SyncPlan {
 
 type ProgressFn<'a> = Box<dyn FnMut(Progress) + Send + 'a>;
 type CheckpointFn<'a> = Box<dyn FnMut(&SyncPlan) + Send + 'a>;
-type CheckpointFuture<'a> = Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
 type AsyncCheckpointFn<'a> = Box<dyn FnMut(&SyncPlan) -> CheckpointFuture<'a> + Send + 'a>;
 
 impl Client {

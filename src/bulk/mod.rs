@@ -19,7 +19,7 @@
 
 pub(crate) mod outcome;
 mod plan;
-mod run;
+pub(crate) mod run;
 
 pub use outcome::{BulkReport, BulkSummary, ItemOutcome};
 pub use plan::{BulkItem, BulkPlan, MAX_BATCH_SIZE, PLAN_FORMAT_VERSION};

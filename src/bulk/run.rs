@@ -34,7 +34,8 @@ pub struct Progress {
 
 type ProgressFn<'a> = Box<dyn FnMut(Progress) + Send + 'a>;
 type CheckpointFn<'a> = Box<dyn FnMut(&BulkPlan) + Send + 'a>;
-type CheckpointFuture<'a> = Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
+/// What an asynchronous checkpoint returns (here and in the sync's, which hands its own on).
+pub(crate) type CheckpointFuture<'a> = Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
 type AsyncCheckpointFn<'a> = Box<dyn FnMut(&BulkPlan) -> CheckpointFuture<'a> + Send + 'a>;
 
 enum Source {
