@@ -54,6 +54,22 @@ impl Polling {
         wait.saturating_add(wait / 2).min(self.max)
     }
 
+    /// How long to wait before the next status read, the interval being `wait`, when a read
+    /// may be sent until `last` (`None`: with no end): the interval, or what is left until
+    /// `last` when that is less, so that the last read goes out then rather than not at all;
+    /// `None` once `last` has come, when no read may be sent.
+    pub(crate) fn wait_before_read(
+        wait: Duration,
+        now: Instant,
+        last: Option<Instant>,
+    ) -> Option<Duration> {
+        match last {
+            None => Some(wait),
+            Some(last) if now < last => Some(wait.min(last - now)),
+            Some(_) => None,
+        }
+    }
+
     /// Every duration at most a day; none zero, which would read the status without pause or
     /// wait for no batch at all.
     pub(crate) fn check(&self) -> Result<(), String> {
@@ -134,7 +150,7 @@ impl Client {
 impl Client {
     /// Reads the status of the batch `ticket` until Ecwid reports it completed (`Some`) or the
     /// polling's timeout passes (`None`); `progress` sees every status read before that. The
-    /// last read is at the timeout, not after it.
+    /// last read is at the timeout, not a poll interval before it nor after it.
     pub(crate) async fn poll_batch(
         &self,
         ticket: &str,
@@ -146,8 +162,10 @@ impl Client {
         let deadline = Instant::now().checked_add(polling.timeout);
         let mut wait = polling.first;
         loop {
-            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            tokio::time::sleep(left.map_or(wait, |left| wait.min(left))).await;
+            let Some(pause) = Polling::wait_before_read(wait, Instant::now(), deadline) else {
+                return Ok(None);
+            };
+            tokio::time::sleep(pause).await;
             wait = polling.after(wait);
             let read = options.apply(CallOptions::new("get_batch_status", Repeat::Always));
             let status = self
@@ -158,9 +176,6 @@ impl Client {
                 return Ok(Some(status));
             }
             progress(&status);
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Ok(None);
-            }
         }
     }
 }
@@ -261,4 +276,36 @@ pub(crate) fn result_for<'a>(status: &'a BatchStatus, id: &str) -> Option<&'a Ba
         .responses
         .iter()
         .find(|r| r.id.as_deref() == Some(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    /// The wait before the next read: the interval while it fits before the last moment a read
+    /// may be sent, what is left when that is less, and no read once that moment has come.
+    #[test]
+    fn the_last_read_is_timed_to_the_last_moment_one_may_be_sent() {
+        let now = Instant::now();
+        let cases = [
+            ("no end", 500, None, Some(500)),
+            ("the interval fits", 500, Some(800), Some(500)),
+            ("it ends exactly then", 500, Some(500), Some(500)),
+            ("less than the interval is left", 500, Some(340), Some(340)),
+            ("a moment is left", 500, Some(1), Some(1)),
+            ("the last moment has come", 500, Some(0), None),
+        ];
+        for (name, wait, last, expected) in cases {
+            let last = last.map(|ms| now + ms * MS);
+            assert_eq!(
+                Polling::wait_before_read(wait * MS, now, last),
+                expected.map(|ms| ms * MS),
+                "{name}"
+            );
+        }
+        let past = Polling::wait_before_read(500 * MS, now + 10 * MS, Some(now));
+        assert_eq!(past, None, "a moment already past");
+    }
 }

@@ -119,3 +119,38 @@ async fn a_zero_poll_interval_or_poll_timeout_is_refused_before_anything_is_sent
     }
     assert_nothing_sent(&fake);
 }
+
+/// The poll timeout ends the waiting, not a poll interval before it: reads come 0.2, 0.5, 0.95
+/// and 1.63 s in, the next full interval would end 2.64 s in, and the last read is sent at the
+/// timeout (2.4 s) instead. A batch that Ecwid runs 2 s in is learned by that read.
+#[tokio::test]
+async fn a_batch_completing_after_the_last_full_interval_is_read_at_the_poll_timeout() {
+    let fake = numbered(3).start().await.unwrap();
+    fake.pause_batches();
+    let items = one_per_variation(3);
+    let client = client(&fake);
+    let started = tokio::time::Instant::now();
+    let run = tokio::spawn({
+        let items = items.clone();
+        async move {
+            client
+                .bulk_adjust(items)
+                .poll_interval(ms(200), ms(2000))
+                .poll_timeout(ms(2400))
+                .send()
+                .await
+        }
+    });
+    tokio::time::sleep_until(started + ms(2000)).await;
+    fake.resume_batches();
+    let report = run.await.unwrap().unwrap();
+    assert!(all_updated(report.outcomes()), "{:?}", report.outcomes());
+    assert!(report.is_settled());
+    assert_eq!(
+        status_reads(&fake).len(),
+        5,
+        "four reads at the poll intervals, and one at the timeout"
+    );
+    assert_ledger_once(&fake, 3);
+    assert_stocks(&fake, &items);
+}
