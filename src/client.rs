@@ -219,7 +219,7 @@ impl Client {
     {
         let inner = &self.inner;
         let budget = options.deadline.unwrap_or(inner.deadline);
-        let timeout = options.timeout.unwrap_or(inner.timeout);
+        let timeout = self.attempt_timeout(options.timeout);
         let started = Instant::now();
         // Settings are at most a day, so this only saturates on a broken clock.
         let deadline = started
@@ -227,7 +227,7 @@ impl Client {
             .unwrap_or_else(|| started + MAX_SETTING);
         // An attempt starts only while it has its least time left before the deadline, so
         // that the deadline does not cut a request just sent and leave its outcome unknown.
-        let least = min_attempt_time(inner.min_attempt_time, timeout, budget);
+        let least = self.least_attempt_time(timeout, budget);
         let send_by = budget - least;
         let times = Times {
             deadline,
@@ -362,6 +362,21 @@ impl Client {
             tracing::warn!("Ecwid rejected the API token; this client sends nothing more");
         }
         Err(error)
+    }
+}
+
+impl Client {
+    /// The least time an attempt of a call with the deadline `budget` is given, each attempt
+    /// having `timeout` (see [`min_attempt_time`]). A call made of several requests (an
+    /// exactly-once call's status reads) sends each while at least this much of the whole
+    /// call's deadline is left.
+    pub(crate) fn least_attempt_time(&self, timeout: Duration, budget: Duration) -> Duration {
+        min_attempt_time(self.inner.min_attempt_time, timeout, budget)
+    }
+
+    /// Each attempt's timeout: `timeout` if the call has one, else the client's.
+    pub(crate) fn attempt_timeout(&self, timeout: Option<Duration>) -> Duration {
+        timeout.unwrap_or(self.inner.timeout)
     }
 }
 

@@ -120,7 +120,10 @@ impl AdjustStock<'_> {
     /// It keeps trying, and reading the batch until its result is known, until the call's
     /// deadline ([`ClientBuilder::deadline`], 2 minutes by default: raise it for long outages),
     /// and never past 55 minutes, when Ecwid may have forgotten the key, however many retries
-    /// the [`RetryPolicy`](crate::RetryPolicy) allows other calls. It honours `Retry-After`,
+    /// the [`RetryPolicy`](crate::RetryPolicy) allows other calls. Like the create, each status
+    /// read is sent while the least time an attempt is given
+    /// ([`ClientBuilder::min_attempt_time`]) is left, so that it can finish by the deadline:
+    /// the last one goes out then, sooner than the poll interval if need be. It honours `Retry-After`,
     /// and stops at once when Ecwid asks for a wait longer than the retry policy's cap or past
     /// the deadline. If the outcome is still unknown then, it fails with
     /// [`Error::OutcomeUnknown`], which says what ended it; read the stock before sending the
@@ -131,6 +134,7 @@ impl AdjustStock<'_> {
     /// [`exactly_once_key`](Self::exactly_once_key).
     ///
     /// [`ClientBuilder::deadline`]: crate::ClientBuilder::deadline
+    /// [`ClientBuilder::min_attempt_time`]: crate::ClientBuilder::min_attempt_time
     pub fn exactly_once(mut self) -> Self {
         self.once = std::mem::take(&mut self.once).fresh();
         self
@@ -211,12 +215,18 @@ pub(crate) async fn send_once(
 ) -> Result<StockAdjustment, Error> {
     let deadline = options.deadline.unwrap_or(client.inner.deadline);
     let budget = deadline.min(window);
-    let ended = if window <= deadline {
-        format!("its deduplication key's window ended ({budget:?})")
+    let bound = if window <= deadline {
+        format!("the end of its deduplication key's window ({budget:?} after the call began)")
     } else {
-        format!("the call's deadline ended ({budget:?})")
+        format!("the call's deadline ({budget:?})")
     };
-    let ends_at = Instant::now() + budget;
+    let started = Instant::now();
+    let ends_at = started + budget;
+    // Each status read, like the create, is sent only while it has its least time left, so
+    // that it can finish by the deadline; the last one goes out then, even within a poll
+    // interval. (The least time is at most half the budget: this does not underflow.)
+    let least = client.least_attempt_time(client.attempt_timeout(options.timeout), budget);
+    let last_read = ends_at - least;
     let unknown = |what: String| Error::OutcomeUnknown { detail: what };
 
     let request = [request];
@@ -255,15 +265,28 @@ pub(crate) async fn send_once(
 
     // Read its result until it is known; a failed read is tried again, as reads change nothing.
     let mut wait = POLLING.first;
-    let mut known = String::from("it had not completed");
+    // What the last read told, if a read was made.
+    let mut known: Option<String> = None;
     loop {
-        let left = ends_at.saturating_duration_since(Instant::now());
-        if wait >= left {
+        let now = Instant::now();
+        let Some(pause) = Polling::wait_before_read(wait, now, Some(last_read)) else {
+            let what = match &known {
+                None => "its status was not read: no time was left for a status read".to_owned(),
+                Some(known) => format!(
+                    "{known} at the last status read, and no time was left for another status \
+                     read"
+                ),
+            };
             return Err(unknown(format!(
-                "Ecwid queued it as batch {ticket}, and {known} when {ended}"
+                "Ecwid queued it as batch {ticket}; {what} before {bound}: {:?} had passed and \
+                 {:?} was left, and an attempt needs at least {:?} (the client's least attempt \
+                 time)",
+                millis(now.saturating_duration_since(started)),
+                millis(ends_at.saturating_duration_since(now)),
+                millis(least),
             )));
-        }
-        tokio::time::sleep(wait).await;
+        };
+        tokio::time::sleep(pause).await;
         wait = POLLING.after(wait);
         let read = CallOptions::new("get_batch_status", Repeat::UntilDeadline)
             .deadline(Some(ends_at.saturating_duration_since(Instant::now())))
@@ -278,23 +301,32 @@ pub(crate) async fn send_once(
             }
         };
         if status.status != BatchStatusStatus::Completed {
-            known = "it had not completed".into();
+            known = Some("it had not completed".into());
             continue;
         }
         // A completed batch whose answer is unclear may tell on the next read.
         match result_for(&status, "0").map(item_result) {
-            None => known = "Ecwid reported it completed, without its result".into(),
+            None => known = Some("Ecwid reported it completed, without its result".into()),
             Some(ItemResult::Answered(body)) => match StockUpdateResult::deserialize(&body) {
                 Ok(result) => return StockAdjustment::from_result(result),
-                Err(_) => known = "Ecwid reported it completed, with an unreadable result".into(),
+                Err(_) => {
+                    known = Some("Ecwid reported it completed, with an unreadable result".into())
+                }
             },
             Some(ItemResult::Refused(error)) => return Err(error),
             Some(ItemResult::NotExecuted) => return Err(Error::NotExecuted),
             Some(ItemResult::Unclear(what)) => {
-                known = format!("Ecwid reported it completed, with an unclear result: {what}")
+                known = Some(format!(
+                    "Ecwid reported it completed, with an unclear result: {what}"
+                ))
             }
         }
     }
+}
+
+/// A duration to the millisecond, for an error's text.
+fn millis(duration: Duration) -> Duration {
+    Duration::from_millis(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
 }
 
 #[cfg(all(test, feature = "fake"))]
