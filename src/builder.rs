@@ -181,8 +181,9 @@ impl ClientBuilder {
     /// never more than the attempt timeout nor half the deadline. Otherwise the call fails with
     /// [`Error::DeadlineExceeded`] and nothing is sent: a request the deadline would cut short
     /// may be applied with nobody hearing of it. The rate limiter gives up at once when its next
-    /// slot comes later than that. An [exactly-once](crate::AdjustStock::exactly_once) call sends
-    /// its last status read when this much of its deadline is left, and then ends.
+    /// slot comes later than that. An [exactly-once](crate::AdjustStock::exactly_once) call's status
+    /// reads, which change nothing, are held to this at most: the last one goes out while
+    /// twice the call's slowest round trip is left.
     pub fn min_attempt_time(mut self, least: Duration) -> Self {
         self.min_attempt_time = least;
         self

@@ -120,10 +120,10 @@ impl AdjustStock<'_> {
     /// It keeps trying, and reading the batch until its result is known, until the call's
     /// deadline ([`ClientBuilder::deadline`], 2 minutes by default: raise it for long outages),
     /// and never past 55 minutes, when Ecwid may have forgotten the key, however many retries
-    /// the [`RetryPolicy`](crate::RetryPolicy) allows other calls. Like the create, each status
-    /// read is sent while the least time an attempt is given
-    /// ([`ClientBuilder::min_attempt_time`]) is left, so that it can finish by the deadline:
-    /// the last one goes out then, sooner than the poll interval if need be. It honours `Retry-After`,
+    /// the [`RetryPolicy`](crate::RetryPolicy) allows other calls. The last status read is timed
+    /// to finish by the deadline, sooner than the poll interval if need be: it goes out while
+    /// twice the call's slowest round trip so far is left (at least 50 ms, at most the client's
+    /// [`min_attempt_time`](crate::ClientBuilder::min_attempt_time)). It honours `Retry-After`,
     /// and stops at once when Ecwid asks for a wait longer than the retry policy's cap or past
     /// the deadline. If the outcome is still unknown then, it fails with
     /// [`Error::OutcomeUnknown`], which says what ended it; read the stock before sending the
@@ -134,7 +134,6 @@ impl AdjustStock<'_> {
     /// [`exactly_once_key`](Self::exactly_once_key).
     ///
     /// [`ClientBuilder::deadline`]: crate::ClientBuilder::deadline
-    /// [`ClientBuilder::min_attempt_time`]: crate::ClientBuilder::min_attempt_time
     pub fn exactly_once(mut self) -> Self {
         self.once = std::mem::take(&mut self.once).fresh();
         self
@@ -222,14 +221,14 @@ pub(crate) async fn send_once(
     };
     let started = Instant::now();
     let ends_at = started + budget;
-    // Each status read, like the create, is sent only while it has its least time left, so
-    // that it can finish by the deadline; the last one goes out then, even within a poll
-    // interval. (The least time is at most half the budget: this does not underflow.)
+    // A status read changes nothing, so the deadline cutting one short leaves nothing more
+    // unknown than before: unlike the create, it is not held to the client's least attempt
+    // time, only to what a round trip of this call has taken (see `ReadTime`).
     let least = client.least_attempt_time(client.attempt_timeout(options.timeout), budget);
-    let last_read = ends_at - least;
     let unknown = |what: String| Error::OutcomeUnknown { detail: what };
 
     let request = [request];
+    let mut read_time = ReadTime::new(least);
     let ticket = match client
         .create_batch(
             key,
@@ -263,12 +262,17 @@ pub(crate) async fn send_once(
         }
     };
 
+    // The create's round trip is the first measure of what a status read takes.
+    read_time.took(started.elapsed());
+
     // Read its result until it is known; a failed read is tried again, as reads change nothing.
     let mut wait = POLLING.first;
     // What the last read told, if a read was made.
     let mut known: Option<String> = None;
     loop {
         let now = Instant::now();
+        let need = read_time.need();
+        let last_read = ends_at.checked_sub(need).unwrap_or(started);
         let Some(pause) = Polling::wait_before_read(wait, now, Some(last_read)) else {
             let what = match &known {
                 None => "its status was not read: no time was left for a status read".to_owned(),
@@ -279,11 +283,11 @@ pub(crate) async fn send_once(
             };
             return Err(unknown(format!(
                 "Ecwid queued it as batch {ticket}; {what} before {bound}: {:?} had passed and \
-                 {:?} was left, and an attempt needs at least {:?} (the client's least attempt \
-                 time)",
+                 {:?} was left, and a status read needs {:?} ({})",
                 millis(now.saturating_duration_since(started)),
                 millis(ends_at.saturating_duration_since(now)),
-                millis(least),
+                millis(need),
+                read_time.why(),
             )));
         };
         tokio::time::sleep(pause).await;
@@ -291,7 +295,10 @@ pub(crate) async fn send_once(
         let read = CallOptions::new("get_batch_status", Repeat::UntilDeadline)
             .deadline(Some(ends_at.saturating_duration_since(Instant::now())))
             .timeout(options.timeout);
-        let status = match client.batch_status(&ticket, read).await {
+        let sent = Instant::now();
+        let status = client.batch_status(&ticket, read).await;
+        read_time.took(sent.elapsed());
+        let status = match status {
             Ok(status) => status,
             Err(Failed { error, stop, .. }) => {
                 return Err(unknown(format!(
@@ -320,6 +327,62 @@ pub(crate) async fn send_once(
                     "Ecwid reported it completed, with an unclear result: {what}"
                 ))
             }
+        }
+    }
+}
+
+/// How much of the deadline the last status read of an exactly-once call is given: twice the
+/// slowest round trip of the call so far (the create's, then each read's), at least
+/// [`ReadTime::FLOOR`], and never more than the client's least attempt time. A read sent with
+/// less left would most likely be cut short by the deadline, spending a rate-limited request
+/// for no answer.
+#[derive(Debug)]
+struct ReadTime {
+    slowest: Duration,
+    least: Duration,
+}
+
+impl ReadTime {
+    /// The least any status read is given, however fast the round trips so far.
+    const FLOOR: Duration = Duration::from_millis(50);
+
+    fn new(least: Duration) -> Self {
+        Self {
+            slowest: Duration::ZERO,
+            least,
+        }
+    }
+
+    /// A round trip of the call took `elapsed`.
+    fn took(&mut self, elapsed: Duration) {
+        self.slowest = self.slowest.max(elapsed);
+    }
+
+    fn need(&self) -> Duration {
+        self.slowest
+            .saturating_mul(2)
+            .max(Self::FLOOR)
+            .min(self.least.max(Self::FLOOR))
+    }
+
+    /// Why [`need`](Self::need) is what it is, for an error's text.
+    fn why(&self) -> String {
+        let doubled = self.slowest.saturating_mul(2);
+        if doubled >= self.least {
+            format!(
+                "the client's least attempt time; this call's slowest round trip took {:?}",
+                millis(self.slowest)
+            )
+        } else if doubled <= Self::FLOOR {
+            format!(
+                "the least a status read is given; this call's slowest round trip took {:?}",
+                millis(self.slowest)
+            )
+        } else {
+            format!(
+                "twice this call's slowest round trip, {:?}",
+                millis(self.slowest)
+            )
         }
     }
 }

@@ -314,27 +314,25 @@ async fn status_reads_told_to_wait_past_the_deadline_stop_at_once() {
     assert_eq!(reads, 1, "{text}");
 }
 
-/// A client whose attempts need at least 200 ms: a status read is sent only while that much of
-/// the call's `deadline` is left.
-fn client_with_least_attempt(fake: &FakeStore, deadline: Duration) -> Client {
+/// A client with the default settings but for its `deadline` (and no rate limit).
+fn client_with_deadline(fake: &FakeStore, deadline: Duration) -> Client {
     fake.client_builder(demo::TOKEN)
         .no_rate_limit()
-        .timeout(ms(500))
-        .min_attempt_time(ms(200))
         .deadline(deadline)
         .build()
         .unwrap()
 }
 
-/// The last status read is not given up a poll interval early: with a 4 s deadline, reads come
-/// about 0.1, 0.25, 0.48, 0.81, 1.32, 2.08 and 3.08 s after the create, and the next full
-/// interval (1 s) would pass the deadline; one more read still fits, 3.8 s in (the deadline
-/// less the 200 ms an attempt needs). A batch that Ecwid runs 3.45 s in is learned by that read.
+/// The last status read is not given up a poll interval early: with a 1.86 s deadline, reads
+/// come about 0.1, 0.25, 0.48, 0.81 and 1.32 s after the create, and the next full interval
+/// would pass the deadline; one more read still fits, timed to finish by the deadline (a status
+/// read changes nothing, so it is given what a round trip of the call takes, not the client's
+/// least attempt time of 1 s). A batch that Ecwid runs 1.6 s in is learned by that read.
 #[tokio::test]
 async fn a_batch_completing_after_the_last_full_interval_is_read_before_the_deadline() {
     let fake = FakeStore::demo().await.unwrap();
     fake.pause_batches();
-    let client = client_with_least_attempt(&fake, Duration::from_secs(4));
+    let client = client_with_deadline(&fake, ms(1860));
     let started = tokio::time::Instant::now();
     let call = tokio::spawn(async move {
         client
@@ -343,34 +341,30 @@ async fn a_batch_completing_after_the_last_full_interval_is_read_before_the_dead
             .send()
             .await
     });
-    tokio::time::sleep_until(started + ms(3450)).await;
+    tokio::time::sleep_until(started + ms(1600)).await;
     fake.resume_batches();
     let adjustment = call
         .await
         .unwrap()
         .expect("the read timed to finish by the deadline learns the outcome");
     assert!(adjustment.is_updated());
-    assert!(
-        started.elapsed() < Duration::from_secs(4),
-        "within the deadline"
-    );
+    assert!(started.elapsed() < ms(1860), "within the deadline");
     assert_eq!(fake.ledger().len(), 1);
     assert_eq!(creates(&fake).len(), 1);
     assert_eq!(
         status_reads(&fake).len(),
-        8,
-        "seven reads at the poll intervals, and one timed to the deadline"
+        6,
+        "five reads at the poll intervals, and one timed to the deadline"
     );
 }
 
 /// When no read fits any more, the error says so, with the deadline, the time passed and left,
-/// and the least time a read needs; the last read was sent with that time still left, not
-/// later.
+/// and the time a read needs; the last read was sent with that time still left, not later.
 #[tokio::test]
 async fn when_no_read_fits_any_more_the_error_says_so_with_the_times() {
     let fake = FakeStore::demo().await.unwrap();
     fake.pause_batches();
-    let client = client_with_least_attempt(&fake, ms(1500));
+    let client = client_with_deadline(&fake, ms(1500));
     let started = tokio::time::Instant::now();
     let error = client
         .adjust_stock(SMALL_TEE, -1)
@@ -388,14 +382,14 @@ async fn when_no_read_fits_any_more_the_error_says_so_with_the_times() {
             && text.contains("the call's deadline (1.5s)")
             && text.contains("had passed")
             && text.contains("was left")
-            && text.contains("at least 200ms"),
+            && text.contains("a status read needs"),
         "{text}"
     );
     assert!(!text.contains("deadline ended"), "it had not: {text}");
-    // Reads about 0.1, 0.25, 0.48 and 0.81 s in, then one at 1.3 s: the deadline less 200 ms.
-    assert_eq!(status_reads(&fake).len(), 5, "{text}");
+    // Reads about 0.1, 0.25, 0.48, 0.81 and 1.32 s in, then one timed to the deadline.
+    assert_eq!(status_reads(&fake).len(), 6, "{text}");
     assert!(
-        ended >= ms(1300),
+        ended >= ms(1400),
         "ended {ended:?} in, before the last read fitted"
     );
     assert!(ended < ms(1500), "ended {ended:?} in, past the deadline");
