@@ -17,7 +17,9 @@
 //! # Storage
 //!
 //! - **SQLite** ([`Journal::open_sqlite`]): one file, for one machine. Several processes may
-//!   share the file (write-ahead logging, transactions that lock the file while they write).
+//!   share the file (write-ahead logging, transactions that lock the file while they write),
+//!   and open it at once, a new file too: the switch to write-ahead logging and the migrations
+//!   wait for one another as writes do.
 //! - **PostgreSQL** ([`Journal::connect_postgres`], feature `postgres`): for workers on several
 //!   machines. Claims lock rows with `FOR UPDATE SKIP LOCKED`, so workers never take the same
 //!   event and never wait on one another's rows.

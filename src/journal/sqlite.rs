@@ -3,15 +3,18 @@
 //!
 //! Write-ahead logging lets readers go on while one writer writes, and transactions that write
 //! start `IMMEDIATE` (taking the file's write lock at once), so that several processes sharing
-//! the file queue for it (up to [`BUSY_TIMEOUT`]) instead of failing halfway.
+//! the file queue for it (up to [`BUSY_TIMEOUT`]) instead of failing halfway. Opening waits
+//! the same way: the switch to write-ahead logging is tried again while another connection
+//! holds the file (see [`write_ahead_logging`]), and each migration runs in an `IMMEDIATE`
+//! transaction.
 
 use std::{
     path::PathBuf,
     sync::{Arc, Mutex},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
-use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior};
 
 use super::{
     error::{database, JournalError},
@@ -143,6 +146,32 @@ fn lease_lost(key: LeaseKey<'_>) -> Failure {
     Failure::Journal(JournalError::lease_lost(key.run_id))
 }
 
+/// Switches the file to write-ahead logging (a file already in it stays so), waiting for other
+/// connections up to [`BUSY_TIMEOUT`], as any write does.
+///
+/// SQLite does not wait for the busy timeout here: the switch reads the file, then asks for
+/// its write lock while still holding the read lock, and rather than risk a deadlock with
+/// another connection doing the same it fails at once with `SQLITE_BUSY`. Several processes
+/// opening a new file together meet that (while the file is new, each of them must switch
+/// it); so the switch is tried again, after a short wait, until it succeeds or the busy
+/// timeout has passed. A file that cannot take write-ahead logging keeps its mode, as SQLite
+/// answers without an error.
+fn write_ahead_logging(connection: &Connection) -> rusqlite::Result<()> {
+    let give_up = Instant::now() + BUSY_TIMEOUT;
+    let mut wait = Duration::from_millis(1);
+    loop {
+        let switched = connection
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0));
+        match switched {
+            Err(rusqlite::Error::SqliteFailure(failure, _))
+                if failure.code == ErrorCode::DatabaseBusy && Instant::now() < give_up => {}
+            other => return other.map(drop),
+        }
+        std::thread::sleep(wait.min(give_up.saturating_duration_since(Instant::now())));
+        wait = (wait * 2).min(Duration::from_millis(50));
+    }
+}
+
 impl Sqlite {
     pub(super) async fn open(path: PathBuf, now: i64) -> Result<Self, JournalError> {
         let shown = path.display().to_string();
@@ -152,11 +181,7 @@ impl Sqlite {
                 let fail = |e: rusqlite::Error| database(&shown, "open", &e, None);
                 let connection = Connection::open(&path).map_err(fail)?;
                 connection.busy_timeout(BUSY_TIMEOUT).map_err(fail)?;
-                connection
-                    .pragma_update_and_check(None, "journal_mode", "WAL", |row| {
-                        row.get::<_, String>(0)
-                    })
-                    .map_err(fail)?;
+                write_ahead_logging(&connection).map_err(fail)?;
                 // Durable when the machine stops too, not only the process: a journal entry
                 // that vanished could let an event apply twice.
                 connection

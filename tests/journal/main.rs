@@ -426,3 +426,84 @@ async fn an_unreadable_sqlite_file_is_a_clear_error() {
         .unwrap_err();
     assert!(matches!(error, Error::Config(_)), "{error:?}");
 }
+
+/// Four openers of one SQLite file that does not exist yet, all at once, each on a connection
+/// of its own in a thread of its own (as four processes would be), in 200 rounds: every open
+/// succeeds, the file ends in write-ahead logging, and its migrations ran once. (Before the
+/// switch to write-ahead logging waited for the others, about one round in 30 failed with
+/// "database is locked".)
+#[test]
+fn many_first_opens_of_a_new_sqlite_file_at_once_all_succeed() {
+    const ROUNDS: usize = 200;
+    const OPENERS: usize = 4;
+    let dir = harness::TempDir::new("first_opens");
+    for round in 0..ROUNDS {
+        let path = dir.path().join(format!("journal-{round}.sqlite3"));
+        let start = std::sync::Arc::new(std::sync::Barrier::new(OPENERS));
+        let openers: Vec<_> = (0..OPENERS)
+            .map(|_| {
+                let (path, start) = (path.clone(), start.clone());
+                std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
+                    // The runtime's blocking thread, where the open runs, started beforehand:
+                    // the openers then reach the file within microseconds of each other.
+                    runtime
+                        .block_on(async { tokio::task::spawn_blocking(|| ()).await })
+                        .unwrap();
+                    start.wait();
+                    runtime.block_on(async {
+                        Journal::open_sqlite(&path)
+                            .await
+                            .map(|journal| journal.retention())
+                    })
+                })
+            })
+            .collect();
+        for opener in openers {
+            if let Err(error) = opener.join().unwrap() {
+                panic!("round {round}: {error:?}");
+            }
+        }
+        let connection = rusqlite::Connection::open(&path).unwrap();
+        let mode: String = connection
+            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal", "round {round}");
+        let migrations: i64 = connection
+            .query_row("SELECT COUNT(*) FROM ecwid_journal_migrations", [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(migrations, i64::from(SCHEMA_VERSION), "round {round}");
+    }
+}
+
+/// The same race, step by step: another connection holds the write lock of a new file (as
+/// another process opening it does while it switches it to write-ahead logging) when the
+/// journal opens it. The open waits for the lock, as any write does, and succeeds once it is
+/// released, instead of failing at once with "database is locked".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opening_a_new_sqlite_file_waits_for_another_connection_writing_it() {
+    let dir = harness::TempDir::new("open_waits");
+    let path = dir.path().join("journal.sqlite3");
+    let writer = rusqlite::Connection::open(&path).unwrap();
+    writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let opening = tokio::spawn(Journal::open_sqlite(path.clone()));
+    // Time for the open to meet the lock (it fails within a millisecond when it does not wait).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !opening.is_finished(),
+        "the open did not wait: {:?}",
+        opening.await.unwrap()
+    );
+    writer.execute_batch("COMMIT").unwrap();
+    let journal = opening.await.unwrap().unwrap();
+    assert!(journal.record(&sale("order-1")).await.unwrap().is_new());
+    let mode: String = writer
+        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
