@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | planned (events `sending`: the claim marks them) | nothing was sent | plans it afresh and sends it |
 //! | creating | the create may have been sent | sends it again under the same key (Ecwid answers with the first ticket), or, once the key is 55 minutes old, never again: its events end `unknown` |
-//! | created (events `sent`) | queued at Ecwid | reads its outcome, sending nothing again |
+//! | created (events `sent`) | queued at Ecwid | reads its outcome, sending nothing again; or, once the ticket is 55 minutes old and Ecwid refuses to answer for it (forgot it: a 404, say), never again: its events end `unknown` |
 //!
 //! A done plan is not saved: once Ecwid has answered, the outcomes are written and the run
 //! closed in one transaction, and a worker killed before that leaves the run `created`. So a
@@ -21,6 +21,17 @@
 //!
 //! A run is taken over once its lease has expired (its worker died or stalled); the stalled
 //! worker's next write is refused, so it stops before sending anything more.
+//!
+//! No run blocks the journal forever. A run whose batch Ecwid queued is taken over by every
+//! drain until its outcome is known; should Ecwid forget the batch's ticket, its status reads
+//! fail every time. Within the key's window ([`KEY_WINDOW`], 55 minutes, counted from when the
+//! ticket was written, on the journal's clock) that failure is left for the next drain: a
+//! status read refused soon after the create may be Ecwid's passing answer. Past it, a status
+//! read that Ecwid refuses (a 4xx about the ticket: not 401, 402 or 403, which refuse the token
+//! or the store, nor 429) gives the run up: its events end `unknown` (they may have been
+//! applied: read the stock), counted in [`DrainReport::forgotten`], and the drain goes on. A
+//! status read that does not reach Ecwid, or that Ecwid fails with a 5xx, proves nothing
+//! about the ticket, and the run waits for the next drain as before.
 
 use std::sync::{
     atomic::{AtomicUsize, Ordering},
@@ -30,11 +41,15 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::{ClaimedRun, EventRecord, EventState, Journal, JournalError, PlanFn};
+use super::{event::to_ms, ClaimedRun, EventRecord, EventState, Journal, JournalError, PlanFn};
 use crate::{
-    batch::Polling, builder::check_setting, bulk::outcome::failed_with_5xx,
-    options::request_builder, BulkPlan, Client, Error, ItemOutcome, RequestOptions, MAX_BATCH_SIZE,
-    MAX_SETTING,
+    batch::{Polling, KEY_WINDOW},
+    builder::check_setting,
+    bulk::outcome::failed_with_5xx,
+    client::CallOptions,
+    options::request_builder,
+    retry::Repeat,
+    BulkPlan, BulkReport, Client, Error, ItemOutcome, RequestOptions, MAX_BATCH_SIZE, MAX_SETTING,
 };
 
 /// How long a worker holds a run between two saves, by default: 5 minutes. A worker that dies
@@ -64,7 +79,9 @@ pub enum DrainStop {
     /// failure again: Ecwid refused the run's batch before queuing it (its events were
     /// released, recorded again, for the next drain), or the batch's outcome is not known yet
     /// (a create or a status read kept failing, or Ecwid did not complete it within the poll
-    /// timeout: the next drain learns it, sending nothing twice). `reason` says which.
+    /// timeout: the next drain learns it, sending nothing twice; a batch whose ticket Ecwid
+    /// refuses is given up once past the key's window, see [`DrainReport::forgotten`]).
+    /// `reason` says which.
     #[non_exhaustive]
     RunNotFinished {
         /// What Ecwid answered, or what is not known.
@@ -80,9 +97,16 @@ pub struct DrainReport {
     pub applied: usize,
     /// Events Ecwid refused or did not execute: now `failed`.
     pub failed: usize,
-    /// Events whose outcome cannot be known (a key past its window, a result Ecwid left
-    /// unclear): now `unknown`, to reconcile by reading the stock. Never sent again.
+    /// Events whose outcome cannot be known (a key past its window, a ticket Ecwid forgot, a
+    /// result Ecwid left unclear): now `unknown`, to reconcile by reading the stock. Never sent
+    /// again.
     pub unknown: usize,
+    /// Of `unknown`, the events of batches Ecwid had queued and then forgot: past the key's
+    /// window ([`KEY_WINDOW`], counted from when the ticket was written, on the journal's
+    /// clock), Ecwid refused to answer for the ticket (a 404, say), so their outcome can never
+    /// be read and their run was given up rather than stop every drain. They may have been
+    /// applied: read the stock.
+    pub forgotten: usize,
     /// Events put back to `recorded` because Ecwid refused their batch before queuing it; the
     /// next drain sends them.
     pub released: usize,
@@ -265,6 +289,7 @@ impl<'a> Drain<'a> {
             applied: 0,
             failed: 0,
             unknown: 0,
+            forgotten: 0,
             released: 0,
             runs: 0,
             taken_over: 0,
@@ -441,13 +466,7 @@ impl<'a> Drain<'a> {
         match outcomes {
             Some(states) if bulk.plan().is_done() => {
                 timed(report, journal.finish_run(&lease, &states)).await?;
-                for state in &states {
-                    match state {
-                        EventState::Applied { .. } => report.applied += 1,
-                        EventState::Failed { .. } => report.failed += 1,
-                        _ => report.unknown += 1,
-                    }
-                }
+                count_outcomes(report, &states);
                 tracing::debug!(run = %lease.run_id, events = states.len(), "journal drain: run finished");
                 Ok(None)
             }
@@ -466,6 +485,21 @@ impl<'a> Drain<'a> {
                     // Refused before it was queued: nothing was applied.
                     timed(report, journal.release_run(&lease)).await?;
                     report.released += bulk.outcomes().len();
+                } else if let Some((states, forgotten)) = forgotten(
+                    self.client,
+                    self.options,
+                    journal.now()?,
+                    &bulk,
+                    &events,
+                    report,
+                )
+                .await?
+                {
+                    timed(report, journal.finish_run(&lease, &states)).await?;
+                    count_outcomes(report, &states);
+                    report.forgotten += forgotten;
+                    tracing::warn!(run = %lease.run_id, forgotten, %reason, "journal drain: Ecwid forgot the run's batch past its key's window; its events are unknown");
+                    return Ok(None);
                 } else {
                     let document = serde_json::to_value(bulk.plan()).expect("a plan serializes");
                     timed(report, journal.let_go(&lease, &document)).await?;
@@ -473,6 +507,92 @@ impl<'a> Drain<'a> {
                 tracing::warn!(run = %lease.run_id, %reason, "journal drain: run not finished");
                 Ok(Some(reason))
             }
+        }
+    }
+}
+
+/// For a run the bulk machinery left unfinished only because Ecwid no longer answers for its
+/// batches' tickets, each past the key's window at `now` (the journal's clock, in ms): every
+/// event's final state (those of the forgotten batches `unknown`) and how many were forgotten.
+/// `None` for any other unfinished run, which is left for the next drain. `events` are the
+/// run's events as it was taken: a batch's events were marked `sent` when its ticket was
+/// written.
+async fn forgotten(
+    client: &Client,
+    options: RequestOptions,
+    now: i64,
+    bulk: &BulkReport,
+    events: &[EventRecord],
+    report: &mut DrainReport,
+) -> Result<Option<(Vec<EventState>, usize)>, Error> {
+    let document = serde_json::to_value(bulk.plan()).expect("a plan serializes");
+    let mut states: Vec<Option<EventState>> = bulk.outcomes().iter().map(final_state).collect();
+    let mut forgotten = 0;
+    for chunk in chunks(&document) {
+        match chunk["state"]["state"].as_str() {
+            Some("done" | "expired") => continue,
+            Some("created") => {}
+            _ => return Ok(None),
+        }
+        let (first, len) = chunk_span(chunk);
+        let ticket = chunk["state"]["ticket"].as_str().unwrap_or_default();
+        let written = match events.get(first) {
+            Some(EventRecord {
+                state: EventState::Sent { ticket: sent, .. },
+                state_changed_at,
+                ..
+            }) if sent == ticket => to_ms(*state_changed_at, "a ticket's time")?,
+            _ => return Ok(None),
+        };
+        let age = Duration::from_millis(u64::try_from(now - written).unwrap_or(0));
+        if age < KEY_WINDOW {
+            return Ok(None);
+        }
+        // The bulk run's status reads failed; one more says whether Ecwid refuses the
+        // ticket itself, or only failed to answer.
+        report.requests += 1;
+        let read = options.apply(CallOptions::new("get_batch_status", Repeat::Always));
+        let refusal = match client.batch_status(ticket, read).await {
+            Err(failed) => match failed.into_error() {
+                error @ Error::Api { status, .. } if refuses_ticket(status) => error,
+                _ => return Ok(None),
+            },
+            Ok(_) => return Ok(None),
+        };
+        let unknown = EventState::Unknown {
+            reason: format!(
+                "Ecwid no longer answers for the batch's ticket {ticket} ({refusal}), {} \
+                     minutes after it was written, past its deduplication key's window: the \
+                     batch may have been applied, and it is never sent again; read the stock to \
+                     reconcile",
+                age.as_secs() / 60
+            ),
+        };
+        for state in states.iter_mut().skip(first).take(len) {
+            *state = Some(unknown.clone());
+        }
+        forgotten += len;
+    }
+    let states: Option<Vec<EventState>> = states.into_iter().collect();
+    Ok(states
+        .filter(|_| forgotten > 0)
+        .map(|states| (states, forgotten)))
+}
+
+/// Whether a status read's error status says Ecwid refuses the ticket itself: a 4xx, except
+/// those that refuse the token (401, 403) or the store (402), which every other request would
+/// meet too, and 429 (ignored, to send again).
+fn refuses_ticket(status: u16) -> bool {
+    (400..500).contains(&status) && !matches!(status, 401..=403 | 429)
+}
+
+/// Adds a finished run's outcomes to the report.
+fn count_outcomes(report: &mut DrainReport, states: &[EventState]) {
+    for state in states {
+        match state {
+            EventState::Applied { .. } => report.applied += 1,
+            EventState::Failed { .. } => report.failed += 1,
+            _ => report.unknown += 1,
         }
     }
 }
@@ -515,6 +635,21 @@ fn check_items(plan: &BulkPlan, events: &[EventRecord]) -> Result<(), String> {
     Ok(())
 }
 
+/// The chunks of a plan's document.
+fn chunks(document: &Value) -> &[Value] {
+    document["chunks"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+/// Where a chunk of a plan's document lies in the run: its first event's position, and how
+/// many events it holds.
+fn chunk_span(chunk: &Value) -> (usize, usize) {
+    let first = chunk["first"].as_u64().unwrap_or(0) as usize;
+    (first, chunk["items"].as_array().map_or(0, Vec::len))
+}
+
 /// A chunk's deduplication key in a plan's document.
 fn chunk_key(chunk: &Value) -> String {
     chunk["deduplicationKey"]
@@ -527,13 +662,8 @@ fn chunk_key(chunk: &Value) -> String {
 /// moment they are claimed (what a claimed event may become is sent under that key).
 fn claimed_states(document: &Value, events: usize) -> Vec<EventState> {
     let mut states = vec![EventState::Recorded; events];
-    for chunk in document["chunks"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
-    {
-        let start = chunk["first"].as_u64().unwrap_or(0) as usize;
-        let len = chunk["items"].as_array().map_or(0, Vec::len);
+    for chunk in chunks(document) {
+        let (start, len) = chunk_span(chunk);
         for state in states.iter_mut().skip(start).take(len) {
             *state = EventState::Sending {
                 deduplication_key: chunk_key(chunk),
@@ -571,13 +701,8 @@ fn changed_states(
     written: &mut Vec<Option<EventState>>,
 ) -> Vec<(usize, EventState)> {
     let mut changed = Vec::new();
-    let chunks = document["chunks"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    for (n, chunk) in chunks.iter().enumerate() {
-        let start = chunk["first"].as_u64().unwrap_or(0) as usize;
-        let len = chunk["items"].as_array().map_or(0, Vec::len);
+    for (n, chunk) in chunks(document).iter().enumerate() {
+        let (start, len) = chunk_span(chunk);
         if written.len() <= n {
             written.push(first.get(start).cloned());
         }

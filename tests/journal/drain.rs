@@ -686,3 +686,119 @@ async fn drain_report(
 ) -> ecwid_inventory::journal::DrainReport {
     drain(journal, &client(fake)).await
 }
+
+/// Ecwid queues a run's batch, and then no longer knows its ticket (here: the store answering
+/// is another fake, which never saw it, and answers `404 TICKET_NOT_FOUND`). Within the key's
+/// window every drain takes the run over and stops on it; past the window, by the journal's
+/// clock, its events end `unknown` (they may have been applied: read the stock), the report
+/// counts them, and the drain goes on to the events after them. Nothing is sent twice.
+#[tokio::test]
+async fn a_run_whose_ticket_ecwid_forgot_ends_unknown_past_the_keys_window() {
+    for backend in backends("drain_forgotten_ticket").await {
+        let (journal, on) = (&backend.journal, backend.name);
+        let first = numbered(20).start().await.unwrap();
+        record(journal, 1..=10).await;
+        // Queued, and held: the drain gives up polling and leaves the run `sent`.
+        first.pause_batches();
+        let report = journal
+            .drain(&client(&first))
+            .poll_interval(ms(5), ms(50))
+            .poll_timeout(ms(100))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            matches!(report.stopped, DrainStop::RunNotFinished { .. }),
+            "{on}: {report:?}"
+        );
+        assert_eq!(journal.counts(STORE).await.unwrap().sent, 10, "{on}");
+        record(journal, 11..=20).await;
+
+        // From now on, Ecwid does not know the ticket.
+        let forgetful = numbered(20).start().await.unwrap();
+        for _ in 0..2 {
+            backend.clock.advance(Duration::from_secs(20 * 60));
+            let report = drain(journal, &client(&forgetful)).await;
+            assert_eq!((report.taken_over, report.applied), (1, 0), "{on}");
+            assert!(
+                matches!(&report.stopped, DrainStop::RunNotFinished { reason, .. } if reason.contains("TICKET_NOT_FOUND")),
+                "{on}: {report:?}"
+            );
+            assert_eq!(journal.counts(STORE).await.unwrap().sent, 10, "{on}");
+        }
+        assert!(creates(&forgetful).is_empty(), "{on}: nothing created");
+
+        // 60 minutes after the ticket was written, past the key's 55. A status read that
+        // Ecwid fails with a 5xx says nothing about the ticket: the run waits.
+        backend.clock.advance(Duration::from_secs(20 * 60));
+        forgetful.inject_fault(Route::BatchStatus, 1000, Fault::respond(503, "busy"));
+        let report = journal
+            .drain(&client(&forgetful))
+            .poll_interval(ms(5), ms(50))
+            .deadline(ms(300))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            matches!(&report.stopped, DrainStop::RunNotFinished { reason, .. } if reason.contains("503")),
+            "{on}: {report:?}"
+        );
+        assert_eq!((report.unknown, report.forgotten), (0, 0), "{on}");
+        assert_eq!(journal.counts(STORE).await.unwrap().sent, 10, "{on}");
+        forgetful.clear_faults();
+
+        // Ecwid answers again, refusing the ticket: its events are given up.
+        let before = forgetful.journal().len();
+        let report = drain(journal, &client(&forgetful)).await;
+        assert_eq!(
+            report.requests,
+            forgetful.journal().len() - before,
+            "{on}: every request counted"
+        );
+        assert_eq!(
+            (report.taken_over, report.unknown, report.applied),
+            (1, 10, 10),
+            "{on}: {report:?}"
+        );
+        assert_eq!(report.forgotten, 10, "{on}: {report:?}");
+        assert_eq!(report.stopped, DrainStop::WaitingAtStart(20), "{on}");
+        let counts = journal.counts(STORE).await.unwrap();
+        assert_eq!((counts.unknown, counts.applied), (10, 10), "{on}");
+        let unknown = journal.unknown(STORE, None, 100).await.unwrap();
+        let ids: Vec<_> = unknown.iter().map(|e| e.event.id.clone()).collect();
+        let expected: Vec<_> = (1..=10).map(|n| format!("order-{n}")).collect();
+        assert_eq!(ids, expected, "{on}");
+        let EventState::Unknown { reason, .. } = &unknown[0].state else {
+            panic!("{on}: {:?}", unknown[0].state)
+        };
+        assert!(
+            reason.contains("TICKET_NOT_FOUND")
+                && reason.contains("may have been applied")
+                && reason.contains("never sent again")
+                && reason.contains("read the stock"),
+            "{on}: {reason}"
+        );
+        // Only the later run was created, and its events applied, once.
+        let creates = creates(&forgetful);
+        assert_eq!(creates.len(), 1, "{on}");
+        assert_eq!(common::create_len(&creates[0]), 10, "{on}");
+        let ledger = forgetful.ledger();
+        assert_eq!(ledger.len(), 10, "{on}");
+        assert!(
+            ledger
+                .iter()
+                .all(|e| e.item.combination().unwrap().get() > 10),
+            "{on}"
+        );
+        // Nothing is left: the next drain sends nothing.
+        let sent = forgetful.journal().len();
+        let again = drain(journal, &client(&forgetful)).await;
+        assert_eq!(
+            (again.runs, again.stopped),
+            (0, DrainStop::NothingWaiting),
+            "{on}"
+        );
+        assert_eq!(forgetful.journal().len(), sent, "{on}");
+        first.resume_batches();
+    }
+}
