@@ -22,6 +22,15 @@
 //! A run is taken over once its lease has expired (its worker died or stalled); the stalled
 //! worker's next write is refused, so it stops before sending anything more.
 //!
+//! A run taken over keeps to the drain's bounds ([`Drain::max_events`], the events waiting
+//! when it started, [`Drain::run_size`]) where it can. One of which nothing was sent (a
+//! planned plan) is cut to the room left: it keeps its first events and puts the others back
+//! to `recorded`, first in line, saving its new plan in the same transaction. One that may
+//! have been sent (creating or created) is indivisible: its events went to Ecwid as one batch
+//! under one deduplication key, and only that batch, whole, can be sent again or read back; so
+//! it is taken whole, past the bound if it must be, and [`DrainReport::beyond_max_events`]
+//! says by how many events.
+//!
 //! No run blocks the journal forever. A run whose batch Ecwid queued is taken over by every
 //! drain until its outcome is known; should Ecwid forget the batch's ticket, its status reads
 //! fail every time. Within the key's window ([`KEY_WINDOW`], 55 minutes, counted from when the
@@ -70,7 +79,8 @@ const LEASE_MARGIN: Duration = Duration::from_secs(30);
 pub enum DrainStop {
     /// No event of the store was waiting any more, nor a run to take over.
     NothingWaiting,
-    /// It took this many events, the maximum set with [`Drain::max_events`].
+    /// It took this many events, the maximum set with [`Drain::max_events`]; or more, by
+    /// [`DrainReport::beyond_max_events`], when it took over an indivisible run.
     MaxEvents(usize),
     /// It took as many events as were waiting when it started (this many); those recorded
     /// since are for the next drain.
@@ -110,6 +120,14 @@ pub struct DrainReport {
     /// Events put back to `recorded` because Ecwid refused their batch before queuing it; the
     /// next drain sends them.
     pub released: usize,
+    /// Events taken beyond [`Drain::max_events`], 0 without it. A run taken over whose batch
+    /// may already have been sent to Ecwid is indivisible: its events went out as one batch
+    /// under one deduplication key, and only that batch, whole, can be sent again under the
+    /// key or have its outcome read. So it is taken whole even when the bound leaves room for
+    /// fewer (up to 500 events, the size of the run another worker claimed), and this says by
+    /// how many events the drain went past the bound. A run taken over of which nothing was
+    /// sent is cut to fit instead; a run claimed afresh never exceeds the bound.
+    pub beyond_max_events: usize,
     /// Runs worked on: claimed, or taken over.
     pub runs: usize,
     /// Of those, runs taken over from a worker whose lease had expired.
@@ -195,6 +213,14 @@ impl Journal {
 impl<'a> Drain<'a> {
     /// Takes at most this many events (at least 1). Without it, a drain takes as many as were
     /// waiting when it started.
+    ///
+    /// One exception: a dead worker's run that may already have been sent to Ecwid (its batch
+    /// created, or being created, under its deduplication key) is taken over whole, up to the
+    /// 500 events of a run, however few the bound leaves: those events went out as one batch,
+    /// which can only be sent again, or read, whole. The report says by how much the bound was
+    /// passed ([`DrainReport::beyond_max_events`]). A dead worker's run of which nothing was
+    /// sent is cut to the room left (and to this drain's [`run_size`](Self::run_size)), its
+    /// other events put back to wait, first in line.
     pub fn max_events(mut self, max: usize) -> Self {
         self.max_events = Some(max);
         self
@@ -291,6 +317,7 @@ impl<'a> Drain<'a> {
             unknown: 0,
             forgotten: 0,
             released: 0,
+            beyond_max_events: 0,
             runs: 0,
             taken_over: 0,
             requests: 0,
@@ -304,7 +331,7 @@ impl<'a> Drain<'a> {
             Some(max) if max < waiting => (max, DrainStop::MaxEvents(max)),
             _ => (waiting, DrainStop::WaitingAtStart(waiting)),
         };
-        let mut taken = 0;
+        let (mut taken, mut events_taken) = (0, 0);
         // Each pass takes at least one event or stops, so there are at most `budget` passes.
         while taken < budget {
             let journal = self.journal;
@@ -333,8 +360,12 @@ impl<'a> Drain<'a> {
                 }
             };
             report.runs += 1;
-            taken += run.events.len().max(1);
-            let unfinished = self.run(run, fresh, &mut report).await?;
+            let (took, unfinished) = self.run(run, fresh, budget - taken, &mut report).await?;
+            taken += took.max(1);
+            events_taken += took;
+            if let Some(max) = self.max_events {
+                report.beyond_max_events = events_taken.saturating_sub(max);
+            }
             if let Some(progress) = &mut self.on_progress {
                 progress(&report);
             }
@@ -364,18 +395,22 @@ impl<'a> Drain<'a> {
         })
     }
 
-    /// Runs one claimed run to its end: finished (`None`), or left for the next drain (why).
-    /// `fresh`: claimed just now, not taken over, so its document is the plan the claim made.
+    /// Runs one claimed run to its end: finished (`None`), or left for the next drain (why);
+    /// with how many events it took. `fresh`: claimed just now, not taken over, so its
+    /// document is the plan the claim made. `room`: how many more events the drain may take;
+    /// a run taken over that holds more is cut to fit when nothing of it was sent, and taken
+    /// whole otherwise (see [`DrainReport::beyond_max_events`]).
     async fn run(
         &mut self,
         claimed: ClaimedRun,
         fresh: bool,
+        room: usize,
         report: &mut DrainReport,
-    ) -> Result<Option<String>, Error> {
+    ) -> Result<(usize, Option<String>), Error> {
         let ClaimedRun {
             lease,
             document,
-            events,
+            mut events,
         } = claimed;
         let journal = self.journal;
         let corrupt = |why: String| -> Error {
@@ -400,13 +435,27 @@ impl<'a> Drain<'a> {
             // Saved before anything was sent (a checkpoint is saved before each create), so
             // nothing was: planned afresh, its key is young whenever the run was taken over
             // (a fresh claim's plan was made with it, just now).
-            let items = plan
+            let mut items = plan
                 .report()
                 .iter()
                 .map(|(item, _)| item.clone())
                 .collect::<Vec<_>>();
-            plan = self.client.plan_bulk(items, self.run_size)?;
+            // Nothing sent, its events are not bound together yet: a run longer than this
+            // drain may take (its bound, or its run size) keeps the events that fit, and puts
+            // the rest back, with its new plan saved at once.
+            let keep = room.min(self.run_size);
+            if items.len() > keep {
+                items.truncate(keep);
+                plan = self.client.plan_bulk(items, self.run_size)?;
+                let shortened = serde_json::to_value(&plan).expect("a plan serializes");
+                timed(report, journal.shorten_run(&lease, keep, &shortened)).await?;
+                events.truncate(keep);
+                claimed = Some(shortened);
+            } else {
+                plan = self.client.plan_bulk(items, self.run_size)?;
+            }
         }
+        let took = events.len();
 
         let calls = Arc::new(AtomicUsize::new(0));
         let waited = Arc::new(Mutex::new(Duration::ZERO));
@@ -468,7 +517,7 @@ impl<'a> Drain<'a> {
                 timed(report, journal.finish_run(&lease, &states)).await?;
                 count_outcomes(report, &states);
                 tracing::debug!(run = %lease.run_id, events = states.len(), "journal drain: run finished");
-                Ok(None)
+                Ok((took, None))
             }
             _ => {
                 let reason = bulk
@@ -499,13 +548,13 @@ impl<'a> Drain<'a> {
                     count_outcomes(report, &states);
                     report.forgotten += forgotten;
                     tracing::warn!(run = %lease.run_id, forgotten, %reason, "journal drain: Ecwid forgot the run's batch past its key's window; its events are unknown");
-                    return Ok(None);
+                    return Ok((took, None));
                 } else {
                     let document = serde_json::to_value(bulk.plan()).expect("a plan serializes");
                     timed(report, journal.let_go(&lease, &document)).await?;
                 }
                 tracing::warn!(run = %lease.run_id, %reason, "journal drain: run not finished");
-                Ok(Some(reason))
+                Ok((took, Some(reason)))
             }
         }
     }

@@ -12,7 +12,10 @@
 //! claims them in *runs*: a batch of up to 500 events of one store, held by one worker under a
 //! lease, with the run's saved progress (its bulk plan, as JSON) written before each next step
 //! is sent. A worker that dies leaves its run to be taken over when its lease expires, and the
-//! run resumes from its last saved step.
+//! run resumes from its last saved step. A run of which something may have been sent is
+//! indivisible (its events went out as one batch under one deduplication key), so a drain
+//! takes it over whole, even past its `max_events` (the report says by how much); one of which
+//! nothing was sent is cut to the room the drain has left, the rest put back to wait.
 //!
 //! # Storage
 //!
@@ -612,6 +615,31 @@ impl Journal {
         };
         let document = document.to_string();
         backend!(self, b => b.save(key, &document, &Vec::new(), now, now).await)
+    }
+
+    /// Keeps the run's first `keep` events and puts the others back to recorded, out of any
+    /// run, with `document` (the run's plan of the events it keeps) saved, in one
+    /// transaction: for a run of which nothing can have been sent, taken over by a drain with
+    /// room for fewer events. The events put back are claimed again first, being the oldest.
+    pub(crate) async fn shorten_run(
+        &self,
+        run: &RunLease,
+        keep: usize,
+        document: &serde_json::Value,
+    ) -> Result<(), JournalError> {
+        if keep == 0 {
+            return Err(JournalError::InvalidInput(
+                "a run keeps at least one event".into(),
+            ));
+        }
+        let key = LeaseKey {
+            run_id: &run.run_id,
+            lease_id: &run.lease_id,
+        };
+        let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+        let document = document.to_string();
+        let now = self.now()?;
+        backend!(self, b => b.shorten(key, keep, &document, now).await)
     }
 
     /// Puts the run's events back to recorded, out of any run, and closes it: for a run of

@@ -659,6 +659,43 @@ impl Postgres {
         result.map_err(|f| self.error(OPERATION, f))
     }
 
+    pub(super) async fn shorten(
+        &self,
+        key: LeaseKey<'_>,
+        keep: i64,
+        document: &str,
+        now: i64,
+    ) -> Result<(), JournalError> {
+        const OPERATION: &str = "shorten a run";
+        let mut pooled = self.connection(OPERATION).await?;
+        let client = pooled.client();
+        let result: Result<_, Failure> = async {
+            let tx = client.transaction().await?;
+            let saved = tx
+                .execute(
+                    "UPDATE ecwid_journal_runs SET document = $1, saved_at_ms = $2
+                     WHERE run_id = $3 AND lease_id = $4 AND closed_at_ms IS NULL",
+                    &[&document, &now, &key.run_id, &key.lease_id],
+                )
+                .await?;
+            if saved != 1 {
+                return Err(lease_lost(key));
+            }
+            let (state, detail) = EventState::Recorded.encode();
+            tx.execute(
+                "UPDATE ecwid_journal_events SET run_id = NULL, run_position = NULL,
+                     state = $1, state_detail = $2, state_changed_at_ms = $3
+                 WHERE run_id = $4 AND run_position >= $5::bigint",
+                &[&state, &detail, &now, &key.run_id, &keep],
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        result.map_err(|f| self.error(OPERATION, f))
+    }
+
     pub(super) async fn release(&self, key: LeaseKey<'_>, now: i64) -> Result<(), JournalError> {
         const OPERATION: &str = "release a run";
         let mut pooled = self.connection(OPERATION).await?;

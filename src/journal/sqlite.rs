@@ -562,6 +562,42 @@ impl Sqlite {
         .await
     }
 
+    pub(super) async fn shorten(
+        &self,
+        key: LeaseKey<'_>,
+        keep: i64,
+        document: &str,
+        now: i64,
+    ) -> Result<(), JournalError> {
+        let (run_id, lease_id) = (key.run_id.to_owned(), key.lease_id.to_owned());
+        let document = document.to_owned();
+        self.call("shorten a run", move |connection| {
+            let key = LeaseKey {
+                run_id: &run_id,
+                lease_id: &lease_id,
+            };
+            let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let saved = tx.execute(
+                "UPDATE ecwid_journal_runs SET document = ?1, saved_at_ms = ?2
+                 WHERE run_id = ?3 AND lease_id = ?4 AND closed_at_ms IS NULL",
+                params![document, now, key.run_id, key.lease_id],
+            )?;
+            if saved != 1 {
+                return Err(lease_lost(key));
+            }
+            let (state, detail) = super::EventState::Recorded.encode();
+            tx.execute(
+                "UPDATE ecwid_journal_events SET run_id = NULL, run_position = NULL,
+                     state = ?1, state_detail = ?2, state_changed_at_ms = ?3
+                 WHERE run_id = ?4 AND run_position >= ?5",
+                params![state, detail, now, key.run_id, keep],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
     pub(super) async fn release(&self, key: LeaseKey<'_>, now: i64) -> Result<(), JournalError> {
         let (run_id, lease_id) = (key.run_id.to_owned(), key.lease_id.to_owned());
         self.call("release a run", move |connection| {

@@ -560,6 +560,84 @@ async fn a_released_run_puts_its_events_back_first_in_line() {
     }
 }
 
+#[tokio::test]
+async fn a_shortened_run_keeps_its_first_events_and_puts_the_rest_back_first_in_line() {
+    for backend in backends("shorten").await {
+        let (journal, on) = (&backend.journal, backend.name);
+        record(journal, STORE, 1..=5).await;
+        let sending = EventState::Sending {
+            deduplication_key: "k".into(),
+        };
+        let mut run = claim(journal, "worker-a", 10).await.unwrap();
+        let all: Vec<_> = (0..5).map(|n| (n, sending.clone())).collect();
+        journal
+            .save_run(&mut run.lease, &json!({"step": "planned"}), &all, LEASE)
+            .await
+            .unwrap();
+        record(journal, STORE, 6..=6).await;
+
+        // Another worker's lease: refused, and nothing changes.
+        backend.clock.advance(LEASE);
+        let taken = journal
+            .take_over(STORE, "worker-b", LEASE)
+            .await
+            .unwrap()
+            .unwrap();
+        let error = journal
+            .shorten_run(&run.lease, 2, &json!({"step": "stale"}))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, JournalError::LeaseLost { .. }),
+            "{on}: {error:?}"
+        );
+        assert_eq!(
+            states(journal, STORE, &[3, 4, 5]).await,
+            vec![sending.clone(); 3],
+            "{on}"
+        );
+        let error = journal
+            .shorten_run(&taken.lease, 0, &json!({}))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, JournalError::InvalidInput(_)),
+            "{on}: {error:?}"
+        );
+
+        journal
+            .shorten_run(&taken.lease, 2, &json!({"ids": ["order-1", "order-2"]}))
+            .await
+            .unwrap();
+        assert_eq!(
+            states(journal, STORE, &[1, 2, 3, 4, 5]).await,
+            [
+                sending.clone(),
+                sending.clone(),
+                EventState::Recorded,
+                EventState::Recorded,
+                EventState::Recorded
+            ],
+            "{on}"
+        );
+        let documents = backend
+            .raw_query("SELECT document FROM ecwid_journal_runs")
+            .await;
+        assert_eq!(
+            documents,
+            [[r#"{"ids":["order-1","order-2"]}"#]],
+            "{on}: the new plan saved with it"
+        );
+        // The run finishes with the events it kept; those put back are claimed first.
+        journal
+            .finish_run(&taken.lease, &[applied(), applied()])
+            .await
+            .unwrap();
+        let next = claim(journal, "worker-c", 3).await.unwrap();
+        assert_eq!(ids(&next), ["order-3", "order-4", "order-5"], "{on}");
+    }
+}
+
 /// Finishes one run over events `numbers` with `outcomes`.
 async fn finish(
     journal: &Journal,

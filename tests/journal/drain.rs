@@ -802,3 +802,131 @@ async fn a_run_whose_ticket_ecwid_forgot_ends_unknown_past_the_keys_window() {
         first.resume_batches();
     }
 }
+
+/// A dead worker's run of which nothing was sent (the journal failed as its create was about
+/// to be sent) is taken over within `max_events`: the drain keeps as many of its events as the
+/// bound leaves, in order, and puts the rest back to wait, first in line for the next drain.
+#[tokio::test]
+async fn a_run_never_sent_is_taken_over_within_max_events() {
+    for backend in backends("drain_take_over_split").await {
+        let (journal, on) = (&backend.journal, backend.name);
+        let fake = numbered(10).start().await.unwrap();
+        let client = client(&fake);
+        record(journal, 1..=10).await;
+        refuse_creating(&backend).await;
+        let error = journal.drain(&client).send().await.unwrap_err();
+        assert!(matches!(error, Error::Journal { .. }), "{on}: {error:?}");
+        let mend = match backend.target {
+            Target::Sqlite(_) => "DROP TRIGGER refuse_creating",
+            Target::Postgres(_) => "DROP TRIGGER refuse_creating ON ecwid_journal_runs",
+        };
+        backend.raw_execute(mend).await;
+        backend
+            .clock
+            .advance(ecwid_inventory::journal::DEFAULT_LEASE);
+
+        let report = journal
+            .drain(&client)
+            .max_events(4)
+            .poll_interval(ms(5), ms(50))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            (report.taken_over, report.applied, report.runs),
+            (1, 4, 1),
+            "{on}: {report:?}"
+        );
+        assert_eq!(report.stopped, DrainStop::MaxEvents(4), "{on}");
+        let counts = journal.counts(STORE).await.unwrap();
+        assert_eq!(
+            (counts.applied, counts.recorded, counts.sending),
+            (4, 6, 0),
+            "{on}"
+        );
+        let creates_now = creates(&fake);
+        assert_eq!(creates_now.len(), 1, "{on}");
+        assert_eq!(common::create_len(&creates_now[0]), 4, "{on}");
+        for n in 1..=4 {
+            let record = journal
+                .event(STORE, &format!("order-{n}"))
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(
+                matches!(record.state, EventState::Applied { .. }),
+                "{on}: order-{n} {:?}",
+                record.state
+            );
+        }
+
+        // The rest wait as any recorded event: the next drain claims them.
+        let report = drain(journal, &client).await;
+        assert_eq!(
+            (report.taken_over, report.applied),
+            (0, 6),
+            "{on}: {report:?}"
+        );
+        assert_applied_once(&fake, 10);
+        assert_journal_applied(journal, 10).await;
+        let open = backend
+            .raw_query("SELECT COUNT(*) FROM ecwid_journal_runs WHERE closed_at_ms IS NULL")
+            .await;
+        assert_eq!(open, [["0"]], "{on}: every run closed");
+    }
+}
+
+/// A dead worker's run whose batch Ecwid queued is taken over whole, however few events
+/// `max_events` leaves: its events went to Ecwid as one batch under one deduplication key, and
+/// only that batch, whole, can be read back. The report says how far past the bound it went.
+#[tokio::test]
+async fn a_run_already_sent_is_taken_over_whole_past_max_events_and_reported() {
+    for backend in backends("drain_take_over_whole").await {
+        let (journal, on) = (&backend.journal, backend.name);
+        let fake = numbered(12).start().await.unwrap();
+        let client = client(&fake);
+        record(journal, 1..=10).await;
+        fake.pause_batches();
+        let report = journal
+            .drain(&client)
+            .poll_interval(ms(5), ms(50))
+            .poll_timeout(ms(100))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            matches!(report.stopped, DrainStop::RunNotFinished { .. }),
+            "{on}: {report:?}"
+        );
+        record(journal, 11..=12).await;
+        fake.resume_batches();
+
+        let report = journal
+            .drain(&client)
+            .max_events(3)
+            .poll_interval(ms(5), ms(50))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            (report.taken_over, report.applied, report.runs),
+            (1, 10, 1),
+            "{on}: {report:?}"
+        );
+        assert_eq!(report.beyond_max_events, 7, "{on}: {report:?}");
+        assert_eq!(report.stopped, DrainStop::MaxEvents(3), "{on}");
+        assert_eq!(journal.counts(STORE).await.unwrap().recorded, 2, "{on}");
+        assert_eq!(creates(&fake).len(), 1, "{on}: read, not created again");
+
+        // Within the bound, nothing goes past it.
+        let report = journal
+            .drain(&client)
+            .max_events(3)
+            .poll_interval(ms(5), ms(50))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!((report.applied, report.beyond_max_events), (2, 0), "{on}");
+        assert_applied_once(&fake, 12);
+    }
+}
