@@ -170,13 +170,18 @@ impl Client {
     /// **When it ends with an error**: a search or a batch that cannot be read (after the
     /// client's retries: reads are safe to repeat), a page refused, or pages that cannot be
     /// trusted to cover the catalog: a page at another offset than asked or with more products
-    /// than asked, a page with fewer products than asked while the total says more (an empty
-    /// one included), a page of products all read already, a total that shrank while the
+    /// than asked, a page of products all read already, a total that shrank while the
     /// catalog was read (a product removed meanwhile may have moved one not yet read onto a
     /// page already read: read it again), or a total that grew past the first total and one
     /// spare page of 100 (products added while it is read come at the end, so up to that many
     /// are read). Every such read is bounded: pages are planned from the first total, and
     /// never past it and the spare page. [`Error::InvalidResponse`] says which.
+    ///
+    /// **When it ends early, without an error**: a page with fewer products than asked (an
+    /// empty one included) while the total says more ends the catalog there: no page past it
+    /// is asked for, and the pages already asked for in the same batch are still read. The
+    /// total can count products the pages never show: those a public token does not see, or
+    /// products removed while the catalog was read.
     ///
     /// What offset paging cannot see: a product removed and another added between two
     /// batches leave the total as it was, and may move a product not yet read onto a page

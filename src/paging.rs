@@ -2,6 +2,13 @@
 //! ignoring the offset or inflating its `total` cannot make the client pass. Every paged read
 //! goes through here: [`Pages`] for a search read one page after another, [`Sweep`] for one
 //! whose pages are asked for many at a time (a batch carries hundreds of page reads).
+//!
+//! A search's `total` may count more than its pages will ever show: products removed while it
+//! is read, or those a public token does not see (Ecwid's documented answer to one has a
+//! `total` of 5 and two items). So an empty page (and, for a [`Sweep`], a page shorter than
+//! asked) ends the search where it is, with what was read; only a page that is not empty yet
+//! brings nothing new (the offset ignored, a page repeated) is refused, as a read that would
+//! never end.
 
 use std::collections::{HashSet, VecDeque};
 
@@ -56,10 +63,12 @@ impl Pages {
 
     /// Takes the page read at [`offset`](Self::offset), and says what to read next.
     ///
+    /// Done after the page that reaches `total`, or after an empty page, which ends the search
+    /// there whatever `total` says (see the module docs).
+    ///
     /// Fails with [`Error::InvalidResponse`], saying why, when the pages cannot be trusted to
-    /// end: a page at another offset than asked, an empty page while `total` says more, a page
-    /// of products all read already, or more pages than the first page's `total` allows (with
-    /// one spare).
+    /// end: a page at another offset than asked, a page of products all read already, or more
+    /// pages than the first page's `total` allows (with one spare).
     pub(crate) fn take(&mut self, page: &ProductPage) -> Result<Next, Error> {
         let (offset, count, total) = numbers(page)?;
         check_offset(self.next, offset)?;
@@ -93,13 +102,9 @@ impl Pages {
             )));
         }
         let end = offset.saturating_add(count);
-        if end >= total {
+        // An empty page: the search ended before its total.
+        if end >= total || count == 0 {
             return Ok(Next::Done);
-        }
-        if count == 0 {
-            return Err(unreadable(format!(
-                "the page at offset {offset} is empty, though the search's total is {total}"
-            )));
         }
         self.next = end;
         Ok(Next::Offset(end))
@@ -149,7 +154,9 @@ pub(crate) struct Slot {
 /// on. The pages it may ask for are bounded: offsets up to the first total plus one spare page
 /// (a catalog that grows by more while it is read is refused, naming that bound), and a page
 /// refused for carrying too many variations is asked again at most twice: as halves, then
-/// without variations (see [`split`](Self::split)).
+/// without variations (see [`split`](Self::split)). A page shorter than asked (an empty one
+/// included) while the total says more ends the search there: no page past it is asked for
+/// any more, and the pages already asked for are still taken.
 #[derive(Debug)]
 pub(crate) struct Sweep {
     per_page: u32,
@@ -166,6 +173,9 @@ pub(crate) struct Sweep {
     /// Whether the total grew: products added in between then shift others onto later pages,
     /// so pages overlap.
     grew: bool,
+    /// Where the search ended before its total: the end of a page shorter than asked. No page
+    /// from there on is planned.
+    end: Option<u32>,
 }
 
 impl Sweep {
@@ -181,6 +191,7 @@ impl Sweep {
             pending: VecDeque::new(),
             seen: HashSet::new(),
             grew: false,
+            end: None,
         };
         sweep.plan_to(total);
         sweep
@@ -203,10 +214,12 @@ impl Sweep {
         Ok((sweep, products))
     }
 
-    /// Plans the pages from the total known so far up to `total`.
+    /// Plans the pages from the total known so far up to `total`, and short of where the
+    /// search ended, if it did.
     fn plan_to(&mut self, total: u32) {
         let mut offset = self.total;
-        while offset < total {
+        let last = self.end.map_or(total, |end| end.min(total));
+        while offset < last {
             self.pending.push_back(Slot {
                 offset,
                 limit: self.per_page,
@@ -240,12 +253,13 @@ impl Sweep {
 
     /// Takes the page read for `slot`, and returns its products not read before (a product
     /// comes twice when products added while the search is read shift it onto a later page).
+    /// A page with fewer products than asked (an empty one included) while its total says more
+    /// ends the search there: the pages planned past it are dropped (see the module docs).
     ///
     /// Fails with [`Error::InvalidResponse`], saying why, when the pages cannot be trusted to
     /// cover the search: a page at another offset than asked, or with more products than
-    /// asked; a page with fewer than asked while its total says more (an empty one included);
-    /// a page of products all read already while the total did not grow; a total that shrank
-    /// (a product removed meanwhile may have shifted one not yet read onto a page already
+    /// asked; a page of products all read already while the total did not grow; a total that
+    /// shrank (a product removed meanwhile may have shifted one not yet read onto a page already
     /// read) or grew past the first total and a spare page.
     pub(crate) fn take<'p>(
         &mut self,
@@ -287,11 +301,7 @@ impl Sweep {
         }
         let end = offset.saturating_add(count);
         if count < slot.limit && end < total {
-            return Err(unreadable(format!(
-                "the page at offset {offset} holds {count} products of the {} asked for, though \
-                 the search's total is {total}",
-                slot.limit
-            )));
+            self.ended_at(end);
         }
         let mut new = Vec::with_capacity(page.items.len());
         for product in &page.items {
@@ -308,6 +318,13 @@ impl Sweep {
             )));
         }
         Ok(new)
+    }
+
+    /// Ends the search at `end`, short of its total: no page from there on is asked for.
+    fn ended_at(&mut self, end: u32) {
+        let end = self.end.map_or(end, |known| known.min(end));
+        self.end = Some(end);
+        self.pending.retain(|slot| slot.offset < end);
     }
 
     /// Plans `slot` again, after Ecwid refused it for carrying more variations than one
@@ -419,11 +436,6 @@ mod tests {
         pages.take(&page(0, 100, 250, 100, 1)).unwrap();
         let why = detail(pages.take(&page(100, 100, 250, 100, 1)).unwrap_err());
         assert!(why.contains("read already"), "{why}");
-        // An empty page while total says more.
-        let mut pages = Pages::new();
-        pages.take(&page(0, 100, 250, 100, 1)).unwrap();
-        let why = detail(pages.take(&page(100, 0, 250, 100, 1)).unwrap_err());
-        assert!(why.contains("empty") && why.contains("250"), "{why}");
         // New products on every page and a total that keeps growing: past the bound.
         let mut pages = Pages::new();
         let mut total = 150;
@@ -446,6 +458,20 @@ mod tests {
         // A page without the fields paging needs.
         let bare: ProductPage = serde_json::from_value(serde_json::json!({"items": []})).unwrap();
         assert!(detail(Pages::new().take(&bare).unwrap_err()).contains("total"));
+    }
+
+    /// The old promise was an error for an empty page while `total` says more; the search now
+    /// ends there with what it read.
+    #[test]
+    fn an_empty_page_ends_the_search_whatever_its_total_says() {
+        let mut pages = Pages::new();
+        pages.take(&page(0, 100, 250, 100, 1)).unwrap();
+        assert_eq!(pages.take(&page(100, 0, 250, 100, 1)).unwrap(), Next::Done);
+        // Ecwid's documented answer for a public token: a total of 5, two items; a short page
+        // is followed, and the empty one after it ends the search.
+        let mut pages = Pages::new();
+        assert_eq!(pages.take(&page(0, 2, 5, 100, 1)).unwrap(), Next::Offset(2));
+        assert_eq!(pages.take(&page(2, 0, 5, 100, 3)).unwrap(), Next::Done);
     }
 
     fn slot(offset: u32, limit: u32) -> Slot {
@@ -499,9 +525,7 @@ mod tests {
     #[test]
     fn pages_that_do_not_add_up_are_refused_saying_why() {
         let started = || Sweep::started(&page(0, 100, 250, 100, 1), 100).unwrap().0;
-        let cases: [(ProductPage, &str); 5] = [
-            (page(100, 0, 250, 100, 101), "holds 0 products of the 100"),
-            (page(100, 50, 250, 100, 101), "holds 50 products of the 100"),
+        let cases: [(ProductPage, &str); 3] = [
             (page(100, 100, 240, 100, 101), "from 250 to 240"),
             (page(100, 100, 351, 100, 101), "past the 350"),
             (page(100, 100, 250, 100, 1), "read already"),
@@ -524,6 +548,44 @@ mod tests {
             why.contains("says it holds 99 products and carries 100"),
             "{why}"
         );
+    }
+
+    /// The old promise was an error for a page shorter than asked (an empty one included)
+    /// while the total says more; the search now ends there with what it read.
+    #[test]
+    fn a_short_or_empty_page_ends_a_sweep_where_it_is() {
+        // A short page: the pages planned past it are not asked for.
+        let (mut sweep, _) = Sweep::started(&page(0, 100, 250, 100, 1), 100).unwrap();
+        let middle = sweep.next_slots(1)[0];
+        let short = page(100, 50, 250, 100, 101);
+        assert_eq!(sweep.take(middle, &short).unwrap().len(), 50);
+        assert!(sweep.is_done(), "{:?}", sweep.next_slots(5));
+        assert_eq!(sweep.read(), 150);
+        // An empty page, with the page after it asked for already: that one is still taken,
+        // and a total that grows afterwards plans nothing past the end.
+        let (mut sweep, _) = Sweep::started(&page(0, 100, 250, 100, 1), 100).unwrap();
+        let slots = sweep.next_slots(5);
+        assert_eq!(slots, [slot(100, 100), slot(200, 100)]);
+        let empty = page(100, 0, 250, 100, 101);
+        assert!(sweep.take(slots[0], &empty).unwrap().is_empty());
+        let after = page(200, 0, 280, 100, 201);
+        assert!(sweep.take(slots[1], &after).unwrap().is_empty());
+        assert!(sweep.is_done(), "{:?}", sweep.next_slots(5));
+        assert_eq!(sweep.read(), 100);
+        // A first page shorter than its total (a public token's): nothing more is planned.
+        let public = page(0, 2, 5, 100, 1);
+        let (sweep, first) = Sweep::started(&public, 100).unwrap();
+        assert_eq!((first.len(), sweep.is_done()), (2, true));
+        // Past the end, the refusals still hold: a total that shrank.
+        let (mut sweep, _) = Sweep::started(&page(0, 100, 250, 100, 1), 100).unwrap();
+        let slots = sweep.next_slots(5);
+        sweep.take(slots[0], &page(100, 50, 250, 100, 101)).unwrap();
+        let why = detail(
+            sweep
+                .take(slots[1], &page(200, 0, 240, 100, 201))
+                .unwrap_err(),
+        );
+        assert!(why.contains("from 250 to 240"), "{why}");
     }
 
     #[test]

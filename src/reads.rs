@@ -292,11 +292,19 @@ impl Client {
     ///
     /// One search request (more only if Ecwid pages the matches: every page is read). Several
     /// items with the SKU are reported as [`SkuMatch::Several`], all of them, never reduced to
-    /// one. A server whose pages would never end (a page repeated, the offset ignored, an empty
-    /// page while the total says more, more pages than the total allows) ends the search with
-    /// [`Error::InvalidResponse`] saying which. A variation without a SKU of its own is not
-    /// matched by its product's SKU: the product is, and the variation shares its stock. An
-    /// empty SKU, or one with whitespace around it, is refused before anything is sent.
+    /// one. A server whose pages would never end (a page repeated, the offset ignored, more
+    /// pages than the total allows) ends the search with [`Error::InvalidResponse`] saying
+    /// which. A variation without a SKU of its own is not matched by its product's SKU: the
+    /// product is, and the variation shares its stock. An empty SKU, or one with whitespace
+    /// around it, is refused before anything is sent.
+    ///
+    /// **What was not seen**: an empty page ends the search, whatever the search's `total`
+    /// says, and the answer is made of the items read. Ecwid's `total` can count items its pages
+    /// never show: those a public token does not see (Ecwid's documented answer to one has a
+    /// total of 5 and two items), or products removed while the pages were read. Such an item
+    /// with the SKU is not in the answer: [`SkuMatch::Found`] then means one item *seen* with
+    /// it (another, unseen, may carry it too), and [`SkuMatch::NotFound`] none seen. Use a
+    /// secret token, which sees every product, when that matters.
     pub fn find_sku<'a>(&'a self, sku: &'a str) -> FindSku<'a> {
         FindSku {
             client: self,
@@ -311,7 +319,11 @@ impl Client {
     /// searched directly. Each SKU is looked up once, in the order given. A SKU whose matches
     /// fill more than a page has its further pages read in further batches, so
     /// [`SkuMatch::Several`] lists every match; a search whose pages would never end carries
-    /// [`Error::InvalidResponse`], as with [`find_sku`](Self::find_sku).
+    /// [`Error::InvalidResponse`], as with [`find_sku`](Self::find_sku). As there, an empty
+    /// page ends a SKU's search with what was read, and items that Ecwid's `total` counts but
+    /// its pages never show (a public token's unseen products, products removed meanwhile) are
+    /// not in its answer: see [`find_sku`](Self::find_sku) for what `Found` and `NotFound`
+    /// then mean.
     ///
     /// Fails before anything is sent if a SKU is empty or has whitespace around it, and with
     /// the error when a lookup batch cannot be created or read (nothing changed: call it
