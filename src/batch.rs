@@ -11,8 +11,8 @@ use crate::{
     builder::check_setting,
     client::{CallOptions, Failed},
     generated::types::{
-        BatchRequestItem, BatchResponseItem, BatchResponseItemStatus, BatchStatus,
-        BatchStatusStatus,
+        BatchRequestItem, BatchRequestItemMethod, BatchResponseItem, BatchResponseItemStatus,
+        BatchStatus, BatchStatusStatus,
     },
     retry::Repeat,
     transport::ErrorFields,
@@ -97,7 +97,8 @@ pub(crate) enum ItemOrder {
 
 impl Client {
     /// Creates (or re-creates, with the same key) a batch, sending it again as `repeat` allows
-    /// within `deadline`; the caller keeps that within the key's window.
+    /// within `deadline`; the caller keeps that within the key's window. A batch whose items
+    /// are all reads applies nothing, and its create's errors say so.
     pub(crate) async fn create_batch(
         &self,
         key: &str,
@@ -109,7 +110,11 @@ impl Client {
     ) -> Result<String, Failed> {
         let store = self.store();
         // The deduplication key makes a repeated create return the first ticket.
+        let reads_only = body
+            .iter()
+            .all(|item| item.method == BatchRequestItemMethod::Get);
         let options = CallOptions::new("create_batch", repeat)
+            .reads_only(reads_only)
             .deadline(Some(deadline))
             .timeout(timeout);
         let ticket = self
@@ -248,6 +253,7 @@ pub(crate) fn into_item_result(mut response: BatchResponseItem) -> ItemResult {
                 error_code: error.code,
                 error_message: error.message,
                 args: error.args,
+                read: false,
             })
         }
         (BatchResponseItemStatus::Completed, None | Some(200..=299)) => {
@@ -307,5 +313,53 @@ mod tests {
         }
         let past = Polling::wait_before_read(500 * MS, now + 10 * MS, Some(now));
         assert_eq!(past, None, "a moment already past");
+    }
+
+    use crate::{RetryPolicy, StoreId};
+    use wiremock::{matchers::any, Mock, MockServer, ResponseTemplate};
+
+    fn item(method: BatchRequestItemMethod, path: &str) -> BatchRequestItem {
+        BatchRequestItem {
+            id: Some("0".into()),
+            method,
+            path: path.into(),
+            body: serde_json::Map::new(),
+        }
+    }
+
+    /// A create whose items all read applies nothing, and its error says so; one item that
+    /// writes makes it a write, whose error may have been applied.
+    #[tokio::test]
+    async fn a_create_is_a_read_only_when_every_item_reads() {
+        let server = MockServer::start().await;
+        Mock::given(any())
+            .respond_with(ResponseTemplate::new(500))
+            .mount(&server)
+            .await;
+        let client = Client::builder(StoreId::new(1003), "secret_t")
+            .base_url(format!("{}/api/v3", server.uri()))
+            .retry_policy(RetryPolicy::never())
+            .build()
+            .unwrap();
+        let read = item(BatchRequestItemMethod::Get, "/products/1");
+        let write = item(BatchRequestItemMethod::Put, "/products/1");
+        for (body, applied) in [(vec![read.clone()], false), (vec![read, write], true)] {
+            let failed = client
+                .create_batch(
+                    "key",
+                    &body,
+                    ItemOrder::InOrder,
+                    Repeat::Always,
+                    Duration::from_secs(5),
+                    None,
+                )
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(failed.error, Error::Api { status: 500, .. }),
+                "{failed:?}"
+            );
+            assert_eq!(failed.error.may_have_been_applied(), applied, "{body:?}");
+        }
     }
 }

@@ -234,12 +234,15 @@ impl Client {
             send_by: deadline - least,
             timeout,
         };
-        // For a request safe to repeat, an attempt that may have been applied decides the
-        // call's outcome, whatever refused the attempts after it.
+        // For a request safe to repeat, an attempt left unanswered (for a write: that may have
+        // been applied) decides the call's outcome, whatever refused the attempts after it.
         let mut maybe_applied: Option<Error> = None;
         let mut attempt = 1;
         loop {
-            let error = match self.attempt(&call, attempt, times, span).await {
+            let error = match self
+                .attempt(&call, attempt, times, options.reads_only, span)
+                .await
+            {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
             };
@@ -269,7 +272,7 @@ impl Client {
                 error = %error,
                 "sending the request again"
             );
-            if error.may_have_been_applied() && maybe_applied.is_none() {
+            if error.is_unanswered() && maybe_applied.is_none() {
                 maybe_applied = Some(error);
             }
             tokio::time::sleep(wait).await;
@@ -283,6 +286,7 @@ impl Client {
         call: &F,
         attempt: u32,
         times: Times,
+        reads_only: bool,
         span: &tracing::Span,
     ) -> Result<T, Error>
     where
@@ -317,7 +321,9 @@ impl Client {
             return Err(Error::DeadlineExceeded);
         }
         span.record("attempt", attempt);
-        let context = CallContext::new().timeout(times.timeout);
+        let context = CallContext::new()
+            .timeout(times.timeout)
+            .reads_only(reads_only);
         let raw = generated::Client::new_with_client(
             &inner.base_url,
             inner.http.clone(),
@@ -326,25 +332,23 @@ impl Client {
         let sent_at = Instant::now();
         inner.requests_sent.fetch_add(1, Ordering::Relaxed);
         // The attempt's own timeout covers it when it ends before the deadline; otherwise the
-        // deadline has to cut the attempt short.
+        // deadline has to cut the attempt short (`None`).
         let outcome = if times.deadline.saturating_duration_since(sent_at) > times.timeout {
-            Ok(call(raw).await)
+            Some(call(raw).await)
         } else {
-            tokio::time::timeout_at(times.deadline, call(raw)).await
+            tokio::time::timeout_at(times.deadline, call(raw))
+                .await
+                .ok()
         };
         span.record("latency_ms", sent_at.elapsed().as_millis() as u64);
-        let error = match outcome {
-            // What comes back is scrubbed of the token there, before anything reads it.
-            Ok(outcome) => match transport::read_answer(outcome, &context, &inner.redactor).await {
-                Ok((value, status)) => {
-                    span.record("status", status.as_u16());
-                    tracing::debug!(attempt, "attempt succeeded");
-                    return Ok(value);
-                }
-                Err(error) => error,
-            },
-            // The call's deadline fired mid-attempt: the request may have been written.
-            Err(_elapsed) => Error::Timeout { source: None },
+        // What comes back is scrubbed of the token there, before anything reads it.
+        let error = match transport::read_answer(outcome, &context, &inner.redactor).await {
+            Ok((value, status)) => {
+                span.record("status", status.as_u16());
+                tracing::debug!(attempt, "attempt succeeded");
+                return Ok(value);
+            }
+            Err(error) => error,
         };
         if let Some(status) = error.status() {
             span.record("status", status);
@@ -402,19 +406,19 @@ struct Times {
 pub(crate) struct Failed {
     /// The last attempt's error.
     pub(crate) error: Error,
-    /// The first error after which the request may have been applied, if any (only a request
-    /// safe to repeat is sent again after one).
+    /// The first error that left the request unanswered (a write's may have been applied), if
+    /// any: only a request safe to repeat is sent again after one.
     pub(crate) maybe_applied: Option<Error>,
     /// Why no further attempt was made.
     pub(crate) stop: Stop,
 }
 
 impl Failed {
-    /// The error the call returns: an earlier attempt that may have been applied decides it
-    /// when the last one was refused or never sent.
+    /// The error the call returns: an earlier attempt left unanswered (a write's may have been
+    /// applied) decides it when the last one was refused or never sent.
     pub(crate) fn into_error(self) -> Error {
         match self.maybe_applied {
-            Some(earlier) if !self.error.may_have_been_applied() => earlier,
+            Some(earlier) if !self.error.is_unanswered() => earlier,
             _ => self.error,
         }
     }
@@ -469,6 +473,9 @@ impl Client {
 pub(crate) struct CallOptions {
     pub(crate) operation: &'static str,
     pub(crate) repeat: Repeat,
+    /// The request applies nothing though it is no `GET` (a batch create whose items are all
+    /// reads): its errors say so, as a `GET`'s do.
+    pub(crate) reads_only: bool,
     pub(crate) product: Option<ProductId>,
     pub(crate) combination: Option<CombinationId>,
     /// The whole call's deadline, when not the client's.
@@ -482,6 +489,7 @@ impl CallOptions {
         Self {
             operation,
             repeat,
+            reads_only: false,
             product: None,
             combination: None,
             deadline: None,
@@ -493,6 +501,12 @@ impl CallOptions {
     pub(crate) fn item(mut self, item: StockItem) -> Self {
         self.product = Some(item.product());
         self.combination = item.combination();
+        self
+    }
+
+    /// Marks the request as one that applies nothing (see [`CallOptions::reads_only`]).
+    pub(crate) fn reads_only(mut self, reads_only: bool) -> Self {
+        self.reads_only = reads_only;
         self
     }
 

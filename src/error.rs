@@ -16,12 +16,14 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// Each variant says whether the request may have reached Ecwid. Sort errors by
 /// [`may_have_been_applied`](Error::may_have_been_applied): when it is `false` nothing changed
 /// and the call can be made again; when it is `true`, read the item's stock back from Ecwid (or
-/// your own record of it) before deciding whether to send the delta again. The client sends a
-/// delta again by itself only when nothing can have been applied (a failed connection, a
-/// `429`), or [exactly once](crate::AdjustStock::exactly_once) under its deduplication key;
-/// a request that is safe to repeat (a read, a set, a batch create under its key, a status
-/// read) it also sends again after an error that may have been applied. The crate docs' errors
-/// table says which, variant by variant.
+/// your own record of it) before deciding whether to send the delta again. A read (a search, a
+/// product or variation read, a batch of reads, a batch's status) applies nothing, so its
+/// errors always say `false`: the variants that may reach Ecwid carry `read` to say so. The
+/// client sends a delta again by itself only when nothing can have been applied (a failed
+/// connection, a `429`), or [exactly once](crate::AdjustStock::exactly_once) under its
+/// deduplication key; a request that is safe to repeat (a read, a set, a batch create under its
+/// key, a status read) it also sends again after an error that may have been applied (or, for a
+/// read, that left it unanswered). The crate docs' errors table says which, variant by variant.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -60,7 +62,8 @@ pub enum Error {
     /// Ecwid (or a proxy in front of it) answered with an error status other than 429.
     ///
     /// A 4xx means the request was refused: nothing was applied. A 5xx means the server failed
-    /// while handling it: the delta may have been applied.
+    /// while handling it: a write (a delta, a set, a batch of writes) may have been applied; a
+    /// read applied nothing.
     #[error(
         "Ecwid answered {status}{}{}",
         code_text(error_code),
@@ -77,38 +80,51 @@ pub enum Error {
         error_message: Option<String>,
         /// Ecwid's `args`, values the message refers to.
         args: Vec<(String, String)>,
+        /// The request was a read, which applies nothing.
+        read: bool,
     },
 
     /// The request may have reached Ecwid, but no answer arrived in time (the per-attempt
-    /// timeout or the call's deadline). The request may have been applied.
-    #[error("no answer from Ecwid in time; the request may have been applied")]
+    /// timeout or the call's deadline). A write may have been applied; a read applied nothing.
+    #[error("no answer from Ecwid in time{}", applied_text(*read))]
     #[non_exhaustive]
     Timeout {
         /// The transport error, when the per-attempt timer fired (none when the call's deadline
         /// cut the attempt).
         #[source]
         source: Option<BoxError>,
+        /// The request was a read, which applies nothing.
+        read: bool,
     },
 
     /// The connection failed after the request may have been written (reset, closed before the
-    /// answer). The request may have been applied.
-    #[error("connection to Ecwid lost; the request may have been applied: {source}")]
+    /// answer). A write may have been applied; a read applied nothing.
+    #[error("connection to Ecwid lost{}: {source}", applied_text(*read))]
     #[non_exhaustive]
     Transport {
         /// The transport error.
         #[source]
         source: BoxError,
+        /// The request was a read, which applies nothing.
+        read: bool,
     },
 
     /// Ecwid answered with a success status but a body that cannot be read as the documented
-    /// answer. The request may have been applied.
-    #[error("unreadable answer from Ecwid{}; the request may have been applied: {detail}", status_text(*status))]
+    /// answer, or pages of a search that cannot be trusted to end. A write may have been
+    /// applied; a read applied nothing.
+    #[error(
+        "unreadable answer from Ecwid{}{}: {detail}",
+        status_text(*status),
+        applied_text(*read)
+    )]
     #[non_exhaustive]
     InvalidResponse {
         /// The HTTP status; `None` in the unlikely case that no status could be recorded.
         status: Option<u16>,
         /// What was wrong with the body.
         detail: String,
+        /// The request was a read, which applies nothing.
+        read: bool,
     },
 
     /// An earlier call got `403 INVALID_API_TOKEN`, so this client sends nothing more: Ecwid
@@ -203,6 +219,15 @@ fn retry_after_text(retry_after: Option<Duration>) -> String {
     })
 }
 
+/// What a write's error adds, and a read's leaves out.
+fn applied_text(read: bool) -> &'static str {
+    if read {
+        ""
+    } else {
+        "; the request may have been applied"
+    }
+}
+
 fn status_text(status: Option<u16>) -> String {
     status.map_or_else(String::new, |status| format!(" (status {status})"))
 }
@@ -261,13 +286,30 @@ impl Error {
     /// certain that nothing changed.
     ///
     /// `false`: bad input or configuration, a request that never left (connect failure, the
-    /// token guard, a closed client, a deadline spent waiting), any 4xx including 429. `true`:
-    /// a 5xx, a timeout or a lost connection after the request was sent, a success status with
-    /// an unreadable body.
+    /// token guard, a closed client, a deadline spent waiting), any 4xx including 429, and every
+    /// error of a read (a read applies nothing). `true`, for a write: a 5xx, a timeout or a
+    /// lost connection after the request was sent, a success status with an unreadable body.
     /// After a `true`, reconcile before sending the delta again: read the stock back, or compare
     /// with your own record of what was sent.
     pub fn may_have_been_applied(&self) -> bool {
         match self {
+            Error::Api { read: true, .. }
+            | Error::Timeout { read: true, .. }
+            | Error::Transport { read: true, .. }
+            | Error::InvalidResponse { read: true, .. } => false,
+            Error::OutcomeUnknown { .. } | Error::KeyExpired { .. } => true,
+            error => error.is_unanswered(),
+        }
+    }
+
+    /// `true` when the request may have reached Ecwid and no usable answer came back: a 5xx, a
+    /// timeout, a lost connection, an unreadable answer, whether the request was a read or a
+    /// write. A write may then have been applied; a request that is safe to repeat is sent
+    /// again after it.
+    pub(crate) fn is_unanswered(&self) -> bool {
+        match self {
+            Error::Api { status, .. } => *status >= 500,
+            Error::Timeout { .. } | Error::Transport { .. } | Error::InvalidResponse { .. } => true,
             Error::Config(_)
             | Error::InvalidInput(_)
             | Error::Connect { .. }
@@ -277,13 +319,31 @@ impl Error {
             | Error::DeadlineExceeded
             | Error::NotExecuted
             | Error::RateLimiterUnavailable { .. }
-            | Error::Journal { .. } => false,
-            Error::Api { status, .. } => *status >= 500,
-            Error::Timeout { .. }
-            | Error::Transport { .. }
-            | Error::InvalidResponse { .. }
+            | Error::Journal { .. }
             | Error::OutcomeUnknown { .. }
-            | Error::KeyExpired { .. } => true,
+            | Error::KeyExpired { .. } => false,
+        }
+    }
+
+    /// The same error, said of a read: it applied nothing, whatever happened to it.
+    pub(crate) fn of_a_read(mut self) -> Self {
+        match &mut self {
+            Error::Api { read, .. }
+            | Error::Timeout { read, .. }
+            | Error::Transport { read, .. }
+            | Error::InvalidResponse { read, .. } => *read = true,
+            _ => {}
+        }
+        self
+    }
+
+    /// A read's answer that cannot be read as the documented one (a success status, so 200),
+    /// saying why: the error every reader builds from an answer it cannot use.
+    pub(crate) fn unreadable_read(detail: String) -> Self {
+        Error::InvalidResponse {
+            status: Some(200),
+            detail,
+            read: true,
         }
     }
 

@@ -30,7 +30,9 @@
 //!
 //! Every call returns one [`Error`], and the most important thing it says is
 //! [`Error::may_have_been_applied`]: a stock delta is not idempotent, so sending it again after
-//! an error that may have applied it could move the stock twice.
+//! an error that may have applied it could move the stock twice. A read (a search, a product or
+//! variation read, a batch of reads, a batch's status) applies nothing: every error of a read
+//! says `false`, and its text never says otherwise.
 //!
 //! | variant | when | may have been applied | retried automatically |
 //! |---|---|---|---|
@@ -39,10 +41,10 @@
 //! | [`Connect`](Error::Connect) | connection refused, DNS or TLS failure, connect timeout | no (never reached Ecwid) | yes, capped exponential backoff with full jitter |
 //! | [`RateLimited`](Error::RateLimited) (429) | over Ecwid's limit; Ecwid ignores the request | no | yes, after `Retry-After` (HTTP date or seconds; 1 to 2 s when absent), unless longer than the cap or past the deadline |
 //! | [`Api`](Error::Api) 4xx | refused (400, 402, 403, 404, 405, 408, 409, 415, 422, and any 3xx) | no | no |
-//! | [`Api`](Error::Api) 5xx | the server failed while handling it | **yes** | reads, sets, batch creates and status reads: yes, they are safe to repeat; a delta: only [exactly once](AdjustStock::exactly_once) |
-//! | [`Timeout`](Error::Timeout) | no answer within the attempt's timeout or the call's deadline | **yes** | as for a 5xx |
-//! | [`Transport`](Error::Transport) | connection lost after the request may have been written | **yes** | as for a 5xx |
-//! | [`InvalidResponse`](Error::InvalidResponse) | a 2xx whose body cannot be read, or a search whose pages would never end | **yes** | as for a 5xx (a search's pages: no) |
+//! | [`Api`](Error::Api) 5xx | the server failed while handling it | **yes** for a write; no for a read | reads, sets, batch creates and status reads: yes, they are safe to repeat; a delta: only [exactly once](AdjustStock::exactly_once) |
+//! | [`Timeout`](Error::Timeout) | no answer within the attempt's timeout or the call's deadline | **yes** for a write; no for a read | as for a 5xx |
+//! | [`Transport`](Error::Transport) | connection lost after the request may have been written | **yes** for a write; no for a read | as for a 5xx |
+//! | [`InvalidResponse`](Error::InvalidResponse) | a 2xx whose body cannot be read, or a search whose pages would never end | **yes** for a write; no for a read (a search's pages are one) | as for a 5xx (a search's pages: no) |
 //! | [`TokenRejected`](Error::TokenRejected) | an earlier `403 INVALID_API_TOKEN` stopped this client | no (nothing sent) | no |
 //! | [`Closed`](Error::Closed) | the client was [closed](Client::close) | no (nothing sent) | no |
 //! | [`DeadlineExceeded`](Error::DeadlineExceeded) | the deadline passed, or too little of it was left for an attempt, before the request could be sent | no (nothing sent) | no |

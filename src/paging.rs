@@ -367,10 +367,7 @@ fn non_negative(value: i32) -> Result<u32, Error> {
 }
 
 fn unreadable(detail: String) -> Error {
-    Error::InvalidResponse {
-        status: Some(200),
-        detail,
-    }
+    Error::unreadable_read(detail)
 }
 
 #[cfg(test)]

@@ -102,10 +102,7 @@ pub(crate) fn check_sku(sku: &str) -> Result<(), Error> {
 }
 
 pub(crate) fn unreadable(detail: String) -> Error {
-    Error::InvalidResponse {
-        status: Some(200),
-        detail,
-    }
+    Error::unreadable_read(detail)
 }
 
 /// A stock from Ecwid's `quantity` and `unlimited` fields.
@@ -396,13 +393,15 @@ impl Client {
             .into_iter()
             .filter_map(|mut response| {
                 let id = response.id.take()?;
+                // Each item is a read: it applied nothing, whatever its result.
                 let page = match into_item_result(response) {
                     ItemResult::Answered(body) => Ok(body),
-                    ItemResult::Refused(error) => Err(error),
+                    ItemResult::Refused(error) => Err(error.of_a_read()),
                     ItemResult::NotExecuted => Err(Error::NotExecuted),
                     ItemResult::Unclear(what) => Err(Error::InvalidResponse {
                         status: None,
                         detail: format!("a search result that cannot be read: {what}"),
+                        read: true,
                     }),
                 };
                 Some((id, page))

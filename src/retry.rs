@@ -232,7 +232,7 @@ pub(crate) fn decide(
             .saturating_add(scale(policy.default_retry_after, jitter)),
         // Full jitter: a random wait up to the capped exponential.
         Error::Connect { .. } => backoff(policy, attempt, jitter),
-        error if repeat != Repeat::IfNotApplied && error.may_have_been_applied() => {
+        error if repeat != Repeat::IfNotApplied && error.is_unanswered() => {
             backoff(policy, attempt, jitter)
         }
         _ => return Decision::Stop(Stop::Final),
@@ -307,6 +307,7 @@ mod tests {
             error_code: None,
             error_message: None,
             args: Vec::new(),
+            read: false,
         }
     }
 
@@ -435,7 +436,10 @@ mod tests {
             ("503", api(503), 1, S(0), 0.5, Decision::Stop(Stop::Final)),
             (
                 "timeout",
-                Error::Timeout { source: None },
+                Error::Timeout {
+                    source: None,
+                    read: false,
+                },
                 1,
                 S(0),
                 0.5,
@@ -446,6 +450,7 @@ mod tests {
                 Error::InvalidResponse {
                     status: Some(200),
                     detail: String::new(),
+                    read: false,
                 },
                 1,
                 S(0),
@@ -529,7 +534,10 @@ mod tests {
             ("503", api(503), Decision::RetryAfter(MS(50))),
             (
                 "timeout",
-                Error::Timeout { source: None },
+                Error::Timeout {
+                    source: None,
+                    read: false,
+                },
                 Decision::RetryAfter(MS(50)),
             ),
             (
@@ -537,6 +545,7 @@ mod tests {
                 Error::InvalidResponse {
                     status: Some(200),
                     detail: String::new(),
+                    read: false,
                 },
                 Decision::RetryAfter(MS(50)),
             ),
@@ -568,6 +577,13 @@ mod tests {
                 Decision::Stop(Stop::Final)
             };
             assert_eq!(plain, expected_plain, "{name} (not idempotent)");
+            // A read's error says nothing was applied, and is retried all the same.
+            let read = error.of_a_read();
+            assert_eq!(
+                decide(&read, Repeat::Always, 1),
+                expected,
+                "{name} (a read)"
+            );
         }
         // Retries stay bounded by their number, or by the deadline alone for a request that
         // retries until its deadline.

@@ -34,6 +34,7 @@ impl StockAdjustment {
             u32::try_from(result.update_count).map_err(|_| Error::InvalidResponse {
                 status: Some(200),
                 detail: format!("updateCount is negative: {}", result.update_count),
+                read: false,
             })?;
         Ok(Self {
             update_count,

@@ -6,6 +6,11 @@
 //! `exec` hook records the status and headers of each response in the call's [`CallContext`],
 //! and the wrapper reads them back when it maps the outcome into [`crate::Error`].
 //!
+//! A read applies nothing, so its errors must never say it may have: the hook also records
+//! whether the request sent was a `GET`, the wrapper marks a batch create whose items are all
+//! reads ([`CallContext::reads_only`]), and [`read_answer`], where every attempt's outcome
+//! becomes an [`Error`], says so of each error of a read.
+//!
 //! A server (or a proxy) may repeat the request's `Authorization` value in its answer. Whatever
 //! the wrapper builds from an answer passes through here first, scrubbed by one [`Redactor`]:
 //! a success value's strings after parsing ([`Scrub`], which costs a search and no allocation
@@ -43,6 +48,10 @@ const BODY_EXCERPT: usize = 300;
 #[derive(Clone, Debug, Default)]
 pub struct CallContext {
     seen: Arc<OnceLock<Seen>>,
+    /// Whether the request sent was a `GET`, recorded by the hook as it sends it.
+    get: Arc<OnceLock<bool>>,
+    /// A request that applies nothing though it is no `GET`: a batch create of reads.
+    reads_only: bool,
     reader: Reader,
     /// This attempt's timeout, when it is not the HTTP client's.
     timeout: Option<Duration>,
@@ -74,9 +83,8 @@ impl CallContext {
     /// A context for one call of the wrapper, which passes the outcome to [`read_answer`].
     pub(crate) fn new() -> Self {
         Self {
-            seen: Arc::default(),
             reader: Reader::Wrapper,
-            timeout: None,
+            ..Self::default()
         }
     }
 
@@ -84,9 +92,8 @@ impl CallContext {
     /// every body is scrubbed of what `redactor` knows as it arrives.
     pub(crate) fn scrubbing_bodies(redactor: &Arc<Redactor>) -> Self {
         Self {
-            seen: Arc::default(),
             reader: Reader::RawCaller(Arc::clone(redactor)),
-            timeout: None,
+            ..Self::default()
         }
     }
 
@@ -96,9 +103,22 @@ impl CallContext {
         self
     }
 
+    /// Marks the request as one that applies nothing whatever its method: a batch create whose
+    /// items are all reads.
+    pub(crate) fn reads_only(mut self, reads_only: bool) -> Self {
+        self.reads_only = reads_only;
+        self
+    }
+
     /// The head of the response the call received, if any arrived.
     pub(crate) fn seen(&self) -> Option<Seen> {
         self.seen.get().copied()
+    }
+
+    /// Whether the request is a read, which applies nothing: a `GET`, or one marked
+    /// [`reads_only`](Self::reads_only).
+    pub(crate) fn is_read(&self) -> bool {
+        self.reads_only || self.get.get() == Some(&true)
     }
 }
 
@@ -111,6 +131,11 @@ impl ClientHooks<CallContext> for generated::Client {
         if let Some(timeout) = self.inner().timeout {
             *request.timeout_mut() = Some(timeout);
         }
+        // Before sending: a timeout or a lost connection needs it as much as an answer does.
+        let _ = self
+            .inner()
+            .get
+            .set(request.method() == reqwest::Method::GET);
         let mut response = self.client().execute(request).await?;
         let status = response.status();
         let retry_after = if status.is_success() {
@@ -367,23 +392,35 @@ impl futures_core::Stream for Failed {
 // ---------------------------------------------------------------------------------------------
 // Raw outcomes -> Error
 
-/// What one attempt of the generated client came back with, in the wrapper's terms: the
-/// answer's value, scrubbed, with its status; or the [`Error`] it amounts to, built from
-/// scrubbed parts. The wrapper reads answers nowhere else.
+/// What one attempt of the generated client came back with (`None` when the call's deadline
+/// cut it short), in the wrapper's terms: the answer's value, scrubbed, with its status; or the
+/// [`Error`] it amounts to, built from scrubbed parts, and said of a read when the request was
+/// one ([`CallContext::is_read`]). The wrapper reads answers nowhere else.
 pub(crate) async fn read_answer<T: Scrub>(
-    outcome: Result<ResponseValue<T>, progenitor_client::Error<EcwidError>>,
+    outcome: Option<Result<ResponseValue<T>, progenitor_client::Error<EcwidError>>>,
     context: &CallContext,
     redactor: &Redactor,
 ) -> Result<(T, StatusCode), Error> {
-    match outcome {
-        Ok(answer) => {
+    let error = match outcome {
+        Some(Ok(answer)) => {
             let status = answer.status();
             let mut value = answer.into_inner();
             value.scrub(redactor);
-            Ok((value, status))
+            return Ok((value, status));
         }
-        Err(error) => Err(error_from_generated(error, context.seen(), redactor).await),
-    }
+        Some(Err(error)) => error_from_generated(error, context.seen(), redactor).await,
+        // The call's deadline fired mid-attempt: the request may have been written.
+        None => Error::Timeout {
+            source: None,
+            read: false,
+        },
+    };
+    // A read applied nothing, whatever happened to it.
+    Err(if context.is_read() {
+        error.of_a_read()
+    } else {
+        error
+    })
 }
 
 /// Maps what the generated client returned, with what the wire showed (status and
@@ -415,12 +452,14 @@ async fn error_from_generated(
                 return Error::InvalidResponse {
                     status: None,
                     detail: why,
+                    read: false,
                 };
             };
             if seen.status.is_success() {
                 Error::InvalidResponse {
                     status: Some(seen.status.as_u16()),
                     detail: format!("the body is not the documented JSON: {why}"),
+                    read: false,
                 }
             } else {
                 let mut text = String::from_utf8_lossy(&bytes).into_owned();
@@ -435,9 +474,11 @@ async fn error_from_generated(
             Some(seen) => Error::InvalidResponse {
                 status: Some(seen.status.as_u16()),
                 detail: format!("the body could not be read: {source}"),
+                read: false,
             },
             None => Error::Transport {
                 source: source.into(),
+                read: false,
             },
         },
         // A status the spec does not list: a proxy's 502, an undocumented 2xx or 3xx.
@@ -447,6 +488,7 @@ async fn error_from_generated(
                 return Error::InvalidResponse {
                     status: Some(status.as_u16()),
                     detail: "a success status the API does not document".into(),
+                    read: false,
                 };
             }
             let retry_after = seen.and_then(|seen| seen.retry_after);
@@ -523,6 +565,7 @@ fn error_from_status(
             error_code,
             error_message,
             args,
+            read: false,
         }
     }
 }
@@ -538,10 +581,12 @@ pub(crate) fn error_from_transport(source: reqwest::Error) -> Error {
     } else if source.is_timeout() {
         Error::Timeout {
             source: Some(source.into()),
+            read: false,
         }
     } else {
         Error::Transport {
             source: source.into(),
+            read: false,
         }
     }
 }
@@ -832,6 +877,7 @@ mod tests {
             error_code: None,
             error_message: None,
             args: Vec::new(),
+            read: false,
         };
         for status in [400, 402, 403, 404, 405, 408, 409, 415, 422] {
             assert!(!api(status).may_have_been_applied(), "{status}");
@@ -840,11 +886,52 @@ mod tests {
             assert!(api(status).may_have_been_applied(), "{status}");
         }
         assert!(!Error::TokenRejected.may_have_been_applied());
-        assert!(Error::Timeout { source: None }.may_have_been_applied());
+        let timeout = Error::Timeout {
+            source: None,
+            read: false,
+        };
+        assert!(timeout.may_have_been_applied());
         let invalid = Error::InvalidResponse {
             status: Some(200),
             detail: String::new(),
+            read: false,
         };
         assert!(invalid.may_have_been_applied());
+        // The same errors of a read: nothing applied, and their text does not say otherwise;
+        // they are still errors after which a read is sent again.
+        for error in [api(500), timeout, invalid] {
+            let read = error.of_a_read();
+            assert!(!read.may_have_been_applied(), "{read:?}");
+            assert!(read.is_unanswered(), "{read:?}");
+            assert!(!read.to_string().contains("applied"), "{read}");
+        }
+        assert!(!api(404).of_a_read().is_unanswered());
+    }
+
+    /// The mapping says an error is a read's when the hook saw a `GET` go out, or the wrapper
+    /// marked the request as reads only; otherwise the request may have been applied.
+    #[tokio::test]
+    async fn a_reads_errors_are_said_of_a_read_where_the_outcome_is_mapped() {
+        type Outcome =
+            Option<Result<ResponseValue<types::BatchTicket>, progenitor_client::Error<EcwidError>>>;
+        let redactor = redactor();
+        let cut: Outcome = None;
+        let write = CallContext::new();
+        let _ = write.get.set(false);
+        let get = CallContext::new();
+        let _ = get.get.set(true);
+        let marked = CallContext::new().reads_only(true);
+        let _ = marked.get.set(false);
+        let error = read_answer(cut, &write, &redactor).await.unwrap_err();
+        assert!(error.may_have_been_applied(), "{error:?}");
+        for context in [get, marked] {
+            let cut: Outcome = None;
+            let error = read_answer(cut, &context, &redactor).await.unwrap_err();
+            assert!(
+                matches!(error, Error::Timeout { read: true, .. }),
+                "{error:?}"
+            );
+            assert!(!error.may_have_been_applied());
+        }
     }
 }

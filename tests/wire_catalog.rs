@@ -1164,6 +1164,251 @@ async fn bad_input_sends_nothing() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// A read applies nothing: its errors say so
+
+/// A read's error: nothing was applied, and its text never says otherwise.
+fn assert_applied_nothing(what: &str, error: &Error) {
+    assert!(!error.may_have_been_applied(), "{what}: {error:?}");
+    let text = error.to_string();
+    assert!(!text.contains("may have been applied"), "{what}: {text}");
+}
+
+/// A server on loopback that reads each request and closes the connection without an
+/// answer: the client sees the connection lost after the request was written.
+async fn closing_server() -> String {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+        }
+    });
+    format!("http://{address}/api/v3")
+}
+
+/// A server on loopback that takes connections and never answers.
+async fn silent_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    format!("http://{address}/api/v3")
+}
+
+fn client_at(base_url: &str) -> ecwid_inventory::ClientBuilder {
+    Client::builder(ecwid_inventory::StoreId::new(1003), TOKEN)
+        .base_url(base_url)
+        .retry_policy(RetryPolicy::never())
+}
+
+/// A search's errors: a 5xx, an unreadable answer, and pages that repeat themselves.
+#[tokio::test]
+async fn a_searchs_errors_say_nothing_was_applied() {
+    let server = MockServer::start().await;
+    answer(&server, ecwid_error(503, "UNAVAILABLE", "Try later")).await;
+    let error = client(&server).find_sku("MUG").await.unwrap_err();
+    assert!(matches!(error, Error::Api { status: 503, .. }), "{error:?}");
+    assert_applied_nothing("a 503", &error);
+
+    let server = MockServer::start().await;
+    answer(
+        &server,
+        ResponseTemplate::new(200).set_body_string("not json"),
+    )
+    .await;
+    let error = client(&server).find_sku("MUG").await.unwrap_err();
+    assert!(matches!(error, Error::InvalidResponse { .. }), "{error:?}");
+    assert_applied_nothing("an unreadable answer", &error);
+
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(Paging(|offset| {
+            json!({"total": 250, "count": 100, "offset": offset, "limit": 100,
+                   "items": loop_items(1, 100)})
+        }))
+        .mount(&server)
+        .await;
+    let error = client(&server).find_sku("LOOP").await.unwrap_err();
+    assert!(matches!(error, Error::InvalidResponse { .. }), "{error:?}");
+    assert_applied_nothing("a page repeated", &error);
+}
+
+/// A product's read: the connection lost after the request, and an unreadable answer.
+#[tokio::test]
+async fn a_products_errors_say_nothing_was_applied() {
+    let error = client_at(&closing_server().await)
+        .build()
+        .unwrap()
+        .stock(PRODUCT)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Transport { .. }), "{error:?}");
+    assert_applied_nothing("a connection lost", &error);
+
+    let server = MockServer::start().await;
+    answer(&server, ResponseTemplate::new(200).set_body_string("{")).await;
+    let error = client(&server).stock(PRODUCT).await.unwrap_err();
+    assert!(matches!(error, Error::InvalidResponse { .. }), "{error:?}");
+    assert_applied_nothing("an unreadable answer", &error);
+}
+
+/// A variation's read: no answer within the attempt's timeout, or within the call's deadline,
+/// and a 500.
+#[tokio::test]
+async fn a_variations_errors_say_nothing_was_applied() {
+    let silent = silent_server().await;
+    let error = client_at(&silent)
+        .timeout(Duration::from_millis(100))
+        .build()
+        .unwrap()
+        .stock(VARIATION)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
+    assert_applied_nothing("the attempt's timeout", &error);
+    let error = client_at(&silent)
+        .timeout(Duration::from_secs(30))
+        .deadline(Duration::from_millis(200))
+        .build()
+        .unwrap()
+        .stock(VARIATION)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
+    assert_applied_nothing("the call's deadline", &error);
+
+    let server = MockServer::start().await;
+    answer(&server, ecwid_error(500, "INTERNAL_ERROR", "Oops")).await;
+    let error = client(&server).stock(VARIATION).await.unwrap_err();
+    assert!(matches!(error, Error::Api { status: 500, .. }), "{error:?}");
+    assert_applied_nothing("a 500", &error);
+}
+
+/// A batch of reads: its create failing (a 500, an unreadable answer), and items that failed
+/// inside it (a 500, a result that cannot be read), for SKU lookups and catalog pages alike.
+#[tokio::test]
+async fn a_read_batchs_errors_say_nothing_was_applied() {
+    let skus = ["A", "B", "C"];
+    let server = MockServer::start().await;
+    answer(&server, ecwid_error(500, "INTERNAL_ERROR", "Oops")).await;
+    let error = client(&server).find_skus(skus).await.unwrap_err();
+    assert!(matches!(error, Error::Api { status: 500, .. }), "{error:?}");
+    assert_applied_nothing("the create's 500", &error);
+
+    let server = MockServer::start().await;
+    answer(&server, ResponseTemplate::new(200).set_body_string("[")).await;
+    let error = client(&server).find_skus(skus).await.unwrap_err();
+    assert!(matches!(error, Error::InvalidResponse { .. }), "{error:?}");
+    assert_applied_nothing("the create's unreadable answer", &error);
+
+    let server = MockServer::start().await;
+    mount_batch(
+        &server,
+        "T-read",
+        json!([
+            failed("0", 500, "INTERNAL_ERROR"),
+            {"id": "1", "status": "FAILED", "httpBody": {"errorMessage": "?"}},
+            completed("2", page(json!([]))),
+        ]),
+    )
+    .await;
+    let report = client(&server).find_skus(skus).await.unwrap();
+    let a = report.results[0].1.as_ref().unwrap_err();
+    assert!(matches!(a, Error::Api { status: 500, .. }), "{a:?}");
+    assert_applied_nothing("an item's 500", a);
+    let b = report.results[1].1.as_ref().unwrap_err();
+    assert!(matches!(b, Error::InvalidResponse { .. }), "{b:?}");
+    assert_applied_nothing("an unclear item", b);
+
+    // The catalog's pages after its first, read through a batch whose create fails.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(SEARCH_PATH))
+        .respond_with(ok(
+            json!({"total": 250, "count": 100, "offset": 0, "limit": 100,
+                                "items": loop_items(1, 100)}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(BATCH_PATH))
+        .respond_with(ecwid_error(502, "BAD_GATEWAY", "Upstream"))
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    let mut stream = client.catalog_stock().stream();
+    let error = loop {
+        match futures::StreamExt::next(&mut stream).await {
+            Some(Ok(_)) => continue,
+            Some(Err(error)) => break error,
+            None => panic!("the stream ended without the create's error"),
+        }
+    };
+    assert!(matches!(error, Error::Api { status: 502, .. }), "{error:?}");
+    assert_applied_nothing("a catalog batch's 502", &error);
+}
+
+/// A batch's status read: a 502 and an unreadable answer.
+#[tokio::test]
+async fn a_status_reads_errors_say_nothing_was_applied() {
+    for (what, status_answer) in [
+        ("a 502", ecwid_error(502, "BAD_GATEWAY", "Upstream")),
+        (
+            "an unreadable answer",
+            ResponseTemplate::new(200).set_body_string("<html>"),
+        ),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path(BATCH_PATH))
+            .respond_with(ok(json!({"ticket": "T-status"})))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(BATCH_PATH))
+            .respond_with(status_answer)
+            .mount(&server)
+            .await;
+        let error = client(&server)
+            .find_skus(["A", "B", "C"])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, Error::Api { .. } | Error::InvalidResponse { .. }),
+            "{what}: {error:?}"
+        );
+        assert_applied_nothing(what, &error);
+    }
+}
+
+/// A write's errors still say it may have been applied: a set answered unreadably.
+#[tokio::test]
+async fn a_writes_unreadable_answer_still_says_it_may_have_been_applied() {
+    let server = MockServer::start().await;
+    answer(
+        &server,
+        ResponseTemplate::new(200).set_body_string("not json"),
+    )
+    .await;
+    let error = client(&server)
+        .set_stock(PRODUCT, 3)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(error.may_have_been_applied(), "{error:?}");
+    assert!(
+        error.to_string().contains("may have been applied"),
+        "{error}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
 // Exactly-once adjustments
 
 #[tokio::test]
