@@ -123,6 +123,10 @@ pub mod fake;
 #[cfg_attr(docsrs, doc(cfg(feature = "journal")))]
 pub mod journal;
 
+#[cfg(feature = "webhooks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
+pub mod webhooks;
+
 /// The README's code blocks, compiled (and, where they need no real store, run) as doc tests.
 #[cfg(all(doctest, feature = "fake"))]
 #[doc = include_str!("../README.md")]
