@@ -67,3 +67,41 @@ id_type!(
     CombinationId,
     "combination id"
 );
+
+/// An order's id for Ecwid's REST API, such as `XJ12H` (`data.orderId` in a webhook, `id` in an
+/// order). Not the order's internal number, which a webhook sends as `entityId`.
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct OrderId(String);
+
+impl OrderId {
+    /// Wraps an order id as Ecwid spells it.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    /// The id as Ecwid spells it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for OrderId {
+    fn from(id: &str) -> Self {
+        Self::new(id)
+    }
+}
+
+impl From<String> for OrderId {
+    fn from(id: String) -> Self {
+        Self(id)
+    }
+}
+
+impl fmt::Display for OrderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}

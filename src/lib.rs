@@ -75,6 +75,7 @@ pub mod generated;
 mod ids;
 mod limiter;
 mod options;
+mod order_status;
 mod paging;
 mod reads;
 mod retry;
@@ -99,12 +100,13 @@ pub use catalog::{
 };
 pub use client::Client;
 pub use error::Error;
-pub use ids::{CombinationId, ProductId, StoreId};
+pub use ids::{CombinationId, OrderId, ProductId, StoreId};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use limiter::redis::{RedisRateLimit, WhenRedisUnavailable};
 pub use limiter::RateLimit;
 pub use options::{RequestOptions, SendFuture};
+pub use order_status::{FulfillmentStatus, PaymentStatus};
 pub use reads::{FindSku, FindSkus, ReadStock, SkuMatch, SkuReport};
 pub use retry::RetryPolicy;
 pub use sets::{SetStock, MAX_QUANTITY};

@@ -9,10 +9,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::{engine::general_purpose::STANDARD as BASE64, Engine as _};
 use ecwid_inventory::{
     webhooks::{
-        sign, Rejection, SecretString, Verifier, VerifierBuilder, WebhookEvent, DEFAULT_MAX_AGE,
-        DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_CLOCK_AHEAD, SIGNATURE_HEADER,
+        sign, EventKind, OrderEvent, Rejection, SecretString, Verifier, VerifierBuilder,
+        WebhookEvent, DEFAULT_MAX_AGE, DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_CLOCK_AHEAD,
+        SIGNATURE_HEADER,
     },
-    Error, StoreId, TimeSource,
+    Error, FulfillmentStatus, OrderId, PaymentStatus, ProductId, StoreId, TimeSource,
 };
 use hmac::{Hmac, Mac};
 use http::{HeaderMap, HeaderValue, StatusCode};
@@ -151,6 +152,257 @@ fn sign_is_the_inverse_of_verify() {
             .unwrap_or_else(|r| panic!("{id}: {r}"));
         assert_eq!(event.event_id, id);
         assert_eq!(event.created_unix(), created);
+    }
+}
+
+// --- Typed events: Ecwid's documented bodies, and what it may send one day ---
+
+/// One of Ecwid's example bodies, given its own id and time, verified.
+fn verified(mut body: Value) -> WebhookEvent {
+    body["eventCreated"] = json!(CREATED);
+    verify(&body).unwrap_or_else(|r| panic!("{body}: {r}"))
+}
+
+#[test]
+fn order_created_carries_the_order_id_from_data_not_entity_id() {
+    let event = verified(order_created());
+    assert_eq!(event.event_type(), "order.created");
+    let EventKind::OrderCreated(order) = &event.kind else {
+        panic!("{:?}", event.kind)
+    };
+    assert_eq!(order.order_id, Some(OrderId::new("XJ12H")));
+    assert_eq!(order.new_payment_status, Some(PaymentStatus::Paid));
+    assert_eq!(
+        order.new_fulfillment_status,
+        Some(FulfillmentStatus::Shipped)
+    );
+    assert_eq!(order.old_payment_status, None);
+    assert_eq!(order.old_fulfillment_status, None);
+    assert_eq!(event.kind.order(), Some(order));
+    assert_eq!(event.kind.product_id(), None);
+    // The internal number stays apart, as text.
+    assert_eq!(event.entity_id.as_deref(), Some("103878161"));
+    assert_eq!(event.data["newFulfillmentStatus"], "SHIPPED");
+}
+
+#[test]
+fn order_updated_carries_the_old_and_new_statuses() {
+    // Ecwid's order.updated example (docs.ecwid.com, "Event data in webhooks").
+    let event = verified(json!({
+        "eventId": "80aece08-40e8-4145-8764-6c2f0d38678",
+        "eventCreated": 1234567,
+        "storeId": 1003,
+        "entityId": 450012387,
+        "eventType": "order.updated",
+        "data": {
+            "orderId": "B8HGD",
+            "oldPaymentStatus": "PAID",
+            "newPaymentStatus": "PAID",
+            "oldFulfillmentStatus": "PROCESSING",
+            "newFulfillmentStatus": "SHIPPED"
+        }
+    }));
+    assert_eq!(
+        event.kind,
+        EventKind::OrderUpdated({
+            let mut order = OrderEvent::default();
+            order.order_id = Some(OrderId::new("B8HGD"));
+            order.old_payment_status = Some(PaymentStatus::Paid);
+            order.new_payment_status = Some(PaymentStatus::Paid);
+            order.old_fulfillment_status = Some(FulfillmentStatus::Processing);
+            order.new_fulfillment_status = Some(FulfillmentStatus::Shipped);
+            order
+        })
+    );
+}
+
+#[test]
+fn an_order_event_without_an_order_id_is_kept_without_one() {
+    // Ecwid's older order.deleted example: no data, the order's number in entityId.
+    let event = verified(json!({
+        "eventId": EVENT_ID, "storeId": 1003, "entityId": 102, "eventType": "order.deleted"
+    }));
+    assert_eq!(event.kind, EventKind::OrderDeleted(OrderEvent::default()));
+    assert_eq!(event.data, Value::Null);
+    assert_eq!(event.entity_id.as_deref(), Some("102"));
+    // An empty orderId is no order id either.
+    let event = verified(json!({
+        "eventId": EVENT_ID, "storeId": 1003, "eventType": "order.updated",
+        "data": {"orderId": "", "newPaymentStatus": "CANCELLED"}
+    }));
+    let order = event.kind.order().unwrap();
+    assert_eq!(order.order_id, None);
+    assert_eq!(order.new_payment_status, Some(PaymentStatus::Cancelled));
+}
+
+#[test]
+fn product_events_carry_the_product_id_from_entity_id() {
+    // Ecwid's product.created example: entityId is the product, and there is no data.
+    for (event_type, kind) in [
+        (
+            "product.created",
+            EventKind::ProductCreated {
+                product_id: ProductId::new(667251253),
+            },
+        ),
+        (
+            "product.updated",
+            EventKind::ProductUpdated {
+                product_id: ProductId::new(667251253),
+            },
+        ),
+        (
+            "product.deleted",
+            EventKind::ProductDeleted {
+                product_id: ProductId::new(667251253),
+            },
+        ),
+    ] {
+        let event = verified(json!({
+            "eventId": "08a78904-4c1a-0aa0-953a-2e33c56236f1",
+            "eventCreated": 1469429915,
+            "storeId": 1003,
+            "entityId": 667251253,
+            "eventType": event_type
+        }));
+        assert_eq!(event.kind, kind);
+        assert_eq!(event.event_type(), event_type);
+        assert_eq!(event.kind.product_id(), Some(ProductId::new(667251253)));
+        assert_eq!(event.kind.order(), None);
+        assert_eq!(event.data, Value::Null);
+    }
+    // A quoted product id is read too.
+    let event = verified(json!({
+        "eventId": EVENT_ID, "storeId": 1003, "entityId": "667251253", "eventType": "product.updated"
+    }));
+    assert_eq!(event.kind.product_id(), Some(ProductId::new(667251253)));
+}
+
+#[test]
+fn a_product_event_without_a_product_id_is_kept_as_other() {
+    for entity_id in [json!(null), json!(0), json!(-5), json!("abc")] {
+        let event = verified(json!({
+            "eventId": EVENT_ID, "storeId": 1003, "entityId": entity_id, "eventType": "product.updated"
+        }));
+        assert_eq!(
+            event.kind,
+            EventKind::Other {
+                event_type: "product.updated".into()
+            },
+            "{entity_id}"
+        );
+        assert_eq!(event.event_type(), "product.updated");
+    }
+}
+
+#[test]
+fn an_application_event_with_a_quoted_entity_id_verifies() {
+    // Ecwid sends application.* events' entityId as a quoted string.
+    let event = verified(json!({
+        "eventId": EVENT_ID,
+        "storeId": 1003,
+        "entityId": "1003",
+        "eventType": "application.installed",
+        "data": {}
+    }));
+    assert_eq!(
+        event.kind,
+        EventKind::Other {
+            event_type: "application.installed".into()
+        }
+    );
+    assert_eq!(event.entity_id.as_deref(), Some("1003"));
+    assert_eq!(event.data, json!({}));
+}
+
+#[test]
+fn unknown_event_types_fields_and_statuses_never_fail_verification() {
+    // Ecwid's unfinished_order.created example, with a field Ecwid may add one day at each level.
+    let event = verified(json!({
+        "eventId": EVENT_ID,
+        "storeId": 1003,
+        "entityId": 293225803,
+        "eventType": "unfinished_order.created",
+        "data": {"orderId": "RA1SD", "cartId": "320AB5DE-5EA6-4419-A4CF-0B04D2913190", "more": [1, {"a": null}]},
+        "someNewField": {"nested": true}
+    }));
+    assert_eq!(
+        event.kind,
+        EventKind::Other {
+            event_type: "unfinished_order.created".into()
+        }
+    );
+    assert_eq!(event.data["cartId"], "320AB5DE-5EA6-4419-A4CF-0B04D2913190");
+    assert_eq!(event.data["more"], json!([1, {"a": null}]));
+
+    // A known type with unknown statuses and extra data.
+    let event = verified(json!({
+        "eventId": EVENT_ID,
+        "storeId": 1003,
+        "eventType": "order.updated",
+        "data": {
+            "orderId": "XJ12H",
+            "newPaymentStatus": "SOMETHING_NEW",
+            "newFulfillmentStatus": "CUSTOM_FULFILLMENT_STATUS_1",
+            "extra": 1
+        }
+    }));
+    let order = event.kind.order().unwrap();
+    assert_eq!(
+        order.new_payment_status,
+        Some(PaymentStatus::Other("SOMETHING_NEW".into()))
+    );
+    assert_eq!(
+        order.new_fulfillment_status,
+        Some(FulfillmentStatus::Other(
+            "CUSTOM_FULFILLMENT_STATUS_1".into()
+        ))
+    );
+    assert_eq!(event.data["extra"], 1);
+
+    // No event type at all.
+    let event = verified(json!({"eventId": EVENT_ID, "storeId": 1003}));
+    assert_eq!(
+        event.kind,
+        EventKind::Other {
+            event_type: String::new()
+        }
+    );
+    assert_eq!(event.entity_id, None);
+}
+
+#[test]
+fn every_known_status_is_read() {
+    let payment = [
+        ("AWAITING_PAYMENT", PaymentStatus::AwaitingPayment),
+        ("PAID", PaymentStatus::Paid),
+        ("CANCELLED", PaymentStatus::Cancelled),
+        ("REFUNDED", PaymentStatus::Refunded),
+        ("PARTIALLY_REFUNDED", PaymentStatus::PartiallyRefunded),
+        ("INCOMPLETE", PaymentStatus::Incomplete),
+    ];
+    let fulfillment = [
+        ("AWAITING_PROCESSING", FulfillmentStatus::AwaitingProcessing),
+        ("PROCESSING", FulfillmentStatus::Processing),
+        ("SHIPPED", FulfillmentStatus::Shipped),
+        ("DELIVERED", FulfillmentStatus::Delivered),
+        ("WILL_NOT_DELIVER", FulfillmentStatus::WillNotDeliver),
+        ("RETURNED", FulfillmentStatus::Returned),
+        ("READY_FOR_PICKUP", FulfillmentStatus::ReadyForPickup),
+        ("OUT_FOR_DELIVERY", FulfillmentStatus::OutForDelivery),
+    ];
+    for (i, (fulfillment_text, fulfillment_status)) in fulfillment.into_iter().enumerate() {
+        let (payment_text, payment_status) = payment[i % payment.len()].clone();
+        let event = verified(json!({
+            "eventId": EVENT_ID, "storeId": 1003, "eventType": "order.updated",
+            "data": {"orderId": "XJ12H", "oldPaymentStatus": payment_text, "oldFulfillmentStatus": fulfillment_text}
+        }));
+        let order = event.kind.order().unwrap();
+        assert_eq!(order.old_payment_status.as_ref(), Some(&payment_status));
+        assert_eq!(
+            order.old_fulfillment_status.as_ref(),
+            Some(&fulfillment_status)
+        );
     }
 }
 

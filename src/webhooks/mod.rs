@@ -11,7 +11,7 @@ mod rejection;
 mod signature;
 mod verifier;
 
-pub use event::WebhookEvent;
+pub use event::{EventKind, OrderEvent, WebhookEvent};
 pub use rejection::Rejection;
 /// The client secret's type, re-exported so that a verifier can be built without naming the
 /// `secrecy` crate.
