@@ -2,8 +2,9 @@
 //!
 //! The raw client is generated at build time from `spec/ecwid-inventory.yaml` (reachable as
 //! [`generated`]); this crate wraps it with typed ids, request builders, one [`Error`] that says
-//! whether a delta may have been applied, safe retries, a client-side rate limiter, and (with the
-//! `fake` feature) a stateful fake Ecwid store for tests.
+//! whether a delta may have been applied, safe retries, a client-side rate limiter, (with the
+//! `fake` feature) a stateful fake Ecwid store for tests, and (with the `webhooks` feature)
+//! verified, typed Ecwid webhooks (`ecwid_inventory::webhooks`).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -36,7 +37,7 @@
 //!
 //! | variant | when | may have been applied | retried automatically |
 //! |---|---|---|---|
-//! | [`Config`](Error::Config) | bad token, base URL, environment, durations | no (nothing sent) | no |
+//! | [`Config`](Error::Config) | bad token, base URL, environment, durations, a webhook verifier's settings | no (nothing sent) | no |
 //! | [`InvalidInput`](Error::InvalidInput) | zero id or delta, a delta or count out of range, a bad SKU, key, per-call setting, bulk setting or plan | no (nothing sent) | no |
 //! | [`Connect`](Error::Connect) | connection refused, DNS or TLS failure, connect timeout | no (never reached Ecwid) | yes, capped exponential backoff with full jitter |
 //! | [`RateLimited`](Error::RateLimited) (429) | over Ecwid's limit; Ecwid ignores the request | no | yes, after `Retry-After` (HTTP date or seconds; 1 to 2 s when absent), unless longer than the cap or past the deadline |

@@ -16,8 +16,9 @@ use crate::{
 /// verifier serves.
 ///
 /// The signature covers only `eventId` and `eventCreated`; every other field came in the body
-/// unsigned and is trusted only because a genuine signature over a recent, never-seen event id
-/// is hard to come by. Treat them as hints: read the order or product over REST before acting.
+/// unsigned, and whoever captured a genuine delivery can resend its signature with another
+/// body while the event is recent. Deduplicate by `(store_id, event_id)`, and treat the other
+/// fields as hints: read the order or product over REST before acting.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct WebhookEvent {
