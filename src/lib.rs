@@ -61,7 +61,6 @@
 //! creates carry a deduplication key, so they are safe to repeat. Dropping a `send()` future
 //! before it completes leaves the client usable, but the outcome of a request already sent is
 //! then unknown in the same way.
-#![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod adjust;
