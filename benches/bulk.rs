@@ -20,8 +20,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ecwid_inventory::fake::{demo, FakeStore, FakeToken, Stock, Store};
 use ecwid_inventory::{BulkItem, Client, CombinationId, ProductId, RateLimit, StockItem, StoreId};
+use ecwid_inventory_fake::{demo, FakeStore, FakeToken, Stock, Store};
 
 const STORE: StoreId = StoreId::new(1003);
 const TOKEN: &str = "secret_bench_token";

@@ -29,11 +29,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use ecwid_inventory::fake::{demo, FakeStore, FakeToken, Stock, Store};
 use ecwid_inventory::journal::{Event, Journal};
 use ecwid_inventory::{
     Client, CombinationId, Error, ProductId, RateLimit, StockChange, StockItem, StoreId,
 };
+use ecwid_inventory_fake::{demo, FakeStore, FakeToken, Stock, Store};
 
 const STORE: StoreId = StoreId::new(1003);
 const TOKEN: &str = "secret_bench_token";

@@ -13,10 +13,8 @@ mod common;
 
 use std::time::Duration;
 
-use ecwid_inventory::{
-    fake::{demo, Stock},
-    RateLimit, StockItem,
-};
+use ecwid_inventory::{RateLimit, StockItem};
+use ecwid_inventory_fake::{demo, Stock};
 use tokio::time::Instant;
 
 fn env_or(name: &str, default: u64) -> u64 {

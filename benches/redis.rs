@@ -23,10 +23,8 @@ mod server;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use ecwid_inventory::{
-    fake::{demo, FakeStore},
-    Client, RateLimit, RedisRateLimit,
-};
+use ecwid_inventory::{Client, RateLimit, RedisRateLimit};
+use ecwid_inventory_fake::{demo, FakeStore};
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)

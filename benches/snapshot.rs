@@ -24,7 +24,7 @@
 //! `SNAPSHOT_RATE` (requests per window, default 600), `SNAPSHOT_WINDOW_MS` (default 1000),
 //! `SNAPSHOT_PAGE_MS` (default 300), `SNAPSHOT_LATENCY_MS` (default 100).
 //!
-//! [`FakeStoreBuilder::search_page_time`]: ecwid_inventory::fake::FakeStoreBuilder::search_page_time
+//! [`FakeStoreBuilder::search_page_time`]: ecwid_inventory_fake::FakeStoreBuilder::search_page_time
 
 mod common;
 
@@ -32,8 +32,8 @@ use common::{env, figures, Figures};
 
 use std::time::{Duration, Instant};
 
-use ecwid_inventory::fake::{demo, FakeStore, Fault, Route};
 use ecwid_inventory::{Client, RateLimit, Stock};
+use ecwid_inventory_fake::{demo, FakeStore, Fault, Route};
 use futures::StreamExt;
 use serde_json::Value;
 

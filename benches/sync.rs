@@ -24,8 +24,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ecwid_inventory::fake::{demo, FakeStore};
 use ecwid_inventory::{Client, ProductId, RateLimit, SkuMatch, Stock, StockItem, SyncStatus};
+use ecwid_inventory_fake::{demo, FakeStore};
 
 struct Config {
     skus: u64,

@@ -15,8 +15,8 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use ecwid_inventory::fake::{demo, FakeStore, FakeToken, Stock, Store};
 use ecwid_inventory::{BulkItem, Client, CombinationId, ProductId, Progress, StockItem, StoreId};
+use ecwid_inventory_fake::{demo, FakeStore, FakeToken, Stock, Store};
 
 const STORE: StoreId = StoreId::new(1003);
 const TOKEN: &str = "secret_token";

@@ -15,9 +15,9 @@
 use std::process::ExitCode;
 
 use ecwid_inventory::{
-    fake::{demo, FakeStore, Fault, Route},
     Client, CombinationId, Error, ProductId, SkuMatch, StockAdjustment, StockChange, StockItem,
 };
+use ecwid_inventory_fake::{demo, FakeStore, Fault, Route};
 
 #[tokio::main]
 async fn main() -> ExitCode {

@@ -149,8 +149,8 @@ impl ClientBuilder {
     }
 
     /// The API root (default [`DEFAULT_BASE_URL`]). Plain `http` is accepted only for loopback
-    /// hosts, such as a [`FakeStore`](crate::fake::FakeStore) in tests: anywhere else the token
-    /// would cross the network in clear.
+    /// hosts, such as a `FakeStore` of the `ecwid-inventory-fake` package in tests: anywhere
+    /// else the token would cross the network in clear.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = url.into();
         self
@@ -245,8 +245,8 @@ impl ClientBuilder {
     }
 
     /// Where the client reads the wall clock (default [`TimeSource::system`]): the age of
-    /// deduplication keys is measured on it. A [`FakeStore`](crate::fake::FakeStore)'s client
-    /// builders set the fake's clock.
+    /// deduplication keys is measured on it. The client builders of a `FakeStore` (the
+    /// `ecwid-inventory-fake` package) set the fake's clock.
     pub fn time_source(mut self, time_source: TimeSource) -> Self {
         self.time_source = time_source;
         self

@@ -2,17 +2,18 @@
 //!
 //! The raw client is generated at build time from `spec/ecwid-inventory.yaml` (reachable as
 //! [`generated`]); this crate wraps it with typed ids, request builders, one [`Error`] that says
-//! whether a delta may have been applied, safe retries, a client-side rate limiter, (with the
-//! `fake` feature) a stateful fake Ecwid store for tests, and (with the `webhooks` feature)
-//! verified, typed Ecwid webhooks (`ecwid_inventory::webhooks`).
+//! whether a delta may have been applied, safe retries, a client-side rate limiter, and (with
+//! the `webhooks` feature) verified, typed Ecwid webhooks (`ecwid_inventory::webhooks`). Its
+//! stateful fake Ecwid store for tests is a package of its own,
+//! [`ecwid-inventory-fake`](https://docs.rs/ecwid-inventory-fake), which the examples here use.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use ecwid_inventory::{Client, CombinationId, Error, ProductId, StockAdjustment, StoreId};
-//! # let fake = ecwid_inventory::fake::FakeStore::demo().await?;
+//! # let fake = ecwid_inventory_fake::FakeStore::demo().await?;
 //! # let base_url = fake.base_url();
-//! # let (product, combination) = ecwid_inventory::fake::demo::SMALL_TEE;
+//! # let (product, combination) = ecwid_inventory_fake::demo::SMALL_TEE;
 //!
 //! let client = Client::builder(StoreId::new(1003), "secret_token")
 //!     .base_url(base_url) // default: https://app.ecwid.com/api/v3
@@ -117,10 +118,6 @@ pub use sync::{
 };
 pub use time::TimeSource;
 
-#[cfg(feature = "fake")]
-#[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
-pub mod fake;
-
 #[cfg(feature = "journal")]
 #[cfg_attr(docsrs, doc(cfg(feature = "journal")))]
 pub mod journal;
@@ -130,6 +127,6 @@ pub mod journal;
 pub mod webhooks;
 
 /// The README's code blocks, compiled (and, where they need no real store, run) as doc tests.
-#[cfg(all(doctest, feature = "fake"))]
+#[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

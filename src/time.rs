@@ -4,9 +4,9 @@ use std::{fmt, sync::Arc, time::SystemTime};
 
 /// Where a client reads the wall clock (as smithy-rs's `TimeSource`): how old a deduplication
 /// key is, and so whether Ecwid surely still remembers it, is measured on it. The system's
-/// clock by default; a test can move it, and the clients of a
-/// [`FakeStore`](crate::fake::FakeStore) follow the fake's clock, so that
-/// [`advance_clock`](crate::fake::FakeStore::advance_clock) ages keys on both sides at once.
+/// clock by default; a test can move it, and the clients of a `FakeStore` (the
+/// [`ecwid-inventory-fake`](https://docs.rs/ecwid-inventory-fake) package) follow the fake's
+/// clock, so that its `advance_clock` ages keys on both sides at once.
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};

@@ -5,8 +5,8 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use ecwid_inventory::fake::FakeStore;
 use ecwid_inventory::{BulkPlan, Error};
+use ecwid_inventory_fake::FakeStore;
 
 use common::*;
 

@@ -6,8 +6,8 @@ mod common;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use ecwid_inventory::fake::{FakeStore, Fault, Origin, Route};
 use ecwid_inventory::{BulkItem, BulkReport, Client, Error, ItemOutcome, RetryPolicy};
+use ecwid_inventory_fake::{FakeStore, Fault, Origin, Route};
 use serde_json::Value;
 
 use common::*;

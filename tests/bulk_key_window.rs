@@ -6,8 +6,8 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ecwid_inventory::fake::{Fault, Route};
 use ecwid_inventory::{ItemOutcome, Progress};
+use ecwid_inventory_fake::{Fault, Route};
 use serde_json::{json, Value};
 
 use common::*;

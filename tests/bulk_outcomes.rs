@@ -7,13 +7,13 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ecwid_inventory::fake::{
-    FakeStore, FakeToken, LowStockNotification, Origin, Product, Stock, Store, Variation,
-    PRODUCT_NEGATIVE_STOCK_WARNING, VARIATION_NEGATIVE_STOCK_WARNING,
-};
 use ecwid_inventory::{
     BulkItem, CombinationId, Error, ItemOutcome, ProductId, Progress, RateLimit, StockChange,
     StockItem,
+};
+use ecwid_inventory_fake::{
+    FakeStore, FakeToken, LowStockNotification, Origin, Product, Stock, Store, Variation,
+    PRODUCT_NEGATIVE_STOCK_WARNING, VARIATION_NEGATIVE_STOCK_WARNING,
 };
 use serde_json::{json, Value};
 

@@ -4,8 +4,8 @@ mod common;
 
 use std::time::Duration;
 
-use ecwid_inventory::fake::{Fault, Route};
 use ecwid_inventory::{Error, ItemOutcome};
+use ecwid_inventory_fake::{Fault, Route};
 use serde_json::json;
 
 use common::*;

@@ -5,8 +5,8 @@ mod common;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-use ecwid_inventory::fake::{Fault, Origin, Route};
 use ecwid_inventory::{BulkPlan, Error, ItemOutcome};
+use ecwid_inventory_fake::{Fault, Origin, Route};
 
 use common::*;
 

@@ -9,11 +9,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use ecwid_inventory::fake::{demo, FakeStore, Store};
 use ecwid_inventory::{
     CatalogCursor, Client, CombinationId, Error, ItemStock, ProductId, Progress, RetryPolicy,
     Stock, StockItem, CURSOR_OVERLAP,
 };
+use ecwid_inventory_fake::{demo, FakeStore, Store};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use wiremock::{matchers::any, Mock, MockServer, Request, ResponseTemplate};

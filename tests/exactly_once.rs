@@ -6,8 +6,8 @@ mod common;
 
 use std::time::Duration;
 
-use ecwid_inventory::fake::{demo, FakeStore, Fault, Route};
 use ecwid_inventory::{Client, Error, RetryPolicy};
+use ecwid_inventory_fake::{demo, FakeStore, Fault, Route};
 
 use common::{creates, dedup_key, ms, small_tee_stock, status_reads, SMALL_TEE};
 

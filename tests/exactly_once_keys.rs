@@ -6,8 +6,8 @@ mod common;
 
 use std::time::{Duration, SystemTime};
 
-use ecwid_inventory::fake::{demo, FakeStore, Fault, Route};
-use ecwid_inventory::{BulkItem, Client, Error, ItemOutcome, RetryPolicy};
+use ecwid_inventory::{BulkItem, Client, Error, ItemOutcome, RetryPolicy, KEY_WINDOW};
+use ecwid_inventory_fake::{demo, FakeStore, Fault, Route};
 
 use common::{
     all_updated, client, creates, dedup_key, ledger_counts, ms, numbered, one_per_variation,
@@ -138,6 +138,37 @@ async fn a_key_older_than_the_window_is_not_sent_again() {
         .unwrap_err();
     assert!(matches!(error, Error::KeyExpired { .. }), "{error:?}");
     assert_eq!(fake.journal().len(), sent);
+}
+
+/// Past the key's window (its first attempt set so that 800 ms of it are left), a batch that
+/// never completes is reported unknown, and the create is not sent again. (Was a unit test of
+/// `src/exactly_once.rs`, which cut the window to the same 800 ms through the private
+/// `send_once`; it uses the fake store, which the crate's unit tests cannot.)
+#[tokio::test]
+async fn past_the_window_the_outcome_is_unknown_and_nothing_is_resent() {
+    let fake = FakeStore::demo().await.unwrap();
+    fake.pause_batches();
+    let client = fake
+        .client_builder(demo::TOKEN)
+        .deadline(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    let first_attempt = now(&fake) - (KEY_WINDOW - Duration::from_millis(800));
+    let error = client
+        .adjust_product_stock(demo::MUG, -1)
+        .exactly_once_key("order-at-the-window's-end", first_attempt)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::OutcomeUnknown { .. }), "{error:?}");
+    assert!(error.may_have_been_applied());
+    let text = error.to_string();
+    assert!(
+        text.contains("window") && text.contains("had not completed"),
+        "{text}"
+    );
+    let creates = fake.journal().iter().filter(|r| r.method == "POST").count();
+    assert_eq!(creates, 1, "never sent again");
+    assert!(fake.ledger().is_empty());
 }
 
 /// A keyed set lands once: the second process's repeat cannot overwrite a sale made in

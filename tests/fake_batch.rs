@@ -4,11 +4,11 @@ mod common;
 
 use std::time::Duration;
 
-use ecwid_inventory::fake::{
-    FakeStore, Fault, Origin, Route, Stock, VARIATION_NEGATIVE_STOCK_WARNING,
-};
 use ecwid_inventory::generated::types::{BatchStatus, BatchTicket};
 use ecwid_inventory::RateLimit;
+use ecwid_inventory_fake::{
+    FakeStore, Fault, Origin, Route, Stock, VARIATION_NEGATIVE_STOCK_WARNING,
+};
 use serde_json::{json, Value};
 
 use common::*;

@@ -7,15 +7,15 @@ mod common;
 
 use std::time::Duration;
 
-use ecwid_inventory::fake::{
-    FakeStore, FakeStoreBuilder, FakeToken, Fault, LedgerEntry, Origin, Product, Route, Scope,
-    Stock, StockChange, Store, Variation,
-};
 use ecwid_inventory::generated::types::{
     BatchStatus, BatchTicket, EcwidError, ProductPage, ProductStock, StockUpdateResult,
     VariationStock,
 };
 use ecwid_inventory::{CombinationId, ProductId, RateLimit, SkuMatch, StockItem};
+use ecwid_inventory_fake::{
+    FakeStore, FakeStoreBuilder, FakeToken, Fault, LedgerEntry, Origin, Product, Route, Scope,
+    Stock, StockChange, Store, Variation,
+};
 use serde_json::{json, Value};
 
 use common::*;

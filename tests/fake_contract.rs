@@ -19,7 +19,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
-use ecwid_inventory::fake::{demo, FakeStore};
+use ecwid_inventory_fake::{demo, FakeStore};
 use serde_json::{json, Map, Value};
 
 use common::*;

@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use ecwid_inventory::fake::{Fault, Origin, Route, Stock, StockChange};
+use ecwid_inventory_fake::{Fault, Origin, Route, Stock, StockChange};
 use serde_json::json;
 
 use common::*;

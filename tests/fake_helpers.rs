@@ -4,8 +4,8 @@ mod common;
 
 use std::time::Duration;
 
-use ecwid_inventory::fake::{Fault, Route, Stock, StockChange};
 use ecwid_inventory::StockItem;
+use ecwid_inventory_fake::{Fault, Route, Stock, StockChange};
 use serde_json::json;
 
 use common::*;

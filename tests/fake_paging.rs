@@ -8,8 +8,8 @@ mod common;
 use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
 
-use ecwid_inventory::fake::{demo, FakeStore, FakeToken, Product, Scope, Store};
 use ecwid_inventory::ProductId;
+use ecwid_inventory_fake::{demo, FakeStore, FakeToken, Product, Scope, Store};
 use serde_json::{json, Value};
 
 use common::*;

@@ -5,8 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use ecwid_inventory::fake::{demo, FakeStore, FakeToken, Product, Stock, Store, Variation};
 use ecwid_inventory::StockItem;
+use ecwid_inventory_fake::{demo, FakeStore, FakeToken, Product, Stock, Store, Variation};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

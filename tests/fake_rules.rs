@@ -4,11 +4,11 @@ mod common;
 
 use std::time::Duration;
 
-use ecwid_inventory::fake::{
+use ecwid_inventory::{RateLimit, StockItem};
+use ecwid_inventory_fake::{
     LedgerEntry, Origin, Stock, StockChange, PRODUCT_NEGATIVE_STOCK_WARNING,
     VARIATION_NEGATIVE_STOCK_WARNING,
 };
-use ecwid_inventory::{RateLimit, StockItem};
 use serde_json::json;
 
 use common::*;

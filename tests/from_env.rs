@@ -6,10 +6,8 @@
 
 mod common;
 
-use ecwid_inventory::{
-    fake::{demo, Stock},
-    Client, Error, StockItem, StoreId, DEFAULT_BASE_URL,
-};
+use ecwid_inventory::{Client, Error, StockItem, StoreId, DEFAULT_BASE_URL};
+use ecwid_inventory_fake::{demo, Stock};
 
 use common::demo_store;
 

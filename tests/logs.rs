@@ -11,10 +11,8 @@ use std::{
     time::Duration,
 };
 
-use ecwid_inventory::{
-    fake::{demo, FakeStore, Fault, Route},
-    Client, ProductId, RateLimit, RetryPolicy, StoreId,
-};
+use ecwid_inventory::{Client, ProductId, RateLimit, RetryPolicy, StoreId};
+use ecwid_inventory_fake::{demo, FakeStore, Fault, Route};
 use serde_json::json;
 use wiremock::{matchers::any, Mock, MockServer, ResponseTemplate};
 

@@ -8,10 +8,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use ecwid_inventory::{
-    fake::{demo, FakeStore, Fault, Route},
-    Client, ClientBuilder, Error, RateLimit, RetryPolicy, StockAdjustment,
-};
+use ecwid_inventory::{Client, ClientBuilder, Error, RateLimit, RetryPolicy, StockAdjustment};
+use ecwid_inventory_fake::{demo, FakeStore, Fault, Route};
 
 use common::{demo_shop, demo_store, small_tee_stock};
 

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use ecwid_inventory::fake::{demo, FakeStore, Fault, Route};
 use ecwid_inventory::{BulkItem, ClientBuilder, Error, RateLimit, RetryPolicy, MAX_SETTING};
+use ecwid_inventory_fake::{demo, FakeStore, Fault, Route};
 
 #[tokio::test]
 async fn settings_longer_than_a_day_are_refused_when_the_client_is_built() {

@@ -8,12 +8,12 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use ecwid_inventory::fake::{demo, FakeStore, FakeStoreBuilder, Fault, Origin, Product, Route};
-use ecwid_inventory::fake::{FakeToken, Store, Variation};
 use ecwid_inventory::{
     Client, CombinationId, Error, ProductId, Stock, StockChange, StockItem, SyncMode, SyncOutcome,
     SyncPlan, SyncStatus, SyncTarget,
 };
+use ecwid_inventory_fake::{demo, FakeStore, FakeStoreBuilder, Fault, Origin, Product, Route};
+use ecwid_inventory_fake::{FakeToken, Store, Variation};
 use serde_json::{json, Value};
 
 use common::{creates, delta, ms, query_value, STORE, TOKEN};
@@ -143,7 +143,7 @@ fn assert_ledger_once(fake: &FakeStore, n: usize) {
     assert_eq!(ledger.len(), n, "changes applied");
 }
 
-fn is_write(request: &ecwid_inventory::fake::RecordedRequest) -> bool {
+fn is_write(request: &ecwid_inventory_fake::RecordedRequest) -> bool {
     request.method == "PUT"
         || (request.method == "POST"
             && serde_json::from_str::<Vec<Value>>(&request.body)

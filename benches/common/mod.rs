@@ -5,10 +5,8 @@
 
 use std::time::Duration;
 
-use ecwid_inventory::{
-    fake::{demo, FakeStore},
-    Client, RateLimit,
-};
+use ecwid_inventory::{Client, RateLimit};
+use ecwid_inventory_fake::{demo, FakeStore};
 
 /// Sells `total` small T-shirts of the demo shop, one adjustment each, from `tasks` tasks
 /// sharing `client`; any failure ends the benchmark.

@@ -1,8 +1,8 @@
-//! `fake`: serves the fake Ecwid store (`ecwid_inventory::fake`) on 127.0.0.1 until Ctrl-C,
+//! `fake`: serves the fake Ecwid store (`ecwid_inventory_fake`) on 127.0.0.1 until Ctrl-C,
 //! with the demo shop or a generated catalog, and prints how to reach it. Printing the token is
 //! the point here: it is the fake's demo token, which every client of the fake must send.
 
-use ecwid_inventory::fake::{demo, FakeStore};
+use ecwid_inventory_fake::{demo, FakeStore};
 use serde::Serialize;
 
 use crate::{

@@ -66,7 +66,8 @@ async fn run(cli: &Cli, out: &Output) -> Result<Exit, Fail> {
 }
 
 /// `-v`: the library's log lines (one per request), `-vv` its debug lines, `-vvv` all of
-/// them, on stderr. Only this crate's and the library's: neither logs the token.
+/// them, on stderr. Only this crate's, the library's and its fake store's (for `fake`): none
+/// logs the token.
 fn start_logs(verbose: u8) {
     let level = match verbose {
         0 => return,
@@ -76,7 +77,7 @@ fn start_logs(verbose: u8) {
     };
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::new(format!(
-            "ecwid_inventory={level},ecwid_stock={level}"
+            "ecwid_inventory={level},ecwid_inventory_fake={level},ecwid_stock={level}"
         )))
         // A line as each request's span closes: its operation, ids, status and latency.
         .with_span_events(FmtSpan::CLOSE)

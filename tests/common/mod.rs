@@ -7,14 +7,14 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ecwid_inventory::fake::{
-    demo, FakeStore, FakeStoreBuilder, FakeToken, Origin, Product, RecordedRequest, Scope, Stock,
-    Store, Variation,
-};
 use ecwid_inventory::generated::types::EcwidError;
 use ecwid_inventory::{
     BulkItem, BulkPlan, BulkReport, Client, ClientBuilder, CombinationId, Error, ItemOutcome,
     ProductId, RetryPolicy, StockAdjustment, StockItem, StoreId,
+};
+use ecwid_inventory_fake::{
+    demo, FakeStore, FakeStoreBuilder, FakeToken, Origin, Product, RecordedRequest, Scope, Stock,
+    Store, Variation,
 };
 use serde_json::{json, Value};
 use wiremock::MockServer;

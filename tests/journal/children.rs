@@ -6,9 +6,9 @@
 use std::process::Stdio;
 use std::time::{Duration, SystemTime};
 
-use ecwid_inventory::fake::FakeStore;
 use ecwid_inventory::journal::{DrainStop, Journal};
 use ecwid_inventory::{Client, RateLimit, RedisRateLimit};
+use ecwid_inventory_fake::FakeStore;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdout};
 

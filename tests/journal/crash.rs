@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use ecwid_inventory::fake::{FakeStore, Fault, Route};
 use ecwid_inventory::journal::DEFAULT_LEASE;
+use ecwid_inventory_fake::{FakeStore, Fault, Route};
 
 use crate::children::{spawn, spawn_held, DrainJob};
 use crate::common::{creates, ms, numbered};

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use ecwid_inventory::fake::{demo, FakeStore, FakeToken, Fault, Product, Route, Store};
 use ecwid_inventory::journal::{DrainStop, Event, EventState, Journal, Recorded};
 use ecwid_inventory::{Error, ProductId, RetryPolicy, StockChange, StockItem};
+use ecwid_inventory_fake::{demo, FakeStore, FakeToken, Fault, Product, Route, Store};
 
 use crate::common::{self, creates, dedup_key, ms, numbered, EBOOK, POSTER, RACK, START, STORE};
 use crate::harness::{backends, Backend, Target};

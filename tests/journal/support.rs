@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 use std::time::{Duration, UNIX_EPOCH};
 
-use ecwid_inventory::fake::FakeStore;
 use ecwid_inventory::journal::{Event, EventState, Journal, Recorded};
 use ecwid_inventory::{Client, CombinationId, StockChange, StockItem};
+use ecwid_inventory_fake::FakeStore;
 
 use crate::common::{RACK, START, STORE, TOKEN};
 

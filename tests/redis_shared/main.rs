@@ -19,9 +19,9 @@ use std::{
 };
 
 use ecwid_inventory::{
-    fake::{demo, FakeStore, FakeToken, Fault, Route},
     Client, Error, RateLimit, RedisRateLimit, RetryPolicy, WhenRedisUnavailable,
 };
+use ecwid_inventory_fake::{demo, FakeStore, FakeToken, Fault, Route};
 use server::RedisServer;
 
 const LIMIT: u32 = 10;

@@ -1,7 +1,7 @@
 //! `adjust` and `set`: what they send, what they print, and how they end.
 
-use ecwid_inventory::fake::{demo, Fault, Origin, Route, Stock, StockChange};
 use ecwid_inventory::StockItem;
+use ecwid_inventory_fake::{demo, Fault, Origin, Route, Stock, StockChange};
 use serde_json::json;
 
 use crate::harness::Shop;

@@ -4,7 +4,7 @@
 
 use std::process::Stdio;
 
-use ecwid_inventory::fake::{demo, FakeStore, FakeStoreBuilder, LedgerEntry};
+use ecwid_inventory_fake::{demo, FakeStore, FakeStoreBuilder, LedgerEntry};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};

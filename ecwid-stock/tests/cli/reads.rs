@@ -1,7 +1,7 @@
 //! `get`: by SKU or ids, in columns and in JSON; a SKU that names no item or several.
 
-use ecwid_inventory::fake::{demo, FakeStore, Product, Store, Variation};
 use ecwid_inventory::{CombinationId, ProductId};
+use ecwid_inventory_fake::{demo, FakeStore, Product, Store, Variation};
 use serde_json::json;
 
 use crate::harness::Shop;

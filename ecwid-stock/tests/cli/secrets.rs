@@ -1,6 +1,6 @@
 //! The token never shows: not in output, errors or log lines at `-vvv`, whatever goes wrong.
 
-use ecwid_inventory::fake::{demo, FakeStore, FakeToken, Fault, Route};
+use ecwid_inventory_fake::{demo, FakeStore, FakeToken, Fault, Route};
 
 use crate::harness::Shop;
 

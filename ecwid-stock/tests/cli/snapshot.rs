@@ -1,8 +1,8 @@
 //! `snapshot`: the whole catalog, as CSV (a valid sync FILE) or JSON lines, read without a
 //! single write.
 
-use ecwid_inventory::fake::{demo, FakeStore, Fault, Route};
 use ecwid_inventory::{CombinationId, ProductId, Stock, StockItem};
+use ecwid_inventory_fake::{demo, FakeStore, Fault, Route};
 use serde_json::{json, Value};
 
 use crate::harness::{Shop, BIN};

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use ecwid_inventory::fake::{demo, FakeStore, Fault, Product, Route, Stock, StockChange, Store};
 use ecwid_inventory::{ProductId, StockItem};
+use ecwid_inventory_fake::{demo, FakeStore, Fault, Product, Route, Stock, StockChange, Store};
 use serde_json::{json, Value};
 
 use crate::harness::{Run, Shop};

@@ -12,8 +12,8 @@ use super::catalog::Target;
 use super::faults::Route;
 use super::records::{Origin, RequestId};
 use super::state::{Config, State};
-use crate::generated::types::StockUpdate;
-use crate::{CombinationId, ProductId, StockItem, StoreId};
+use ecwid_inventory::generated::types::StockUpdate;
+use ecwid_inventory::{CombinationId, ProductId, StockItem, StoreId};
 
 /// A known endpoint, read from a path.
 #[derive(Clone, Copy, Debug)]

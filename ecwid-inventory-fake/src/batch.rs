@@ -17,11 +17,11 @@ use super::records::{Origin, RequestId};
 use super::routes::{Body, Caller, Endpoint, Query};
 use super::state::{Config, State};
 use super::Shared;
-use crate::generated::types::{
+use ecwid_inventory::generated::types::{
     BatchRequestItem, BatchResponseItem, BatchResponseItemStatus, BatchStatus, BatchStatusStatus,
     BatchTicket,
 };
-use crate::StoreId;
+use ecwid_inventory::StoreId;
 
 /// Ecwid's limit on the requests one batch may carry.
 pub(crate) const MAX_BATCH_ITEMS: usize = 500;

@@ -1,5 +1,5 @@
 //! A small, realistic shop to play with offline: what `FakeStore::demo()`, the quickstart and
-//! `cargo run --example fake_store` serve.
+//! `cargo run -p ecwid-inventory-fake --example fake_store` serve.
 //!
 //! | item | ids | stock | warning limit |
 //! |---|---|---|---|
@@ -17,7 +17,7 @@
 //! [`numbered_product`] one product with many variations.
 
 use super::{FakeToken, Product, Store, Variation};
-use crate::{CombinationId, ProductId, StoreId};
+use ecwid_inventory::{CombinationId, ProductId, StoreId};
 
 /// The demo store.
 pub const STORE: StoreId = StoreId::new(1003);
@@ -99,7 +99,7 @@ pub fn tokens() -> [FakeToken; 2] {
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> std::io::Result<()> {
-/// use ecwid_inventory::fake::{demo, FakeStore};
+/// use ecwid_inventory_fake::{demo, FakeStore};
 ///
 /// let fake = FakeStore::builder()
 ///     .store(demo::catalog(5_000, 7))
@@ -162,7 +162,7 @@ fn random_stock(rng: &mut fastrand::Rng) -> (Option<i64>, Option<i64>) {
 /// and tests use it.
 ///
 /// ```
-/// use ecwid_inventory::fake::demo;
+/// use ecwid_inventory_fake::demo;
 /// use ecwid_inventory::ProductId;
 ///
 /// let shelf = demo::numbered_product(ProductId::new(1), "SHELF", 50, 500);

@@ -5,7 +5,7 @@ use hyper::StatusCode;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::generated::types::EcwidError;
+use ecwid_inventory::generated::types::EcwidError;
 
 /// One answer: a status and a JSON body, plus any extra headers.
 #[derive(Clone, Debug)]

@@ -6,7 +6,7 @@
 //! stock that may go negative, variations that share their product's stock, `responseFields`,
 //! low-stock notifications, a per-token rate limit, and batches run by a background worker
 //! (in order, or up to 100 items at once under `allowParallelMode`). Every body it sends is built from the spec's generated types
-//! ([`crate::generated::types`]), so it matches the spec by construction.
+//! ([`ecwid_inventory::generated::types`]), so it matches the spec by construction.
 //!
 //! What makes it a test tool: it records every request ([`FakeStore::journal`], secrets
 //! redacted) and every applied change, delta or set ([`FakeStore::ledger`]), so a test can
@@ -21,7 +21,7 @@
 //! its caller returned (a timed-out call, a batch), waking on each change rather than polling.
 //!
 //! ```
-//! use ecwid_inventory::fake::{FakeStore, FakeToken, Product, Stock, Store, Variation};
+//! use ecwid_inventory_fake::{FakeStore, FakeToken, Product, Stock, Store, Variation};
 //! use ecwid_inventory::{CombinationId, ProductId, StockItem, StoreId};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -227,14 +227,14 @@ pub use faults::{Fault, Route};
 pub use records::{LedgerEntry, LowStockNotification, Origin, RecordedRequest, RequestId};
 // The crate's own types, re-exported so a test of the fake needs one import: the fake's stocks
 // and ledger speak the same `Stock` and `StockChange` as the client.
-pub use crate::{Stock, StockChange};
+pub use ecwid_inventory::{Stock, StockChange};
 pub use wait::{WaitTimeout, WAIT_TIMEOUT};
 
 use catalog::{Catalog, Target};
 use state::{Config, State};
 use time::Clock;
 
-use crate::{Client, ClientBuilder, RateLimit, StockItem, StoreId};
+use ecwid_inventory::{Client, ClientBuilder, RateLimit, StockItem, StoreId};
 
 /// The `warning` of the product endpoint when the stock became negative (Ecwid's own text,
 /// as its Java client's tests read it).
@@ -327,7 +327,7 @@ impl FakeStoreBuilder {
     /// [`DEFAULT_RATE_LIMIT`]: 600 a minute, as Ecwid documents).
     ///
     /// ```
-    /// use ecwid_inventory::fake::FakeStore;
+    /// use ecwid_inventory_fake::FakeStore;
     /// use ecwid_inventory::RateLimit;
     ///
     /// let builder = FakeStore::builder().rate_limit(RateLimit::per_minute(60));
@@ -480,7 +480,7 @@ impl FakeStore {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use ecwid_inventory::fake::{demo, FakeStore};
+    /// use ecwid_inventory_fake::{demo, FakeStore};
     ///
     /// let fake = FakeStore::demo().await?;
     /// let client = fake.client_builder(demo::TOKEN).no_rate_limit().build()?;
@@ -515,9 +515,9 @@ impl FakeStore {
     /// [`advance_clock`](Self::advance_clock) added. The client builders of
     /// [`client_builder`](Self::client_builder) use it, so that advancing the fake's clock ages
     /// deduplication keys for the client and the fake alike.
-    pub fn time_source(&self) -> crate::TimeSource {
+    pub fn time_source(&self) -> ecwid_inventory::TimeSource {
         let shared = Arc::clone(&self.shared);
-        crate::TimeSource::new(move || shared.lock().clock.wall())
+        ecwid_inventory::TimeSource::new(move || shared.lock().clock.wall())
     }
 
     /// A product's or variation's stock (a variation's is its product's when it shares it),
@@ -602,3 +602,8 @@ impl Drop for FakeStore {
         self.server.abort();
     }
 }
+
+/// The README's code blocks, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

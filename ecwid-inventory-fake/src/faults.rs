@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use crate::generated::types::EcwidError;
+use ecwid_inventory::generated::types::EcwidError;
 
 /// The requests a scripted [`Fault`] applies to, by the endpoint they call. One per endpoint
 /// of the spec, so it grows with the spec.

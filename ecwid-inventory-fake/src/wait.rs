@@ -46,7 +46,7 @@ impl FakeStore {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use ecwid_inventory::fake::{demo, FakeStore};
+    /// use ecwid_inventory_fake::{demo, FakeStore};
     ///
     /// let fake = FakeStore::demo().await?;
     /// let client = fake.client_builder(demo::TOKEN).build()?;

@@ -22,8 +22,8 @@ use super::records::{LedgerEntry, LowStockNotification, Origin, RecordedRequest}
 use super::routes::Endpoint;
 use super::time::Clock;
 use super::{PRODUCT_NEGATIVE_STOCK_WARNING, VARIATION_NEGATIVE_STOCK_WARNING};
-use crate::generated::types::{StockUpdate, StockUpdateResult};
-use crate::{CombinationId, RateLimit, Stock, StockChange, StockItem, StoreId};
+use ecwid_inventory::generated::types::{StockUpdate, StockUpdateResult};
+use ecwid_inventory::{CombinationId, RateLimit, Stock, StockChange, StockItem, StoreId};
 
 /// What does not change once the fake is started.
 #[derive(Debug)]

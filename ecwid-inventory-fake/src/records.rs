@@ -4,7 +4,7 @@
 //! The records are `#[non_exhaustive]`: a test reads their fields, only the fake makes them,
 //! so a field can be added without breaking anyone.
 
-use crate::{Stock, StockChange, StockItem, StoreId};
+use ecwid_inventory::{Stock, StockChange, StockItem, StoreId};
 
 /// The number the fake gave a request when it arrived: 1 for the first, then 2, 3, …
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -80,7 +80,7 @@ impl Origin {
 /// is recorded whenever it is applied, even to the value the stock already had.
 ///
 /// ```
-/// use ecwid_inventory::fake::{LedgerEntry, Stock, StockChange};
+/// use ecwid_inventory_fake::{LedgerEntry, Stock, StockChange};
 ///
 /// fn describe(entry: &LedgerEntry) -> String {
 ///     match entry.change {
@@ -113,7 +113,8 @@ impl LedgerEntry {
     pub fn delta(&self) -> Option<i32> {
         match self.change {
             StockChange::Delta(delta) => Some(delta),
-            StockChange::Set(_) => None,
+            // A set, or a kind of change `StockChange` gains later (it is non-exhaustive).
+            _ => None,
         }
     }
 }

@@ -13,10 +13,10 @@ use super::fields::Fields;
 use super::routes::{parse_id, Query};
 use super::state::{not_found, State};
 use super::time::{format_date, parse_time};
-use crate::generated::types::{
+use ecwid_inventory::generated::types::{
     ProductPage, ProductStock, SearchProductsSortBy as SortBy, VariationStock,
 };
-use crate::{CombinationId, ProductId, Stock, StockItem, StoreId};
+use ecwid_inventory::{CombinationId, ProductId, Stock, StockItem, StoreId};
 
 /// Ecwid's largest page of a product search, and its default.
 pub(crate) const MAX_SEARCH_LIMIT: i32 = 100;

@@ -4,7 +4,7 @@
 use std::collections::{btree_map::Entry, BTreeMap};
 use std::io;
 
-use crate::{CombinationId, ProductId, Stock, StockItem, StoreId};
+use ecwid_inventory::{CombinationId, ProductId, Stock, StockItem, StoreId};
 
 /// A store to serve, with its products. Declared once, before [`FakeStoreBuilder::start`].
 ///

@@ -1,17 +1,17 @@
 //! Serves the fake Ecwid store on a fixed port, for trying the API with curl or another client.
 //!
 //! ```text
-//! cargo run --example fake_store -- [--port 8080] [--token T] [--demo|--empty] [--rate-limit N]
+//! cargo run -p ecwid-inventory-fake --example fake_store -- [--port 8080] [--token T] [--demo|--empty] [--rate-limit N]
 //! ```
 //!
-//! `--demo` (the default) serves the demo shop of `ecwid_inventory::fake::demo`; `--empty`
+//! `--demo` (the default) serves the demo shop of `ecwid_inventory_fake::demo`; `--empty`
 //! serves its store with no products. `--token` replaces the demo's secret token;
 //! `--rate-limit` sets the requests allowed per token per minute (default 600). Stops on Ctrl-C.
 
 use std::process::ExitCode;
 
-use ecwid_inventory::fake::{demo, FakeStore, FakeToken, Store};
 use ecwid_inventory::RateLimit;
+use ecwid_inventory_fake::{demo, FakeStore, FakeToken, Store};
 
 struct Options {
     port: u16,

@@ -6,7 +6,7 @@ use std::fmt;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 
-use crate::{RateLimit, StoreId};
+use ecwid_inventory::{RateLimit, StoreId};
 
 /// An Ecwid access scope the fake checks. Ecwid has many more; one is added when an endpoint
 /// the fake serves needs it.
@@ -27,7 +27,7 @@ pub enum Scope {
 /// shows only the store, the kind and the scopes.
 ///
 /// ```
-/// use ecwid_inventory::fake::{FakeToken, Scope};
+/// use ecwid_inventory_fake::{FakeToken, Scope};
 /// use ecwid_inventory::StoreId;
 ///
 /// let writer = FakeToken::secret(StoreId::new(1003), "secret_token");
