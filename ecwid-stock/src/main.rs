@@ -1,8 +1,8 @@
 //! `ecwid-stock`: the command line for people who run an Ecwid shop's stock by hand or from
 //! cron. A thin layer over the `ecwid_inventory` library: every command is a call a library
 //! user could make, and inherits its promises (bad input sends nothing, the token is never
-//! shown, nothing is applied twice). The README's "Command line" section documents the
-//! commands, the JSON output and the exit codes.
+//! shown, nothing is applied twice). This package's README (`ecwid-stock/README.md`)
+//! documents the commands, the JSON output and the exit codes.
 
 mod adjust;
 mod args;
