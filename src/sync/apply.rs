@@ -1,0 +1,205 @@
+//! Applying a sync's plan: [`Client::apply_sync`] sends its changes through the bulk path, or
+//! resumes the bulk plan a saved plan carries.
+
+use std::future::Future;
+use std::time::Duration;
+
+use super::plan::SyncPlan;
+use super::report::{SyncOutcome, SyncReport};
+use crate::{
+    batch::Polling, bulk::run::CheckpointFuture, options::request_builder, Client, Error, Progress,
+    RequestOptions, MAX_BATCH_SIZE,
+};
+
+type ProgressFn<'a> = Box<dyn FnMut(Progress) + Send + 'a>;
+type CheckpointFn<'a> = Box<dyn FnMut(&SyncPlan) + Send + 'a>;
+type AsyncCheckpointFn<'a> = Box<dyn FnMut(&SyncPlan) -> CheckpointFuture<'a> + Send + 'a>;
+
+impl Client {
+    /// Applies `plan` through the bulk path ([`bulk_adjust`](Client::bulk_adjust)): every
+    /// change exactly once, in batches of up to 500, with progress and checkpoints. A plan
+    /// saved from [`ApplySync::on_checkpoint`] (or a report's
+    /// [`plan`](SyncReport::plan)) resumes: every outcome is learned, nothing is sent twice,
+    /// nothing is planned anew.
+    ///
+    /// ```no_run
+    /// # async fn run(client: ecwid_inventory::Client, plan: ecwid_inventory::SyncPlan)
+    /// # -> Result<(), ecwid_inventory::Error> {
+    /// use ecwid_inventory::SyncOutcome;
+    ///
+    /// let report = client
+    ///     .apply_sync(plan)
+    ///     .on_checkpoint(|saved| {
+    ///         std::fs::write("sync-plan.json", serde_json::to_vec(saved).unwrap()).unwrap()
+    ///     })
+    ///     .await?;
+    /// for (row, outcome) in report.iter() {
+    ///     if let SyncOutcome::Unknown { reason, .. } = outcome {
+    ///         eprintln!("{}: {reason}", row.sku);
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// Save every checkpoint and run a saved plan again after a crash: the bulk plan's
+    /// deduplication keys are made when applying starts and are good for 55 minutes (see
+    /// [`BulkPlan`]). Apply soon after planning: a [`SyncMode::Delta`] plan's deltas move the
+    /// stock from what it was when the plan read it.
+    ///
+    /// Fails only on bad input (a plan for another store, a poll setting, the options), before
+    /// anything is sent; what happens to each change is in the [`SyncReport`].
+    ///
+    /// [`BulkPlan`]: crate::BulkPlan
+    /// [`SyncMode::Delta`]: crate::SyncMode::Delta
+    pub fn apply_sync(&self, plan: SyncPlan) -> ApplySync<'_> {
+        ApplySync {
+            client: self,
+            plan,
+            polling: Polling::default(),
+            on_progress: None,
+            on_checkpoint: None,
+            on_checkpoint_async: None,
+            options: RequestOptions::default(),
+        }
+    }
+}
+
+/// A sync's plan to apply; made by [`Client::apply_sync`]. Send it with `.await` or
+/// [`send`](Self::send).
+#[must_use = "nothing is sent until it is awaited"]
+pub struct ApplySync<'a> {
+    client: &'a Client,
+    plan: SyncPlan,
+    polling: Polling,
+    on_progress: Option<ProgressFn<'a>>,
+    on_checkpoint: Option<CheckpointFn<'a>>,
+    on_checkpoint_async: Option<AsyncCheckpointFn<'a>>,
+    options: RequestOptions,
+}
+
+request_builder!(ApplySync, SyncReport);
+
+impl std::fmt::Debug for ApplySync<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApplySync")
+            .field("client", self.client)
+            .field("rows", &self.plan.rows.len())
+            .field("mode", &self.plan.mode)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> ApplySync<'a> {
+    /// How often each batch's status is read, as for
+    /// [`BulkRun::poll_interval`](crate::BulkRun::poll_interval).
+    pub fn poll_interval(mut self, first: Duration, max: Duration) -> Self {
+        self.polling.first = first;
+        self.polling.max = max.max(first);
+        self
+    }
+
+    /// How long to wait for Ecwid to complete one batch, as for
+    /// [`BulkRun::poll_timeout`](crate::BulkRun::poll_timeout): past it, the changes of that
+    /// batch and the ones after it are [`SyncOutcome::Unknown`], and applying the saved plan
+    /// again learns their outcomes.
+    pub fn poll_timeout(mut self, timeout: Duration) -> Self {
+        self.polling.timeout = timeout;
+        self
+    }
+
+    /// Called with the changes done of all the plan's changes, as bulk work reports its
+    /// [`Progress`].
+    pub fn on_progress(mut self, progress: impl FnMut(Progress) + Send + 'a) -> Self {
+        self.on_progress = Some(Box::new(progress));
+        self
+    }
+
+    /// Called with the whole plan, its bulk plan included, before anything is sent and after
+    /// each batch is created or read: save it, and a crashed run resumes from it with
+    /// [`Client::apply_sync`], sending nothing twice.
+    pub fn on_checkpoint(mut self, checkpoint: impl FnMut(&SyncPlan) + Send + 'a) -> Self {
+        self.on_checkpoint = Some(Box::new(checkpoint));
+        self
+    }
+
+    /// Like [`on_checkpoint`](Self::on_checkpoint), for a checkpoint that writes somewhere
+    /// slow and may fail, as for [`BulkRun::on_checkpoint_async`](crate::BulkRun::on_checkpoint_async):
+    /// it is awaited before anything more is sent, and when it fails the sync stops at once,
+    /// sends nothing more, and [`send`](Self::send) returns its error. Use it when resuming
+    /// depends on the saved plan: a run that went on past a save that failed would leave a
+    /// saved plan without the keys its batches went out under. The future must not borrow
+    /// the plan. With `on_checkpoint` too, both are called, the plain one first.
+    pub fn on_checkpoint_async<F, Fut>(mut self, mut checkpoint: F) -> Self
+    where
+        F: FnMut(&SyncPlan) -> Fut + Send + 'a,
+        Fut: Future<Output = Result<(), Error>> + Send + 'a,
+    {
+        self.on_checkpoint_async = Some(Box::new(move |plan| Box::pin(checkpoint(plan))));
+        self
+    }
+
+    /// Applies the plan (see [`Client::apply_sync`]).
+    pub async fn send(self) -> Result<SyncReport, Error> {
+        let Self {
+            client,
+            mut plan,
+            polling,
+            mut on_progress,
+            mut on_checkpoint,
+            mut on_checkpoint_async,
+            options,
+        } = self;
+        options.check()?;
+        polling.check().map_err(Error::InvalidInput)?;
+        if plan.store_id != client.store_id() {
+            return Err(Error::InvalidInput(format!(
+                "the plan is for store {}, the client for store {}",
+                plan.store_id,
+                client.store_id()
+            )));
+        }
+        let before = client.requests_sent();
+        let bulk = match plan.bulk.take() {
+            Some(bulk) => bulk,
+            None => {
+                let items = plan.bulk_items();
+                if items.is_empty() {
+                    return Ok(SyncReport::new(plan, Vec::new(), 0));
+                }
+                client.plan_bulk(items, MAX_BATCH_SIZE)?
+            }
+        };
+        let mut run = client
+            .resume_bulk(bulk)
+            .poll_interval(polling.first, polling.max)
+            .poll_timeout(polling.timeout)
+            .options(options);
+        if let Some(progress) = on_progress.as_mut() {
+            run = run.on_progress(progress);
+        }
+        let saved = &mut plan;
+        if on_checkpoint.is_some() || on_checkpoint_async.is_some() {
+            run = run.on_checkpoint_async(move |bulk| {
+                saved.bulk = Some(bulk.clone());
+                if let Some(checkpoint) = on_checkpoint.as_mut() {
+                    checkpoint(saved);
+                }
+                match on_checkpoint_async.as_mut() {
+                    Some(checkpoint) => checkpoint(saved),
+                    None => Box::pin(std::future::ready(Ok(()))),
+                }
+            });
+        }
+        let report = run.send().await?;
+        let done = report.plan().is_done();
+        let outcomes = report
+            .outcomes()
+            .iter()
+            .map(|outcome| SyncOutcome::of(outcome, done))
+            .collect();
+        plan.bulk = Some(report.into_plan());
+        let spent = client.requests_sent().saturating_sub(before);
+        Ok(SyncReport::new(plan, outcomes, spent))
+    }
+}

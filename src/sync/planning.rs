@@ -1,0 +1,222 @@
+//! Planning a sync: [`Client::plan_sync`] checks the targets, reads their stock and makes a row
+//! for each.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use super::change::{planned_change, SyncMode};
+use super::plan::{SyncPlan, SYNC_PLAN_FORMAT_VERSION};
+use super::read::find_targets;
+use super::row::{SyncRow, SyncStatus};
+use super::target::{check_targets, SyncTarget};
+use crate::{
+    batch::Polling, options::request_builder, time::unix_ms, Client, Error, ItemStock, Progress,
+    RequestOptions, StockItem,
+};
+
+type ProgressFn<'a> = Box<dyn FnMut(Progress) + Send + 'a>;
+
+impl Client {
+    /// Plans making the store's stock match `targets`: reads the current stock of every
+    /// target, and makes one [`SyncRow`] per target with its current stock, the change that
+    /// would be sent and a [`SyncStatus`]. Sends no write: show the plan for a dry run, or
+    /// apply it with [`apply_sync`](Client::apply_sync).
+    ///
+    /// ```no_run
+    /// # async fn run(client: ecwid_inventory::Client) -> Result<(), ecwid_inventory::Error> {
+    /// use ecwid_inventory::{Stock, SyncStatus};
+    ///
+    /// let plan = client
+    ///     .plan_sync([("TEE-S", Stock::Quantity(12)), ("GIFT", Stock::Unlimited)])
+    ///     .await?;
+    /// for row in plan.rows() {
+    ///     println!("{}", serde_json::to_string(row).unwrap());
+    /// }
+    /// if plan.count(SyncStatus::NotFound) == 0 {
+    ///     let report = client.apply_sync(plan).await?;
+    ///     println!("{:?}, {} requests", report.summary(), report.requests());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// **Reading** costs a few rate-limited requests, never one per target. Up to 500 targets
+    /// are looked up directly: their SKUs through [`find_skus`](Client::find_skus), the
+    /// products of targets given by item through a batch of product reads. For more, one
+    /// search learns the catalog's size, and when the catalog has fewer pages of 100 products
+    /// than there are lookups, the whole catalog is read instead (as
+    /// [`catalog_stock`](Client::catalog_stock) reads it), and the targets are found in it:
+    /// 10,000 SKUs in a 10,000-product catalog take some 6 requests.
+    ///
+    /// **Matching**: a SKU matches exactly, as [`find_sku`](Client::find_sku): a product's
+    /// own SKU or a variation's own, never a variation's inherited one. Several items with one
+    /// SKU are [`SyncStatus::Several`] and left alone. A target given by item that is a
+    /// variation sharing its product's stock is changed through the product
+    /// ([`SyncStatus::Shared`]).
+    ///
+    /// **Changes**: in the default [`SyncMode::Delta`], `target - current` as a delta; a
+    /// target of unlimited stock, an item whose stock is unlimited (a delta cannot reach
+    /// either), or a difference beyond 32 bits is planned as a set, which the row shows. With
+    /// [`mode(SyncMode::Set)`](PlanSync::mode), absolute counts, which overwrite a sale made
+    /// between the read and the write.
+    ///
+    /// **Bad input fails before anything is sent**, with [`Error::InvalidInput`] naming the
+    /// target: an empty SKU or one with whitespace around it, a SKU or an item given twice, a
+    /// count below zero or over [`MAX_QUANTITY`](crate::MAX_QUANTITY), a zero id. Two targets
+    /// found to move the same stock (a product and its variation sharing its stock, say) fail
+    /// the same way once read, having sent no write.
+    pub fn plan_sync<T: Into<SyncTarget>>(
+        &self,
+        targets: impl IntoIterator<Item = T>,
+    ) -> PlanSync<'_> {
+        PlanSync {
+            client: self,
+            targets: targets.into_iter().map(Into::into).collect(),
+            mode: SyncMode::default(),
+            polling: Polling::default(),
+            on_progress: None,
+            options: RequestOptions::default(),
+        }
+    }
+}
+
+/// A sync's plan to make; made by [`Client::plan_sync`]. Send it with `.await` or
+/// [`send`](Self::send).
+#[must_use = "nothing is sent until it is awaited"]
+pub struct PlanSync<'a> {
+    client: &'a Client,
+    targets: Vec<SyncTarget>,
+    mode: SyncMode,
+    polling: Polling,
+    on_progress: Option<ProgressFn<'a>>,
+    options: RequestOptions,
+}
+
+request_builder!(PlanSync, SyncPlan);
+
+impl std::fmt::Debug for PlanSync<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlanSync")
+            .field("client", self.client)
+            .field("targets", &self.targets.len())
+            .field("mode", &self.mode)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> PlanSync<'a> {
+    /// How the changes will be sent (default [`SyncMode::Delta`]); the plan's rows show the
+    /// changes of this mode, and applying sends exactly those.
+    pub fn mode(mut self, mode: SyncMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// How often a read batch's status is read (defaults 200 ms and 2 s), as for
+    /// [`BulkRun::poll_interval`](crate::BulkRun::poll_interval).
+    pub fn poll_interval(mut self, first: Duration, max: Duration) -> Self {
+        self.polling.first = first;
+        self.polling.max = max.max(first);
+        self
+    }
+
+    /// Called as the read goes: when the whole catalog is read, with its products read of its
+    /// total; otherwise once the lookups are done, with the targets looked up.
+    pub fn on_progress(mut self, progress: impl FnMut(Progress) + Send + 'a) -> Self {
+        self.on_progress = Some(Box::new(progress));
+        self
+    }
+
+    /// Reads the stock and makes the plan (see [`Client::plan_sync`]).
+    pub async fn send(self) -> Result<SyncPlan, Error> {
+        let Self {
+            client,
+            targets,
+            mode,
+            polling,
+            mut on_progress,
+            options,
+        } = self;
+        options.check()?;
+        polling.check().map_err(Error::InvalidInput)?;
+        check_targets(&targets)?;
+        let before = client.requests_sent();
+        let read_at = client.now();
+        let found = find_targets(client, &targets, polling, options, &mut on_progress).await?;
+        let rows = make_rows(targets, found, mode)?;
+        Ok(SyncPlan {
+            version: SYNC_PLAN_FORMAT_VERSION,
+            store_id: client.store_id(),
+            mode,
+            read_unix_ms: unix_ms(read_at),
+            read_requests: client.requests_sent().saturating_sub(before),
+            rows,
+            bulk: None,
+        })
+    }
+}
+
+/// One row per target, from what was found for it.
+fn make_rows(
+    targets: Vec<SyncTarget>,
+    found: Vec<Vec<ItemStock>>,
+    mode: SyncMode,
+) -> Result<Vec<SyncRow>, Error> {
+    let mut rows: Vec<SyncRow> = Vec::with_capacity(targets.len());
+    let mut counters: HashMap<StockItem, usize> = HashMap::new();
+    for (n, (target, mut items)) in targets.into_iter().zip(found).enumerate() {
+        let (sku, asked_item, target) = match target {
+            SyncTarget::Sku { sku, stock } => (sku, None, stock),
+            SyncTarget::Item { item, stock } => (String::new(), Some(item), stock),
+        };
+        let row = match items.len() {
+            0 => SyncRow {
+                sku,
+                item: asked_item,
+                current: None,
+                target,
+                change: None,
+                status: SyncStatus::NotFound,
+                matches: Vec::new(),
+            },
+            1 => {
+                let found = items.remove(0);
+                let change = planned_change(found.stock, target, mode);
+                let status = match (change, found.shares_product_stock) {
+                    (None, _) => SyncStatus::Same,
+                    (Some(_), true) => SyncStatus::Shared,
+                    (Some(_), false) => SyncStatus::Change,
+                };
+                SyncRow {
+                    sku: if sku.is_empty() { found.sku } else { sku },
+                    item: Some(found.item),
+                    current: Some(found.stock),
+                    target,
+                    change,
+                    status,
+                    matches: Vec::new(),
+                }
+            }
+            _ => SyncRow {
+                sku,
+                item: None,
+                current: None,
+                target,
+                change: None,
+                status: SyncStatus::Several,
+                matches: items.iter().map(|item| item.item).collect(),
+            },
+        };
+        if let Some(counter) = row.stock_counter() {
+            if let Some(earlier) = counters.insert(counter, n) {
+                return Err(Error::InvalidInput(format!(
+                    "targets {earlier} and {n} both move the stock of {counter:?} (a product and \
+                     a variation sharing its stock, or one item by SKU and by ids): give each \
+                     stock one target"
+                )));
+            }
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}

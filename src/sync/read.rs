@@ -1,0 +1,189 @@
+//! Reading what each target names: its SKU looked up or its product read, or the whole catalog
+//! when that takes fewer requests.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::target::SyncTarget;
+use crate::{
+    batch::Polling,
+    generated::types::{BatchRequestItem, BatchRequestItemMethod, ProductStock},
+    reads::{product_fields, product_items, unreadable},
+    Client, Error, ItemStock, ProductId, Progress, RequestOptions, SkuMatch, StockItem,
+    MAX_BATCH_SIZE,
+};
+
+/// What each target names, as read: no item, one, or several.
+pub(super) async fn find_targets(
+    client: &Client,
+    targets: &[SyncTarget],
+    polling: Polling,
+    options: RequestOptions,
+    progress: &mut Option<impl FnMut(Progress) + Send>,
+) -> Result<Vec<Vec<ItemStock>>, Error> {
+    let products: BTreeSet<ProductId> = targets
+        .iter()
+        .filter_map(|target| match target {
+            SyncTarget::Item { item, .. } => Some(item.product()),
+            SyncTarget::Sku { .. } => None,
+        })
+        .collect();
+    let skus = targets.len()
+        - targets
+            .iter()
+            .filter(|t| matches!(t, SyncTarget::Item { .. }))
+            .count();
+    let lookups = skus + products.len();
+    if lookups > MAX_BATCH_SIZE {
+        let mut reader = client
+            .catalog_stock()
+            .options(options)
+            .poll_interval(polling.first, polling.max)
+            .poll_timeout(polling.timeout)
+            .on_progress(|p| {
+                if let Some(progress) = progress.as_mut() {
+                    progress(p);
+                }
+            })
+            .reader();
+        let first = reader.next_items().await?.unwrap_or_default();
+        let pages = reader.total().unwrap_or(0).div_ceil(crate::catalog::PAGE);
+        if usize::try_from(pages).is_ok_and(|pages| pages < lookups) {
+            let mut found = Found::new(targets);
+            found.take(first);
+            while let Some(items) = reader.next_items().await? {
+                found.take(items);
+            }
+            return Ok(found.items);
+        }
+    }
+    let mut found = Found::new(targets);
+    look_up_skus(client, targets, options, &mut found).await?;
+    read_products(client, &products, polling, options, &mut found).await?;
+    if let Some(progress) = progress.as_mut() {
+        progress(Progress {
+            completed: targets.len(),
+            total: targets.len(),
+        });
+    }
+    Ok(found.items)
+}
+
+/// The items found for each target, filled from whatever was read.
+struct Found<'t> {
+    by_sku: HashMap<&'t str, usize>,
+    by_item: HashMap<StockItem, usize>,
+    items: Vec<Vec<ItemStock>>,
+}
+
+impl<'t> Found<'t> {
+    fn new(targets: &'t [SyncTarget]) -> Self {
+        let mut by_sku = HashMap::new();
+        let mut by_item = HashMap::new();
+        for (n, target) in targets.iter().enumerate() {
+            match target {
+                SyncTarget::Sku { sku, .. } => by_sku.insert(sku.as_str(), n),
+                SyncTarget::Item { item, .. } => by_item.insert(*item, n),
+            };
+        }
+        Self {
+            by_sku,
+            by_item,
+            items: vec![Vec::new(); targets.len()],
+        }
+    }
+
+    /// Notes every target that `items` holds: by item, and by own SKU (a variation sharing its
+    /// product's stock carries its product's SKU, which names the product, not it). An item
+    /// read twice (by its SKU's lookup, and with the product of a target given by item) is
+    /// noted once.
+    fn take(&mut self, items: impl IntoIterator<Item = ItemStock>) {
+        for item in items {
+            if let Some(&n) = self.by_item.get(&item.item) {
+                self.note(n, &item);
+            }
+            if item.shares_product_stock {
+                continue;
+            }
+            if let Some(&n) = self.by_sku.get(item.sku.as_str()) {
+                self.note(n, &item);
+            }
+        }
+    }
+
+    fn note(&mut self, n: usize, item: &ItemStock) {
+        if !self.items[n].iter().any(|seen| seen.item == item.item) {
+            self.items[n].push(item.clone());
+        }
+    }
+}
+
+/// The SKU targets, through [`Client::find_skus`]. A SKU whose lookup failed fails the plan:
+/// without its stock, nothing can be planned for it.
+async fn look_up_skus(
+    client: &Client,
+    targets: &[SyncTarget],
+    options: RequestOptions,
+    found: &mut Found<'_>,
+) -> Result<(), Error> {
+    let skus: Vec<&str> = targets
+        .iter()
+        .filter_map(|target| match target {
+            SyncTarget::Sku { sku, .. } => Some(sku.as_str()),
+            SyncTarget::Item { .. } => None,
+        })
+        .collect();
+    if skus.is_empty() {
+        return Ok(());
+    }
+    let report = client.find_skus(&skus).options(options).send().await?;
+    for (sku, result) in report.results {
+        let n = found.by_sku[sku.as_str()];
+        found.items[n] = match result? {
+            SkuMatch::Found(item) => vec![item],
+            SkuMatch::Several(items) => items,
+            _ => Vec::new(),
+        };
+    }
+    Ok(())
+}
+
+/// The products of the targets given by item, read through batches of product reads (each
+/// with its variations). A product Ecwid does not have leaves its targets not found.
+async fn read_products(
+    client: &Client,
+    products: &BTreeSet<ProductId>,
+    polling: Polling,
+    options: RequestOptions,
+    found: &mut Found<'_>,
+) -> Result<(), Error> {
+    let products: Vec<ProductId> = products.iter().copied().collect();
+    let fields: String = form_urlencoded::byte_serialize(product_fields().as_bytes()).collect();
+    for chunk in products.chunks(MAX_BATCH_SIZE) {
+        let requests: Vec<BatchRequestItem> = chunk
+            .iter()
+            .enumerate()
+            .map(|(n, product)| BatchRequestItem {
+                id: Some(n.to_string()),
+                method: BatchRequestItemMethod::Get,
+                path: format!("/products/{product}?responseFields={fields}"),
+                body: serde_json::Map::new(),
+            })
+            .collect();
+        let mut answers = client.read_batch(&requests, polling, &options).await?;
+        for (n, product) in chunk.iter().enumerate() {
+            let answer = answers.remove(&n.to_string()).unwrap_or_else(|| {
+                Err(unreadable(format!(
+                    "the batch has no result for product {product}"
+                )))
+            });
+            let body = match answer {
+                Err(Error::Api { status: 404, .. }) => continue,
+                answer => answer?,
+            };
+            let read: ProductStock = serde_json::from_value(body)
+                .map_err(|_| unreadable(format!("an unreadable answer for product {product}")))?;
+            found.take(product_items(&read)?);
+        }
+    }
+    Ok(())
+}
