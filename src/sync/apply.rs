@@ -203,3 +203,76 @@ impl<'a> ApplySync<'a> {
         Ok(SyncReport::new(plan, outcomes, spent))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::fixtures::product;
+    use crate::{
+        RetryPolicy, Stock, StoreId, SyncMode, SyncRow, SyncStatus, SYNC_PLAN_FORMAT_VERSION,
+    };
+
+    /// A client of store 1003 with nothing listening where it sends: neither test may send.
+    fn client() -> Client {
+        Client::builder(StoreId::new(1003), "secret_t")
+            .base_url("http://127.0.0.1:9/api/v3")
+            .retry_policy(RetryPolicy::never())
+            .build()
+            .unwrap()
+    }
+
+    /// A plan of store `store` whose one row is at its target already.
+    fn plan(store: u64) -> SyncPlan {
+        SyncPlan {
+            version: SYNC_PLAN_FORMAT_VERSION,
+            store_id: StoreId::new(store),
+            mode: SyncMode::Delta,
+            read_unix_ms: 0,
+            read_requests: 1,
+            rows: vec![SyncRow {
+                sku: "MUG".into(),
+                item: Some(product(3)),
+                current: Some(Stock::Quantity(8)),
+                target: Stock::Quantity(8),
+                change: None,
+                status: SyncStatus::Same,
+                matches: Vec::new(),
+            }],
+            bulk: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_plan_for_another_store_is_refused_before_anything_is_sent() {
+        let client = client();
+        let checkpoints = std::sync::atomic::AtomicUsize::new(0);
+        let error = client
+            .apply_sync(plan(7))
+            .on_checkpoint(|_| {
+                checkpoints.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            })
+            .await
+            .unwrap_err();
+        match &error {
+            Error::InvalidInput(why) => {
+                assert_eq!(why, "the plan is for store 7, the client for store 1003")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(client.requests_sent(), 0);
+        assert_eq!(checkpoints.into_inner(), 0);
+    }
+
+    /// No change makes no bulk plan, sends nothing and leaves the plan unstarted.
+    #[tokio::test]
+    async fn a_plan_without_changes_is_done_at_once() {
+        let client = client();
+        let report = client.apply_sync(plan(1003)).await.unwrap();
+        assert_eq!(report.outcomes(), [SyncOutcome::NothingToDo]);
+        assert!(report.is_complete());
+        assert_eq!(report.requests(), 0);
+        assert!(!report.plan().is_started());
+        assert_eq!(report.into_plan(), plan(1003));
+        assert_eq!(client.requests_sent(), 0);
+    }
+}

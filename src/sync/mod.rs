@@ -12,6 +12,8 @@
 
 mod apply;
 mod change;
+#[cfg(test)]
+mod fixtures;
 mod plan;
 mod planning;
 mod read;

@@ -166,3 +166,250 @@ impl SyncPlan {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::sync::fixtures::{product, variation};
+    use crate::{Client, Stock, MAX_BATCH_SIZE};
+
+    const STORE: StoreId = StoreId::new(1003);
+
+    fn row(
+        item: Option<StockItem>,
+        current: Option<Stock>,
+        target: Stock,
+        change: Option<StockChange>,
+        status: SyncStatus,
+    ) -> SyncRow {
+        SyncRow {
+            sku: format!("{item:?}"),
+            item,
+            current,
+            target,
+            change,
+            status,
+            matches: Vec::new(),
+        }
+    }
+
+    /// One row of each status, and one to unlimited stock, with the changes of `mode`.
+    fn plan(mode: SyncMode) -> SyncPlan {
+        let (to_12, to_25) = match mode {
+            SyncMode::Delta => (StockChange::Delta(2), StockChange::Delta(5)),
+            SyncMode::Set => (
+                StockChange::Set(Stock::Quantity(12)),
+                StockChange::Set(Stock::Quantity(25)),
+            ),
+        };
+        let q = Stock::Quantity;
+        let rows = vec![
+            row(
+                Some(variation(11)),
+                Some(q(10)),
+                q(12),
+                Some(to_12),
+                SyncStatus::Change,
+            ),
+            row(Some(product(3)), Some(q(8)), q(8), None, SyncStatus::Same),
+            row(None, None, q(1), None, SyncStatus::NotFound),
+            SyncRow {
+                matches: vec![product(4), product(5)],
+                ..row(None, None, q(3), None, SyncStatus::Several)
+            },
+            row(
+                Some(variation(12)),
+                Some(q(20)),
+                q(25),
+                Some(to_25),
+                SyncStatus::Shared,
+            ),
+            row(
+                Some(product(6)),
+                Some(q(5)),
+                Stock::Unlimited,
+                Some(StockChange::Set(Stock::Unlimited)),
+                SyncStatus::Change,
+            ),
+        ];
+        SyncPlan {
+            version: SYNC_PLAN_FORMAT_VERSION,
+            store_id: STORE,
+            mode,
+            read_unix_ms: 1_700_000_000_123,
+            read_requests: 2,
+            rows,
+            bulk: None,
+        }
+    }
+
+    /// `plan` with the bulk plan of its changes, as applying starts it.
+    fn started(mut plan: SyncPlan) -> SyncPlan {
+        let client = Client::builder(plan.store_id, "secret_t").build().unwrap();
+        plan.bulk = Some(client.plan_bulk(plan.bulk_items(), MAX_BATCH_SIZE).unwrap());
+        plan
+    }
+
+    /// What `saved` reads back as, with the error's text when it is refused.
+    fn read(saved: Value) -> Result<SyncPlan, String> {
+        serde_json::from_value(saved).map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn the_bulk_items_are_the_rows_changes_in_row_order() {
+        assert_eq!(
+            plan(SyncMode::Delta).bulk_items(),
+            [
+                BulkItem::new(variation(11), 2),
+                // The shared stock is moved through its product.
+                BulkItem::new(product(1), 5),
+                BulkItem::set_unlimited(product(6)),
+            ]
+        );
+        assert_eq!(
+            plan(SyncMode::Set).bulk_items(),
+            [
+                BulkItem::set(variation(11), 12),
+                BulkItem::set(product(1), 25),
+                BulkItem::set_unlimited(product(6)),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_plan_counts_its_rows_and_tells_when_it_read() {
+        let plan = plan(SyncMode::Delta);
+        assert_eq!(plan.count(SyncStatus::Change), 2);
+        assert_eq!(plan.count(SyncStatus::Shared), 1);
+        assert_eq!(plan.count(SyncStatus::Same), 1);
+        assert_eq!(plan.changes(), 3);
+        assert_eq!(
+            plan.read_at(),
+            SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123)
+        );
+        assert_eq!(plan.read_requests(), 2);
+        assert_eq!(plan.store_id(), STORE);
+        assert!(!plan.is_started());
+        assert!(started(plan).is_started());
+    }
+
+    #[test]
+    fn a_saved_plan_reads_back_as_it_was() {
+        for plan in [
+            plan(SyncMode::Delta),
+            plan(SyncMode::Set),
+            started(plan(SyncMode::Delta)),
+        ] {
+            let saved = serde_json::to_value(&plan).unwrap();
+            let mut keys: Vec<&str> = saved
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            keys.sort_unstable();
+            let mut documented = [
+                "version",
+                "store_id",
+                "mode",
+                "read_unix_ms",
+                "read_requests",
+                "rows",
+                "bulk",
+            ];
+            documented.sort_unstable();
+            assert_eq!(keys, documented);
+            assert_eq!(saved["version"], SYNC_PLAN_FORMAT_VERSION);
+            assert_eq!(read(saved), Ok(plan));
+        }
+    }
+
+    #[test]
+    fn a_plan_of_another_format_version_is_refused() {
+        let mut saved = serde_json::to_value(plan(SyncMode::Delta)).unwrap();
+        for version in [0, SYNC_PLAN_FORMAT_VERSION + 1] {
+            saved["version"] = json!(version);
+            let why = read(saved.clone()).unwrap_err();
+            assert!(
+                why.starts_with(&format!(
+                    "this is a sync plan of format version {version}; this version of \
+                     ecwid-inventory reads version {SYNC_PLAN_FORMAT_VERSION} only"
+                )),
+                "{why}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_plan_that_plan_sync_would_not_make_is_refused() {
+        let saved = serde_json::to_value(plan(SyncMode::Delta)).unwrap();
+        let refused = |change: &dyn Fn(&mut Value)| {
+            let mut changed = saved.clone();
+            change(&mut changed);
+            read(changed).unwrap_err()
+        };
+        // A row's change that its read and target do not make.
+        let why = refused(&|plan| plan["rows"][4]["change"] = json!({"delta": 6}));
+        assert!(
+            why.starts_with("not a consistent sync plan: row 4: "),
+            "{why}"
+        );
+        // A row of the other mode.
+        let why = refused(&|plan| plan["mode"] = json!("set"));
+        assert!(
+            why.starts_with("not a consistent sync plan: row 0: "),
+            "{why}"
+        );
+        // Two rows moving one stock: the product, and its variation that shares its stock.
+        let why = refused(&|plan| {
+            plan["rows"][0] = json!({"sku": "TEE", "product_id": 1, "combination_id": null,
+                "current": 20, "target": 22, "change": {"delta": 2}, "status": "change"});
+        });
+        assert!(why.contains("rows 0 and 4 move the same stock"), "{why}");
+        let why = refused(&|plan| plan["store_id"] = json!(0));
+        assert!(why.contains("the store id is zero"), "{why}");
+        assert!(refused(&|plan| plan["surprise"] = json!(1)).contains("surprise"));
+    }
+
+    #[test]
+    fn a_bulk_plan_that_does_not_send_the_rows_changes_is_refused() {
+        let plan = started(plan(SyncMode::Delta));
+        let client = Client::builder(STORE, "secret_t").build().unwrap();
+        let mut others = plan.bulk_items();
+        others.swap(0, 1);
+        for bulk in [
+            client.plan_bulk(others, MAX_BATCH_SIZE).unwrap(),
+            client
+                .plan_bulk(plan.bulk_items()[..2].to_vec(), MAX_BATCH_SIZE)
+                .unwrap(),
+        ] {
+            let tampered = SyncPlan {
+                bulk: Some(bulk),
+                ..plan.clone()
+            };
+            let why = read(serde_json::to_value(tampered).unwrap()).unwrap_err();
+            assert!(
+                why.contains("its bulk plan does not send the rows' changes"),
+                "{why}"
+            );
+        }
+        let elsewhere = Client::builder(StoreId::new(7), "secret_t")
+            .build()
+            .unwrap();
+        let tampered = SyncPlan {
+            bulk: Some(
+                elsewhere
+                    .plan_bulk(plan.bulk_items(), MAX_BATCH_SIZE)
+                    .unwrap(),
+            ),
+            ..plan
+        };
+        let why = read(serde_json::to_value(tampered).unwrap()).unwrap_err();
+        assert!(
+            why.contains("its bulk plan is for store 7, the sync for store 1003"),
+            "{why}"
+        );
+    }
+}

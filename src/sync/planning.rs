@@ -220,3 +220,222 @@ fn make_rows(
     }
     Ok(rows)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::fixtures::{product, read, variation};
+    use crate::{Stock, StockChange};
+    use SyncStatus::{Change, NotFound, Same, Several, Shared};
+
+    /// A target of each status, and what was read for each.
+    fn targets() -> (Vec<SyncTarget>, Vec<Vec<ItemStock>>) {
+        let q = Stock::Quantity;
+        let plain = read(variation(12), "TEE", q(20), true);
+        let pairs = vec![
+            (SyncTarget::sku("NOPE", q(1)), vec![]),
+            (SyncTarget::item(product(9), q(1)), vec![]),
+            (
+                SyncTarget::sku("MUG", q(8)),
+                vec![read(product(3), "MUG", q(8), false)],
+            ),
+            (
+                SyncTarget::sku("TEE-S", q(12)),
+                vec![read(variation(11), "TEE-S", q(10), false)],
+            ),
+            (SyncTarget::item(variation(12), q(25)), vec![plain]),
+            (
+                SyncTarget::sku("DUP", q(3)),
+                vec![
+                    read(product(4), "DUP", q(1), false),
+                    read(product(5), "DUP", q(2), false),
+                ],
+            ),
+            (
+                SyncTarget::sku("GIFT", q(4)),
+                vec![read(product(2), "GIFT", Stock::Unlimited, false)],
+            ),
+            (
+                SyncTarget::item(product(7), Stock::Unlimited),
+                vec![read(product(7), "CAP", q(5), false)],
+            ),
+        ];
+        pairs.into_iter().unzip()
+    }
+
+    /// (sku, item, current, change, status) of each row.
+    type Seen = (
+        String,
+        Option<StockItem>,
+        Option<Stock>,
+        Option<StockChange>,
+        SyncStatus,
+    );
+
+    fn seen(rows: &[SyncRow]) -> Vec<Seen> {
+        rows.iter()
+            .map(|row| {
+                (
+                    row.sku.clone(),
+                    row.item,
+                    row.current,
+                    row.change,
+                    row.status,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_rows_status_comes_from_what_was_found_for_its_target() {
+        let (targets, found) = targets();
+        let rows = make_rows(targets.clone(), found, SyncMode::Delta).unwrap();
+        let q = Stock::Quantity;
+        assert_eq!(
+            seen(&rows),
+            [
+                ("NOPE".into(), None, None, None, NotFound),
+                // A target given by item that is not there keeps its item.
+                (String::new(), Some(product(9)), None, None, NotFound),
+                ("MUG".into(), Some(product(3)), Some(q(8)), None, Same),
+                (
+                    "TEE-S".into(),
+                    Some(variation(11)),
+                    Some(q(10)),
+                    Some(StockChange::Delta(2)),
+                    Change
+                ),
+                // A variation sharing its product's stock shows the product's SKU.
+                (
+                    "TEE".into(),
+                    Some(variation(12)),
+                    Some(q(20)),
+                    Some(StockChange::Delta(5)),
+                    Shared
+                ),
+                ("DUP".into(), None, None, None, Several),
+                (
+                    "GIFT".into(),
+                    Some(product(2)),
+                    Some(Stock::Unlimited),
+                    Some(StockChange::Set(q(4))),
+                    Change
+                ),
+                // A target given by item shows the item's SKU.
+                (
+                    "CAP".into(),
+                    Some(product(7)),
+                    Some(q(5)),
+                    Some(StockChange::Set(Stock::Unlimited)),
+                    Change
+                ),
+            ]
+        );
+        assert_eq!(rows[5].matches, [product(4), product(5)]);
+        assert!(rows
+            .iter()
+            .enumerate()
+            .all(|(n, row)| n == 5 || row.matches.is_empty()));
+        let targets: Vec<Stock> = targets.iter().map(SyncTarget::stock).collect();
+        let rows_targets: Vec<Stock> = rows.iter().map(|row| row.target).collect();
+        assert_eq!(rows_targets, targets);
+        // Every row is one a saved plan may hold.
+        for row in &rows {
+            assert_eq!(row.check(SyncMode::Delta), Ok(()), "{row:?}");
+        }
+    }
+
+    #[test]
+    fn set_mode_rows_carry_counts() {
+        let (targets, found) = targets();
+        let rows = make_rows(targets, found, SyncMode::Set).unwrap();
+        let changes: Vec<Option<StockChange>> = rows.iter().map(|row| row.change).collect();
+        let set = |stock| Some(StockChange::Set(stock));
+        assert_eq!(
+            changes,
+            [
+                None,
+                None,
+                None,
+                set(Stock::Quantity(12)),
+                set(Stock::Quantity(25)),
+                None,
+                set(Stock::Quantity(4)),
+                set(Stock::Unlimited),
+            ]
+        );
+        let statuses: Vec<SyncStatus> = rows.iter().map(|row| row.status).collect();
+        assert_eq!(
+            statuses,
+            [NotFound, NotFound, Same, Change, Shared, Several, Change, Change]
+        );
+        for row in &rows {
+            assert_eq!(row.check(SyncMode::Set), Ok(()), "{row:?}");
+        }
+    }
+
+    fn conflict(targets: Vec<SyncTarget>, found: Vec<Vec<ItemStock>>) -> String {
+        match make_rows(targets, found, SyncMode::Delta) {
+            Err(Error::InvalidInput(why)) => why,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn two_targets_moving_one_stock_are_refused() {
+        let q = Stock::Quantity;
+        // A product, and a variation that shares its stock.
+        let why = conflict(
+            vec![
+                SyncTarget::sku("TEE", q(22)),
+                SyncTarget::item(variation(12), q(25)),
+            ],
+            vec![
+                vec![read(product(1), "TEE", q(20), false)],
+                vec![read(variation(12), "TEE", q(20), true)],
+            ],
+        );
+        assert!(
+            why.starts_with("targets 0 and 1 both move the stock of"),
+            "{why}"
+        );
+        // One item, by SKU and by its ids.
+        let why = conflict(
+            vec![
+                SyncTarget::sku("MUG", q(1)),
+                SyncTarget::sku("TEE-S", q(12)),
+                SyncTarget::item(variation(11), q(12)),
+            ],
+            vec![
+                vec![read(product(3), "MUG", q(8), false)],
+                vec![read(variation(11), "TEE-S", q(10), false)],
+                vec![read(variation(11), "TEE-S", q(10), false)],
+            ],
+        );
+        assert!(
+            why.starts_with("targets 1 and 2 both move the stock of"),
+            "{why}"
+        );
+        // Items that were not found, or are several, move nothing: they never conflict.
+        let rows = make_rows(
+            vec![
+                SyncTarget::sku("DUP", q(3)),
+                SyncTarget::item(product(4), q(3)),
+                SyncTarget::item(product(9), q(1)),
+                SyncTarget::sku("NOPE", q(1)),
+            ],
+            vec![
+                vec![
+                    read(product(4), "DUP", q(1), false),
+                    read(product(5), "DUP", q(2), false),
+                ],
+                vec![read(product(4), "DUP", q(1), false)],
+                vec![],
+                vec![],
+            ],
+            SyncMode::Delta,
+        )
+        .unwrap();
+        assert_eq!(rows.len(), 4);
+    }
+}

@@ -187,3 +187,79 @@ async fn read_products(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::fixtures::{product, read, variation};
+    use crate::Stock;
+
+    const STOCK: Stock = Stock::Quantity(20);
+
+    /// The shirt (SKU "TEE") as a product read returns it: a variation with its own SKU, and
+    /// one without, which carries the shirt's SKU.
+    fn shirt() -> Vec<ItemStock> {
+        vec![
+            read(product(1), "TEE", STOCK, false),
+            read(variation(11), "TEE-S", STOCK, false),
+            read(variation(12), "TEE", STOCK, true),
+        ]
+    }
+
+    fn items(found: &Found<'_>) -> Vec<Vec<StockItem>> {
+        found
+            .items
+            .iter()
+            .map(|items| items.iter().map(|item| item.item).collect())
+            .collect()
+    }
+
+    #[test]
+    fn targets_are_found_by_their_item_or_their_own_sku() {
+        let targets = [
+            SyncTarget::sku("TEE-S", Stock::Quantity(1)),
+            SyncTarget::item(variation(12), Stock::Quantity(1)),
+            SyncTarget::sku("TEE", Stock::Quantity(1)),
+            SyncTarget::item(product(7), Stock::Quantity(1)),
+            SyncTarget::sku("NOPE", Stock::Quantity(1)),
+        ];
+        let mut found = Found::new(&targets);
+        found.take(shirt());
+        assert_eq!(
+            items(&found),
+            [
+                vec![variation(11)],
+                vec![variation(12)],
+                // Not the variation that only carries the shirt's SKU.
+                vec![product(1)],
+                vec![],
+                vec![],
+            ]
+        );
+    }
+
+    /// A SKU's lookup and a product read for a target given by item may return one item twice.
+    #[test]
+    fn an_item_read_twice_is_noted_once() {
+        let targets = [
+            SyncTarget::sku("TEE-S", Stock::Quantity(1)),
+            SyncTarget::item(variation(11), Stock::Quantity(1)),
+        ];
+        let mut found = Found::new(&targets);
+        found.take(shirt());
+        found.take(shirt());
+        assert_eq!(items(&found), [vec![variation(11)], vec![variation(11)]]);
+    }
+
+    #[test]
+    fn every_item_with_a_sku_is_noted_for_it() {
+        let targets = [SyncTarget::sku("DUP", Stock::Quantity(1))];
+        let mut found = Found::new(&targets);
+        found.take([read(product(4), "DUP", STOCK, false)]);
+        found.take([
+            read(product(5), "DUP", STOCK, false),
+            read(product(6), "DUPE", STOCK, false),
+        ]);
+        assert_eq!(items(&found), [vec![product(4), product(5)]]);
+    }
+}

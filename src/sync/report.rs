@@ -185,3 +185,231 @@ impl SyncReport {
         self.plan
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Stock, StockChange, StoreId, SyncMode, SyncStatus, SYNC_PLAN_FORMAT_VERSION};
+
+    fn failed(status: u16) -> ItemOutcome {
+        ItemOutcome::Failed {
+            status,
+            error_code: Some("CODE".into()),
+            error_message: Some("message".into()),
+        }
+    }
+
+    fn failed_without_status(message: &str) -> SyncOutcome {
+        SyncOutcome::Failed {
+            status: None,
+            error_code: None,
+            error_message: Some(message.into()),
+        }
+    }
+
+    fn reason(outcome: SyncOutcome) -> String {
+        match outcome {
+            SyncOutcome::Unknown { reason } => reason,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_bulk_items_outcome_becomes_its_changes() {
+        let cases = [
+            (
+                ItemOutcome::Updated {
+                    warning: Some("negative".into()),
+                },
+                SyncOutcome::Applied {
+                    warning: Some("negative".into()),
+                },
+            ),
+            (
+                ItemOutcome::Updated { warning: None },
+                SyncOutcome::Applied { warning: None },
+            ),
+            (
+                ItemOutcome::NotUpdated,
+                failed_without_status("Ecwid answered updateCount 0: the stock was not changed"),
+            ),
+            (
+                failed(409),
+                SyncOutcome::Failed {
+                    status: Some(409),
+                    error_code: Some("CODE".into()),
+                    error_message: Some("message".into()),
+                },
+            ),
+            (
+                failed(499),
+                SyncOutcome::Failed {
+                    status: Some(499),
+                    error_code: Some("CODE".into()),
+                    error_message: Some("message".into()),
+                },
+            ),
+            (
+                ItemOutcome::NotExecuted,
+                failed_without_status("Ecwid did not execute it"),
+            ),
+            (
+                ItemOutcome::NotSent {
+                    reason: "the create was refused".into(),
+                },
+                failed_without_status("not sent: the create was refused"),
+            ),
+        ];
+        for (bulk, sync) in cases {
+            for done in [false, true] {
+                assert_eq!(SyncOutcome::of(&bulk, done), sync, "{bulk:?}");
+            }
+        }
+    }
+
+    /// A 5xx inside a batch may have been applied (Ecwid retries such an item itself).
+    #[test]
+    fn a_5xx_or_an_unknown_item_is_unknown() {
+        let why = reason(SyncOutcome::of(&failed(500), true));
+        assert!(
+            why.starts_with(&failed_with_5xx(500, Some("CODE"), Some("message"))),
+            "{why}"
+        );
+        let why = reason(SyncOutcome::of(&failed(503), false));
+        assert!(why.contains("503"), "{why}");
+        let unknown = ItemOutcome::Unknown {
+            reason: "the batch was not done in time".into(),
+        };
+        let why = reason(SyncOutcome::of(&unknown, false));
+        assert!(why.starts_with("the batch was not done in time; "), "{why}");
+    }
+
+    /// While the bulk plan can still learn an outcome, applying it again is the way; once it
+    /// cannot, only a fresh read can tell.
+    #[test]
+    fn an_unknown_outcome_says_what_to_do_next() {
+        let unknown = ItemOutcome::Unknown {
+            reason: "why".into(),
+        };
+        assert_eq!(
+            reason(SyncOutcome::of(&unknown, false)),
+            "why; apply the saved plan again to learn it"
+        );
+        assert_eq!(
+            reason(SyncOutcome::of(&unknown, true)),
+            format!("why; {PLAN_AGAIN}")
+        );
+        let why = reason(SyncOutcome::of(&failed(502), false));
+        assert!(
+            why.ends_with("; apply the saved plan again to learn it"),
+            "{why}"
+        );
+        let why = reason(SyncOutcome::of(&failed(502), true));
+        assert!(why.ends_with(PLAN_AGAIN), "{why}");
+    }
+
+    /// A plan whose rows send a change or not, as `changes` says; only `change` matters here.
+    fn plan(changes: &[bool]) -> SyncPlan {
+        let rows = changes
+            .iter()
+            .enumerate()
+            .map(|(n, &change)| SyncRow {
+                sku: format!("SKU-{n}"),
+                item: None,
+                current: None,
+                target: Stock::Quantity(1),
+                change: change.then_some(StockChange::Delta(1)),
+                status: if change {
+                    SyncStatus::Change
+                } else {
+                    SyncStatus::Same
+                },
+                matches: Vec::new(),
+            })
+            .collect();
+        SyncPlan {
+            version: SYNC_PLAN_FORMAT_VERSION,
+            store_id: StoreId::new(1003),
+            mode: SyncMode::Delta,
+            read_unix_ms: 0,
+            read_requests: 0,
+            rows,
+            bulk: None,
+        }
+    }
+
+    fn applied() -> SyncOutcome {
+        SyncOutcome::Applied { warning: None }
+    }
+
+    #[test]
+    fn each_change_is_paired_with_its_outcome_in_order() {
+        let unknown = SyncOutcome::Unknown {
+            reason: "why".into(),
+        };
+        let report = SyncReport::new(
+            plan(&[true, false, false, true, false, true]),
+            vec![applied(), failed_without_status("no"), unknown.clone()],
+            7,
+        );
+        let nothing = SyncOutcome::NothingToDo;
+        assert_eq!(
+            report.outcomes(),
+            [
+                applied(),
+                nothing.clone(),
+                nothing.clone(),
+                failed_without_status("no"),
+                nothing,
+                unknown
+            ]
+        );
+        let skus: Vec<&str> = report.iter().map(|(row, _)| row.sku.as_str()).collect();
+        assert_eq!(skus, ["SKU-0", "SKU-1", "SKU-2", "SKU-3", "SKU-4", "SKU-5"]);
+        assert_eq!(
+            report.summary(),
+            SyncSummary {
+                applied: 1,
+                failed: 1,
+                unknown: 1,
+                nothing_to_do: 3
+            }
+        );
+        assert!(!report.is_complete());
+        assert_eq!(report.requests(), 7);
+        assert_eq!(report.plan().rows().len(), 6);
+    }
+
+    #[test]
+    fn a_change_without_an_outcome_is_unknown() {
+        let report = SyncReport::new(plan(&[true, false, true]), vec![applied()], 1);
+        assert_eq!(report.outcomes()[0], applied());
+        assert_eq!(report.outcomes()[1], SyncOutcome::NothingToDo);
+        assert_eq!(
+            reason(report.outcomes()[2].clone()),
+            "no outcome was recorded for this change"
+        );
+        assert!(!report.is_complete());
+    }
+
+    #[test]
+    fn a_report_is_complete_when_every_change_was_applied() {
+        let report = SyncReport::new(plan(&[true, false]), vec![applied()], 1);
+        assert!(report.is_complete());
+        assert_eq!(report.summary().applied, 1);
+        assert_eq!(report.summary().nothing_to_do, 1);
+        let nothing = SyncReport::new(plan(&[false, false]), Vec::new(), 0);
+        assert!(nothing.is_complete());
+        assert!(SyncReport::new(plan(&[]), Vec::new(), 0).is_complete());
+        let warned = SyncReport::new(
+            plan(&[true]),
+            vec![SyncOutcome::Applied {
+                warning: Some("negative".into()),
+            }],
+            1,
+        );
+        assert!(warned.is_complete());
+        let failed = SyncReport::new(plan(&[true]), vec![failed_without_status("no")], 1);
+        assert!(!failed.is_complete());
+    }
+}

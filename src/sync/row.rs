@@ -281,3 +281,302 @@ impl TryFrom<RowForm> for SyncRow {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::sync::fixtures::{product, variation};
+    use SyncStatus::{Change, NotFound, Same, Several, Shared};
+
+    fn row(
+        item: Option<StockItem>,
+        current: Option<i64>,
+        target: Stock,
+        change: Option<StockChange>,
+        status: SyncStatus,
+    ) -> SyncRow {
+        SyncRow {
+            sku: "TEE-S".into(),
+            item,
+            current: current.map(Stock::Quantity),
+            target,
+            change,
+            status,
+            matches: Vec::new(),
+        }
+    }
+
+    /// The row [`SyncRow`]'s docs show: variation 11 from 10 to 12, in delta mode.
+    fn tee_s() -> SyncRow {
+        row(
+            Some(variation(11)),
+            Some(10),
+            Stock::Quantity(12),
+            Some(StockChange::Delta(2)),
+            Change,
+        )
+    }
+
+    fn several(matches: Vec<StockItem>) -> SyncRow {
+        SyncRow {
+            matches,
+            ..row(None, None, Stock::Quantity(3), None, Several)
+        }
+    }
+
+    #[test]
+    fn a_change_goes_to_its_item_and_a_shared_change_to_the_product() {
+        let change = tee_s();
+        assert_eq!(change.write_item(), Some(variation(11)));
+        assert_eq!(change.bulk_item(), Some(BulkItem::new(variation(11), 2)));
+        let shared = row(
+            Some(variation(12)),
+            Some(20),
+            Stock::Quantity(17),
+            Some(StockChange::Delta(-3)),
+            Shared,
+        );
+        assert_eq!(shared.write_item(), Some(product(1)));
+        assert_eq!(shared.stock_counter(), Some(product(1)));
+        assert_eq!(shared.bulk_item(), Some(BulkItem::new(product(1), -3)));
+        let set = row(
+            Some(variation(11)),
+            Some(10),
+            Stock::Quantity(12),
+            Some(StockChange::Set(Stock::Quantity(12))),
+            Change,
+        );
+        assert_eq!(set.bulk_item(), Some(BulkItem::set(variation(11), 12)));
+        let unlimited = row(
+            Some(product(1)),
+            Some(10),
+            Stock::Unlimited,
+            Some(StockChange::Set(Stock::Unlimited)),
+            Change,
+        );
+        assert_eq!(
+            unlimited.bulk_item(),
+            Some(BulkItem::set_unlimited(product(1)))
+        );
+    }
+
+    /// A row that sends nothing has no item to write, though one at its target still holds
+    /// its stock (two targets for it conflict); a row without one item holds none.
+    #[test]
+    fn a_row_without_a_change_sends_nothing() {
+        let same = row(Some(variation(11)), Some(8), Stock::Quantity(8), None, Same);
+        assert_eq!(same.write_item(), None);
+        assert_eq!(same.bulk_item(), None);
+        assert_eq!(same.stock_counter(), Some(variation(11)));
+        let not_found = row(
+            Some(variation(13)),
+            None,
+            Stock::Quantity(1),
+            None,
+            NotFound,
+        );
+        assert_eq!(not_found.stock_counter(), None);
+        assert_eq!(not_found.bulk_item(), None);
+        assert_eq!(
+            several(vec![variation(11), variation(14)]).stock_counter(),
+            None
+        );
+    }
+
+    #[test]
+    fn rows_plan_sync_makes_pass_the_check() {
+        let delta = [
+            tee_s(),
+            row(
+                Some(variation(12)),
+                Some(20),
+                Stock::Quantity(25),
+                Some(StockChange::Delta(5)),
+                Shared,
+            ),
+            row(Some(product(1)), Some(8), Stock::Quantity(8), None, Same),
+            row(None, None, Stock::Quantity(1), None, NotFound),
+            row(Some(variation(13)), None, Stock::Unlimited, None, NotFound),
+            several(vec![variation(11), variation(14)]),
+            row(
+                Some(product(1)),
+                Some(5),
+                Stock::Unlimited,
+                Some(StockChange::Set(Stock::Unlimited)),
+                Change,
+            ),
+        ];
+        for row in &delta {
+            assert_eq!(row.check(SyncMode::Delta), Ok(()), "{row:?}");
+        }
+        let set = row(
+            Some(variation(11)),
+            Some(10),
+            Stock::Quantity(12),
+            Some(StockChange::Set(Stock::Quantity(12))),
+            Change,
+        );
+        assert_eq!(set.check(SyncMode::Set), Ok(()));
+        // Each mode's change is the other's tampering.
+        assert!(set.check(SyncMode::Delta).is_err());
+        assert!(delta[0].check(SyncMode::Set).is_err());
+    }
+
+    #[test]
+    fn rows_plan_sync_would_not_make_are_refused() {
+        let change = tee_s();
+        let bad = [
+            // Not the change the read and the target make.
+            SyncRow {
+                change: Some(StockChange::Delta(3)),
+                ..change.clone()
+            },
+            // A change without an item, or without a read.
+            SyncRow {
+                item: None,
+                ..change.clone()
+            },
+            SyncRow {
+                current: None,
+                ..change.clone()
+            },
+            // Matches on a row of one item.
+            SyncRow {
+                matches: vec![variation(11), variation(14)],
+                ..change.clone()
+            },
+            // A "shared" stock that is a product's own.
+            SyncRow {
+                item: Some(product(1)),
+                status: Shared,
+                ..change.clone()
+            },
+            // The same stock with a change, or a different stock without one.
+            SyncRow {
+                current: Some(Stock::Quantity(12)),
+                status: Same,
+                ..change.clone()
+            },
+            SyncRow {
+                change: None,
+                status: Same,
+                ..change.clone()
+            },
+            // Not found, yet read.
+            SyncRow {
+                change: None,
+                status: NotFound,
+                ..change.clone()
+            },
+            // Several, yet one match, or one item.
+            several(vec![variation(11)]),
+            SyncRow {
+                item: Some(variation(11)),
+                ..several(vec![variation(11), variation(14)])
+            },
+        ];
+        for row in bad {
+            let why = row.check(SyncMode::Delta).unwrap_err();
+            assert!(
+                why.starts_with("the row for \"TEE-S\" is not one a Delta sync plans"),
+                "{row:?}: {why}"
+            );
+        }
+        // A target no set can reach, though the row is otherwise one at its target.
+        let below_zero = row(Some(product(1)), Some(-1), Stock::Quantity(-1), None, Same);
+        let why = below_zero.check(SyncMode::Delta).unwrap_err();
+        assert!(why.contains("-1"), "{why}");
+    }
+
+    /// The form [`SyncRow`]'s docs show, both ways.
+    #[test]
+    fn a_row_saves_as_a_flat_object() {
+        let saved = json!({"sku": "TEE-S", "product_id": 1, "combination_id": 11, "current": 10,
+            "target": 12, "change": {"delta": 2}, "status": "change"});
+        let row = tee_s();
+        assert_eq!(serde_json::to_value(&row).unwrap(), saved);
+        assert_eq!(serde_json::from_value::<SyncRow>(saved).unwrap(), row);
+
+        let unlimited = SyncRow {
+            sku: "GIFT".into(),
+            item: Some(product(1)),
+            current: Some(Stock::Unlimited),
+            target: Stock::Quantity(4),
+            change: Some(StockChange::Set(Stock::Quantity(4))),
+            status: Change,
+            matches: Vec::new(),
+        };
+        let saved = json!({"sku": "GIFT", "product_id": 1, "combination_id": null,
+            "current": "unlimited", "target": 4, "change": {"set": 4}, "status": "change"});
+        assert_eq!(serde_json::to_value(&unlimited).unwrap(), saved);
+        assert_eq!(serde_json::from_value::<SyncRow>(saved).unwrap(), unlimited);
+
+        let to_unlimited = SyncRow {
+            current: Some(Stock::Quantity(4)),
+            target: Stock::Unlimited,
+            change: Some(StockChange::Set(Stock::Unlimited)),
+            ..unlimited
+        };
+        let saved = serde_json::to_value(&to_unlimited).unwrap();
+        assert_eq!(saved["target"], "unlimited");
+        assert_eq!(saved["change"], json!({"set": "unlimited"}));
+        assert_eq!(
+            serde_json::from_value::<SyncRow>(saved).unwrap(),
+            to_unlimited
+        );
+    }
+
+    #[test]
+    fn only_a_row_of_several_items_lists_them() {
+        let several = several(vec![variation(11), product(1)]);
+        let saved = json!({"sku": "TEE-S", "product_id": null, "combination_id": null,
+            "current": null, "target": 3, "change": null, "status": "several",
+            "matches": [{"product_id": 1, "combination_id": 11},
+                        {"product_id": 1, "combination_id": null}]});
+        assert_eq!(serde_json::to_value(&several).unwrap(), saved);
+        assert_eq!(serde_json::from_value::<SyncRow>(saved).unwrap(), several);
+        let not_found = row(None, None, Stock::Quantity(1), None, NotFound);
+        let saved = serde_json::to_value(&not_found).unwrap();
+        assert!(saved.get("matches").is_none(), "{saved}");
+        assert_eq!(saved["status"], "not-found");
+        assert_eq!(serde_json::from_value::<SyncRow>(saved).unwrap(), not_found);
+    }
+
+    #[test]
+    fn a_malformed_saved_row_is_refused() {
+        let saved = json!({"sku": "TEE-S", "product_id": 1, "combination_id": 11, "current": 10,
+            "target": 12, "change": {"delta": 2}, "status": "change"});
+        let with = |key: &str, value: serde_json::Value| {
+            let mut changed = saved.clone();
+            changed[key] = value;
+            serde_json::from_value::<SyncRow>(changed)
+        };
+        let error = with("product_id", json!(null)).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("a combination_id without a product_id"),
+            "{error}"
+        );
+        assert!(with("surprise", json!(1)).is_err());
+        assert!(with("status", json!("changed")).is_err());
+        assert!(with("target", json!("lots")).is_err());
+        assert!(with("change", json!({"delta": 2, "set": 12})).is_err());
+        assert!(with("change", json!({"add": 2})).is_err());
+        assert!(with("change", json!({"delta": 1_i64 << 31})).is_err());
+    }
+
+    #[test]
+    fn a_status_displays_as_it_saves() {
+        for status in [Change, Same, NotFound, Several, Shared] {
+            assert_eq!(
+                serde_json::to_value(status).unwrap(),
+                status.to_string(),
+                "{status:?}"
+            );
+        }
+        assert_eq!(NotFound.to_string(), "not-found");
+    }
+}
