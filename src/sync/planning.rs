@@ -62,8 +62,8 @@ impl Client {
     /// **Bad input fails before anything is sent**, with [`Error::InvalidInput`] naming the
     /// target: an empty SKU or one with whitespace around it, a SKU or an item given twice, a
     /// count below zero or over [`MAX_QUANTITY`](crate::MAX_QUANTITY), a zero id. Two targets
-    /// found to move the same stock (a product and its variation sharing its stock, say) fail
-    /// the same way once read, having sent no write.
+    /// found to move the same stock (a product and its variation sharing its stock, say, even
+    /// when one of them is at its target) fail the same way once read, having sent no write.
     pub fn plan_sync<T: Into<SyncTarget>>(
         &self,
         targets: impl IntoIterator<Item = T>,
@@ -169,6 +169,14 @@ fn make_rows(
             SyncTarget::Sku { sku, stock } => (sku, None, stock),
             SyncTarget::Item { item, stock } => (String::new(), Some(item), stock),
         };
+        // A variation sharing its product's stock names that stock even at its target, where
+        // its row (status `same`) no longer says it shares.
+        let shared = match items.as_slice() {
+            [found] if found.shares_product_stock => Some(StockItem::Product {
+                product: found.item.product(),
+            }),
+            _ => None,
+        };
         let row = match items.len() {
             0 => SyncRow {
                 sku,
@@ -207,7 +215,7 @@ fn make_rows(
                 matches: items.iter().map(|item| item.item).collect(),
             },
         };
-        if let Some(counter) = row.stock_counter() {
+        if let Some(counter) = shared.or_else(|| row.stock_counter()) {
             if let Some(earlier) = counters.insert(counter, n) {
                 return Err(Error::InvalidInput(format!(
                     "targets {earlier} and {n} both move the stock of {counter:?} (a product and \
@@ -371,6 +379,42 @@ mod tests {
         );
         for row in &rows {
             assert_eq!(row.check(SyncMode::Set), Ok(()), "{row:?}");
+        }
+    }
+
+    /// A variation sharing its product's stock names that stock whether or not it is at its
+    /// target: beside a target for the product, in either order, it is a second target for one
+    /// stock, and sending the product's change would leave the variation off its own.
+    #[test]
+    fn a_shared_variation_at_its_target_is_a_target_for_its_products_stock() {
+        let q = Stock::Quantity;
+        let shirt = || read(product(1), "TEE", q(20), false);
+        let plain = || read(variation(12), "TEE", q(20), true);
+        let cases = [
+            // The shirt to 22, the variation (the same stock) left at 20.
+            (q(22), q(20)),
+            // Both at 20: nothing would be sent, but the file still gives one stock two targets.
+            (q(20), q(20)),
+            // The mirror of the first.
+            (q(20), q(22)),
+        ];
+        for (shirt_target, plain_target) in cases {
+            for reversed in [false, true] {
+                let mut targets = vec![
+                    SyncTarget::sku("TEE", shirt_target),
+                    SyncTarget::item(variation(12), plain_target),
+                ];
+                let mut found = vec![vec![shirt()], vec![plain()]];
+                if reversed {
+                    targets.reverse();
+                    found.reverse();
+                }
+                let why = conflict(targets, found);
+                assert!(
+                    why.starts_with("targets 0 and 1 both move the stock of Product"),
+                    "{shirt_target:?}, {plain_target:?}, reversed {reversed}: {why}"
+                );
+            }
         }
     }
 
