@@ -68,8 +68,22 @@ id_type!(
     "combination id"
 );
 
-/// An order's id for Ecwid's REST API, such as `XJ12H` (`data.orderId` in a webhook, `id` in an
-/// order). Not the order's internal number, which a webhook sends as `entityId`.
+/// Ecwid's id of an order, such as `"XJ12H"`, with the store's prefix and suffix if it has them
+/// (`"MYSTORE-X8UYE"`): the id the REST API reads orders by, and a webhook's `data.orderId`.
+/// Not the internal number a webhook's `entityId` carries.
+///
+/// Any text is accepted here; an empty id, one with whitespace in it, or `.` and `..` (which
+/// would name another path) are refused, with a clear error and nothing sent, when the id is
+/// used.
+///
+/// ```
+/// use ecwid_inventory::OrderId;
+///
+/// let id = OrderId::new("XJ12H");
+/// assert_eq!(id.as_str(), "XJ12H");
+/// assert_eq!(id.to_string(), "XJ12H");
+/// assert_eq!(serde_json::to_string(&id).unwrap(), r#""XJ12H""#);
+/// ```
 #[derive(
     Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
@@ -77,20 +91,36 @@ id_type!(
 pub struct OrderId(String);
 
 impl OrderId {
-    /// Wraps an order id as Ecwid spells it.
+    /// Wraps an order id. A malformed one is accepted here and refused, with a clear error and
+    /// nothing sent, when the id is used.
     pub fn new(id: impl Into<String>) -> Self {
         Self(id.into())
     }
 
-    /// The id as Ecwid spells it.
+    /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
 
-impl From<&str> for OrderId {
-    fn from(id: &str) -> Self {
-        Self::new(id)
+    /// The id, checked: an order id is a path segment and an item of a comma list, so it is
+    /// neither empty nor `.` or `..`, and holds no whitespace or control character.
+    pub(crate) fn checked(&self) -> Result<&str, Error> {
+        let id = self.0.as_str();
+        if id.is_empty() {
+            return Err(Error::InvalidInput("the order id must not be empty".into()));
+        }
+        if id.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(Error::InvalidInput(format!(
+                "the order id {id:?} holds whitespace or a control character, which no Ecwid \
+                 order id does"
+            )));
+        }
+        if id == "." || id == ".." {
+            return Err(Error::InvalidInput(format!(
+                "{id:?} is not an order id: it would name another path"
+            )));
+        }
+        Ok(id)
     }
 }
 
@@ -100,8 +130,52 @@ impl From<String> for OrderId {
     }
 }
 
+impl From<&str> for OrderId {
+    fn from(id: &str) -> Self {
+        Self(id.to_owned())
+    }
+}
+
+impl From<OrderId> for String {
+    fn from(id: OrderId) -> String {
+        id.0
+    }
+}
+
+impl AsRef<str> for OrderId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Display for OrderId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_order_id_is_checked_when_used() {
+        for good in ["XJ12H", "MYSTORE-X8UYE", "SALE-G01ZG", "a/b", "..."] {
+            assert_eq!(OrderId::new(good).checked().unwrap(), good);
+        }
+        for (bad, says) in [
+            ("", "empty"),
+            (" XJ12H", "whitespace"),
+            ("XJ 12H", "whitespace"),
+            ("XJ12H\n", "whitespace"),
+            ("XJ\u{0}12H", "control"),
+            (".", "another path"),
+            ("..", "another path"),
+        ] {
+            let Err(Error::InvalidInput(why)) = OrderId::new(bad).checked() else {
+                panic!("{bad:?} was accepted")
+            };
+            assert!(why.contains(says), "{bad:?}: {why}");
+        }
     }
 }
