@@ -1,7 +1,8 @@
-//! Following a product search page by page, with a bound that a server repeating a page,
-//! ignoring the offset or inflating its `total` cannot make the client pass. Every paged read
-//! goes through here: [`Pages`] for a search read one page after another, [`Sweep`] for one
-//! whose pages are asked for many at a time (a batch carries hundreds of page reads).
+//! Following a search page by page, with a bound that a server repeating a page, ignoring the
+//! offset or inflating its `total` cannot make the client pass. Every paged read goes through
+//! here: [`Pages`] for a search read one page after another (of any [`Page`]: products,
+//! orders), [`Sweep`] for a product search whose pages are asked for many at a time (a batch
+//! carries hundreds of page reads).
 //!
 //! A search's `total` may count more than its pages will ever show: products removed while it
 //! is read, or those a public token does not see (Ecwid's documented answer to one has a
@@ -10,28 +11,89 @@
 //! brings nothing new (the offset ignored, a page repeated) is refused, as a read that would
 //! never end.
 
-use std::collections::{HashSet, VecDeque};
+use std::{
+    collections::{HashSet, VecDeque},
+    hash::Hash,
+};
 
 use crate::{
-    generated::types::{ProductPage, ProductStock},
+    generated::types::{OrderPage, ProductPage, ProductStock},
     Error,
 };
+
+/// A page of an Ecwid search: `{total, count, offset, limit, items}`, whose items have ids.
+pub(crate) trait Page {
+    /// What identifies an item: a product's number, an order's text.
+    type Id: Eq + Hash + Clone;
+    /// What the items are, in the words of an error.
+    const ITEMS: &'static str;
+
+    fn total(&self) -> Option<i32>;
+    fn count(&self) -> Option<i32>;
+    fn offset(&self) -> Option<i32>;
+    fn limit(&self) -> Option<i32>;
+    /// Each item's id, in the page's order (`None` for an item without one).
+    fn ids(&self) -> impl Iterator<Item = Option<&Self::Id>>;
+}
+
+impl Page for ProductPage {
+    type Id = i64;
+    const ITEMS: &'static str = "products";
+
+    fn total(&self) -> Option<i32> {
+        self.total
+    }
+    fn count(&self) -> Option<i32> {
+        self.count
+    }
+    fn offset(&self) -> Option<i32> {
+        self.offset
+    }
+    fn limit(&self) -> Option<i32> {
+        self.limit
+    }
+    fn ids(&self) -> impl Iterator<Item = Option<&i64>> {
+        self.items.iter().map(|product| product.id.as_ref())
+    }
+}
+
+impl Page for OrderPage {
+    type Id = String;
+    const ITEMS: &'static str = "orders";
+
+    fn total(&self) -> Option<i32> {
+        self.total
+    }
+    fn count(&self) -> Option<i32> {
+        self.count
+    }
+    fn offset(&self) -> Option<i32> {
+        self.offset
+    }
+    fn limit(&self) -> Option<i32> {
+        self.limit
+    }
+    fn ids(&self) -> impl Iterator<Item = Option<&String>> {
+        self.items.iter().map(|order| order.id.as_ref())
+    }
+}
 
 /// Pages read beyond what the first page's `total` calls for, for a catalog that grew a
 /// little while it was read.
 const SPARE_PAGES: u32 = 1;
 
-/// Where a paged search is, and what it has seen.
-#[derive(Debug, Default)]
-pub(crate) struct Pages {
+/// Where a paged search is, and what it has seen: the ids of the items read (`I`, a
+/// [`Page::Id`]).
+#[derive(Debug)]
+pub(crate) struct Pages<I = i64> {
     /// The offset of the next page to ask for.
     next: u32,
     /// Pages read so far.
     read: u32,
     /// The most pages the search may take: set by the first page.
     bound: Option<Bound>,
-    /// Products already read, to notice a page that brings nothing new.
-    seen: HashSet<i64>,
+    /// Items already read, to notice a page that brings nothing new.
+    seen: HashSet<I>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -50,10 +112,15 @@ pub(crate) enum Next {
     Offset(u32),
 }
 
-impl Pages {
+impl<I: Eq + Hash + Clone> Pages<I> {
     /// A search from its first page.
     pub(crate) fn new() -> Self {
-        Self::default()
+        Self {
+            next: 0,
+            read: 0,
+            bound: None,
+            seen: HashSet::new(),
+        }
     }
 
     /// The offset of the next page to ask for.
@@ -67,15 +134,26 @@ impl Pages {
     /// there whatever `total` says (see the module docs).
     ///
     /// Fails with [`Error::InvalidResponse`], saying why, when the pages cannot be trusted to
-    /// end: a page at another offset than asked, a page of products all read already, or more
+    /// end: a page at another offset than asked, a page of items all read already, or more
     /// pages than the first page's `total` allows (with one spare).
-    pub(crate) fn take(&mut self, page: &ProductPage) -> Result<Next, Error> {
+    pub(crate) fn take<P: Page<Id = I>>(&mut self, page: &P) -> Result<Next, Error> {
+        self.take_fresh(page).map(|(next, _)| next)
+    }
+
+    /// [`take`](Self::take), and, item by item in the page's order, whether it is new to the
+    /// search: an item read on an earlier page is not (products or orders added while a search
+    /// is read shift others onto later pages). An item without an id counts as new, for its
+    /// reader to refuse.
+    pub(crate) fn take_fresh<P: Page<Id = I>>(
+        &mut self,
+        page: &P,
+    ) -> Result<(Next, Vec<bool>), Error> {
         let (offset, count, total) = numbers(page)?;
         check_offset(self.next, offset)?;
         self.read += 1;
         let bound = *self.bound.get_or_insert_with(|| {
             let per_page = page
-                .limit
+                .limit()
                 .and_then(|limit| u32::try_from(limit).ok())
                 .filter(|&limit| limit > 0)
                 .unwrap_or(count)
@@ -93,27 +171,38 @@ impl Pages {
                 self.read, bound.pages, bound.total, bound.per_page
             )));
         }
-        let ids: Vec<i64> = page.items.iter().filter_map(|item| item.id).collect();
-        let new = ids.iter().filter(|id| self.seen.insert(**id)).count();
-        if !ids.is_empty() && new == 0 {
+        let (mut with_ids, mut new) = (0, 0);
+        let fresh: Vec<bool> = page
+            .ids()
+            .map(|id| {
+                let Some(id) = id else { return true };
+                let is_new = self.seen.insert(id.clone());
+                with_ids += 1;
+                new += usize::from(is_new);
+                is_new
+            })
+            .collect();
+        if with_ids > 0 && new == 0 {
             return Err(unreadable(format!(
-                "the page at offset {offset} holds only products read already: the search \
-                 repeats itself"
+                "the page at offset {offset} holds only {} read already: the search repeats \
+                 itself",
+                P::ITEMS
             )));
         }
         let end = offset.saturating_add(count);
         // An empty page: the search ended before its total.
         if end >= total || count == 0 {
-            return Ok(Next::Done);
+            return Ok((Next::Done, fresh));
         }
         self.next = end;
-        Ok(Next::Offset(end))
+        Ok((Next::Offset(end), fresh))
     }
 }
 
 /// A page's offset, count and total, which paging needs.
-fn numbers(page: &ProductPage) -> Result<(u32, u32, u32), Error> {
-    let (Some(offset), Some(count), Some(total)) = (page.offset, page.count, page.total) else {
+fn numbers(page: &impl Page) -> Result<(u32, u32, u32), Error> {
+    let (Some(offset), Some(count), Some(total)) = (page.offset(), page.count(), page.total())
+    else {
         return Err(unreadable(
             "a search page without its offset, count or total".into(),
         ));
@@ -469,6 +558,45 @@ mod tests {
         let mut pages = Pages::new();
         assert_eq!(pages.take(&page(0, 2, 5, 100, 1)).unwrap(), Next::Offset(2));
         assert_eq!(pages.take(&page(2, 0, 5, 100, 3)).unwrap(), Next::Done);
+    }
+
+    fn order_page(offset: i32, total: i32, ids: &[&str]) -> OrderPage {
+        let items: Vec<_> = ids.iter().map(|id| serde_json::json!({"id": id})).collect();
+        serde_json::from_value(serde_json::json!({
+            "offset": offset, "count": ids.len(), "total": total, "limit": 100, "items": items,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn pages_of_orders_follow_the_same_rules_by_their_text_ids() {
+        let mut pages = Pages::new();
+        let (next, fresh) = pages
+            .take_fresh(&order_page(0, 3, &["XJ12H", "K8XTQ"]))
+            .unwrap();
+        assert_eq!((next, fresh), (Next::Offset(2), vec![true, true]));
+        // An order pushed onto the next page by one placed meanwhile: not new, not an error.
+        let (next, fresh) = pages
+            .take_fresh(&order_page(2, 4, &["K8XTQ", "EBJFT"]))
+            .unwrap();
+        assert_eq!((next, fresh), (Next::Done, vec![false, true]));
+        // A page of orders all read already.
+        let mut pages = Pages::new();
+        pages.take(&order_page(0, 3, &["XJ12H", "K8XTQ"])).unwrap();
+        let why = detail(
+            pages
+                .take(&order_page(2, 3, &["XJ12H", "K8XTQ"]))
+                .unwrap_err(),
+        );
+        assert!(why.contains("only orders read already"), "{why}");
+        // The offset ignored, and an empty page.
+        let mut pages = Pages::new();
+        pages.take(&order_page(0, 3, &["XJ12H", "K8XTQ"])).unwrap();
+        let why = detail(pages.take(&order_page(0, 3, &["EBJFT"])).unwrap_err());
+        assert!(why.contains("offset 2"), "{why}");
+        let mut pages = Pages::new();
+        pages.take(&order_page(0, 3, &["XJ12H", "K8XTQ"])).unwrap();
+        assert_eq!(pages.take(&order_page(2, 3, &[])).unwrap(), Next::Done);
     }
 
     fn slot(offset: u32, limit: u32) -> Slot {
