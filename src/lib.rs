@@ -32,14 +32,14 @@
 //!
 //! Every call returns one [`Error`], and the most important thing it says is
 //! [`Error::may_have_been_applied`]: a stock delta is not idempotent, so sending it again after
-//! an error that may have applied it could move the stock twice. A read (a search, a product or
-//! variation read, a batch of reads, a batch's status) applies nothing: every error of a read
-//! says `false`, and its text never says otherwise.
+//! an error that may have applied it could move the stock twice. A read (a search, a product,
+//! variation or order read, a batch of reads, a batch's status) applies nothing: every error of
+//! a read says `false`, and its text never says otherwise.
 //!
 //! | variant | when | may have been applied | retried automatically |
 //! |---|---|---|---|
 //! | [`Config`](Error::Config) | bad token, base URL, environment, durations, a webhook verifier's settings | no (nothing sent) | no |
-//! | [`InvalidInput`](Error::InvalidInput) | zero id or delta, a delta or count out of range, a bad SKU, key, per-call setting, bulk setting or plan | no (nothing sent) | no |
+//! | [`InvalidInput`](Error::InvalidInput) | zero id or delta, a delta or count out of range, a bad SKU, order id, order filter, key, per-call setting, bulk setting or plan | no (nothing sent) | no |
 //! | [`Connect`](Error::Connect) | connection refused, DNS or TLS failure, connect timeout | no (never reached Ecwid) | yes, capped exponential backoff with full jitter |
 //! | [`RateLimited`](Error::RateLimited) (429) | over Ecwid's limit; Ecwid ignores the request | no | yes, after `Retry-After` (HTTP date or seconds; 1 to 2 s when absent), unless longer than the cap or past the deadline |
 //! | [`Api`](Error::Api) 4xx | refused (400, 402, 403, 404, 405, 408, 409, 415, 422, and any 3xx) | no | no |
@@ -77,6 +77,7 @@ mod ids;
 mod limiter;
 mod options;
 mod order_status;
+pub mod orders;
 mod paging;
 mod reads;
 mod retry;
