@@ -8,13 +8,13 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::{
-    builder::check_setting,
     client::{CallOptions, Failed},
     generated::types::{
         BatchRequestItem, BatchRequestItemMethod, BatchResponseItem, BatchResponseItemStatus,
         BatchStatus, BatchStatusStatus,
     },
     retry::Repeat,
+    settings::check_setting,
     transport::ErrorFields,
     Client, Error, RequestOptions,
 };

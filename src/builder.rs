@@ -16,6 +16,7 @@ use crate::{
     client::{Client, Inner},
     limiter::{Limiter, RateLimit},
     retry::RetryPolicy,
+    settings::check_setting,
     transport::Redactor,
     Error, StoreId, TimeSource,
 };
@@ -33,24 +34,6 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(120);
 /// Default least time an attempt is given: a request is sent only while at least this much of
 /// the call's deadline is left (never more than the attempt timeout or half the deadline).
 pub const DEFAULT_MIN_ATTEMPT_TIME: Duration = Duration::from_secs(1);
-
-/// The longest duration any setting accepts (timeouts, deadline, rate-limit window, retry
-/// waits, bulk polling): one day. Longer ones are refused before anything is sent.
-pub const MAX_SETTING: Duration = Duration::from_secs(24 * 60 * 60);
-
-/// Checks a duration setting: at most [`MAX_SETTING`], and not zero unless `zero_ok`.
-pub(crate) fn check_setting(name: &str, value: Duration, zero_ok: bool) -> Result<(), String> {
-    if value.is_zero() && !zero_ok {
-        return Err(format!("the {name} must not be zero"));
-    }
-    if value > MAX_SETTING {
-        return Err(format!(
-            "the {name} ({value:?}) is longer than the longest accepted, {} hours",
-            MAX_SETTING.as_secs() / 3600
-        ));
-    }
-    Ok(())
-}
 
 /// Configures a [`Client`]. Setters take and return the builder by value.
 pub struct ClientBuilder {
@@ -257,7 +240,7 @@ impl ClientBuilder {
     /// Fails with [`Error::Config`] on a zero store id, an empty or malformed token, a base URL
     /// that is not https (or http to loopback) or that carries credentials, a query, a fragment
     /// or the token, a zero timeout, deadline or rate limit, and any duration (timeouts,
-    /// deadline, rate-limit window, retry waits) longer than [`MAX_SETTING`].
+    /// deadline, rate-limit window, retry waits) longer than [`MAX_SETTING`](crate::MAX_SETTING).
     pub fn build(self) -> Result<Client, Error> {
         let store_id = self
             .store_id

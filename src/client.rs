@@ -16,10 +16,10 @@ use tokio::time::Instant;
 use tracing::{field, Instrument};
 
 use crate::{
-    builder::MAX_SETTING,
     generated::{self, types::EcwidError},
     limiter::Limiter,
     retry::{self, Decision, Repeat, RetryPolicy, Stop},
+    settings::MAX_SETTING,
     transport::{self, CallContext, Redactor, Scrub},
     CombinationId, Error, ProductId, StockItem, StoreId,
 };

@@ -82,6 +82,7 @@ mod paging;
 mod reads;
 mod retry;
 mod sets;
+mod settings;
 mod stock;
 mod sync;
 mod time;
@@ -91,7 +92,7 @@ pub use adjust::AdjustStock;
 pub use batch::KEY_WINDOW;
 pub use builder::{
     ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DEADLINE,
-    DEFAULT_MIN_ATTEMPT_TIME, DEFAULT_TIMEOUT, MAX_SETTING,
+    DEFAULT_MIN_ATTEMPT_TIME, DEFAULT_TIMEOUT,
 };
 pub use bulk::{
     BulkItem, BulkPlan, BulkReport, BulkRun, BulkSummary, ItemOutcome, Progress, MAX_BATCH_SIZE,
@@ -112,6 +113,7 @@ pub use order_status::{FulfillmentStatus, PaymentStatus};
 pub use reads::{FindSku, FindSkus, ReadStock, SkuMatch, SkuReport};
 pub use retry::RetryPolicy;
 pub use sets::{SetStock, MAX_QUANTITY};
+pub use settings::MAX_SETTING;
 pub use stock::{ItemStock, Stock, StockAdjustment, StockChange, StockItem};
 pub use sync::{
     ApplySync, PlanSync, SyncMode, SyncOutcome, SyncPlan, SyncReport, SyncRow, SyncStatus,

@@ -3,7 +3,7 @@
 
 use std::{future::Future, pin::Pin, time::Duration};
 
-use crate::{builder::check_setting, client::CallOptions, Error};
+use crate::{client::CallOptions, settings::check_setting, Error};
 
 /// Settings for one call that override the client's
 /// ([`ClientBuilder::deadline`](crate::ClientBuilder::deadline) and

@@ -68,7 +68,7 @@ impl RetryPolicy {
             ("retry policy's initial backoff", self.initial_backoff),
             ("retry policy's longest backoff", self.max_backoff),
         ] {
-            crate::builder::check_setting(name, value, true)?;
+            crate::settings::check_setting(name, value, true)?;
         }
         Ok(())
     }

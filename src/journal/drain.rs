@@ -53,11 +53,11 @@ use serde_json::Value;
 use super::{event::to_ms, ClaimedRun, EventRecord, EventState, Journal, JournalError, PlanFn};
 use crate::{
     batch::{Polling, KEY_WINDOW},
-    builder::check_setting,
     bulk::outcome::failed_with_5xx,
     client::CallOptions,
     options::request_builder,
     retry::Repeat,
+    settings::check_setting,
     BulkPlan, BulkReport, Client, Error, ItemOutcome, RequestOptions, MAX_BATCH_SIZE, MAX_SETTING,
 };
 
