@@ -1,5 +1,5 @@
 //! The one public [`Error`]. How the transport's raw outcomes map into it is in
-//! `transport.rs`.
+//! `transport/outcome.rs`.
 //!
 //! The most important fact an error carries for a stock sync is whether the delta may have been
 //! applied: see [`Error::may_have_been_applied`].
@@ -350,5 +350,48 @@ impl Error {
     /// `true` for Ecwid's `403 INVALID_API_TOKEN`.
     pub(crate) fn is_invalid_token(&self) -> bool {
         self.status() == Some(403) && self.error_code() == Some("INVALID_API_TOKEN")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_server_failures_and_unknown_outcomes_may_have_been_applied() {
+        let api = |status| Error::Api {
+            status,
+            error_code: None,
+            error_message: None,
+            args: Vec::new(),
+            read: false,
+        };
+        for status in [400, 402, 403, 404, 405, 408, 409, 415, 422] {
+            assert!(!api(status).may_have_been_applied(), "{status}");
+        }
+        for status in [500, 502, 503, 504] {
+            assert!(api(status).may_have_been_applied(), "{status}");
+        }
+        assert!(!Error::TokenRejected.may_have_been_applied());
+        let timeout = Error::Timeout {
+            source: None,
+            read: false,
+        };
+        assert!(timeout.may_have_been_applied());
+        let invalid = Error::InvalidResponse {
+            status: Some(200),
+            detail: String::new(),
+            read: false,
+        };
+        assert!(invalid.may_have_been_applied());
+        // The same errors of a read: nothing applied, and their text does not say otherwise;
+        // they are still errors after which a read is sent again.
+        for error in [api(500), timeout, invalid] {
+            let read = error.of_a_read();
+            assert!(!read.may_have_been_applied(), "{read:?}");
+            assert!(read.is_unanswered(), "{read:?}");
+            assert!(!read.to_string().contains("applied"), "{read}");
+        }
+        assert!(!api(404).of_a_read().is_unanswered());
     }
 }
