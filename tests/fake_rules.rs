@@ -421,7 +421,9 @@ async fn low_stock_notifications_are_recorded_at_or_below_the_warning_limit() {
     );
 }
 
-#[tokio::test]
+/// Under tokio's paused clock the fake's clock stands still, so the six requests arrive within
+/// the one-second window however slowly they are made: only `advance_clock` moves it.
+#[tokio::test(start_paused = true)]
 async fn past_the_rate_limit_a_request_gets_429_with_retry_after_and_is_not_applied() {
     let fake = shop()
         .rate_limit(RateLimit::new(5, Duration::from_secs(1)))
@@ -449,7 +451,9 @@ async fn past_the_rate_limit_a_request_gets_429_with_retry_after_and_is_not_appl
     assert_eq!(red(&fake), Some(Stock::Quantity(4)));
 }
 
-#[tokio::test]
+/// Under tokio's paused clock only `advance_clock` moves the fake's clock: the wait left is
+/// exactly 7.5 s, however long the requests take.
+#[tokio::test(start_paused = true)]
 async fn retry_after_rounds_the_wait_up_to_whole_seconds() {
     let fake = shop()
         .rate_limit(RateLimit::new(1, Duration::from_secs(10)))
