@@ -4,9 +4,9 @@
 mod common;
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ecwid_inventory::{ItemOutcome, Progress};
+use ecwid_inventory::{ItemOutcome, Progress, TimeSource, DEFAULT_DEADLINE, DEFAULT_TIMEOUT};
 use ecwid_inventory_fake::{Fault, Route};
 use serde_json::{json, Value};
 
@@ -95,19 +95,50 @@ async fn a_chunk_creating_for_longer_than_the_key_is_remembered_is_not_created_a
 }
 
 /// A create near the end of the deduplication window gets only what is left of the window,
-/// even when the client's own deadline would allow more: an attempt or retry past it could
+/// even when the client's own limits would allow more: an attempt or retry past it could
 /// apply the chunk twice. The attempt is cut when the window ends, and not retried.
 #[tokio::test]
 async fn a_create_near_the_end_of_its_key_window_is_cut_there_and_not_retried() {
+    // What is left of the window when the run starts: less than an attempt's timeout and the
+    // call's deadline, so only the window can cut the attempt.
+    const LEFT: Duration = Duration::from_secs(10);
+    assert!(LEFT < DEFAULT_TIMEOUT && LEFT < DEFAULT_DEADLINE);
     let fake = numbered(10).start().await.unwrap();
-    let plan = client(&fake).plan_bulk(one_per_variation(10), 10).unwrap();
-    // A crash left the chunk `creating` 300 ms short of the window; Ecwid now answers slowly.
+    // The client's wall clock stands still: the key is exactly as old as the plan says when the
+    // run reads its age, however long the run takes to start.
+    let now = SystemTime::now();
+    let client = fake
+        .client_builder(TOKEN)
+        .no_rate_limit()
+        .time_source(TimeSource::new(move || now))
+        .build()
+        .unwrap();
+    let plan = client.plan_bulk(one_per_variation(10), 10).unwrap();
+    // A crash left the chunk `creating`, LEFT short of the window; Ecwid now answers a second
+    // after the window has ended (well within the fake's wait for the ledger below).
     let mut plan = serde_json::to_value(&plan).unwrap();
-    let nearly = 55 * 60 * 1000 - 300;
+    let made = now - (Duration::from_secs(55 * 60) - LEFT);
     plan["chunks"][0]["state"] = json!({"state": "creating"});
-    plan["keysMadeUnixMs"] = json!(unix_ms() - nearly);
-    fake.inject_fault(Route::BatchCreate, 1, Fault::Delay(ms(3_000)));
-    let report = resume(&fake, serde_json::from_value(plan).unwrap()).await;
+    plan["keysMadeUnixMs"] = json!(made.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64);
+    fake.inject_fault(
+        Route::BatchCreate,
+        1,
+        Fault::Delay(LEFT + Duration::from_secs(1)),
+    );
+    let run = client
+        .resume_bulk(serde_json::from_value(plan).unwrap())
+        .poll_interval(ms(5), ms(50))
+        .send();
+    // Once the create has reached the fake, tokio's clock is paused: the end of the window (the
+    // client's timer) and the slow answer (the fake's) then come in the order of their times,
+    // however loaded the machine, and without waiting for them.
+    let (report, ()) = tokio::join!(run, async {
+        fake.wait_until(|fake| !creates(fake).is_empty())
+            .await
+            .unwrap();
+        tokio::time::pause();
+    });
+    let report = report.unwrap();
     // The attempt was cut when the window ended, and not retried: the outcome is unknown (the
     // slow create does land), never "applied" on the strength of a late answer.
     assert!(
