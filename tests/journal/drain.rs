@@ -503,10 +503,10 @@ async fn a_stalled_worker_whose_run_was_taken_over_stops_and_the_run_finishes_on
                     .await
             })
         };
-        // The quick worker reads the held batch too, then Ecwid runs it.
-        fake.wait_until(|fake| fake.journal().iter().filter(|r| r.method == "GET").count() >= 4)
-            .await
-            .unwrap();
+        // Ecwid runs the batch only once the quick worker holds the run: until its takeover is
+        // saved, the slow worker's expired lease is still the run's, so its writes pass. (The
+        // status reads cannot tell: the slow worker keeps reading the held batch meanwhile.)
+        wait_for_worker(&backend, "quick").await;
         fake.resume_batches();
         let error = slow_drain.await.unwrap().unwrap_err();
         assert!(!error.may_have_been_applied(), "{on}");
@@ -525,6 +525,24 @@ async fn a_stalled_worker_whose_run_was_taken_over_stops_and_the_run_finishes_on
         assert_applied_once(&fake, 40);
         assert_journal_applied(&backend.journal, 40).await;
     }
+}
+
+/// Waits (at most 30 s, reading the journal's database every 5 ms) until the one open run is
+/// held by `worker`.
+async fn wait_for_worker(backend: &Backend, worker: &str) {
+    let sql = "SELECT worker FROM ecwid_journal_runs WHERE closed_at_ms IS NULL";
+    let mut held = Vec::new();
+    for _ in 0..6000 {
+        held = backend.raw_query(sql).await;
+        if held == [[worker]] {
+            return;
+        }
+        tokio::time::sleep(ms(5)).await;
+    }
+    panic!(
+        "{}: the open runs are held by {held:?}, not {worker}",
+        backend.name
+    );
 }
 
 /// Installs, on the journal's own database, a trigger that fails every save of a run whose
