@@ -1,22 +1,17 @@
-//! Ecwid's batch API: tickets, a FIFO queue and a background worker per store (running a
-//! batch's items one after another, or up to [`MAX_PARALLEL_ITEMS`] at once under
-//! `allowParallelMode`), and the one-hour memory of deduplication keys.
+//! Ecwid's batch API, as the fake keeps it: tickets, a FIFO queue per store, each batch's
+//! statuses and results, and the one-hour memory of deduplication keys. Running the items is
+//! the [batch worker](super::batch_worker)'s job.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::StatusCode;
 use serde_json::Value;
-use tokio::sync::Notify;
-use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::answer::Answer;
 use super::records::{Origin, RequestId};
-use super::routes::{Body, Caller, Endpoint, Query};
-use super::state::{Config, State};
-use super::Shared;
+use super::request::{Caller, Endpoint, Query};
 use ecwid_inventory::generated::types::{
     BatchRequestItem, BatchResponseItem, BatchResponseItemStatus, BatchStatus, BatchStatusStatus,
     BatchTicket,
@@ -205,7 +200,7 @@ impl Batches {
 
     /// Takes the store's next queued batch, unless the fake is paused, with how many of its
     /// items may run at once. An empty batch completes here.
-    fn start_next(&mut self, store: StoreId) -> Option<(String, usize)> {
+    pub(crate) fn start_next(&mut self, store: StoreId) -> Option<(String, usize)> {
         if self.paused {
             return None;
         }
@@ -226,7 +221,7 @@ impl Batches {
 
     /// Hands out the next item of a running batch to run, with its endpoint and method;
     /// `None` when none is left to start (all started, or the batch stopped at a failure).
-    fn start_item(&mut self, ticket: &str) -> Option<(usize, Option<Endpoint>, String)> {
+    pub(crate) fn start_item(&mut self, ticket: &str) -> Option<(usize, Option<Endpoint>, String)> {
         let batch = self.by_ticket.get_mut(ticket)?;
         let index = batch.started;
         let item = batch.items.get(index)?;
@@ -237,6 +232,58 @@ impl Batches {
             .map_or(item.path.as_str(), |(path, _)| path);
         let endpoint = Endpoint::from_store_path(batch.store, path);
         Some((index, endpoint, item.method.to_string()))
+    }
+
+    /// Item `index` of a batch, with its store and who it runs as: the token that created the
+    /// batch, its changes recorded as the batch's.
+    pub(crate) fn item_to_run(
+        &self,
+        ticket: &str,
+        index: usize,
+    ) -> Option<(StoreId, Caller, BatchRequestItem)> {
+        let batch = self.by_ticket.get(ticket)?;
+        let item = batch.items.get(index).cloned()?;
+        let caller = Caller {
+            token: batch.token,
+            origin: Origin::Batch {
+                ticket: ticket.to_owned(),
+                created_by: batch.created_by,
+                index,
+            },
+        };
+        Some((batch.store, caller, item))
+    }
+
+    /// Records the answer item `index` of a running batch got; a failure in a batch that stops
+    /// on it marks every item not yet started as not executed.
+    pub(crate) fn finish_item(&mut self, ticket: &str, index: usize, answer: Answer) {
+        let failed = !answer.status.is_success();
+        let batch = self
+            .by_ticket
+            .get_mut(ticket)
+            .expect("a running batch is never removed");
+        batch.results[index] = Some(ItemResult {
+            status: if failed {
+                BatchResponseItemStatus::Failed
+            } else {
+                BatchResponseItemStatus::Completed
+            },
+            http: Some((answer.status, answer.body)),
+        });
+        batch.finished += 1;
+        if failed && batch.stop_on_first_failure {
+            for slot in &mut batch.results[batch.started..] {
+                *slot = Some(ItemResult {
+                    status: BatchResponseItemStatus::NotExecuted,
+                    http: None,
+                });
+            }
+            batch.finished += batch.items.len() - batch.started;
+            batch.started = batch.items.len();
+        }
+        if batch.finished == batch.items.len() {
+            batch.status = BatchStatusStatus::Completed;
+        }
     }
 }
 
@@ -323,120 +370,5 @@ fn render<'a>(
         http_status_line: line,
         http_body: None,
         escaped_http_body: None,
-    }
-}
-
-impl State {
-    /// Runs item `index` of a running batch and records its result; a failure in a batch
-    /// that stops on it marks every item not yet started as not executed.
-    fn run_batch_item(&mut self, config: &Config, ticket: &str, index: usize) {
-        let Some(batch) = self.batches.by_ticket.get(ticket) else {
-            return;
-        };
-        let Some(item) = batch.items.get(index).cloned() else {
-            return;
-        };
-        let (store, caller) = (
-            batch.store,
-            Caller {
-                token: batch.token,
-                origin: Origin::Batch {
-                    ticket: ticket.to_owned(),
-                    created_by: batch.created_by,
-                    index,
-                },
-            },
-        );
-        let (path, query) = match item.path.split_once('?') {
-            Some((path, query)) => (path, Some(query)),
-            None => (item.path.as_str(), None),
-        };
-        let answer = match Endpoint::from_store_path(store, path) {
-            Some(endpoint) => self.execute(
-                config,
-                &caller,
-                &item.method.to_string(),
-                endpoint,
-                query,
-                Body::Json(Value::Object(item.body)),
-            ),
-            None => Answer::error(
-                StatusCode::NOT_FOUND,
-                "NOT_FOUND",
-                format!("No API endpoint at {path}"),
-            ),
-        };
-        let failed = !answer.status.is_success();
-        let batch = self
-            .batches
-            .by_ticket
-            .get_mut(ticket)
-            .expect("a running batch is never removed");
-        batch.results[index] = Some(ItemResult {
-            status: if failed {
-                BatchResponseItemStatus::Failed
-            } else {
-                BatchResponseItemStatus::Completed
-            },
-            http: Some((answer.status, answer.body)),
-        });
-        batch.finished += 1;
-        if failed && batch.stop_on_first_failure {
-            for slot in &mut batch.results[batch.started..] {
-                *slot = Some(ItemResult {
-                    status: BatchResponseItemStatus::NotExecuted,
-                    http: None,
-                });
-            }
-            batch.finished += batch.items.len() - batch.started;
-            batch.started = batch.items.len();
-        }
-        if batch.finished == batch.items.len() {
-            batch.status = BatchStatusStatus::Completed;
-        }
-    }
-}
-
-/// A store's batch worker: runs its queued batches one after another. A batch's items run one
-/// at a time in order, or up to [`MAX_PARALLEL_ITEMS`] at once under `allowParallelMode`
-/// (started in order, finished in any order, as in Ecwid). Each item runs under the lock (so
-/// atomic, like a REST request), after the configured item delay and, for a product search,
-/// the page time: waits that parallel items spend together.
-pub(crate) async fn worker(shared: Arc<Shared>, store: StoreId, wake: Arc<Notify>) {
-    loop {
-        let notified = wake.notified();
-        tokio::pin!(notified);
-        // Registered before looking at the queue, so a batch queued meanwhile still wakes us.
-        notified.as_mut().enable();
-        let next = shared.lock().batches.start_next(store);
-        let Some((ticket, at_once)) = next else {
-            notified.await;
-            continue;
-        };
-        tracing::debug!(%store, %ticket, at_once, "fake store: batch started");
-        let mut running = JoinSet::new();
-        loop {
-            while running.len() < at_once {
-                let Some((index, endpoint, method)) = shared.lock().batches.start_item(&ticket)
-                else {
-                    break;
-                };
-                let wait =
-                    shared.config.batch_item_delay + shared.config.server_time(endpoint, &method);
-                let (shared, ticket) = (Arc::clone(&shared), ticket.clone());
-                running.spawn(async move {
-                    if !wait.is_zero() {
-                        tokio::time::sleep(wait).await;
-                    }
-                    shared.lock().run_batch_item(&shared.config, &ticket, index);
-                    shared.changed();
-                });
-            }
-            if running.join_next().await.is_none() {
-                break;
-            }
-        }
-        tracing::debug!(%store, %ticket, "fake store: batch completed");
-        shared.changed();
     }
 }

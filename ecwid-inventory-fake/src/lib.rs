@@ -196,12 +196,15 @@
 mod answer;
 mod auth;
 mod batch;
+mod batch_worker;
 mod catalog;
+mod config;
 pub mod demo;
 mod faults;
 mod fields;
 mod products;
 mod records;
+mod request;
 mod routes;
 mod server;
 mod state;
@@ -231,7 +234,8 @@ pub use ecwid_inventory::{Stock, StockChange};
 pub use wait::{WaitTimeout, WAIT_TIMEOUT};
 
 use catalog::{Catalog, Target};
-use state::{Config, State};
+use config::Config;
+use state::State;
 use time::Clock;
 
 use ecwid_inventory::{Client, ClientBuilder, RateLimit, StockItem, StoreId};
@@ -408,7 +412,11 @@ impl FakeStoreBuilder {
         });
         let mut tasks = JoinSet::new();
         for (&store, waker) in &shared.config.batch_wakers {
-            tasks.spawn(batch::worker(Arc::clone(&shared), store, Arc::clone(waker)));
+            tasks.spawn(batch_worker::worker(
+                Arc::clone(&shared),
+                store,
+                Arc::clone(waker),
+            ));
         }
         let server = tokio::spawn(server::serve(listener, Arc::clone(&shared), tasks));
         tracing::debug!(%addr, "fake store: listening");

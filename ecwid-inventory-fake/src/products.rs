@@ -10,7 +10,7 @@ use hyper::StatusCode;
 use super::answer::Answer;
 use super::catalog::{Counter, Missing, OwnStock, ProductState, Target};
 use super::fields::Fields;
-use super::routes::{parse_id, Query};
+use super::request::{parse_id, Query};
 use super::state::{not_found, State};
 use super::time::{format_date, parse_time};
 use ecwid_inventory::generated::types::{

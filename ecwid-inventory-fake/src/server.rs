@@ -26,7 +26,7 @@ use super::answer::Answer;
 use super::auth::credential;
 use super::faults::Fault;
 use super::records::{RecordedRequest, RequestId};
-use super::routes::{Endpoint, HttpRequest};
+use super::request::{Endpoint, HttpRequest};
 use super::Shared;
 
 /// Returned by the service to make hyper drop the connection without writing a response.

@@ -1,52 +1,25 @@
-//! What the fake knows: its fixed configuration, and the state requests move (the catalog, the
-//! records, the rate-limit windows, scripted faults, batches), with the stock changes themselves:
-//! adjustments (deltas) and sets.
+//! What the fake remembers: the state requests move (the catalog, the records, the rate-limit
+//! windows, scripted faults, batches), with the stock changes themselves: adjustments (deltas)
+//! and sets.
 //!
 //! Everything here is synchronous and runs under the fake's one lock, so each request is
 //! atomic.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Duration;
 
 use hyper::StatusCode;
-use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::answer::Answer;
-use super::auth::{FakeToken, Window};
+use super::auth::Window;
 use super::batch::Batches;
 use super::catalog::{Catalog, Missing, Target};
-use super::faults::{FaultQueue, Route};
+use super::faults::FaultQueue;
 use super::records::{LedgerEntry, LowStockNotification, Origin, RecordedRequest};
-use super::routes::Endpoint;
 use super::time::Clock;
 use super::{PRODUCT_NEGATIVE_STOCK_WARNING, VARIATION_NEGATIVE_STOCK_WARNING};
 use ecwid_inventory::generated::types::{StockUpdate, StockUpdateResult};
-use ecwid_inventory::{CombinationId, RateLimit, Stock, StockChange, StockItem, StoreId};
-
-/// What does not change once the fake is started.
-#[derive(Debug)]
-pub(crate) struct Config {
-    pub(crate) tokens: Vec<FakeToken>,
-    pub(crate) rate_limit: Option<RateLimit>,
-    pub(crate) batch_item_delay: Duration,
-    /// How long the store takes to build one product search page.
-    pub(crate) search_page_time: Duration,
-    /// Wakes each store's batch worker.
-    pub(crate) batch_wakers: HashMap<StoreId, Arc<Notify>>,
-}
-
-impl Config {
-    /// The time the store spends on a request before answering it, whether it came over HTTP
-    /// or in a batch: a product search's page time, nothing for any other.
-    pub(crate) fn server_time(&self, endpoint: Option<Endpoint>, method: &str) -> Duration {
-        match endpoint.and_then(|endpoint| endpoint.route(method)) {
-            Some(Route::SearchProducts) => self.search_page_time,
-            _ => Duration::ZERO,
-        }
-    }
-}
+use ecwid_inventory::{CombinationId, Stock, StockChange, StockItem};
 
 /// Everything the fake remembers, behind one lock.
 #[derive(Debug)]
