@@ -14,8 +14,8 @@ use tokio::task::JoinSet;
 use super::answer::Answer;
 use super::config::Config;
 use super::request::{Body, Endpoint};
+use super::shared::Shared;
 use super::state::State;
-use super::Shared;
 use ecwid_inventory::StoreId;
 
 impl State {

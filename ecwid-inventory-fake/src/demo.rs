@@ -16,7 +16,8 @@
 //! For bulk work and whole-catalog reads, [`catalog`] makes a store of any size, and
 //! [`numbered_product`] one product with many variations.
 
-use super::{FakeToken, Product, Store, Variation};
+use super::auth::FakeToken;
+use super::catalog::{Product, Store, Variation};
 use ecwid_inventory::{CombinationId, ProductId, StoreId};
 
 /// The demo store.

@@ -207,6 +207,7 @@ mod records;
 mod request;
 mod routes;
 mod server;
+mod shared;
 mod state;
 mod time;
 mod wait;
@@ -215,8 +216,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::ExposeSecret;
@@ -228,6 +228,7 @@ pub use auth::{FakeToken, Scope};
 pub use catalog::{Product, Store, Variation};
 pub use faults::{Fault, Route};
 pub use records::{LedgerEntry, LowStockNotification, Origin, RecordedRequest, RequestId};
+pub use state::{PRODUCT_NEGATIVE_STOCK_WARNING, VARIATION_NEGATIVE_STOCK_WARNING};
 // The crate's own types, re-exported so a test of the fake needs one import: the fake's stocks
 // and ledger speak the same `Stock` and `StockChange` as the client.
 pub use ecwid_inventory::{Stock, StockChange};
@@ -235,66 +236,15 @@ pub use wait::{WaitTimeout, WAIT_TIMEOUT};
 
 use catalog::{Catalog, Target};
 use config::Config;
+use shared::Shared;
 use state::State;
 use time::Clock;
 
 use ecwid_inventory::{Client, ClientBuilder, RateLimit, StockItem, StoreId};
 
-/// The `warning` of the product endpoint when the stock became negative (Ecwid's own text,
-/// as its Java client's tests read it).
-pub const PRODUCT_NEGATIVE_STOCK_WARNING: &str = "Product has negative stock.";
-
-/// The `warning` of the variation endpoint when the stock became negative. Ecwid's text is
-/// unconfirmed: this one is the fake's choice.
-pub const VARIATION_NEGATIVE_STOCK_WARNING: &str = "Product variation has negative stock.";
-
 /// The fake's rate limit per token unless told otherwise: Ecwid's documented 600 requests a
 /// minute.
 pub const DEFAULT_RATE_LIMIT: RateLimit = RateLimit::ecwid();
-
-/// What the server tasks and the handle share.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) config: Config,
-    state: Mutex<State>,
-    /// Signalled each time the journal, the ledger, the notifications or a batch change, for
-    /// the `wait_*` methods.
-    changed: Notify,
-    /// Set when the [`FakeStore`] is dropped: work still pending then applies nothing.
-    stopped: AtomicBool,
-}
-
-impl Shared {
-    /// The state. A panic while it was held (a bug in the fake) must not hide every later
-    /// assertion behind poisoning, so poisoning is ignored.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    pub(crate) fn is_stopped(&self) -> bool {
-        self.stopped.load(Ordering::SeqCst)
-    }
-
-    /// Wakes whoever waits for the records or the batches to change. Called after the change,
-    /// once the lock is released.
-    pub(crate) fn changed(&self) {
-        self.changed.notify_waiters();
-    }
-
-    /// Notes in the journal the status a request was answered with.
-    pub(crate) fn answered(&self, id: RequestId, status: u16) {
-        {
-            let mut state = self.lock();
-            let index = usize::try_from(id.0 - 1).expect("request ids fit in memory");
-            if let Some(recorded) = state.journal.get_mut(index) {
-                recorded.status = Some(status);
-            }
-        }
-        self.changed();
-    }
-}
 
 /// Configures and starts a [`FakeStore`]. Made by [`FakeStore::builder`].
 #[derive(Debug)]
@@ -398,18 +348,16 @@ impl FakeStoreBuilder {
             .keys()
             .map(|&store| (store, Arc::new(Notify::new())))
             .collect();
-        let shared = Arc::new(Shared {
-            config: Config {
+        let shared = Arc::new(Shared::new(
+            Config {
                 tokens: self.tokens,
                 rate_limit: self.rate_limit,
                 batch_item_delay: self.batch_item_delay,
                 search_page_time: self.search_page_time,
                 batch_wakers,
             },
-            state: Mutex::new(State::new(catalog, clock)),
-            changed: Notify::new(),
-            stopped: AtomicBool::new(false),
-        });
+            State::new(catalog, clock),
+        ));
         let mut tasks = JoinSet::new();
         for (&store, waker) in &shared.config.batch_wakers {
             tasks.spawn(batch_worker::worker(
@@ -595,7 +543,7 @@ impl FakeStore {
     /// Stops the server and waits until the port is closed; every connection and batch
     /// worker has been told to stop. Dropping the store does the same without waiting.
     pub async fn shutdown(mut self) {
-        self.shared.stopped.store(true, Ordering::SeqCst);
+        self.shared.stop();
         self.server.abort();
         // Cancelled, as asked (or a panic of the fake, already reported): nothing to do.
         let _ = (&mut self.server).await;
@@ -606,7 +554,7 @@ impl Drop for FakeStore {
     fn drop(&mut self) {
         // The accept loop owns the listener and every task: aborting it stops them all. A
         // delayed request (Fault::Delay) runs on a task of its own, and sees the flag.
-        self.shared.stopped.store(true, Ordering::SeqCst);
+        self.shared.stop();
         self.server.abort();
     }
 }

@@ -27,7 +27,7 @@ use super::auth::credential;
 use super::faults::Fault;
 use super::records::{RecordedRequest, RequestId};
 use super::request::{Endpoint, HttpRequest};
-use super::Shared;
+use super::shared::Shared;
 
 /// Returned by the service to make hyper drop the connection without writing a response.
 #[derive(Debug)]

@@ -17,9 +17,16 @@ use super::catalog::{Catalog, Missing, Target};
 use super::faults::FaultQueue;
 use super::records::{LedgerEntry, LowStockNotification, Origin, RecordedRequest};
 use super::time::Clock;
-use super::{PRODUCT_NEGATIVE_STOCK_WARNING, VARIATION_NEGATIVE_STOCK_WARNING};
 use ecwid_inventory::generated::types::{StockUpdate, StockUpdateResult};
 use ecwid_inventory::{CombinationId, Stock, StockChange, StockItem};
+
+/// The `warning` of the product endpoint when the stock became negative (Ecwid's own text,
+/// as its Java client's tests read it).
+pub const PRODUCT_NEGATIVE_STOCK_WARNING: &str = "Product has negative stock.";
+
+/// The `warning` of the variation endpoint when the stock became negative. Ecwid's text is
+/// unconfirmed: this one is the fake's choice.
+pub const VARIATION_NEGATIVE_STOCK_WARNING: &str = "Product variation has negative stock.";
 
 /// Everything the fake remembers, behind one lock.
 #[derive(Debug)]

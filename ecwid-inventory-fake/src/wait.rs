@@ -7,7 +7,8 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::time::Duration;
 
-use super::{FakeStore, LedgerEntry, RecordedRequest};
+use super::records::{LedgerEntry, RecordedRequest};
+use super::FakeStore;
 
 /// How long [`FakeStore::wait_until`], [`FakeStore::wait_for_ledger`] and
 /// [`FakeStore::wait_for_journal`] wait before giving up.
@@ -124,7 +125,7 @@ impl FakeStore {
 
     async fn wait_forever(&self, mut ready: impl FnMut() -> bool) {
         loop {
-            let changed = self.shared.changed.notified();
+            let changed = self.shared.next_change();
             tokio::pin!(changed);
             // Registered before checking, so a change in between still wakes us.
             changed.as_mut().enable();
