@@ -3,7 +3,7 @@
 //!
 //! Ecwid allows 600 requests per 60 s. To keep the run short, the window shrinks and the count
 //! stays: 600 per 1 s, on the fake and on the client's limiter alike. Each run reports the
-//! requests spent (the fake's journal), the 429s among them and the wall time, checks every
+//! requests spent (the fake's recorded requests), the 429s among them and the wall time, checks every
 //! stock, and the ratios single/bulk close the report. Target: requests(single)/requests(bulk)
 //! >= 100.
 //!

@@ -129,10 +129,10 @@ fn verify(fake: &FakeStore, config: &Config, what: &str) {
 }
 
 fn figures(fake: &FakeStore, wall: Duration) -> Figures {
-    let journal = fake.journal();
+    let requests = fake.requests();
     Figures {
-        requests: journal.len(),
-        rate_limited: journal.iter().filter(|r| r.status == Some(429)).count(),
+        requests: requests.len(),
+        rate_limited: requests.iter().filter(|r| r.status == Some(429)).count(),
         wall,
         recording: None,
         journal: None,

@@ -51,8 +51,8 @@ async fn main() {
     common::sell_small_tees(&client, total, tasks).await;
     let elapsed = started.elapsed();
 
-    let journal = fake.journal();
-    let rejected = journal.iter().filter(|r| r.status == Some(429)).count();
+    let requests = fake.requests();
+    let rejected = requests.iter().filter(|r| r.status == Some(429)).count();
     let after = fake.stock(
         demo::STORE,
         StockItem::Variation {
@@ -79,7 +79,7 @@ async fn main() {
         "  wall time                     {:8.3} s",
         elapsed.as_secs_f64()
     );
-    println!("  requests sent                 {:8}", journal.len());
+    println!("  requests sent                 {:8}", requests.len());
     println!("  429 answers                   {rejected:8}");
     println!("  achieved rate after the burst {achieved:8.1} requests/s");
     println!("  allowed rate                  {allowed:8.1} requests/s");

@@ -107,8 +107,8 @@ async fn parent() {
         first = first.min(times.next().unwrap().parse().unwrap());
         last = last.max(times.next().unwrap().parse().unwrap());
     }
-    let journal = fake.journal();
-    let rejected = journal.iter().filter(|r| r.status == Some(429)).count();
+    let requests = fake.requests();
+    let rejected = requests.iter().filter(|r| r.status == Some(429)).count();
     assert_eq!(
         fake.ledger().len(),
         total as usize,

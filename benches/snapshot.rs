@@ -15,7 +15,7 @@
 //!   page reads a batch runs inside the store.
 //!
 //! What the fake itself spends (its CPU, on the same 2 cores as the client) is paid as it
-//! comes, by both ways. Each run reports the requests spent (the fake's journal), the 429s
+//! comes, by both ways. Each run reports the requests spent (the fake's recorded requests), the 429s
 //! among them and the wall time, and checks that both ways read the same items; the ratios
 //! plain/stream close the report. Goal: at most 10 requests (against 100), and at least 10x
 //! less wall time.

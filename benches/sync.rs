@@ -5,7 +5,7 @@
 //!
 //! Ecwid allows 600 requests per 60 s; the window shrinks and the count stays, 600 per 1 s on
 //! the fake and on the client's limiter alike, and the batch poll intervals shrink with it.
-//! Each run reports the requests spent (the fake's journal), the 429s among them and the wall
+//! Each run reports the requests spent (the fake's recorded requests), the 429s among them and the wall
 //! time, and checks every target's stock and that each differing SKU was changed once; the
 //! ratios plain/sync close the report. Goal: at most 20 requests, zero 429s, stocks exact.
 //!

@@ -105,14 +105,14 @@ async fn run() -> Result<bool, Box<dyn std::error::Error>> {
         summary.not_sent,
         summary.unknown,
     );
-    let journal = fake.journal();
-    let creates = journal.iter().filter(|r| r.method == "POST").count();
-    let rate_limited = journal.iter().filter(|r| r.status == Some(429)).count();
+    let requests = fake.requests();
+    let creates = requests.iter().filter(|r| r.method == "POST").count();
+    let rate_limited = requests.iter().filter(|r| r.status == Some(429)).count();
     println!(
         "Rate-limited requests spent: {} ({creates} batch creates, {} status reads; {rate_limited} answered 429) \
          instead of {ITEMS} one by one",
-        journal.len(),
-        journal.len() - creates,
+        requests.len(),
+        requests.len() - creates,
     );
 
     let mut wrong = 0;
@@ -163,7 +163,7 @@ async fn sync_counts(
         "\nSetting {} warehouse counts from examples/warehouse.csv, keyed by SKU",
         counts.len()
     );
-    let sent_before = fake.journal().len();
+    let sent_before = fake.requests().len();
 
     let found = client.find_skus(counts.iter().map(|(sku, _)| *sku)).await?;
     for sku in found.not_found() {
@@ -176,13 +176,13 @@ async fn sync_counts(
             Some(BulkItem::set(item.item, *count))
         })
         .collect();
-    let lookups = fake.journal().len() - sent_before;
+    let lookups = fake.requests().len() - sent_before;
     let report = client
         .bulk_adjust(items.clone())
         .poll_interval(Duration::from_millis(50), Duration::from_millis(250))
         .send()
         .await?;
-    let spent = fake.journal().len() - sent_before;
+    let spent = fake.requests().len() - sent_before;
     println!(
         "  {} counts set ({} updated) for {spent} rate-limited requests: {lookups} to find the \
          SKUs, {} to set the counts, instead of {} one by one",

@@ -12,7 +12,7 @@ use common::*;
 
 /// GETs of a batch's status the fake received.
 fn status_reads(fake: &FakeStore) -> usize {
-    fake.journal().iter().filter(|r| r.method == "GET").count()
+    fake.requests().iter().filter(|r| r.method == "GET").count()
 }
 
 /// The chunks' states of a plan.

@@ -83,7 +83,7 @@ async fn a_chunk_creating_for_longer_than_the_key_is_remembered_is_not_created_a
     ));
     // Nothing was sent again, so nothing was applied twice.
     assert_eq!(creates(&fake).len(), 1);
-    assert_eq!(fake.journal().len(), 1);
+    assert_eq!(fake.requests().len(), 1);
     assert_ledger_once(&fake, 20);
     // The chunk is final: the plan is done, and resuming it again sends nothing.
     let saved = serde_json::to_string(report.plan()).unwrap();
@@ -91,7 +91,7 @@ async fn a_chunk_creating_for_longer_than_the_key_is_remembered_is_not_created_a
     assert!(report.plan().is_done());
     let again = resume(&fake, serde_json::from_str(&saved).unwrap()).await;
     assert_eq!(again.outcomes(), report.outcomes());
-    assert_eq!(fake.journal().len(), 1);
+    assert_eq!(fake.requests().len(), 1);
 }
 
 /// A create near the end of the deduplication window gets only what is left of the window,

@@ -282,7 +282,7 @@ async fn more_than_500_items_go_out_as_chunks_of_500() {
     let keys: HashSet<_> = creates.iter().map(dedup_key).collect();
     assert_eq!(keys.len(), 3, "each chunk has its own key");
     // Every request the bulk sync sent was a batch create or a status read.
-    assert!(fake.journal().iter().all(|r| r.path.ends_with("/batch")));
+    assert!(fake.requests().iter().all(|r| r.path.ends_with("/batch")));
     assert_stocks(&fake, &items);
     assert_ledger_once(&fake, 1_201);
 }
@@ -422,12 +422,12 @@ async fn a_batch_is_one_request_against_the_rate_limit() {
         .unwrap();
     let elapsed = started.elapsed();
     assert!(all_updated(report.outcomes()), "{:?}", report.summary());
-    let journal = fake.journal();
-    let rate_limited = journal.iter().filter(|r| r.status == Some(429)).count();
+    let requests = fake.requests();
+    let rate_limited = requests.iter().filter(|r| r.status == Some(429)).count();
     assert_eq!(rate_limited, 0, "no 429 answers");
     assert_eq!(creates(&fake).len(), 2);
     // 1,000 items one by one would need 1,000 requests, 200 s at this limit.
-    assert!(journal.len() <= 30, "{} requests", journal.len());
+    assert!(requests.len() <= 30, "{} requests", requests.len());
     assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
     assert_stocks(&fake, &items);
     assert_ledger_once(&fake, 1_000);

@@ -22,7 +22,7 @@ async fn a_crashed_run_resumes_from_its_last_checkpoint_and_applies_everything_o
     assert_eq!((plan.len(), plan.chunk_count()), (300, 3));
     let planned = serde_json::to_string(&plan).unwrap();
     assert_eq!(states(&planned), ["planned", "planned", "planned"]);
-    assert!(fake.journal().is_empty(), "planning sends nothing");
+    assert!(fake.requests().is_empty(), "planning sends nothing");
 
     // The first create goes through; the second hangs in the fake (and lands later), and the
     // program dies while it does.
@@ -153,7 +153,7 @@ async fn a_creating_chunk_is_created_again_with_its_key_and_gets_the_first_ticke
     assert_eq!(creates.len(), 2);
     assert_eq!(dedup_key(&creates[0]), dedup_key(&creates[1]));
     let statuses: Vec<_> = fake
-        .journal()
+        .requests()
         .iter()
         .filter(|r| r.method == "GET")
         .map(|r| query_value(r, "ticket").unwrap().to_owned())

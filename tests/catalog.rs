@@ -204,18 +204,18 @@ async fn the_whole_catalog_comes_once_each_for_a_handful_of_requests() {
     assert!(error.is_none(), "{error:?}");
     assert!(cursor.is_some(), "a finished stream gives its cursor");
 
-    let journal = fake.journal();
+    let requests = fake.requests();
     let spent = client.requests_sent();
     assert_eq!(
         spent,
-        journal.len() as u64,
+        requests.len() as u64,
         "the client counts what the fake received"
     );
-    let searches = journal
+    let searches = requests
         .iter()
         .filter(|r| r.method == "GET" && r.path.ends_with("/products"))
         .count();
-    let creates = journal.iter().filter(|r| r.method == "POST").count();
+    let creates = requests.iter().filter(|r| r.method == "POST").count();
     assert_eq!(searches, 1, "one search; every other page through a batch");
     // 30 pages in one batch; pages over the variation cap read again as halves in a second;
     // the half holding the big product, refused again, read without variations in a third,
@@ -256,11 +256,11 @@ async fn smaller_batches_read_the_same_catalog_in_more_rounds() {
     let client = client(&fake);
     let (all, error, _) = read_all(client.catalog_stock().stream()).await;
     assert!(error.is_none(), "{error:?}");
-    let before = fake.journal().len();
+    let before = fake.requests().len();
     let (small, error, _) = read_all(client.catalog_stock().pages_per_batch(2).stream()).await;
     assert!(error.is_none(), "{error:?}");
     assert_eq!(sorted(&small), sorted(&all));
-    let creates = fake.journal()[before..]
+    let creates = fake.requests()[before..]
         .iter()
         .filter(|r| r.method == "POST")
         .count();
@@ -300,7 +300,7 @@ async fn bad_settings_send_nothing() {
             "{what}: {error:?}"
         );
     }
-    assert!(fake.journal().is_empty());
+    assert!(fake.requests().is_empty());
 }
 
 /// An empty store is one search, and an empty stream with a cursor.
@@ -310,7 +310,7 @@ async fn an_empty_catalog_is_one_search() {
     let client = client(&fake);
     let (items, error, cursor) = read_all(client.catalog_stock().stream()).await;
     assert!(items.is_empty() && error.is_none() && cursor.is_some());
-    assert_eq!(fake.journal().len(), 1);
+    assert_eq!(fake.requests().len(), 1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -339,7 +339,7 @@ async fn a_cursor_reads_only_the_products_changed_since_the_last_read() {
     }
     // Read well after the changes, so that the next cursor is past them.
     fake.advance_clock(CURSOR_OVERLAP * 3);
-    let before = fake.journal().len();
+    let before = fake.requests().len();
     let (items, error, next) =
         read_all(client.catalog_stock().updated_since(cursor).stream()).await;
     assert!(error.is_none(), "{error:?}");
@@ -361,7 +361,7 @@ async fn a_cursor_reads_only_the_products_changed_since_the_last_read() {
         expected,
         "each changed product with its variations"
     );
-    let search = &fake.journal()[before];
+    let search = &fake.requests()[before];
     let query = search.query.as_deref().unwrap_or_default();
     assert!(
         query.contains(&format!(

@@ -167,7 +167,7 @@ async fn a_refused_create_or_bad_input_applies_nothing() {
     assert!(matches!(error, Error::InvalidInput(_)), "{error:?}");
     fake.batches_settled().await;
     assert!(fake.ledger().is_empty());
-    assert_eq!(fake.journal().len(), 1, "only the refused create");
+    assert_eq!(fake.requests().len(), 1, "only the refused create");
 }
 
 /// While the batch never completes, the call ends at its deadline with the outcome unknown,

@@ -113,7 +113,7 @@ async fn a_key_older_than_the_window_is_not_sent_again() {
         .await
         .unwrap();
     fake.advance_clock(Duration::from_secs(61 * 60));
-    let sent = fake.journal().len();
+    let sent = fake.requests().len();
     let error = demo_client(&fake)
         .adjust_stock(SMALL_TEE, -1)
         .exactly_once_key("order-8", received)
@@ -125,7 +125,7 @@ async fn a_key_older_than_the_window_is_not_sent_again() {
     assert!(*age >= Duration::from_secs(61 * 60) && *window == Duration::from_secs(55 * 60));
     assert!(error.may_have_been_applied(), "an earlier attempt may have");
     assert!(error.to_string().contains("not sent"), "{error}");
-    assert_eq!(fake.journal().len(), sent, "nothing was sent");
+    assert_eq!(fake.requests().len(), sent, "nothing was sent");
     assert_eq!(fake.ledger().len(), 1);
 
     // The same for a first attempt that was already old when this process started, and for a
@@ -137,7 +137,7 @@ async fn a_key_older_than_the_window_is_not_sent_again() {
         .await
         .unwrap_err();
     assert!(matches!(error, Error::KeyExpired { .. }), "{error:?}");
-    assert_eq!(fake.journal().len(), sent);
+    assert_eq!(fake.requests().len(), sent);
 }
 
 /// Past the key's window (its first attempt set so that 800 ms of it are left), a batch that
@@ -166,7 +166,11 @@ async fn past_the_window_the_outcome_is_unknown_and_nothing_is_resent() {
         text.contains("window") && text.contains("had not completed"),
         "{text}"
     );
-    let creates = fake.journal().iter().filter(|r| r.method == "POST").count();
+    let creates = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count();
     assert_eq!(creates, 1, "never sent again");
     assert!(fake.ledger().is_empty());
 }
@@ -210,7 +214,7 @@ async fn bad_keys_send_nothing() {
             .unwrap_err();
         assert!(matches!(error, Error::InvalidInput(_)), "{error:?}");
     }
-    assert!(fake.journal().is_empty());
+    assert!(fake.requests().is_empty());
 }
 
 /// A keyed bulk run made again by a restarted process, with the same items in the same
@@ -296,5 +300,5 @@ async fn a_keyed_bulk_run_is_checked_and_never_sent_past_the_window() {
         .outcomes()
         .iter()
         .all(|o| matches!(o, ItemOutcome::Unknown { .. })));
-    assert!(fake.journal().is_empty(), "nothing was sent");
+    assert!(fake.requests().is_empty(), "nothing was sent");
 }

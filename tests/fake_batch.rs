@@ -73,7 +73,7 @@ async fn a_batch_runs_its_items_in_order_through_the_same_rules() {
     assert_eq!(shirt(&fake), Some(Stock::Quantity(5)));
     assert_eq!(fake.low_stock_notifications().len(), 1);
     let ledger = fake.ledger();
-    let create = fake.journal()[0].id;
+    let create = fake.requests()[0].id;
     let origins: Vec<_> = ledger.iter().map(|d| d.origin.clone()).collect();
     assert_eq!(
         origins,

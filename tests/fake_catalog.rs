@@ -548,7 +548,7 @@ async fn setting_a_product_stock_lands_the_count_and_is_recorded_as_a_set() {
     assert_eq!(ledger[0].change, StockChange::Set(Stock::Quantity(7)));
     assert_eq!(ledger[0].stock_after, Stock::Quantity(7));
     assert_eq!(ledger[0].delta(), None);
-    assert_eq!(ledger[0].origin, Origin::Request(fake.journal()[0].id));
+    assert_eq!(ledger[0].origin, Origin::Request(fake.requests()[0].id));
 
     // The same set again lands the same count, and is still recorded: it was applied.
     assert_eq!(
@@ -881,7 +881,7 @@ async fn the_ledger_shows_sets_among_deltas_in_order() {
     assert_eq!(deltas, [Some(-3), None, Some(-12), None]);
     let origins: Vec<_> = fake.ledger().into_iter().map(|e| e.origin).collect();
     let requests: Vec<_> = fake
-        .journal()
+        .requests()
         .iter()
         .map(|r| Origin::Request(r.id))
         .collect();

@@ -46,7 +46,7 @@ async fn a_scripted_response_is_sent_instead_and_nothing_is_applied() {
 
     assert_eq!(delta(&fake, SHIRT_RED_PATH, -1).await.status(), 200);
     assert_eq!(red(&fake), Some(Stock::Quantity(9)));
-    let statuses: Vec<_> = fake.journal().iter().map(|r| r.status).collect();
+    let statuses: Vec<_> = fake.requests().iter().map(|r| r.status).collect();
     assert_eq!(
         statuses,
         [Some(200), Some(503), Some(502), Some(502), Some(200)]
@@ -69,10 +69,10 @@ async fn closing_before_applying_gives_the_client_an_error_and_applies_nothing()
     assert!(!error.is_status() && !error.is_timeout(), "{error:?}");
     assert!(fake.ledger().is_empty());
     assert_eq!(red(&fake), Some(Stock::Quantity(10)));
-    let journal = fake.journal();
-    assert_eq!(journal.len(), 1, "the request was read");
-    assert_eq!(journal[0].status, None);
-    assert_eq!(journal[0].body, r#"{"quantityDelta":-4}"#);
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 1, "the request was read");
+    assert_eq!(requests[0].status, None);
+    assert_eq!(requests[0].body, r#"{"quantityDelta":-4}"#);
 
     // The same client goes on over a new connection.
     let again = client
@@ -106,9 +106,9 @@ async fn closing_after_applying_applies_exactly_once_and_a_blind_retry_doubles_i
     assert_eq!(ledger.len(), 1, "applied exactly once: {ledger:?}");
     assert_eq!(ledger[0].change, StockChange::Delta(-4));
     assert_eq!(red(&fake), Some(Stock::Quantity(6)));
-    let journal = fake.journal();
-    assert_eq!(ledger[0].origin, Origin::Request(journal[0].id));
-    assert_eq!(journal[0].status, None);
+    let requests = fake.requests();
+    assert_eq!(ledger[0].origin, Origin::Request(requests[0].id));
+    assert_eq!(requests[0].status, None);
 
     // This is why the SDK must not retry such a failure blindly.
     assert_eq!(send().await.unwrap().status(), 200);

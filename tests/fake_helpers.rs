@@ -50,7 +50,7 @@ async fn waiting_for_what_never_lands_fails_with_what_the_fake_holds() {
             .contains("for 1 applied changes; its ledger holds 0"),
         "{timeout}"
     );
-    assert!(fake.wait_for_journal(1).await.is_err());
+    assert!(fake.wait_for_requests(1).await.is_err());
     assert!(fake
         .wait_until(|fake| fake.ledger().len() == 1)
         .await
@@ -71,7 +71,7 @@ async fn a_wait_ends_when_the_delta_lands() {
     );
     let request = tokio::spawn(delta_owned(fake.base_url(), -1));
     let started = std::time::Instant::now();
-    assert_eq!(fake.wait_for_journal(1).await.unwrap().len(), 1);
+    assert_eq!(fake.wait_for_requests(1).await.unwrap().len(), 1);
     let ledger = fake.wait_for_ledger(1).await.unwrap();
     assert_eq!(ledger[0].change, StockChange::Delta(-1));
     assert!(started.elapsed() < Duration::from_secs(5));

@@ -1,4 +1,4 @@
-//! The fake Ecwid store's records (the journal), its lifecycle (port, drop, shutdown) and
+//! The fake Ecwid store's records (the requests it received), its lifecycle (port, drop, shutdown) and
 //! the catalogs it accepts.
 
 mod common;
@@ -16,7 +16,7 @@ use common::*;
 // Records and lifecycle
 
 #[tokio::test]
-async fn the_journal_records_requests_but_never_the_token() {
+async fn the_fake_records_requests_but_never_the_token() {
     let fake = start().await;
     let client = http();
     client
@@ -39,12 +39,12 @@ async fn the_journal_records_requests_but_never_the_token() {
     )
     .await;
 
-    let journal = fake.journal();
-    let printed = format!("{journal:?} {fake:?} {:?}", fake.ledger());
+    let requests = fake.requests();
+    let printed = format!("{requests:?} {fake:?} {:?}", fake.ledger());
     assert!(!printed.contains(TOKEN), "{printed}");
     assert!(!printed.contains("secret_not_configured"), "{printed}");
 
-    let first = &journal[0];
+    let first = &requests[0];
     assert_eq!(first.method, "PUT");
     assert_eq!(
         first.path,
@@ -60,14 +60,14 @@ async fn the_journal_records_requests_but_never_the_token() {
     let body: Value = serde_json::from_str(&first.body).unwrap();
     assert_eq!(body, json!({ "quantityDelta": -1, "note": "[REDACTED]" }));
     assert_eq!(
-        journal[1].header("authorization"),
+        requests[1].header("authorization"),
         Some("Bearer [REDACTED]")
     );
-    assert_eq!(journal[1].status, Some(403));
+    assert_eq!(requests[1].status, Some(403));
     assert!(
-        journal[1].body.contains(r#""note":"[REDACTED]""#),
+        requests[1].body.contains(r#""note":"[REDACTED]""#),
         "{}",
-        journal[1].body
+        requests[1].body
     );
 }
 

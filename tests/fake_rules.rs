@@ -28,7 +28,7 @@ async fn adjusting_a_variation_moves_its_stock_and_is_recorded_once() {
         "own SKU: own stock"
     );
 
-    let journal = fake.journal();
+    let journal = fake.requests();
     assert_eq!(journal.len(), 1);
     assert_eq!(journal[0].status, Some(200));
     let ledger: Vec<_> = fake
@@ -439,7 +439,7 @@ async fn past_the_rate_limit_a_request_gets_429_with_retry_after_and_is_not_appl
     assert_eq!(error(sixth).await.1, "RATE_LIMITED");
     assert_eq!(red(&fake), Some(Stock::Quantity(5)));
     assert_eq!(fake.ledger().len(), 5);
-    assert_eq!(fake.journal().len(), 6, "the refused request was received");
+    assert_eq!(fake.requests().len(), 6, "the refused request was received");
 
     // The limit is per token.
     let other = put(&fake, SHIRT_PATH, WRITER, json!({ "quantityDelta": -1 })).await;

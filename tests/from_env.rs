@@ -68,7 +68,7 @@ async fn from_env_reads_store_token_and_url() {
     ]);
     assert!(message.contains("plain http"), "{message}");
     assert!(!message.contains("hunter2"), "{message}");
-    assert!(fake.journal().is_empty(), "nothing was sent");
+    assert!(fake.requests().is_empty(), "nothing was sent");
 
     // Without ECWID_API_URL the client talks to Ecwid itself.
     set_env(&[

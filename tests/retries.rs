@@ -169,7 +169,7 @@ async fn fault_matrix_applies_each_delta_at_most_once() {
         let name = case.name;
         assert_never_silently_wrong(name, &result, applied);
         assert_eq!(result.is_ok(), case.expect_ok, "{name}: {result:?}");
-        assert_eq!(fake.journal().len(), case.expect_requests, "{name}");
+        assert_eq!(fake.requests().len(), case.expect_requests, "{name}");
         assert_eq!(applied, case.expect_applied, "{name}");
         assert_eq!(small_tee_stock(&fake), before - applied as i64, "{name}");
         if let Err(error) = &result {
@@ -233,7 +233,7 @@ async fn refused_connections_are_retried_until_the_store_is_up() {
     let adjustment = call.await.unwrap().unwrap();
     assert!(adjustment.is_updated());
     assert_eq!(fake.ledger().len(), 1, "applied exactly once");
-    assert_eq!(fake.journal().len(), 1);
+    assert_eq!(fake.requests().len(), 1);
 }
 
 #[tokio::test]
@@ -266,11 +266,11 @@ async fn an_invalid_token_stops_the_client_and_its_clones_until_reset() {
         assert!(matches!(error, Error::TokenRejected), "{error:?}");
         assert!(!error.may_have_been_applied());
     }
-    assert_eq!(fake.journal().len(), 1, "nothing more was sent");
+    assert_eq!(fake.requests().len(), 1, "nothing more was sent");
 
     client.reset_token_guard();
     assert_eq!(sell_one(&clone).await.unwrap_err().status(), Some(403));
-    assert_eq!(fake.journal().len(), 2, "sent again after the reset");
+    assert_eq!(fake.requests().len(), 2, "sent again after the reset");
     // A new client with a valid token is not affected.
     let fresh = builder(&fake).build().unwrap();
     assert!(sell_one(&fresh).await.unwrap().is_updated());
@@ -301,7 +301,7 @@ async fn calls_queued_behind_an_invalid_token_send_nothing() {
         .filter(|e| matches!(e, Error::TokenRejected))
         .count();
     assert_eq!((rejected_by_ecwid, stopped_by_guard), (1, 4), "{errors:?}");
-    assert_eq!(fake.journal().len(), 1, "only the first call was sent");
+    assert_eq!(fake.requests().len(), 1, "only the first call was sent");
 }
 
 #[tokio::test]
@@ -321,7 +321,7 @@ async fn a_deadline_spent_waiting_for_the_limiter_sends_nothing() {
         started.elapsed() < Duration::from_secs(2),
         "gave up at once"
     );
-    assert_eq!(fake.journal().len(), 1);
+    assert_eq!(fake.requests().len(), 1);
     assert_eq!(fake.ledger().len(), 1);
 }
 
@@ -352,7 +352,7 @@ async fn a_slot_at_the_edge_of_the_deadline_sends_nothing() {
             None => {
                 assert!(matches!(error, Error::DeadlineExceeded), "{error:?}");
                 assert!(!error.may_have_been_applied());
-                assert_eq!(fake.journal().len(), 1, "nothing more was sent");
+                assert_eq!(fake.requests().len(), 1, "nothing more was sent");
             }
             Some(_) => {
                 assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
@@ -403,8 +403,8 @@ async fn dropping_a_call_leaves_the_client_usable() {
         tokio::spawn(async move { sell_one(&client).await })
     };
     // Drop the call once its request has reached the fake (which holds it back 300 ms).
-    fake.wait_for_journal(1).await.unwrap();
-    assert_eq!(fake.journal().len(), 1, "the request was sent");
+    fake.wait_for_requests(1).await.unwrap();
+    assert_eq!(fake.requests().len(), 1, "the request was sent");
     call.abort();
     assert!(
         call.await.unwrap_err().is_cancelled(),
@@ -415,7 +415,7 @@ async fn dropping_a_call_leaves_the_client_usable() {
     assert!(adjustment.is_updated());
     // The dropped request lands all the same: its outcome was the caller's to learn.
     assert_eq!(ledger_len_reaching(&fake, 2).await, 2);
-    assert_eq!(fake.journal().len(), 2);
+    assert_eq!(fake.requests().len(), 2);
 }
 
 /// Many tasks hammering one client against a rate-limited fake: zero 429s, exact stock.
@@ -447,10 +447,10 @@ async fn many_tasks_through_one_client_never_earn_a_429() {
         handle.await.unwrap();
     }
     let total = tasks * each;
-    let journal = fake.journal();
-    let rejected = journal.iter().filter(|r| r.status == Some(429)).count();
+    let requests = fake.requests();
+    let rejected = requests.iter().filter(|r| r.status == Some(429)).count();
     assert_eq!(rejected, 0, "no request earned a 429");
-    assert_eq!(journal.len(), total);
+    assert_eq!(requests.len(), total);
     assert_eq!(fake.ledger().len(), total);
     assert_eq!(small_tee_stock(&fake), before - total as i64);
 }

@@ -43,7 +43,7 @@ async fn settings_longer_than_a_day_are_refused_when_the_client_is_built() {
             "{name}: {text}"
         );
     }
-    assert!(fake.journal().is_empty());
+    assert!(fake.requests().is_empty());
 }
 
 /// The longest accepted settings, together: a call, a 429 without `Retry-After`, a limiter
@@ -133,7 +133,7 @@ async fn bulk_poll_settings_longer_than_a_day_are_refused_before_anything_is_sen
         assert!(matches!(error, Error::InvalidInput(_)), "{name}: {error:?}");
         assert!(error.to_string().contains(name), "{name}: {error}");
     }
-    assert!(fake.journal().is_empty(), "{:?}", fake.journal());
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
 }
 
 /// Per-call settings override the client's: a call's own timeout cuts a slow read that the
@@ -169,7 +169,7 @@ async fn per_call_settings_override_the_clients_and_are_checked() {
     // The next call without an override reads with the client's settings.
     assert!(client.stock(item).await.is_ok());
 
-    let sent = fake.journal().len();
+    let sent = fake.requests().len();
     let zero = RequestOptions::new().deadline(Duration::ZERO);
     let too_long = RequestOptions::new().timeout(MAX_SETTING + Duration::from_secs(1));
     for options in [zero, too_long] {
@@ -207,5 +207,5 @@ async fn per_call_settings_override_the_clients_and_are_checked() {
             assert!(matches!(error, Error::InvalidInput(_)), "{error:?}");
         }
     }
-    assert_eq!(fake.journal().len(), sent, "nothing was sent");
+    assert_eq!(fake.requests().len(), sent, "nothing was sent");
 }

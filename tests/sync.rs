@@ -239,7 +239,7 @@ async fn a_dry_run_plans_every_status_and_sends_no_write() {
     );
 
     assert!(fake.ledger().is_empty());
-    let writes: Vec<_> = fake.journal().into_iter().filter(is_write).collect();
+    let writes: Vec<_> = fake.requests().into_iter().filter(is_write).collect();
     assert!(writes.is_empty(), "{writes:?}");
     assert_eq!(quantity(&fake, red()), Stock::Quantity(10));
 }
@@ -312,7 +312,7 @@ async fn bad_targets_fail_before_anything_is_sent() {
         assert!(matches!(error, Error::InvalidInput(_)), "{what}: {error:?}");
         assert!(error.to_string().contains(says), "{what}: {error}");
     }
-    assert!(fake.journal().is_empty(), "{:?}", fake.journal());
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
 }
 
 /// A product and a variation sharing its stock are one stock: two targets for it fail once
@@ -330,7 +330,7 @@ async fn two_targets_for_one_shared_stock_fail_without_a_write() {
     assert!(matches!(error, Error::InvalidInput(_)), "{error:?}");
     assert!(error.to_string().contains("targets 0 and 1"), "{error}");
     assert!(fake.ledger().is_empty());
-    assert!(!fake.journal().iter().any(is_write));
+    assert!(!fake.requests().iter().any(is_write));
 }
 
 /// A saved plan is checked whole: another version, or a change that is not the one its row's
@@ -364,7 +364,7 @@ async fn applying_lands_every_target_with_one_ledger_entry_per_change() {
     let fake = shop(3).start().await.unwrap();
     let client = client(&fake);
     let plan = client.plan_sync(every_status()).await.unwrap();
-    let before = fake.journal().len();
+    let before = fake.requests().len();
     let report = client
         .apply_sync(plan)
         .poll_interval(ms(5), ms(50))
@@ -376,7 +376,7 @@ async fn applying_lands_every_target_with_one_ledger_entry_per_change() {
     assert_eq!((summary.applied, summary.nothing_to_do), (4, 3));
     assert_eq!(
         report.requests(),
-        (fake.journal().len() - before) as u64,
+        (fake.requests().len() - before) as u64,
         "the report counts what the fake received"
     );
     assert_eq!(quantity(&fake, red()), Stock::Quantity(7));
@@ -408,11 +408,11 @@ async fn a_plan_with_nothing_to_change_sends_nothing() {
         .plan_sync([("MUG", Stock::Quantity(8)), ("NOPE", Stock::Quantity(1))])
         .await
         .unwrap();
-    let before = fake.journal().len();
+    let before = fake.requests().len();
     let report = client.apply_sync(plan).await.unwrap();
     assert_eq!(report.summary().nothing_to_do, 2);
     assert_eq!(report.requests(), 0);
-    assert_eq!(fake.journal().len(), before);
+    assert_eq!(fake.requests().len(), before);
 }
 
 /// A sale made between the plan's read and the write.
@@ -600,7 +600,7 @@ async fn a_checkpoint_that_cannot_be_saved_stops_the_sync_before_anything_more_i
         let fake = shop(20).start().await.unwrap();
         let client = client(&fake);
         let plan = client.plan_sync(rack_targets(20)).await.unwrap();
-        let before = fake.journal().len();
+        let before = fake.requests().len();
         let mut saved: Vec<String> = Vec::new();
         let mut sent_by_then = None;
         let error = client
@@ -608,7 +608,7 @@ async fn a_checkpoint_that_cannot_be_saved_stops_the_sync_before_anything_more_i
             .poll_interval(ms(5), ms(50))
             .on_checkpoint_async(|plan| {
                 let result = if saved.len() + 1 == fail_at {
-                    sent_by_then = Some(fake.journal().len());
+                    sent_by_then = Some(fake.requests().len());
                     Err(Error::Config("the disk is full".into()))
                 } else {
                     saved.push(serde_json::to_string(plan).unwrap());
@@ -620,13 +620,13 @@ async fn a_checkpoint_that_cannot_be_saved_stops_the_sync_before_anything_more_i
             .unwrap_err();
         assert!(error.to_string().contains("the disk is full"), "{error}");
         assert_eq!(
-            Some(fake.journal().len()),
+            Some(fake.requests().len()),
             sent_by_then,
             "save {fail_at}: nothing sent after it"
         );
         if fail_at == 3 {
             // The third save is the one after the create went out.
-            assert!(sent_by_then > Some(before), "{:#?}", fake.journal());
+            assert!(sent_by_then > Some(before), "{:#?}", fake.requests());
         }
         fake.batches_settled().await;
         let Some(last) = saved.last() else {

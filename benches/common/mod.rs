@@ -64,10 +64,10 @@ pub struct Figures {
 
 /// The figures of a run against `fake` that took `wall`.
 pub fn figures(fake: &FakeStore, wall: Duration) -> Figures {
-    let journal = fake.journal();
+    let requests = fake.requests();
     Figures {
-        requests: journal.len(),
-        rate_limited: journal.iter().filter(|r| r.status == Some(429)).count(),
+        requests: requests.len(),
+        rate_limited: requests.iter().filter(|r| r.status == Some(429)).count(),
         wall,
     }
 }

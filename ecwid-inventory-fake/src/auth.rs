@@ -102,7 +102,7 @@ impl fmt::Debug for FakeToken {
 }
 
 /// An `Authorization` value read as `<scheme> <credential>`: `Bearer x` gives `("Bearer", "x")`.
-/// The journal scrubs the credential whatever the scheme; only a bearer one authenticates.
+/// The recorded requests scrub the credential whatever the scheme; only a bearer one authenticates.
 pub(crate) fn credential(authorization: &str) -> Option<(&str, &str)> {
     let (scheme, credential) = authorization.trim().split_once(' ')?;
     Some((scheme, credential.trim()))

@@ -8,7 +8,7 @@
 //! (in order, or up to 100 items at once under `allowParallelMode`). Every body it sends is built from the spec's generated types
 //! ([`ecwid_inventory::generated::types`]), so it matches the spec by construction.
 //!
-//! What makes it a test tool: it records every request ([`FakeStore::journal`], secrets
+//! What makes it a test tool: it records every request ([`FakeStore::requests`], secrets
 //! redacted) and every applied change, delta or set ([`FakeStore::ledger`]), so a test can
 //! prove an adjustment was applied exactly once; and it can be scripted to fail
 //! ([`FakeStore::inject_fault`]), including the case that matters most for a
@@ -17,7 +17,7 @@
 //!
 //! It also does the setup every test repeats: [`FakeStore::client_builder`] gives a
 //! [`Client`] builder pointed at the fake, and [`FakeStore::wait_for_ledger`],
-//! [`FakeStore::wait_for_journal`] and [`FakeStore::wait_until`] wait for work that lands after
+//! [`FakeStore::wait_for_requests`] and [`FakeStore::wait_until`] wait for work that lands after
 //! its caller returned (a timed-out call, a batch), waking on each change rather than polling.
 //!
 //! ```
@@ -483,8 +483,8 @@ impl FakeStore {
     }
 
     /// Every HTTP request received so far, in arrival order, secrets redacted.
-    pub fn journal(&self) -> Vec<RecordedRequest> {
-        self.shared.lock().journal.clone()
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.lock().requests.clone()
     }
 
     /// Every stock change applied so far (deltas and sets), in order, by REST requests and

@@ -15,7 +15,7 @@ pub struct RequestId(pub u64);
 /// The `Authorization` header's value is replaced by `Bearer [REDACTED]` (or `[REDACTED]`),
 /// and any configured token value, or the credential the request presented (known to the fake
 /// or not), found elsewhere (path, query, other headers, body) is replaced by `[REDACTED]`: a
-/// journal can be printed without leaking a token.
+/// recorded request can be printed without leaking a token.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RecordedRequest {

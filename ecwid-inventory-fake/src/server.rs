@@ -1,4 +1,4 @@
-//! The HTTP side: hyper 1 on a loopback listener, the journal, and scripted faults.
+//! The HTTP side: hyper 1 on a loopback listener, the recorded requests, and scripted faults.
 //!
 //! A small hyper server rather than `wiremock`: the fake is stateful (stock, ledger, batches
 //! run by a worker, a rate limit per token) and must act mid-request (apply a delta, then drop
@@ -87,7 +87,7 @@ async fn handle(
         state.next_request += 1;
         let recorded = record(&shared, id, &parts, &body);
         tracing::debug!(id = id.0, method, path = %recorded.path, "fake store: request");
-        state.journal.push(recorded);
+        state.requests.push(recorded);
         (id, state.faults.take(route))
     };
     shared.changed();
@@ -137,7 +137,7 @@ async fn handle(
     Ok(response(answer))
 }
 
-/// Runs Ecwid's logic on a received request, noting in the journal the status of an answer
+/// Runs Ecwid's logic on a received request, noting in its record the status of an answer
 /// that will be sent.
 fn process(shared: &Shared, id: RequestId, parts: &Parts, body: &[u8], sent: bool) -> Answer {
     let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
@@ -161,7 +161,7 @@ fn process(shared: &Shared, id: RequestId, parts: &Parts, body: &[u8], sent: boo
     answer
 }
 
-/// The journal's copy of a request: the Authorization value replaced, and every configured
+/// The recorded copy of a request: the Authorization value replaced, and every configured
 /// token value, and whatever credential the request presented, scrubbed from whatever else it
 /// carried.
 fn record(shared: &Shared, id: RequestId, parts: &Parts, body: &[u8]) -> RecordedRequest {

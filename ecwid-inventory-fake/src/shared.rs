@@ -17,7 +17,7 @@ use super::state::State;
 pub(crate) struct Shared {
     pub(crate) config: Config,
     state: Mutex<State>,
-    /// Signalled each time the journal, the ledger, the notifications or a batch change, for
+    /// Signalled each time the recorded requests, the ledger, the notifications or a batch change, for
     /// the `wait_*` methods.
     changed: Notify,
     /// Set when the [`FakeStore`](super::FakeStore) is dropped: work still pending then applies
@@ -63,12 +63,12 @@ impl Shared {
         self.changed.notified()
     }
 
-    /// Notes in the journal the status a request was answered with.
+    /// Notes in its record the status a request was answered with.
     pub(crate) fn answered(&self, id: RequestId, status: u16) {
         {
             let mut state = self.lock();
             let index = usize::try_from(id.0 - 1).expect("request ids fit in memory");
-            if let Some(recorded) = state.journal.get_mut(index) {
+            if let Some(recorded) = state.requests.get_mut(index) {
                 recorded.status = Some(status);
             }
         }

@@ -11,7 +11,7 @@ use super::records::{LedgerEntry, RecordedRequest};
 use super::FakeStore;
 
 /// How long [`FakeStore::wait_until`], [`FakeStore::wait_for_ledger`] and
-/// [`FakeStore::wait_for_journal`] wait before giving up.
+/// [`FakeStore::wait_for_requests`] wait before giving up.
 pub const WAIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What a `wait_*` method of [`FakeStore`] waited for did not happen within [`WAIT_TIMEOUT`].
@@ -55,7 +55,7 @@ impl FakeStore {
     /// let call = tokio::spawn(async move {
     ///     client.adjust_variation_stock(tee, small, -1).send().await
     /// });
-    /// fake.wait_until(|fake| fake.journal().iter().any(|r| r.status == Some(200)))
+    /// fake.wait_until(|fake| fake.requests().iter().any(|r| r.status == Some(200)))
     ///     .await?;
     /// call.await??;
     /// # Ok(()) }
@@ -70,8 +70,8 @@ impl FakeStore {
         Err(WaitTimeout {
             message: format!(
                 "the fake store waited {WAIT_TIMEOUT:?} and the condition never held \
-                 (journal: {} requests, ledger: {} changes)",
-                self.journal().len(),
+                 (requests: {} received, ledger: {} changes)",
+                self.requests().len(),
                 self.ledger().len()
             ),
         })
@@ -95,16 +95,16 @@ impl FakeStore {
         })
     }
 
-    /// Waits until the journal holds at least `n` requests (received, answered or not), and
-    /// returns it. Fails after [`WAIT_TIMEOUT`], saying how many it holds.
-    pub async fn wait_for_journal(&self, n: usize) -> Result<Vec<RecordedRequest>, WaitTimeout> {
-        if self.wait(|| self.shared.lock().journal.len() >= n).await {
-            return Ok(self.journal());
+    /// Waits until the fake has received at least `n` requests (answered or not), and returns
+    /// them, as [`requests`](FakeStore::requests) does. Fails after [`WAIT_TIMEOUT`], saying how many it holds.
+    pub async fn wait_for_requests(&self, n: usize) -> Result<Vec<RecordedRequest>, WaitTimeout> {
+        if self.wait(|| self.shared.lock().requests.len() >= n).await {
+            return Ok(self.requests());
         }
         Err(WaitTimeout {
             message: format!(
-                "the fake store waited {WAIT_TIMEOUT:?} for {n} requests; its journal holds {}",
-                self.journal().len()
+                "the fake store waited {WAIT_TIMEOUT:?} for {n} requests; it has received {}",
+                self.requests().len()
             ),
         })
     }

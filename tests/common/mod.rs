@@ -203,7 +203,7 @@ pub async fn resume(fake: &FakeStore, plan: BulkPlan) -> BulkReport {
 
 /// Bad input: the fake received nothing and applied nothing.
 pub fn assert_nothing_sent(fake: &FakeStore) {
-    assert!(fake.journal().is_empty(), "{:?}", fake.journal());
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
     assert!(fake.ledger().is_empty());
 }
 
@@ -281,7 +281,7 @@ pub fn assert_stocks(fake: &FakeStore, items: &[BulkItem]) {
 
 /// The batch creates the fake received, in order.
 pub fn creates(fake: &FakeStore) -> Vec<RecordedRequest> {
-    fake.journal()
+    fake.requests()
         .into_iter()
         .filter(|r| r.method == "POST" && r.path.ends_with("/batch"))
         .collect()
@@ -344,9 +344,9 @@ pub fn all_updated(outcomes: &[ItemOutcome]) -> bool {
         .all(|o| matches!(o, ItemOutcome::Updated { warning: None, .. }))
 }
 
-/// Waits until the fake answered (or finished handling) request number `n` of its journal.
+/// Waits until the fake answered (or finished handling) request number `n` of those it received.
 pub async fn handled(fake: &FakeStore, n: usize) {
-    fake.wait_until(|fake| fake.journal().get(n).is_some_and(|r| r.status.is_some()))
+    fake.wait_until(|fake| fake.requests().get(n).is_some_and(|r| r.status.is_some()))
         .await
         .unwrap_or_else(|timeout| panic!("request {n} was never handled: {timeout}"));
 }
@@ -376,7 +376,7 @@ pub fn age(plan: &mut Value, minutes: u64) {
 
 /// The `ticket` of each batch status read, in order.
 pub fn status_reads(fake: &FakeStore) -> Vec<String> {
-    fake.journal()
+    fake.requests()
         .iter()
         .filter(|r| r.method == "GET" && r.path.ends_with("/batch"))
         .map(|r| query_value(r, "ticket").expect("a ticket").to_owned())

@@ -82,7 +82,7 @@ async fn kill_at(step: Step, backend: &Backend, fake: &FakeStore, job: &DrainJob
             child.wait_for_line("CHILD-DRAINING").await;
             child.kill().await;
             lock.release().await;
-            assert!(fake.journal().is_empty(), "{on}: nothing sent");
+            assert!(fake.requests().is_empty(), "{on}: nothing sent");
             let runs = backend
                 .raw_query("SELECT COUNT(*) FROM ecwid_journal_runs")
                 .await;
@@ -111,7 +111,7 @@ async fn kill_at(step: Step, backend: &Backend, fake: &FakeStore, job: &DrainJob
         Step::ReadingStatus => {
             fake.inject_fault(Route::BatchStatus, 1000, Fault::Delay(ms(1000)));
             let child = spawn(fake, job).await;
-            fake.wait_until(|fake| fake.journal().iter().any(|r| r.method == "GET"))
+            fake.wait_until(|fake| fake.requests().iter().any(|r| r.method == "GET"))
                 .await
                 .unwrap();
             child.kill().await;

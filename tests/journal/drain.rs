@@ -31,7 +31,7 @@ async fn drain(
 
 /// The requests the fake received that reached a route other than a create or a read.
 fn requests(fake: &FakeStore) -> usize {
-    fake.journal().len()
+    fake.requests().len()
 }
 
 #[tokio::test]
@@ -457,7 +457,7 @@ async fn bad_settings_are_refused_before_anything_is_claimed_or_sent() {
             assert!(matches!(error, Error::InvalidInput(_)), "{on}: {error:?}");
             assert!(error.to_string().contains(expected), "{on}: {error}");
         }
-        assert!(fake.journal().is_empty(), "{on}: nothing sent");
+        assert!(fake.requests().is_empty(), "{on}: nothing sent");
         let runs = backend
             .raw_query("SELECT COUNT(*) FROM ecwid_journal_runs")
             .await;
@@ -486,7 +486,7 @@ async fn a_stalled_worker_whose_run_was_taken_over_stops_and_the_run_finishes_on
                     .await
             })
         };
-        fake.wait_until(|fake| fake.journal().iter().any(|r| r.method == "GET"))
+        fake.wait_until(|fake| fake.requests().iter().any(|r| r.method == "GET"))
             .await
             .unwrap();
         backend
@@ -596,7 +596,7 @@ async fn a_journal_that_cannot_record_the_send_fails_clearly_and_sends_nothing()
             "{on}: {database}"
         );
         assert!(!error.may_have_been_applied(), "{on}");
-        assert!(fake.journal().is_empty(), "{on}: nothing was sent");
+        assert!(fake.requests().is_empty(), "{on}: nothing was sent");
         // Claimed, their run's plan saved as planned: the run holds them, none sent.
         let counts = journal.counts(STORE).await.unwrap();
         assert_eq!((counts.recorded, counts.sending), (0, 30), "{on}");
@@ -659,7 +659,7 @@ async fn postgres_stopped_mid_drain_fails_clearly_and_the_next_drain_finishes_on
                     .await
             })
         };
-        fake.wait_until(|fake| fake.journal().iter().any(|r| r.method == "GET"))
+        fake.wait_until(|fake| fake.requests().iter().any(|r| r.method == "GET"))
             .await
             .unwrap();
         tokio::task::block_in_place(|| server.stop());
@@ -766,11 +766,11 @@ async fn a_run_whose_ticket_ecwid_forgot_ends_unknown_past_the_keys_window() {
         forgetful.clear_faults();
 
         // Ecwid answers again, refusing the ticket: its events are given up.
-        let before = forgetful.journal().len();
+        let before = forgetful.requests().len();
         let report = drain(journal, &client(&forgetful)).await;
         assert_eq!(
             report.requests,
-            forgetful.journal().len() - before,
+            forgetful.requests().len() - before,
             "{on}: every request counted"
         );
         assert_eq!(
@@ -809,14 +809,14 @@ async fn a_run_whose_ticket_ecwid_forgot_ends_unknown_past_the_keys_window() {
             "{on}"
         );
         // Nothing is left: the next drain sends nothing.
-        let sent = forgetful.journal().len();
+        let sent = forgetful.requests().len();
         let again = drain(journal, &client(&forgetful)).await;
         assert_eq!(
             (again.runs, again.stopped),
             (0, DrainStop::NothingWaiting),
             "{on}"
         );
-        assert_eq!(forgetful.journal().len(), sent, "{on}");
+        assert_eq!(forgetful.requests().len(), sent, "{on}");
         first.resume_batches();
     }
 }

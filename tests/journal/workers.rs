@@ -51,7 +51,7 @@ async fn four_workers_share_one_postgres_journal_without_doubling_and_without_42
         }
 
         let refused = fake
-            .journal()
+            .requests()
             .iter()
             .filter(|r| r.status == Some(429))
             .count();
@@ -65,7 +65,7 @@ async fn four_workers_share_one_postgres_journal_without_doubling_and_without_42
         let runs: usize = totals.iter().map(|t| t.runs).sum();
         assert_eq!(creates(&fake).len(), runs, "one create per run: {totals:?}");
         let requests: usize = totals.iter().map(|t| t.requests).sum();
-        assert_eq!(fake.journal().len(), requests, "{totals:?}");
+        assert_eq!(fake.requests().len(), requests, "{totals:?}");
         assert_applied_once(&fake, EVENTS);
         assert_journal_applied(&backend.journal, EVENTS).await;
     }

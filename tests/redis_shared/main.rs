@@ -3,7 +3,7 @@
 //! Each test starts a real `redis-server` (see `server.rs`) and a fake Ecwid store enforcing the
 //! same limit as the clients, then re-runs this test binary as child processes (the ignored test
 //! `child`, configured by `CHILD_*` environment variables), each a client of its own sharing one
-//! token. The fake's journal says whether any request earned a 429; its ledger, whether every
+//! token. The fake's recorded requests say whether any request earned a 429; its ledger, whether every
 //! delta landed once.
 
 #[path = "../common/mod.rs"]
@@ -43,7 +43,7 @@ async fn fake_store(tokens: Vec<FakeToken>) -> FakeStore {
 }
 
 fn rejected_429(fake: &FakeStore) -> usize {
-    fake.journal()
+    fake.requests()
         .iter()
         .filter(|r| r.status == Some(429))
         .count()
@@ -388,7 +388,7 @@ async fn a_killed_process_frees_its_slots_when_the_leases_end() {
         },
     );
     let give_up = Instant::now() + Duration::from_secs(20);
-    while fake.journal().len() < LIMIT as usize {
+    while fake.requests().len() < LIMIT as usize {
         assert!(Instant::now() < give_up, "the doomed process never sent");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -435,10 +435,10 @@ async fn redis_down_sends_nothing_new_fails_clearly_then_service_resumes() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     redis.stop();
-    let sent_when_stopped = fake.journal().len();
+    let sent_when_stopped = fake.requests().len();
     tokio::time::sleep(Duration::from_secs(2)).await;
     // Requests in flight when Redis went away may still land; nothing new is let go.
-    let sent_while_down = fake.journal().len() - sent_when_stopped;
+    let sent_while_down = fake.requests().len() - sent_when_stopped;
     redis.start_again();
     let mut reports = Vec::new();
     for child in children {
@@ -508,7 +508,7 @@ async fn one_process_403_stops_the_others_before_they_send() {
     };
     let first = finish(spawn(&fake, &revoked)).await;
     assert_eq!(first.count("forbidden"), 1, "{}", first.output);
-    assert_eq!(fake.journal().len(), 1);
+    assert_eq!(fake.requests().len(), 1);
     let others = Job {
         count: 3,
         ..revoked
@@ -517,7 +517,7 @@ async fn one_process_403_stops_the_others_before_they_send() {
     for report in &reports {
         assert_eq!(report.count("token-rejected"), 3, "{}", report.output);
     }
-    assert_eq!(fake.journal().len(), 1, "the others sent nothing");
+    assert_eq!(fake.requests().len(), 1, "the others sent nothing");
 
     // This process resets the guard for all: its own next call goes out (and is refused).
     let client = Client::builder(demo::STORE, "secret_revoked")
@@ -542,7 +542,7 @@ async fn one_process_403_stops_the_others_before_they_send() {
         .await
         .unwrap_err();
     assert_eq!(sent.status(), Some(403), "{sent:?}");
-    assert_eq!(fake.journal().len(), 2);
+    assert_eq!(fake.requests().len(), 2);
     // The 403 set the guard again, for everybody.
     let after = finish(spawn(
         &fake,
@@ -553,7 +553,7 @@ async fn one_process_403_stops_the_others_before_they_send() {
     ))
     .await;
     assert_eq!(after.count("token-rejected"), 1, "{}", after.output);
-    assert_eq!(fake.journal().len(), 2);
+    assert_eq!(fake.requests().len(), 2);
 }
 
 fn revoked_job(redis: &RedisServer) -> Job {
@@ -658,7 +658,7 @@ async fn an_unreachable_redis_fails_the_call_in_its_deadline_having_sent_nothing
         assert!(!text.contains(PASSWORD), "{text}");
         assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
     }
-    assert!(fake.journal().is_empty(), "nothing was sent");
+    assert!(fake.requests().is_empty(), "nothing was sent");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1024,7 +1024,7 @@ async fn after_close_no_clone_sends_and_the_last_lease_is_shortened() {
     let refused = sell(&clone).await.unwrap_err();
     assert!(matches!(refused, Error::Closed), "{refused:?}");
     assert!(!refused.may_have_been_applied());
-    assert_eq!(fake.journal().len(), 1, "nothing sent after close()");
+    assert_eq!(fake.requests().len(), 1, "nothing sent after close()");
 }
 
 /// A call waiting for a slot when the client closes stops waiting, leaves the Redis queue and
@@ -1059,7 +1059,7 @@ async fn close_stops_a_waiting_call_which_leaves_the_queue() {
         .unwrap_err();
     assert!(matches!(refused, Error::Closed), "{refused:?}");
     assert_eq!(queued(&redis), 0, "it left the queue");
-    assert_eq!(fake.journal().len(), 1, "the waiting call sent nothing");
+    assert_eq!(fake.requests().len(), 1, "the waiting call sent nothing");
 }
 
 #[derive(Clone, Default)]
@@ -1110,7 +1110,7 @@ async fn close_waits_for_a_request_in_flight_until_its_bound_and_says_so() {
         async move { sell(&client).await }
     });
     let give_up = Instant::now() + Duration::from_secs(10);
-    while fake.journal().is_empty() {
+    while fake.requests().is_empty() {
         assert!(Instant::now() < give_up, "the request was never sent");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -1145,7 +1145,7 @@ async fn close_with_the_in_process_limiter_returns_at_once_and_refuses_later_cal
         Client::builder(demo::STORE, demo::TOKEN).no_rate_limit(),
     ] {
         let client = builder.base_url(fake.base_url()).build().unwrap();
-        let sent = fake.journal().len();
+        let sent = fake.requests().len();
         sell(&client).await.unwrap();
         tokio::time::timeout(Duration::from_secs(1), client.close())
             .await
@@ -1155,7 +1155,11 @@ async fn close_with_the_in_process_limiter_returns_at_once_and_refuses_later_cal
             .expect("refused at once")
             .unwrap_err();
         assert!(matches!(refused, Error::Closed), "{refused:?}");
-        assert_eq!(fake.journal().len(), sent + 1, "nothing sent after close()");
+        assert_eq!(
+            fake.requests().len(),
+            sent + 1,
+            "nothing sent after close()"
+        );
     }
 }
 
@@ -1238,7 +1242,7 @@ async fn a_call_waiting_for_the_in_process_limiter_fails_with_closed_when_its_tu
     client.close().await;
     let refused = waiting.await.unwrap().unwrap_err();
     assert!(matches!(refused, Error::Closed), "{refused:?}");
-    assert_eq!(fake.journal().len(), 1, "nothing sent after close()");
+    assert_eq!(fake.requests().len(), 1, "nothing sent after close()");
 }
 
 /// The shared limiter keeps the same rule as the in-process one: a slot that comes with too
@@ -1268,6 +1272,6 @@ async fn a_shared_slot_at_the_edge_of_the_deadline_sends_nothing() {
     let error = sell(&client).await.unwrap_err();
     assert!(matches!(error, Error::DeadlineExceeded), "{error:?}");
     assert!(!error.may_have_been_applied());
-    assert_eq!(fake.journal().len(), 1, "nothing more was sent");
+    assert_eq!(fake.requests().len(), 1, "nothing more was sent");
     client.close().await;
 }

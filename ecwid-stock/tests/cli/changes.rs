@@ -71,7 +71,7 @@ async fn the_low_stock_notification_is_asked_for_only_with_its_flag() {
     );
     let queries: Vec<Option<String>> = shop
         .fake
-        .journal()
+        .requests()
         .into_iter()
         .filter(|r| r.method == "PUT")
         .map(|r| r.query)
@@ -122,7 +122,7 @@ async fn exactly_once_survives_a_lost_answer_and_applies_once() {
     );
     let creates = shop
         .fake
-        .journal()
+        .requests()
         .iter()
         .filter(|r| r.method == "POST")
         .count();

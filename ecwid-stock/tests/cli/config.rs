@@ -16,7 +16,7 @@ fn refused(shop: &Shop, run: crate::harness::Run, what: &str) {
         shop.requests(),
         0,
         "nothing sent: {:#?}",
-        shop.fake.journal()
+        shop.fake.requests()
     );
 }
 
@@ -207,7 +207,7 @@ async fn usage_errors_and_bad_values_exit_2_and_send_nothing() {
         assert!(run.stderr.contains("error"), "{args:?}: {run:#?}");
         assert!(run.stdout.is_empty(), "{args:?}: {run:#?}");
     }
-    assert_eq!(shop.requests(), 0, "{:#?}", shop.fake.journal());
+    assert_eq!(shop.requests(), 0, "{:#?}", shop.fake.requests());
 }
 
 /// What the library refuses before sending (a zero id, a SKU no item can have) is bad input
@@ -238,7 +238,7 @@ async fn input_the_library_refuses_exits_2_and_sends_nothing() {
             "{args:?}: {run:#?}"
         );
     }
-    assert_eq!(shop.requests(), 0, "{:#?}", shop.fake.journal());
+    assert_eq!(shop.requests(), 0, "{:#?}", shop.fake.requests());
 }
 
 #[tokio::test]

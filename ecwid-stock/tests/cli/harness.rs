@@ -116,13 +116,13 @@ impl Shop {
 
     /// How many requests reached the fake.
     pub fn requests(&self) -> usize {
-        self.fake.journal().len()
+        self.fake.requests().len()
     }
 
     /// The requests that could change a stock: anything but a read, or a batch of reads.
     pub fn writes(&self) -> usize {
         self.fake
-            .journal()
+            .requests()
             .iter()
             .filter(|r| match r.method.as_str() {
                 "GET" => false,

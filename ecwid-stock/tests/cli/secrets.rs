@@ -93,7 +93,7 @@ async fn the_token_is_absent_from_all_output_at_vvv() {
         "{runs:#?}"
     );
     // The runs did talk to the store, with logs to show for it.
-    assert!(shop.requests() >= 10, "{:#?}", shop.fake.journal());
+    assert!(shop.requests() >= 10, "{:#?}", shop.fake.requests());
     assert!(
         runs[0].stderr.contains("search_products"),
         "-vvv logs each request: {:#?}",

@@ -107,7 +107,7 @@ async fn snapshot_reads_a_catalog_of_many_pages() {
         rows > products,
         "and the variations with a SKU of their own"
     );
-    assert_eq!(shop.writes(), 0, "{:#?}", shop.fake.journal());
+    assert_eq!(shop.writes(), 0, "{:#?}", shop.fake.requests());
 }
 
 /// A read that fails partway: the rows read stand, the error says the snapshot is

@@ -133,7 +133,7 @@ async fn a_dry_run_prints_the_plan_and_sends_no_write() {
         .stderr
         .contains("\"NOPE\": no product or variation has this SKU"));
 
-    assert_eq!(shop.writes(), 0, "{:#?}", shop.fake.journal());
+    assert_eq!(shop.writes(), 0, "{:#?}", shop.fake.requests());
     assert!(shop.ledger().is_empty());
 }
 
@@ -290,7 +290,7 @@ async fn bad_rows_are_reported_by_line_and_nothing_is_sent() {
         .await
         .expect(2);
     assert!(run.stderr.contains("cannot read"), "{run:#?}");
-    assert_eq!(shop.requests(), 0, "{:#?}", shop.fake.journal());
+    assert_eq!(shop.requests(), 0, "{:#?}", shop.fake.requests());
 }
 
 /// A SKU on several items is left alone; the rest is applied.
@@ -487,7 +487,7 @@ async fn an_unwritable_plan_sends_no_change() {
     let plan = dir.path("no-such-folder/plan.json");
     let run = shop.run(&["sync", &file, "--plan", &plan]).await.expect(2);
     assert!(run.stderr.contains("cannot save the plan to"), "{run:#?}");
-    assert_eq!(shop.requests(), 0, "{:#?}", shop.fake.journal());
+    assert_eq!(shop.requests(), 0, "{:#?}", shop.fake.requests());
 }
 
 /// A change Ecwid refuses inside the batch (its product deleted since the plan was made) fails
