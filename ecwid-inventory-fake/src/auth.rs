@@ -1,4 +1,13 @@
-//! Access tokens, their scopes, and the per-token rate limit.
+//! The access tokens the fake accepts ([`FakeToken`]), each bound to one store, and the scopes
+//! ([`Scope`]) each endpoint needs.
+//!
+//! A request carries its token as `Authorization: Bearer <token>`, never in the query string;
+//! an unknown token, or one of another store, is answered 403 `INVALID_API_TOKEN`, and a
+//! missing scope 403 `INSUFFICIENT_APP_SCOPE`. A `public_…` token never writes. Each token has
+//! its own rate limit
+//! ([`FakeStoreBuilder::rate_limit`](crate::FakeStoreBuilder::rate_limit)). Token values are
+//! secrets: the fake never prints, logs or records one, and
+//! [`RecordedRequest`](crate::records::RecordedRequest) shows them as `[REDACTED]`.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -102,7 +111,8 @@ impl fmt::Debug for FakeToken {
 }
 
 /// An `Authorization` value read as `<scheme> <credential>`: `Bearer x` gives `("Bearer", "x")`.
-/// The recorded requests scrub the credential whatever the scheme; only a bearer one authenticates.
+/// The recorded requests scrub the credential whatever the scheme; only a bearer one
+/// authenticates.
 pub(crate) fn credential(authorization: &str) -> Option<(&str, &str)> {
     let (scheme, credential) = authorization.trim().split_once(' ')?;
     Some((scheme, credential.trim()))

@@ -1,5 +1,30 @@
-//! The fake's catalog: what a test declares ([`Store`], [`Product`], [`Variation`]) and the
-//! in-memory state the server moves ([`Catalog`]).
+//! The shop a test declares: [`Store`]s, their [`Product`]s and each product's
+//! [`Variation`]s, with SKUs, stocks and warning limits, given to
+//! [`FakeStoreBuilder::store`](crate::FakeStoreBuilder::store) before the fake starts. From
+//! then on requests move the stocks; [`FakeStore::stock`](crate::FakeStore::stock) reads them.
+//!
+//! Ecwid's stock model holds: a stock is counted (and may go negative) or unlimited; a
+//! variation with an empty SKU shares its product's stock and warning limit; products keep the
+//! order they were declared in, as Ecwid keeps the order they were added in. A catalog Ecwid
+//! could not hold (an id declared twice, a variation sharing its product's stock given another
+//! one) is refused by [`FakeStoreBuilder::start`](crate::FakeStoreBuilder::start).
+//!
+//! ```
+//! use ecwid_inventory::{CombinationId, ProductId, StoreId};
+//! use ecwid_inventory_fake::catalog::{Product, Store, Variation};
+//!
+//! let tee = Product::new(ProductId::new(1))
+//!     .sku("TEE")
+//!     .quantity(20)
+//!     .warning_limit(5)
+//!     // Its own SKU, so its own stock.
+//!     .variation(Variation::new(CombinationId::new(11)).sku("TEE-S").quantity(3))
+//!     // No SKU: the T-shirt's stock, moved by either.
+//!     .variation(Variation::new(CombinationId::new(12)));
+//! let gift_card = Product::new(ProductId::new(2)).unlimited();
+//! let store = Store::new(StoreId::new(1003)).product(tee).product(gift_card);
+//! # let _ = store;
+//! ```
 
 use std::collections::{btree_map::Entry, BTreeMap};
 use std::io;

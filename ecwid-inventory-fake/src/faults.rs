@@ -1,4 +1,31 @@
-//! Scripted faults: what the next requests of a route meet instead of (or on top of) Ecwid.
+//! Scripted faults: what the next requests of a route meet instead of (or on top of) Ecwid, so
+//! a test can see its code through the failures a real network and a real Ecwid have: an error
+//! answer, a slow answer, a request lost on its way in, and the one that matters most for a
+//! non-idempotent API, a change applied whose answer never arrives
+//! ([`Fault::CloseAfterApplying`]).
+//!
+//! [`FakeStore::inject_fault`](crate::FakeStore::inject_fault) scripts the next `n` requests of
+//! a [`Route`]; faults are met in the order scripted, before the token and the rate limit are
+//! checked, and only by HTTP requests (a batch's items never meet one).
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use ecwid_inventory::StockItem;
+//! use ecwid_inventory_fake::faults::{Fault, Route};
+//! use ecwid_inventory_fake::{demo, FakeStore};
+//!
+//! let fake = FakeStore::demo().await?;
+//! let client = fake.client_builder(demo::TOKEN).build()?;
+//!
+//! // A proxy answers the next product read 503. A read is safe to repeat: the client reads again.
+//! fake.inject_fault(Route::GetProduct, 1, Fault::respond(503, "<html>Down</html>"));
+//! client.stock(StockItem::Product { product: demo::MUG }).send().await?;
+//! let statuses: Vec<_> = fake.requests().iter().map(|r| r.status).collect();
+//! assert_eq!(statuses, [Some(503), Some(200)]);
+//! assert_eq!(fake.pending_faults(), 0);
+//! # Ok(()) }
+//! ```
 
 use std::collections::VecDeque;
 use std::time::Duration;

@@ -1,5 +1,14 @@
-//! What the fake remembers for tests to inspect: every request, every stock change it applied
-//! (deltas and sets), every low-stock notification.
+//! What the fake remembers for tests to inspect: every request it received
+//! ([`FakeStore::requests`](crate::FakeStore::requests): [`RecordedRequest`], secrets redacted,
+//! with the status it was answered), every stock change it applied
+//! ([`FakeStore::ledger`](crate::FakeStore::ledger): [`LedgerEntry`], deltas and sets, whether
+//! a REST request or a batch applied it), and every low-stock notification due
+//! ([`FakeStore::low_stock_notifications`](crate::FakeStore::low_stock_notifications):
+//! [`LowStockNotification`]).
+//!
+//! The ledger is the proof a test wants: one entry per change Ecwid would have applied, so a
+//! change that landed twice shows twice, and each entry's [`Origin`] names the request (or the
+//! batch item) behind it. The requests say what the client sent and how often.
 //!
 //! The records are `#[non_exhaustive]`: a test reads their fields, only the fake makes them,
 //! so a field can be added without breaking anyone.

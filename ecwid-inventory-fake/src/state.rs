@@ -73,7 +73,7 @@ impl State {
     }
 
     /// Applies a delta: Ecwid's documented rules, plus the fake's choices for what Ecwid leaves
-    /// unsaid (see the module docs).
+    /// unsaid (see the `rules` module).
     pub(crate) fn adjust(
         &mut self,
         target: Target,
@@ -129,7 +129,7 @@ impl State {
 
 impl State {
     /// Sets a stock (`PUT` product or variation, its body already read): Ecwid's documented
-    /// rules, plus the fake's choices (see the module docs).
+    /// rules, plus the fake's choices (see the `rules` module).
     pub(crate) fn set(&mut self, target: Target, update: StockUpdate, origin: Origin) -> Answer {
         let shared = match self.catalog.shares_product_stock(target) {
             Ok(shared) => shared,

@@ -1,7 +1,15 @@
-//! Waiting for the fake: until its records show what a test expects, or its batches are done.
+//! Waiting for the fake: until its records show what a test expects, or its batches are done,
+//! for work that lands after its caller returned (a call that timed out while the change still
+//! landed, a dropped call, a batch run in the background).
 //!
+//! [`FakeStore::wait_for_ledger`](crate::FakeStore::wait_for_ledger),
+//! [`FakeStore::wait_for_requests`](crate::FakeStore::wait_for_requests) and
+//! [`FakeStore::wait_until`](crate::FakeStore::wait_until) give up after [`WAIT_TIMEOUT`] with a
+//! [`WaitTimeout`] that says what the fake holds;
+//! [`FakeStore::batches_settled`](crate::FakeStore::batches_settled) waits for every batch.
 //! Each wait checks, then sleeps until the fake signals a change (a request received or
-//! answered, a delta applied, a batch item run), then checks again: no polling interval to tune.
+//! answered, a delta applied, a batch item run), then checks again: no polling interval to tune,
+//! and no sleep in the test.
 
 use std::error::Error as StdError;
 use std::fmt;
