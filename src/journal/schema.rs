@@ -16,14 +16,34 @@
 //!   changed, and the run holding it with its position there (`run_id`, `run_position`; none
 //!   while it waits to be claimed).
 //!
+//! The sales module (`ecwid_inventory::sales`, feature `sales`) keeps Ecwid's own sales in the
+//! same database, in tables named `ecwid_sales_*` (migration 2), created whether or not the
+//! feature is on:
+//!
+//! - `ecwid_sales_events`: one row per verified webhook event, by `(store_id, event_id)`: its
+//!   type, the order it names (`order_id`, a hint), when Ecwid created it and when it was
+//!   recorded; its state (`waiting`, `processed`, `skipped` for events that never move stock,
+//!   `failed` after too many failed order reads) and when that last changed; the failed reads
+//!   so far (`attempts`, `last_error`, `next_attempt_at_ms`); and the claim of the processor
+//!   working on it (`claimed_by`, `claim_until_ms`).
+//! - `ecwid_sales_orders`: one row per order reconciled, by `(store_id, order_id)`: the
+//!   `updateTimestamp` of the state last reconciled (`updated_ms`; for a deleted order, when
+//!   the deletion was seen), whether it was deleted, and its statuses then.
+//! - `ecwid_sales_lines`: one row per order line, by `(store_id, order_id, line_id)`: the stock
+//!   item and quantity counted out of Ecwid's stock so far (`counted`), and how many placed and
+//!   restocked movements the line has had (`placed`, `restocked`), which number the next ones.
+//! - `ecwid_sales_movements`: the log of stock movements, numbered by `seq` in the order they
+//!   were committed, each with its stable `movement_id`, unique within its store.
+//! - `ecwid_sales_cursors`: one catch-up cursor per store, as its JSON.
+//!
 //! Every time is milliseconds since the Unix epoch, from the journal's clock (never the
-//! database's `now()`).
+//! database's `now()`), but an order's `updated_ms`, which is Ecwid's.
 
 use super::error::JournalError;
 
 /// The journal's schema version that this crate writes: the number of its last migration. A
 /// database at a higher version (written by a newer release of this crate) is refused.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One change of the schema, in each backend's SQL.
 #[derive(Debug)]
@@ -36,10 +56,11 @@ pub(super) struct Migration {
 }
 
 /// Every migration, in order; the last one's version is [`SCHEMA_VERSION`].
-pub(super) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "events and runs",
-    sqlite: "
+pub(super) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "events and runs",
+        sqlite: "
         CREATE TABLE ecwid_journal_runs (
             run_id TEXT PRIMARY KEY,
             store_id INTEGER NOT NULL,
@@ -83,7 +104,7 @@ pub(super) const MIGRATIONS: &[Migration] = &[Migration {
             ON ecwid_journal_events (state_changed_at_ms)
             WHERE state IN ('applied', 'failed', 'unknown');
     ",
-    postgres: "
+        postgres: "
         CREATE TABLE ecwid_journal_runs (
             run_id TEXT PRIMARY KEY,
             store_id BIGINT NOT NULL,
@@ -127,7 +148,154 @@ pub(super) const MIGRATIONS: &[Migration] = &[Migration {
             ON ecwid_journal_events (state_changed_at_ms)
             WHERE state IN ('applied', 'failed', 'unknown');
     ",
-}];
+    },
+    Migration {
+        version: 2,
+        description: "Ecwid's own sales: webhook events, order lines counted, stock movements",
+        sqlite: "
+        CREATE TABLE ecwid_sales_events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            store_id INTEGER NOT NULL,
+            event_id TEXT NOT NULL,
+            event_type TEXT NOT NULL,
+            order_id TEXT,
+            created_at_ms INTEGER NOT NULL,
+            recorded_at_ms INTEGER NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('waiting', 'processed', 'skipped', 'failed')),
+            state_changed_at_ms INTEGER NOT NULL,
+            attempts INTEGER NOT NULL,
+            next_attempt_at_ms INTEGER NOT NULL,
+            last_error TEXT,
+            claimed_by TEXT,
+            claim_until_ms INTEGER,
+            UNIQUE (store_id, event_id)
+        );
+        CREATE INDEX ecwid_sales_events_waiting
+            ON ecwid_sales_events (store_id, next_attempt_at_ms, seq) WHERE state = 'waiting';
+        CREATE INDEX ecwid_sales_events_final
+            ON ecwid_sales_events (state_changed_at_ms) WHERE state <> 'waiting';
+        CREATE TABLE ecwid_sales_orders (
+            store_id INTEGER NOT NULL,
+            order_id TEXT NOT NULL,
+            updated_ms INTEGER,
+            deleted INTEGER NOT NULL CHECK (deleted IN (0, 1)),
+            payment_status TEXT,
+            fulfillment_status TEXT,
+            reconciled_at_ms INTEGER NOT NULL,
+            PRIMARY KEY (store_id, order_id)
+        );
+        CREATE TABLE ecwid_sales_lines (
+            store_id INTEGER NOT NULL,
+            order_id TEXT NOT NULL,
+            line_id INTEGER NOT NULL,
+            product_id INTEGER,
+            combination_id INTEGER,
+            sku TEXT,
+            counted INTEGER NOT NULL,
+            placed INTEGER NOT NULL,
+            restocked INTEGER NOT NULL,
+            PRIMARY KEY (store_id, order_id, line_id)
+        );
+        CREATE TABLE ecwid_sales_movements (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            store_id INTEGER NOT NULL,
+            movement_id TEXT NOT NULL,
+            order_id TEXT NOT NULL,
+            line_id INTEGER NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('placed', 'restocked')),
+            number INTEGER NOT NULL,
+            product_id INTEGER NOT NULL,
+            combination_id INTEGER,
+            sku TEXT,
+            quantity INTEGER NOT NULL CHECK (quantity > 0),
+            payment_status TEXT,
+            fulfillment_status TEXT,
+            order_deleted INTEGER NOT NULL CHECK (order_deleted IN (0, 1)),
+            found_by TEXT NOT NULL CHECK (found_by IN ('webhook', 'catch-up')),
+            recorded_at_ms INTEGER NOT NULL,
+            UNIQUE (store_id, movement_id)
+        );
+        CREATE INDEX ecwid_sales_movements_store ON ecwid_sales_movements (store_id, seq);
+        CREATE INDEX ecwid_sales_movements_recorded ON ecwid_sales_movements (recorded_at_ms);
+        CREATE TABLE ecwid_sales_cursors (
+            store_id INTEGER PRIMARY KEY,
+            cursor TEXT NOT NULL,
+            saved_at_ms INTEGER NOT NULL
+        );
+    ",
+        postgres: "
+        CREATE TABLE ecwid_sales_events (
+            seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            store_id BIGINT NOT NULL,
+            event_id TEXT NOT NULL,
+            event_type TEXT NOT NULL,
+            order_id TEXT,
+            created_at_ms BIGINT NOT NULL,
+            recorded_at_ms BIGINT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('waiting', 'processed', 'skipped', 'failed')),
+            state_changed_at_ms BIGINT NOT NULL,
+            attempts INTEGER NOT NULL,
+            next_attempt_at_ms BIGINT NOT NULL,
+            last_error TEXT,
+            claimed_by TEXT,
+            claim_until_ms BIGINT,
+            UNIQUE (store_id, event_id)
+        );
+        CREATE INDEX ecwid_sales_events_waiting
+            ON ecwid_sales_events (store_id, next_attempt_at_ms, seq) WHERE state = 'waiting';
+        CREATE INDEX ecwid_sales_events_final
+            ON ecwid_sales_events (state_changed_at_ms) WHERE state <> 'waiting';
+        CREATE TABLE ecwid_sales_orders (
+            store_id BIGINT NOT NULL,
+            order_id TEXT NOT NULL,
+            updated_ms BIGINT,
+            deleted BOOLEAN NOT NULL,
+            payment_status TEXT,
+            fulfillment_status TEXT,
+            reconciled_at_ms BIGINT NOT NULL,
+            PRIMARY KEY (store_id, order_id)
+        );
+        CREATE TABLE ecwid_sales_lines (
+            store_id BIGINT NOT NULL,
+            order_id TEXT NOT NULL,
+            line_id BIGINT NOT NULL,
+            product_id BIGINT,
+            combination_id BIGINT,
+            sku TEXT,
+            counted BIGINT NOT NULL,
+            placed BIGINT NOT NULL,
+            restocked BIGINT NOT NULL,
+            PRIMARY KEY (store_id, order_id, line_id)
+        );
+        CREATE TABLE ecwid_sales_movements (
+            seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            store_id BIGINT NOT NULL,
+            movement_id TEXT NOT NULL,
+            order_id TEXT NOT NULL,
+            line_id BIGINT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('placed', 'restocked')),
+            number BIGINT NOT NULL,
+            product_id BIGINT NOT NULL,
+            combination_id BIGINT,
+            sku TEXT,
+            quantity BIGINT NOT NULL CHECK (quantity > 0),
+            payment_status TEXT,
+            fulfillment_status TEXT,
+            order_deleted BOOLEAN NOT NULL,
+            found_by TEXT NOT NULL CHECK (found_by IN ('webhook', 'catch-up')),
+            recorded_at_ms BIGINT NOT NULL,
+            UNIQUE (store_id, movement_id)
+        );
+        CREATE INDEX ecwid_sales_movements_store ON ecwid_sales_movements (store_id, seq);
+        CREATE INDEX ecwid_sales_movements_recorded ON ecwid_sales_movements (recorded_at_ms);
+        CREATE TABLE ecwid_sales_cursors (
+            store_id BIGINT PRIMARY KEY,
+            cursor TEXT NOT NULL,
+            saved_at_ms BIGINT NOT NULL
+        );
+    ",
+    },
+];
 
 /// Creates the migrations table where it is missing; run before reading it.
 pub(super) const MIGRATIONS_TABLE: &str = "
