@@ -3,8 +3,9 @@
 //! The raw client is generated at build time from `spec/ecwid-inventory.yaml` (reachable as
 //! [`generated`]); this crate wraps it with typed ids, request builders, one [`Error`] that says
 //! whether a delta may have been applied, safe retries, a client-side rate limiter, and (with
-//! the `webhooks` feature) verified, typed Ecwid webhooks (`ecwid_inventory::webhooks`). Its
-//! stateful fake Ecwid store for tests is a package of its own,
+//! the `webhooks` feature) verified, typed Ecwid webhooks (`ecwid_inventory::webhooks`), and
+//! (with `sales`) Ecwid's own sales as stock movements recorded exactly once
+//! (`ecwid_inventory::sales`). Its stateful fake Ecwid store for tests is a package of its own,
 //! [`ecwid-inventory-fake`](https://docs.rs/ecwid-inventory-fake), which the examples here use.
 //!
 //! ```
@@ -38,8 +39,8 @@
 //!
 //! | variant | when | may have been applied | retried automatically |
 //! |---|---|---|---|
-//! | [`Config`](Error::Config) | bad token, base URL, environment, durations, a webhook verifier's settings | no (nothing sent) | no |
-//! | [`InvalidInput`](Error::InvalidInput) | zero id or delta, a delta or count out of range, a bad SKU, order id, order filter, key, per-call setting, bulk setting or plan | no (nothing sent) | no |
+//! | [`Config`](Error::Config) | bad token, base URL, environment, durations, a webhook verifier's or the sales' settings | no (nothing sent) | no |
+//! | [`InvalidInput`](Error::InvalidInput) | zero id or delta, a delta or count out of range, a bad SKU, order id, order filter, key, per-call setting, bulk setting or plan, webhook event id, sales cursor of another store | no (nothing sent) | no |
 //! | [`Connect`](Error::Connect) | connection refused, DNS or TLS failure, connect timeout | no (never reached Ecwid) | yes, capped exponential backoff with full jitter |
 //! | [`RateLimited`](Error::RateLimited) (429) | over Ecwid's limit; Ecwid ignores the request | no | yes, after `Retry-After` (HTTP date or seconds; 1 to 2 s when absent), unless longer than the cap or past the deadline |
 //! | [`Api`](Error::Api) 4xx | refused (400, 402, 403, 404, 405, 408, 409, 415, 422, and any 3xx) | no | no |
@@ -54,7 +55,7 @@
 //! | [`KeyExpired`](Error::KeyExpired) | a [keyed](AdjustStock::exactly_once_key) exactly-once call whose first attempt is older than the key's 55-minute window | **yes** (an earlier attempt may have been) | no: it is not sent; read the stock |
 //! | [`NotExecuted`](Error::NotExecuted) | Ecwid skipped the request (an item of a batch) | no | no |
 //! | `RateLimiterUnavailable` | the shared limiter's Redis could not be reached before the deadline (feature `redis`) | no (nothing sent) | no |
-//! | [`Journal`](Error::Journal) | the journal's database failed: unreachable, a statement failed, a newer schema, a run another worker took over (feature `journal`) | no (nothing sent) | no |
+//! | [`Journal`](Error::Journal) | the journal's database failed: unreachable, a statement failed, a newer schema, a run another worker took over (feature `journal`); the same for the sales kept in it (feature `sales`) | no (nothing sent) | no |
 //!
 //! **After `may_have_been_applied() == true`**, do not send the delta again blindly: read the
 //! item's stock from Ecwid (or compare with your own record of what you sent) and send only what
@@ -128,6 +129,10 @@ pub mod journal;
 #[cfg(feature = "webhooks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
 pub mod webhooks;
+
+#[cfg(feature = "sales")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sales")))]
+pub mod sales;
 
 /// The README's code blocks, compiled (and, where they need no real store, run) as doc tests.
 #[cfg(doctest)]

@@ -27,7 +27,8 @@
 //!   machines. Claims lock rows with `FOR UPDATE SKIP LOCKED`, so workers never take the same
 //!   event and never wait on one another's rows.
 //!
-//! Both hold the same tables (`ecwid_journal_*`, so they can live in a database of your own),
+//! Both hold the same tables (`ecwid_journal_*`, and `ecwid_sales_*` for the
+//! sales module, `ecwid_inventory::sales`, so they can live in a database of your own),
 //! created and upgraded by numbered migrations when the journal is opened; a database written
 //! by a newer release (a higher [`SCHEMA_VERSION`]) is refused. Every time stored comes from
 //! the journal's clock ([`JournalBuilder::clock`], the system clock by default), never from the
@@ -73,9 +74,9 @@ mod drain;
 mod error;
 mod event;
 #[cfg(feature = "postgres")]
-mod postgres;
+pub(crate) mod postgres;
 mod schema;
-mod sqlite;
+pub(crate) mod sqlite;
 #[cfg(test)]
 mod tests;
 
@@ -165,7 +166,9 @@ struct Inner {
     retention: Duration,
 }
 
-enum Backend {
+/// The journal's database. The sales module (`crate::sales`) keeps its own tables in it, with
+/// the same connections, clock and retention.
+pub(crate) enum Backend {
     Sqlite(sqlite::Sqlite),
     #[cfg(feature = "postgres")]
     Postgres(Box<postgres::Postgres>),
@@ -302,8 +305,15 @@ impl Journal {
         self.inner.retention
     }
 
-    fn now(&self) -> Result<i64, JournalError> {
+    /// Now by the journal's clock, in milliseconds since the Unix epoch.
+    pub(crate) fn now(&self) -> Result<i64, JournalError> {
         to_ms((self.inner.clock)(), "the journal's clock reads")
+    }
+
+    /// The database, for the modules that keep tables of their own in it (`crate::sales`).
+    #[cfg_attr(not(feature = "sales"), allow(dead_code))]
+    pub(crate) fn backend(&self) -> &Backend {
+        &self.inner.backend
     }
 
     /// Where the journal is: `sqlite:` and the file, or PostgreSQL's hosts, ports and

@@ -30,7 +30,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The advisory lock taken while migrating ("ecwidjnl" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6563_7769_646a_6e6c;
 
-pub(super) struct Postgres {
+pub(crate) struct Postgres {
     config: Config,
     endpoint: String,
     password: Option<SecretString>,
@@ -39,7 +39,7 @@ pub(super) struct Postgres {
 }
 
 /// A failure during an operation: PostgreSQL's own, or the journal's.
-enum Failure {
+pub(crate) enum Failure {
     Postgres(tokio_postgres::Error),
     Journal(JournalError),
 }
@@ -57,14 +57,14 @@ impl From<JournalError> for Failure {
 }
 
 /// A connection taken from the pool; back to it when dropped, unless it is closed.
-struct Pooled<'a> {
+pub(crate) struct Pooled<'a> {
     client: Option<Client>,
     pool: &'a Postgres,
     _permit: SemaphorePermit<'a>,
 }
 
 impl Pooled<'_> {
-    fn client(&mut self) -> &mut Client {
+    pub(crate) fn client(&mut self) -> &mut Client {
         self.client.as_mut().expect("held until dropped")
     }
 }
@@ -224,7 +224,7 @@ impl Postgres {
         self.endpoint.clone()
     }
 
-    fn error(&self, operation: &'static str, failure: Failure) -> JournalError {
+    pub(crate) fn error(&self, operation: &'static str, failure: Failure) -> JournalError {
         match failure {
             Failure::Postgres(e) => database(
                 &self.endpoint,
@@ -236,8 +236,12 @@ impl Postgres {
         }
     }
 
-    /// An idle connection, or a new one.
-    async fn connection(&self, operation: &'static str) -> Result<Pooled<'_>, JournalError> {
+    /// An idle connection, or a new one (for the journal's calls, and the sales module's, which
+    /// shares the pool).
+    pub(crate) async fn connection(
+        &self,
+        operation: &'static str,
+    ) -> Result<Pooled<'_>, JournalError> {
         let permit = self.permits.acquire().await.expect("never closed");
         let idle = {
             let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());

@@ -27,13 +27,13 @@ use super::{
 /// How long a statement waits for another process's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub(super) struct Sqlite {
+pub(crate) struct Sqlite {
     connection: Arc<Mutex<Connection>>,
     path: String,
 }
 
 /// A failure inside a blocking call: SQLite's own, or the journal's.
-enum Failure {
+pub(crate) enum Failure {
     Sqlite(rusqlite::Error),
     Journal(JournalError),
 }
@@ -208,8 +208,9 @@ impl Sqlite {
         format!("sqlite:{}", self.path)
     }
 
-    /// Runs `work` on the connection in a blocking thread.
-    async fn call<T: Send + 'static>(
+    /// Runs `work` on the connection in a blocking thread (the journal's calls, and the sales
+    /// module's, which shares the connection).
+    pub(crate) async fn call<T: Send + 'static>(
         &self,
         operation: &'static str,
         work: impl FnOnce(&mut Connection) -> Result<T, Failure> + Send + 'static,
