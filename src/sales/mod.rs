@@ -195,6 +195,18 @@
 //! all (no connection, a 5xx, a refused token), the call stops there, and the rest of the
 //! batch is put back untouched.
 //!
+//! # Limits
+//!
+//! - **A deletion is seen only through an order's id.** An `order.deleted` event that names
+//!   its order (`data.orderId`), or any later event of the order, reads it, gets a 404 and
+//!   restocks it. One without `data.orderId` cannot be traced (a deleted order is in no
+//!   search), and a catch-up sees no deletions: Ecwid's list of deleted orders
+//!   (`GET /orders/deleted`) is not read yet. Such an order stays counted.
+//! - **One policy per database**: reconcile with the same [`StockPolicy`] everywhere (see its
+//!   docs).
+//! - **Line items are Ecwid's ids**: a movement names the product and variation of the store
+//!   it happened in; mirroring into another store maps them (by [`Movement::sku`], usually).
+//!
 //! # Storage and retention
 //!
 //! The tables (`ecwid_sales_*`, listed in the journal's schema) live in the journal's database
