@@ -9,7 +9,8 @@ use ecwid_inventory::{Stock, SyncMode};
 
 use crate::targets;
 
-/// Read, adjust and set an Ecwid store's stock; snapshot it, and sync it with a warehouse file.
+/// Read, adjust and set an Ecwid store's stock; snapshot it, sync it with a warehouse file,
+/// and print Ecwid's own sales as stock movements.
 ///
 /// Configuration: ECWID_STORE_ID (or --store), ECWID_TOKEN (or --token-file; never a flag, it
 /// would show in `ps`), ECWID_API_URL (or --api-url; default Ecwid's). Exit codes: 0 done, 1 a
@@ -78,6 +79,19 @@ pub enum Command {
     /// nothing is sent. Exit 0 when every change was applied (or none was needed), 1 when any
     /// failed or is unknown, 2 for bad input (nothing sent).
     Sync(Sync),
+    /// Print the stock movements of the store's orders updated since TIME, each once: the
+    /// catch-up for a cron that mirrors Ecwid's sales into a warehouse or another channel.
+    ///
+    /// Reads the orders (a page of 100 at a time), records them in the ledger (a database
+    /// that remembers what each order line already moved), and prints one row per new
+    /// movement: CSV with the header movement_id,order_id,line_id,product_id,combination_id,
+    /// sku,delta,kind,recorded_at, or JSON lines with --json. delta is Ecwid's stock change:
+    /// negative for a sale, positive for a cancellation's restock. With --cursor FILE, the
+    /// position is saved to FILE after the rows are written, so the next run (the same
+    /// command) prints only what is new since; without the file, give --since. Exit 0 when
+    /// every order was read, 1 when a read failed or the rows could not be written (the next
+    /// run prints what this one could not), 2 for bad input (nothing sent).
+    Sales(Sales),
     /// Serve the fake Ecwid store on 127.0.0.1 and print its base URL, token and demo items;
     /// Ctrl-C stops it.
     Fake(Fake),
@@ -214,6 +228,30 @@ pub enum SnapshotFormat {
 }
 
 #[derive(Debug, Args)]
+pub struct Sales {
+    /// Read orders updated at or after TIME: RFC 3339 (2026-12-03T15:04:05Z) or UNIX
+    /// seconds. Ignored once the --cursor FILE exists: the file says where to go on from.
+    #[arg(
+        long,
+        value_name = "TIME",
+        value_parser = parse_since,
+        required_unless_present = "cursor"
+    )]
+    pub since: Option<SystemTime>,
+
+    /// Keep the position in FILE (JSON, replaced at once after the rows are written): the
+    /// first run creates it, later runs print only the movements they did not print.
+    #[arg(long, value_name = "FILE")]
+    pub cursor: Option<PathBuf>,
+
+    /// The ledger: a SQLite file (created if missing), or a PostgreSQL URL
+    /// (postgresql://user:password@host/database) to share it with a webhook receiver.
+    /// Default: ecwid-sales.sqlite3 beside the cursor file, or in the current folder.
+    #[arg(long, value_name = "PATH|URL")]
+    pub ledger: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct Fake {
     /// The port on 127.0.0.1 (default: any free port).
     #[arg(long, default_value_t = 0)]
@@ -251,6 +289,24 @@ fn parse_time(text: &str) -> Result<SystemTime, String> {
     })
 }
 
+/// `--since`: RFC 3339, or whole UNIX seconds.
+fn parse_since(text: &str) -> Result<SystemTime, String> {
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        let seconds: u64 = text
+            .parse()
+            .map_err(|_| format!("{text:?} is too large for UNIX seconds"))?;
+        return std::time::UNIX_EPOCH
+            .checked_add(std::time::Duration::from_secs(seconds))
+            .ok_or_else(|| format!("{text:?} is too large for UNIX seconds"));
+    }
+    humantime::parse_rfc3339_weak(text).map_err(|error| {
+        format!(
+            "{text:?} is neither an RFC 3339 time such as 2026-12-03T15:04:05Z nor UNIX \
+             seconds such as 1796310245 ({error})"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,6 +340,25 @@ mod tests {
             "1796310245",
         ] {
             assert!(parse_time(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn since_times() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let at = UNIX_EPOCH + Duration::from_secs(1_796_310_245);
+        assert_eq!(parse_since("2026-12-03T15:04:05Z").unwrap(), at);
+        assert_eq!(parse_since("1796310245").unwrap(), at);
+        assert_eq!(parse_since("0").unwrap(), UNIX_EPOCH);
+        for bad in [
+            "",
+            "-5",
+            "1.5",
+            "yesterday",
+            "2026-13-03T15:04:05Z",
+            "99999999999999999999999",
+        ] {
+            assert!(parse_since(bad).is_err(), "{bad:?}");
         }
     }
 }

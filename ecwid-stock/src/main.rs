@@ -14,6 +14,7 @@ mod get;
 mod items;
 mod output;
 mod progress;
+mod sales;
 mod set;
 mod snapshot;
 mod sync;
@@ -58,6 +59,7 @@ async fn run(cli: &Cli, out: &Output) -> Result<Exit, Fail> {
         Command::Set(args) => set::run(&client, args, out).await,
         Command::Snapshot(args) => snapshot::run(&client, args, out, cli.global.verbose).await,
         Command::Sync(args) => sync::run(&client, args, out, cli.global.verbose).await,
+        Command::Sales(args) => sales::run(&client, args, out).await,
         Command::Fake(_) => unreachable!("served above"),
     };
     // Releases a shared rate limiter's slots before the process ends.

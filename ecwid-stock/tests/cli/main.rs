@@ -9,6 +9,7 @@ mod changes;
 mod config;
 mod fake_command;
 mod reads;
+mod sales;
 mod secrets;
 mod snapshot;
 mod sync;
