@@ -27,7 +27,7 @@ pub struct Cli {
 /// Flags accepted before or after the command.
 #[derive(Debug, Args)]
 pub struct Global {
-    /// Machine-readable output: one JSON document (JSON lines for a snapshot).
+    /// Machine-readable output: one JSON document (JSON lines for snapshot, sync and sales).
     #[arg(long, global = true)]
     pub json: bool,
 
@@ -84,8 +84,8 @@ pub enum Command {
     ///
     /// Reads the orders (a page of 100 at a time), records them in the ledger (a database
     /// that remembers what each order line already moved), and prints one row per new
-    /// movement: CSV with the header movement_id,order_id,line_id,product_id,combination_id,
-    /// sku,delta,kind,recorded_at, or JSON lines with --json. delta is Ecwid's stock change:
+    /// movement: CSV with a header, or JSON lines with --json. The columns: movement_id,
+    /// order_id, line_id, product_id, combination_id, sku, delta, kind, recorded_at. delta is Ecwid's stock change:
     /// negative for a sale, positive for a cancellation's restock. With --cursor FILE, the
     /// position is saved to FILE after the rows are written, so the next run (the same
     /// command) prints only what is new since; without the file, give --since. Exit 0 when
