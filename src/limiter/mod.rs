@@ -5,6 +5,10 @@
 //! same token, and shares the bad-token guard with them too. Both follow one rule: a request
 //! counts from the moment it is let go until one window (plus the margin, see [`RateLimit`]) after its
 //! answer, so any `requests + 1` requests reach Ecwid more than a window apart.
+//!
+//! This module is private: what a user reads about limiting is in the public
+//! [`retry`](crate::retry) module's docs (the in-process limiter) and on `RedisRateLimit` (the
+//! shared one: why, how it counts, what it does when something fails, what it costs).
 
 use std::time::Duration;
 
