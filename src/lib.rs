@@ -302,3 +302,9 @@ pub mod sales;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// The spec's README's code blocks (how the wrapper calls the generated client), compiled as
+/// doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../spec/README.md")]
+struct SpecReadmeDoctests;
