@@ -1,8 +1,9 @@
-//! The docs say one thing: the errors table of the README is the crate docs' table (the one
-//! source), links aside.
+//! The docs say one thing: the errors table lives in the crate docs only (src/lib.rs), so the
+//! README, which links to them, cannot drift from it.
 
-/// The rows of the first table whose header starts with `| variant |`, each line trimmed.
-fn errors_table(text: &str) -> Vec<String> {
+/// The rows of the first table whose header starts with `| variant |`, each line trimmed, or
+/// none when there is no such table.
+fn find_errors_table(text: &str) -> Vec<String> {
     let mut rows = Vec::new();
     for line in text.lines() {
         let line = line.trim_start_matches("//!").trim();
@@ -14,6 +15,12 @@ fn errors_table(text: &str) -> Vec<String> {
         }
         rows.push(without_links(line));
     }
+    rows
+}
+
+/// The errors table of `text`, which must have one.
+fn errors_table(text: &str) -> Vec<String> {
+    let rows = find_errors_table(text);
     assert!(rows.len() > 2, "no errors table found");
     rows
 }
@@ -38,10 +45,10 @@ fn without_links(line: &str) -> String {
 }
 
 #[test]
-fn the_readme_errors_table_is_the_crate_docs_table() {
+fn the_errors_table_is_in_the_crate_docs_and_not_in_the_readme() {
     let crate_docs = errors_table(include_str!("../src/lib.rs"));
-    let readme = errors_table(include_str!("../README.md"));
-    assert_eq!(readme, crate_docs);
+    assert!(crate_docs.iter().any(|row| row.starts_with("| `OutcomeUnknown` |")));
+    assert_eq!(find_errors_table(include_str!("../README.md")), Vec::<String>::new());
 }
 
 #[test]
