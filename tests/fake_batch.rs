@@ -151,7 +151,7 @@ async fn batch_items_are_checked_like_requests() {
             { "id": "get", "method": "GET", "path": "/products/1/inventory" },
             { "id": "no body", "method": "PUT", "path": "/products/1/inventory" },
             item("nested", "/batch", -1),
-            item("unknown", "/orders", -1),
+            item("unknown", "/customers", -1),
             item("bad flag", "/products/1/inventory?checkLowStockNotification=1", -1),
         ]))
         .send()

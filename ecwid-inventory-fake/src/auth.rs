@@ -28,6 +28,8 @@ pub enum Scope {
     ReadCatalog,
     /// `update_catalog`: needed by every write (adjustments and sets).
     UpdateCatalog,
+    /// `read_orders`: needed by the order reads (one order, the order search).
+    ReadOrders,
 }
 
 /// An access token the fake accepts, bound to one store.
@@ -53,7 +55,8 @@ pub struct FakeToken {
 }
 
 impl FakeToken {
-    /// A `secret_…` (server-side) token for `store`, with `read_catalog` and `update_catalog`.
+    /// A `secret_…` (server-side) token for `store`, with `read_catalog`, `update_catalog` and
+    /// `read_orders`.
     ///
     /// As in Ecwid, the kind follows the value: one starting with `public_` is a public token
     /// (see [`FakeToken::public`]) whichever constructor made it.
@@ -63,13 +66,13 @@ impl FakeToken {
             public: value.starts_with("public_"),
             value: SecretString::from(value),
             store,
-            scopes: vec![Scope::ReadCatalog, Scope::UpdateCatalog],
+            scopes: vec![Scope::ReadCatalog, Scope::UpdateCatalog, Scope::ReadOrders],
         }
     }
 
-    /// A `public_…` (storefront) token for `store`, with `read_catalog`. As in Ecwid, a public
-    /// token can never write the catalog: whatever its scopes, adjustments and sets answer 403
-    /// `INSUFFICIENT_APP_SCOPE`.
+    /// A `public_…` (storefront) token for `store`, with `read_catalog` (not `read_orders`: a
+    /// public token reads no orders). As in Ecwid, a public token can never write the catalog:
+    /// whatever its scopes, adjustments and sets answer 403 `INSUFFICIENT_APP_SCOPE`.
     pub fn public(store: StoreId, value: impl Into<String>) -> Self {
         Self {
             public: true,

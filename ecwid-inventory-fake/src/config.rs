@@ -1,5 +1,5 @@
 //! What does not change once the fake is started: its tokens, its rate limit, the time it
-//! takes over some requests, and the wakers of its batch workers.
+//! takes over some requests, the wakers of its batch workers, and where its webhooks go.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use tokio::sync::Notify;
 use super::auth::FakeToken;
 use super::faults::Route;
 use super::request::Endpoint;
+use super::webhooks::WebhookTarget;
 use ecwid_inventory::{RateLimit, StoreId};
 
 /// What does not change once the fake is started.
@@ -22,6 +23,8 @@ pub(crate) struct Config {
     pub(crate) search_page_time: Duration,
     /// Wakes each store's batch worker.
     pub(crate) batch_wakers: HashMap<StoreId, Arc<Notify>>,
+    /// Where webhooks go, if anywhere.
+    pub(crate) webhooks: Option<WebhookTarget>,
 }
 
 impl Config {

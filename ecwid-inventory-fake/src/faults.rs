@@ -57,6 +57,10 @@ pub enum Route {
     BatchCreate,
     /// `GET /{storeId}/batch`.
     BatchStatus,
+    /// `GET /{storeId}/orders` (search).
+    SearchOrders,
+    /// `GET /{storeId}/orders/{orderId}`.
+    GetOrder,
     /// Every request, whatever its path (unknown paths included).
     Any,
 }

@@ -91,6 +91,8 @@ mod config;
 pub mod demo;
 pub mod faults;
 mod fields;
+mod order_book;
+mod orders;
 mod products;
 pub mod records;
 mod request;
@@ -99,8 +101,11 @@ pub mod rules;
 mod server;
 mod shared;
 mod state;
+pub mod storefront;
 mod time;
 pub mod wait;
+mod webhook_delivery;
+pub mod webhooks;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -109,9 +114,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
+use tokio::sync::{mpsc, Notify};
 use tokio::task::{JoinHandle, JoinSet};
 
 pub use auth::{FakeToken, Scope};
@@ -119,10 +124,12 @@ pub use catalog::{Product, Store, Variation};
 pub use faults::{Fault, Route};
 pub use records::{LedgerEntry, LowStockNotification, Origin, RecordedRequest, RequestId};
 pub use state::{PRODUCT_NEGATIVE_STOCK_WARNING, VARIATION_NEGATIVE_STOCK_WARNING};
+pub use storefront::{OrderUpdate, Sale, SaleLine, StorefrontError};
 // The crate's own types, re-exported so a test of the fake needs one import: the fake's stocks
 // and ledger speak the same `Stock` and `StockChange` as the client.
 pub use ecwid_inventory::{Stock, StockChange};
 pub use wait::{WaitTimeout, WAIT_TIMEOUT};
+pub use webhooks::{DeliveryOutcome, SentWebhook, WebhookDelivery, WebhookFaults};
 
 use catalog::{Catalog, Target};
 use config::Config;
@@ -130,7 +137,9 @@ use shared::Shared;
 use state::State;
 use time::Clock;
 
-use ecwid_inventory::{Client, ClientBuilder, RateLimit, StockItem, StoreId};
+use webhooks::{Outbox, WebhookTarget};
+
+use ecwid_inventory::{Client, ClientBuilder, OrderId, RateLimit, StockItem, StoreId};
 
 /// The fake's rate limit per token unless told otherwise: Ecwid's documented 600 requests a
 /// minute.
@@ -146,6 +155,10 @@ pub struct FakeStoreBuilder {
     port: u16,
     batch_item_delay: Duration,
     search_page_time: Duration,
+    /// The webhook URL and the app's client secret.
+    webhooks: Option<(String, SecretString)>,
+    webhook_retry_schedule: Vec<Duration>,
+    webhook_faults: Option<WebhookFaults>,
 }
 
 impl FakeStoreBuilder {
@@ -211,11 +224,49 @@ impl FakeStoreBuilder {
         self
     }
 
+    /// Sends signed webhooks to `url` (`http://host[:port]/path`, such as a test's receiver on
+    /// 127.0.0.1), signed with the app's `client_secret`, as Ecwid does: see [`webhooks`] for
+    /// which events, their bodies, and the delivery rules. The secret never appears in the
+    /// fake's `Debug` output, logs or records.
+    ///
+    /// ```
+    /// use ecwid_inventory::webhooks::SecretString;
+    /// use ecwid_inventory_fake::FakeStore;
+    ///
+    /// let builder = FakeStore::builder().webhooks(
+    ///     "http://127.0.0.1:9090/ecwid/webhooks",
+    ///     SecretString::from("the app's client secret"),
+    /// );
+    /// assert!(!format!("{builder:?}").contains("client secret"));
+    /// ```
+    pub fn webhooks(mut self, url: impl Into<String>, client_secret: SecretString) -> Self {
+        self.webhooks = Some((url.into(), client_secret));
+        self
+    }
+
+    /// The waits before each retry of a delivery that failed, each counted from the attempt
+    /// before (default Ecwid's: [`webhooks::ecwid_retry_schedule`], 27 retries over 24 hours).
+    /// A delivery is attempted at most once plus once per wait; an empty schedule never
+    /// retries. Shrink it in tests: `vec![Duration::from_millis(10); 3]`.
+    pub fn webhook_retry_schedule(mut self, waits: Vec<Duration>) -> Self {
+        self.webhook_retry_schedule = waits;
+        self
+    }
+
+    /// Delivers webhooks in the fault mode: duplicated, delayed and so reordered, decided by
+    /// a seeded random generator (see [`webhooks`]). Without it, each event is delivered once,
+    /// right away.
+    pub fn webhook_faults(mut self, faults: WebhookFaults) -> Self {
+        self.webhook_faults = Some(faults);
+        self
+    }
+
     /// Binds the port and starts serving. Must be called within a tokio runtime.
     ///
     /// Fails with [`io::ErrorKind::InvalidInput`] on a catalog Ecwid could not hold (an id
-    /// declared twice, a variation with an empty SKU given a stock other than its product's)
-    /// or an empty or repeated token, and with the bind's error if the port is taken.
+    /// declared twice, a variation with an empty SKU given a stock other than its product's),
+    /// an empty or repeated token, or a webhook URL that is not `http://host[:port]/path`, and
+    /// with the bind's error if the port is taken.
     pub async fn start(self) -> io::Result<FakeStore> {
         let mut seen = HashSet::new();
         for token in &self.tokens {
@@ -228,6 +279,15 @@ impl FakeStoreBuilder {
                 ));
             }
         }
+        let webhooks = match self.webhooks {
+            Some((url, client_secret)) => Some(WebhookTarget {
+                url: webhooks::webhook_url(&url)
+                    .map_err(|message| io::Error::new(io::ErrorKind::InvalidInput, message))?,
+                client_secret,
+                schedule: self.webhook_retry_schedule,
+            }),
+            None => None,
+        };
         let clock = Clock::start();
         let catalog = Catalog::from_stores(self.stores, clock.unix_seconds())?;
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, self.port)).await?;
@@ -238,6 +298,13 @@ impl FakeStoreBuilder {
             .keys()
             .map(|&store| (store, Arc::new(Notify::new())))
             .collect();
+        let mut state = State::new(catalog, clock);
+        let mut events = None;
+        if webhooks.is_some() {
+            let (sender, receiver) = mpsc::unbounded_channel();
+            state.outbox = Outbox::new(sender, self.webhook_faults);
+            events = Some(receiver);
+        }
         let shared = Arc::new(Shared::new(
             Config {
                 tokens: self.tokens,
@@ -245,10 +312,14 @@ impl FakeStoreBuilder {
                 batch_item_delay: self.batch_item_delay,
                 search_page_time: self.search_page_time,
                 batch_wakers,
+                webhooks,
             },
-            State::new(catalog, clock),
+            state,
         ));
         let mut tasks = JoinSet::new();
+        if let Some(events) = events {
+            tasks.spawn(webhook_delivery::worker(Arc::clone(&shared), events));
+        }
         for (&store, waker) in &shared.config.batch_wakers {
             tasks.spawn(batch_worker::worker(
                 Arc::clone(&shared),
@@ -297,6 +368,9 @@ impl FakeStore {
             port: 0,
             batch_item_delay: Duration::ZERO,
             search_page_time: Duration::ZERO,
+            webhooks: None,
+            webhook_retry_schedule: webhooks::ecwid_retry_schedule(),
+            webhook_faults: None,
         }
     }
 
@@ -450,6 +524,86 @@ impl Drop for FakeStore {
     }
 }
 
+/// Ecwid's own sales, and the webhooks they send (see [`storefront`] and [`webhooks`]).
+impl FakeStore {
+    /// A shopper's checkout in `store`: checks the sale whole (the store, each item, each
+    /// quantity, and that the stock covers it), then makes the order, takes its lines from
+    /// stock (recorded in the ledger as [`Origin::Storefront`]) and sends `order.created` and a
+    /// `product.updated` per product whose stock it took. Returns the order's id. Refused, it
+    /// changes nothing. See [`storefront`] for the rules.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use ecwid_inventory::StockItem;
+    /// use ecwid_inventory_fake::{demo, FakeStore, Sale, Stock};
+    ///
+    /// let fake = FakeStore::demo().await?;
+    /// let (tee, small) = demo::SMALL_TEE;
+    /// let order = fake.sell(demo::STORE, Sale::new().variation(tee, small, 4).paid())?;
+    /// assert_eq!(order.as_str().len(), 5); // such as "XJ12H"
+    /// let item = StockItem::Variation { product: tee, combination: small };
+    /// assert_eq!(fake.stock(demo::STORE, item), Some(Stock::Quantity(6)));
+    /// # Ok(()) }
+    /// ```
+    pub fn sell(&self, store: StoreId, sale: Sale) -> Result<OrderId, StorefrontError> {
+        let sold = self.shared.lock().sell(store, sale);
+        self.shared.changed();
+        sold
+    }
+
+    /// The owner changes an order's statuses. Setting the payment status to `CANCELLED`
+    /// cancels it (as [`cancel_order`](Self::cancel_order)); taking it out of `CANCELLED` takes
+    /// its stock again; any other change moves no stock. Sends `order.updated` (with the old
+    /// and new statuses) and a `product.updated` per product whose stock moved; an update to
+    /// the statuses the order already has changes and sends nothing.
+    pub fn update_order(
+        &self,
+        store: StoreId,
+        order: &OrderId,
+        update: OrderUpdate,
+    ) -> Result<(), StorefrontError> {
+        let updated = self.shared.lock().update_order(store, order, update);
+        self.shared.changed();
+        updated
+    }
+
+    /// Cancels an order: payment status `CANCELLED`, and its lines given back to stock
+    /// (recorded as [`Origin::Restock`]), as Ecwid restocks a cancelled order. Sends
+    /// `order.updated` and a `product.updated` per product restocked. A cancelled order stays
+    /// as it is.
+    pub fn cancel_order(&self, store: StoreId, order: &OrderId) -> Result<(), StorefrontError> {
+        let cancel = OrderUpdate::new().payment_status(ecwid_inventory::PaymentStatus::Cancelled);
+        self.update_order(store, order, cancel)
+    }
+
+    /// Deletes an order: the order endpoints answer 404 for it from now on, and the stock it
+    /// still held (none if it was cancelled) comes back, recorded as [`Origin::Restock`]. Sends
+    /// `order.deleted` and a `product.updated` per product restocked.
+    pub fn delete_order(&self, store: StoreId, order: &OrderId) -> Result<(), StorefrontError> {
+        let deleted = self.shared.lock().delete_order(store, order);
+        self.shared.changed();
+        deleted
+    }
+
+    /// The root of the fake's own storefront routes, such as `http://127.0.0.1:41234/storefront`
+    /// (no trailing slash): `POST {root}/{storeId}/orders` sells (see [`storefront`]).
+    pub fn storefront_url(&self) -> String {
+        format!("http://{}/storefront", self.addr)
+    }
+
+    /// Every webhook event made so far, in the order they happened (none without
+    /// [`FakeStoreBuilder::webhooks`]).
+    pub fn webhooks_sent(&self) -> Vec<SentWebhook> {
+        self.shared.lock().outbox.sent().to_vec()
+    }
+
+    /// Every webhook delivery attempt so far, in the order they ended.
+    pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
+        self.shared.lock().outbox.deliveries().to_vec()
+    }
+}
+
 /// The README's code blocks, compiled and run as doc tests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
@@ -521,6 +675,53 @@ impl FakeStore {
             "the fake store waited {WAIT_TIMEOUT:?} for {n} requests; it has received {}",
             self.requests().len()
         )))
+    }
+
+    /// Waits until every webhook event made so far was delivered at least once, and returns
+    /// every delivery attempt, as [`webhook_deliveries`](FakeStore::webhook_deliveries) does.
+    /// Fails after [`WAIT_TIMEOUT`], saying how many events are still undelivered.
+    pub async fn wait_for_webhooks_delivered(&self) -> Result<Vec<WebhookDelivery>, WaitTimeout> {
+        if self
+            .wait(|| self.shared.lock().outbox.all_delivered())
+            .await
+        {
+            return Ok(self.webhook_deliveries());
+        }
+        Err(self.webhooks_timeout("every webhook delivered"))
+    }
+
+    /// Waits until no webhook delivery is left to try (each delivered, or given up at the end
+    /// of the retry schedule), and returns every delivery attempt. Fails after
+    /// [`WAIT_TIMEOUT`]: with Ecwid's own schedule (24 hours), a delivery that keeps failing
+    /// is not given up within it.
+    pub async fn wait_for_webhooks_settled(&self) -> Result<Vec<WebhookDelivery>, WaitTimeout> {
+        if self.wait(|| self.shared.lock().outbox.settled()).await {
+            return Ok(self.webhook_deliveries());
+        }
+        Err(self.webhooks_timeout("every webhook delivered or given up"))
+    }
+
+    fn webhooks_timeout(&self, awaited: &str) -> WaitTimeout {
+        let state = self.shared.lock();
+        let delivered: HashSet<&str> = state
+            .outbox
+            .deliveries()
+            .iter()
+            .filter(|attempt| attempt.is_delivered())
+            .map(|attempt| attempt.event_id.as_str())
+            .collect();
+        let undelivered = state
+            .outbox
+            .sent()
+            .iter()
+            .filter(|event| !delivered.contains(event.event_id.as_str()))
+            .count();
+        WaitTimeout::new(format!(
+            "the fake store waited {WAIT_TIMEOUT:?} for {awaited}: {} events made, {undelivered} \
+             not delivered yet, {} delivery attempts",
+            state.outbox.sent().len(),
+            state.outbox.deliveries().len()
+        ))
     }
 
     /// Waits until every batch received so far has completed. Never returns while batches

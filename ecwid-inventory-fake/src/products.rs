@@ -92,7 +92,7 @@ fn id_field(id: u64) -> i64 {
 }
 
 /// Reads `responseFields`: `None` when every field is sent (absent, or empty).
-fn response_fields(query: &Query) -> Result<Option<Fields>, Answer> {
+pub(crate) fn response_fields(query: &Query) -> Result<Option<Fields>, Answer> {
     Ok(query
         .get("responseFields")
         .map(Fields::parse)
@@ -101,7 +101,7 @@ fn response_fields(query: &Query) -> Result<Option<Fields>, Answer> {
 }
 
 /// A successful read: the generated type as JSON, cut down to `fields`.
-fn read_answer(body: impl serde::Serialize, fields: Option<&Fields>) -> Answer {
+pub(crate) fn read_answer(body: impl serde::Serialize, fields: Option<&Fields>) -> Answer {
     let mut answer = Answer::ok(body);
     if let Some(fields) = fields {
         fields.apply(&mut answer.body);
@@ -138,20 +138,10 @@ impl Search {
                 })
             })
             .transpose()?;
-        let time = |name: &str| {
-            query
-                .get(name)
-                .map(|text| {
-                    parse_time(text).ok_or_else(|| {
-                        Answer::wrong_parameter(format!(
-                            "{name} must be UNIX seconds or a date such as \
-                             2023-04-22 18:48:38 -0500, not {text:?}"
-                        ))
-                    })
-                })
-                .transpose()
-        };
-        let updated = (time("updatedFrom")?, time("updatedTo")?);
+        let updated = (
+            time_parameter(query, "updatedFrom")?,
+            time_parameter(query, "updatedTo")?,
+        );
         // Last: a well-formed request for too many products is 402, not 400.
         let limit = match count_parameter(query, "limit")? {
             None => MAX_SEARCH_LIMIT,
@@ -218,8 +208,23 @@ fn product_ids(list: &str) -> Result<BTreeSet<ProductId>, Answer> {
     Ok(ids)
 }
 
+/// A time bound (the spec's `TimeBound`), in UNIX seconds, if sent.
+pub(crate) fn time_parameter(query: &Query, name: &str) -> Result<Option<i64>, Answer> {
+    query
+        .get(name)
+        .map(|text| {
+            parse_time(text).ok_or_else(|| {
+                Answer::wrong_parameter(format!(
+                    "{name} must be UNIX seconds or a date such as \
+                     2023-04-22 18:48:38 -0500, not {text:?}"
+                ))
+            })
+        })
+        .transpose()
+}
+
 /// A non-negative 32-bit count given as decimal digits, if sent.
-fn count_parameter(query: &Query, name: &str) -> Result<Option<i32>, Answer> {
+pub(crate) fn count_parameter(query: &Query, name: &str) -> Result<Option<i32>, Answer> {
     query
         .get(name)
         .map(|value| {
@@ -410,6 +415,6 @@ impl State {
     }
 }
 
-fn count(n: usize) -> i32 {
+pub(crate) fn count(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }

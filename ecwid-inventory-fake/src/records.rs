@@ -8,12 +8,14 @@
 //!
 //! The ledger is the proof a test wants: one entry per change Ecwid would have applied, so a
 //! change that landed twice shows twice, and each entry's [`Origin`] names the request (or the
-//! batch item) behind it. The requests say what the client sent and how often.
+//! batch item, or the storefront order) behind it. The requests say what the client sent and
+//! how often. The webhooks the fake sent, and each attempt to deliver them, are recorded too
+//! (see [`webhooks`](crate::webhooks)).
 //!
 //! The records are `#[non_exhaustive]`: a test reads their fields, only the fake makes them,
 //! so a field can be added without breaking anyone.
 
-use ecwid_inventory::{Stock, StockChange, StockItem, StoreId};
+use ecwid_inventory::{OrderId, Stock, StockChange, StockItem, StoreId};
 
 /// The number the fake gave a request when it arrived: 1 for the first, then 2, 3, …
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -55,8 +57,8 @@ impl RecordedRequest {
     }
 }
 
-/// What made the fake change a stock: one of the ways the spec lets a change be applied, so
-/// more may come with new endpoints.
+/// What made the fake change a stock: one of the ways the spec lets a change be applied, or a
+/// storefront order; more may come with new endpoints.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Origin {
@@ -71,19 +73,32 @@ pub enum Origin {
         /// The item's position in the batch, from 0.
         index: usize,
     },
+    /// A storefront order took the stock: its sale (or the order leaving `CANCELLED`). See
+    /// [`storefront`](crate::storefront).
+    Storefront {
+        /// The order.
+        order: OrderId,
+    },
+    /// An order gave its stock back: cancelled, or deleted while it still held it.
+    Restock {
+        /// The order.
+        order: OrderId,
+    },
 }
 
 impl Origin {
-    /// The HTTP request behind it: the REST request, or the one that created the batch.
-    pub(crate) fn request(&self) -> RequestId {
+    /// The HTTP request behind it: the REST request, or the one that created the batch (`None`
+    /// for a storefront order's change, which may have come over HTTP or not).
+    pub(crate) fn request(&self) -> Option<RequestId> {
         match self {
-            Origin::Request(id) | Origin::Batch { created_by: id, .. } => *id,
+            Origin::Request(id) | Origin::Batch { created_by: id, .. } => Some(*id),
+            Origin::Storefront { .. } | Origin::Restock { .. } => None,
         }
     }
 }
 
-/// One stock change the fake applied: the proof that an adjustment or a set happened, and
-/// how many times.
+/// One stock change the fake applied: the proof that an adjustment, a set or a storefront
+/// order's change happened, and how many times.
 ///
 /// Adjustments that change nothing (`updateCount: 0`, unlimited stock) are not recorded; a set
 /// is recorded whenever it is applied, even to the value the stock already had.

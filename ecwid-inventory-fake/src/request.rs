@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::answer::Answer;
 use super::catalog::Target;
 use super::faults::Route;
+use super::order_book::OrderRef;
 use super::records::{Origin, RequestId};
 use ecwid_inventory::{CombinationId, ProductId, StockItem, StoreId};
 
@@ -26,6 +27,10 @@ pub(crate) enum Endpoint {
     /// `/products/{productId}/combinations/{combinationId}`: get, or set the stock.
     Variation(Target),
     Batch(StoreId),
+    /// `/orders`: the order search.
+    Orders(StoreId),
+    /// `/orders/{orderId}`: one order.
+    Order(StoreId, OrderRef),
 }
 
 impl Endpoint {
@@ -68,6 +73,8 @@ impl Endpoint {
                 variation(id, combination).map(Endpoint::VariationInventory)
             }
             ["batch"] => Some(Endpoint::Batch(store)),
+            ["orders"] => Some(Endpoint::Orders(store)),
+            ["orders", id] if !id.is_empty() => Some(Endpoint::Order(store, OrderRef::parse(id))),
             _ => None,
         }
     }
@@ -79,7 +86,10 @@ impl Endpoint {
             | Endpoint::Product(target)
             | Endpoint::Variations(target)
             | Endpoint::Variation(target) => target.store,
-            Endpoint::Products(store) | Endpoint::Batch(store) => store,
+            Endpoint::Products(store)
+            | Endpoint::Batch(store)
+            | Endpoint::Orders(store)
+            | Endpoint::Order(store, _) => store,
         }
     }
 
@@ -97,6 +107,8 @@ impl Endpoint {
             (Endpoint::Variation(_), "PUT") => Some(Route::UpdateVariationStock),
             (Endpoint::Batch(_), "POST") => Some(Route::BatchCreate),
             (Endpoint::Batch(_), "GET") => Some(Route::BatchStatus),
+            (Endpoint::Orders(_), "GET") => Some(Route::SearchOrders),
+            (Endpoint::Order(..), "GET") => Some(Route::GetOrder),
             (
                 Endpoint::Products(_)
                 | Endpoint::Product(_)
@@ -104,14 +116,17 @@ impl Endpoint {
                 | Endpoint::Variation(_),
                 _,
             )
-            | (Endpoint::Batch(_), _) => None,
+            | (Endpoint::Batch(_) | Endpoint::Orders(_) | Endpoint::Order(..), _) => None,
         }
     }
 
     pub(crate) fn allowed_methods(self) -> &'static [&'static str] {
         match self {
             Endpoint::VariationInventory(_) | Endpoint::ProductInventory(_) => &["PUT"],
-            Endpoint::Products(_) | Endpoint::Variations(_) => &["GET"],
+            Endpoint::Products(_)
+            | Endpoint::Variations(_)
+            | Endpoint::Orders(_)
+            | Endpoint::Order(..) => &["GET"],
             Endpoint::Product(_) | Endpoint::Variation(_) => &["GET", "PUT"],
             Endpoint::Batch(_) => &["GET", "POST"],
         }

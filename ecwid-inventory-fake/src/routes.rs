@@ -1,6 +1,6 @@
-//! Routing: the checks every request passes, in order (the endpoint and method, the bearer
+//! Routing: the checks every API request passes, in order (the endpoint and method, the bearer
 //! token, its rate limit, its store and scopes, its query flags and JSON body), before the state
-//! acts on it.
+//! acts on it; a request under `/storefront` goes to the storefront instead.
 //!
 //! The same [`State::execute`] serves a REST request and a request carried by a batch.
 
@@ -19,6 +19,10 @@ impl State {
     /// Handles one HTTP request, in this order: route (404, 405), token (403), rate limit
     /// (429), then [`State::execute`].
     pub(crate) fn handle_http(&mut self, config: &Config, request: HttpRequest<'_>) -> Answer {
+        // The fake's own storefront, outside the API: no token, no rate limit.
+        if request.path.starts_with("/storefront/") {
+            return self.handle_storefront(&request);
+        }
         let Some(endpoint) = Endpoint::from_api_path(request.path) else {
             return Answer::error(
                 StatusCode::NOT_FOUND,
@@ -128,6 +132,7 @@ impl State {
             ) => &[Scope::UpdateCatalog],
             // A batch needs no scope of its own: each of its requests is checked when it runs.
             (Endpoint::Batch(_), _) => &[],
+            (Endpoint::Orders(_) | Endpoint::Order(..), _) => &[Scope::ReadOrders],
         };
         if let Some(missing) = needed.iter().find(|&&scope| !token.may(scope)) {
             return Answer::error(
@@ -170,15 +175,13 @@ impl State {
                     Ok(value) => value,
                     Err(answer) => return answer,
                 };
+                let Some(created_by) = caller.origin.request() else {
+                    return Answer::wrong_parameter("A batch cannot carry batch requests");
+                };
                 let now = self.now();
-                let created = self.batches.create(
-                    store,
-                    caller.token,
-                    caller.origin.request(),
-                    &query,
-                    value,
-                    now,
-                );
+                let created =
+                    self.batches
+                        .create(store, caller.token, created_by, &query, value, now);
                 if created.is_ok() {
                     if let Some(waker) = config.batch_wakers.get(&store) {
                         waker.notify_one();
@@ -187,6 +190,8 @@ impl State {
                 created.unwrap_or_else(|answer| answer)
             }
             (Endpoint::Batch(store), "GET") => self.batches.status(store, &query),
+            (Endpoint::Orders(store), "GET") => self.search_orders(store, &query),
+            (Endpoint::Order(store, order), "GET") => self.get_order(store, order, &query),
             _ => Answer::error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "METHOD_NOT_ALLOWED",
@@ -200,11 +205,12 @@ fn scope_name(scope: Scope) -> &'static str {
     match scope {
         Scope::ReadCatalog => "read_catalog",
         Scope::UpdateCatalog => "update_catalog",
+        Scope::ReadOrders => "read_orders",
     }
 }
 
 /// Reads a JSON body: 415 for another content type, 400 for what is not JSON.
-fn read_json(body: Body<'_>) -> Result<Value, Answer> {
+pub(crate) fn read_json(body: Body<'_>) -> Result<Value, Answer> {
     match body {
         Body::Json(value) => Ok(value),
         Body::Http {

@@ -1,6 +1,6 @@
 //! What the fake remembers: the state requests move (the catalog, the records, the rate-limit
-//! windows, scripted faults, batches), with the stock changes themselves: adjustments (deltas)
-//! and sets.
+//! windows, scripted faults, batches, the storefront's orders, the webhooks sent), with the
+//! stock changes themselves: adjustments (deltas) and sets.
 //!
 //! Everything here is synchronous and runs under the fake's one lock, so each request is
 //! atomic.
@@ -15,8 +15,10 @@ use super::auth::Window;
 use super::batch::Batches;
 use super::catalog::{Catalog, Missing, Target};
 use super::faults::FaultQueue;
+use super::order_book::OrderBook;
 use super::records::{LedgerEntry, LowStockNotification, Origin, RecordedRequest};
 use super::time::Clock;
+use super::webhooks::Outbox;
 use ecwid_inventory::generated::types::{StockUpdate, StockUpdateResult};
 use ecwid_inventory::{CombinationId, Stock, StockChange, StockItem};
 
@@ -40,6 +42,8 @@ pub(crate) struct State {
     pub(crate) windows: HashMap<usize, Window>,
     pub(crate) faults: FaultQueue,
     pub(crate) batches: Batches,
+    pub(crate) orders: OrderBook,
+    pub(crate) outbox: Outbox,
 }
 
 impl State {
@@ -54,6 +58,8 @@ impl State {
             windows: HashMap::new(),
             faults: FaultQueue::default(),
             batches: Batches::default(),
+            orders: OrderBook::default(),
+            outbox: Outbox::default(),
         }
     }
 
@@ -63,7 +69,7 @@ impl State {
     }
 
     /// Records an applied change in the ledger, and notes its product as updated now.
-    fn record(&mut self, entry: LedgerEntry) {
+    pub(crate) fn record(&mut self, entry: LedgerEntry) {
         let target = Target {
             store: entry.store,
             item: entry.item,
@@ -105,6 +111,7 @@ impl State {
             stock_after: Stock::Quantity(after),
             origin,
         });
+        self.api_changed(target);
         if let Some(limit) = warning_limit.filter(|&limit| check_low && after <= limit) {
             self.notifications.push(LowStockNotification {
                 store: target.store,
@@ -180,10 +187,20 @@ impl State {
             stock_after: new,
             origin,
         });
+        self.api_changed(target);
         Answer::ok(StockUpdateResult {
             update_count: 1,
             warning: None,
         })
+    }
+}
+
+impl State {
+    /// Sends the `product.updated` webhook Ecwid sends for an API change of a product's stock.
+    fn api_changed(&mut self, target: Target) {
+        let now = self.clock.unix_seconds();
+        self.outbox
+            .products_updated(target.store, [target.item.product()], now);
     }
 }
 
