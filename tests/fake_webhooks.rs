@@ -469,6 +469,38 @@ async fn ecwids_schedule_is_the_default_and_a_bad_url_is_refused() {
     }
 }
 
+/// Ecwid's own schedule, on tokio's paused clock: a day passes in no time. A receiver that is
+/// never there gets one attempt and 27 retries, 15, 30 and 45 minutes and then each hour apart,
+/// and the attempts' times (the fake's clock, which follows tokio's) show it.
+#[tokio::test(start_paused = true)]
+async fn ecwids_schedule_retries_27_times_over_a_day() {
+    // A port nobody listens on.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/ecwid/webhooks", listener.local_addr().unwrap());
+    drop(listener);
+    let fake = demo_shop().webhooks(url, secret()).start().await.unwrap();
+    fake.sell(demo::STORE, Sale::new().product(demo::GIFT_CARD, 1))
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(25 * 60 * 60)).await;
+
+    let deliveries = fake.webhook_deliveries();
+    let schedule = ecwid_retry_schedule();
+    assert_eq!(deliveries.len(), 1 + schedule.len(), "{deliveries:#?}");
+    assert!(fake.wait_for_webhooks_settled().await.is_ok(), "given up");
+    // Each attempt ends at most a connect timeout after it starts.
+    let most = ecwid_inventory_fake::webhooks::CONNECT_TIMEOUT;
+    for (pair, wait) in deliveries.windows(2).zip(&schedule) {
+        let gap = pair[1].at.duration_since(pair[0].at).unwrap();
+        assert!(
+            gap >= *wait && gap <= *wait + most,
+            "attempt {}: {gap:?} after the one before, not {wait:?}",
+            pair[1].attempt
+        );
+    }
+    let day = deliveries[27].at.duration_since(deliveries[0].at).unwrap();
+    assert!(day >= Duration::from_secs(24 * 60 * 60), "{day:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // The fault mode
 

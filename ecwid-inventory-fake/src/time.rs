@@ -6,11 +6,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
 /// The fake's clock: tokio's time (so a test's paused clock holds it still) plus whatever a test
-/// advanced it by, read as an [`Instant`] (rate limits, deduplication keys) or as UNIX seconds
-/// (products' update times).
+/// advanced it by, read as an [`Instant`] (rate limits, deduplication keys), as UNIX seconds
+/// (products' update times, webhooks' `eventCreated`) or as a [`SystemTime`] (webhook delivery
+/// attempts, the time source a test's verifier reads).
 #[derive(Debug)]
 pub(crate) struct Clock {
     started: Instant,
+    /// The system's time when the fake started.
+    started_wall: SystemTime,
     /// The system's time when the fake started, in UNIX seconds.
     started_unix: i64,
     /// What [`FakeStore::advance_clock`](super::FakeStore::advance_clock) added.
@@ -19,11 +22,11 @@ pub(crate) struct Clock {
 
 impl Clock {
     pub(crate) fn start() -> Self {
-        let since_epoch = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
+        let started_wall = SystemTime::now();
+        let since_epoch = started_wall.duration_since(UNIX_EPOCH).unwrap_or_default();
         Clock {
             started: Instant::now(),
+            started_wall,
             started_unix: i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX),
             advanced: Duration::ZERO,
         }
@@ -33,9 +36,11 @@ impl Clock {
         Instant::now() + self.advanced
     }
 
-    /// The wall clock: the system's, plus what a test advanced it by.
+    /// The wall clock: the system's time at the start, moved on as tokio's time moves (so a
+    /// paused clock moves it too, as it moves [`unix_seconds`](Self::unix_seconds)), plus what
+    /// a test advanced it by.
     pub(crate) fn wall(&self) -> SystemTime {
-        SystemTime::now() + self.advanced
+        self.started_wall + self.now().saturating_duration_since(self.started)
     }
 
     /// Now, in whole UNIX seconds.
