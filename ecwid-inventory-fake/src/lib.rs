@@ -2,8 +2,9 @@
 //!
 //! [`FakeStore`] serves every endpoint of the SDK's spec (`spec/ecwid-inventory.yaml`: the stock
 //! adjustments, product and variation reads and sets, a product's variation list, the product
-//! search, the batch endpoints) over real HTTP, with Ecwid's documented rules, and remembers
-//! every request it received and every stock change it applied.
+//! search, the batch endpoints, an order and the order search) over real HTTP, with Ecwid's
+//! documented rules, and remembers every request it received and every stock change it applied.
+//! It also sells, as Ecwid's storefront does, and sends the signed webhooks Ecwid would.
 //!
 //! # What it is for
 //!
@@ -56,6 +57,30 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Selling and webhooks
+//!
+//! Stock also moves without the API: shoppers buy. [`FakeStore::sell`] (or
+//! `POST {storefront_url}/{storeId}/orders`, see [`FakeStore::storefront_url`]) is a checkout:
+//! it makes an order, takes its lines from stock (refused with
+//! [`StorefrontError::OutOfStock`] beyond a counted stock; unlimited stock is not taken), and
+//! the API's `GET /{storeId}/orders/{orderId}` and `GET /{storeId}/orders` answer from it, so
+//! the SDK's `client.order(id)` and `client.orders()` read it back.
+//! [`FakeStore::cancel_order`] and [`FakeStore::delete_order`] give the stock back, as Ecwid
+//! restocks a cancelled order; [`FakeStore::update_order`] changes its statuses. Each change is
+//! in the [`ledger`](FakeStore::ledger), its [`Origin`] naming the order. The rules are in
+//! [`storefront`].
+//!
+//! With [`FakeStoreBuilder::webhooks`] (a URL such as a test's receiver on `127.0.0.1`, and the
+//! app's client secret), each sale, status change and deletion, and each stock change, is
+//! POSTed there as Ecwid's webhook (`order.created`, `order.updated`, `order.deleted`,
+//! `product.updated`), signed so that the SDK's `webhooks::Verifier` accepts it. A delivery
+//! counts only when answered 200, 201, 202, 204 or 209; anything else is retried on Ecwid's
+//! schedule (27 retries over 24 hours), which a test shrinks with
+//! [`FakeStoreBuilder::webhook_retry_schedule`] or runs on tokio's paused clock.
+//! [`FakeStoreBuilder::webhook_faults`] duplicates, delays and so reorders deliveries, from a
+//! seed. [`FakeStore::webhooks_sent`] and [`FakeStore::webhook_deliveries`] list the events and
+//! every attempt. The rules are in [`webhooks`].
+//!
 //! # Modules
 //!
 //! | module | what it holds |
@@ -64,6 +89,8 @@
 //! | [`auth`] | the tokens the fake accepts, and their scopes: [`FakeToken`], [`Scope`] |
 //! | [`records`] | what the fake remembers: [`RecordedRequest`], [`LedgerEntry`], [`LowStockNotification`] |
 //! | [`faults`] | scripted failures: [`Fault`], and the [`Route`] each applies to |
+//! | [`storefront`] | Ecwid's own sales: [`Sale`], [`SaleLine`], [`OrderUpdate`], [`StorefrontError`] |
+//! | [`webhooks`] | the webhooks sent, and their delivery: [`WebhookFaults`], [`SentWebhook`], [`WebhookDelivery`] |
 //! | [`wait`] | waiting for work that lands later: [`FakeStore::wait_until`] and its kin |
 //! | [`demo`] | ready-made shops, their tokens and ids |
 //! | [`rules`] | Ecwid's rules as the fake applies them, and its own choices |
@@ -74,11 +101,12 @@
 //!
 //! # What may grow
 //!
-//! The records a test reads ([`RecordedRequest`], [`LedgerEntry`], [`LowStockNotification`])
-//! are `#[non_exhaustive]`: only the fake makes them, so a field can be added without breaking
+//! The records a test reads ([`RecordedRequest`], [`LedgerEntry`], [`LowStockNotification`],
+//! [`SentWebhook`], [`WebhookDelivery`]) are `#[non_exhaustive]`: only the fake makes them, so a field can be added without breaking
 //! a test. So are the enums that follow the spec or the fake's reach: [`Fault`] (new ways to
 //! fail), [`Route`] (one per endpoint), [`Scope`] (the scopes those endpoints need),
-//! [`Origin`] (the ways a change can be applied) and [`StockChange`] (the kinds of change);
+//! [`Origin`] (the ways a change can be applied), [`StorefrontError`] and [`DeliveryOutcome`]
+//! (the ways a sale or a delivery can go) and [`StockChange`] (the kinds of change);
 //! match them with a wildcard arm. [`Stock`] is not: Ecwid has exactly two kinds of stock,
 //! counted and unlimited.
 
