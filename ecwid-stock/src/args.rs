@@ -265,6 +265,24 @@ pub struct Fake {
     /// The generated catalog's seed: the same seed, the same catalog.
     #[arg(long, default_value_t = 1, requires = "products")]
     pub seed: u64,
+
+    /// Send the fake's signed webhooks (a storefront sale's `order.created`, `product.updated`
+    /// per stock change, ...) to this `http://` URL, with Ecwid's delivery and retry rules.
+    #[arg(long, value_name = "URL", requires = "client_secret")]
+    pub webhook_url: Option<String>,
+
+    /// The app's client secret the webhooks are signed with (the key a receiver verifies them
+    /// with; not an API token).
+    #[arg(long, value_name = "SECRET", requires = "webhook_url", value_parser = client_secret)]
+    pub client_secret: Option<secrecy::SecretString>,
+}
+
+/// A client secret, held so that it never shows in `Debug` output.
+fn client_secret(text: &str) -> Result<secrecy::SecretString, String> {
+    if text.is_empty() {
+        return Err("the client secret is empty".to_owned());
+    }
+    Ok(secrecy::SecretString::from(text))
 }
 
 /// A delta as Ecwid takes it: 32 bits, and not zero (it would spend a request on nothing).

@@ -23,6 +23,10 @@ struct Serving {
     catalog: &'static str,
     /// The generated catalog's size; `null` for the demo shop.
     products: Option<u64>,
+    /// Where a storefront sale is POSTed: `{storefront_url}/{store_id}/orders`.
+    storefront_url: String,
+    /// Where the fake's webhooks go; `null` without `--webhook-url`.
+    webhook_url: Option<String>,
 }
 
 pub async fn run(args: &args::Fake, out: &Output) -> Result<Exit, Fail> {
@@ -30,18 +34,19 @@ pub async fn run(args: &args::Fake, out: &Output) -> Result<Exit, Fail> {
         Some(products) => demo::catalog(products, args.seed),
         None => demo::store(),
     };
-    let fake = FakeStore::builder()
+    let mut builder = FakeStore::builder()
         .store(store)
         .tokens(demo::tokens())
-        .port(args.port)
-        .start()
-        .await
-        .map_err(|error| {
-            Fail::failed(format!(
-                "cannot start the fake store on 127.0.0.1:{}: {error}",
-                args.port
-            ))
-        })?;
+        .port(args.port);
+    if let (Some(url), Some(secret)) = (&args.webhook_url, &args.client_secret) {
+        builder = builder.webhooks(url.clone(), secret.clone());
+    }
+    let fake = builder.start().await.map_err(|error| {
+        Fail::failed(format!(
+            "cannot start the fake store on 127.0.0.1:{}: {error}",
+            args.port
+        ))
+    })?;
     let serving = Serving {
         base_url: fake.base_url(),
         store_id: demo::STORE.get(),
@@ -53,6 +58,8 @@ pub async fn run(args: &args::Fake, out: &Output) -> Result<Exit, Fail> {
             "demo"
         },
         products: args.products,
+        storefront_url: fake.storefront_url(),
+        webhook_url: args.webhook_url.clone(),
     };
     if out.json {
         out.json(&serving)?;
@@ -148,5 +155,15 @@ fn print_welcome(serving: &Serving, args: &args::Fake, out: &Output) -> std::io:
         "The token {} can read but never write; each token may send 600 requests a minute.",
         serving.public_token
     );
+    println!(
+        "A shopper's sale (an order, its stock taken): curl -X POST {}/{store_id}/orders \\\n  \
+         -H 'content-type: application/json' -d '{{\"items\": [{{\"productId\": {}, \"quantity\": 1}}]}}'",
+        serving.storefront_url,
+        // The generated catalog's ids run from 1.
+        if args.products.is_some() { 1 } else { demo::MUG.get() }
+    );
+    if let Some(url) = &serving.webhook_url {
+        println!("Its signed webhooks go to {url}.");
+    }
     Ok(())
 }

@@ -100,3 +100,113 @@ async fn a_taken_port_exits_1() {
         "{run:#?}"
     );
 }
+
+/// A receiver on 127.0.0.1 that answers every request 200 and hands on each raw request (head
+/// and body as text).
+async fn webhook_receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    let (sender, received) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let sender = sender.clone();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 4096];
+                // Read the head, then as much body as Content-Length says.
+                loop {
+                    let n = stream.read(&mut buffer).await.unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    request.extend_from_slice(&buffer[..n]);
+                    let text = String::from_utf8_lossy(&request).to_string();
+                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                        let length = head
+                            .lines()
+                            .find_map(|line| {
+                                let (name, value) = line.split_once(':')?;
+                                name.eq_ignore_ascii_case("content-length")
+                                    .then(|| value.trim().parse::<usize>().ok())?
+                            })
+                            .unwrap_or(0);
+                        if body.len() >= length {
+                            break;
+                        }
+                    }
+                }
+                let _ = stream
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .await;
+                let _ = sender.send(String::from_utf8_lossy(&request).to_string());
+            });
+        }
+    });
+    (url, received)
+}
+
+#[tokio::test]
+async fn fake_sends_signed_webhooks_to_a_url_and_keeps_the_secret_to_itself() {
+    let secret = "client_secret_never_shown_7f3a";
+    let (url, mut received) = webhook_receiver().await;
+    let serving =
+        Serving::start(&["--json", "--webhook-url", &url, "--client-secret", secret]).await;
+    let announced: Value = serde_json::from_str(&serving.first_line).unwrap();
+    assert_eq!(announced["webhook_url"], url.as_str());
+    assert!(
+        !serving.first_line.contains(secret),
+        "{}",
+        serving.first_line
+    );
+    let storefront = announced["storefront_url"].as_str().unwrap();
+    assert!(storefront.starts_with("http://127.0.0.1:"), "{announced}");
+
+    // A stock write through the API: Ecwid sends product.updated for it.
+    against(&announced, &["adjust", "MUG", "-1"])
+        .await
+        .expect(0);
+    let request = tokio::time::timeout(std::time::Duration::from_secs(30), received.recv())
+        .await
+        .expect("a webhook within 30 s")
+        .unwrap();
+    assert!(
+        request.starts_with("POST /hooks?eventtype=product.updated "),
+        "{request}"
+    );
+    assert!(
+        request
+            .to_ascii_lowercase()
+            .contains("x-ecwid-webhook-signature: "),
+        "{request}"
+    );
+    assert!(
+        request.contains("\"eventType\":\"product.updated\""),
+        "{request}"
+    );
+    assert!(!request.contains(secret), "{request}");
+}
+
+#[tokio::test]
+async fn fake_needs_both_webhook_options_or_neither() {
+    for args in [
+        &["fake", "--webhook-url", "http://127.0.0.1:9/hooks"][..],
+        &["fake", "--client-secret", "s"][..],
+    ] {
+        let run = run(args, &[]).await.expect(2);
+        assert!(run.stderr.contains("required"), "{run:#?}");
+    }
+    let run = run(
+        &[
+            "fake",
+            "--webhook-url",
+            "https://example.com/hooks",
+            "--client-secret",
+            "s",
+        ],
+        &[],
+    )
+    .await
+    .expect(1);
+    assert!(run.stderr.contains("http://host"), "{run:#?}");
+}
