@@ -465,7 +465,7 @@ async fn the_order_search_filters_by_ids_statuses_and_times() {
             .send()
             .await
             .unwrap()),
-        [first.clone()]
+        std::slice::from_ref(&first)
     );
     assert_eq!(
         ids(client
@@ -494,7 +494,7 @@ async fn the_order_search_filters_by_ids_statuses_and_times() {
             .send()
             .await
             .unwrap()),
-        [first.clone()]
+        std::slice::from_ref(&first)
     );
     assert_eq!(
         ids(client
@@ -503,7 +503,7 @@ async fn the_order_search_filters_by_ids_statuses_and_times() {
             .send()
             .await
             .unwrap()),
-        [first.clone()]
+        std::slice::from_ref(&first)
     );
     assert_eq!(
         ids(client
