@@ -6,7 +6,7 @@
 //!
 //! # What each does to stock
 //!
-//! | action | order | stock | ledger [`Origin`](crate::Origin) |
+//! | action | order | stock | ledger [`Origin`] |
 //! |---|---|---|---|
 //! | a sale | created, `AWAITING_PAYMENT` (or `PAID`), `AWAITING_PROCESSING` unless told | each line's quantity taken from its item's stock, when the stock is counted | `Storefront { order }` |
 //! | an update of the statuses | statuses changed | none, unless it cancels (below) | — |

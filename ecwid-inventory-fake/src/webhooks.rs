@@ -69,7 +69,7 @@
 //! [`FakeStore::wait_for_webhooks_settled`](crate::FakeStore::wait_for_webhooks_settled) (no
 //! delivery left to try: each delivered or given up).
 //!
-//! The client secret is held as a [`SecretString`](secrecy::SecretString): it never appears in
+//! The client secret is held as a [`SecretString`]: it never appears in
 //! the fake's `Debug` output, its logs or its records.
 //!
 //! # Example: a receiver tested offline
