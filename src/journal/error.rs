@@ -51,6 +51,35 @@ impl JournalError {
         }
     }
 
+    /// The same failure again: each caller of a group whose transaction failed is told it.
+    pub(super) fn again(&self) -> Self {
+        match self {
+            JournalError::InvalidInput(why) => JournalError::InvalidInput(why.clone()),
+            JournalError::Database {
+                endpoint,
+                operation,
+                reason,
+            } => JournalError::Database {
+                endpoint: endpoint.clone(),
+                operation,
+                reason: reason.clone(),
+            },
+            JournalError::Schema(why) => JournalError::Schema(why.clone()),
+            JournalError::LeaseLost {
+                run_id,
+                endpoint,
+                operation,
+            } => JournalError::LeaseLost {
+                run_id: run_id.clone(),
+                endpoint: endpoint.clone(),
+                operation,
+            },
+            JournalError::Corrupt(why) => JournalError::Corrupt(why.clone()),
+            // A plan is a claim's, never a group's; told as its words.
+            JournalError::Plan(error) => JournalError::Corrupt(error.to_string()),
+        }
+    }
+
     /// Says in which database and while doing what a failure made without knowing either
     /// happened: the one place the backends' failures get their place.
     pub(super) fn at(self, database: &str, doing: &'static str) -> Self {

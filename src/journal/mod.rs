@@ -205,6 +205,7 @@
 mod drain;
 mod error;
 mod event;
+pub(crate) mod group;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 mod schema;
@@ -223,10 +224,15 @@ use std::{
 pub use drain::{Drain, DrainReport, DrainStop, DEFAULT_LEASE, DEFAULT_POLL_TIMEOUT};
 pub(crate) use error::JournalError;
 pub use event::{Event, EventRecord, EventState, Recorded, StateCounts, MAX_EVENT_ID_LEN};
+pub use group::MAX_GROUP;
 pub use schema::SCHEMA_VERSION;
 
 use crate::{Error, StoreId, MAX_BATCH_SIZE, MAX_SETTING};
 use event::{column_id, to_ms, EventRow, NewEvent};
+use group::{Arrival, GroupCommit, Stored};
+
+/// What recording is called in errors.
+const RECORD: &str = "record an event";
 
 /// How long final events are kept by default: 30 days.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
@@ -296,6 +302,8 @@ struct Inner {
     backend: Backend,
     clock: Clock,
     retention: Duration,
+    /// Concurrent records waiting for their group's commit; `None` with a group size of 1.
+    group: Option<Arc<GroupCommit<Arrival, Stored>>>,
 }
 
 /// The journal's database. The sales module (`crate::sales`) keeps its own tables in it, with
@@ -322,12 +330,14 @@ macro_rules! backend {
 pub struct JournalBuilder {
     retention: Duration,
     clock: Clock,
+    group: usize,
 }
 
 impl fmt::Debug for JournalBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JournalBuilder")
             .field("retention", &self.retention)
+            .field("group_commit", &self.group)
             .finish_non_exhaustive()
     }
 }
@@ -345,6 +355,14 @@ impl JournalBuilder {
     /// events were recorded, leases, retention. For tests that move time.
     pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
         self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The most concurrent [`Journal::record`] calls that share one transaction (1 to
+    /// [`MAX_GROUP`], which is the default). With 1, each call is a transaction of its own,
+    /// as before group commit: for comparing the two.
+    pub fn group_commit(mut self, max_events: usize) -> Self {
+        self.group = max_events;
         self
     }
 
@@ -378,6 +396,12 @@ impl JournalBuilder {
                 "the journal's retention must not be zero".into(),
             ));
         }
+        if self.group == 0 || self.group > MAX_GROUP {
+            return Err(Error::Config(format!(
+                "the journal's group commit holds 1 to {MAX_GROUP} events, not {}",
+                self.group
+            )));
+        }
         Ok(())
     }
 
@@ -386,11 +410,17 @@ impl JournalBuilder {
     }
 
     fn build(self, backend: Backend) -> Journal {
+        let committers = match &backend {
+            Backend::Sqlite(_) => 1,
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(_) => postgres::COMMITTERS,
+        };
         Journal {
             inner: Arc::new(Inner {
                 backend,
                 clock: self.clock,
                 retention: self.retention,
+                group: (self.group > 1).then(|| GroupCommit::new(self.group, committers)),
             }),
         }
     }
@@ -415,6 +445,7 @@ impl Journal {
         JournalBuilder {
             retention: DEFAULT_RETENTION,
             clock: Arc::new(SystemTime::now),
+            group: MAX_GROUP,
         }
     }
 
@@ -464,12 +495,134 @@ impl Journal {
     /// [`Recorded::Conflict`] (the id is known with other content, which is kept). A bad event
     /// (an empty or overlong id, a zero id or delta, a count out of range) fails with
     /// [`Error::InvalidInput`], recording nothing.
+    ///
+    /// It returns once the event is on disk (the database's commit returned), never before.
+    /// Concurrent calls on one journal (and its clones) share that commit: up to
+    /// [`MAX_GROUP`] of them are stored in one transaction (see
+    /// [`JournalBuilder::group_commit`]), so that one fsync serves them all. The same id twice
+    /// among concurrent calls is recorded once, the other call told [`Recorded::Duplicate`]
+    /// (or [`Recorded::Conflict`]) as if it had come after.
+    ///
+    /// One event never fails another's call. A bad event is refused before it joins a group.
+    /// When the database refuses a group's transaction (a constraint or trigger of its own, a
+    /// value it cannot store), none of it is kept, and the group is tried again in halves down
+    /// to single events: the refused event's call fails with [`Error::Journal`], the others
+    /// are recorded. When the database cannot be reached, or fails the commit, each call of the
+    /// group fails with [`Error::Journal`]: none is told "recorded" for an event that may not
+    /// be (recording it again is safe: it is then new, or a duplicate).
     pub async fn record(&self, event: &Event) -> Result<Recorded, Error> {
-        let new = NewEvent::check(event)?;
+        let arrival = Arrival {
+            event: NewEvent::check(event)?,
+            now: self.now()?,
+        };
+        let stored = match &self.inner.group {
+            Some(group) => self.record_in_group(group, arrival.clone()).await?,
+            None => {
+                let alone = Arc::from([arrival.clone()]);
+                let stored = backend!(self, b => b.store(alone, RECORD).await)
+                    .map_err(|failed| failed.error)?;
+                stored.into_iter().next().expect("one answer per event")
+            }
+        };
+        Ok(self.recorded(&arrival.event, stored)?)
+    }
+
+    /// Records `events` in one transaction, as [`record`](Self::record) would one after the
+    /// other, and returns what each gave, in their order; the same id twice in `events` is
+    /// new the first time (if it was not already recorded) and a duplicate (or conflict) the
+    /// second. All of them are on disk when it returns, or none: a failure records none of
+    /// them.
+    ///
+    /// Every event is checked before anything is written: one bad event anywhere (see
+    /// [`record`](Self::record)) fails the call with [`Error::InvalidInput`], naming its
+    /// position, and records nothing. The transaction holds the database's write lock (SQLite)
+    /// while it runs, a few microseconds per event: split very large batches (beyond some
+    /// tens of thousands) where other writers must not wait that long.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ecwid_inventory::Error> {
+    /// use std::time::SystemTime;
+    /// use ecwid_inventory::journal::{Event, Journal};
+    /// use ecwid_inventory::{ProductId, StockChange, StockItem, StoreId};
+    ///
+    /// # let dir = std::env::temp_dir().join(format!("ecwid-journal-many-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// let journal = Journal::open_sqlite(dir.join("journal.sqlite3")).await?;
+    /// let line = |n: u64| {
+    ///     Event::new(
+    ///         StoreId::new(1003),
+    ///         format!("order-5521/line-{n}"),
+    ///         StockItem::Product { product: ProductId::new(n) },
+    ///         StockChange::Delta(-1),
+    ///         SystemTime::now(),
+    ///     )
+    /// };
+    /// let order = [line(1), line(2), line(3)];
+    /// let recorded = journal.record_many(&order).await?;
+    /// assert!(recorded.iter().all(|r| r.is_new()));
+    /// // Delivered again: nothing changes.
+    /// assert!(journal.record_many(&order).await?.iter().all(|r| !r.is_new()));
+    /// # drop(journal);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// # Ok(()) }
+    /// ```
+    pub async fn record_many(&self, events: &[Event]) -> Result<Vec<Recorded>, Error> {
         let now = self.now()?;
-        let (inserted, row) = backend!(self, b => b.record(&new, now).await)?;
+        let arrivals: Vec<Arrival> = events
+            .iter()
+            .enumerate()
+            .map(|(n, event)| match NewEvent::check(event) {
+                Ok(event) => Ok(Arrival { event, now }),
+                Err(JournalError::InvalidInput(why)) => Err(JournalError::InvalidInput(format!(
+                    "event {n} of the {} given: {why}",
+                    events.len()
+                ))),
+                Err(other) => Err(other),
+            })
+            .collect::<Result<_, _>>()?;
+        if arrivals.is_empty() {
+            return Ok(Vec::new());
+        }
+        let arrivals: Arc<[Arrival]> = arrivals.into();
+        let stored = backend!(self, b => b.store(arrivals.clone(), "record events").await)
+            .map_err(|failed| failed.error)?;
+        let recorded = arrivals
+            .iter()
+            .zip(stored)
+            .map(|(arrival, stored)| self.recorded(&arrival.event, stored))
+            .collect::<Result<_, _>>();
+        Ok(recorded?)
+    }
+
+    /// Waits for `arrival`'s group to be committed, starting the committer when none runs.
+    async fn record_in_group(
+        &self,
+        group: &Arc<GroupCommit<Arrival, Stored>>,
+        arrival: Arrival,
+    ) -> Result<Stored, Error> {
+        let journal = self.clone();
+        let store = move |arrivals: Arc<[Arrival]>| {
+            let journal = journal.clone();
+            async move { backend!(journal, b => b.store(arrivals, RECORD).await) }
+        };
+        let answer = group.commit(arrival, store).await.unwrap_or_else(|| {
+            Err(JournalError::Database {
+                endpoint: self.endpoint(),
+                operation: RECORD,
+                reason: "the transaction of its group was stopped before it answered (its \
+                         runtime shut down); the event may or may not be recorded: record it \
+                         again"
+                    .into(),
+            })
+        });
+        Ok(answer?)
+    }
+
+    /// What storing `new` gave, as [`Recorded`].
+    fn recorded(&self, new: &NewEvent, (inserted, row): Stored) -> Result<Recorded, JournalError> {
         let same = row.payload() == new.payload;
-        let record = row.decode().map_err(|e| self.at(e, "record an event"))?;
+        let record = row.decode().map_err(|e| self.at(e, RECORD))?;
         Ok(match (inserted, same) {
             (true, _) => Recorded::New(record),
             (false, true) => Recorded::Duplicate(record),

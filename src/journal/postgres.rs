@@ -6,15 +6,28 @@
 //! under a transaction-scoped advisory lock, so journals opened at the same moment apply each
 //! migration once.
 
-use std::{str::FromStr, sync::Mutex, time::Duration};
+use std::{
+    collections::HashMap,
+    future::{poll_fn, Future},
+    pin::pin,
+    str::FromStr,
+    sync::{Arc, Mutex},
+    task::Poll,
+    time::Duration,
+};
 
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{Semaphore, SemaphorePermit};
-use tokio_postgres::{config::Host, Client, Config, NoTls, Row, Transaction};
+use tokio_postgres::{
+    config::Host,
+    types::{ToSql, Type},
+    Client, Config, NoTls, Row, Transaction,
+};
 
 use super::{
     error::{database, JournalError},
-    event::{EventRecord, EventRow, NewEvent, EVENT_COLUMNS},
+    event::{EventRecord, EventRow, EVENT_COLUMNS},
+    group::{self, Arrival, Failed, Stored},
     plan_claim,
     schema::{self, MIGRATIONS},
     state_ranges, EventState, Holder, LeaseKey, PlanFn, PositionedStates,
@@ -23,6 +36,11 @@ use super::{
 /// The most connections one [`Journal`](super::Journal) (and its clones) opens to PostgreSQL;
 /// more calls at once wait for one of them.
 pub const POSTGRES_CONNECTIONS: usize = 4;
+
+/// How many groups of concurrent records one journal commits at once, each on a connection of
+/// its own: while one waits for the disk, the next is sent. The other connections stay free
+/// for drains and reads.
+pub(super) const COMMITTERS: usize = 2;
 
 /// How long a connection attempt may take when the configuration does not say.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -166,6 +184,177 @@ async fn close_run(
     Ok(())
 }
 
+/// Inserts `arrivals` in one transaction, sent with its `BEGIN` and `COMMIT` at once (one
+/// round trip, and the commit's wait for the disk), and answers each with its row as stored.
+///
+/// Their numbers (`seq`) are taken in arrival order (the journal numbers events in the order
+/// they were recorded, and the drain applies events of the same millisecond in that order),
+/// then the rows are inserted in the order of their store and id: two processes inserting
+/// overlapping ids in one transaction each then wait for one another in one order, never in a
+/// circle (a deadlock, which PostgreSQL would break by failing one of them).
+async fn store(client: &Client, arrivals: &[Arrival]) -> Result<Vec<Stored>, Failure> {
+    let firsts = group::firsts(arrivals);
+    let unique: Vec<&Arrival> = arrivals
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| firsts[*n] == *n)
+        .map(|(_, arrival)| arrival)
+        .collect();
+    let stores: Vec<i64> = unique.iter().map(|a| a.event.store_id).collect();
+    let ids: Vec<&str> = unique.iter().map(|a| a.event.event_id.as_str()).collect();
+    let payloads = || unique.iter().map(|a| &a.event.payload);
+    let products: Vec<i64> = payloads().map(|p| p.product_id).collect();
+    let combinations: Vec<Option<i64>> = payloads().map(|p| p.combination_id).collect();
+    let kinds: Vec<&str> = payloads().map(|p| p.change_kind.as_str()).collect();
+    let values: Vec<Option<i64>> = payloads().map(|p| p.change_value).collect();
+    let flags: Vec<Option<bool>> = payloads().map(|p| p.check_low_stock).collect();
+    let occurred: Vec<i64> = payloads().map(|p| p.occurred_at_ms).collect();
+    let recorded: Vec<i64> = unique.iter().map(|a| a.now).collect();
+    let (state, detail) = EventState::Recorded.encode();
+    // `nextval` in the output of a sorted query is evaluated in the sort's order. The rows
+    // already there are read in the statement's snapshot; one committed by another process
+    // since (which the insert met) is read after the commit.
+    let statement = format!(
+        "WITH arrived AS MATERIALIZED (
+                 SELECT nextval((SELECT pg_get_serial_sequence('ecwid_journal_events', 'seq'))
+                                ::regclass) AS seq, u.*
+                 FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::text[],
+                             $6::bigint[], $7::boolean[], $8::bigint[], $9::bigint[])
+                      WITH ORDINALITY AS u(store_id, event_id, product_id, combination_id,
+                                           kind, value, flag, occurred, recorded, n)
+                 ORDER BY u.n
+             ),
+             inserted AS (
+                 INSERT INTO ecwid_journal_events (seq, store_id, event_id, product_id,
+                     combination_id, change_kind, change_value, check_low_stock,
+                     occurred_at_ms, recorded_at_ms, state, state_detail, state_changed_at_ms)
+                 OVERRIDING SYSTEM VALUE
+                 SELECT seq, store_id, event_id, product_id, combination_id, kind, value, flag,
+                        occurred, recorded, $10, $11, recorded
+                 FROM arrived ORDER BY store_id, event_id
+                 ON CONFLICT (store_id, event_id) DO NOTHING
+                 RETURNING seq, store_id, event_id
+             )
+             SELECT seq, store_id, event_id, NULL::bigint, NULL::bigint, NULL::text,
+                    NULL::bigint, NULL::boolean, NULL::bigint, NULL::bigint, NULL::text,
+                    NULL::bigint, true
+             FROM inserted
+             UNION ALL
+             SELECT {EVENT_COLUMNS}, false FROM ecwid_journal_events
+             WHERE (store_id, event_id) IN (SELECT store_id, event_id FROM arrived)"
+    );
+    let params: [(&(dyn ToSql + Sync), Type); 11] = [
+        (&stores, Type::INT8_ARRAY),
+        (&ids, Type::TEXT_ARRAY),
+        (&products, Type::INT8_ARRAY),
+        (&combinations, Type::INT8_ARRAY),
+        (&kinds, Type::TEXT_ARRAY),
+        (&values, Type::INT8_ARRAY),
+        (&flags, Type::BOOL_ARRAY),
+        (&occurred, Type::INT8_ARRAY),
+        (&recorded, Type::INT8_ARRAY),
+        (&state, Type::TEXT),
+        (&detail, Type::TEXT),
+    ];
+    let insert = client.query_typed(&statement, &params);
+    let (begun, inserted, committed) = in_order(
+        client.batch_execute("BEGIN"),
+        insert,
+        client.batch_execute("COMMIT"),
+    )
+    .await;
+    begun?;
+    let rows = inserted?;
+    committed?;
+    let mut seqs: HashMap<(i64, &str), i64> = HashMap::with_capacity(rows.len());
+    let mut there: HashMap<(i64, String), EventRow> = HashMap::new();
+    for row in &rows {
+        if row.try_get::<_, bool>(12)? {
+            let key = (row.try_get(1)?, row.try_get::<_, &str>(2)?);
+            seqs.insert(key, row.try_get(0)?);
+        } else {
+            let row = event_row(row)?;
+            there.insert((row.store_id, row.event_id.clone()), row);
+        }
+    }
+    if seqs.len() + there.len() < unique.len() {
+        let rows = client
+            .query_typed(
+                &format!(
+                    "SELECT {EVENT_COLUMNS} FROM ecwid_journal_events
+                     WHERE (store_id, event_id) IN
+                           (SELECT * FROM unnest($1::bigint[], $2::text[]))"
+                ),
+                &[(&stores, Type::INT8_ARRAY), (&ids, Type::TEXT_ARRAY)],
+            )
+            .await?;
+        for row in event_rows(&rows)? {
+            there.insert((row.store_id, row.event_id.clone()), row);
+        }
+    }
+    let mut stored = Vec::with_capacity(arrivals.len());
+    for (n, arrival) in arrivals.iter().enumerate() {
+        if firsts[n] != n {
+            stored.push(None);
+            continue;
+        }
+        let (store_id, event_id) = (arrival.event.store_id, arrival.event.event_id.as_str());
+        let answer = match seqs.get(&(store_id, event_id)) {
+            Some(seq) => (true, arrival.row(*seq)),
+            None => match there.remove(&(store_id, event_id.to_owned())) {
+                Some(row) => (false, row),
+                // Purged between the insert and the read: record it again to record it anew.
+                None => {
+                    return Err(JournalError::Corrupt(format!(
+                        "event {event_id:?} of store {store_id} was neither inserted nor \
+                         found; record it again"
+                    ))
+                    .into())
+                }
+            },
+        };
+        stored.push(Some(answer));
+    }
+    Ok(group::answers(&firsts, stored))
+}
+
+/// Awaits three requests sent at once, in this order: tokio-postgres sends each when it is
+/// first polled, and the server answers them in turn.
+async fn in_order<A: Future, B: Future, C: Future>(
+    a: A,
+    b: B,
+    c: C,
+) -> (A::Output, B::Output, C::Output) {
+    let (mut a, mut b, mut c) = (pin!(a), pin!(b), pin!(c));
+    let (mut ra, mut rb, mut rc) = (None, None, None);
+    poll_fn(|cx| {
+        if ra.is_none() {
+            ra = ready(a.as_mut().poll(cx));
+        }
+        if rb.is_none() {
+            rb = ready(b.as_mut().poll(cx));
+        }
+        if rc.is_none() {
+            rc = ready(c.as_mut().poll(cx));
+        }
+        match (ra.take(), rb.take(), rc.take()) {
+            (Some(a), Some(b), Some(c)) => Poll::Ready((a, b, c)),
+            (a, b, c) => {
+                (ra, rb, rc) = (a, b, c);
+                Poll::Pending
+            }
+        }
+    })
+    .await
+}
+
+fn ready<T>(poll: Poll<T>) -> Option<T> {
+    match poll {
+        Poll::Ready(value) => Some(value),
+        Poll::Pending => None,
+    }
+}
+
 /// `postgres://host:port/database`: where the journal is, without user or password.
 fn endpoint(config: &Config) -> String {
     let ports = config.get_ports();
@@ -233,6 +422,24 @@ impl Postgres {
                 self.password.as_ref().map(|p| p.expose_secret()),
             ),
             Failure::Journal(e) => e.at(&self.endpoint, operation),
+        }
+    }
+
+    /// As [`error`](Self::error), saying too whether the server refused the statement for what
+    /// it was given (see [`Failed`]): any error of its own but those of a lost connection (08),
+    /// of missing resources (53), of the server stopping (57), of the system (58) or internal
+    /// ones (XX).
+    pub(crate) fn failed(&self, operation: &'static str, failure: Failure) -> Failed {
+        let refused = match &failure {
+            Failure::Postgres(e) => e.as_db_error().is_some_and(|db| {
+                let class = db.code().code().get(..2).unwrap_or_default();
+                !matches!(class, "08" | "53" | "57" | "58" | "XX")
+            }),
+            Failure::Journal(_) => false,
+        };
+        Failed {
+            error: self.error(operation, failure),
+            refused,
         }
     }
 
@@ -308,58 +515,23 @@ impl Postgres {
         result.map_err(|f| self.error(OPERATION, f))
     }
 
-    pub(super) async fn record(
+    /// Stores `arrivals` in one transaction: each first of its store and id inserted unless
+    /// it is already there, each answered with its row as stored (see [`group::answers`]).
+    pub(super) async fn store(
         &self,
-        new: &NewEvent,
-        now: i64,
-    ) -> Result<(bool, EventRow), JournalError> {
-        const OPERATION: &str = "record an event";
-        let mut pooled = self.connection(OPERATION).await?;
-        let client = pooled.client();
-        let result: Result<_, Failure> = async {
-            let tx = client.transaction().await?;
-            let (state, detail) = EventState::Recorded.encode();
-            let p = &new.payload;
-            let inserted = tx
-                .execute(
-                    "INSERT INTO ecwid_journal_events (store_id, event_id, product_id,
-                         combination_id, change_kind, change_value, check_low_stock,
-                         occurred_at_ms, recorded_at_ms, state, state_detail, state_changed_at_ms)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $9)
-                     ON CONFLICT (store_id, event_id) DO NOTHING",
-                    &[
-                        &new.store_id,
-                        &new.event_id,
-                        &p.product_id,
-                        &p.combination_id,
-                        &p.change_kind,
-                        &p.change_value,
-                        &p.check_low_stock,
-                        &p.occurred_at_ms,
-                        &now,
-                        &state,
-                        &detail,
-                    ],
-                )
-                .await?
-                == 1;
-            // The row is there, inserted now or before. (Were it purged at this very moment,
-            // this fails, and recording the event again records it anew.)
-            let row = tx
-                .query_one(
-                    &format!(
-                        "SELECT {EVENT_COLUMNS} FROM ecwid_journal_events
-                         WHERE store_id = $1 AND event_id = $2"
-                    ),
-                    &[&new.store_id, &new.event_id],
-                )
-                .await?;
-            let row = event_row(&row)?;
-            tx.commit().await?;
-            Ok((inserted, row))
+        arrivals: Arc<[Arrival]>,
+        operation: &'static str,
+    ) -> Result<Vec<Stored>, Failed> {
+        let mut pooled = self.connection(operation).await?;
+        // Out of the pool until the transaction has ended: a call stopped halfway (its task
+        // dropped) closes the connection, rather than leave a transaction open in the pool;
+        // so does a failure, whatever state it left the connection in.
+        let client = pooled.client.take().expect("held until dropped");
+        let stored = store(&client, &arrivals).await;
+        if stored.is_ok() {
+            pooled.client = Some(client);
         }
-        .await;
-        result.map_err(|f| self.error(OPERATION, f))
+        stored.map_err(|f| self.failed(operation, f))
     }
 
     pub(super) async fn event(

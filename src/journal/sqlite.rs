@@ -18,10 +18,11 @@ use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row, Transactio
 
 use super::{
     error::{database, JournalError},
-    event::{EventRecord, EventRow, NewEvent, EVENT_COLUMNS},
+    event::{EventRecord, EventRow, EVENT_COLUMNS},
+    group::{self, Arrival, Failed, Stored},
     plan_claim,
     schema::{self, MIGRATIONS},
-    state_ranges, Holder, LeaseKey, PlanFn, PositionedStates,
+    state_ranges, EventState, Holder, LeaseKey, PlanFn, PositionedStates,
 };
 
 /// How long a statement waits for another process's write lock before failing.
@@ -146,6 +147,69 @@ fn lease_lost(key: LeaseKey<'_>) -> Failure {
     Failure::Journal(JournalError::lease_lost(key.run_id))
 }
 
+/// Whether SQLite refused a statement for what it was given (a constraint or trigger, a value
+/// too big or of the wrong type), rather than failed to do it (busy, I/O, out of space).
+fn refused(error: &rusqlite::Error) -> bool {
+    match error {
+        rusqlite::Error::SqliteFailure(e, _) => matches!(
+            e.code,
+            ErrorCode::ConstraintViolation | ErrorCode::TooBig | ErrorCode::TypeMismatch
+        ),
+        rusqlite::Error::ToSqlConversionFailure(_)
+        | rusqlite::Error::IntegralValueOutOfRange(..) => true,
+        _ => false,
+    }
+}
+
+/// Inserts `arrivals` inside the caller's transaction, in their order (the journal numbers
+/// them so), and answers each with its row as stored.
+fn store(connection: &Connection, arrivals: &[Arrival]) -> Result<Vec<Stored>, Failure> {
+    let (state, detail) = EventState::Recorded.encode();
+    // Without `RETURNING`, which makes SQLite gather the returned rows in a table of their
+    // own for each statement: the number of an inserted row is the connection's last rowid.
+    let mut insert = connection.prepare_cached(
+        "INSERT INTO ecwid_journal_events (store_id, event_id, product_id, combination_id,
+             change_kind, change_value, check_low_stock, occurred_at_ms, recorded_at_ms,
+             state, state_detail, state_changed_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?9)
+         ON CONFLICT (store_id, event_id) DO NOTHING",
+    )?;
+    let mut read = connection.prepare_cached(&format!(
+        "SELECT {EVENT_COLUMNS} FROM ecwid_journal_events WHERE store_id = ?1 AND event_id = ?2"
+    ))?;
+    let firsts = group::firsts(arrivals);
+    let mut stored = Vec::with_capacity(arrivals.len());
+    for (n, arrival) in arrivals.iter().enumerate() {
+        if firsts[n] != n {
+            stored.push(None);
+            continue;
+        }
+        let (new, p) = (&arrival.event, &arrival.event.payload);
+        let inserted = insert.execute(params![
+            new.store_id,
+            new.event_id,
+            p.product_id,
+            p.combination_id,
+            p.change_kind,
+            p.change_value,
+            p.check_low_stock,
+            p.occurred_at_ms,
+            arrival.now,
+            state,
+            detail
+        ])? == 1;
+        let seq = inserted.then(|| connection.last_insert_rowid());
+        stored.push(Some(match seq {
+            Some(seq) => (true, arrival.row(seq)),
+            None => (
+                false,
+                read.query_row(params![new.store_id, new.event_id], event_row)?,
+            ),
+        }));
+    }
+    Ok(group::answers(&firsts, stored))
+}
+
 /// Switches the file to write-ahead logging (a file already in it stays so), waiting for other
 /// connections up to [`BUSY_TIMEOUT`], as any write does.
 ///
@@ -215,6 +279,18 @@ impl Sqlite {
         operation: &'static str,
         work: impl FnOnce(&mut Connection) -> Result<T, Failure> + Send + 'static,
     ) -> Result<T, JournalError> {
+        self.call_saying(operation, work)
+            .await
+            .map_err(|failed| failed.error)
+    }
+
+    /// As [`call`](Self::call), saying too whether the database refused the work (see
+    /// [`Failed`]): for a group's transaction, which is split when refused.
+    pub(crate) async fn call_saying<T: Send + 'static>(
+        &self,
+        operation: &'static str,
+        work: impl FnOnce(&mut Connection) -> Result<T, Failure> + Send + 'static,
+    ) -> Result<T, Failed> {
         let connection = self.connection.clone();
         let result = tokio::task::spawn_blocking(move || {
             // A panic in an earlier call rolled its transaction back as it unwound: the
@@ -225,8 +301,11 @@ impl Sqlite {
         .await
         .map_err(|e| database(&self.endpoint(), operation, &e, None))?;
         result.map_err(|failure| match failure {
-            Failure::Sqlite(e) => database(&self.endpoint(), operation, &e, None),
-            Failure::Journal(e) => e.at(&self.endpoint(), operation),
+            Failure::Sqlite(e) => Failed {
+                refused: refused(&e),
+                error: database(&self.endpoint(), operation, &e, None),
+            },
+            Failure::Journal(e) => e.at(&self.endpoint(), operation).into(),
         })
     }
 
@@ -257,46 +336,18 @@ impl Sqlite {
         .await
     }
 
-    pub(super) async fn record(
+    /// Stores `arrivals` in one transaction: each first of its store and id inserted unless
+    /// it is already there, each answered with its row as stored (see [`group::answers`]).
+    pub(super) async fn store(
         &self,
-        new: &NewEvent,
-        now: i64,
-    ) -> Result<(bool, EventRow), JournalError> {
-        let new = new.clone();
-        self.call("record an event", move |connection| {
+        arrivals: Arc<[Arrival]>,
+        operation: &'static str,
+    ) -> Result<Vec<Stored>, Failed> {
+        self.call_saying(operation, move |connection| {
             let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let (state, detail) = super::EventState::Recorded.encode();
-            let p = &new.payload;
-            let inserted = tx.execute(
-                "INSERT INTO ecwid_journal_events (store_id, event_id, product_id, combination_id,
-                     change_kind, change_value, check_low_stock, occurred_at_ms, recorded_at_ms,
-                     state, state_detail, state_changed_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?9)
-                 ON CONFLICT (store_id, event_id) DO NOTHING",
-                params![
-                    new.store_id,
-                    new.event_id,
-                    p.product_id,
-                    p.combination_id,
-                    p.change_kind,
-                    p.change_value,
-                    p.check_low_stock,
-                    p.occurred_at_ms,
-                    now,
-                    state,
-                    detail
-                ],
-            )? == 1;
-            let row = tx.query_row(
-                &format!(
-                    "SELECT {EVENT_COLUMNS} FROM ecwid_journal_events
-                     WHERE store_id = ?1 AND event_id = ?2"
-                ),
-                params![new.store_id, new.event_id],
-                event_row,
-            )?;
+            let stored = store(&tx, &arrivals)?;
             tx.commit()?;
-            Ok((inserted, row))
+            Ok(stored)
         })
         .await
     }
@@ -586,7 +637,7 @@ impl Sqlite {
             if saved != 1 {
                 return Err(lease_lost(key));
             }
-            let (state, detail) = super::EventState::Recorded.encode();
+            let (state, detail) = EventState::Recorded.encode();
             tx.execute(
                 "UPDATE ecwid_journal_events SET run_id = NULL, run_position = NULL,
                      state = ?1, state_detail = ?2, state_changed_at_ms = ?3
@@ -607,7 +658,7 @@ impl Sqlite {
                 lease_id: &lease_id,
             };
             let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let (state, detail) = super::EventState::Recorded.encode();
+            let (state, detail) = EventState::Recorded.encode();
             tx.execute(
                 "UPDATE ecwid_journal_events SET run_id = NULL, run_position = NULL,
                      state = ?1, state_detail = ?2, state_changed_at_ms = ?3

@@ -2,14 +2,16 @@
 //! SQLite file in a temporary folder, and a real PostgreSQL server started for each test (see
 //! `harness.rs`; skipped, saying so, when PostgreSQL is not installed, unless `CI` is set).
 //!
-//! Claims, leases and runs, which the drain builds on, are tested in the crate's own unit tests
-//! (`src/journal/tests.rs`), with the same harness.
+//! Group commit and `record_many` are tested in `group.rs`. Claims, leases and runs, which the
+//! drain builds on, are tested in the crate's own unit tests (`src/journal/tests.rs`), with the
+//! same harness.
 
 mod children;
 #[path = "../common/mod.rs"]
 mod common;
 mod crash;
 mod drain;
+mod group;
 mod harness;
 // The Redis harness of tests/redis_shared, of which the drain needs less.
 #[allow(dead_code)]
