@@ -12,7 +12,7 @@
 //! movement committed later with a smaller one. The unique `(store_id, movement_id)` is the
 //! last guard: a movement id can never be recorded twice.
 
-use std::collections::HashSet;
+use std::{collections::HashSet, sync::Arc};
 
 use tokio_postgres::{Row, Transaction};
 
@@ -24,15 +24,16 @@ use super::{
     },
 };
 use crate::journal::{
+    group::Failed,
     postgres::{Failure, Postgres},
     JournalError,
 };
 
 pub(super) async fn record_events(
     db: &Postgres,
-    events: Vec<NewEvent>,
+    events: Arc<[NewEvent]>,
     now: i64,
-) -> Result<Vec<bool>, JournalError> {
+) -> Result<Vec<bool>, Failed> {
     const OPERATION: &str = "record webhook events";
     let mut pooled = db.connection(OPERATION).await?;
     let client = pooled.client();
@@ -69,7 +70,7 @@ pub(super) async fn record_events(
             .collect())
     }
     .await;
-    result.map_err(|f| db.error(OPERATION, f))
+    result.map_err(|f| db.failed(OPERATION, f))
 }
 
 pub(super) async fn claim(

@@ -5,6 +5,8 @@
 //! what replaces it with no other writer in between, and the movements' numbers follow the
 //! order of the commits.
 
+use std::sync::Arc;
+
 use rusqlite::{params, OptionalExtension, Row, Transaction, TransactionBehavior};
 
 use super::{
@@ -14,7 +16,7 @@ use super::{
         WAITING,
     },
 };
-use crate::journal::{sqlite::Sqlite, JournalError};
+use crate::journal::{group::Failed, sqlite::Sqlite, JournalError};
 
 fn json_list(seqs: &[i64]) -> String {
     serde_json::to_string(seqs).expect("numbers serialize")
@@ -22,10 +24,10 @@ fn json_list(seqs: &[i64]) -> String {
 
 pub(super) async fn record_events(
     db: &Sqlite,
-    events: Vec<NewEvent>,
+    events: Arc<[NewEvent]>,
     now: i64,
-) -> Result<Vec<bool>, JournalError> {
-    db.call("record webhook events", move |connection| {
+) -> Result<Vec<bool>, Failed> {
+    db.call_saying("record webhook events", move |connection| {
         let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut inserted = Vec::with_capacity(events.len());
         {
@@ -36,7 +38,7 @@ pub(super) async fn record_events(
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6, 0, ?6)
                  ON CONFLICT (store_id, event_id) DO NOTHING",
             )?;
-            for event in &events {
+            for event in events.iter() {
                 let count = insert.execute(params![
                     event.store_id,
                     event.event_id,
