@@ -11,10 +11,19 @@
 //! took. Every stock is checked after each run. Targets: at least 100 events per rate-limited
 //! request, journal time under 10% of the drain's wall time.
 //!
+//! Recording alone, first: `JOURNAL_RECORD_EVENTS` events (default 20,000) recorded by
+//! `JOURNAL_TASKS` concurrent recorders (default 64) with one transaction per event (a group
+//! size of 1: the path before group commit), then with group commit (the default), then by one
+//! caller through `record_many` in batches of `JOURNAL_BATCH` (default 1,000), each into a
+//! fresh journal, on SQLite and on the durable PostgreSQL; with the disk's own fsyncs a second,
+//! measured in the benchmark's folder, to compare with. Targets: at least 20,000 events a
+//! second from the concurrent recorders, 100,000 through `record_many`.
+//!
 //! `cargo bench --bench journal`. Environment: `JOURNAL_EVENTS` (default 10000),
 //! `JOURNAL_RATE` (requests per window, default 600), `JOURNAL_WINDOW_MS` (default 1000),
 //! `JOURNAL_TASKS` (concurrent tasks of the baseline, and of recording, default 64),
-//! `JOURNAL_VARIATIONS` (default 100).
+//! `JOURNAL_VARIATIONS` (default 100), `JOURNAL_RECORD_EVENTS`, `JOURNAL_BATCH`; `ONLY=record`
+//! or `ONLY=drain` runs one half.
 
 // The journal tests' harness, for a PostgreSQL server of the benchmark's own.
 #[path = "../tests/journal/harness.rs"]
@@ -29,7 +38,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use ecwid_inventory::journal::{Event, Journal};
+use ecwid_inventory::journal::{Event, Journal, MAX_GROUP};
 use ecwid_inventory::{
     Client, CombinationId, Error, ProductId, RateLimit, StockChange, StockItem, StoreId,
 };
@@ -46,6 +55,8 @@ struct Config {
     window: Duration,
     tasks: usize,
     variations: u64,
+    record_events: usize,
+    batch: usize,
 }
 
 impl Config {
@@ -217,6 +228,199 @@ async fn drained(config: &Arc<Config>, journal: Journal) -> Figures {
     figures
 }
 
+/// How recording goes: one transaction per event, or grouped.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Recording {
+    /// `JOURNAL_TASKS` recorders, a group size of 1: each call a transaction of its own.
+    EachAlone,
+    /// `JOURNAL_TASKS` recorders sharing transactions (the default).
+    Grouped,
+    /// One caller, `record_many` in batches of `JOURNAL_BATCH`.
+    Batches,
+}
+
+impl Recording {
+    fn name(self, config: &Config) -> String {
+        match self {
+            Recording::EachAlone => format!("{} recorders, a transaction each", config.tasks),
+            Recording::Grouped => format!("{} recorders, group commit", config.tasks),
+            Recording::Batches => format!("record_many, batches of {}", config.batch),
+        }
+    }
+}
+
+/// Records `JOURNAL_RECORD_EVENTS` distinct events as `how` says; returns the wall time.
+async fn record_all(config: &Arc<Config>, journal: Journal, how: Recording) -> Duration {
+    let started = Instant::now();
+    if how == Recording::Batches {
+        for first in (0..config.record_events).step_by(config.batch) {
+            let last = (first + config.batch).min(config.record_events);
+            let batch: Vec<Event> = (first..last).map(|n| event(config, n)).collect();
+            let recorded = journal.record_many(&batch).await.expect("records");
+            assert!(recorded.iter().all(|r| r.is_new()), "recorded before");
+        }
+        return started.elapsed();
+    }
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::with_capacity(config.tasks);
+    for _ in 0..config.tasks {
+        let (journal, next, config) = (journal.clone(), Arc::clone(&next), Arc::clone(config));
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= config.record_events {
+                    break;
+                }
+                let recorded = journal.record(&event(&config, n)).await.expect("records");
+                assert!(recorded.is_new(), "event {n} recorded before");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("a task panicked");
+    }
+    started.elapsed()
+}
+
+/// Each way of recording into a fresh journal that `open` makes (with the group size given),
+/// printed as it goes, the first way's rate the baseline of the others.
+async fn recording(
+    config: &Arc<Config>,
+    backend: &str,
+    open: impl AsyncFn(usize) -> Journal,
+) -> Vec<(Recording, f64)> {
+    let mut rates = Vec::new();
+    for how in [Recording::EachAlone, Recording::Grouped, Recording::Batches] {
+        let group = if how == Recording::EachAlone {
+            1
+        } else {
+            MAX_GROUP
+        };
+        let journal = open(group).await;
+        let cpu = cpu_time();
+        let wall = record_all(config, journal.clone(), how).await;
+        let cpu = cpu_time() - cpu;
+        let counted = journal.counts(STORE).await.expect("counts").recorded;
+        assert_eq!(counted, config.record_events as u64, "every event recorded");
+        let rate = config.record_events as f64 / wall.as_secs_f64();
+        let against = rates
+            .first()
+            .map(|(_, base): &(Recording, f64)| format!("   x{:.1}", rate / base))
+            .unwrap_or_default();
+        println!(
+            "record, {backend:<10} {:<34} {:>7} events   wall {:>6.2} s   CPU {:>3.0} us/event   \
+             events/s {:>7.0}{against}",
+            how.name(config),
+            config.record_events,
+            wall.as_secs_f64(),
+            1e6 * cpu.as_secs_f64() / config.record_events as f64,
+            rate
+        );
+        rates.push((how, rate));
+    }
+    rates
+}
+
+/// The CPU time this process has used so far (user and system), which leaves out time lost
+/// waiting for the 2 cores that other programs share, and the PostgreSQL server's own.
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+/// The disk's fsyncs a second in `dir`: a 4 KB block written over one of a file's first 256
+/// (as a write-ahead log, once checkpointed, is written over) and `fdatasync`, over and over,
+/// for a second: what each commit waits for at least once.
+fn fsyncs_per_second(dir: &std::path::Path) -> f64 {
+    use std::os::unix::fs::FileExt;
+    let path = dir.join("fsync-probe");
+    let file = std::fs::File::create(&path).expect("a probe file");
+    file.set_len(256 * 4096).expect("sized");
+    file.sync_all().expect("synced");
+    let block = [7u8; 4096];
+    let (started, mut syncs) = (Instant::now(), 0u32);
+    while started.elapsed() < Duration::from_secs(1) {
+        let at = u64::from(syncs % 256) * 4096;
+        file.write_all_at(&block, at).expect("written");
+        file.sync_data().expect("synced");
+        syncs += 1;
+    }
+    let _ = std::fs::remove_file(path);
+    f64::from(syncs) / started.elapsed().as_secs_f64()
+}
+
+/// The recording figures: the disk, then each way on SQLite and PostgreSQL; and the goals.
+fn recording_figures(config: &Arc<Config>, runtime: &tokio::runtime::Runtime) {
+    let dir = harness::TempDir::new("bench-record");
+    println!(
+        "disk: {:.0} fsyncs/s (4 KB written and fdatasync, for 1 s, in the benchmark's folder)",
+        fsyncs_per_second(dir.path())
+    );
+    let files = AtomicUsize::new(0);
+    let sqlite = runtime.block_on(recording(config, "SQLite", async |group| {
+        let file = files.fetch_add(1, Ordering::Relaxed);
+        Journal::builder()
+            .group_commit(group)
+            .open_sqlite(dir.path().join(format!("record-{file}.sqlite3")))
+            .await
+            .expect("the SQLite journal opens")
+    }));
+    let mut results = vec![("SQLite", sqlite)];
+    match harness::PgServer::start_durable("bench-record") {
+        Some(server) => {
+            let url = server.url();
+            let postgres = runtime.block_on(recording(config, "PostgreSQL", async |group| {
+                let journal = Journal::builder()
+                    .group_commit(group)
+                    .connect_postgres(&url)
+                    .await
+                    .expect("the PostgreSQL journal connects");
+                empty_postgres(&url).await;
+                journal
+            }));
+            results.push(("PostgreSQL", postgres));
+        }
+        None => println!("record, PostgreSQL: skipped (not installed)"),
+    }
+    for (backend, rates) in results {
+        let rate = |way| rates.iter().find(|(how, _)| *how == way).map(|(_, r)| *r);
+        let (grouped, batches) = (rate(Recording::Grouped), rate(Recording::Batches));
+        let met = |rate: Option<f64>, goal: f64| match rate {
+            Some(rate) if rate >= goal => "met",
+            _ => "MISSED",
+        };
+        println!(
+            "goals, {backend:<10} {} concurrent recorders >= 20,000/s: {}   record_many >= \
+             100,000/s: {}",
+            config.tasks,
+            met(grouped, 20_000.0),
+            met(batches, 100_000.0)
+        );
+    }
+}
+
+/// Empties the journal's tables in the PostgreSQL database at `url`, for the next way.
+async fn empty_postgres(url: &str) {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connects");
+    let connection = tokio::spawn(connection);
+    client
+        .batch_execute("TRUNCATE ecwid_journal_events, ecwid_journal_runs")
+        .await
+        .expect("emptied");
+    drop(client);
+    let _ = connection.await;
+}
+
 fn print(name: &str, config: &Config, f: &Figures) {
     let events = config.events as f64;
     let wall = f.wall.as_secs_f64();
@@ -250,11 +454,24 @@ fn main() {
         window: Duration::from_millis(env("JOURNAL_WINDOW_MS", 1_000)),
         tasks: env("JOURNAL_TASKS", 64),
         variations: env("JOURNAL_VARIATIONS", 100),
+        record_events: env("JOURNAL_RECORD_EVENTS", 20_000),
+        batch: env("JOURNAL_BATCH", 1_000),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("a runtime");
+    let only = std::env::var("ONLY").unwrap_or_default();
+    assert!(
+        ["", "record", "drain"].contains(&only.as_str()),
+        "ONLY is record or drain"
+    );
+    if only != "drain" {
+        recording_figures(&config, &runtime);
+    }
+    if only == "record" {
+        return;
+    }
     println!(
         "{} events over {} variations; rate limit {} per {} ms on the fake and the client \
          (Ecwid: 600 per 60 s); baseline: {} concurrent tasks, one client",
