@@ -1,7 +1,7 @@
 //! Ecwid's batch API as the rest of the crate uses it: creating a batch under a deduplication
 //! key, reading its status, polling it until Ecwid reports it completed, and reading what each
 //! item's result means ([`item_result`]). Bulk sync, SKU lookups and exactly-once adjustments
-//! all go through here.
+//! all go through here, and every batch item's path is made in [`paths`].
 
 use std::time::Duration;
 
@@ -18,6 +18,8 @@ use crate::{
     transport::ErrorFields,
     Client, Error, RequestOptions,
 };
+
+pub(crate) mod paths;
 
 /// How long a deduplication key is surely remembered: Ecwid keeps it an hour from the first
 /// create; five minutes are kept spare for clock differences and the create's own time. No
@@ -81,6 +83,16 @@ impl Polling {
             check_setting(name, value, false)?;
         }
         Ok(())
+    }
+}
+
+/// A batch item that reads (`GET`) `path`, one of [`paths`]'s, under `id`.
+pub(crate) fn read_item(id: String, path: String) -> BatchRequestItem {
+    BatchRequestItem {
+        id: Some(id),
+        method: BatchRequestItemMethod::Get,
+        path,
+        body: serde_json::Map::new(),
     }
 }
 

@@ -85,19 +85,19 @@ use std::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    batch::Polling,
+    batch::{
+        paths::{self, page_fields},
+        read_item, Polling,
+    },
     client::CallOptions,
     generated::types::{
-        BatchRequestItem, BatchRequestItemMethod, ProductPage, ProductStock, SearchProductsSortBy,
-        VariationStock,
+        BatchRequestItem, ProductPage, ProductStock, SearchProductsSortBy, VariationStock,
     },
     options::request_options,
-    paging::{Slot, Sweep},
-    reads::{
-        product_fields, product_items, product_stock, unreadable, variation_item, ITEM_FIELDS,
-    },
+    paging::Sweep,
+    reads::{product_items, product_stock, unreadable, variation_item},
     retry::Repeat,
-    Client, Error, ItemStock, ProductId, Progress, RequestOptions, MAX_BATCH_SIZE,
+    Client, Error, ItemStock, Progress, RequestOptions, MAX_BATCH_SIZE,
 };
 
 /// Products per search page: Ecwid's most.
@@ -558,14 +558,16 @@ impl Reader<'_> {
         let mut requests: Vec<BatchRequestItem> = slots
             .iter()
             .enumerate()
-            .map(|(n, &slot)| read(format!("p{n}"), page_path(slot, self.updated_from)))
+            .map(|(n, &slot)| {
+                read_item(
+                    format!("p{n}"),
+                    paths::catalog_page(slot, self.updated_from),
+                )
+            })
             .collect();
-        requests.extend(
-            lists
-                .iter()
-                .enumerate()
-                .map(|(n, product)| read(format!("v{n}"), variations_path(product.item.product()))),
-        );
+        requests.extend(lists.iter().enumerate().map(|(n, product)| {
+            read_item(format!("v{n}"), paths::variations(product.item.product()))
+        }));
         let mut answers = self
             .client
             .read_batch(&requests, self.polling, &self.options)
@@ -654,92 +656,9 @@ fn too_many_variations(error: &Error) -> bool {
     matches!(error, Error::Api { status: 400, error_code: Some(code), .. } if code == TOO_MANY_VARIATIONS)
 }
 
-/// A search page's fields: paging's numbers and the products' stock, with their variations'
-/// or without.
-fn page_fields(variations: bool) -> String {
-    let items = if variations {
-        product_fields()
-    } else {
-        ITEM_FIELDS.to_owned()
-    };
-    format!("total,count,offset,limit,items({items})")
-}
-
-fn read(id: String, path: String) -> BatchRequestItem {
-    BatchRequestItem {
-        id: Some(id),
-        method: BatchRequestItemMethod::Get,
-        path,
-        body: serde_json::Map::new(),
-    }
-}
-
-/// The batch path of one catalog page, relative to the store.
-fn page_path(slot: Slot, updated_from: Option<u64>) -> String {
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    query.append_pair("sortBy", "ADDED_TIME_ASC");
-    query.append_pair("offset", &slot.offset.to_string());
-    query.append_pair("limit", &slot.limit.to_string());
-    if let Some(at) = updated_from {
-        query.append_pair("updatedFrom", &at.to_string());
-    }
-    query.append_pair("responseFields", &page_fields(slot.variations));
-    format!("/products?{}", query.finish())
-}
-
-/// The batch path of a product's variation list, relative to the store.
-fn variations_path(product: ProductId) -> String {
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    query.append_pair("responseFields", ITEM_FIELDS);
-    format!("/products/{product}/combinations?{}", query.finish())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn paths_ask_for_the_stock_fields_only() {
-        let slot = Slot {
-            offset: 200,
-            limit: 50,
-            variations: true,
-        };
-        let path = page_path(slot, Some(1_700_000_000));
-        let query: Vec<(String, String)> =
-            form_urlencoded::parse(path.trim_start_matches("/products?").as_bytes())
-                .into_owned()
-                .collect();
-        let get = |name: &str| {
-            query
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.as_str())
-        };
-        assert_eq!(get("sortBy"), Some("ADDED_TIME_ASC"));
-        assert_eq!((get("offset"), get("limit")), (Some("200"), Some("50")));
-        assert_eq!(get("updatedFrom"), Some("1700000000"));
-        assert_eq!(
-            get("responseFields"),
-            Some(
-                "total,count,offset,limit,items(id,sku,quantity,unlimited,inStock,instock,\
-                 combinations(id,sku,quantity,unlimited,inStock,instock))"
-            )
-        );
-        let bare = page_path(
-            Slot {
-                variations: false,
-                ..slot
-            },
-            None,
-        );
-        assert!(!bare.contains("updatedFrom"), "{bare}");
-        assert!(!bare.contains("combinations"), "{bare}");
-        assert_eq!(
-            variations_path(ProductId::new(7)),
-            "/products/7/combinations?responseFields=id%2Csku%2Cquantity%2Cunlimited%2CinStock%2Cinstock"
-        );
-    }
 
     #[test]
     fn a_cursor_of_another_version_is_refused() {

@@ -5,30 +5,19 @@
 use std::collections::BTreeMap;
 
 use crate::{
-    batch::{into_item_result, ItemOrder, ItemResult, Polling},
-    client::{CallOptions, Failed},
-    generated::types::{
-        BatchRequestItem, BatchRequestItemMethod, ProductPage, ProductStock, VariationStock,
+    batch::{
+        into_item_result,
+        paths::{self, page_fields, ITEM_FIELDS},
+        read_item, ItemOrder, ItemResult, Polling,
     },
+    client::{CallOptions, Failed},
+    generated::types::{BatchRequestItem, ProductPage, ProductStock, VariationStock},
     options::request_builder,
     paging::{Next, Pages},
     retry::Repeat,
     Client, CombinationId, Error, ItemStock, ProductId, RequestOptions, Stock, StockItem,
     MAX_BATCH_SIZE,
 };
-
-/// The stock fields of an item, as `responseFields` asks for them.
-pub(crate) const ITEM_FIELDS: &str = "id,sku,quantity,unlimited,inStock,instock";
-
-/// A product with its variations, for SKU lookups and catalog reads.
-pub(crate) fn product_fields() -> String {
-    format!("{ITEM_FIELDS},combinations({ITEM_FIELDS})")
-}
-
-/// A search page of products with their variations.
-fn search_fields() -> String {
-    format!("total,count,offset,limit,items({})", product_fields())
-}
 
 /// What [`Client::find_sku`] found for one SKU.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -218,18 +207,6 @@ fn sku_match(mut found: Vec<ItemStock>) -> SkuMatch {
         1 => SkuMatch::Found(found.remove(0)),
         _ => SkuMatch::Several(found),
     }
-}
-
-/// The search path of a batch item, relative to the store: the page at `offset` of the
-/// search for `sku`.
-fn search_path(sku: &str, offset: u32) -> String {
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    query.append_pair("sku", sku);
-    if offset > 0 {
-        query.append_pair("offset", &offset.to_string());
-    }
-    query.append_pair("responseFields", &search_fields());
-    format!("/products?{}", query.finish())
 }
 
 /// One SKU's search in [`Client::find_skus`]: its pages, what it found, whether it is over.
@@ -483,7 +460,7 @@ impl FindSku<'_> {
         check_sku(sku)?;
         let store = client.store();
 
-        let fields = search_fields();
+        let fields = page_fields(true);
         let mut found = Vec::new();
         let mut pages = Pages::new();
         loop {
@@ -565,11 +542,9 @@ impl FindSkus<'_> {
             for round in open.chunks(MAX_BATCH_SIZE) {
                 let requests: Vec<BatchRequestItem> = round
                     .iter()
-                    .map(|&n| BatchRequestItem {
-                        id: Some(n.to_string()),
-                        method: BatchRequestItemMethod::Get,
-                        path: search_path(&unique[n], searches[n].pages.offset()),
-                        body: serde_json::Map::new(),
+                    .map(|&n| {
+                        let path = paths::sku_search(&unique[n], searches[n].pages.offset());
+                        read_item(n.to_string(), path)
                     })
                     .collect();
                 let mut by_id = client
@@ -611,17 +586,6 @@ mod tests {
                 "{bad:?}"
             );
         }
-    }
-
-    #[test]
-    fn a_search_path_is_encoded() {
-        assert_eq!(
-            search_path("A&B C", 0),
-            format!(
-                "/products?sku=A%26B+C&responseFields={}",
-                form_urlencoded::byte_serialize(search_fields().as_bytes()).collect::<String>()
-            )
-        );
     }
 
     fn page(items: serde_json::Value) -> ProductPage {

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ItemOutcome;
 use crate::{
+    batch::paths,
     exactly_once::{check_caller_key, deduplication_key},
     generated::types::{BatchRequestItem, BatchRequestItemMethod, StockDelta},
     sets::stock_update,
@@ -126,22 +127,17 @@ impl BulkItem {
     /// The batch request carrying this change; `id` is the item's index in the input. The one
     /// place a change becomes a request, for bulk sync and exactly-once adjustments alike.
     pub(crate) fn to_request(&self, index: usize) -> Result<BatchRequestItem, Error> {
-        let product = self.item.product().non_zero()?;
-        let mut path = format!("/products/{product}");
-        if let Some(combination) = self.item.combination() {
-            path.push_str(&format!("/combinations/{}", combination.non_zero()?));
-        }
-        let body = match self.change {
-            StockChange::Delta(delta) => {
-                path.push_str("/inventory");
-                if let Some(check) = self.check_low_stock_notification {
-                    path.push_str(&format!("?checkLowStockNotification={check}"));
-                }
+        let (path, body) = match self.change {
+            StockChange::Delta(delta) => (
+                paths::stock_adjustment(self.item, self.check_low_stock_notification)?,
                 serde_json::to_value(StockDelta {
                     quantity_delta: check_delta(delta.into())?,
-                })
-            }
-            StockChange::Set(stock) => serde_json::to_value(stock_update(stock)?),
+                }),
+            ),
+            StockChange::Set(stock) => (
+                paths::stock_item(self.item)?,
+                serde_json::to_value(stock_update(stock)?),
+            ),
         };
         let Ok(serde_json::Value::Object(body)) = body else {
             unreachable!("a struct serializes to an object")

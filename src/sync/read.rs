@@ -5,9 +5,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::target::SyncTarget;
 use crate::{
-    batch::Polling,
-    generated::types::{BatchRequestItem, BatchRequestItemMethod, ProductStock},
-    reads::{product_fields, product_items, unreadable},
+    batch::{paths, read_item, Polling},
+    generated::types::{BatchRequestItem, ProductStock},
+    reads::{product_items, unreadable},
     Client, Error, ItemStock, ProductId, Progress, RequestOptions, SkuMatch, StockItem,
     MAX_BATCH_SIZE,
 };
@@ -157,17 +157,11 @@ async fn read_products(
     found: &mut Found<'_>,
 ) -> Result<(), Error> {
     let products: Vec<ProductId> = products.iter().copied().collect();
-    let fields: String = form_urlencoded::byte_serialize(product_fields().as_bytes()).collect();
     for chunk in products.chunks(MAX_BATCH_SIZE) {
         let requests: Vec<BatchRequestItem> = chunk
             .iter()
             .enumerate()
-            .map(|(n, product)| BatchRequestItem {
-                id: Some(n.to_string()),
-                method: BatchRequestItemMethod::Get,
-                path: format!("/products/{product}?responseFields={fields}"),
-                body: serde_json::Map::new(),
-            })
+            .map(|(n, &product)| read_item(n.to_string(), paths::product(product)))
             .collect();
         let mut answers = client.read_batch(&requests, polling, &options).await?;
         for (n, product) in chunk.iter().enumerate() {
