@@ -242,10 +242,7 @@ impl ClientBuilder {
     /// or the token, a zero timeout, deadline or rate limit, and any duration (timeouts,
     /// deadline, rate-limit window, retry waits) longer than [`MAX_SETTING`](crate::MAX_SETTING).
     pub fn build(self) -> Result<Client, Error> {
-        let store_id = self
-            .store_id
-            .non_zero()
-            .map_err(|_| Error::Config("the store id must not be zero".into()))?;
+        let store_id = self.store_id.checked().map_err(Error::Config)?;
         let auth = auth_header(&self.token)?;
         let redactor = Arc::new(Redactor::new(&self.token));
         let (base_url, loopback) = check_base_url(&self.base_url)?;

@@ -4,6 +4,13 @@ use std::{fmt, num::NonZeroU64};
 
 use crate::Error;
 
+/// The one check that an id is not zero, in the one wording every caller gives; `what` names
+/// the id (`"store id"`). Ecwid has no object numbered zero, and a zero in a path would name
+/// another request.
+pub(crate) fn check_non_zero(id: u64, what: &str) -> Result<NonZeroU64, String> {
+    NonZeroU64::new(id).ok_or_else(|| format!("the {what} must not be zero"))
+}
+
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $what:literal) => {
         $(#[$doc])*
@@ -24,11 +31,16 @@ macro_rules! id_type {
                 self.0
             }
 
-            /// The id as the generated client wants it; zero is bad input.
+            /// The id as the generated client wants it; zero is bad input
+            /// ([`Error::InvalidInput`]).
             pub(crate) fn non_zero(self) -> Result<NonZeroU64, Error> {
-                NonZeroU64::new(self.0).ok_or_else(|| {
-                    Error::InvalidInput(concat!("the ", $what, " must not be zero").into())
-                })
+                self.checked().map_err(Error::InvalidInput)
+            }
+
+            /// The id, checked not to be zero ([`check_non_zero`]), for a caller that says
+            /// what kind of error a zero is.
+            pub(crate) fn checked(self) -> Result<NonZeroU64, String> {
+                check_non_zero(self.0, $what)
             }
         }
 
@@ -157,6 +169,26 @@ impl fmt::Display for OrderId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_zero_id_is_refused_in_one_wording() {
+        assert_eq!(
+            StoreId::new(1003).checked(),
+            Ok(NonZeroU64::new(1003).unwrap())
+        );
+        assert_eq!(ProductId::new(7).non_zero().ok(), NonZeroU64::new(7));
+        for (checked, what) in [
+            (StoreId::new(0).checked(), "store id"),
+            (ProductId::new(0).checked(), "product id"),
+            (CombinationId::new(0).checked(), "combination id"),
+        ] {
+            assert_eq!(checked, Err(format!("the {what} must not be zero")));
+        }
+        let Err(Error::InvalidInput(why)) = CombinationId::new(0).non_zero() else {
+            panic!("a zero id is bad input")
+        };
+        assert_eq!(why, "the combination id must not be zero");
+    }
 
     #[test]
     fn an_order_id_is_checked_when_used() {

@@ -328,9 +328,7 @@ impl BulkPlan {
             }
         }
         let keyed = caller_keys(&items)?;
-        let store = store_id
-            .non_zero()
-            .map_err(|_| Error::InvalidInput("the plan's store id must not be zero".into()))?;
+        let store = store_id.non_zero()?;
         let chunks = items
             .chunks(chunk_size)
             .enumerate()
@@ -388,9 +386,7 @@ impl BulkPlan {
     pub(super) fn checked_requests(&self) -> Result<Vec<Vec<BatchRequestItem>>, String> {
         let bad = |why: String| Err(why);
         uuid::Uuid::parse_str(&self.plan_id).map_err(|_| "the plan id is not a UUID".to_owned())?;
-        if self.store_id.get() == 0 {
-            return bad("the store id is zero".into());
-        }
+        self.store_id.checked()?;
         let mut keys = std::collections::HashSet::new();
         let mut next = 0;
         for (n, chunk) in self.chunks.iter().enumerate() {
@@ -787,7 +783,7 @@ mod tests {
             (
                 "a zero store",
                 Box::new(|p| p["storeId"] = json!(0)),
-                "the store id is zero",
+                "the store id must not be zero",
             ),
             (
                 "a plan id that is no UUID",

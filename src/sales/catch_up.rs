@@ -114,9 +114,7 @@ impl TryFrom<SavedCursor> for SalesCursor {
                 saved.version
             ));
         }
-        if saved.store_id == 0 {
-            return Err("a sales cursor's store id must not be zero".into());
-        }
+        StoreId::new(saved.store_id).checked()?;
         Ok(Self {
             store: StoreId::new(saved.store_id),
             updated_from: saved.updated_from,

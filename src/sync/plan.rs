@@ -128,9 +128,7 @@ impl SyncPlan {
 
     /// Checks the plan as `plan_sync` makes it and `apply_sync` moves it on.
     fn check(&self) -> Result<(), String> {
-        if self.store_id.get() == 0 {
-            return Err("the store id is zero".into());
-        }
+        self.store_id.checked()?;
         let mut counters = HashMap::new();
         for (n, row) in self.rows.iter().enumerate() {
             row.check(self.mode)
@@ -369,7 +367,7 @@ mod tests {
         });
         assert!(why.contains("rows 0 and 4 move the same stock"), "{why}");
         let why = refused(&|plan| plan["store_id"] = json!(0));
-        assert!(why.contains("the store id is zero"), "{why}");
+        assert!(why.contains("the store id must not be zero"), "{why}");
         assert!(refused(&|plan| plan["surprise"] = json!(1)).contains("surprise"));
     }
 

@@ -214,8 +214,8 @@ impl VerifierBuilder {
         if s.client_secret.expose_secret().is_empty() {
             return config("the webhook client secret must not be empty".into());
         }
-        if s.stores.contains(&StoreId::new(0)) {
-            return config("a webhook verifier's store id must not be zero".into());
+        for store in &s.stores {
+            store.checked().map_err(Error::Config)?;
         }
         if s.max_age.is_zero() || s.max_age > LONGEST_MAX_AGE {
             return config(format!(
