@@ -38,7 +38,7 @@ async fn main() -> ExitCode {
     }
 }
 
-fn bar(progress: Progress) -> String {
+fn bar(progress: &Progress) -> String {
     let filled = (progress.completed * BAR_WIDTH)
         .checked_div(progress.total)
         .unwrap_or(BAR_WIDTH);

@@ -13,8 +13,8 @@ use crate::{
         BatchRequestItem, BatchRequestItemMethod, BatchResponseItem, BatchResponseItemStatus,
         BatchStatus, BatchStatusStatus,
     },
+    polling::Polling,
     retry::Repeat,
-    settings::check_setting,
     transport::ErrorFields,
     Client, Error, RequestOptions,
 };
@@ -25,66 +25,6 @@ pub(crate) mod paths;
 /// create; five minutes are kept spare for clock differences and the create's own time. No
 /// create is sent, or sent again, under a key older than this.
 pub const KEY_WINDOW: Duration = Duration::from_secs(55 * 60);
-
-/// How long a run waits, by default, for Ecwid to report one batch completed. A batch of 500
-/// requests normally completes within seconds; ten minutes leave room for a busy queue
-/// without letting a run hang forever.
-const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(10 * 60);
-
-/// How a batch's status is polled: first after `first`, then half as often again each time, up
-/// to `max`, for at most `timeout`.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Polling {
-    pub(crate) first: Duration,
-    pub(crate) max: Duration,
-    pub(crate) timeout: Duration,
-}
-
-impl Default for Polling {
-    fn default() -> Self {
-        Self {
-            first: Duration::from_millis(200),
-            max: Duration::from_secs(2),
-            timeout: DEFAULT_POLL_TIMEOUT,
-        }
-    }
-}
-
-impl Polling {
-    /// The wait after `wait`: half as long again, up to `max`.
-    pub(crate) fn after(&self, wait: Duration) -> Duration {
-        wait.saturating_add(wait / 2).min(self.max)
-    }
-
-    /// How long to wait before the next status read, the interval being `wait`, when a read
-    /// may be sent until `last` (`None`: with no end): the interval, or what is left until
-    /// `last` when that is less, so that the last read goes out then rather than not at all;
-    /// `None` once `last` has come, when no read may be sent.
-    pub(crate) fn wait_before_read(
-        wait: Duration,
-        now: Instant,
-        last: Option<Instant>,
-    ) -> Option<Duration> {
-        match last {
-            None => Some(wait),
-            Some(last) if now < last => Some(wait.min(last - now)),
-            Some(_) => None,
-        }
-    }
-
-    /// Every duration at most a day; none zero, which would read the status without pause or
-    /// wait for no batch at all.
-    pub(crate) fn check(&self) -> Result<(), String> {
-        for (name, value) in [
-            ("first poll interval", self.first),
-            ("longest poll interval", self.max),
-            ("poll timeout", self.timeout),
-        ] {
-            check_setting(name, value, false)?;
-        }
-        Ok(())
-    }
-}
 
 /// A batch item that reads (`GET`) `path`, one of [`paths`]'s, under `id`.
 pub(crate) fn read_item(id: String, path: String) -> BatchRequestItem {
@@ -166,8 +106,9 @@ impl Client {
 
 impl Client {
     /// Reads the status of the batch `ticket` until Ecwid reports it completed (`Some`) or the
-    /// polling's timeout passes (`None`); `progress` sees every status read before that. The
-    /// last read is at the timeout, not a poll interval before it nor after it.
+    /// polling's timeout (by default [`Polling::DEFAULT_TIMEOUT`]) passes (`None`); `progress`
+    /// sees every status read before that. The last read is at the timeout, not a poll
+    /// interval before it nor after it.
     pub(crate) async fn poll_batch(
         &self,
         ticket: &str,
@@ -176,8 +117,8 @@ impl Client {
         mut progress: impl FnMut(&BatchStatus),
     ) -> Result<Option<BatchStatus>, Error> {
         // `None` when the timeout is too long to be reached.
-        let deadline = Instant::now().checked_add(polling.timeout);
-        let mut wait = polling.first;
+        let deadline = Instant::now().checked_add(polling.timeout_or_default());
+        let mut wait = polling.first_wait();
         loop {
             let Some(pause) = Polling::wait_before_read(wait, Instant::now(), deadline) else {
                 return Ok(None);
@@ -299,33 +240,6 @@ pub(crate) fn result_for<'a>(status: &'a BatchStatus, id: &str) -> Option<&'a Ba
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const MS: Duration = Duration::from_millis(1);
-
-    /// The wait before the next read: the interval while it fits before the last moment a read
-    /// may be sent, what is left when that is less, and no read once that moment has come.
-    #[test]
-    fn the_last_read_is_timed_to_the_last_moment_one_may_be_sent() {
-        let now = Instant::now();
-        let cases = [
-            ("no end", 500, None, Some(500)),
-            ("the interval fits", 500, Some(800), Some(500)),
-            ("it ends exactly then", 500, Some(500), Some(500)),
-            ("less than the interval is left", 500, Some(340), Some(340)),
-            ("a moment is left", 500, Some(1), Some(1)),
-            ("the last moment has come", 500, Some(0), None),
-        ];
-        for (name, wait, last, expected) in cases {
-            let last = last.map(|ms| now + ms * MS);
-            assert_eq!(
-                Polling::wait_before_read(wait * MS, now, last),
-                expected.map(|ms| ms * MS),
-                "{name}"
-            );
-        }
-        let past = Polling::wait_before_read(500 * MS, now + 10 * MS, Some(now));
-        assert_eq!(past, None, "a moment already past");
-    }
 
     use crate::{RetryPolicy, StoreId};
     use wiremock::{matchers::any, Mock, MockServer, ResponseTemplate};

@@ -87,7 +87,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     batch::{
         paths::{self, page_fields},
-        read_item, Polling,
+        read_item,
     },
     client::CallOptions,
     generated::types::{
@@ -95,9 +95,10 @@ use crate::{
     },
     options::request_options,
     paging::Sweep,
+    polling::{polling_options, Polling, Progress, ProgressFn},
     reads::{product_items, product_stock, unreadable, variation_item},
     retry::Repeat,
-    Client, Error, ItemStock, Progress, RequestOptions, MAX_BATCH_SIZE,
+    Client, Error, ItemStock, RequestOptions, MAX_BATCH_SIZE,
 };
 
 /// Products per search page: Ecwid's most.
@@ -186,8 +187,6 @@ impl TryFrom<SavedCursor> for CatalogCursor {
         })
     }
 }
-
-type ProgressFn<'a> = Box<dyn FnMut(Progress) + Send + 'a>;
 
 impl Client {
     /// Every product and variation of the store with its stock, as a stream
@@ -287,6 +286,16 @@ pub struct CatalogStock<'a> {
 
 request_options!(CatalogStock);
 
+polling_options!(
+    CatalogStock,
+    /// For a batch of page reads: past it (by default [`Polling::DEFAULT_TIMEOUT`], 10
+    /// minutes), the stream ends with [`Error::InvalidResponse`] naming it.
+    poll_timeout,
+    /// After each search or batch answer: `completed` counts the products read so far, of the
+    /// catalog's `total` as last seen.
+    on_progress,
+);
+
 impl std::fmt::Debug for CatalogStock<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CatalogStock")
@@ -311,30 +320,6 @@ impl<'a> CatalogStock<'a> {
     /// [`Error::InvalidInput`], and nothing is sent.
     pub fn pages_per_batch(mut self, pages: usize) -> Self {
         self.pages_per_batch = pages;
-        self
-    }
-
-    /// How often a batch's status is read: first after `first`, then half as often again each
-    /// time, up to `max` (defaults 200 ms and 2 s), as for
-    /// [`BulkRun::poll_interval`](crate::BulkRun::poll_interval).
-    pub fn poll_interval(mut self, first: Duration, max: Duration) -> Self {
-        self.polling.first = first;
-        self.polling.max = max.max(first);
-        self
-    }
-
-    /// How long to wait for Ecwid to complete one batch of page reads (default 10 minutes);
-    /// past it, the stream ends with [`Error::InvalidResponse`] naming it.
-    pub fn poll_timeout(mut self, timeout: Duration) -> Self {
-        self.polling.timeout = timeout;
-        self
-    }
-
-    /// Called after each search or batch answer with the products read so far
-    /// (`completed`) of the catalog's total as last seen (`total`), as bulk work reports its
-    /// [`Progress`].
-    pub fn on_progress(mut self, progress: impl FnMut(Progress) + Send + 'a) -> Self {
-        self.on_progress = Some(Box::new(progress));
         self
     }
 
@@ -485,10 +470,10 @@ impl Reader<'_> {
             Some(_) => self.next_batch().await?,
         };
         if let (Some(progress), Some(sweep)) = (&mut self.progress, &self.sweep) {
-            progress(Progress {
-                completed: sweep.read(),
-                total: usize::try_from(sweep.total()).unwrap_or(usize::MAX),
-            });
+            progress(&Progress::new(
+                sweep.read(),
+                usize::try_from(sweep.total()).unwrap_or(usize::MAX),
+            ));
         }
         Ok(Some(items))
     }

@@ -17,19 +17,18 @@ use serde::Deserialize;
 use tokio::time::Instant;
 
 use crate::{
-    batch::{item_result, result_for, ItemOrder, ItemResult, Polling, KEY_WINDOW},
+    batch::{item_result, result_for, ItemOrder, ItemResult, KEY_WINDOW},
     client::{CallOptions, Failed},
     generated::types::{BatchRequestItem, BatchStatusStatus, StockUpdateResult},
+    polling::Polling,
     retry::Repeat,
     AdjustStock, BulkItem, Client, Error, RequestOptions, StockAdjustment,
 };
 
-/// How the one-item batch is read: Ecwid usually runs it within a second.
-const POLLING: Polling = Polling {
-    first: Duration::from_millis(100),
-    max: Duration::from_secs(1),
-    timeout: KEY_WINDOW,
-};
+/// How the one-item batch is read: Ecwid usually runs it within a second. Its reads end with
+/// the call's deadline and the key's window, not a poll timeout.
+const POLLING: Polling =
+    Polling::new().interval(Duration::from_millis(100), Duration::from_secs(1));
 
 /// How a single call is sent: directly, or exactly once as a one-item batch under a fresh key
 /// or a key derived from the caller's own id.
@@ -266,7 +265,7 @@ pub(crate) async fn send_once(
     read_time.took(started.elapsed());
 
     // Read its result until it is known; a failed read is tried again, as reads change nothing.
-    let mut wait = POLLING.first;
+    let mut wait = POLLING.first_wait();
     // What the last read told, if a read was made.
     let mut known: Option<String> = None;
     loop {

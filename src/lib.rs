@@ -244,6 +244,7 @@ mod options;
 mod order_status;
 pub mod orders;
 mod paging;
+mod polling;
 mod reads;
 pub mod retry;
 mod sets;
@@ -260,7 +261,7 @@ pub use builder::{
     DEFAULT_MIN_ATTEMPT_TIME, DEFAULT_TIMEOUT,
 };
 pub use bulk::{
-    BulkItem, BulkPlan, BulkReport, BulkRun, BulkSummary, ItemOutcome, Progress, MAX_BATCH_SIZE,
+    BulkItem, BulkPlan, BulkReport, BulkRun, BulkSummary, ItemOutcome, MAX_BATCH_SIZE,
     PLAN_FORMAT_VERSION,
 };
 pub use catalog::{
@@ -275,6 +276,7 @@ pub use limiter::redis::{RedisRateLimit, WhenRedisUnavailable};
 pub use limiter::RateLimit;
 pub use options::{RequestOptions, SendFuture};
 pub use order_status::{FulfillmentStatus, PaymentStatus};
+pub use polling::{Polling, Progress};
 pub use reads::{FindSku, FindSkus, ReadStock, SkuMatch, SkuReport};
 pub use retry::RetryPolicy;
 pub use sets::{SetStock, MAX_QUANTITY};

@@ -8,12 +8,13 @@ use crate::{
     batch::{
         into_item_result,
         paths::{self, page_fields, ITEM_FIELDS},
-        read_item, ItemOrder, ItemResult, Polling,
+        read_item, ItemOrder, ItemResult,
     },
     client::{CallOptions, Failed},
     generated::types::{BatchRequestItem, ProductPage, ProductStock, VariationStock},
     options::request_builder,
     paging::{Next, Pages},
+    polling::Polling,
     retry::Repeat,
     Client, CombinationId, Error, ItemStock, ProductId, RequestOptions, Stock, StockItem,
     MAX_BATCH_SIZE,
@@ -362,7 +363,7 @@ impl Client {
         let Some(status) = polled else {
             return Err(unreadable(format!(
                 "Ecwid had not completed the read batch {ticket} after {:?} of polling",
-                polling.timeout
+                polling.timeout_or_default()
             )));
         };
         Ok(status

@@ -176,7 +176,7 @@ async fn a_plan_older_than_its_key_window_sends_nothing_and_its_unqueued_chunks_
         client(&fake)
             .resume_bulk(serde_json::from_value(plan).unwrap())
             .poll_interval(ms(5), ms(50))
-            .on_progress(move |p| seen.lock().unwrap().push(p))
+            .on_progress(move |p| seen.lock().unwrap().push(*p))
             .send()
             .await
             .unwrap()

@@ -322,7 +322,7 @@ async fn progress_only_grows_and_ends_at_the_total() {
             .bulk_adjust(items.clone())
             .chunk_size(50)
             .poll_interval(ms(5), ms(20))
-            .on_progress(move |p| seen.lock().unwrap().push(p))
+            .on_progress(move |p| seen.lock().unwrap().push(*p))
             .send()
             .await
             .unwrap()

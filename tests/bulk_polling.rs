@@ -1,11 +1,13 @@
-//! Bulk stock sync when polling never sees a batch completed, and its poll settings.
+//! Bulk stock sync when polling never sees a batch completed, and the poll settings every
+//! builder that polls takes.
 
 mod common;
 
 use std::time::Duration;
 
-use ecwid_inventory::{Error, ItemOutcome};
+use ecwid_inventory::{Error, ItemOutcome, Polling, Stock, StockItem, SyncTarget};
 use ecwid_inventory_fake::{Fault, Route};
+use futures::StreamExt;
 use serde_json::json;
 
 use common::*;
@@ -118,6 +120,91 @@ async fn a_zero_poll_interval_or_poll_timeout_is_refused_before_anything_is_sent
         assert!(error.to_string().contains("zero"), "{error}");
     }
     assert_nothing_sent(&fake);
+}
+
+/// Every builder that polls takes one `Polling`, checked the same way: a zero interval or
+/// timeout is refused by name, before anything is sent.
+#[tokio::test]
+async fn every_builder_that_polls_refuses_a_bad_polling_before_anything_is_sent() {
+    let fake = numbered(3).start().await.unwrap();
+    let client = client(&fake);
+    let variation = StockItem::Variation {
+        product: RACK,
+        combination: ecwid_inventory::CombinationId::new(1),
+    };
+    // Planning reads; applying its plan must then send nothing more.
+    let plan = client
+        .plan_sync([SyncTarget::item(variation, Stock::Quantity(START + 1))])
+        .poll_interval(ms(5), ms(50))
+        .await
+        .unwrap();
+    let sent = fake.requests().len();
+    let bad = [
+        (
+            Polling::default().interval(Duration::ZERO, ms(50)),
+            "the first poll interval must not be zero",
+        ),
+        (
+            Polling::default().timeout(Duration::ZERO),
+            "the poll timeout must not be zero",
+        ),
+    ];
+    for (polling, expected) in bad {
+        let errors = [
+            client
+                .bulk_adjust(one_per_variation(3))
+                .polling(polling)
+                .await
+                .unwrap_err(),
+            client
+                .plan_sync([SyncTarget::item(variation, Stock::Quantity(1))])
+                .polling(polling)
+                .await
+                .unwrap_err(),
+            client
+                .apply_sync(plan.clone())
+                .polling(polling)
+                .await
+                .unwrap_err(),
+            client
+                .catalog_stock()
+                .polling(polling)
+                .stream()
+                .next()
+                .await
+                .unwrap()
+                .unwrap_err(),
+        ];
+        for error in errors {
+            assert!(matches!(error, Error::InvalidInput(_)), "{error:?}");
+            assert!(error.to_string().contains(expected), "{error}");
+        }
+    }
+    assert_eq!(fake.requests().len(), sent, "nothing more was sent");
+    assert!(fake.ledger().is_empty());
+}
+
+/// A `Polling`'s timeout is the run's: past it, the outcome is unknown and says how long it
+/// waited; a later `poll_interval` keeps that timeout.
+#[tokio::test]
+async fn a_pollings_timeout_is_the_runs() {
+    let fake = numbered(3).start().await.unwrap();
+    let in_progress = json!({"status": "IN_PROGRESS", "totalRequests": 3, "completedRequests": 1});
+    fake.inject_fault(
+        Route::BatchStatus,
+        1_000,
+        Fault::respond(200, in_progress.to_string()),
+    );
+    let report = client(&fake)
+        .bulk_adjust(one_per_variation(3))
+        .polling(Polling::default().timeout(ms(120)))
+        .poll_interval(ms(5), ms(20))
+        .await
+        .unwrap();
+    let ItemOutcome::Unknown { reason, .. } = &report.outcomes()[0] else {
+        panic!("{:?}", report.outcomes())
+    };
+    assert!(reason.contains("after 120ms of polling"), "{reason}");
 }
 
 /// The poll timeout ends the waiting, not a poll interval before it: reads come 0.2, 0.5, 0.95

@@ -197,7 +197,7 @@ async fn the_whole_catalog_comes_once_each_for_a_handful_of_requests() {
     let progress = Mutex::new(Vec::<Progress>::new());
     let stream = client
         .catalog_stock()
-        .on_progress(|p| progress.lock().unwrap().push(p))
+        .on_progress(|p| progress.lock().unwrap().push(*p))
         .poll_interval(Duration::from_millis(20), Duration::from_millis(100))
         .stream();
     let (items, error, cursor) = read_all(stream).await;

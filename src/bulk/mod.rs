@@ -97,9 +97,10 @@
 //!
 //! Two things end a run with outcomes still unknown, both reported per item as
 //! [`ItemOutcome::Unknown`]: a batch Ecwid does not report completed within the poll timeout
-//! ([`BulkRun::poll_timeout`], default 10 minutes; resuming the plan learns its outcome), and a
-//! batch whose create may have been sent longer ago than Ecwid remembers its key (the chunk is
-//! then *expired*: it is never sent again, and only reading the stock can tell whether it ran).
+//! ([`BulkRun::poll_timeout`], default 10 minutes, as [`Polling`](crate::Polling) says;
+//! resuming the plan learns its outcome), and a batch whose create may have been sent longer
+//! ago than Ecwid remembers its key (the chunk is then *expired*: it is never sent again, and
+//! only reading the stock can tell whether it ran).
 //! When the poll timeout ends a run, the items of that batch and of the batches after it are
 //! `Unknown`, and resuming the plan later learns their outcomes without sending anything again.
 //!
@@ -122,4 +123,4 @@ pub(crate) mod run;
 
 pub use outcome::{BulkReport, BulkSummary, ItemOutcome};
 pub use plan::{BulkItem, BulkPlan, MAX_BATCH_SIZE, PLAN_FORMAT_VERSION};
-pub use run::{BulkRun, Progress};
+pub use run::BulkRun;

@@ -13,26 +13,15 @@ use super::outcome::outcomes;
 use super::plan::{ChunkState, MAX_BATCH_SIZE};
 use super::{BulkItem, BulkPlan, BulkReport};
 use crate::{
-    batch::{ItemOrder, Polling, KEY_WINDOW},
+    batch::{ItemOrder, KEY_WINDOW},
     client::Failed,
     generated::types::BatchRequestItem,
     options::request_builder,
+    polling::{polling_options, Polling, Progress, ProgressFn},
     retry::Repeat,
     Client, Error, RequestOptions,
 };
 
-/// How far a bulk sync is: items the run is finished with, of all items.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Progress {
-    /// Items Ecwid has executed, plus those of expired chunks (never sent again, so nothing
-    /// more is waited for).
-    pub completed: usize,
-    /// All items.
-    pub total: usize,
-}
-
-type ProgressFn<'a> = Box<dyn FnMut(Progress) + Send + 'a>;
 type CheckpointFn<'a> = Box<dyn FnMut(&BulkPlan) + Send + 'a>;
 /// What an asynchronous checkpoint returns (here and in the sync's, which hands its own on).
 pub(crate) type CheckpointFuture<'a> = Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
@@ -60,6 +49,19 @@ pub struct BulkRun<'a> {
 }
 
 request_builder!(BulkRun, BulkReport);
+
+polling_options!(
+    BulkRun,
+    /// Past it (by default [`Polling::DEFAULT_TIMEOUT`], 10 minutes), the run stops polling:
+    /// that batch and the ones after it stay queued at Ecwid, their items are reported
+    /// [`ItemOutcome::Unknown`](super::ItemOutcome::Unknown), and resuming the plan later
+    /// learns their outcomes without sending them again.
+    poll_timeout,
+    /// After each status read and each finished chunk: `completed` counts the items Ecwid has
+    /// executed, plus those of expired chunks (never sent again, so nothing more is waited
+    /// for), of all items (`total`).
+    on_progress,
+);
 
 impl std::fmt::Debug for BulkRun<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -156,33 +158,6 @@ impl<'a> BulkRun<'a> {
     /// Requests per batch (1 to 500, default 500). Ignored when resuming a plan.
     pub fn chunk_size(mut self, size: usize) -> Self {
         self.chunk_size = size;
-        self
-    }
-
-    /// How often the batch status is read: first after `first`, then half as often again each
-    /// time, up to `max` (defaults 200 ms and 2 s). Each read is a rate-limited request. A zero
-    /// `first`, or either over [`MAX_SETTING`](crate::MAX_SETTING), is refused by
-    /// [`send`](BulkRun::send) with [`Error::InvalidInput`] before anything is sent.
-    pub fn poll_interval(mut self, first: Duration, max: Duration) -> Self {
-        self.polling.first = first;
-        self.polling.max = max.max(first);
-        self
-    }
-
-    /// How long to wait for Ecwid to report one batch completed (default 10 minutes), counted
-    /// from when the run starts polling it. Past it, the run stops polling: that batch and the ones
-    /// after it stay queued at Ecwid, their items are reported [`ItemOutcome::Unknown`](super::ItemOutcome::Unknown), and
-    /// resuming the plan later learns their outcomes without sending them again. Zero, or over
-    /// [`MAX_SETTING`](crate::MAX_SETTING), is refused by [`send`](BulkRun::send) with
-    /// [`Error::InvalidInput`] before anything is sent.
-    pub fn poll_timeout(mut self, timeout: Duration) -> Self {
-        self.polling.timeout = timeout;
-        self
-    }
-
-    /// Called with the progress after each status read and each finished chunk.
-    pub fn on_progress(mut self, progress: impl FnMut(Progress) + Send + 'a) -> Self {
-        self.on_progress = Some(Box::new(progress));
         self
     }
 
@@ -286,10 +261,7 @@ impl<'a> BulkRun<'a> {
 
     fn progress(&mut self, plan: &BulkPlan, in_flight: usize) {
         if let Some(progress) = &mut self.on_progress {
-            progress(Progress {
-                completed: plan.completed() + in_flight,
-                total: plan.len(),
-            });
+            progress(&Progress::new(plan.completed() + in_flight, plan.len()));
         }
     }
 
@@ -400,10 +372,7 @@ impl<'a> BulkRun<'a> {
                     reads += 1;
                     let done = status.completed_requests.unwrap_or(0).max(0) as usize;
                     if let Some(progress) = &mut self.on_progress {
-                        progress(Progress {
-                            completed: plan.completed() + done,
-                            total: plan.len(),
-                        });
+                        progress(&Progress::new(plan.completed() + done, plan.len()));
                     }
                 })
                 .await;
@@ -425,7 +394,7 @@ impl<'a> BulkRun<'a> {
                     // Still queued: the plan stays resumable, and resuming polls again.
                     chunk.last_error = Some(format!(
                         "Ecwid had not reported it completed after {:?} of polling",
-                        self.polling.timeout
+                        self.polling.timeout_or_default()
                     ));
                     self.checkpoint(plan).await?;
                     return Ok(());

@@ -52,22 +52,19 @@ use serde_json::Value;
 
 use super::{event::to_ms, ClaimedRun, EventRecord, EventState, Journal, JournalError, PlanFn};
 use crate::{
-    batch::{Polling, KEY_WINDOW},
-    bulk::outcome::failed_with_5xx,
-    client::CallOptions,
-    options::request_builder,
-    retry::Repeat,
-    settings::check_setting,
-    BulkPlan, BulkReport, Client, Error, ItemOutcome, RequestOptions, MAX_BATCH_SIZE, MAX_SETTING,
+    batch::KEY_WINDOW, bulk::outcome::failed_with_5xx, client::CallOptions,
+    options::request_builder, polling::Polling, retry::Repeat, settings::check_setting, BulkPlan,
+    BulkReport, Client, Error, ItemOutcome, RequestOptions, MAX_BATCH_SIZE, MAX_SETTING,
 };
 
 /// How long a worker holds a run between two saves, by default: 5 minutes. A worker that dies
 /// leaves its run to others this long after its last save.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(5 * 60);
 
-/// How long a drain waits, by default, for Ecwid to report one run's batch completed: 2
-/// minutes. Past it the run is left for the next drain, which reads the batch again.
-pub const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(2 * 60);
+/// How long a drain waits, by default, for Ecwid to report one run's batch completed:
+/// [`Polling::DRAIN_DEFAULT_TIMEOUT`](crate::Polling::DRAIN_DEFAULT_TIMEOUT), 2 minutes. Past it
+/// the run is left for the next drain, which reads the batch again.
+pub const DEFAULT_POLL_TIMEOUT: Duration = Polling::DRAIN_DEFAULT_TIMEOUT;
 
 /// What a lease must cover beyond the longest wait between two saves (a create's deadline,
 /// then the polling and its last read): the journal's own writes.
@@ -191,10 +188,7 @@ impl Journal {
     /// # Ok(()) }
     /// ```
     pub fn drain<'a>(&'a self, client: &'a Client) -> Drain<'a> {
-        let polling = Polling {
-            timeout: DEFAULT_POLL_TIMEOUT,
-            ..Polling::default()
-        };
+        let polling = Polling::new().timeout(DEFAULT_POLL_TIMEOUT);
         let id = uuid::Uuid::new_v4().simple().to_string();
         Drain {
             journal: self,
@@ -253,8 +247,7 @@ impl<'a> Drain<'a> {
     /// each time, up to `max` (defaults 200 ms and 2 s), as
     /// [`BulkRun::poll_interval`](crate::BulkRun::poll_interval).
     pub fn poll_interval(mut self, first: Duration, max: Duration) -> Self {
-        self.polling.first = first;
-        self.polling.max = max.max(first);
+        self.polling = self.polling.interval(first, max);
         self
     }
 
@@ -262,7 +255,7 @@ impl<'a> Drain<'a> {
     /// ([`DEFAULT_POLL_TIMEOUT`], 2 minutes). Past it the drain stops
     /// ([`DrainStop::RunNotFinished`]) and leaves the run, queued at Ecwid, to the next drain.
     pub fn poll_timeout(mut self, timeout: Duration) -> Self {
-        self.polling.timeout = timeout;
+        self.polling = self.polling.timeout(timeout);
         self
     }
 
@@ -288,13 +281,14 @@ impl<'a> Drain<'a> {
         self.options.check()?;
         check_setting("lease", self.lease, false).map_err(Error::InvalidInput)?;
         let deadline = self.options.deadline.unwrap_or(self.client.inner.deadline);
-        let needed = self.polling.timeout + deadline + LEASE_MARGIN;
+        let needed = self.polling.timeout_or_default() + deadline + LEASE_MARGIN;
         if self.lease < needed {
             return Err(Error::InvalidInput(format!(
                 "the lease ({:?}) must cover the poll timeout ({:?}), the call's deadline \
                  ({deadline:?}) and {LEASE_MARGIN:?} for the journal: at least {needed:?}; raise \
                  the lease (up to {MAX_SETTING:?}) or shorten the others",
-                self.lease, self.polling.timeout
+                self.lease,
+                self.polling.timeout_or_default()
             )));
         }
         Ok(())
@@ -499,8 +493,7 @@ impl<'a> Drain<'a> {
         let ran = self
             .client
             .resume_bulk(plan)
-            .poll_interval(self.polling.first, self.polling.max)
-            .poll_timeout(self.polling.timeout)
+            .polling(self.polling)
             .options(self.options)
             .count_calls(calls.clone())
             .on_checkpoint_async(checkpoint)

@@ -2,16 +2,16 @@
 //! resumes the bulk plan a saved plan carries.
 
 use std::future::Future;
-use std::time::Duration;
 
 use super::plan::SyncPlan;
 use super::report::{SyncOutcome, SyncReport};
 use crate::{
-    batch::Polling, bulk::run::CheckpointFuture, options::request_builder, Client, Error, Progress,
-    RequestOptions, MAX_BATCH_SIZE,
+    bulk::run::CheckpointFuture,
+    options::request_builder,
+    polling::{polling_options, Polling, ProgressFn},
+    Client, Error, RequestOptions, MAX_BATCH_SIZE,
 };
 
-type ProgressFn<'a> = Box<dyn FnMut(Progress) + Send + 'a>;
 type CheckpointFn<'a> = Box<dyn FnMut(&SyncPlan) + Send + 'a>;
 type AsyncCheckpointFn<'a> = Box<dyn FnMut(&SyncPlan) -> CheckpointFuture<'a> + Send + 'a>;
 
@@ -79,6 +79,17 @@ pub struct ApplySync<'a> {
 
 request_builder!(ApplySync, SyncReport);
 
+polling_options!(
+    ApplySync,
+    /// Past it (by default [`Polling::DEFAULT_TIMEOUT`], 10 minutes), the changes of that
+    /// batch and the ones after it are [`SyncOutcome::Unknown`], and applying the saved plan
+    /// again learns their outcomes.
+    poll_timeout,
+    /// `completed` counts the changes done, of all the plan's changes (`total`), as a bulk run
+    /// counts its items.
+    on_progress,
+);
+
 impl std::fmt::Debug for ApplySync<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ApplySync")
@@ -91,30 +102,6 @@ impl std::fmt::Debug for ApplySync<'_> {
 }
 
 impl<'a> ApplySync<'a> {
-    /// How often each batch's status is read, as for
-    /// [`BulkRun::poll_interval`](crate::BulkRun::poll_interval).
-    pub fn poll_interval(mut self, first: Duration, max: Duration) -> Self {
-        self.polling.first = first;
-        self.polling.max = max.max(first);
-        self
-    }
-
-    /// How long to wait for Ecwid to complete one batch, as for
-    /// [`BulkRun::poll_timeout`](crate::BulkRun::poll_timeout): past it, the changes of that
-    /// batch and the ones after it are [`SyncOutcome::Unknown`], and applying the saved plan
-    /// again learns their outcomes.
-    pub fn poll_timeout(mut self, timeout: Duration) -> Self {
-        self.polling.timeout = timeout;
-        self
-    }
-
-    /// Called with the changes done of all the plan's changes, as bulk work reports its
-    /// [`Progress`].
-    pub fn on_progress(mut self, progress: impl FnMut(Progress) + Send + 'a) -> Self {
-        self.on_progress = Some(Box::new(progress));
-        self
-    }
-
     /// Called with the whole plan, its bulk plan included, before anything is sent and after
     /// each batch is created or read: save it, and a crashed run resumes from it with
     /// [`Client::apply_sync`], sending nothing twice.
@@ -170,11 +157,7 @@ impl<'a> ApplySync<'a> {
                 client.plan_bulk(items, MAX_BATCH_SIZE)?
             }
         };
-        let mut run = client
-            .resume_bulk(bulk)
-            .poll_interval(polling.first, polling.max)
-            .poll_timeout(polling.timeout)
-            .options(options);
+        let mut run = client.resume_bulk(bulk).polling(polling).options(options);
         if let Some(progress) = on_progress.as_mut() {
             run = run.on_progress(progress);
         }

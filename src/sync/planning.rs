@@ -2,7 +2,6 @@
 //! for each.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use super::change::{planned_change, SyncMode};
 use super::plan::{SyncPlan, SYNC_PLAN_FORMAT_VERSION};
@@ -10,11 +9,11 @@ use super::read::find_targets;
 use super::row::{SyncRow, SyncStatus};
 use super::target::{check_targets, SyncTarget};
 use crate::{
-    batch::Polling, options::request_builder, time::unix_ms, Client, Error, ItemStock, Progress,
-    RequestOptions, StockItem,
+    options::request_builder,
+    polling::{polling_options, Polling, ProgressFn},
+    time::unix_ms,
+    Client, Error, ItemStock, RequestOptions, StockItem,
 };
-
-type ProgressFn<'a> = Box<dyn FnMut(Progress) + Send + 'a>;
 
 impl Client {
     /// Plans making the store's stock match `targets`: reads the current stock of every
@@ -93,6 +92,17 @@ pub struct PlanSync<'a> {
 
 request_builder!(PlanSync, SyncPlan);
 
+polling_options!(
+    PlanSync,
+    /// For a batch of product reads, or of the catalog's pages: past it (by default
+    /// [`Polling::DEFAULT_TIMEOUT`], 10 minutes), the plan fails, having sent no write. SKU
+    /// lookups poll as [`find_skus`](crate::Client::find_skus) does.
+    poll_timeout,
+    /// When the whole catalog is read, `completed` counts its products read of its `total`;
+    /// otherwise it is called once the lookups are done, with the targets looked up.
+    on_progress,
+);
+
 impl std::fmt::Debug for PlanSync<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PlanSync")
@@ -109,21 +119,6 @@ impl<'a> PlanSync<'a> {
     /// changes of this mode, and applying sends exactly those.
     pub fn mode(mut self, mode: SyncMode) -> Self {
         self.mode = mode;
-        self
-    }
-
-    /// How often a read batch's status is read (defaults 200 ms and 2 s), as for
-    /// [`BulkRun::poll_interval`](crate::BulkRun::poll_interval).
-    pub fn poll_interval(mut self, first: Duration, max: Duration) -> Self {
-        self.polling.first = first;
-        self.polling.max = max.max(first);
-        self
-    }
-
-    /// Called as the read goes: when the whole catalog is read, with its products read of its
-    /// total; otherwise once the lookups are done, with the targets looked up.
-    pub fn on_progress(mut self, progress: impl FnMut(Progress) + Send + 'a) -> Self {
-        self.on_progress = Some(Box::new(progress));
         self
     }
 

@@ -5,11 +5,11 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::target::SyncTarget;
 use crate::{
-    batch::{paths, read_item, Polling},
+    batch::{paths, read_item},
     generated::types::{BatchRequestItem, ProductStock},
+    polling::{Polling, Progress},
     reads::{product_items, unreadable},
-    Client, Error, ItemStock, ProductId, Progress, RequestOptions, SkuMatch, StockItem,
-    MAX_BATCH_SIZE,
+    Client, Error, ItemStock, ProductId, RequestOptions, SkuMatch, StockItem, MAX_BATCH_SIZE,
 };
 
 /// What each target names, as read: no item, one, or several.
@@ -18,7 +18,7 @@ pub(super) async fn find_targets(
     targets: &[SyncTarget],
     polling: Polling,
     options: RequestOptions,
-    progress: &mut Option<impl FnMut(Progress) + Send>,
+    progress: &mut Option<impl FnMut(&Progress) + Send>,
 ) -> Result<Vec<Vec<ItemStock>>, Error> {
     let products: BTreeSet<ProductId> = targets
         .iter()
@@ -37,8 +37,7 @@ pub(super) async fn find_targets(
         let mut reader = client
             .catalog_stock()
             .options(options)
-            .poll_interval(polling.first, polling.max)
-            .poll_timeout(polling.timeout)
+            .polling(polling)
             .on_progress(|p| {
                 if let Some(progress) = progress.as_mut() {
                     progress(p);
@@ -60,10 +59,7 @@ pub(super) async fn find_targets(
     look_up_skus(client, targets, options, &mut found).await?;
     read_products(client, &products, polling, options, &mut found).await?;
     if let Some(progress) = progress.as_mut() {
-        progress(Progress {
-            completed: targets.len(),
-            total: targets.len(),
-        });
+        progress(&Progress::new(targets.len(), targets.len()));
     }
     Ok(found.items)
 }
