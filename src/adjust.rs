@@ -1,7 +1,7 @@
 //! Stock adjustments: one request builder for the variation and the product endpoints.
 
 use crate::{
-    client::CallOptions, exactly_once::Once, generated::types::StockDelta,
+    client::CallOptions, deduplication::Once, generated::types::StockDelta,
     options::request_builder, retry::Repeat, stock::check_delta, Client, CombinationId, Error,
     ProductId, RequestOptions, StockAdjustment, StockItem,
 };

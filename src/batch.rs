@@ -21,11 +21,6 @@ use crate::{
 
 pub(crate) mod paths;
 
-/// How long a deduplication key is surely remembered: Ecwid keeps it an hour from the first
-/// create; five minutes are kept spare for clock differences and the create's own time. No
-/// create is sent, or sent again, under a key older than this.
-pub const KEY_WINDOW: Duration = Duration::from_secs(55 * 60);
-
 /// A batch item that reads (`GET`) `path`, one of [`paths`]'s, under `id`.
 pub(crate) fn read_item(id: String, path: String) -> BatchRequestItem {
     BatchRequestItem {

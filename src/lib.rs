@@ -235,6 +235,7 @@ mod builder;
 pub mod bulk;
 pub mod catalog;
 mod client;
+mod deduplication;
 mod error;
 mod exactly_once;
 pub mod generated;
@@ -255,7 +256,6 @@ mod time;
 mod transport;
 
 pub use adjust::AdjustStock;
-pub use batch::KEY_WINDOW;
 pub use builder::{
     ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DEADLINE,
     DEFAULT_MIN_ATTEMPT_TIME, DEFAULT_TIMEOUT,
@@ -268,6 +268,7 @@ pub use catalog::{
     CatalogCursor, CatalogStock, CatalogStream, CURSOR_FORMAT_VERSION, CURSOR_OVERLAP,
 };
 pub use client::Client;
+pub use deduplication::KEY_WINDOW;
 pub use error::Error;
 pub use ids::{CombinationId, OrderId, ProductId, StoreId};
 #[cfg(feature = "redis")]
@@ -279,9 +280,9 @@ pub use order_status::{FulfillmentStatus, PaymentStatus};
 pub use polling::{Polling, Progress};
 pub use reads::{FindSku, FindSkus, ReadStock, SkuMatch, SkuReport};
 pub use retry::RetryPolicy;
-pub use sets::{SetStock, MAX_QUANTITY};
+pub use sets::SetStock;
 pub use settings::MAX_SETTING;
-pub use stock::{ItemStock, Stock, StockAdjustment, StockChange, StockItem};
+pub use stock::{ItemStock, Stock, StockAdjustment, StockChange, StockItem, MAX_QUANTITY};
 pub use sync::{
     ApplySync, PlanSync, SyncMode, SyncOutcome, SyncPlan, SyncReport, SyncRow, SyncStatus,
     SyncSummary, SyncTarget, SYNC_PLAN_FORMAT_VERSION,

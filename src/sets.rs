@@ -8,40 +8,13 @@ use std::time::SystemTime;
 
 use crate::{
     client::CallOptions,
-    exactly_once::{send_once_as, CallerKey, Once},
-    generated::types::StockUpdate,
+    deduplication::{CallerKey, Once},
+    exactly_once::send_once_as,
     options::request_builder,
     retry::Repeat,
+    stock::stock_update,
     BulkItem, Client, Error, RequestOptions, Stock, StockAdjustment, StockChange, StockItem,
 };
-
-/// The counts Ecwid accepts for a set: its Java client holds quantities as 32-bit integers, and
-/// a set below zero is refused here (stock goes negative only through deltas).
-pub const MAX_QUANTITY: i64 = i32::MAX as i64;
-
-/// The body that sets `stock`: a count (and no longer unlimited), or unlimited stock.
-pub(crate) fn stock_update(stock: Stock) -> Result<StockUpdate, Error> {
-    match stock {
-        Stock::Unlimited => Ok(StockUpdate {
-            quantity: None,
-            unlimited: Some(true),
-        }),
-        Stock::Quantity(quantity) => {
-            let quantity = i32::try_from(quantity)
-                .ok()
-                .filter(|q| *q >= 0)
-                .ok_or_else(|| {
-                    Error::InvalidInput(format!(
-                        "the quantity {quantity} is outside the counts a set accepts (0..={MAX_QUANTITY})"
-                    ))
-                })?;
-            Ok(StockUpdate {
-                quantity: Some(quantity),
-                unlimited: Some(false),
-            })
-        }
-    }
-}
 
 /// An absolute stock ready to send; made by [`Client::set_stock`] and
 /// [`Client::set_unlimited_stock`].
@@ -130,7 +103,7 @@ impl SetStock<'_> {
 }
 
 impl Client {
-    /// Sets the stock of `item` to `quantity` (0 to [`MAX_QUANTITY`]), making a stock that was
+    /// Sets the stock of `item` to `quantity` (0 to [`MAX_QUANTITY`](crate::MAX_QUANTITY)), making a stock that was
     /// unlimited a counted one.
     ///
     /// Safe to send again after an unknown outcome, and retried by itself: the same count
@@ -155,27 +128,5 @@ impl Client {
             options: RequestOptions::default(),
             once: Once::No,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counts_out_of_range_are_refused() {
-        for bad in [-1, MAX_QUANTITY + 1, i64::MIN] {
-            assert!(
-                matches!(
-                    stock_update(Stock::Quantity(bad)),
-                    Err(Error::InvalidInput(_))
-                ),
-                "{bad}"
-            );
-        }
-        let body = serde_json::to_value(stock_update(Stock::Quantity(7)).unwrap()).unwrap();
-        assert_eq!(body, serde_json::json!({"quantity": 7, "unlimited": false}));
-        let body = serde_json::to_value(stock_update(Stock::Unlimited).unwrap()).unwrap();
-        assert_eq!(body, serde_json::json!({"unlimited": true}));
     }
 }

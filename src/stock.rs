@@ -2,7 +2,10 @@
 //! [`ItemStock`]), a change of it ([`StockChange`]), and what Ecwid says a change did
 //! ([`StockAdjustment`]).
 
-use crate::{generated::types::StockUpdateResult, CombinationId, Error, ProductId};
+use crate::{
+    generated::types::{StockUpdate, StockUpdateResult},
+    CombinationId, Error, ProductId,
+};
 
 /// What an adjustment did, as Ecwid reported it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -147,6 +150,34 @@ pub(crate) fn check_delta(delta: i64) -> Result<i32, Error> {
     })
 }
 
+/// The counts Ecwid accepts for a set: its Java client holds quantities as 32-bit integers, and
+/// a set below zero is refused here (stock goes negative only through deltas).
+pub const MAX_QUANTITY: i64 = i32::MAX as i64;
+
+/// The body that sets `stock`: a count (and no longer unlimited), or unlimited stock.
+pub(crate) fn stock_update(stock: Stock) -> Result<StockUpdate, Error> {
+    match stock {
+        Stock::Unlimited => Ok(StockUpdate {
+            quantity: None,
+            unlimited: Some(true),
+        }),
+        Stock::Quantity(quantity) => {
+            let quantity = i32::try_from(quantity)
+                .ok()
+                .filter(|q| *q >= 0)
+                .ok_or_else(|| {
+                    Error::InvalidInput(format!(
+                        "the quantity {quantity} is outside the counts a set accepts (0..={MAX_QUANTITY})"
+                    ))
+                })?;
+            Ok(StockUpdate {
+                quantity: Some(quantity),
+                unlimited: Some(false),
+            })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,5 +201,22 @@ mod tests {
         };
         let error = StockAdjustment::from_result(result).unwrap_err();
         assert!(error.may_have_been_applied());
+    }
+
+    #[test]
+    fn counts_out_of_range_are_refused() {
+        for bad in [-1, MAX_QUANTITY + 1, i64::MIN] {
+            assert!(
+                matches!(
+                    stock_update(Stock::Quantity(bad)),
+                    Err(Error::InvalidInput(_))
+                ),
+                "{bad}"
+            );
+        }
+        let body = serde_json::to_value(stock_update(Stock::Quantity(7)).unwrap()).unwrap();
+        assert_eq!(body, serde_json::json!({"quantity": 7, "unlimited": false}));
+        let body = serde_json::to_value(stock_update(Stock::Unlimited).unwrap()).unwrap();
+        assert_eq!(body, serde_json::json!({"unlimited": true}));
     }
 }

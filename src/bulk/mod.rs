@@ -119,8 +119,10 @@
 
 pub(crate) mod outcome;
 mod plan;
+mod report;
 pub(crate) mod run;
 
-pub use outcome::{BulkReport, BulkSummary, ItemOutcome};
+pub use outcome::ItemOutcome;
 pub use plan::{BulkItem, BulkPlan, MAX_BATCH_SIZE, PLAN_FORMAT_VERSION};
+pub use report::{BulkReport, BulkSummary};
 pub use run::BulkRun;

@@ -8,10 +8,9 @@ use serde::{Deserialize, Serialize};
 use super::ItemOutcome;
 use crate::{
     batch::paths,
-    exactly_once::{check_caller_key, deduplication_key},
+    deduplication::{check_caller_key, deduplication_key},
     generated::types::{BatchRequestItem, BatchRequestItemMethod, StockDelta},
-    sets::stock_update,
-    stock::check_delta,
+    stock::{check_delta, stock_update},
     time::unix_ms,
     CombinationId, Error, ProductId, Stock, StockChange, StockItem, StoreId,
 };

@@ -13,8 +13,9 @@ use super::outcome::outcomes;
 use super::plan::{ChunkState, MAX_BATCH_SIZE};
 use super::{BulkItem, BulkPlan, BulkReport};
 use crate::{
-    batch::{ItemOrder, KEY_WINDOW},
+    batch::ItemOrder,
     client::Failed,
+    deduplication::KEY_WINDOW,
     generated::types::BatchRequestItem,
     options::request_builder,
     polling::{polling_options, Polling, Progress, ProgressFn},
@@ -384,7 +385,7 @@ impl<'a> BulkRun<'a> {
             match polled {
                 Ok(Some(status)) => {
                     chunk.state = ChunkState::Done {
-                        outcomes: outcomes(chunk, &status.responses),
+                        outcomes: outcomes(chunk.first, chunk.items.len(), &status.responses),
                     };
                     chunk.last_error = None;
                     self.checkpoint(plan).await?;

@@ -52,7 +52,7 @@ use serde_json::Value;
 
 use super::{event::to_ms, ClaimedRun, EventRecord, EventState, Journal, JournalError, PlanFn};
 use crate::{
-    batch::KEY_WINDOW, bulk::outcome::failed_with_5xx, client::CallOptions,
+    bulk::outcome::failed_with_5xx, client::CallOptions, deduplication::KEY_WINDOW,
     options::request_builder, polling::Polling, retry::Repeat, settings::check_setting, BulkPlan,
     BulkReport, Client, Error, ItemOutcome, RequestOptions, MAX_BATCH_SIZE, MAX_SETTING,
 };

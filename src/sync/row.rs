@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::change::{planned_change, SyncMode};
 use crate::{
-    sets::stock_update, BulkItem, CombinationId, ProductId, Stock, StockChange, StockItem,
+    stock::stock_update, BulkItem, CombinationId, ProductId, Stock, StockChange, StockItem,
 };
 
 /// What the plan does for one target.

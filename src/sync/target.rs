@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::{reads::check_sku, sets::stock_update, CombinationId, Error, Stock, StockItem};
+use crate::{reads::check_sku, stock::stock_update, CombinationId, Error, Stock, StockItem};
 
 /// What one item's stock should be: an item named by its SKU (exact match, as
 /// [`Client::find_sku`]) or by its ids, and its target stock (a count from 0 to
