@@ -124,5 +124,7 @@ pub(crate) mod run;
 
 pub use outcome::ItemOutcome;
 pub use plan::{BulkItem, BulkPlan, MAX_BATCH_SIZE, PLAN_FORMAT_VERSION};
+#[cfg(feature = "journal")]
+pub(crate) use plan::{ChunkStage, ChunkView};
 pub use report::{BulkReport, BulkSummary};
 pub use run::BulkRun;

@@ -258,6 +258,49 @@ pub(super) enum ChunkState {
     Expired,
 }
 
+/// Where a chunk of a plan is, as the journal records its events: the plan read through
+/// types, never through its saved form's field names.
+#[cfg(feature = "journal")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ChunkStage<'a> {
+    /// Not sent by any run that saved its checkpoints.
+    Planned,
+    /// A create may have been sent.
+    Creating,
+    /// Queued at Ecwid under this ticket.
+    Created { ticket: &'a str },
+    /// Executed, or expired: final.
+    Final,
+}
+
+/// One chunk of a plan, for the journal: the items it holds, its deduplication key and where it
+/// is.
+#[cfg(feature = "journal")]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ChunkView<'a>(&'a Chunk);
+
+#[cfg(feature = "journal")]
+impl<'a> ChunkView<'a> {
+    /// The positions of its items in the plan.
+    pub(crate) fn items(&self) -> std::ops::Range<usize> {
+        self.0.first..self.0.first + self.0.items.len()
+    }
+
+    /// The key every create of its batch is sent under.
+    pub(crate) fn deduplication_key(&self) -> &'a str {
+        &self.0.deduplication_key
+    }
+
+    pub(crate) fn stage(&self) -> ChunkStage<'a> {
+        match &self.0.state {
+            ChunkState::Planned => ChunkStage::Planned,
+            ChunkState::Creating => ChunkStage::Creating,
+            ChunkState::Created { ticket } => ChunkStage::Created { ticket },
+            ChunkState::Done { .. } | ChunkState::Expired => ChunkStage::Final,
+        }
+    }
+}
+
 /// For a keyed run, the earliest first attempt of its items; `None` for a run without keys.
 /// Fails when some items have a key and others none, on a bad key, and on a key given twice
 /// (the same change twice in one run would be applied twice).
@@ -427,6 +470,24 @@ impl BulkPlan {
         })
     }
 
+    /// Its chunks, in order, for the journal, which records each one's key and ticket.
+    #[cfg(feature = "journal")]
+    pub(crate) fn chunk_views(&self) -> impl Iterator<Item = ChunkView<'_>> {
+        self.chunks.iter().map(ChunkView)
+    }
+
+    /// Reads a saved plan under a new plan id: for a run taken over in this process, whose
+    /// former runner (stalled past its lease) may still hold the plan's id, and must not stop
+    /// this run. The plan is checked as any plan read.
+    #[cfg(feature = "journal")]
+    pub(crate) fn from_saved_with_new_id(
+        saved: serde_json::Value,
+    ) -> Result<Self, serde_json::Error> {
+        let mut saved = SavedPlan::deserialize(saved)?;
+        saved.plan_id = uuid::Uuid::new_v4().to_string();
+        Self::try_from(saved).map_err(serde::de::Error::custom)
+    }
+
     /// The store the plan adjusts.
     pub fn store_id(&self) -> StoreId {
         self.store_id
@@ -462,6 +523,24 @@ impl BulkPlan {
             .filter(|c| c.is_final())
             .map(|c| c.items.len())
             .sum()
+    }
+}
+
+/// Plans as a run moves them on, for other modules' tests.
+#[cfg(test)]
+impl BulkPlan {
+    /// Chunk `n` as its create is being sent.
+    pub(crate) fn creating_for_test(mut self, n: usize) -> Self {
+        self.chunks[n].state = ChunkState::Creating;
+        self
+    }
+
+    /// Chunk `n` queued at Ecwid under `ticket`.
+    pub(crate) fn created_for_test(mut self, n: usize, ticket: &str) -> Self {
+        self.chunks[n].state = ChunkState::Created {
+            ticket: ticket.to_owned(),
+        };
+        self
     }
 }
 

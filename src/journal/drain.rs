@@ -48,13 +48,16 @@ use std::sync::{
 };
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 use super::{event::to_ms, ClaimedRun, EventRecord, EventState, Journal, JournalError, PlanFn};
 use crate::{
-    bulk::outcome::failed_with_5xx, client::CallOptions, deduplication::KEY_WINDOW,
-    options::request_builder, polling::Polling, retry::Repeat, settings::check_setting, BulkPlan,
-    BulkReport, Client, Error, ItemOutcome, RequestOptions, MAX_BATCH_SIZE, MAX_SETTING,
+    bulk::{outcome::failed_with_5xx, ChunkStage, ChunkView},
+    client::CallOptions,
+    deduplication::KEY_WINDOW,
+    options::request_builder,
+    polling::Polling,
+    retry::Repeat,
+    settings::check_setting,
+    BulkPlan, BulkReport, Client, Error, ItemOutcome, RequestOptions, MAX_BATCH_SIZE, MAX_SETTING,
 };
 
 /// How long a worker holds a run between two saves, by default: 5 minutes. A worker that dies
@@ -383,8 +386,8 @@ impl<'a> Drain<'a> {
         Box::new(move |events: &[EventRecord]| {
             let items = events.iter().map(|record| record.event.bulk_item());
             let plan = client.plan_bulk(items, run_size)?;
+            let states = claimed_states(&plan, events.len());
             let document = serde_json::to_value(&plan).expect("a plan serializes");
-            let states = claimed_states(&document, events.len());
             Ok((document, states))
         })
     }
@@ -415,14 +418,14 @@ impl<'a> Drain<'a> {
         // The claim's document, while it is what the journal holds: a first checkpoint
         // that would save it again only extends a lease the claim has just given.
         let mut claimed = fresh.then(|| document.clone());
-        let mut document = document;
-        if let (false, Some(plan_id)) = (fresh, document.get_mut("planId")) {
-            // The lease keeps two runners of a run apart; a worker of this process that
-            // stalled past its lease may still hold the plan's id, and must not stop the run.
-            *plan_id = Value::String(uuid::Uuid::new_v4().to_string());
-        }
-        let mut plan: BulkPlan = serde_json::from_value(document)
-            .map_err(|e| corrupt(format!("its document is not a bulk plan: {e}")))?;
+        // The lease keeps two runners of a run apart; a worker of this process that stalled
+        // past its lease may still hold the plan's id, and must not stop the run.
+        let plan = match fresh {
+            true => serde_json::from_value(document),
+            false => BulkPlan::from_saved_with_new_id(document),
+        };
+        let mut plan =
+            plan.map_err(|e| corrupt(format!("its document is not a bulk plan: {e}")))?;
         check_items(&plan, &events).map_err(corrupt)?;
         let summary = plan.report().summary();
         if !fresh && summary.not_sent == plan.len() {
@@ -465,8 +468,8 @@ impl<'a> Drain<'a> {
                 // as soon as the bulk run returns it. Until then the last saved step stands,
                 // and a run resumed from it reads the batch's outcome again, sending nothing.
                 let save = (!plan.is_done()).then(|| {
+                    let states = changed_states(plan, &first_states, &mut written);
                     let document = serde_json::to_value(plan).expect("a plan serializes");
-                    let states = changed_states(&document, &first_states, &mut written);
                     (document, states)
                 });
                 let save = save.filter(|(document, states)| {
@@ -567,18 +570,16 @@ async fn forgotten(
     events: &[EventRecord],
     report: &mut DrainReport,
 ) -> Result<Option<(Vec<EventState>, usize)>, Error> {
-    let document = serde_json::to_value(bulk.plan()).expect("a plan serializes");
     let mut states: Vec<Option<EventState>> = bulk.outcomes().iter().map(final_state).collect();
     let mut forgotten = 0;
-    for chunk in chunks(&document) {
-        match chunk["state"]["state"].as_str() {
-            Some("done" | "expired") => continue,
-            Some("created") => {}
-            _ => return Ok(None),
-        }
-        let (first, len) = chunk_span(chunk);
-        let ticket = chunk["state"]["ticket"].as_str().unwrap_or_default();
-        let written = match events.get(first) {
+    for chunk in bulk.plan().chunk_views() {
+        let ticket = match chunk.stage() {
+            ChunkStage::Final => continue,
+            ChunkStage::Created { ticket } => ticket,
+            ChunkStage::Planned | ChunkStage::Creating => return Ok(None),
+        };
+        let items = chunk.items();
+        let written = match events.get(items.start) {
             Some(EventRecord {
                 state: EventState::Sent { ticket: sent, .. },
                 state_changed_at,
@@ -610,10 +611,10 @@ async fn forgotten(
                 age.as_secs() / 60
             ),
         };
-        for state in states.iter_mut().skip(first).take(len) {
+        for state in states.iter_mut().skip(items.start).take(items.len()) {
             *state = Some(unknown.clone());
         }
-        forgotten += len;
+        forgotten += items.len();
     }
     let states: Option<Vec<EventState>> = states.into_iter().collect();
     Ok(states
@@ -677,38 +678,15 @@ fn check_items(plan: &BulkPlan, events: &[EventRecord]) -> Result<(), String> {
     Ok(())
 }
 
-/// The chunks of a plan's document.
-fn chunks(document: &Value) -> &[Value] {
-    document["chunks"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
-}
-
-/// Where a chunk of a plan's document lies in the run: its first event's position, and how
-/// many events it holds.
-fn chunk_span(chunk: &Value) -> (usize, usize) {
-    let first = chunk["first"].as_u64().unwrap_or(0) as usize;
-    (first, chunk["items"].as_array().map_or(0, Vec::len))
-}
-
-/// A chunk's deduplication key in a plan's document.
-fn chunk_key(chunk: &Value) -> String {
-    chunk["deduplicationKey"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
 /// What a claim writes as its events' states: `sending`, under their chunk's key, from the
 /// moment they are claimed (what a claimed event may become is sent under that key).
-fn claimed_states(document: &Value, events: usize) -> Vec<EventState> {
+fn claimed_states(plan: &BulkPlan, events: usize) -> Vec<EventState> {
     let mut states = vec![EventState::Recorded; events];
-    for chunk in chunks(document) {
-        let (start, len) = chunk_span(chunk);
-        for state in states.iter_mut().skip(start).take(len) {
+    for chunk in plan.chunk_views() {
+        let items = chunk.items();
+        for state in states.iter_mut().skip(items.start).take(items.len()) {
             *state = EventState::Sending {
-                deduplication_key: chunk_key(chunk),
+                deduplication_key: chunk.deduplication_key().to_owned(),
             };
         }
     }
@@ -718,41 +696,36 @@ fn claimed_states(document: &Value, events: usize) -> Vec<EventState> {
 /// An event's state as a chunk of the plan shows it while in flight (`None` while the chunk is
 /// planned: its events stay as claimed; and once it is done or expired: its outcomes are
 /// written when the run finishes).
-fn chunk_state(chunk: &Value) -> Option<EventState> {
-    let key = || chunk_key(chunk);
-    match chunk["state"]["state"].as_str()? {
-        "creating" => Some(EventState::Sending {
-            deduplication_key: key(),
+fn chunk_state(chunk: ChunkView<'_>) -> Option<EventState> {
+    let deduplication_key = chunk.deduplication_key().to_owned();
+    match chunk.stage() {
+        ChunkStage::Creating => Some(EventState::Sending { deduplication_key }),
+        ChunkStage::Created { ticket } => Some(EventState::Sent {
+            deduplication_key,
+            ticket: ticket.to_owned(),
         }),
-        "created" => Some(EventState::Sent {
-            deduplication_key: key(),
-            ticket: chunk["state"]["ticket"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-        }),
-        _ => None,
+        ChunkStage::Planned | ChunkStage::Final => None,
     }
 }
 
-/// The events (by position in the run) whose state the plan `document` changes since it was
-/// last written; `written` remembers, chunk by chunk, what was (at first, `first` says).
+/// The events (by position in the run) whose state `plan` changes since it was last written;
+/// `written` remembers, chunk by chunk, what was (at first, `first` says).
 fn changed_states(
-    document: &Value,
+    plan: &BulkPlan,
     first: &[EventState],
     written: &mut Vec<Option<EventState>>,
 ) -> Vec<(usize, EventState)> {
     let mut changed = Vec::new();
-    for (n, chunk) in chunks(document).iter().enumerate() {
-        let (start, len) = chunk_span(chunk);
+    for (n, chunk) in plan.chunk_views().enumerate() {
+        let items = chunk.items();
         if written.len() <= n {
-            written.push(first.get(start).cloned());
+            written.push(first.get(items.start).cloned());
         }
         let Some(state) = chunk_state(chunk) else {
             continue;
         };
         if written[n].as_ref() != Some(&state) {
-            changed.extend((start..start + len).map(|position| (position, state.clone())));
+            changed.extend(items.map(|position| (position, state.clone())));
             written[n] = Some(state);
         }
     }
@@ -806,6 +779,70 @@ fn final_state(outcome: &ItemOutcome) -> Option<EventState> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{BulkItem, ProductId, StoreId};
+
+    /// A plan of `n` events in runs of `per` as a drain's run holds it: made by the bulk
+    /// module, moved on by it (chunk 0 being created, chunk 1 queued as ticket `t-1`), saved
+    /// as the journal saves it, and read back.
+    fn saved_plan(n: u64, per: usize) -> BulkPlan {
+        let client = Client::builder(StoreId::new(1003), "secret_t")
+            .build()
+            .unwrap();
+        let items = (1..=n).map(|p| BulkItem::product(ProductId::new(p), -1));
+        let plan = client
+            .plan_bulk(items, per)
+            .unwrap()
+            .creating_for_test(0)
+            .created_for_test(1, "t-1");
+        serde_json::from_value(serde_json::to_value(&plan).unwrap()).unwrap()
+    }
+
+    fn key(state: &EventState) -> &str {
+        match state {
+            EventState::Sending { deduplication_key }
+            | EventState::Sent {
+                deduplication_key, ..
+            } => deduplication_key,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The events' states the journal writes come from the bulk plan: each event carries its
+    /// chunk's deduplication key, and a queued chunk's ticket. Were the journal to read the
+    /// plan's saved form by names the plan no longer writes, keys and tickets would come out
+    /// empty, and a run taken over could not be matched to what Ecwid holds.
+    #[test]
+    fn the_plans_keys_and_tickets_come_through_to_the_events() {
+        let plan = saved_plan(5, 2);
+        let claimed = claimed_states(&plan, 5);
+        let keys: Vec<&str> = claimed.iter().map(key).collect();
+        assert!(
+            keys.iter().all(|k| uuid::Uuid::parse_str(k).is_ok()),
+            "{keys:?}"
+        );
+        assert_eq!((keys[0], keys[2], keys[4]), (keys[1], keys[3], keys[4]));
+        assert!(
+            keys[0] != keys[2] && keys[2] != keys[4],
+            "a key per chunk: {keys:?}"
+        );
+
+        // What a checkpoint of this plan writes: chunk 0's events sending, chunk 1's sent with
+        // its ticket, chunk 2's (planned) left as claimed.
+        let mut written = Vec::new();
+        let changed = changed_states(&plan, &vec![EventState::Recorded; 5], &mut written);
+        let positions: Vec<usize> = changed.iter().map(|(n, _)| *n).collect();
+        assert_eq!(positions, [0, 1, 2, 3]);
+        assert_eq!(changed[0].1, claimed[0]);
+        assert_eq!(
+            changed[2].1,
+            EventState::Sent {
+                deduplication_key: keys[2].to_owned(),
+                ticket: "t-1".into(),
+            }
+        );
+        // Written once: the same plan again changes nothing.
+        assert!(changed_states(&plan, &vec![EventState::Recorded; 5], &mut written).is_empty());
+    }
 
     fn failed(status: u16) -> ItemOutcome {
         ItemOutcome::Failed {
