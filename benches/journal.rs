@@ -40,7 +40,7 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use ecwid_inventory::journal::{Event, Journal, MAX_GROUP};
 use ecwid_inventory::{
-    Client, CombinationId, Error, ProductId, RateLimit, StockChange, StockItem, StoreId,
+    Client, CombinationId, Error, ProductId, RateLimit, StockChange, StockItem, StoreId, TimeSource,
 };
 use ecwid_inventory_fake::{demo, FakeStore, FakeToken, Stock, Store};
 

@@ -121,7 +121,7 @@
 //!
 //! Runs left by a dead worker wait for its lease (5 minutes by default) to expire; a shorter
 //! lease frees them sooner but needs a shorter poll timeout and deadline. Leases are measured on
-//! the journal's clock (the system's, or [`JournalBuilder::clock`]): keep the workers' clocks in
+//! the journal's clock (the system's, or [`JournalBuilder::time_source`]): keep the workers' clocks in
 //! sync.
 //!
 //! **Several workers, several machines.** Point every worker at one PostgreSQL journal and give
@@ -164,7 +164,7 @@
 //! with an error naming both schema versions. Errors are [`Error::Journal`], saying which
 //! database (never its password), what operation and why (bad input is
 //! [`Error::InvalidInput`]). Every time stored comes from the journal's clock
-//! ([`JournalBuilder::clock`], the system clock by default, injectable), never from the database
+//! ([`JournalBuilder::time_source`], the system clock by default, injectable), never from the database
 //! server's.
 //!
 //! **Which crates, and why**: [rusqlite](https://crates.io/crates/rusqlite) with `bundled`
@@ -227,7 +227,7 @@ pub use event::{Event, EventRecord, EventState, Recorded, StateCounts, MAX_EVENT
 pub use group::MAX_GROUP;
 pub use schema::SCHEMA_VERSION;
 
-use crate::{Error, StoreId, MAX_BATCH_SIZE, MAX_SETTING};
+use crate::{time::TimeSource, Error, StoreId, MAX_BATCH_SIZE, MAX_SETTING};
 use event::{column_id, to_ms, EventRow, NewEvent};
 use group::{Arrival, GroupCommit, Stored};
 
@@ -239,9 +239,6 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
 /// The most events [`Journal::failed`] and [`Journal::unknown`] return at once.
 pub const MAX_READ: usize = 1000;
-
-/// Where the journal's times come from.
-type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
 /// Makes a run's saved document from its events, in the run's order, inside the claim's
 /// transaction: a run never exists without it. With it, the state each event takes as it is
@@ -300,7 +297,7 @@ pub struct Journal {
 
 struct Inner {
     backend: Backend,
-    clock: Clock,
+    clock: TimeSource,
     retention: Duration,
     /// Concurrent records waiting for their group's commit; `None` with a group size of 1.
     group: Option<Arc<GroupCommit<Arrival, Stored>>>,
@@ -329,7 +326,7 @@ macro_rules! backend {
 #[must_use = "nothing is opened until .open_sqlite() or .connect_postgres()"]
 pub struct JournalBuilder {
     retention: Duration,
-    clock: Clock,
+    clock: TimeSource,
     group: usize,
 }
 
@@ -351,10 +348,12 @@ impl JournalBuilder {
         self
     }
 
-    /// Where every time the journal stores comes from (the system clock by default): when
-    /// events were recorded, leases, retention. For tests that move time.
-    pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
-        self.clock = Arc::new(clock);
+    /// Where every time the journal stores comes from ([`TimeSource::system`] by default):
+    /// when events were recorded, leases, retention. For tests that move time; the clock a
+    /// client's keys age on ([`ClientBuilder::time_source`](crate::ClientBuilder::time_source))
+    /// is the same type, so a journal and its clients can share one.
+    pub fn time_source(mut self, time_source: TimeSource) -> Self {
+        self.clock = time_source;
         self
     }
 
@@ -406,7 +405,7 @@ impl JournalBuilder {
     }
 
     fn now(&self) -> Result<i64, JournalError> {
-        to_ms((self.clock)(), "the journal's clock reads")
+        to_ms(self.clock.now(), "the journal's clock reads")
     }
 
     fn build(self, backend: Backend) -> Journal {
@@ -444,7 +443,7 @@ impl Journal {
     pub fn builder() -> JournalBuilder {
         JournalBuilder {
             retention: DEFAULT_RETENTION,
-            clock: Arc::new(SystemTime::now),
+            clock: TimeSource::system(),
             group: MAX_GROUP,
         }
     }
@@ -470,7 +469,7 @@ impl Journal {
 
     /// Now by the journal's clock, in milliseconds since the Unix epoch.
     pub(crate) fn now(&self) -> Result<i64, JournalError> {
-        to_ms((self.inner.clock)(), "the journal's clock reads")
+        to_ms(self.inner.clock.now(), "the journal's clock reads")
     }
 
     /// The database, for the modules that keep tables of their own in it (`crate::sales`).

@@ -14,7 +14,7 @@ use std::{
 use serde_json::json;
 
 use super::{ClaimedRun, Event, EventRecord, EventState, Journal, JournalError, PlanFn};
-use crate::{Error, ProductId, StockChange, StockItem, StoreId};
+use crate::{Error, ProductId, StockChange, StockItem, StoreId, TimeSource};
 use harness::{backends, Backend};
 
 const STORE: StoreId = StoreId::new(1003);
@@ -695,7 +695,7 @@ async fn purge_removes_final_events_past_the_retention_by_the_journals_clock() {
     for backend in backends("purge").await {
         let on = backend.name;
         let journal = Journal::builder()
-            .clock(backend.clock.reader())
+            .time_source(TimeSource::new(backend.clock.reader()))
             .retention(7 * DAY)
             .open_sqlite_or_postgres(&backend)
             .await;

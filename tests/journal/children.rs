@@ -7,7 +7,7 @@ use std::process::Stdio;
 use std::time::{Duration, SystemTime};
 
 use ecwid_inventory::journal::{DrainStop, Journal};
-use ecwid_inventory::{Client, RateLimit, RedisRateLimit};
+use ecwid_inventory::{Client, RateLimit, RedisRateLimit, TimeSource};
 use ecwid_inventory_fake::FakeStore;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdout};
@@ -205,7 +205,8 @@ fn drain_child() {
     let client = builder.build().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let journal = Journal::builder().clock(move || SystemTime::now() + ahead);
+        let journal =
+            Journal::builder().time_source(TimeSource::new(move || SystemTime::now() + ahead));
         let target = var("CHILD_JOURNAL");
         let journal = match target.strip_prefix("sqlite:") {
             Some(path) => journal.open_sqlite(path).await.unwrap(),

@@ -182,8 +182,7 @@ async fn a_redelivered_event_is_applied_once_even_a_day_later() {
 /// A journal on `backend`'s database whose clock is the fake's, so that advancing the fake's
 /// clock ages keys and leases alike.
 async fn on_the_fakes_clock(backend: &Backend, fake: &FakeStore) -> Journal {
-    let time = fake.time_source();
-    let builder = Journal::builder().clock(move || time.now());
+    let builder = Journal::builder().time_source(fake.time_source());
     match &backend.target {
         Target::Sqlite(path) => builder.open_sqlite(path).await.unwrap(),
         Target::Postgres(url) => builder.connect_postgres(url).await.unwrap(),

@@ -26,7 +26,7 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
-use super::{Error, Journal};
+use super::{Error, Journal, TimeSource};
 
 /// The server's superuser password: tests check it never shows.
 pub const PG_PASSWORD: &str = "pg-hunter2-secret";
@@ -61,7 +61,7 @@ impl Drop for TempDir {
     }
 }
 
-/// A clock the test moves by hand, for the journal's [`JournalBuilder::clock`].
+/// A clock the test moves by hand, for the journal's [`JournalBuilder::time_source`].
 #[derive(Clone)]
 pub struct TestClock(Arc<Mutex<SystemTime>>);
 
@@ -350,7 +350,7 @@ impl Backend {
     }
 
     pub async fn try_open(&self) -> Result<Journal, Error> {
-        let builder = Journal::builder().clock(self.clock.reader());
+        let builder = Journal::builder().time_source(TimeSource::new(self.clock.reader()));
         match &self.target {
             Target::Sqlite(path) => builder.open_sqlite(path).await,
             Target::Postgres(url) => builder.connect_postgres(url).await,
@@ -452,7 +452,7 @@ pub async fn backends(test: &str) -> Vec<Backend> {
     let clock = TestClock::new();
     let path = dir.path().join("journal.sqlite3");
     let journal = Journal::builder()
-        .clock(clock.reader())
+        .time_source(TimeSource::new(clock.reader()))
         .open_sqlite(&path)
         .await
         .unwrap();
@@ -472,7 +472,7 @@ pub async fn backends(test: &str) -> Vec<Backend> {
         let clock = TestClock::new();
         let url = server.url();
         let journal = Journal::builder()
-            .clock(clock.reader())
+            .time_source(TimeSource::new(clock.reader()))
             .connect_postgres(&url)
             .await
             .unwrap();

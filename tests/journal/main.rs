@@ -24,7 +24,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ecwid_inventory::journal::{Event, EventState, Journal, Recorded, MAX_READ, SCHEMA_VERSION};
 use ecwid_inventory::{
-    CombinationId, Error, ProductId, Stock, StockChange, StockItem, StoreId, MAX_QUANTITY,
+    CombinationId, Error, ProductId, Stock, StockChange, StockItem, StoreId, TimeSource,
+    MAX_QUANTITY,
 };
 use harness::{backends, PG_PASSWORD};
 
