@@ -23,7 +23,7 @@ use crate::settings::check_setting;
 /// | who polls | default timeout | past it |
 /// |---|---|---|
 /// | a bulk run, a sync (planning and applying), a catalog read, SKU lookups | [`Polling::DEFAULT_TIMEOUT`], 10 minutes | the batch's outcome is unknown (a bulk run's or a sync's plan, resumed, learns it); a read fails |
-/// | a journal drain (feature `journal`) | [`Polling::DRAIN_DEFAULT_TIMEOUT`], 2 minutes | the drain stops and leaves the run, queued at Ecwid, to the next drain |
+/// | a journal drain (feature `journal`) | `journal::DEFAULT_POLL_TIMEOUT`, 2 minutes | the drain stops and leaves the run, queued at Ecwid, to the next drain |
 ///
 /// A batch of 500 requests normally completes within seconds; ten minutes leave room for a
 /// busy queue without letting a run hang forever. A drain waits less because it holds its run
@@ -63,10 +63,6 @@ impl Polling {
     /// How long a bulk run, a sync, a catalog read or a SKU lookup waits, by default, for Ecwid
     /// to report one batch completed: 10 minutes.
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10 * 60);
-
-    /// How long a journal drain waits, by default, for Ecwid to report one run's batch
-    /// completed: 2 minutes (why it is shorter: see [`Polling`]).
-    pub const DRAIN_DEFAULT_TIMEOUT: Duration = Duration::from_secs(2 * 60);
 
     /// [`Polling::default()`]: first after 200 ms, then up to every 2 s, with the timeout of
     /// whoever polls.

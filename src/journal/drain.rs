@@ -64,10 +64,11 @@ use crate::{
 /// leaves its run to others this long after its last save.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(5 * 60);
 
-/// How long a drain waits, by default, for Ecwid to report one run's batch completed:
-/// [`Polling::DRAIN_DEFAULT_TIMEOUT`](crate::Polling::DRAIN_DEFAULT_TIMEOUT), 2 minutes. Past it
-/// the run is left for the next drain, which reads the batch again.
-pub const DEFAULT_POLL_TIMEOUT: Duration = Polling::DRAIN_DEFAULT_TIMEOUT;
+/// How long a drain waits, by default, for Ecwid to report one run's batch completed: 2
+/// minutes, less than [`Polling::DEFAULT_TIMEOUT`](crate::Polling::DEFAULT_TIMEOUT) because
+/// the run's lease must cover it (see [`Polling`](crate::Polling)). Past it the run is left for
+/// the next drain, which reads the batch again.
+pub const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(2 * 60);
 
 /// What a lease must cover beyond the longest wait between two saves (a create's deadline,
 /// then the polling and its last read): the journal's own writes.
