@@ -227,7 +227,7 @@ pub use event::{Event, EventRecord, EventState, Recorded, StateCounts, MAX_EVENT
 pub use group::MAX_GROUP;
 pub use schema::SCHEMA_VERSION;
 
-use crate::{time::TimeSource, Error, StoreId, MAX_BATCH_SIZE, MAX_SETTING};
+use crate::{settings::check_setting, time::TimeSource, Error, StoreId, MAX_BATCH_SIZE};
 use event::{column_id, to_ms, EventRow, NewEvent};
 use group::{Arrival, GroupCommit, Stored};
 
@@ -785,11 +785,7 @@ impl Journal {
 
     /// Now, and `lease` from now, by the journal's clock.
     fn lease_from_now(&self, lease: Duration) -> Result<(i64, i64), JournalError> {
-        if lease.is_zero() || lease > MAX_SETTING {
-            return Err(JournalError::InvalidInput(format!(
-                "a lease must be longer than zero and at most {MAX_SETTING:?}, not {lease:?}"
-            )));
-        }
+        check_setting("lease", lease, false).map_err(JournalError::InvalidInput)?;
         let now = self.now()?;
         Ok((now, now + lease.as_millis() as i64))
     }
