@@ -48,7 +48,11 @@ use std::sync::{
 };
 use std::time::{Duration, Instant};
 
-use super::{event::to_ms, ClaimedRun, EventRecord, EventState, Journal, JournalError, PlanFn};
+use super::{
+    event::to_ms,
+    run::{check_worker, ClaimedRun, PlanFn},
+    EventRecord, EventState, Journal, JournalError,
+};
 use crate::{
     bulk::{outcome::failed_with_5xx, ChunkStage, ChunkView},
     client::CallOptions,
@@ -280,7 +284,7 @@ impl<'a> Drain<'a> {
         if self.max_events == Some(0) {
             return Err(Error::InvalidInput("max_events must be at least 1".into()));
         }
-        super::check_worker(&self.worker)?;
+        check_worker(&self.worker)?;
         self.polling.check().map_err(Error::InvalidInput)?;
         self.options.check()?;
         check_setting("lease", self.lease, false).map_err(Error::InvalidInput)?;

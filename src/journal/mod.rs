@@ -206,25 +206,23 @@ mod drain;
 mod error;
 mod event;
 pub(crate) mod group;
+mod handle;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
+mod run;
 mod schema;
 pub(crate) mod sqlite;
 #[cfg(test)]
 mod tests;
 
-use std::{
-    collections::HashSet,
-    fmt,
-    path::Path,
-    sync::Arc,
-    time::{Duration, SystemTime},
-};
+use std::{fmt, path::Path, sync::Arc, time::Duration};
 
 pub use drain::{Drain, DrainReport, DrainStop, DEFAULT_LEASE, DEFAULT_POLL_TIMEOUT};
 pub(crate) use error::JournalError;
 pub use event::{Event, EventRecord, EventState, Recorded, StateCounts, MAX_EVENT_ID_LEN};
 pub use group::MAX_GROUP;
+pub(crate) use handle::Backend;
+pub use handle::Journal;
 pub use schema::SCHEMA_VERSION;
 
 use crate::{settings::check_setting, time::TimeSource, Error, StoreId, MAX_BATCH_SIZE};
@@ -233,83 +231,14 @@ use group::{Arrival, GroupCommit, Stored};
 
 /// What recording is called in errors.
 const RECORD: &str = "record an event";
+use handle::Inner;
+use run::{check_worker, positions, ClaimedRun, Holder, LeaseKey, PlanFn, RunLease};
 
 /// How long final events are kept by default: 30 days.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
 /// The most events [`Journal::failed`] and [`Journal::unknown`] return at once.
 pub const MAX_READ: usize = 1000;
-
-/// Makes a run's saved document from its events, in the run's order, inside the claim's
-/// transaction: a run never exists without it. With it, the state each event takes as it is
-/// claimed (one per event, in the run's order), or none to leave them as they are.
-pub(crate) type PlanFn = Box<
-    dyn FnOnce(&[EventRecord]) -> Result<(serde_json::Value, Vec<EventState>), Error>
-        + Send
-        + 'static,
->;
-
-/// An event's state encoded for the backends: the state's name and its JSON.
-type EncodedState = (&'static str, String);
-
-/// A claim's run as its plan made it: the document, the events as claimed, and each event's
-/// new state encoded for the backends (`None`: left as it is).
-type PlannedClaim = (
-    serde_json::Value,
-    Vec<EventRecord>,
-    Vec<Option<EncodedState>>,
-);
-
-/// Runs a claim's `plan` on its `events`: the run's document, the events as claimed (in the
-/// states the plan gave them, changed `now`), and each event's new state encoded for the
-/// backends (`None`: left as it is).
-fn plan_claim(
-    plan: PlanFn,
-    mut events: Vec<EventRecord>,
-    now: i64,
-) -> Result<PlannedClaim, JournalError> {
-    let (document, states) = plan(&events).map_err(JournalError::Plan)?;
-    if states.is_empty() {
-        let unchanged = vec![None; events.len()];
-        return Ok((document, events, unchanged));
-    }
-    if states.len() != events.len() {
-        return Err(JournalError::InvalidInput(format!(
-            "a claim's plan gave {} states for {} events",
-            states.len(),
-            events.len()
-        )));
-    }
-    let encoded = states.iter().map(|state| Some(state.encode())).collect();
-    for (event, state) in events.iter_mut().zip(states) {
-        event.state = state;
-        event.state_changed_at = event::from_ms(now);
-    }
-    Ok((document, events, encoded))
-}
-
-/// A durable journal of stock events, in SQLite or PostgreSQL. Cheap to clone: clones share
-/// the database connection(s). See the [module docs](self).
-#[derive(Clone)]
-pub struct Journal {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    backend: Backend,
-    clock: TimeSource,
-    retention: Duration,
-    /// Concurrent records waiting for their group's commit; `None` with a group size of 1.
-    group: Option<Arc<GroupCommit<Arrival, Stored>>>,
-}
-
-/// The journal's database. The sales module (`crate::sales`) keeps its own tables in it, with
-/// the same connections, clock and retention.
-pub(crate) enum Backend {
-    Sqlite(sqlite::Sqlite),
-    #[cfg(feature = "postgres")]
-    Postgres(Box<postgres::Postgres>),
-}
 
 /// Calls the same method, with the same arguments, on whichever backend the journal has.
 macro_rules! backend {
@@ -707,56 +636,6 @@ impl Journal {
 // -------------------------------------------------------------------------------------------
 // Runs: what the drain builds on.
 
-/// A run held by this worker: present it to save, finish or release the run. A worker whose
-/// lease was taken over gets [`JournalError::LeaseLost`] from each.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct RunLease {
-    pub(crate) run_id: String,
-    /// Changes with every holder, so that a former holder's writes are refused.
-    lease_id: String,
-    pub(crate) store: StoreId,
-    pub(crate) worker: String,
-    /// When the lease ends, unless saved again before.
-    pub(crate) until: SystemTime,
-}
-
-/// A run just claimed or taken over.
-#[derive(Clone, Debug)]
-pub(crate) struct ClaimedRun {
-    pub(crate) lease: RunLease,
-    /// The run's saved document: as made by the claim's plan, or as last saved.
-    pub(crate) document: serde_json::Value,
-    /// Its events, in the run's order (the order the document's items follow).
-    pub(crate) events: Vec<EventRecord>,
-}
-
-/// Who takes a run, and until when: the new holder's side of a claim or a take-over.
-#[derive(Clone, Debug)]
-struct Holder {
-    store_id: i64,
-    worker: String,
-    lease_id: String,
-    lease_until_ms: i64,
-    now_ms: i64,
-}
-
-/// A run's lease as the backends check it.
-#[derive(Clone, Copy, Debug)]
-struct LeaseKey<'a> {
-    run_id: &'a str,
-    lease_id: &'a str,
-}
-
-/// Checks a worker's name: 1 to 200 bytes without control characters.
-fn check_worker(worker: &str) -> Result<(), JournalError> {
-    if worker.is_empty() || worker.len() > 200 || worker.chars().any(char::is_control) {
-        return Err(JournalError::InvalidInput(format!(
-            "a worker's name must be 1 to 200 bytes without control characters, not {worker:?}"
-        )));
-    }
-    Ok(())
-}
-
 impl Journal {
     /// A new holder for a run of `store`: `worker`, with a fresh lease id, until `lease` from
     /// now.
@@ -942,56 +821,4 @@ impl Journal {
         let now = self.now()?;
         backend!(self, b => b.release(key, now).await)
     }
-}
-
-/// Event states keyed by their position in a run, checked and encoded for the backends.
-type PositionedStates = Vec<(i64, &'static str, String)>;
-
-/// One state for the events at positions `first..=last` of a run.
-#[derive(Debug, PartialEq, Eq)]
-struct StateRange<'a> {
-    first: i64,
-    last: i64,
-    state: &'static str,
-    detail: &'a str,
-}
-
-/// `states` as ranges of consecutive positions that take the same state, so that a run's
-/// events, which mostly move together, are written with a statement per range, not per event.
-fn state_ranges(states: &PositionedStates) -> Vec<StateRange<'_>> {
-    let mut ranges: Vec<StateRange<'_>> = Vec::new();
-    for (position, state, detail) in states {
-        match ranges.last_mut() {
-            Some(range)
-                if range.last + 1 == *position
-                    && range.state == *state
-                    && range.detail == detail.as_str() =>
-            {
-                range.last = *position;
-            }
-            _ => ranges.push(StateRange {
-                first: *position,
-                last: *position,
-                state,
-                detail,
-            }),
-        }
-    }
-    ranges
-}
-
-fn positions(states: &[(usize, EventState)]) -> Result<PositionedStates, JournalError> {
-    let mut seen = HashSet::new();
-    states
-        .iter()
-        .map(|(position, state)| {
-            if !seen.insert(*position) || *position >= MAX_BATCH_SIZE {
-                return Err(JournalError::InvalidInput(format!(
-                    "position {position} is repeated or beyond a run's {MAX_BATCH_SIZE} events"
-                )));
-            }
-            let (name, detail) = state.encode();
-            Ok((*position as i64, name, detail))
-        })
-        .collect()
 }

@@ -28,9 +28,9 @@ use super::{
     error::{database, JournalError},
     event::{EventRecord, EventRow, EVENT_COLUMNS},
     group::{self, Arrival, Failed, Stored},
-    plan_claim,
+    run::{plan_claim, state_ranges, Holder, LeaseKey, PlanFn, PositionedStates},
     schema::{self, MIGRATIONS},
-    state_ranges, EventState, Holder, LeaseKey, PlanFn, PositionedStates,
+    EventState,
 };
 
 /// The most connections one [`Journal`](super::Journal) (and its clones) opens to PostgreSQL;

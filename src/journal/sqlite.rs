@@ -20,9 +20,9 @@ use super::{
     error::{database, JournalError},
     event::{EventRecord, EventRow, EVENT_COLUMNS},
     group::{self, Arrival, Failed, Stored},
-    plan_claim,
+    run::{plan_claim, state_ranges, Holder, LeaseKey, PlanFn, PositionedStates},
     schema::{self, MIGRATIONS},
-    state_ranges, EventState, Holder, LeaseKey, PlanFn, PositionedStates,
+    EventState,
 };
 
 /// How long a statement waits for another process's write lock before failing.

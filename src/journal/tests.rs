@@ -457,7 +457,7 @@ fn equal_states_at_consecutive_positions_make_one_range() {
     let a = |p: i64| (p, "sent", "{\"ticket\":\"t-1\"}".to_owned());
     let b = |p: i64| (p, "sent", "{\"ticket\":\"t-2\"}".to_owned());
     let states = vec![a(0), a(1), a(2), b(3), a(4), a(6), (7, "sending", a(7).2)];
-    let ranges: Vec<(i64, i64, &str, &str)> = super::state_ranges(&states)
+    let ranges: Vec<(i64, i64, &str, &str)> = super::run::state_ranges(&states)
         .iter()
         .map(|r| (r.first, r.last, r.state, r.detail))
         .collect();
