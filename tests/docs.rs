@@ -47,8 +47,13 @@ fn without_links(line: &str) -> String {
 #[test]
 fn the_errors_table_is_in_the_crate_docs_and_not_in_the_readme() {
     let crate_docs = errors_table(include_str!("../src/lib.rs"));
-    assert!(crate_docs.iter().any(|row| row.starts_with("| `OutcomeUnknown` |")));
-    assert_eq!(find_errors_table(include_str!("../README.md")), Vec::<String>::new());
+    assert!(crate_docs
+        .iter()
+        .any(|row| row.starts_with("| `OutcomeUnknown` |")));
+    assert_eq!(
+        find_errors_table(include_str!("../README.md")),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
