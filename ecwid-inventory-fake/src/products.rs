@@ -2,13 +2,13 @@
 //! Each answer is built from the spec's generated types (`ProductStock`, `VariationStock`,
 //! `ProductPage`), then cut down to the `responseFields` asked for.
 
-use std::cmp::Reverse;
 use std::collections::BTreeSet;
+use std::ops::Bound;
 
 use hyper::StatusCode;
 
 use super::answer::Answer;
-use super::catalog::{Counter, Missing, OwnStock, ProductState, Target};
+use super::catalog::{Counter, Missing, ProductRef, StoreCatalog, Target, VariationRef};
 use super::fields::Fields;
 use super::request::{parse_id, Query};
 use super::state::{not_found, State};
@@ -16,7 +16,7 @@ use super::time::{format_date, parse_time};
 use ecwid_inventory::generated::types::{
     ProductPage, ProductStock, SearchProductsSortBy as SortBy, VariationStock,
 };
-use ecwid_inventory::{CombinationId, ProductId, Stock, StockItem, StoreId};
+use ecwid_inventory::{ProductId, Stock, StockItem, StoreId};
 
 /// Ecwid's largest page of a product search, and its default.
 pub(crate) const MAX_SEARCH_LIMIT: i32 = 100;
@@ -48,16 +48,12 @@ impl From<Counter> for StockFields {
     }
 }
 
-fn variation_stock(
-    product: &ProductState,
-    id: CombinationId,
-    own: Option<&OwnStock>,
-) -> VariationStock {
-    let fields = StockFields::from(product.variation_counter(own));
+fn variation_stock(variation: VariationRef<'_>) -> VariationStock {
+    let fields = StockFields::from(variation.counter);
     VariationStock {
-        id: Some(id_field(id.get())),
+        id: Some(id_field(variation.id.get())),
         // Empty for a variation that shares its product's stock, as Ecwid sends it.
-        sku: Some(own.map(|own| own.sku.clone()).unwrap_or_default()),
+        sku: Some(variation.sku.to_owned()),
         quantity: fields.quantity,
         unlimited: Some(fields.unlimited),
         in_stock: Some(fields.in_stock),
@@ -66,23 +62,19 @@ fn variation_stock(
     }
 }
 
-fn product_stock(id: ProductId, product: &ProductState) -> ProductStock {
-    let fields = StockFields::from(product.own);
+fn product_stock(product: ProductRef<'_>) -> ProductStock {
+    let fields = StockFields::from(product.own());
     ProductStock {
-        id: Some(id_field(id.get())),
-        sku: Some(product.sku.clone()),
+        id: Some(id_field(product.id().get())),
+        sku: Some(product.sku().to_owned()),
         quantity: fields.quantity,
         unlimited: Some(fields.unlimited),
         in_stock: Some(fields.in_stock),
         instock: None,
         warning_limit: fields.warning_limit,
-        update_timestamp: Some(product.updated),
-        updated: Some(format_date(product.updated)),
-        combinations: product
-            .variations
-            .iter()
-            .map(|(&combination, own)| variation_stock(product, combination, own.as_ref()))
-            .collect(),
+        update_timestamp: Some(product.updated()),
+        updated: Some(format_date(product.updated())),
+        combinations: product.variations().map(variation_stock).collect(),
     }
 }
 
@@ -165,29 +157,227 @@ impl Search {
         })
     }
 
-    fn matches(&self, id: ProductId, product: &ProductState) -> bool {
-        if self.products.as_ref().is_some_and(|ids| !ids.contains(&id)) {
-            return false;
-        }
+    /// The products the search matches, in its order, as runs that a page is taken from
+    /// without listing every match: what a search costs grows with what it finds by id or
+    /// SKU, and with the products changed since the fake started, never with the catalog.
+    fn runs(&self, store: &StoreCatalog) -> Vec<Run> {
+        let (key, descending) = order(self.sort);
+        let listed = |mut positions: Vec<usize>| {
+            match key {
+                Key::Added => positions.sort_unstable(),
+                Key::Id => positions.sort_unstable_by_key(|&position| store.get(position).id()),
+                // Update times are whole seconds: ties are broken by id, so that paging is
+                // stable.
+                Key::Updated => positions.sort_unstable_by_key(|&position| {
+                    let product = store.get(position);
+                    (product.updated(), product.id())
+                }),
+            }
+            if descending {
+                positions.reverse();
+            }
+            Run::Listed(positions)
+        };
         // Ecwid ignores the other filters when `sku` or `productId` is given.
-        if self.sku.is_none() && self.products.is_none() {
-            let (from, to) = self.updated;
-            if from.is_some_and(|from| product.updated < from)
-                || to.is_some_and(|to| product.updated > to)
-            {
-                return false;
+        if let Some(sku) = &self.sku {
+            // Exact and case-sensitive. A variation that shares its product's stock has no SKU
+            // of its own to match (its product's does).
+            let mut found = store.with_sku(sku);
+            if let Some(ids) = &self.products {
+                found.retain(|&position| ids.contains(&store.get(position).id()));
+            }
+            return vec![listed(found)];
+        }
+        if let Some(ids) = &self.products {
+            return vec![listed(
+                ids.iter().filter_map(|&id| store.position(id)).collect(),
+            )];
+        }
+        let (from, to) = self.updated;
+        let position =
+            |(_, id): (i64, ProductId)| store.position(id).expect("a changed product is kept");
+        let inside = || {
+            store
+                .changed_since(from.map_or(Bound::Unbounded, Bound::Included))
+                .take_while(move |&(time, _)| to.is_none_or(|to| time <= to))
+        };
+        let started = store.started();
+        if from.is_some_and(|from| started < from) || to.is_some_and(|to| started > to) {
+            // Only products changed since the fake started can match.
+            return vec![listed(inside().map(position).collect())];
+        }
+        // Every product unchanged since the fake started matches, and the changed ones within
+        // the bounds.
+        let n = store.len();
+        let ranks = |kept: Kept, excluded: &mut dyn Iterator<Item = (i64, ProductId)>| {
+            let mut ranks: Vec<usize> = excluded
+                .map(|changed| {
+                    let rank = kept.rank(store, position(changed));
+                    if descending {
+                        n - 1 - rank
+                    } else {
+                        rank
+                    }
+                })
+                .collect();
+            ranks.sort_unstable();
+            ranks
+        };
+        match key {
+            Key::Added | Key::Id => {
+                let kept = if matches!(key, Key::Added) {
+                    Kept::Added
+                } else {
+                    Kept::Id
+                };
+                let mut before = from.into_iter().flat_map(|from| {
+                    store
+                        .changed_since(Bound::Unbounded)
+                        .take_while(move |&(time, _)| time < from)
+                });
+                let mut after = to
+                    .into_iter()
+                    .flat_map(|to| store.changed_since(Bound::Excluded(to)));
+                let excluded = ranks(kept, &mut before.by_ref().chain(after.by_ref()));
+                vec![Run::AllBut {
+                    kept,
+                    descending,
+                    excluded,
+                }]
+            }
+            Key::Updated => {
+                // In that order: the changed products within the bounds updated before the fake
+                // started (none unless its clock went back), every unchanged product by id,
+                // then the changed ones updated since.
+                let (earlier, later): (Vec<_>, Vec<_>) =
+                    inside().partition(|&(time, _)| time < started);
+                let unchanged = Run::AllBut {
+                    kept: Kept::Id,
+                    descending,
+                    excluded: ranks(Kept::Id, &mut store.changed_since(Bound::Unbounded)),
+                };
+                let [earlier, later] = [earlier, later].map(|changed| {
+                    let mut positions: Vec<usize> = changed.into_iter().map(position).collect();
+                    if descending {
+                        positions.reverse();
+                    }
+                    Run::Listed(positions)
+                });
+                if descending {
+                    vec![later, unchanged, earlier]
+                } else {
+                    vec![earlier, unchanged, later]
+                }
             }
         }
-        // Exact and case-sensitive. A variation that shares its product's stock has no SKU
-        // of its own to match (its product's does).
-        self.sku.as_ref().is_none_or(|sku| {
-            product.sku == *sku
-                || product
-                    .variations
-                    .values()
-                    .flatten()
-                    .any(|own| own.sku == *sku)
-        })
+    }
+}
+
+/// What a search's order sorts by.
+#[derive(Clone, Copy)]
+enum Key {
+    Added,
+    Id,
+    Updated,
+}
+
+/// A search's order: its key, and whether it is descending.
+fn order(sort: Option<SortBy>) -> (Key, bool) {
+    match sort {
+        Some(SortBy::AddedTimeAsc) => (Key::Added, false),
+        Some(SortBy::AddedTimeDesc) => (Key::Added, true),
+        Some(SortBy::UpdatedTimeAsc) => (Key::Updated, false),
+        Some(SortBy::UpdatedTimeDesc) => (Key::Updated, true),
+        // The fake holds no names, prices or owner's order, and no keyword to be relevant
+        // to: these keep product-id order.
+        None
+        | Some(
+            SortBy::Relevance
+            | SortBy::DefinedByStoreOwner
+            | SortBy::NameAsc
+            | SortBy::NameDesc
+            | SortBy::PriceAsc
+            | SortBy::PriceDesc,
+        ) => (Key::Id, false),
+    }
+}
+
+/// An order the store keeps, so that its n-th product is found at once.
+#[derive(Clone, Copy)]
+enum Kept {
+    Added,
+    Id,
+}
+
+impl Kept {
+    /// The position (in added order) of the product at `rank` in this order.
+    fn position(self, store: &StoreCatalog, rank: usize) -> usize {
+        match self {
+            Kept::Added => rank,
+            Kept::Id => store.by_id(rank),
+        }
+    }
+
+    /// The rank in this order of the product at `position`.
+    fn rank(self, store: &StoreCatalog, position: usize) -> usize {
+        match self {
+            Kept::Added => position,
+            Kept::Id => store.id_rank(position),
+        }
+    }
+}
+
+/// A stretch of a search's matches, in the search's order.
+enum Run {
+    /// These products (positions in added order), in this order.
+    Listed(Vec<usize>),
+    /// Every product of the store in a kept order, up or down, but those at the `excluded`
+    /// ranks of that order (sorted).
+    AllBut {
+        kept: Kept,
+        descending: bool,
+        excluded: Vec<usize>,
+    },
+}
+
+impl Run {
+    fn len(&self, store: &StoreCatalog) -> usize {
+        match self {
+            Run::Listed(positions) => positions.len(),
+            Run::AllBut { excluded, .. } => store.len() - excluded.len(),
+        }
+    }
+
+    /// Adds to `page`, until it holds `limit`, this run's matches from the `skip`-th on.
+    fn page(&self, store: &StoreCatalog, skip: usize, limit: usize, page: &mut Vec<usize>) {
+        match self {
+            Run::Listed(positions) => {
+                let room = limit.saturating_sub(page.len());
+                page.extend(positions.iter().skip(skip).take(room));
+            }
+            Run::AllBut {
+                kept,
+                descending,
+                excluded,
+            } => {
+                let n = store.len();
+                // The `skip`-th rank that is not excluded.
+                let (mut rank, mut next) = (skip, 0);
+                while excluded.get(next).is_some_and(|&excluded| excluded <= rank) {
+                    rank += 1;
+                    next += 1;
+                }
+                while page.len() < limit && rank < n {
+                    if excluded.get(next) == Some(&rank) {
+                        next += 1;
+                    } else {
+                        let rank = if *descending { n - 1 - rank } else { rank };
+                        page.push(kept.position(store, rank));
+                    }
+                    rank += 1;
+                }
+            }
+        }
     }
 }
 
@@ -242,74 +432,32 @@ pub(crate) fn count_parameter(query: &Query, name: &str) -> Result<Option<i32>, 
 
 impl State {
     /// The number of products `search` matches, and its page of them in its order.
-    fn search_page(
-        &self,
-        store: StoreId,
-        search: &Search,
-    ) -> (usize, Vec<(ProductId, &ProductState)>) {
-        let Some(products) = self.catalog.stores.get(&store) else {
+    fn search_page(&self, store: StoreId, search: &Search) -> (usize, Vec<ProductRef<'_>>) {
+        let Some(store) = self.catalog.store(store) else {
             return (0, Vec::new());
         };
         let offset = usize::try_from(search.offset).unwrap_or(usize::MAX);
         let limit = usize::try_from(search.limit).unwrap_or(usize::MAX);
-        let unfiltered =
-            search.sku.is_none() && search.products.is_none() && search.updated == (None, None);
-        let added = self
-            .catalog
-            .added_order
-            .get(&store)
-            .map_or(&[][..], Vec::as_slice);
-        let product = |id: &ProductId| (*id, &products[id]);
-        // Paging the whole catalog in the order products were added is what a full read
-        // does, page after page: that page is taken from the kept order, so that a page costs
-        // what it sends rather than a sort of the whole catalog.
-        match search.sort {
-            Some(SortBy::AddedTimeAsc) if unfiltered => {
-                let page = added.iter().skip(offset).take(limit).map(product).collect();
-                return (added.len(), page);
+        let runs = search.runs(store);
+        let total = runs.iter().map(|run| run.len(store)).sum();
+        let mut page = Vec::with_capacity(limit.min(total));
+        let mut skip = offset;
+        for run in &runs {
+            let len = run.len(store);
+            if skip >= len {
+                skip -= len;
+                continue;
             }
-            Some(SortBy::AddedTimeDesc) if unfiltered => {
-                let page = added
-                    .iter()
-                    .rev()
-                    .skip(offset)
-                    .take(limit)
-                    .map(product)
-                    .collect();
-                return (added.len(), page);
+            run.page(store, skip, limit, &mut page);
+            skip = 0;
+            if page.len() >= limit {
+                break;
             }
-            _ => {}
         }
-        // In id order, from the map.
-        let mut matches: Vec<(ProductId, &ProductState)> = products
-            .iter()
-            .filter(|(&id, product)| search.matches(id, product))
-            .map(|(&id, product)| (id, product))
+        let page = page
+            .into_iter()
+            .map(|position| store.get(position))
             .collect();
-        match search.sort {
-            Some(SortBy::AddedTimeAsc) => matches.sort_by_key(|(_, product)| product.added),
-            Some(SortBy::AddedTimeDesc) => {
-                matches.sort_by_key(|(_, product)| Reverse(product.added));
-            }
-            // Update times are whole seconds: ties are broken by id, so that paging is stable.
-            Some(SortBy::UpdatedTimeAsc) => matches.sort_by_key(|&(id, p)| (p.updated, id)),
-            Some(SortBy::UpdatedTimeDesc) => {
-                matches.sort_by_key(|&(id, p)| Reverse((p.updated, id)));
-            }
-            // The fake holds no names, prices or owner's order, and no keyword to be relevant
-            // to: these keep product-id order.
-            None
-            | Some(
-                SortBy::Relevance
-                | SortBy::DefinedByStoreOwner
-                | SortBy::NameAsc
-                | SortBy::NameDesc
-                | SortBy::PriceAsc
-                | SortBy::PriceDesc,
-            ) => {}
-        }
-        let total = matches.len();
-        let page = matches.into_iter().skip(offset).take(limit).collect();
         (total, page)
     }
 
@@ -319,9 +467,8 @@ impl State {
             Ok(fields) => fields,
             Err(answer) => return answer,
         };
-        let product = target.item.product();
-        match self.catalog.product(target.store, product) {
-            Ok(state) => read_answer(product_stock(product, state), fields.as_ref()),
+        match self.catalog.product(target.store, target.item.product()) {
+            Ok(product) => read_answer(product_stock(product), fields.as_ref()),
             Err(missing) => not_found(target, missing),
         }
     }
@@ -342,12 +489,11 @@ impl State {
         let found = self
             .catalog
             .product(target.store, product)
-            .and_then(|state| {
-                let own = state
-                    .variations
-                    .get(&combination)
-                    .ok_or(Missing::Combination)?;
-                Ok(variation_stock(state, combination, own.as_ref()))
+            .and_then(|product| {
+                product
+                    .variation(combination)
+                    .map(variation_stock)
+                    .ok_or(Missing::Combination)
             });
         match found {
             Ok(variation) => read_answer(variation, fields.as_ref()),
@@ -363,11 +509,8 @@ impl State {
         };
         match self.catalog.product(target.store, target.item.product()) {
             Ok(product) => {
-                let variations: Vec<VariationStock> = product
-                    .variations
-                    .iter()
-                    .map(|(&id, own)| variation_stock(product, id, own.as_ref()))
-                    .collect();
+                let variations: Vec<VariationStock> =
+                    product.variations().map(variation_stock).collect();
                 read_answer(variations, fields.as_ref())
             }
             Err(missing) => not_found(target, missing),
@@ -384,7 +527,7 @@ impl State {
         let sends_variations = fields
             .as_ref()
             .is_none_or(|fields| fields.keeps(&["items", "combinations"]));
-        let variations: usize = page.iter().map(|(_, p)| p.variations.len()).sum();
+        let variations: usize = page.iter().map(ProductRef::variation_count).sum();
         if sends_variations && variations > MAX_VARIATIONS_PER_REQUEST {
             return Answer::error(
                 StatusCode::BAD_REQUEST,
@@ -395,10 +538,7 @@ impl State {
                 ),
             );
         }
-        let items: Vec<ProductStock> = page
-            .iter()
-            .map(|&(id, product)| product_stock(id, product))
-            .collect();
+        let items: Vec<ProductStock> = page.into_iter().map(product_stock).collect();
         let page = ProductPage {
             total: Some(count(total)),
             count: Some(count(items.len())),
@@ -417,4 +557,164 @@ impl State {
 
 pub(crate) fn count(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use ecwid_inventory::CombinationId;
+
+    use super::*;
+    use crate::catalog::{Catalog, Product, Store, Variation};
+    use crate::time::Clock;
+
+    const STORE: StoreId = StoreId::new(1);
+
+    /// 60 products added out of id order, some sharing a SKU, with variations of their own SKU
+    /// or sharing their product's; some changed once, one twice, one at the start time.
+    fn state() -> (State, i64) {
+        let mut store = Store::new(STORE);
+        for n in 0..60_u64 {
+            let id = (n * 37) % 61 + 1;
+            let sku = if n % 10 == 3 {
+                "TWIN".to_owned()
+            } else {
+                format!("P{id}")
+            };
+            let mut product = Product::new(ProductId::new(id)).sku(sku).quantity(5);
+            for v in 0..n % 4 {
+                let variation = Variation::new(CombinationId::new(id * 10 + v));
+                product = product.variation(if v == 2 {
+                    variation
+                } else {
+                    variation.sku(format!("V{}", (id * 10 + v) % 97))
+                });
+            }
+            store = store.product(product);
+        }
+        let clock = Clock::start();
+        let started = clock.unix_seconds();
+        let mut catalog = Catalog::from_stores(vec![store], started).unwrap();
+        let touch = |catalog: &mut Catalog, id: u64, at: i64| {
+            let item = StockItem::Product {
+                product: ProductId::new(id),
+            };
+            catalog.touch(Target { store: STORE, item }, at);
+        };
+        for (id, at) in [
+            (5, 3),
+            (9, 1),
+            (40, 3),
+            (2, 1),
+            (33, 2),
+            (5, 2),
+            (17, 0),
+            (61, 1),
+        ] {
+            touch(&mut catalog, id, started + at);
+        }
+        (State::new(catalog, clock), started)
+    }
+
+    /// The search done the plain way: every product filtered, then sorted.
+    fn reference(state: &State, search: &Search) -> (usize, Vec<u64>) {
+        let store = state.catalog.store(STORE).unwrap();
+        let (key, descending) = order(search.sort);
+        let mut found: Vec<ProductRef<'_>> = (0..store.len())
+            .map(|position| store.get(position))
+            .filter(|product| {
+                if search
+                    .products
+                    .as_ref()
+                    .is_some_and(|ids| !ids.contains(&product.id()))
+                {
+                    return false;
+                }
+                if let Some(sku) = &search.sku {
+                    return product.sku() == sku || product.variations().any(|v| v.sku == sku);
+                }
+                let (from, to) = search.updated;
+                search.products.is_some()
+                    || (from.is_none_or(|from| product.updated() >= from)
+                        && to.is_none_or(|to| product.updated() <= to))
+            })
+            .collect();
+        match key {
+            Key::Added => {}
+            Key::Id => found.sort_by_key(ProductRef::id),
+            Key::Updated => found.sort_by_key(|product| (product.updated(), product.id())),
+        }
+        if descending {
+            found.reverse();
+        }
+        let ids = found.iter().map(|product| product.id().get());
+        let offset = usize::try_from(search.offset).unwrap();
+        let limit = usize::try_from(search.limit).unwrap();
+        (found.len(), ids.skip(offset).take(limit).collect())
+    }
+
+    #[test]
+    fn every_search_finds_what_filtering_and_sorting_every_product_finds() {
+        let (state, started) = state();
+        let sorts = [
+            None,
+            Some(SortBy::AddedTimeAsc),
+            Some(SortBy::AddedTimeDesc),
+            Some(SortBy::UpdatedTimeAsc),
+            Some(SortBy::UpdatedTimeDesc),
+            Some(SortBy::NameAsc),
+        ];
+        let ids = |ids: &[u64]| Some(ids.iter().copied().map(ProductId::new).collect());
+        let s = started;
+        // (sku, productId, (updatedFrom, updatedTo))
+        type Filter<'a> = (
+            Option<&'a str>,
+            Option<BTreeSet<ProductId>>,
+            (Option<i64>, Option<i64>),
+        );
+        let filters: Vec<Filter<'_>> = vec![
+            (None, None, (None, None)),
+            (None, None, (Some(s), None)),
+            (None, None, (Some(s + 1), None)),
+            (None, None, (Some(s + 3), None)),
+            (None, None, (None, Some(s))),
+            (None, None, (None, Some(s + 1))),
+            (None, None, (None, Some(s - 1))),
+            (None, None, (Some(s + 1), Some(s + 2))),
+            (None, None, (Some(s), Some(s + 1))),
+            (None, None, (Some(s + 2), Some(s + 1))),
+            (Some("TWIN"), None, (None, None)),
+            (Some("P5"), None, (Some(s + 9), None)),
+            (Some("V1"), None, (None, None)),
+            (Some("NONE"), None, (None, None)),
+            (Some("TWIN"), ids(&[5, 12, 49, 14, 60]), (None, None)),
+            (None, ids(&[5, 2, 61, 99, 30, 17]), (Some(s + 2), None)),
+        ];
+        let mut searches = 0;
+        for sort in sorts {
+            for (sku, products, updated) in &filters {
+                for limit in [1, 7, 100] {
+                    for offset in (0..=62).step_by(if limit == 1 { 1 } else { 5 }) {
+                        let search = Search {
+                            sku: sku.map(str::to_owned),
+                            products: products.clone(),
+                            updated: *updated,
+                            sort,
+                            offset,
+                            limit,
+                        };
+                        let (total, page) = state.search_page(STORE, &search);
+                        let page: Vec<u64> = page.iter().map(|p| p.id().get()).collect();
+                        assert_eq!(
+                            (total, page),
+                            reference(&state, &search),
+                            "{sort:?} sku {sku:?} ids {products:?} updated {updated:?} \
+                             offset {offset} limit {limit}"
+                        );
+                        searches += 1;
+                    }
+                }
+            }
+        }
+        assert!(searches > 5_000);
+    }
 }

@@ -419,12 +419,13 @@ impl State {
                 .catalog
                 .product(store, item.product())
                 .map_err(missing)?;
+            // A variation sharing its product's stock has no SKU of its own: its product's.
             let own_sku = item
                 .combination()
-                .and_then(|combination| product.variations.get(&combination))
-                .and_then(Option::as_ref)
-                .map(|own| own.sku.clone());
-            let sku = own_sku.unwrap_or_else(|| product.sku.clone());
+                .and_then(|combination| product.variation(combination))
+                .map(|variation| variation.sku)
+                .filter(|sku| !sku.is_empty());
+            let sku = own_sku.unwrap_or_else(|| product.sku()).to_owned();
             let stock = self.catalog.stock(target).expect("the item was just found");
             let tracked = matches!(stock, Stock::Quantity(_));
             if tracked {
