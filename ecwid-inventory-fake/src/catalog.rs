@@ -25,6 +25,23 @@
 //! let store = Store::new(StoreId::new(1003)).product(tee).product(gift_card);
 //! # let _ = store;
 //! ```
+//!
+//! # A million products
+//!
+//! A store is packed as its products are declared: one record a product, its variations a
+//! stretch of one list, every SKU a stretch of one text. Once started, a search finds its page
+//! through indexes (by id, by SKU, and of the products changed since the start) instead of
+//! filtering and sorting the catalog, so a page costs what it sends at any size. A catalog
+//! like [`demo::catalog`](crate::demo::catalog)'s (1.8 variations a product, three in four with
+//! a SKU of their own) costs the fake about **0.2 KB a product** (it was 1.07 KB before the
+//! packing). Measured with `/usr/bin/time -v` on the release `ecwid-stock fake --products N`,
+//! up to the line saying it listens (2-core machine, load about 14; the process alone, with
+//! no catalog, is 7.5 MB):
+//!
+//! | products | peak memory | startup: CPU, wall | before the packing |
+//! |---|---|---|---|
+//! | 100,000 | 26 MB | 0.07 s, 0.37 to 0.45 s | 114 MB; 0.12 to 0.18 s, 0.57 to 0.67 s |
+//! | 1,000,000 | 201 MB | 0.65 s, 3.0 to 3.6 s | 1,080 MB; 1.4 to 1.7 s, 6.2 to 6.7 s |
 
 use std::collections::{btree_map::Entry, BTreeMap, BTreeSet};
 use std::fmt;
