@@ -449,7 +449,7 @@ fn print(name: &str, config: &Config, f: &Figures) {
 
 fn main() {
     let config = Arc::new(Config {
-        events: env("JOURNAL_EVENTS", 10_000),
+        events: common::size("JOURNAL_EVENTS", 10_000),
         rate: env("JOURNAL_RATE", 600),
         window: Duration::from_millis(env("JOURNAL_WINDOW_MS", 1_000)),
         tasks: env("JOURNAL_TASKS", 64),

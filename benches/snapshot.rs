@@ -207,7 +207,7 @@ fn print(name: &str, f: &Figures) {
 
 fn main() {
     let config = Config {
-        products: env("SNAPSHOT_PRODUCTS", 10_000),
+        products: common::size("SNAPSHOT_PRODUCTS", 10_000),
         rate: env("SNAPSHOT_RATE", 600),
         window: Duration::from_millis(env("SNAPSHOT_WINDOW_MS", 1_000)),
         page_time: Duration::from_millis(env("SNAPSHOT_PAGE_MS", 300)),

@@ -192,7 +192,7 @@ fn print(name: &str, f: &Figures) {
 
 fn main() {
     let config = Config {
-        skus: env("SYNC_SKUS", 10_000),
+        skus: common::size("SYNC_SKUS", 10_000),
         differ: env("SYNC_DIFFER", 2_000),
         rate: env("SYNC_RATE", 600),
         window: Duration::from_millis(env("SYNC_WINDOW_MS", 1_000)),

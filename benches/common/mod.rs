@@ -53,6 +53,25 @@ pub fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
     }
 }
 
+/// The largest size a benchmark takes (products, SKUs, events): the fake serves a catalog of
+/// that many products in a few hundred megabytes.
+pub const MAX_SIZE: u64 = 1_000_000;
+
+/// A benchmark's size from the environment, or `default`: from 1 to [`MAX_SIZE`]; anything else
+/// ends the run, naming the variable.
+pub fn size<T>(name: &str, default: T) -> T
+where
+    T: std::str::FromStr + TryInto<u64> + std::fmt::Display + Copy,
+{
+    let size = env(name, default);
+    assert!(
+        size.try_into()
+            .is_ok_and(|size| (1..=MAX_SIZE).contains(&size)),
+        "{name} must be from 1 to {MAX_SIZE}, not {size}"
+    );
+    size
+}
+
 /// What one way of doing the work cost, as the fake saw it.
 pub struct Figures {
     /// Requests the fake received.
