@@ -26,7 +26,7 @@
 //! or `ONLY=drain` runs one half.
 
 // The journal tests' harness, for a PostgreSQL server of the benchmark's own.
-#[path = "../tests/journal/harness.rs"]
+#[path = "../tests/common/postgres.rs"]
 mod harness;
 
 mod common;

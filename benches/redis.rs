@@ -18,7 +18,7 @@
 mod common;
 
 #[allow(dead_code)] // the restart helpers serve the tests
-#[path = "../tests/redis_shared/server.rs"]
+#[path = "../tests/common/redis.rs"]
 mod server;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

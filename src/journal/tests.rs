@@ -3,7 +3,7 @@
 //! and a real PostgreSQL server started for each test (see `tests/journal/harness.rs`, shared
 //! with the integration tests in `tests/journal/`).
 
-#[path = "../../tests/journal/harness.rs"]
+#[path = "../../tests/common/postgres.rs"]
 mod harness;
 
 use std::{

@@ -12,10 +12,11 @@ mod common;
 mod crash;
 mod drain;
 mod group;
+#[path = "../common/postgres.rs"]
 mod harness;
 // The Redis harness of tests/redis_shared, of which the drain needs less.
 #[allow(dead_code)]
-#[path = "../redis_shared/server.rs"]
+#[path = "../common/redis.rs"]
 mod redis_server;
 mod support;
 mod workers;
