@@ -2,7 +2,10 @@
 //! each wait, and never the token.
 //!
 //! One global TRACE subscriber for the whole test binary, so that no callsite is ever cached
-//! as uninteresting; tests read their own lines from the shared buffer.
+//! as uninteresting; tests read their own lines from the shared buffer. Every test of the
+//! binary logs into it once it is set (the client's other tests too), so each line carries the
+//! name of the test's thread (libtest names it after the test, and a `#[tokio::test]` runs its
+//! tasks on it) for a test to pick out its own.
 
 use crate::common;
 
@@ -40,6 +43,7 @@ fn logs() -> String {
         tracing_subscriber::fmt()
             .with_max_level(tracing::Level::TRACE)
             .with_ansi(false)
+            .with_thread_names(true)
             .with_writer(move || writer.clone())
             .init();
         buffer
@@ -111,8 +115,11 @@ async fn each_call_is_traced_with_its_waits() {
         .unwrap();
 
     let logs = logs();
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or_default();
     let mine: Vec<&str> = logs
         .lines()
+        .filter(|line| line.contains(test))
         .filter(|line| line.contains(&format!("product_id={}", demo::MUG)))
         .collect();
     let has = |needle: &str| mine.iter().any(|line| line.contains(needle));
