@@ -23,7 +23,7 @@
 //!   such as a batch ([`wait`]).
 //! - **The contract test.** Every body the fake sends is built from the spec's generated types
 //!   ([`ecwid_inventory::generated::types`]), so it has the spec's shape by construction, and
-//!   the SDK's `tests/fake_contract.rs` holds the fake to the spec file itself: requests built
+//!   the SDK's `tests/fake/contract.rs` holds the fake to the spec file itself: requests built
 //!   from each operation's schemas, the valid ones never refused as malformed, the invalid ones
 //!   refused with a 4xx, every answer's status and body ones the operation lists. What the fake
 //!   does with a request, and the choices it makes where Ecwid's docs are silent, are in

@@ -1,6 +1,6 @@
 //! Runs (claims, leases, take-overs, finishing, releasing) and what follows from them (reads of
 //! failed and unknown events, purging), on both backends with the same test code: a SQLite file,
-//! and a real PostgreSQL server started for each test (see `tests/journal/harness.rs`, shared
+//! and a real PostgreSQL server started for each test (see `tests/common/postgres.rs`, shared
 //! with the integration tests in `tests/journal/`).
 
 #[path = "../../tests/common/postgres.rs"]

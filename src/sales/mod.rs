@@ -71,7 +71,7 @@
 //!
 //! The same loop run whole, against a mock Ecwid on loopback (wiremock) that holds one paid
 //! order, and a SQLite journal in a temporary folder: one `order.created` delivered three times
-//! is one movement per line. (The test file `tests/sales.rs` runs every case on SQLite and
+//! is one movement per line. (The test file `tests/sales/sales.rs` runs every case on SQLite and
 //! PostgreSQL.)
 //!
 //! ```

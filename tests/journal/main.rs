@@ -1,6 +1,6 @@
 //! The journal's storage through its public API, on both backends with the same test code: a
 //! SQLite file in a temporary folder, and a real PostgreSQL server started for each test (see
-//! `harness.rs`; skipped, saying so, when PostgreSQL is not installed, unless `CI` is set).
+//! `tests/common/postgres.rs`; skipped, saying so, when PostgreSQL is not installed, unless `CI` is set).
 //!
 //! Group commit and `record_many` are tested in `group.rs`. Claims, leases and runs, which the
 //! drain builds on, are tested in the crate's own unit tests (`src/journal/tests.rs`), with the
@@ -14,7 +14,7 @@ mod drain;
 mod group;
 #[path = "../common/postgres.rs"]
 mod harness;
-// The Redis harness of tests/redis_shared, of which the drain needs less.
+// The Redis harness of tests/redis, of which the drain needs less.
 #[allow(dead_code)]
 #[path = "../common/redis.rs"]
 mod redis_server;

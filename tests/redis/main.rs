@@ -1,6 +1,6 @@
 //! The rate limiter and token guard shared through Redis, by separate OS processes.
 //!
-//! Each test starts a real `redis-server` (see `server.rs`) and a fake Ecwid store enforcing the
+//! Each test starts a real `redis-server` (see `tests/common/redis.rs`) and a fake Ecwid store enforcing the
 //! same limit as the clients, then re-runs this test binary as child processes (the ignored test
 //! `child`, configured by `CHILD_*` environment variables), each a client of its own sharing one
 //! token. The fake's recorded requests say whether any request earned a 429; its ledger, whether every
