@@ -2,12 +2,21 @@
 #![allow(dead_code)]
 
 //! Setup shared by the integration tests: the fakes' catalogs and tokens, clients, raw
-//! requests, and reading a plan, the journal and the ledger.
+//! requests, and reading a plan, the journal and the ledger; the real servers some tests
+//! start, PostgreSQL ([`postgres`]) and Redis ([`redis`]).
+//!
+//! Each test binary's `main.rs` includes it once (`#[path = "../common/mod.rs"] mod common;`)
+//! and its files use `crate::common::...`; a helper two files need lives here, once.
+
+pub mod postgres;
+pub mod redis;
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ecwid_inventory::generated::types::EcwidError;
+// For `postgres`, which takes `Journal` and `Error` from the module including it.
+use ecwid_inventory::journal::Journal;
 use ecwid_inventory::{
     BulkItem, BulkPlan, BulkReport, Client, ClientBuilder, CombinationId, Error, ItemOutcome,
     ProductId, RetryPolicy, StockAdjustment, StockItem, StoreId,

@@ -1,4 +1,4 @@
-// Compiled into the integration tests (tests/journal, tests/sales) and the crate's own unit tests
+// Compiled into the integration tests (as `common::postgres`) and the crate's own unit tests
 // (src/journal/tests.rs), each using part of it.
 #![allow(dead_code)]
 

@@ -12,8 +12,8 @@ use ecwid_inventory_fake::FakeStore;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdout};
 
+use crate::common::postgres::Target;
 use crate::common::{STORE, TOKEN};
-use crate::harness::Target;
 
 /// The most drain calls one child makes before giving up: each stops at a bound, and a worker
 /// that met a run it could not finish tries again, up to this.

@@ -9,8 +9,8 @@ use ecwid_inventory::journal::DEFAULT_LEASE;
 use ecwid_inventory_fake::{FakeStore, Fault, Route};
 
 use crate::children::{spawn, spawn_held, DrainJob};
+use crate::common::postgres::{backends, Backend, Target};
 use crate::common::{creates, ms, numbered};
-use crate::harness::{backends, Backend, Target};
 use crate::support::{assert_applied_once, assert_journal_applied, record};
 
 /// Events per test, in runs of `RUN`: the first run is the one killed.

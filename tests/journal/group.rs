@@ -17,7 +17,7 @@ use ecwid_inventory::{Error, StockChange, StoreId};
 use futures::future::join_all;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::harness::{backends, Backend, Target};
+use crate::common::postgres::{backends, Backend, Target};
 use crate::{sale, sale_with, STORE};
 
 const RECORDERS: usize = 64;
@@ -384,7 +384,7 @@ async fn record_many_refuses_a_batch_with_a_bad_event_and_writes_none_of_it() {
 
 #[tokio::test]
 async fn a_group_size_out_of_range_is_refused() {
-    let dir = crate::harness::TempDir::new("group_size");
+    let dir = crate::common::postgres::TempDir::new("group_size");
     for size in [0, MAX_GROUP + 1] {
         let error = Journal::builder()
             .group_commit(size)

@@ -1,6 +1,6 @@
 //! The journal's storage through its public API, on both backends with the same test code: a
 //! SQLite file in a temporary folder, and a real PostgreSQL server started for each test (see
-//! `tests/common/postgres.rs`; skipped, saying so, when PostgreSQL is not installed, unless `CI` is set).
+//! `common/postgres.rs`; skipped, saying so, when PostgreSQL is not installed, unless `CI` is set).
 //!
 //! Group commit and `record_many` are tested in `group.rs`. Claims, leases and runs, which the
 //! drain builds on, are tested in the crate's own unit tests (`src/journal/tests.rs`), with the
@@ -12,23 +12,17 @@ mod common;
 mod crash;
 mod drain;
 mod group;
-#[path = "../common/postgres.rs"]
-mod harness;
-// The Redis harness of tests/redis, of which the drain needs less.
-#[allow(dead_code)]
-#[path = "../common/redis.rs"]
-mod redis_server;
 mod support;
 mod workers;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use common::postgres::{backends, TempDir, PG_PASSWORD};
 use ecwid_inventory::journal::{Event, EventState, Journal, Recorded, MAX_READ, SCHEMA_VERSION};
 use ecwid_inventory::{
     CombinationId, Error, ProductId, Stock, StockChange, StockItem, StoreId, TimeSource,
     MAX_QUANTITY,
 };
-use harness::{backends, PG_PASSWORD};
 
 const STORE: StoreId = StoreId::new(1003);
 const OTHER_STORE: StoreId = StoreId::new(2002);
@@ -417,7 +411,7 @@ async fn connection_failures_never_show_the_password() {
 
 #[tokio::test]
 async fn an_unreadable_sqlite_file_is_a_clear_error() {
-    let dir = harness::TempDir::new("not_sqlite");
+    let dir = TempDir::new("not_sqlite");
     let path = dir.path().join("journal.sqlite3");
     std::fs::write(&path, "this is not a database, but it is long enough to be read as one......................................................................................").unwrap();
     let error = Journal::open_sqlite(&path).await.unwrap_err().to_string();
@@ -440,7 +434,7 @@ async fn an_unreadable_sqlite_file_is_a_clear_error() {
 fn many_first_opens_of_a_new_sqlite_file_at_once_all_succeed() {
     const ROUNDS: usize = 200;
     const OPENERS: usize = 4;
-    let dir = harness::TempDir::new("first_opens");
+    let dir = TempDir::new("first_opens");
     for round in 0..ROUNDS {
         let path = dir.path().join(format!("journal-{round}.sqlite3"));
         let start = std::sync::Arc::new(std::sync::Barrier::new(OPENERS));
@@ -491,7 +485,7 @@ fn many_first_opens_of_a_new_sqlite_file_at_once_all_succeed() {
 /// released, instead of failing at once with "database is locked".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opening_a_new_sqlite_file_waits_for_another_connection_writing_it() {
-    let dir = harness::TempDir::new("open_waits");
+    let dir = TempDir::new("open_waits");
     let path = dir.path().join("journal.sqlite3");
     let writer = rusqlite::Connection::open(&path).unwrap();
     writer.execute_batch("BEGIN IMMEDIATE").unwrap();

@@ -7,9 +7,9 @@ use std::time::Duration;
 use ecwid_inventory::RateLimit;
 
 use crate::children::{spawn_held, DrainJob};
+use crate::common::postgres::backends;
+use crate::common::redis::RedisServer;
 use crate::common::{creates, numbered};
-use crate::harness::backends;
-use crate::redis_server::RedisServer;
 use crate::support::{assert_applied_once, assert_journal_applied, record_many};
 
 const EVENTS: u64 = 4000;

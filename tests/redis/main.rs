@@ -1,6 +1,6 @@
 //! The rate limiter and token guard shared through Redis, by separate OS processes.
 //!
-//! Each test starts a real `redis-server` (see `tests/common/redis.rs`) and a fake Ecwid store enforcing the
+//! Each test starts a real `redis-server` (see `common/redis.rs`) and a fake Ecwid store enforcing the
 //! same limit as the clients, then re-runs this test binary as child processes (the ignored test
 //! `child`, configured by `CHILD_*` environment variables), each a client of its own sharing one
 //! token. The fake's recorded requests say whether any request earned a 429; its ledger, whether every
@@ -8,8 +8,6 @@
 
 #[path = "../common/mod.rs"]
 mod common;
-#[path = "../common/redis.rs"]
-mod server;
 
 use common::small_tee_stock;
 
@@ -19,11 +17,11 @@ use std::{
     time::{Duration, Instant},
 };
 
+use common::redis::RedisServer;
 use ecwid_inventory::{
     Client, Error, RateLimit, RedisRateLimit, RetryPolicy, WhenRedisUnavailable,
 };
 use ecwid_inventory_fake::{demo, FakeStore, FakeToken, Fault, Route};
-use server::RedisServer;
 
 const LIMIT: u32 = 10;
 const WINDOW: Duration = Duration::from_secs(1);

@@ -6,9 +6,6 @@
 //!
 //! Each test runs the same code on both backends.
 
-#[path = "../common/postgres.rs"]
-mod harness;
-
 use std::{
     collections::{BTreeMap, HashSet},
     sync::{Arc, Mutex},
@@ -24,7 +21,7 @@ use ecwid_inventory::{
     Client, CombinationId, Error, OrderId, ProductId, RetryPolicy, StockChange, StockItem, StoreId,
     TimeSource,
 };
-use harness::{backends, Backend, TestClock};
+use crate::common::postgres::{backends, Backend, TestClock};
 use serde_json::{json, Value};
 use wiremock::{
     matchers::{method, path, path_regex},
