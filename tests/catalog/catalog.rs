@@ -10,15 +10,15 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use ecwid_inventory::{
-    CatalogCursor, Client, CombinationId, Error, ItemStock, ProductId, Progress, RetryPolicy,
-    Stock, StockItem, CURSOR_OVERLAP,
+    CatalogCursor, CombinationId, Error, ItemStock, ProductId, Progress, RetryPolicy, Stock,
+    StockItem, CURSOR_OVERLAP,
 };
 use ecwid_inventory_fake::{demo, FakeStore, Store};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use wiremock::{matchers::any, Mock, MockServer, Request, ResponseTemplate};
 
-use common::{http, mock_client_builder, MOCK_TOKEN};
+use common::{demo_client, http, mock_client_builder, MOCK_TOKEN};
 
 /// What the tests compare of an item: product and variation ids, SKU, stock, in stock,
 /// shares its product's stock.
@@ -67,13 +67,6 @@ async fn fake_of(store: Store) -> FakeStore {
         .no_rate_limit()
         .start()
         .await
-        .unwrap()
-}
-
-fn client(fake: &FakeStore) -> Client {
-    fake.client_builder(demo::TOKEN)
-        .no_rate_limit()
-        .build()
         .unwrap()
 }
 
@@ -193,7 +186,7 @@ fn sorted(items: &[ItemStock]) -> Vec<Row> {
 #[tokio::test]
 async fn the_whole_catalog_comes_once_each_for_a_handful_of_requests() {
     let fake = catalog_fake(3_000, Some(250)).await;
-    let client = client(&fake);
+    let client = demo_client(&fake);
     let progress = Mutex::new(Vec::<Progress>::new());
     let stream = client
         .catalog_stock()
@@ -253,7 +246,7 @@ async fn the_whole_catalog_comes_once_each_for_a_handful_of_requests() {
 #[tokio::test]
 async fn smaller_batches_read_the_same_catalog_in_more_rounds() {
     let fake = catalog_fake(700, None).await;
-    let client = client(&fake);
+    let client = demo_client(&fake);
     let (all, error, _) = read_all(client.catalog_stock().stream()).await;
     assert!(error.is_none(), "{error:?}");
     let before = fake.requests().len();
@@ -274,7 +267,7 @@ async fn smaller_batches_read_the_same_catalog_in_more_rounds() {
 #[tokio::test]
 async fn bad_settings_send_nothing() {
     let fake = catalog_fake(10, None).await;
-    let client = client(&fake);
+    let client = demo_client(&fake);
     for (what, stream) in [
         (
             "no page a batch",
@@ -307,7 +300,7 @@ async fn bad_settings_send_nothing() {
 #[tokio::test]
 async fn an_empty_catalog_is_one_search() {
     let fake = fake_of(Store::new(demo::STORE)).await;
-    let client = client(&fake);
+    let client = demo_client(&fake);
     let (items, error, cursor) = read_all(client.catalog_stock().stream()).await;
     assert!(items.is_empty() && error.is_none() && cursor.is_some());
     assert_eq!(fake.requests().len(), 1);
@@ -319,7 +312,7 @@ async fn an_empty_catalog_is_one_search() {
 #[tokio::test]
 async fn a_cursor_reads_only_the_products_changed_since_the_last_read() {
     let fake = catalog_fake(400, None).await;
-    let client = client(&fake);
+    let client = demo_client(&fake);
     // Every product was last updated when the fake started; the first read comes later than
     // the overlap the cursor keeps.
     fake.advance_clock(CURSOR_OVERLAP * 3);

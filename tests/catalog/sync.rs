@@ -9,14 +9,14 @@ use crate::common;
 use std::sync::{Arc, Mutex};
 
 use ecwid_inventory::{
-    Client, CombinationId, Error, ProductId, Stock, StockChange, StockItem, SyncMode, SyncOutcome,
+    CombinationId, Error, ProductId, Stock, StockChange, StockItem, SyncMode, SyncOutcome,
     SyncPlan, SyncStatus, SyncTarget,
 };
 use ecwid_inventory_fake::{demo, FakeStore, FakeStoreBuilder, Fault, Origin, Product, Route};
 use ecwid_inventory_fake::{FakeToken, Store, Variation};
 use serde_json::{json, Value};
 
-use common::{creates, delta, ms, query_value, STORE, TOKEN};
+use common::{client, creates, delta, ms, query_value, STORE, TOKEN};
 
 const SHIRT: ProductId = ProductId::new(1);
 /// Own SKU "SHIRT-RED", own stock 10.
@@ -79,10 +79,6 @@ fn shop(rack: u64) -> FakeStoreBuilder {
         )
         .token(FakeToken::secret(STORE, TOKEN))
         .no_rate_limit()
-}
-
-fn client(fake: &FakeStore) -> Client {
-    fake.client_builder(TOKEN).no_rate_limit().build().unwrap()
 }
 
 fn quantity(fake: &FakeStore, item: StockItem) -> Stock {

@@ -15,7 +15,7 @@ use wiremock::{
     Mock, MockServer, Request, ResponseTemplate,
 };
 
-use common::{mock_client_builder, MOCK_TOKEN as TOKEN};
+use common::{answer, mock_client, mock_client_builder, query, MOCK_TOKEN as TOKEN};
 
 const P: ProductId = ProductId::new(692730761);
 const C: CombinationId = CombinationId::new(422488528);
@@ -36,14 +36,6 @@ const ITEM_FIELDS: &str = "id,sku,quantity,unlimited,inStock,instock";
 const SEARCH_FIELDS: &str = "total,count,offset,limit,items(id,sku,quantity,unlimited,inStock,\
                              instock,combinations(id,sku,quantity,unlimited,inStock,instock))";
 
-/// A client that sends every request once.
-fn client(server: &MockServer) -> Client {
-    mock_client_builder(server, TOKEN)
-        .retry_policy(RetryPolicy::never())
-        .build()
-        .unwrap()
-}
-
 /// A client with the default retries, backing off briefly.
 fn retrying_client(server: &MockServer) -> Client {
     mock_client_builder(server, TOKEN)
@@ -53,13 +45,6 @@ fn retrying_client(server: &MockServer) -> Client {
         )
         .build()
         .unwrap()
-}
-
-async fn answer(server: &MockServer, template: ResponseTemplate) {
-    Mock::given(any())
-        .respond_with(template)
-        .mount(server)
-        .await;
 }
 
 fn ok(body: Value) -> ResponseTemplate {
@@ -75,13 +60,6 @@ fn ecwid_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
 
 async fn received(server: &MockServer) -> Vec<Request> {
     server.received_requests().await.unwrap()
-}
-
-/// The query's pairs, decoded, sorted by name (a repeated name shows twice).
-fn query(request: &Request) -> Vec<(String, String)> {
-    let mut pairs: Vec<(String, String)> = request.url.query_pairs().into_owned().collect();
-    pairs.sort();
-    pairs
 }
 
 fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -170,7 +148,7 @@ async fn stock_of_a_product_is_one_get_with_its_response_fields() {
     )
     .await;
 
-    let stock = client(&server).stock(PRODUCT).await.unwrap();
+    let stock = mock_client(&server).stock(PRODUCT).await.unwrap();
     assert_eq!(
         fields(&stock),
         (PRODUCT, "MUG", Stock::Quantity(7), true, false)
@@ -196,7 +174,7 @@ async fn stock_of_a_variation_with_its_own_sku_is_one_get() {
     )
     .await;
 
-    let stock = client(&server).stock(VARIATION).await.unwrap();
+    let stock = mock_client(&server).stock(VARIATION).await.unwrap();
     assert_eq!(
         fields(&stock),
         (VARIATION, "TEE-S", Stock::Quantity(-2), false, false)
@@ -236,7 +214,7 @@ async fn a_variation_without_a_sku_reads_its_products_stock() {
             .mount(&server)
             .await;
 
-        let stock = client(&server).stock(VARIATION).await.unwrap();
+        let stock = mock_client(&server).stock(VARIATION).await.unwrap();
         assert_eq!(
             fields(&stock),
             (VARIATION, "TEE", Stock::Quantity(20), true, true),
@@ -305,7 +283,7 @@ async fn counts_unlimited_and_both_spellings_of_in_stock_are_read() {
             .extend(fields.as_object().unwrap().clone());
         let server = MockServer::start().await;
         answer(&server, ok(answer_body)).await;
-        let read = client(&server).stock(PRODUCT).await.unwrap();
+        let read = mock_client(&server).stock(PRODUCT).await.unwrap();
         assert_eq!((read.stock, read.in_stock), (stock, in_stock), "{fields}");
     }
 }
@@ -328,7 +306,7 @@ async fn an_item_with_neither_quantity_nor_unlimited_is_an_invalid_response() {
     ] {
         let server = MockServer::start().await;
         answer(&server, ok(body.clone())).await;
-        let error = client(&server).stock(item).await.unwrap_err();
+        let error = mock_client(&server).stock(item).await.unwrap_err();
         assert!(
             matches!(
                 error,
@@ -348,7 +326,7 @@ async fn an_item_with_neither_quantity_nor_unlimited_is_an_invalid_response() {
         ok(page(json!([{"id": 5, "sku": "MUG", "inStock": true}]))),
     )
     .await;
-    let error = client(&server).find_sku("MUG").await.unwrap_err();
+    let error = mock_client(&server).find_sku("MUG").await.unwrap_err();
     assert!(matches!(error, Error::InvalidResponse { .. }), "{error:?}");
 }
 
@@ -370,7 +348,7 @@ fn shirt_page() -> Value {
 async fn find_sku_sends_one_search_and_matches_skus_exactly() {
     let server = MockServer::start().await;
     answer(&server, ok(shirt_page())).await;
-    let client = client(&server);
+    let client = mock_client(&server);
 
     // A variation's SKU; the product "tee-s" differs only in case and is not matched.
     let found = client.find_sku("TEE-S").await.unwrap();
@@ -409,7 +387,7 @@ async fn a_sku_with_reserved_characters_is_sent_encoded() {
     answer(&server, ok(page(json!([])))).await;
     let sku = "A&B C/é+%=?#";
     assert_eq!(
-        client(&server).find_sku(sku).await.unwrap(),
+        mock_client(&server).find_sku(sku).await.unwrap(),
         SkuMatch::NotFound
     );
     let request = &received(&server).await[0];
@@ -433,7 +411,7 @@ async fn several_items_with_a_sku_are_all_reported_and_none_is_not_found() {
         .respond_with(ok(page(json!([]))))
         .mount(&server)
         .await;
-    let client = client(&server);
+    let client = mock_client(&server);
 
     let SkuMatch::Several(items) = client.find_sku("DUP").await.unwrap() else {
         panic!("two items have the SKU")
@@ -476,7 +454,7 @@ async fn find_sku_reads_every_page() {
         .mount(&server)
         .await;
 
-    let SkuMatch::Several(items) = client(&server).find_sku("PAGED").await.unwrap() else {
+    let SkuMatch::Several(items) = mock_client(&server).find_sku("PAGED").await.unwrap() else {
         panic!("a match on each page")
     };
     let found: Vec<_> = items.iter().map(|i| (i.item, i.stock)).collect();
@@ -561,7 +539,7 @@ async fn a_search_that_would_page_forever_ends_saying_why() {
             .respond_with(Paging(page))
             .mount(&server)
             .await;
-        let error = client(&server).find_sku("LOOP").await.unwrap_err();
+        let error = mock_client(&server).find_sku("LOOP").await.unwrap_err();
         assert!(
             matches!(error, Error::InvalidResponse { .. }),
             "{what}: {error:?}"
@@ -585,7 +563,7 @@ async fn a_search_whose_page_comes_back_empty_ends_with_what_it_read() {
         }))
         .mount(&server)
         .await;
-    let found = client(&server).find_sku("LOOP").await.unwrap();
+    let found = mock_client(&server).find_sku("LOOP").await.unwrap();
     let SkuMatch::Several(items) = found else {
         panic!("{found:?}")
     };
@@ -615,7 +593,7 @@ async fn a_public_tokens_search_whose_total_counts_more_than_it_shows_is_read_to
         }))
         .mount(&server)
         .await;
-    let found = client(&server).find_sku("123123").await.unwrap();
+    let found = mock_client(&server).find_sku("123123").await.unwrap();
     let item = found.found().expect("one item has the SKU");
     assert_eq!(
         item.item,
@@ -643,7 +621,7 @@ async fn a_public_tokens_search_whose_total_counts_more_than_it_shows_is_read_to
 async fn two_skus_are_searched_directly() {
     let server = MockServer::start().await;
     answer(&server, ok(shirt_page())).await;
-    let report = client(&server)
+    let report = mock_client(&server)
         .find_skus(["TEE-S", "NOPE", "TEE-S"])
         .await
         .unwrap();
@@ -752,7 +730,7 @@ async fn three_skus_cost_one_batch_create_and_its_status_reads() {
     )
     .await;
 
-    let report = client(&server)
+    let report = mock_client(&server)
         .find_skus(["A", "B", "A", "C"])
         .await
         .unwrap();
@@ -822,7 +800,10 @@ async fn a_search_refused_inside_the_batch_is_that_skus_error() {
         ]),
     )
     .await;
-    let report = client(&server).find_skus(["A", "B", "C"]).await.unwrap();
+    let report = mock_client(&server)
+        .find_skus(["A", "B", "C"])
+        .await
+        .unwrap();
     assert_eq!(report.get("A"), Some(&SkuMatch::NotFound));
     let Err(error) = &report.results[1].1 else {
         panic!("B was refused")
@@ -849,7 +830,7 @@ async fn a_lookup_batch_that_fails_fails_the_call_with_its_error() {
     )
     .await;
     let skus: Vec<String> = (1..=501).map(|n| format!("SKU-{n}")).collect();
-    let error = client(&server).find_skus(&skus).await.unwrap_err();
+    let error = mock_client(&server).find_skus(&skus).await.unwrap_err();
     assert_eq!(error.status(), Some(403), "{error:?}");
     assert_eq!(error.error_code(), Some("INSUFFICIENT_APP_SCOPE"));
     assert!(!error.may_have_been_applied());
@@ -868,7 +849,7 @@ async fn sets_put_an_absolute_count_or_unlimited_stock() {
         ok(json!({"updateCount": 1, "somethingNew": [1, 2]})),
     )
     .await;
-    let client = client(&server);
+    let client = mock_client(&server);
 
     let set = client.set_stock(PRODUCT, 12).send().await.unwrap();
     assert_eq!((set.update_count(), set.warning()), (1, None));
@@ -910,7 +891,11 @@ async fn sets_put_an_absolute_count_or_unlimited_stock() {
 async fn a_set_answered_with_zero_updates_reads_as_not_updated() {
     let server = MockServer::start().await;
     answer(&server, ok(json!({"updateCount": 0}))).await;
-    let set = client(&server).set_stock(PRODUCT, 3).send().await.unwrap();
+    let set = mock_client(&server)
+        .set_stock(PRODUCT, 3)
+        .send()
+        .await
+        .unwrap();
     assert!(!set.is_updated());
 }
 
@@ -1212,7 +1197,7 @@ fn client_at(base_url: &str) -> ecwid_inventory::ClientBuilder {
 async fn a_searchs_errors_say_nothing_was_applied() {
     let server = MockServer::start().await;
     answer(&server, ecwid_error(503, "UNAVAILABLE", "Try later")).await;
-    let error = client(&server).find_sku("MUG").await.unwrap_err();
+    let error = mock_client(&server).find_sku("MUG").await.unwrap_err();
     assert!(matches!(error, Error::Api { status: 503, .. }), "{error:?}");
     assert_applied_nothing("a 503", &error);
 
@@ -1222,7 +1207,7 @@ async fn a_searchs_errors_say_nothing_was_applied() {
         ResponseTemplate::new(200).set_body_string("not json"),
     )
     .await;
-    let error = client(&server).find_sku("MUG").await.unwrap_err();
+    let error = mock_client(&server).find_sku("MUG").await.unwrap_err();
     assert!(matches!(error, Error::InvalidResponse { .. }), "{error:?}");
     assert_applied_nothing("an unreadable answer", &error);
 
@@ -1234,7 +1219,7 @@ async fn a_searchs_errors_say_nothing_was_applied() {
         }))
         .mount(&server)
         .await;
-    let error = client(&server).find_sku("LOOP").await.unwrap_err();
+    let error = mock_client(&server).find_sku("LOOP").await.unwrap_err();
     assert!(matches!(error, Error::InvalidResponse { .. }), "{error:?}");
     assert_applied_nothing("a page repeated", &error);
 }
@@ -1253,7 +1238,7 @@ async fn a_products_errors_say_nothing_was_applied() {
 
     let server = MockServer::start().await;
     answer(&server, ResponseTemplate::new(200).set_body_string("{")).await;
-    let error = client(&server).stock(PRODUCT).await.unwrap_err();
+    let error = mock_client(&server).stock(PRODUCT).await.unwrap_err();
     assert!(matches!(error, Error::InvalidResponse { .. }), "{error:?}");
     assert_applied_nothing("an unreadable answer", &error);
 }
@@ -1285,7 +1270,7 @@ async fn a_variations_errors_say_nothing_was_applied() {
 
     let server = MockServer::start().await;
     answer(&server, ecwid_error(500, "INTERNAL_ERROR", "Oops")).await;
-    let error = client(&server).stock(VARIATION).await.unwrap_err();
+    let error = mock_client(&server).stock(VARIATION).await.unwrap_err();
     assert!(matches!(error, Error::Api { status: 500, .. }), "{error:?}");
     assert_applied_nothing("a 500", &error);
 }
@@ -1297,13 +1282,13 @@ async fn a_read_batchs_errors_say_nothing_was_applied() {
     let skus = ["A", "B", "C"];
     let server = MockServer::start().await;
     answer(&server, ecwid_error(500, "INTERNAL_ERROR", "Oops")).await;
-    let error = client(&server).find_skus(skus).await.unwrap_err();
+    let error = mock_client(&server).find_skus(skus).await.unwrap_err();
     assert!(matches!(error, Error::Api { status: 500, .. }), "{error:?}");
     assert_applied_nothing("the create's 500", &error);
 
     let server = MockServer::start().await;
     answer(&server, ResponseTemplate::new(200).set_body_string("[")).await;
-    let error = client(&server).find_skus(skus).await.unwrap_err();
+    let error = mock_client(&server).find_skus(skus).await.unwrap_err();
     assert!(matches!(error, Error::InvalidResponse { .. }), "{error:?}");
     assert_applied_nothing("the create's unreadable answer", &error);
 
@@ -1318,7 +1303,7 @@ async fn a_read_batchs_errors_say_nothing_was_applied() {
         ]),
     )
     .await;
-    let report = client(&server).find_skus(skus).await.unwrap();
+    let report = mock_client(&server).find_skus(skus).await.unwrap();
     let a = report.results[0].1.as_ref().unwrap_err();
     assert!(matches!(a, Error::Api { status: 500, .. }), "{a:?}");
     assert_applied_nothing("an item's 500", a);
@@ -1341,7 +1326,7 @@ async fn a_read_batchs_errors_say_nothing_was_applied() {
         .respond_with(ecwid_error(502, "BAD_GATEWAY", "Upstream"))
         .mount(&server)
         .await;
-    let client = client(&server);
+    let client = mock_client(&server);
     let mut stream = client.catalog_stock().stream();
     let error = loop {
         match futures::StreamExt::next(&mut stream).await {
@@ -1375,7 +1360,7 @@ async fn a_status_reads_errors_say_nothing_was_applied() {
             .respond_with(status_answer)
             .mount(&server)
             .await;
-        let error = client(&server)
+        let error = mock_client(&server)
             .find_skus(["A", "B", "C"])
             .await
             .unwrap_err();
@@ -1396,7 +1381,7 @@ async fn a_writes_unreadable_answer_still_says_it_may_have_been_applied() {
         ResponseTemplate::new(200).set_body_string("not json"),
     )
     .await;
-    let error = client(&server)
+    let error = mock_client(&server)
         .set_stock(PRODUCT, 3)
         .send()
         .await
@@ -1424,7 +1409,7 @@ async fn exactly_once_sends_a_one_item_batch_and_reads_its_result() {
     )
     .await;
 
-    let adjustment = client(&server)
+    let adjustment = mock_client(&server)
         .adjust_variation_stock(P, C, -3)
         .exactly_once()
         .send()
@@ -1460,7 +1445,7 @@ async fn exactly_once_product_paths_and_the_low_stock_flag() {
         json!([completed("0", json!({"updateCount": 0}))]),
     )
     .await;
-    let client = client(&server);
+    let client = mock_client(&server);
     let adjustment = client
         .adjust_product_stock(P, 4)
         .check_low_stock_notification(true)
@@ -1593,7 +1578,7 @@ async fn an_error_message_spelled_in_snake_case_is_read() {
     )
     .await;
     let skus = ["A", "B", "C"];
-    let error = client(&server).find_skus(skus).await.unwrap_err();
+    let error = mock_client(&server).find_skus(skus).await.unwrap_err();
     assert_eq!(error.status(), Some(400), "{error:?}");
     assert_eq!(
         error.error_message(),
@@ -1615,7 +1600,7 @@ async fn an_error_message_spelled_in_snake_case_is_read() {
         ]),
     )
     .await;
-    let report = client(&server).find_skus(skus).await.unwrap();
+    let report = mock_client(&server).find_skus(skus).await.unwrap();
     let (_, refused) = &report.results[1];
     let error = refused.as_ref().unwrap_err();
     assert_eq!(error.error_code(), Some("WRONG_PARAMETER"), "{error:?}");
@@ -1660,7 +1645,10 @@ async fn find_skus_reports_every_match_of_a_sku_on_several_pages() {
         })))
         .mount(&server)
         .await;
-    let report = client(&server).find_skus(["MANY", "B", "C"]).await.unwrap();
+    let report = mock_client(&server)
+        .find_skus(["MANY", "B", "C"])
+        .await
+        .unwrap();
     let Some(SkuMatch::Several(items)) = report.get("MANY") else {
         panic!("{:?}", report.get("MANY"))
     };

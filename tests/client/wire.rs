@@ -4,32 +4,18 @@
 use crate::common;
 
 use ecwid_inventory::{
-    Client, CombinationId, Error, ProductId, RetryPolicy, StockAdjustment, StockItem, StoreId,
+    Client, CombinationId, Error, ProductId, StockAdjustment, StockItem, StoreId,
 };
 use serde_json::json;
 use wiremock::{
-    matchers::{any, method, path},
+    matchers::{method, path},
     Mock, MockServer, Request, ResponseTemplate,
 };
 
-use common::{adjust_seed, mock_client_builder, MOCK_TOKEN as TOKEN};
+use common::{adjust_seed, answer, mock_client, mock_client_builder, MOCK_TOKEN as TOKEN};
 
 const VARIATION_PATH: &str = "/api/v3/1003/products/692730761/combinations/422488528/inventory";
 const PRODUCT_PATH: &str = "/api/v3/1003/products/39766764/inventory";
-
-fn client(server: &MockServer) -> Client {
-    mock_client_builder(server, TOKEN)
-        .retry_policy(RetryPolicy::never())
-        .build()
-        .unwrap()
-}
-
-async fn answer(server: &MockServer, template: ResponseTemplate) {
-    Mock::given(any())
-        .respond_with(template)
-        .mount(server)
-        .await;
-}
 
 async fn only_request(server: &MockServer) -> Request {
     let mut requests = server.received_requests().await.unwrap();
@@ -46,7 +32,7 @@ async fn seed_example_sends_the_documented_request() {
     )
     .await;
 
-    let adjustment = adjust_seed(&client(&server)).await.unwrap();
+    let adjustment = adjust_seed(&mock_client(&server)).await.unwrap();
     assert_eq!(adjustment.update_count(), 1);
     assert!(adjustment.is_updated());
     assert_eq!(adjustment.warning(), None);
@@ -81,7 +67,7 @@ async fn low_stock_flag_is_sent_as_set() {
             ResponseTemplate::new(200).set_body_json(json!({"updateCount": 1})),
         )
         .await;
-        client(&server)
+        mock_client(&server)
             .adjust_variation_stock(
                 ProductId::new(692730761),
                 CombinationId::new(422488528),
@@ -151,7 +137,7 @@ async fn product_endpoint_sends_the_documented_request() {
         .expect(1)
         .mount(&server)
         .await;
-    let adjustment = client(&server)
+    let adjustment = mock_client(&server)
         .adjust_product_stock(ProductId::new(39766764), 5)
         .send()
         .await
@@ -190,7 +176,7 @@ async fn reads_warning_zero_count_and_ignores_unknown_fields() {
             ResponseTemplate::new(200).set_body_json(body.clone()),
         )
         .await;
-        let adjustment = adjust_seed(&client(&server)).await.unwrap();
+        let adjustment = adjust_seed(&mock_client(&server)).await.unwrap();
         assert_eq!(adjustment.update_count(), count, "{body}");
         assert_eq!(adjustment.is_updated(), count == 1, "{body}");
         assert_eq!(adjustment.warning(), warning, "{body}");
@@ -207,7 +193,7 @@ async fn unreadable_success_bodies_may_have_been_applied() {
     ] {
         let server = MockServer::start().await;
         answer(&server, ResponseTemplate::new(200).set_body_string(body)).await;
-        let error = adjust_seed(&client(&server)).await.unwrap_err();
+        let error = adjust_seed(&mock_client(&server)).await.unwrap_err();
         assert!(
             matches!(
                 error,
@@ -224,7 +210,7 @@ async fn unreadable_success_bodies_may_have_been_applied() {
     // A success status the spec does not list.
     let server = MockServer::start().await;
     answer(&server, ResponseTemplate::new(204)).await;
-    let error = adjust_seed(&client(&server)).await.unwrap_err();
+    let error = adjust_seed(&mock_client(&server)).await.unwrap_err();
     assert_eq!(error.status(), Some(204));
     assert!(error.may_have_been_applied());
 }
@@ -280,7 +266,7 @@ async fn every_error_status_with_every_kind_of_body() {
         for (kind, template, expected_code, expected_message) in bodies {
             let server = MockServer::start().await;
             answer(&server, template).await;
-            let error = adjust_seed(&client(&server)).await.unwrap_err();
+            let error = adjust_seed(&mock_client(&server)).await.unwrap_err();
             let what = format!("{status} with a {kind} body: {error:?}");
             assert_eq!(error.status(), Some(status), "{what}");
             assert_eq!(error.error_code(), expected_code, "{what}");
@@ -312,7 +298,7 @@ async fn retry_after_is_read_from_a_429() {
             .set_body_json(json!({"errorMessage": "Too many", "errorCode": "RATE_LIMITED"})),
     )
     .await;
-    let error = adjust_seed(&client(&server)).await.unwrap_err();
+    let error = adjust_seed(&mock_client(&server)).await.unwrap_err();
     assert_eq!(
         error.retry_after(),
         Some(std::time::Duration::from_secs(17))
@@ -330,7 +316,7 @@ async fn bad_input_sends_nothing() {
     )
     .await;
     let base = format!("{}/api/v3", server.uri());
-    let good = client(&server);
+    let good = mock_client(&server);
 
     let mut errors: Vec<(&str, Error)> = Vec::new();
     let p = ProductId::new(692730761);

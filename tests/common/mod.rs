@@ -26,7 +26,7 @@ use ecwid_inventory_fake::{
     Store, Variation,
 };
 use serde_json::{json, Value};
-use wiremock::MockServer;
+use wiremock::{matchers::any, Mock, MockServer, Request, ResponseTemplate};
 
 // ---------------------------------------------------------------------------------------------
 // A shop of a shirt, an e-book and a poster, spoken to with raw requests
@@ -227,6 +227,11 @@ pub fn client(fake: &FakeStore) -> Client {
     client_for(fake, TOKEN)
 }
 
+/// A client of the demo shop ([`demo_store`]) without a rate limit of its own.
+pub fn demo_client(fake: &FakeStore) -> Client {
+    client_for(fake, demo::TOKEN)
+}
+
 /// A client that never retries, so that a create whose answer is lost leaves its chunk
 /// `creating`.
 pub fn careful_client(fake: &FakeStore) -> Client {
@@ -423,6 +428,29 @@ pub const MOCK_TOKEN: &str = "secret_token_8f3a9c";
 /// A client builder for store 1003 on the mock server's API root.
 pub fn mock_client_builder(server: &MockServer, token: &str) -> ClientBuilder {
     Client::builder(StoreId::new(1003), token).base_url(format!("{}/api/v3", server.uri()))
+}
+
+/// A client of the mock server that sends every request once.
+pub fn mock_client(server: &MockServer) -> Client {
+    mock_client_builder(server, MOCK_TOKEN)
+        .retry_policy(RetryPolicy::never())
+        .build()
+        .unwrap()
+}
+
+/// Every request the mock server gets is answered with `template`.
+pub async fn answer(server: &MockServer, template: ResponseTemplate) {
+    Mock::given(any())
+        .respond_with(template)
+        .mount(server)
+        .await;
+}
+
+/// The query's pairs, decoded, sorted by name (a repeated name shows twice).
+pub fn query(request: &Request) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = request.url.query_pairs().into_owned().collect();
+    pairs.sort();
+    pairs
 }
 
 /// The request of the spec's example: variation 422488528 of product 692730761, -10.

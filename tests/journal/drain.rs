@@ -8,11 +8,11 @@ use ecwid_inventory::journal::{DrainStop, Event, EventState, Journal, Recorded};
 use ecwid_inventory::{Error, ProductId, RetryPolicy, StockChange, StockItem};
 use ecwid_inventory_fake::{demo, FakeStore, FakeToken, Fault, Product, Route, Store};
 
-use crate::common::{self, creates, dedup_key, ms, numbered, EBOOK, POSTER, RACK, START, STORE};
 use crate::common::postgres::{backends, Backend, Target};
-use crate::support::{
-    assert_applied_once, assert_journal_applied, client, record, record_many, sale,
+use crate::common::{
+    self, client, creates, dedup_key, ms, numbered, EBOOK, POSTER, RACK, START, STORE,
 };
+use crate::support::{assert_applied_once, assert_journal_applied, record, record_many, sale};
 
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -671,7 +671,10 @@ async fn postgres_stopped_mid_drain_fails_clearly_and_the_next_drain_finishes_on
             "{error:?}"
         );
         assert!(text.contains("postgres://127.0.0.1:"), "{text}");
-        assert!(!text.contains(crate::common::postgres::PG_PASSWORD), "{text}");
+        assert!(
+            !text.contains(crate::common::postgres::PG_PASSWORD),
+            "{text}"
+        );
         assert!(!error.may_have_been_applied());
         // The first run's batch went out and ran; nothing after it was sent.
         fake.batches_settled().await;

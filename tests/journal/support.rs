@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use std::time::{Duration, UNIX_EPOCH};
 
 use ecwid_inventory::journal::{Event, EventState, Journal, Recorded};
-use ecwid_inventory::{Client, CombinationId, StockChange, StockItem};
+use ecwid_inventory::{CombinationId, StockChange, StockItem};
 use ecwid_inventory_fake::FakeStore;
 
-use crate::common::{RACK, START, STORE, TOKEN};
+use crate::common::{RACK, START, STORE};
 
 /// Event `n`: order line `order-n` sold one of variation `n` of the rack, `n` ms into 2026.
 pub fn sale(n: u64) -> Event {
@@ -52,11 +52,6 @@ pub async fn record_many(journal: &Journal, numbers: std::ops::RangeInclusive<u6
     for task in tasks {
         task.await.unwrap();
     }
-}
-
-/// A client of the fake's store without a rate limit of its own.
-pub fn client(fake: &FakeStore) -> Client {
-    fake.client_builder(TOKEN).no_rate_limit().build().unwrap()
 }
 
 /// The events per variation the fake's ledger applied.

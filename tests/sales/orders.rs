@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use ecwid_inventory::{
     orders::{FulfillmentStatus, Order, PaymentStatus},
-    Client, CombinationId, Error, OrderId, ProductId, RetryPolicy, StockItem,
+    CombinationId, Error, OrderId, ProductId, RetryPolicy, StockItem,
 };
 use futures::StreamExt;
 use serde_json::{json, Value};
@@ -16,7 +16,7 @@ use wiremock::{
     Mock, MockServer, Request, ResponseTemplate,
 };
 
-use common::{mock_client_builder, MOCK_TOKEN as TOKEN};
+use common::{mock_client, mock_client_builder, query, MOCK_TOKEN as TOKEN};
 
 const ORDER_PATH: &str = "/api/v3/1003/orders/XJ12H";
 const SEARCH_PATH: &str = "/api/v3/1003/orders";
@@ -28,14 +28,6 @@ const ORDER_FIELDS: &str = "id,orderNumber,paymentStatus,fulfillmentStatus,creat
 
 fn search_fields() -> String {
     format!("total,count,offset,limit,items({ORDER_FIELDS})")
-}
-
-/// A client that sends every request once.
-fn client(server: &MockServer) -> Client {
-    mock_client_builder(server, TOKEN)
-        .retry_policy(RetryPolicy::never())
-        .build()
-        .unwrap()
 }
 
 fn at(seconds: u64) -> SystemTime {
@@ -88,12 +80,6 @@ fn ids(from: usize, to: usize) -> Vec<String> {
     (from..to).map(|n| format!("O{n:04}")).collect()
 }
 
-fn query(request: &Request) -> Vec<(String, String)> {
-    let mut pairs: Vec<(String, String)> = request.url.query_pairs().into_owned().collect();
-    pairs.sort();
-    pairs
-}
-
 fn offset_of(request: &Request) -> usize {
     request
         .url
@@ -142,7 +128,7 @@ async fn an_order_is_read_with_the_stock_fields_only() {
         .expect(1)
         .mount(&server)
         .await;
-    let order = client(&server).order("XJ12H").await.unwrap();
+    let order = mock_client(&server).order("XJ12H").await.unwrap();
 
     let requests = server.received_requests().await.unwrap();
     assert_eq!(
@@ -207,7 +193,7 @@ async fn unknown_statuses_and_fields_read_fine() {
         .respond_with(ResponseTemplate::new(200).set_body_json(answer))
         .mount(&server)
         .await;
-    let order = client(&server).order("MYSTORE-X8UYE").await.unwrap();
+    let order = mock_client(&server).order("MYSTORE-X8UYE").await.unwrap();
     assert_eq!(
         order.payment_status,
         Some(PaymentStatus::Other("CUSTOM_PAYMENT_STATUS_2".into()))
@@ -269,7 +255,7 @@ async fn an_order_that_cannot_be_identified_is_refused_saying_why() {
             .respond_with(ResponseTemplate::new(200).set_body_json(answer))
             .mount(&server)
             .await;
-        let error = client(&server).order("XJ12H").await.unwrap_err();
+        let error = mock_client(&server).order("XJ12H").await.unwrap_err();
         assert!(invalid_response(&error).contains(says), "{error}");
         assert!(!error.may_have_been_applied(), "{error:?}");
     }
@@ -287,7 +273,7 @@ async fn a_missing_order_is_ecwids_refusal_and_applied_nothing() {
         .expect(1)
         .mount(&server)
         .await;
-    let error = client(&server)
+    let error = mock_client(&server)
         .order(OrderId::new("XJ12H"))
         .await
         .unwrap_err();
@@ -307,9 +293,9 @@ async fn every_error_of_an_order_read_says_nothing_was_applied() {
     for answer in answers {
         let server = MockServer::start().await;
         Mock::given(any()).respond_with(answer).mount(&server).await;
-        let error = client(&server).order("XJ12H").await.unwrap_err();
+        let error = mock_client(&server).order("XJ12H").await.unwrap_err();
         assert!(!error.may_have_been_applied(), "get: {error:?}");
-        let error = client(&server).orders().await.unwrap_err();
+        let error = mock_client(&server).orders().await.unwrap_err();
         assert!(!error.may_have_been_applied(), "search: {error:?}");
     }
 }
@@ -324,7 +310,7 @@ async fn the_token_in_an_order_never_reaches_the_caller() {
         .respond_with(ResponseTemplate::new(200).set_body_json(answer))
         .mount(&server)
         .await;
-    let order = client(&server).order("XJ12H").await.unwrap();
+    let order = mock_client(&server).order("XJ12H").await.unwrap();
     let seen = format!("{order:?}");
     assert!(!seen.contains(TOKEN), "{seen}");
     assert!(seen.contains("[redacted]"), "{seen}");
@@ -333,7 +319,7 @@ async fn the_token_in_an_order_never_reaches_the_caller() {
 #[tokio::test]
 async fn a_search_reads_every_page_with_the_filters_it_was_given() {
     let server = search_server(honest(250)).await;
-    let orders = client(&server)
+    let orders = mock_client(&server)
         .orders()
         .updated_from(at(1_700_000_000))
         .updated_to(at(1_700_086_400))
@@ -378,7 +364,7 @@ async fn a_search_reads_every_page_with_the_filters_it_was_given() {
 async fn ids_are_searched_as_one_comma_list() {
     let server =
         search_server(|offset| page(offset, 2, &["XJ12H".into(), "SALE-G01ZG".into()])).await;
-    let orders = client(&server)
+    let orders = mock_client(&server)
         .orders()
         .ids(["XJ12H", "SALE-G01ZG"])
         .await
@@ -395,7 +381,7 @@ async fn ids_are_searched_as_one_comma_list() {
 #[tokio::test]
 async fn a_stream_reads_a_page_only_when_the_last_one_is_taken() {
     let server = search_server(honest(250)).await;
-    let client = client(&server);
+    let client = mock_client(&server);
     let mut stream = client.orders().stream();
     assert_eq!(stream.total(), None);
     let first = stream.next().await.unwrap().unwrap();
@@ -427,7 +413,7 @@ async fn an_order_pushed_onto_the_next_page_comes_once() {
         _ => page(100, 151, &ids(99, 150)),
     })
     .await;
-    let orders: Vec<Order> = client(&server).orders().await.unwrap();
+    let orders: Vec<Order> = mock_client(&server).orders().await.unwrap();
     let read: Vec<String> = orders.iter().map(|o| o.id.to_string()).collect();
     assert_eq!(read, ids(0, 150));
 }
@@ -439,7 +425,7 @@ async fn an_empty_page_ends_the_search_with_what_was_read() {
         _ => page(offset, 250, &[]),
     })
     .await;
-    let orders = client(&server).orders().await.unwrap();
+    let orders = mock_client(&server).orders().await.unwrap();
     assert_eq!(orders.len(), 100);
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }
@@ -447,7 +433,7 @@ async fn an_empty_page_ends_the_search_with_what_was_read() {
 #[tokio::test]
 async fn a_server_ignoring_the_offset_is_refused_naming_it() {
     let server = search_server(|_| page(0, 250, &ids(0, 100))).await;
-    let error = client(&server).orders().await.unwrap_err();
+    let error = mock_client(&server).orders().await.unwrap_err();
     let why = invalid_response(&error);
     assert!(
         why.contains("offset 100") && why.contains("offset 0"),
@@ -460,7 +446,7 @@ async fn a_server_ignoring_the_offset_is_refused_naming_it() {
 #[tokio::test]
 async fn a_server_repeating_a_page_is_refused_naming_it() {
     let server = search_server(|offset| page(offset, 250, &ids(0, 100))).await;
-    let client = client(&server);
+    let client = mock_client(&server);
     let mut stream = client.orders().stream();
     let mut read = 0;
     let error = loop {
@@ -486,7 +472,7 @@ async fn a_total_that_keeps_growing_is_refused_at_the_bound() {
     // the search would never end.
     let server =
         search_server(|offset| page(offset, 150 + offset, &ids(offset, offset + 100))).await;
-    let error = client(&server).orders().await.unwrap_err();
+    let error = mock_client(&server).orders().await.unwrap_err();
     let why = invalid_response(&error);
     assert!(
         why.contains("4 pages") && why.contains("more than the 3") && why.contains("150"),
@@ -507,7 +493,7 @@ async fn bad_ids_and_filters_send_nothing() {
         .respond_with(ResponseTemplate::new(200).set_body_json(order_json("XJ12H")))
         .mount(&server)
         .await;
-    let client = client(&server);
+    let client = mock_client(&server);
     for bad in ["", " XJ12H", "XJ 12H", "XJ12H\t", "..", "."] {
         let error = client.order(bad).await.unwrap_err();
         assert!(

@@ -12,6 +12,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
+use crate::common::postgres::{backends, Backend, TestClock};
 use ecwid_inventory::{
     journal::{Journal, Recorded as JournalRecorded},
     sales::{
@@ -21,7 +22,6 @@ use ecwid_inventory::{
     Client, CombinationId, Error, OrderId, ProductId, RetryPolicy, StockChange, StockItem, StoreId,
     TimeSource,
 };
-use crate::common::postgres::{backends, Backend, TestClock};
 use serde_json::{json, Value};
 use wiremock::{
     matchers::{method, path, path_regex},
@@ -55,7 +55,7 @@ struct Shop {
     state: Arc<Mutex<ShopState>>,
 }
 
-fn query(request: &Request, name: &str) -> Option<String> {
+fn query_param(request: &Request, name: &str) -> Option<String> {
     request
         .url
         .query_pairs()
@@ -100,12 +100,15 @@ impl Shop {
                 if shop.failing {
                     return ResponseTemplate::new(500);
                 }
-                let ids: Option<HashSet<String>> =
-                    query(request, "ids").map(|ids| ids.split(',').map(str::to_owned).collect());
-                let from: Option<i64> = query(request, "updatedFrom").map(|t| t.parse().unwrap());
-                let to: Option<i64> = query(request, "updatedTo").map(|t| t.parse().unwrap());
-                let offset: usize = query(request, "offset").map_or(0, |o| o.parse().unwrap());
-                let limit: usize = query(request, "limit").map_or(100, |l| l.parse().unwrap());
+                let ids: Option<HashSet<String>> = query_param(request, "ids")
+                    .map(|ids| ids.split(',').map(str::to_owned).collect());
+                let from: Option<i64> =
+                    query_param(request, "updatedFrom").map(|t| t.parse().unwrap());
+                let to: Option<i64> = query_param(request, "updatedTo").map(|t| t.parse().unwrap());
+                let offset: usize =
+                    query_param(request, "offset").map_or(0, |o| o.parse().unwrap());
+                let limit: usize =
+                    query_param(request, "limit").map_or(100, |l| l.parse().unwrap());
                 let matching: Vec<&Value> = shop
                     .orders
                     .values()
