@@ -12,11 +12,11 @@ use ecwid_inventory::{
     CombinationId, Error, ProductId, Stock, StockChange, StockItem, SyncMode, SyncOutcome,
     SyncPlan, SyncStatus, SyncTarget,
 };
-use ecwid_inventory_fake::{demo, FakeStore, FakeStoreBuilder, Fault, Origin, Product, Route};
+use ecwid_inventory_fake::{demo, FakeStore, FakeStoreBuilder, Fault, Product, Route};
 use ecwid_inventory_fake::{FakeToken, Store, Variation};
 use serde_json::{json, Value};
 
-use common::{client, creates, delta, ms, query_value, STORE, TOKEN};
+use common::{assert_synced_once, client, creates, delta, ms, product, query_value, STORE, TOKEN};
 
 const SHIRT: ProductId = ProductId::new(1);
 /// Own SKU "SHIRT-RED", own stock 10.
@@ -44,10 +44,6 @@ fn plain() -> StockItem {
         product: SHIRT,
         combination: PLAIN,
     }
-}
-
-fn product(product: ProductId) -> StockItem {
-    StockItem::Product { product }
 }
 
 fn rack(n: u64) -> StockItem {
@@ -115,28 +111,6 @@ fn assert_rack_at_targets(fake: &FakeStore, n: u64) {
     for (c, (_, target)) in (1..=n).zip(rack_targets(n)) {
         assert_eq!(quantity(fake, rack(c)), target, "RACK-{c}");
     }
-}
-
-/// Every change of the ledger came from a batch, each (batch, index) once, `n` in all, and no
-/// item was changed twice.
-fn assert_ledger_once(fake: &FakeStore, n: usize) {
-    let ledger = fake.ledger();
-    let mut seen = std::collections::HashSet::new();
-    let mut items = std::collections::HashSet::new();
-    for entry in &ledger {
-        let Origin::Batch { ticket, index, .. } = &entry.origin else {
-            panic!("a change applied outside a batch: {entry:?}");
-        };
-        assert!(
-            seen.insert((ticket.clone(), *index)),
-            "applied twice: {entry:?}"
-        );
-        assert!(
-            items.insert(entry.item),
-            "one item changed twice: {entry:?}"
-        );
-    }
-    assert_eq!(ledger.len(), n, "changes applied");
 }
 
 fn is_write(request: &ecwid_inventory_fake::RecordedRequest) -> bool {
@@ -382,7 +356,7 @@ async fn applying_lands_every_target_with_one_ledger_entry_per_change() {
     assert_eq!(quantity(&fake, product(CAP)), Stock::Unlimited);
     assert_eq!(quantity(&fake, product(MUG)), Stock::Quantity(8));
     fake.batches_settled().await;
-    assert_ledger_once(&fake, 4);
+    assert_synced_once(&fake, 4);
     // The shared stock moved once, through its product.
     assert!(fake
         .ledger()
@@ -476,7 +450,7 @@ async fn an_item_refused_inside_a_batch_fails_with_ecwids_error_while_the_rest_a
     assert_eq!((summary.applied, summary.failed), (rack_changes(20), 1));
     assert!(!report.is_complete());
     fake.batches_settled().await;
-    assert_ledger_once(&fake, rack_changes(20));
+    assert_synced_once(&fake, rack_changes(20));
     assert_rack_at_targets(&fake, 20);
 }
 
@@ -521,7 +495,7 @@ async fn faults_during_apply_keep_every_change_exactly_once() {
         assert!(report.is_complete(), "{what}: {:?}", report.summary());
         assert_eq!(fake.pending_faults(), 0, "{what}: the fault was met");
         fake.batches_settled().await;
-        assert_ledger_once(&fake, rack_changes(30));
+        assert_synced_once(&fake, rack_changes(30));
         assert_rack_at_targets(&fake, 30);
     }
 }
@@ -583,7 +557,7 @@ async fn a_killed_apply_resumes_from_its_saved_plan_and_applies_nothing_twice() 
     assert!(again.is_complete());
     assert_eq!(creates(&fake).len(), creates_after_resume, "nothing new");
     fake.batches_settled().await;
-    assert_ledger_once(&fake, rack_changes(40));
+    assert_synced_once(&fake, rack_changes(40));
     assert_rack_at_targets(&fake, 40);
 }
 
@@ -641,7 +615,7 @@ async fn a_checkpoint_that_cannot_be_saved_stops_the_sync_before_anything_more_i
             report.summary()
         );
         fake.batches_settled().await;
-        assert_ledger_once(&fake, rack_changes(20));
+        assert_synced_once(&fake, rack_changes(20));
         assert_rack_at_targets(&fake, 20);
     }
 }
@@ -706,7 +680,7 @@ async fn thousands_of_targets_cost_a_handful_of_requests() {
     assert!(report.is_complete(), "{:?}", report.summary());
     assert!(report.requests() <= 6, "{} requests", report.requests());
     fake.batches_settled().await;
-    assert_ledger_once(&fake, plan.changes());
+    assert_synced_once(&fake, plan.changes());
     for (id, (_, target)) in (1..=2_000u64).zip(targets) {
         assert_eq!(quantity(&fake, product(ProductId::new(id))), target, "{id}");
     }
@@ -757,7 +731,7 @@ async fn a_batch_not_run_in_time_is_unknown_until_the_plan_is_applied_again() {
         "{progress:?}"
     );
     fake.batches_settled().await;
-    assert_ledger_once(&fake, rack_changes(10));
+    assert_synced_once(&fake, rack_changes(10));
     assert_rack_at_targets(&fake, 10);
 }
 

@@ -15,7 +15,9 @@ use wiremock::{
     Mock, MockServer, Request, ResponseTemplate,
 };
 
-use common::{answer, mock_client, mock_client_builder, query, MOCK_TOKEN as TOKEN};
+use common::{
+    answer, mock_client, mock_client_builder, product, query, variation, MOCK_TOKEN as TOKEN,
+};
 
 const P: ProductId = ProductId::new(692730761);
 const C: CombinationId = CombinationId::new(422488528);
@@ -117,19 +119,6 @@ fn fields(stock: &ItemStock) -> (StockItem, &str, Stock, bool, bool) {
         stock.in_stock,
         stock.shares_product_stock,
     )
-}
-
-fn product(id: u64) -> StockItem {
-    StockItem::Product {
-        product: ProductId::new(id),
-    }
-}
-
-fn variation(product: u64, combination: u64) -> StockItem {
-    StockItem::Variation {
-        product: ProductId::new(product),
-        combination: CombinationId::new(combination),
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -354,13 +343,25 @@ async fn find_sku_sends_one_search_and_matches_skus_exactly() {
     let found = client.find_sku("TEE-S").await.unwrap();
     assert_eq!(
         found.found().map(fields),
-        Some((variation(1, 11), "TEE-S", Stock::Quantity(4), true, false))
+        Some((
+            variation(ProductId::new(1), CombinationId::new(11)),
+            "TEE-S",
+            Stock::Quantity(4),
+            true,
+            false
+        ))
     );
     // A product's SKU; its variation without a SKU is not matched by it.
     let found = client.find_sku("TEE").await.unwrap();
     assert_eq!(
         found.found().map(fields),
-        Some((product(1), "TEE", Stock::Quantity(20), true, false))
+        Some((
+            product(ProductId::new(1)),
+            "TEE",
+            Stock::Quantity(20),
+            true,
+            false
+        ))
     );
     // Ecwid answering with items of other SKUs only: nothing matches.
     assert_eq!(client.find_sku("tee").await.unwrap(), SkuMatch::NotFound);
@@ -423,8 +424,12 @@ async fn several_items_with_a_sku_are_all_reported_and_none_is_not_found() {
     assert_eq!(
         found,
         [
-            (product(3), Stock::Unlimited, true),
-            (variation(4, 41), Stock::Quantity(0), false),
+            (product(ProductId::new(3)), Stock::Unlimited, true),
+            (
+                variation(ProductId::new(4), CombinationId::new(41)),
+                Stock::Quantity(0),
+                false
+            ),
         ]
     );
     assert_eq!(client.find_sku("NONE").await.unwrap(), SkuMatch::NotFound);
@@ -461,8 +466,11 @@ async fn find_sku_reads_every_page() {
     assert_eq!(
         found,
         [
-            (variation(1, 11), Stock::Quantity(5)),
-            (product(3), Stock::Quantity(6)),
+            (
+                variation(ProductId::new(1), CombinationId::new(11)),
+                Stock::Quantity(5)
+            ),
+            (product(ProductId::new(3)), Stock::Quantity(6)),
         ]
     );
     let requests = received(&server).await;
@@ -633,7 +641,7 @@ async fn two_skus_are_searched_directly() {
             .get("TEE-S")
             .and_then(SkuMatch::found)
             .map(|i| i.item),
-        Some(variation(1, 11))
+        Some(variation(ProductId::new(1), CombinationId::new(11)))
     );
     let requests = received(&server).await;
     let skus: Vec<_> = requests
@@ -745,8 +753,12 @@ async fn three_skus_cost_one_batch_create_and_its_status_reads() {
     assert_eq!(
         found,
         [
-            ("A", product(1), Stock::Quantity(2)),
-            ("C", variation(3, 31), Stock::Unlimited),
+            ("A", product(ProductId::new(1)), Stock::Quantity(2)),
+            (
+                "C",
+                variation(ProductId::new(3), CombinationId::new(31)),
+                Stock::Unlimited
+            ),
         ]
     );
 
@@ -815,7 +827,7 @@ async fn a_search_refused_inside_the_batch_is_that_skus_error() {
     assert!(report.get("B").is_none());
     assert_eq!(
         report.get("C").and_then(SkuMatch::found).map(|i| i.item),
-        Some(product(3))
+        Some(product(ProductId::new(3)))
     );
 }
 

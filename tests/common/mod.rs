@@ -14,7 +14,7 @@ pub mod redis;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ecwid_inventory::generated::types::EcwidError;
+use ecwid_inventory::generated::types::{BatchTicket, EcwidError};
 // For `postgres`, which takes `Journal` and `Error` from the module including it.
 use ecwid_inventory::journal::Journal;
 use ecwid_inventory::{
@@ -55,6 +55,23 @@ pub const SHIRT_PATH: &str = "/1003/products/1/inventory";
 
 /// The shirt: 20 in stock, warning limit 5; red with its own SKU and stock, plain sharing the
 /// shirt's.
+pub fn product(product: ProductId) -> StockItem {
+    StockItem::Product { product }
+}
+
+pub fn variation(product: ProductId, combination: CombinationId) -> StockItem {
+    StockItem::Variation {
+        product,
+        combination,
+    }
+}
+
+/// A validator of `T`'s JSON schema (the spec's generated types derive theirs).
+pub fn validator<T: schemars::JsonSchema>() -> jsonschema::Validator {
+    let schema = serde_json::to_value(schemars::schema_for!(T)).unwrap();
+    jsonschema::validator_for(&schema).expect("a valid JSON schema")
+}
+
 pub fn shirt_product() -> Product {
     Product::new(SHIRT)
         .sku("SHIRT")
@@ -96,6 +113,26 @@ pub fn http() -> reqwest::Client {
 
 pub async fn start() -> FakeStore {
     shop().start().await.expect("the fake starts")
+}
+
+/// A GET with `token`, as it came.
+pub async fn get_as(fake: &FakeStore, path_and_query: &str, token: &str) -> reqwest::Response {
+    http()
+        .get(format!("{}{path_and_query}", fake.base_url()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("the fake answers")
+}
+
+/// A GET with [`TOKEN`], read.
+pub async fn get(fake: &FakeStore, path_and_query: &str) -> (u16, Value) {
+    read(get_as(fake, path_and_query, TOKEN).await).await
+}
+
+/// A GET with the demo shop's token, read.
+pub async fn demo_get(fake: &FakeStore, path_and_query: &str) -> (u16, Value) {
+    read(get_as(fake, path_and_query, demo::TOKEN).await).await
 }
 
 /// A PUT as the SDK sends it: Bearer token, JSON body.
@@ -155,12 +192,34 @@ pub async fn create_batch(
     query: &str,
     items: Value,
 ) -> reqwest::Result<reqwest::Response> {
+    create_batch_as(fake, query, TOKEN, items).await
+}
+
+/// [`create_batch`] with `token`.
+pub async fn create_batch_as(
+    fake: &FakeStore,
+    query: &str,
+    token: &str,
+    items: Value,
+) -> reqwest::Result<reqwest::Response> {
     http()
         .post(format!("{}/1003/batch{query}", fake.base_url()))
-        .bearer_auth(TOKEN)
+        .bearer_auth(token)
         .json(&items)
         .send()
         .await
+}
+
+/// Creates a batch (`query` as in [`create_batch`]) and returns its ticket.
+pub async fn ticket(fake: &FakeStore, query: &str, items: Value) -> String {
+    ticket_as(fake, query, TOKEN, items).await
+}
+
+/// [`ticket`] with `token`.
+pub async fn ticket_as(fake: &FakeStore, query: &str, token: &str, items: Value) -> String {
+    let (status, body) = read(create_batch_as(fake, query, token, items).await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_value::<BatchTicket>(body).unwrap().ticket
 }
 
 pub async fn batch_status(fake: &FakeStore, query: &str) -> (u16, Value) {
@@ -342,6 +401,18 @@ pub fn assert_ledger_once(fake: &FakeStore, n: usize) {
 }
 
 /// Per variation, how many times the ledger holds it.
+/// [`assert_ledger_once`], and no item changed twice, as a sync promises.
+pub fn assert_synced_once(fake: &FakeStore, n: usize) {
+    assert_ledger_once(fake, n);
+    let mut items = HashSet::new();
+    for entry in fake.ledger() {
+        assert!(
+            items.insert(entry.item),
+            "one item changed twice: {entry:?}"
+        );
+    }
+}
+
 pub fn ledger_counts(fake: &FakeStore) -> HashMap<u64, usize> {
     let mut counts = HashMap::new();
     for entry in fake.ledger() {

@@ -4,7 +4,7 @@ use crate::common;
 
 use std::time::Duration;
 
-use ecwid_inventory::generated::types::{BatchStatus, BatchTicket};
+use ecwid_inventory::generated::types::BatchStatus;
 use ecwid_inventory::RateLimit;
 use ecwid_inventory_fake::{
     FakeStore, Fault, Origin, Route, Stock, VARIATION_NEGATIVE_STOCK_WARNING,
@@ -15,12 +15,6 @@ use common::*;
 
 // ---------------------------------------------------------------------------------------------
 // Batch API
-
-async fn ticket(fake: &FakeStore, query: &str, items: Value) -> String {
-    let (status, body) = read(create_batch(fake, query, items).await.unwrap()).await;
-    assert_eq!(status, 200, "{body}");
-    serde_json::from_value::<BatchTicket>(body).unwrap().ticket
-}
 
 async fn settled_status(fake: &FakeStore, ticket: &str) -> BatchStatus {
     fake.batches_settled().await;

@@ -8,10 +8,9 @@ use crate::common;
 use std::time::Duration;
 
 use ecwid_inventory::generated::types::{
-    BatchStatus, BatchTicket, EcwidError, ProductPage, ProductStock, StockUpdateResult,
-    VariationStock,
+    BatchStatus, EcwidError, ProductPage, ProductStock, StockUpdateResult, VariationStock,
 };
-use ecwid_inventory::{CombinationId, ProductId, RateLimit, SkuMatch, StockItem};
+use ecwid_inventory::{ProductId, RateLimit, SkuMatch, StockItem};
 use ecwid_inventory_fake::{
     FakeStore, FakeStoreBuilder, FakeToken, Fault, LedgerEntry, Origin, Product, Route, Scope,
     Stock, StockChange, Store, Variation,
@@ -67,19 +66,6 @@ async fn start_catalog() -> FakeStore {
     catalog().start().await.expect("the fake starts")
 }
 
-async fn get_as(fake: &FakeStore, path_and_query: &str, token: &str) -> reqwest::Response {
-    http()
-        .get(format!("{}{path_and_query}", fake.base_url()))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("the fake answers")
-}
-
-async fn get(fake: &FakeStore, path_and_query: &str) -> (u16, Value) {
-    read(get_as(fake, path_and_query, TOKEN).await).await
-}
-
 /// Status and errorCode of an error answer, checked against Ecwid's error format.
 fn error_code((status, body): (u16, Value)) -> (u16, String) {
     assert!(validator::<EcwidError>().is_valid(&body), "{body}");
@@ -98,11 +84,6 @@ async fn refused(response: reqwest::Response) -> (u16, String) {
     error_code(read(response).await)
 }
 
-fn validator<T: schemars::JsonSchema>() -> jsonschema::Validator {
-    let schema = serde_json::to_value(schemars::schema_for!(T)).unwrap();
-    jsonschema::validator_for(&schema).expect("a valid JSON schema")
-}
-
 fn assert_valid<T: schemars::JsonSchema>(body: &Value) {
     let validator = validator::<T>();
     let errors: Vec<String> = validator.iter_errors(body).map(|e| e.to_string()).collect();
@@ -111,17 +92,6 @@ fn assert_valid<T: schemars::JsonSchema>(body: &Value) {
 
 fn stock(fake: &FakeStore, item: StockItem) -> Option<Stock> {
     fake.stock(STORE, item)
-}
-
-fn product(product: ProductId) -> StockItem {
-    StockItem::Product { product }
-}
-
-fn variation(product: ProductId, combination: CombinationId) -> StockItem {
-    StockItem::Variation {
-        product,
-        combination,
-    }
 }
 
 /// The ids of a page's items.
@@ -1059,22 +1029,6 @@ async fn faults_are_scripted_per_route() {
 // ---------------------------------------------------------------------------------------------
 // Batches
 
-async fn ticket(fake: &FakeStore, token: &str, items: Value) -> String {
-    let response = http()
-        .post(format!(
-            "{}/1003/batch?stopOnFirstFailure=false",
-            fake.base_url()
-        ))
-        .bearer_auth(token)
-        .json(&items)
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = read(response).await;
-    assert_eq!(status, 200, "{body}");
-    serde_json::from_value::<BatchTicket>(body).unwrap().ticket
-}
-
 async fn settled(fake: &FakeStore, ticket: &str) -> Vec<(u16, Value)> {
     fake.batches_settled().await;
     let (status, body) = get(fake, &format!("/1003/batch?ticket={ticket}")).await;
@@ -1099,8 +1053,9 @@ async fn settled(fake: &FakeStore, ticket: &str) -> Vec<(u16, Value)> {
 async fn sets_and_reads_run_in_a_batch_through_the_same_rules() {
     let fake = start_catalog().await;
     let search = format!("/products?sku=SHIRT-RED&responseFields={SEARCH_FIELDS}");
-    let ticket = ticket(
+    let ticket = ticket_as(
         &fake,
+        "?stopOnFirstFailure=false",
         TOKEN,
         json!([
             {"id": "a", "method": "PUT", "path": "/products/1", "body": {"quantity": 3}},
@@ -1190,8 +1145,9 @@ async fn sets_and_reads_run_in_a_batch_through_the_same_rules() {
 #[tokio::test]
 async fn a_batch_item_has_the_creating_token_scopes() {
     let fake = start_catalog().await;
-    let ticket = ticket(
+    let ticket = ticket_as(
         &fake,
+        "?stopOnFirstFailure=false",
         READER,
         json!([
             {"method": "GET", "path": "/products/1/combinations/11?responseFields=quantity"},

@@ -11,11 +11,6 @@ use common::*;
 // ---------------------------------------------------------------------------------------------
 // Conformance to the spec
 
-fn validator<T: schemars::JsonSchema>() -> jsonschema::Validator {
-    let schema = serde_json::to_value(schemars::schema_for!(T)).unwrap();
-    jsonschema::validator_for(&schema).expect("a valid JSON schema")
-}
-
 #[tokio::test]
 async fn every_kind_of_body_the_fake_sends_matches_the_spec() {
     let fake = shop()

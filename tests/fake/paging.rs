@@ -20,22 +20,6 @@ const WRITER_ONLY: &str = "secret_writer_only";
 /// Far more than the time a test takes, so that an update after it is always later.
 const AN_HOUR: Duration = Duration::from_secs(3600);
 
-async fn get_as(fake: &FakeStore, path_and_query: &str, token: &str) -> (u16, Value) {
-    read(
-        http()
-            .get(format!("{}{path_and_query}", fake.base_url()))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("the fake answers"),
-    )
-    .await
-}
-
-async fn get(fake: &FakeStore, path_and_query: &str) -> (u16, Value) {
-    get_as(fake, path_and_query, demo::TOKEN).await
-}
-
 /// The error code of a refusal.
 fn code(answer: &(u16, Value)) -> (u16, &str) {
     (
@@ -58,7 +42,7 @@ fn ids(answer: &Value) -> Vec<u64> {
 
 /// A demo shop product's `updateTimestamp`.
 async fn updated_at(fake: &FakeStore, product: ProductId) -> i64 {
-    let (status, answer) = get(fake, &format!("/1003/products/{product}")).await;
+    let (status, answer) = demo_get(fake, &format!("/1003/products/{product}")).await;
     assert_eq!(status, 200, "{answer}");
     answer["updateTimestamp"]
         .as_i64()
@@ -101,12 +85,13 @@ async fn demo_with_writer() -> FakeStore {
 #[tokio::test]
 async fn list_variations_answers_every_variation_of_a_product_as_its_own_read_does() {
     let fake = demo_with_writer().await;
-    let (status, list) = get(&fake, &format!("/1003/products/{}/combinations", demo::TEE)).await;
+    let (status, list) =
+        demo_get(&fake, &format!("/1003/products/{}/combinations", demo::TEE)).await;
     assert_eq!(status, 200);
     let expected = [demo::SMALL_TEE.1, demo::MEDIUM_TEE.1, demo::LARGE_TEE.1].map(|c| c.get());
     assert_eq!(ids(&list), expected);
     for (listed, combination) in list.as_array().unwrap().iter().zip(expected) {
-        let (_, alone) = get(
+        let (_, alone) = demo_get(
             &fake,
             &format!("/1003/products/{}/combinations/{combination}", demo::TEE),
         )
@@ -119,7 +104,7 @@ async fn list_variations_answers_every_variation_of_a_product_as_its_own_read_do
         (&json!(""), &json!(20))
     );
 
-    let (_, cut) = get(
+    let (_, cut) = demo_get(
         &fake,
         &format!(
             "/1003/products/{}/combinations?responseFields=id,quantity",
@@ -132,13 +117,17 @@ async fn list_variations_answers_every_variation_of_a_product_as_its_own_read_do
         json!([{"id": expected[0], "quantity": 10}, {"id": expected[1], "quantity": 15},
                {"id": expected[2], "quantity": 20}])
     );
-    let (status, none) = get(&fake, &format!("/1003/products/{}/combinations", demo::MUG)).await;
+    let (status, none) =
+        demo_get(&fake, &format!("/1003/products/{}/combinations", demo::MUG)).await;
     assert_eq!((status, none), (200, json!([])));
 
     // Reading needs read_catalog, as every read does; a public token has it.
     let path = format!("/1003/products/{}/combinations", demo::TEE);
-    assert_eq!(get_as(&fake, &path, demo::PUBLIC_TOKEN).await.1, list);
-    let refused = get_as(&fake, &path, WRITER_ONLY).await;
+    assert_eq!(
+        read(get_as(&fake, &path, demo::PUBLIC_TOKEN).await).await.1,
+        list
+    );
+    let refused = read(get_as(&fake, &path, WRITER_ONLY).await).await;
     assert_eq!(code(&refused), (403, "INSUFFICIENT_APP_SCOPE"));
     for (path, expected) in [
         ("/1003/products/9/combinations", (404, "PRODUCT_NOT_FOUND")),
@@ -148,7 +137,7 @@ async fn list_variations_answers_every_variation_of_a_product_as_its_own_read_do
             (400, "WRONG_PARAMETER"),
         ),
     ] {
-        assert_eq!(code(&get(&fake, path).await), expected, "{path}");
+        assert_eq!(code(&demo_get(&fake, path).await), expected, "{path}");
     }
     let put = put_at(&fake.base_url(), &path, demo::TOKEN, json!({})).await;
     assert_eq!(put.status(), 405);
@@ -175,7 +164,7 @@ async fn over_200_variations_refuse_a_search_page_but_not_a_product_s_own_reads(
         "?responseFields=total,items(id,combinations(id))",
         "?productId=1,2,3",
     ] {
-        let refused = get(&fake, &format!("/1003/products{query}")).await;
+        let refused = demo_get(&fake, &format!("/1003/products{query}")).await;
         assert_eq!(
             code(&refused),
             (400, "COMBINATION_LIMIT_PER_REQUEST_EXCEEDED"),
@@ -191,7 +180,7 @@ async fn over_200_variations_refuse_a_search_page_but_not_a_product_s_own_reads(
         ("?responseFields=total,items(id,sku)", vec![1, 2, 3]),
         ("?responseFields=total", vec![]),
     ] {
-        let (status, page) = get(&fake, &format!("/1003/products{query}")).await;
+        let (status, page) = demo_get(&fake, &format!("/1003/products{query}")).await;
         assert_eq!(status, 200, "{query}: {page}");
         if !expected.is_empty() {
             assert_eq!(ids(&page), expected, "{query}");
@@ -199,7 +188,7 @@ async fn over_200_variations_refuse_a_search_page_but_not_a_product_s_own_reads(
     }
     // One product's own reads are not capped (the fake's choice): listVariations is the way to
     // read a product with many variations.
-    let (status, list) = get(&fake, "/1003/products/1/combinations").await;
+    let (status, list) = demo_get(&fake, "/1003/products/1/combinations").await;
     assert_eq!((status, list.as_array().unwrap().len()), (200, 100));
     let fake = FakeStore::builder()
         .store(Store::new(demo::STORE).product(demo::numbered_product(
@@ -212,14 +201,14 @@ async fn over_200_variations_refuse_a_search_page_but_not_a_product_s_own_reads(
         .start()
         .await
         .unwrap();
-    let (status, list) = get(&fake, "/1003/products/1/combinations").await;
+    let (status, list) = demo_get(&fake, "/1003/products/1/combinations").await;
     assert_eq!((status, list.as_array().unwrap().len()), (200, 250));
-    let (status, product) = get(&fake, "/1003/products/1").await;
+    let (status, product) = demo_get(&fake, "/1003/products/1").await;
     assert_eq!(
         (status, product["combinations"].as_array().unwrap().len()),
         (200, 250)
     );
-    let refused = get(&fake, "/1003/products?productId=1").await;
+    let refused = demo_get(&fake, "/1003/products?productId=1").await;
     assert_eq!(
         code(&refused),
         (400, "COMBINATION_LIMIT_PER_REQUEST_EXCEEDED")
@@ -241,8 +230,8 @@ async fn every_applied_change_moves_its_product_s_update_time_and_nothing_else_d
             "all start together"
         );
     }
-    let (_, tee) = get(&fake, &format!("/1003/products/{}", demo::TEE)).await;
-    let (_, mug_answer) = get(&fake, &format!("/1003/products/{}", demo::MUG)).await;
+    let (_, tee) = demo_get(&fake, &format!("/1003/products/{}", demo::TEE)).await;
+    let (_, mug_answer) = demo_get(&fake, &format!("/1003/products/{}", demo::MUG)).await;
     assert_eq!(tee["updated"], mug_answer["updated"]);
     assert!(
         tee["updated"].as_str().unwrap().ends_with(" +0000"),
@@ -255,7 +244,7 @@ async fn every_applied_change_moves_its_product_s_update_time_and_nothing_else_d
     let tee_changed = updated_at(&fake, demo::TEE).await;
     assert!(tee_changed >= start + 3600, "{tee_changed} after {start}");
     assert_eq!(updated_at(&fake, demo::MUG).await, start);
-    let (_, tee) = get(&fake, &format!("/1003/products/{}", demo::TEE)).await;
+    let (_, tee) = demo_get(&fake, &format!("/1003/products/{}", demo::TEE)).await;
     assert_ne!(tee["updated"], mug_answer["updated"]);
 
     // A set carried by a batch moves its product too.
@@ -316,7 +305,7 @@ async fn three_products() -> FakeStore {
 }
 
 async fn order(fake: &FakeStore, sort: &str) -> Vec<u64> {
-    let (status, page) = get(fake, &format!("/1003/products?sortBy={sort}")).await;
+    let (status, page) = demo_get(fake, &format!("/1003/products?sortBy={sort}")).await;
     assert_eq!(status, 200, "{sort}: {page}");
     ids(&page)
 }
@@ -335,7 +324,10 @@ async fn search_orders_by_sort_by_with_ties_broken_by_id() {
     ] {
         assert_eq!(order(&fake, sort).await, [10, 20, 30], "{sort}");
     }
-    assert_eq!(ids(&get(&fake, "/1003/products").await.1), [10, 20, 30]);
+    assert_eq!(
+        ids(&demo_get(&fake, "/1003/products").await.1),
+        [10, 20, 30]
+    );
     assert_eq!(order(&fake, "ADDED_TIME_ASC").await, [30, 10, 20]);
     assert_eq!(order(&fake, "ADDED_TIME_DESC").await, [20, 10, 30]);
     // Every product was last updated when the fake started: a tie, broken by id.
@@ -353,12 +345,12 @@ async fn search_orders_by_sort_by_with_ties_broken_by_id() {
     let mut paged = Vec::new();
     for offset in 0..3 {
         let query = format!("/1003/products?sortBy=UPDATED_TIME_ASC&limit=1&offset={offset}");
-        paged.extend(ids(&get(&fake, &query).await.1));
+        paged.extend(ids(&demo_get(&fake, &query).await.1));
     }
     assert_eq!(paged, [20, 10, 30]);
 
     for sort in ["updated_time_asc", "NEWEST", ""] {
-        let refused = get(&fake, &format!("/1003/products?sortBy={sort}")).await;
+        let refused = demo_get(&fake, &format!("/1003/products?sortBy={sort}")).await;
         assert_eq!(code(&refused), (400, "WRONG_PARAMETER"), "{sort:?}");
     }
 }
@@ -367,7 +359,7 @@ async fn search_orders_by_sort_by_with_ties_broken_by_id() {
 // What changed
 
 async fn search_ids(fake: &FakeStore, query: &str) -> Vec<u64> {
-    let (status, page) = get(fake, &format!("/1003/products?{query}")).await;
+    let (status, page) = demo_get(fake, &format!("/1003/products?{query}")).await;
     assert_eq!(status, 200, "{query}: {page}");
     ids(&page)
 }
@@ -403,7 +395,7 @@ async fn updated_from_and_updated_to_are_bounds_included() {
     }
 
     // The same bound written as a date, with or without its offset.
-    let (_, product) = get(&fake, &format!("/1003/products/{mug_id}")).await;
+    let (_, product) = demo_get(&fake, &format!("/1003/products/{mug_id}")).await;
     let date = product["updated"].as_str().unwrap();
     let without_offset = date.strip_suffix(" +0000").unwrap();
     for written in [date, without_offset] {
@@ -417,7 +409,7 @@ async fn updated_from_and_updated_to_are_bounds_included() {
         let query = form_urlencoded::Serializer::new(String::new())
             .append_pair("updatedFrom", bad)
             .finish();
-        let refused = get(&fake, &format!("/1003/products?{query}")).await;
+        let refused = demo_get(&fake, &format!("/1003/products?{query}")).await;
         assert_eq!(code(&refused), (400, "WRONG_PARAMETER"), "{bad:?}");
     }
 }
@@ -434,7 +426,7 @@ async fn read_all(fake: &FakeStore, sort: &str, fields: &str) -> (Vec<Value>, us
         let query = format!(
             "/1003/products?sortBy={sort}&offset={offset}&limit={limit}&responseFields={fields}"
         );
-        let (status, page) = get(fake, &query).await;
+        let (status, page) = demo_get(fake, &query).await;
         if status == 400 && page["errorCode"] == "COMBINATION_LIMIT_PER_REQUEST_EXCEEDED" {
             refusals += 1;
             limit /= 2;
@@ -606,7 +598,7 @@ async fn a_batch_carries_variation_lists_orders_and_update_filters_as_rest_answe
     let responses = status["responses"].as_array().unwrap();
     assert_eq!(responses.len(), reads.len());
     for (path, response) in reads.iter().zip(responses) {
-        let (code, body) = get(&fake, &format!("/1003{path}")).await;
+        let (code, body) = demo_get(&fake, &format!("/1003{path}")).await;
         assert_eq!(response["httpStatusCode"], code, "{path}");
         assert_eq!(response["httpBody"], body, "{path}");
     }
