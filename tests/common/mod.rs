@@ -15,11 +15,12 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ecwid_inventory::generated::types::{BatchTicket, EcwidError};
-// For `postgres`, which takes `Journal` and `Error` from the module including it.
+// For `postgres`, which takes `Journal`, `Error` and `TimeSource` from the module including it
+// (here, or the crate's own unit tests).
 use ecwid_inventory::journal::Journal;
 use ecwid_inventory::{
     BulkItem, BulkPlan, BulkReport, Client, ClientBuilder, CombinationId, Error, ItemOutcome,
-    ProductId, RetryPolicy, StockAdjustment, StockItem, StoreId,
+    ProductId, RetryPolicy, StockAdjustment, StockItem, StoreId, TimeSource,
 };
 use ecwid_inventory_fake::{
     demo, FakeStore, FakeStoreBuilder, FakeToken, Origin, Product, RecordedRequest, Scope, Stock,
