@@ -519,6 +519,15 @@ pub async fn answer(server: &MockServer, template: ResponseTemplate) {
 }
 
 /// The query's pairs, decoded, sorted by name (a repeated name shows twice).
+/// One query parameter of a request a mock server received, decoded.
+pub fn query_param(request: &Request, name: &str) -> Option<String> {
+    request
+        .url
+        .query_pairs()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.into_owned())
+}
+
 pub fn query(request: &Request) -> Vec<(String, String)> {
     let mut pairs: Vec<(String, String)> = request.url.query_pairs().into_owned().collect();
     pairs.sort();

@@ -76,14 +76,6 @@ fn event_id(request: &Request) -> String {
     body["eventId"].as_str().unwrap().to_owned()
 }
 
-fn query(request: &Request, name: &str) -> Option<String> {
-    request
-        .url
-        .query_pairs()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.into_owned())
-}
-
 fn attempts(deliveries: &[WebhookDelivery]) -> Vec<(u32, u32, DeliveryOutcome)> {
     deliveries
         .iter()
@@ -155,9 +147,9 @@ async fn a_checkout_sends_signed_order_and_product_events_that_verify() {
             .verify(&request.headers, &request.body)
             .unwrap_or_else(|rejection| panic!("{rejection}: {request:?}"));
         assert_eq!(request.url.path(), "/ecwid/webhooks");
-        assert_eq!(query(request, "app").as_deref(), Some("stock"));
+        assert_eq!(query_param(request, "app").as_deref(), Some("stock"));
         assert_eq!(
-            query(request, "eventtype").as_deref(),
+            query_param(request, "eventtype").as_deref(),
             Some(event.event_type())
         );
         assert!(request.headers["content-type"]

@@ -12,7 +12,10 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use crate::common::postgres::{backends, Backend, TestClock};
+use crate::common::{
+    postgres::{backends, Backend, TestClock},
+    query_param,
+};
 use ecwid_inventory::{
     journal::{Journal, Recorded as JournalRecorded},
     sales::{
@@ -53,14 +56,6 @@ struct ShopState {
 struct Shop {
     server: MockServer,
     state: Arc<Mutex<ShopState>>,
-}
-
-fn query_param(request: &Request, name: &str) -> Option<String> {
-    request
-        .url
-        .query_pairs()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.into_owned())
 }
 
 impl Shop {
