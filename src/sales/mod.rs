@@ -129,6 +129,18 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Receiving Ecwid's webhooks
+//!
+//! Steps 1 to 3 are [`Receiver::receive`]: an [`http::Request`] whose body was read whole in,
+//! a [`Receipt`] out, whose [`status`](Receipt::status) is the answer. It refuses a body over
+//! the verifier's size limit before parsing it (413), a delivery that fails verification with
+//! the [`Rejection`](crate::webhooks::Rejection)'s status (401 unsigned or forged, 400 not a
+//! webhook body, 403 too old or another store), and records nothing for them; it answers 200
+//! only once the event is on disk, and 503 when the journal fails or the record takes longer
+//! than its [time budget](Receiver::time_budget) (5 s by default, within Ecwid's 10), so that
+//! Ecwid delivers it again. The example `examples/receiver.rs` puts it behind axum, with a
+//! task that processes and prints the movements.
+//!
 //! # What moves stock: the status table
 //!
 //! Reconciling an order compares what its *current* state holds out of stock (each line's
@@ -228,6 +240,7 @@ mod policy;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod process;
+mod receive;
 mod reconcile;
 mod record;
 mod setup;
@@ -243,6 +256,7 @@ pub use process::{
     Process, ProcessReport, ProcessStop, DEFAULT_CLAIM, DEFAULT_MAX_EVENTS, DEFAULT_TIME_LIMIT,
     ORDERLESS_WINDOW,
 };
+pub use receive::{Receipt, Receiver, DEFAULT_TIME_BUDGET, MAX_TIME_BUDGET};
 pub use setup::{
     Sales, SalesBuilder, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_RETRY_DELAY, DEFAULT_RETRY_DELAY,
 };

@@ -1,7 +1,7 @@
 //! Ecwid's own sales as stock movements (`ecwid_inventory::sales`), through the public API:
-//! deliveries signed with `webhooks::sign` and verified, recorded in real databases (a SQLite
-//! file, and a real PostgreSQL server through the journal tests' harness, skipped when not
-//! installed unless `CI` is set), processed against a mock Ecwid on loopback whose orders the
+//! deliveries signed with `webhooks::sign` and received through `sales::Receiver` (verified,
+//! recorded and answered) in real databases (a SQLite file, and a real PostgreSQL server
+//! through the journal tests' harness, skipped when not installed unless `CI` is set), processed against a mock Ecwid on loopback whose orders the
 //! test changes, and the movements read back.
 //!
 //! Each test runs the same code on both backends.
@@ -19,7 +19,8 @@ use crate::common::{
 use ecwid_inventory::{
     journal::{Journal, Recorded as JournalRecorded},
     sales::{
-        FoundBy, Movement, MovementKind, ProcessStop, Recorded, Sales, SalesCursor, StockPolicy,
+        FoundBy, Movement, MovementKind, ProcessStop, Receipt, Receiver as SalesReceiver, Recorded,
+        Sales, SalesCursor, StockPolicy,
     },
     webhooks::{sign, SecretString, Verifier, SIGNATURE_HEADER},
     Client, CombinationId, Error, OrderId, ProductId, RetryPolicy, StockChange, StockItem, StoreId,
@@ -222,7 +223,8 @@ impl Receiver {
         seconds(self.clock.now())
     }
 
-    /// Verifies and records the delivery of event `event_id` of `event_type`, created at
+    /// Receives (verifies, records and answers 200, through `sales::Receiver`) the delivery of
+    /// event `event_id` of `event_type`, created at
     /// `created` (UNIX seconds), about `order` (`data.orderId`) claiming `payment` as its new
     /// payment status.
     async fn deliver(
@@ -255,8 +257,14 @@ impl Receiver {
             )
             .body(serde_json::to_vec(&body).unwrap())
             .unwrap();
-        let event = self.verifier.verify_request(&request).unwrap();
-        self.sales.record(&event).await.unwrap()
+        let inbox = SalesReceiver::new(self.verifier.clone(), self.sales.clone());
+        match inbox.receive(&request).await {
+            receipt @ Receipt::Recorded { recorded, .. } => {
+                assert_eq!(receipt.status(), http::StatusCode::OK);
+                recorded
+            }
+            receipt => panic!("{event_id} was not acknowledged: {receipt}"),
+        }
     }
 
     async fn process(&self) -> ecwid_inventory::sales::ProcessReport {
@@ -1200,6 +1208,493 @@ async fn retention_purges_old_events_and_movements_but_not_the_counts() {
             (report.orders, report.movements),
             (1, 0),
             "{on}: {report:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The receiver: what it answers, and what it records
+
+/// A delivery of `body`, signed over `created` and `event_id` with `secret`.
+fn signed_with(
+    secret: &str,
+    created: i64,
+    event_id: &str,
+    body: Vec<u8>,
+) -> http::Request<Vec<u8>> {
+    http::Request::post("/webhooks")
+        .header(
+            SIGNATURE_HEADER,
+            sign(&SecretString::from(secret), created, event_id),
+        )
+        .body(body)
+        .unwrap()
+}
+
+/// An `order.created` body of `store` about `order`.
+fn order_body(event_id: &str, created: i64, store: u64, order: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "eventId": event_id,
+        "eventCreated": created,
+        "storeId": store,
+        "entityId": 103878161,
+        "eventType": "order.created",
+        "data": {"orderId": order, "newPaymentStatus": "PAID"},
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_receiver_refuses_every_rejection_with_its_status_and_records_nothing() {
+    use ecwid_inventory::webhooks::{Rejection, DEFAULT_MAX_BODY_SIZE};
+    let shop = Shop::start().await;
+    for backend in backends("sales_receiver_refusals").await {
+        let on = backend.name;
+        let r = Receiver::new(
+            &backend,
+            backend.journal.clone(),
+            StockPolicy::default(),
+            &shop,
+        );
+        let inbox = SalesReceiver::new(r.verifier.clone(), r.sales.clone());
+        let t = r.now();
+        shop.put("R", "PAID", "PROCESSING", t, &[(1, TEE, tee(11), 1)]);
+        let good = |id: &str| signed_with(CLIENT_SECRET, t, id, order_body(id, t, 1003, "R"));
+        let header = |request: &mut http::Request<Vec<u8>>, value: &str| {
+            request
+                .headers_mut()
+                .append(SIGNATURE_HEADER, value.parse().unwrap());
+        };
+
+        let mut unsigned = good("unsigned");
+        unsigned.headers_mut().remove(SIGNATURE_HEADER);
+        let mut repeated = good("repeated");
+        let again = sign(&SecretString::from(CLIENT_SECRET), t, "repeated");
+        header(&mut repeated, &again);
+        let mut malformed = good("malformed");
+        malformed.headers_mut().remove(SIGNATURE_HEADER);
+        header(&mut malformed, "not base64 at all!");
+        let mut tampered = good("tampered");
+        *tampered.body_mut() = order_body("another", t, 1003, "R");
+        let long_id = "x".repeat(300);
+        let cases: Vec<(&str, http::Request<Vec<u8>>, u16)> = vec![
+            (
+                // Validly signed, and not JSON: refused for its length, never parsed.
+                "too large",
+                signed_with(
+                    CLIENT_SECRET,
+                    t,
+                    "big",
+                    vec![b'{'; DEFAULT_MAX_BODY_SIZE + 1],
+                ),
+                413,
+            ),
+            ("unsigned", unsigned, 401),
+            ("repeated signature", repeated, 401),
+            ("malformed signature", malformed, 401),
+            (
+                "forged",
+                signed_with(
+                    "another app's secret",
+                    t,
+                    "forged",
+                    order_body("forged", t, 1003, "R"),
+                ),
+                401,
+            ),
+            ("tampered", tampered, 401),
+            (
+                "not JSON",
+                signed_with(CLIENT_SECRET, t, "nj", b"hello".to_vec()),
+                400,
+            ),
+            (
+                "no eventId",
+                signed_with(CLIENT_SECRET, t, "ne", br#"{"eventCreated":1}"#.to_vec()),
+                400,
+            ),
+            (
+                "stale (a replay after the maximum age)",
+                signed_with(
+                    CLIENT_SECRET,
+                    t - 27 * 3600,
+                    "old",
+                    order_body("old", t - 27 * 3600, 1003, "R"),
+                ),
+                403,
+            ),
+            (
+                "from the future",
+                signed_with(
+                    CLIENT_SECRET,
+                    t + 3600,
+                    "ahead",
+                    order_body("ahead", t + 3600, 1003, "R"),
+                ),
+                403,
+            ),
+            (
+                "another store",
+                signed_with(CLIENT_SECRET, t, "other", order_body("other", t, 2002, "R")),
+                403,
+            ),
+            (
+                // Signed, but an id the journal cannot hold: no retry would record it.
+                "event id too long",
+                signed_with(
+                    CLIENT_SECRET,
+                    t,
+                    &long_id,
+                    order_body(&long_id, t, 1003, "R"),
+                ),
+                400,
+            ),
+        ];
+        for (case, request, status) in cases {
+            let receipt = inbox.receive(&request).await;
+            assert_eq!(receipt.status().as_u16(), status, "{on}, {case}: {receipt}");
+            assert!(!receipt.is_acknowledged(), "{on}, {case}");
+            if case == "too large" {
+                assert!(
+                    matches!(receipt, Receipt::Refused(Rejection::TooLarge { .. })),
+                    "{on}: {receipt:?}"
+                );
+            }
+        }
+        let rows = backend
+            .raw_query("SELECT COUNT(*) FROM ecwid_sales_events")
+            .await;
+        assert_eq!(rows, [["0"]], "{on}: a refused delivery was recorded");
+        assert_eq!(r.process().await.movements, 0, "{on}");
+
+        // The genuine delivery is taken, and moves once.
+        assert_eq!(inbox.receive(&good("genuine")).await.status(), 200, "{on}");
+        r.process().await;
+        assert_eq!(
+            summary(&r.movements().await),
+            expected(&[("1003/R/1/placed-1", -1)]),
+            "{on}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_journal_down_is_answered_503_and_the_next_delivery_records_it() {
+    let shop = Shop::start().await;
+    for mut backend in backends("sales_receiver_down").await {
+        let on = backend.name;
+        let r = Receiver::new(
+            &backend,
+            backend.journal.clone(),
+            StockPolicy::default(),
+            &shop,
+        );
+        let inbox = SalesReceiver::new(r.verifier.clone(), r.sales.clone())
+            .time_budget(Duration::from_secs(3))
+            .unwrap();
+        let t = r.now();
+        shop.put("D", "PAID", "PROCESSING", t, &[(1, TEE, tee(11), 3)]);
+        let delivery = signed_with(CLIENT_SECRET, t, "d-1", order_body("d-1", t, 1003, "D"));
+
+        // Down: PostgreSQL stopped; SQLite refusing every write to the events.
+        match backend.postgres.as_mut() {
+            Some(server) => server.stop(),
+            None => {
+                backend
+                    .raw_execute(
+                        "CREATE TRIGGER down BEFORE INSERT ON ecwid_sales_events \
+                         BEGIN SELECT RAISE(ABORT, 'the disk is full'); END;",
+                    )
+                    .await
+            }
+        }
+        let receipt = inbox.receive(&delivery).await;
+        assert_eq!(receipt.status(), 503, "{on}: {receipt}");
+        assert!(!receipt.is_acknowledged(), "{on}");
+        assert!(
+            matches!(receipt, Receipt::Failed(_) | Receipt::TimedOut { .. }),
+            "{on}: {receipt:?}"
+        );
+
+        // Up again: Ecwid's next delivery of the same event is recorded, and it moves.
+        match backend.postgres.as_mut() {
+            Some(server) => server.start_again(),
+            None => backend.raw_execute("DROP TRIGGER down;").await,
+        }
+        let receipt = inbox.receive(&delivery).await;
+        assert_eq!(receipt.status(), 200, "{on}: {receipt}");
+        assert!(
+            matches!(
+                receipt,
+                Receipt::Recorded {
+                    recorded: Recorded::New,
+                    ..
+                }
+            ),
+            "{on}: {receipt:?}"
+        );
+        r.process().await;
+        assert_eq!(
+            summary(&r.movements().await),
+            expected(&[("1003/D/1/placed-1", -3)]),
+            "{on}"
+        );
+    }
+}
+
+#[test]
+fn the_receivers_time_budget_stays_within_ecwids_10_seconds() {
+    let verifier = Verifier::new(SecretString::from(CLIENT_SECRET), STORE).unwrap();
+    let dir = harness::TempDir::new("sales_receiver_budget");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let sales = Sales::new(
+        runtime
+            .block_on(Journal::open_sqlite(dir.path().join("j.sqlite3")))
+            .unwrap(),
+    );
+    let inbox = SalesReceiver::new(verifier, sales);
+    for refused in [Duration::ZERO, Duration::from_secs(10)] {
+        assert!(matches!(
+            inbox.clone().time_budget(refused),
+            Err(Error::InvalidInput(_))
+        ));
+    }
+    assert!(inbox.time_budget(Duration::from_secs(9)).is_ok());
+}
+
+// ---------------------------------------------------------------------------------------------
+// A receiver process killed between recording and acknowledging
+
+const CHILD: &str = "SALES_RECEIVER_CHILD_JOURNAL";
+const CHILD_PORT_FILE: &str = "SALES_RECEIVER_CHILD_PORT_FILE";
+
+/// Not a test of its own: the receiver process that
+/// `a_receiver_killed_between_recording_and_acknowledging_moves_each_item_once` starts (this
+/// test binary again, with `SALES_RECEIVER_CHILD_JOURNAL` set). Without it, it returns at once.
+///
+/// It serves `POST /webhooks` with `sales::Receiver` behind axum on 127.0.0.1, and waits up to
+/// 300 ms after each record before answering, as a slow network would: the window in which a
+/// crash leaves an event recorded and not acknowledged.
+#[test]
+fn receiver_child_process() {
+    let Ok(journal) = std::env::var(CHILD) else {
+        return;
+    };
+    let port_file = std::env::var(CHILD_PORT_FILE).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async move {
+        use axum::{extract::State, routing::post, Router};
+        let journal = if journal.starts_with("postgres") {
+            Journal::connect_postgres(&journal).await.unwrap()
+        } else {
+            Journal::open_sqlite(&journal).await.unwrap()
+        };
+        let verifier = Verifier::new(SecretString::from(CLIENT_SECRET), STORE).unwrap();
+        let inbox = Arc::new(SalesReceiver::new(verifier, Sales::new(journal)));
+        let handler = |State(inbox): State<Arc<SalesReceiver>>, request: axum::extract::Request| async move {
+            let (parts, body) = request.into_parts();
+            let body = axum::body::to_bytes(body, inbox.max_body_size()).await.unwrap();
+            let receipt = inbox.receive(&http::Request::from_parts(parts, body)).await;
+            if receipt.is_acknowledged() {
+                tokio::time::sleep(Duration::from_millis(fastrand::u64(0..300))).await;
+            }
+            receipt.status()
+        };
+        let app = Router::new()
+            .route("/webhooks", post(handler))
+            .with_state(inbox);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::fs::write(format!("{port_file}.tmp"), port.to_string()).unwrap();
+        std::fs::rename(format!("{port_file}.tmp"), &port_file).unwrap();
+        axum::serve(listener, app).await.unwrap();
+    });
+}
+
+/// The receiver process, started on `journal`; returns it and its port.
+async fn start_receiver(journal: &str, dir: &std::path::Path) -> (std::process::Child, u16) {
+    let port_file = dir.join(format!("port-{}", fastrand::u64(..)));
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "receiver_child_process",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD, journal)
+        .env(CHILD_PORT_FILE, &port_file)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..600 {
+        if let Ok(port) = std::fs::read_to_string(&port_file) {
+            return (child, port.trim().parse().unwrap());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the receiver process did not start in 30 s");
+}
+
+/// Delivers `bodies` (event id, created, body) at once to the receiver on `port`; returns the
+/// ids answered 200, once `stop_after` of them were, or when all were answered.
+async fn deliver_at_once(
+    port: u16,
+    bodies: &[(String, i64, Vec<u8>)],
+    answered: Option<(usize, &mut std::process::Child)>,
+) -> HashSet<String> {
+    let http = reqwest::Client::new();
+    let (acks, mut acked) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let tasks: Vec<_> = bodies
+        .iter()
+        .cloned()
+        .map(|(id, created, body)| {
+            let (http, acks) = (http.clone(), acks.clone());
+            tokio::spawn(async move {
+                let answer = http
+                    .post(format!("http://127.0.0.1:{port}/webhooks"))
+                    .header(
+                        SIGNATURE_HEADER,
+                        sign(&SecretString::from(CLIENT_SECRET), created, &id),
+                    )
+                    .body(body)
+                    .send()
+                    .await;
+                if answer.is_ok_and(|a| a.status() == 200) {
+                    let _ = acks.send(id);
+                }
+            })
+        })
+        .collect();
+    drop(acks);
+    let mut ids = HashSet::new();
+    match answered {
+        Some((stop_after, child)) => {
+            while let Some(id) = acked.recv().await {
+                ids.insert(id);
+                if ids.len() == stop_after {
+                    break;
+                }
+            }
+            // SIGKILL: no handler runs, no answer in flight is sent.
+            child.kill().unwrap();
+            child.wait().unwrap();
+            for task in tasks {
+                task.await.unwrap();
+            }
+            while let Ok(id) = acked.try_recv() {
+                ids.insert(id);
+            }
+        }
+        None => {
+            for task in tasks {
+                task.await.unwrap();
+            }
+            while let Some(id) = acked.recv().await {
+                ids.insert(id);
+            }
+        }
+    }
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_killed_between_recording_and_acknowledging_moves_each_item_once() {
+    let shop = Shop::start().await;
+    for backend in backends("sales_receiver_killed").await {
+        let on = backend.name;
+        let (journal, dir) = match &backend.target {
+            harness::Target::Sqlite(path) => (
+                path.to_str().unwrap().to_owned(),
+                path.parent().unwrap().to_owned(),
+            ),
+            harness::Target::Postgres(url) => (url.clone(), std::env::temp_dir()),
+        };
+        // The receiver process runs on the system's clock: so do the deliveries and the
+        // processing here.
+        let t = seconds(SystemTime::now());
+        // 20 checkouts of two lines, each sending order.created, order.updated and a
+        // product.updated per line: 80 deliveries, in no order.
+        let mut bodies = Vec::new();
+        for n in 0..20 {
+            let order = format!("K{n}");
+            shop.put(
+                &order,
+                "PAID",
+                "PROCESSING",
+                t,
+                &[(1, TEE, tee(11), 1), (2, MUG, None, 2)],
+            );
+            for kind in ["order.created", "order.updated"] {
+                let id = format!("{order}-{kind}");
+                let mut body: Value =
+                    serde_json::from_slice(&order_body(&id, t, 1003, &order)).unwrap();
+                body["eventType"] = kind.into();
+                bodies.push((id, t, serde_json::to_vec(&body).unwrap()));
+            }
+            for product in [TEE, MUG] {
+                let id = format!("{order}-product-{}", product.get());
+                let body = json!({"eventId": id, "eventCreated": t, "storeId": 1003,
+                    "entityId": product.get(), "eventType": "product.updated", "data": {}});
+                bodies.push((id, t, serde_json::to_vec(&body).unwrap()));
+            }
+        }
+        fastrand::shuffle(&mut bodies);
+
+        let (mut child, port) = start_receiver(&journal, &dir).await;
+        let acked = deliver_at_once(port, &bodies, Some((5, &mut child))).await;
+        let recorded: HashSet<String> = backend
+            .raw_query("SELECT event_id FROM ecwid_sales_events")
+            .await
+            .into_iter()
+            .map(|row| row[0].clone())
+            .collect();
+        assert!(
+            acked.is_subset(&recorded),
+            "{on}: an acknowledged event is lost"
+        );
+        let unacknowledged = recorded.difference(&acked).count();
+        assert!(
+            unacknowledged > 0,
+            "{on}: the kill came after every answer: {} acknowledged, {} recorded",
+            acked.len(),
+            recorded.len()
+        );
+
+        // Started again; Ecwid delivers everything not acknowledged, and (as a replay) the rest.
+        let (mut child, port) = start_receiver(&journal, &dir).await;
+        fastrand::shuffle(&mut bodies);
+        let acked = deliver_at_once(port, &bodies, None).await;
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(acked.len(), bodies.len(), "{on}");
+
+        let sales = Sales::new(match &backend.target {
+            harness::Target::Sqlite(path) => Journal::open_sqlite(path).await.unwrap(),
+            harness::Target::Postgres(url) => Journal::connect_postgres(url).await.unwrap(),
+        });
+        let report = sales.process(&shop.client()).send().await.unwrap();
+        assert_eq!(report.movements, 40, "{on}: {report:?}");
+        let movements = sales.movements(STORE, None, 1000).await.unwrap();
+        let ids: HashSet<&str> = movements.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids.len(), 40, "{on}: a movement was recorded twice");
+        for n in 0..20 {
+            assert!(
+                ids.contains(format!("1003/K{n}/1/placed-1").as_str()),
+                "{on}"
+            );
+            assert!(
+                ids.contains(format!("1003/K{n}/2/placed-1").as_str()),
+                "{on}"
+            );
+        }
+        let counts = sales.counts(STORE).await.unwrap();
+        assert_eq!(
+            (counts.processed, counts.skipped, counts.waiting),
+            (40, 40, 0),
+            "{on}: {counts:?}"
         );
     }
 }
