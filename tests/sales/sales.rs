@@ -1514,8 +1514,25 @@ fn receiver_child_process() {
     });
 }
 
+/// The receiver process; killed (SIGKILL) and waited for when dropped, so that a failing test
+/// leaves none behind.
+struct ChildReceiver(std::process::Child);
+
+impl ChildReceiver {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for ChildReceiver {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// The receiver process, started on `journal`; returns it and its port.
-async fn start_receiver(journal: &str, dir: &std::path::Path) -> (std::process::Child, u16) {
+async fn start_receiver(journal: &str, dir: &std::path::Path) -> (ChildReceiver, u16) {
     let port_file = dir.join(format!("port-{}", fastrand::u64(..)));
     let child = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
@@ -1529,6 +1546,7 @@ async fn start_receiver(journal: &str, dir: &std::path::Path) -> (std::process::
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    let child = ChildReceiver(child);
     for _ in 0..600 {
         if let Ok(port) = std::fs::read_to_string(&port_file) {
             return (child, port.trim().parse().unwrap());
@@ -1543,7 +1561,7 @@ async fn start_receiver(journal: &str, dir: &std::path::Path) -> (std::process::
 async fn deliver_at_once(
     port: u16,
     bodies: &[(String, i64, Vec<u8>)],
-    answered: Option<(usize, &mut std::process::Child)>,
+    answered: Option<(usize, &mut ChildReceiver)>,
 ) -> HashSet<String> {
     let http = reqwest::Client::new();
     let (acks, mut acked) = tokio::sync::mpsc::unbounded_channel::<String>();
@@ -1579,8 +1597,7 @@ async fn deliver_at_once(
                 }
             }
             // SIGKILL: no handler runs, no answer in flight is sent.
-            child.kill().unwrap();
-            child.wait().unwrap();
+            child.kill();
             for task in tasks {
                 task.await.unwrap();
             }
@@ -1667,8 +1684,7 @@ async fn a_receiver_killed_between_recording_and_acknowledging_moves_each_item_o
         let (mut child, port) = start_receiver(&journal, &dir).await;
         fastrand::shuffle(&mut bodies);
         let acked = deliver_at_once(port, &bodies, None).await;
-        child.kill().unwrap();
-        child.wait().unwrap();
+        child.kill();
         assert_eq!(acked.len(), bodies.len(), "{on}");
 
         let sales = Sales::new(match &backend.target {
