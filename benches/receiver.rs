@@ -13,7 +13,7 @@
 //! `RECEIVER_CONCURRENCY` (default 100).
 
 // The journal tests' harness, for a PostgreSQL server of the benchmark's own.
-#[path = "../tests/journal/harness.rs"]
+#[path = "../tests/common/postgres.rs"]
 mod harness;
 
 mod common;
@@ -28,7 +28,7 @@ use axum::{extract::State, routing::post, Router};
 use ecwid_inventory::journal::Journal;
 use ecwid_inventory::sales::{Receiver, Sales};
 use ecwid_inventory::webhooks::{sign, SecretString, Verifier, SIGNATURE_HEADER};
-use ecwid_inventory::{Error, StoreId};
+use ecwid_inventory::{Error, StoreId, TimeSource};
 
 const STORE: StoreId = StoreId::new(1003);
 const CLIENT_SECRET: &str = "the bench app's client secret";

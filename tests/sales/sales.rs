@@ -1445,7 +1445,7 @@ async fn the_journal_down_is_answered_503_and_the_next_delivery_records_it() {
 #[test]
 fn the_receivers_time_budget_stays_within_ecwids_10_seconds() {
     let verifier = Verifier::new(SecretString::from(CLIENT_SECRET), STORE).unwrap();
-    let dir = harness::TempDir::new("sales_receiver_budget");
+    let dir = crate::common::postgres::TempDir::new("sales_receiver_budget");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -1534,10 +1534,14 @@ impl Drop for ChildReceiver {
 /// The receiver process, started on `journal`; returns it and its port.
 async fn start_receiver(journal: &str, dir: &std::path::Path) -> (ChildReceiver, u16) {
     let port_file = dir.join(format!("port-{}", fastrand::u64(..)));
+    // The test's name within its binary: this module's path without the binary's own name.
+    let module = module_path!()
+        .split_once("::")
+        .map_or("", |(_, module)| module);
     let child = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "receiver_child_process",
+            &format!("{module}::receiver_child_process"),
             "--nocapture",
             "--test-threads=1",
         ])
@@ -1623,11 +1627,11 @@ async fn a_receiver_killed_between_recording_and_acknowledging_moves_each_item_o
     for backend in backends("sales_receiver_killed").await {
         let on = backend.name;
         let (journal, dir) = match &backend.target {
-            harness::Target::Sqlite(path) => (
+            crate::common::postgres::Target::Sqlite(path) => (
                 path.to_str().unwrap().to_owned(),
                 path.parent().unwrap().to_owned(),
             ),
-            harness::Target::Postgres(url) => (url.clone(), std::env::temp_dir()),
+            crate::common::postgres::Target::Postgres(url) => (url.clone(), std::env::temp_dir()),
         };
         // The receiver process runs on the system's clock: so do the deliveries and the
         // processing here.
@@ -1688,8 +1692,12 @@ async fn a_receiver_killed_between_recording_and_acknowledging_moves_each_item_o
         assert_eq!(acked.len(), bodies.len(), "{on}");
 
         let sales = Sales::new(match &backend.target {
-            harness::Target::Sqlite(path) => Journal::open_sqlite(path).await.unwrap(),
-            harness::Target::Postgres(url) => Journal::connect_postgres(url).await.unwrap(),
+            crate::common::postgres::Target::Sqlite(path) => {
+                Journal::open_sqlite(path).await.unwrap()
+            }
+            crate::common::postgres::Target::Postgres(url) => {
+                Journal::connect_postgres(url).await.unwrap()
+            }
         });
         let report = sales.process(&shop.client()).send().await.unwrap();
         assert_eq!(report.movements, 40, "{on}: {report:?}");
