@@ -2,7 +2,9 @@
 //! (`targets`), the current stock read and a plan made (`client.plan_sync`), then, unless it
 //! is a dry run, applied exactly once through the bulk path (`client.apply_sync`), saved to
 //! `--plan PLAN` before anything is sent and at every checkpoint so that the same command run
-//! again resumes it.
+//! again resumes it. PLAN is a plan log (`ecwid_inventory::bulk::PlanLog`): the plan written
+//! once as the run starts, then each checkpoint's change appended, so saving costs what
+//! changed, not the plan's size.
 
 use std::{
     io::ErrorKind,
@@ -10,7 +12,8 @@ use std::{
 };
 
 use ecwid_inventory::{
-    Client, Error, StockChange, SyncOutcome, SyncPlan, SyncReport, SyncRow, SyncStatus, SyncTarget,
+    bulk::PlanLog, Client, Error, StockChange, SyncOutcome, SyncPlan, SyncReport, SyncRow,
+    SyncStatus, SyncTarget,
 };
 use serde_json::{json, Value};
 
@@ -37,14 +40,14 @@ pub async fn run(
         Some(path) => read_plan(path)?,
         None => None,
     };
-    let plan = match saved {
-        Some(plan) => {
+    let (plan, log) = match saved {
+        Some((plan, log)) => {
             same_sync(&plan, &targets, args)?;
             out.note(&format!(
                 "Resuming the plan saved in {}: nothing in it is sent twice.",
                 shown(args)
             ));
-            plan
+            (plan, Some(log))
         }
         None => {
             if let (Some(path), false) = (&args.plan, args.dry_run) {
@@ -75,7 +78,7 @@ pub async fn run(
                 .send()
                 .await;
             bar.finish_and_clear();
-            plan?
+            (plan?, None)
         }
     };
 
@@ -88,23 +91,22 @@ pub async fn run(
         print_plan(out, &plan, None)?;
     }
     note_left_alone(out, &plan);
-    let report = apply(client, plan, args, out, verbose).await?;
+    let report = apply(client, plan, log, args, out, verbose).await?;
     print_plan(out, report.plan(), Some(&report))?;
     finish(args, out, &report)
 }
 
-/// Applies `plan`, saving it to `--plan PLAN` first (so an unwritable PLAN stops the sync
-/// before anything is sent) and at every checkpoint.
+/// Applies `plan`, saving it to `--plan PLAN` at every checkpoint: whole at the first, before
+/// anything is sent (so an unwritable PLAN stops the sync then), and then each change appended
+/// to `log` (the one PLAN was read from, when resuming).
 async fn apply(
     client: &Client,
     plan: SyncPlan,
+    mut log: Option<PlanLog<SyncPlan>>,
     args: &args::Sync,
     out: &Output,
     verbose: u8,
 ) -> Result<SyncReport, Fail> {
-    if let Some(path) = &args.plan {
-        save_plan(path, &plan).map_err(Fail::bad_input)?;
-    }
     let bar = progress::bar(out, verbose, "changes done");
     let shown_bar = bar.clone();
     let mut save_failed = None;
@@ -117,8 +119,15 @@ async fn apply(
         // last state saved, every batch sent so far under the keys it names, so the same
         // command resumes it without applying anything twice.
         let save_failed = &mut save_failed;
-        call = call.on_checkpoint_async(move |saved| {
-            let saved = save_plan(path, saved).map_err(|error| {
+        call = call.on_checkpoint_async(move |checkpoint| {
+            let saved = match &mut log {
+                Some(log) => log.save(checkpoint),
+                None => PlanLog::create(path, checkpoint.plan()).map(|created| {
+                    log = Some(created);
+                }),
+            };
+            let saved = saved.map_err(|error| {
+                let error = format!("cannot save the plan to {}: {error}", path.display());
                 save_failed.get_or_insert(error.clone());
                 Error::Config(error)
             });
@@ -137,35 +146,21 @@ async fn apply(
     }
 }
 
-/// The saved plan at `path`, or `None` when there is none yet.
-fn read_plan(path: &Path) -> Result<Option<SyncPlan>, Fail> {
+/// The saved plan at `path` (a plan log, or a plan saved whole as JSON by an earlier release)
+/// and its log, or `None` when there is none yet.
+fn read_plan(path: &Path) -> Result<Option<(SyncPlan, PlanLog<SyncPlan>)>, Fail> {
     let shown = path.display();
-    let text = match std::fs::read(path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(error) => return Err(Fail::bad_input(format!("cannot read {shown}: {error}"))),
-    };
-    serde_json::from_slice(&text)
-        .map(Some)
-        .map_err(|error| Fail::bad_input(format!("{shown} is not a sync plan: {error}")))
+    match PlanLog::open(path) {
+        Ok(read) => Ok(Some(read)),
+        Err(error) if error.kind() == ErrorKind::NotFound => Ok(None),
+        Err(error) if error.kind() == ErrorKind::InvalidData => Err(Fail::bad_input(format!(
+            "{shown} is not a sync plan: {error}"
+        ))),
+        Err(error) => Err(Fail::bad_input(format!("cannot read {shown}: {error}"))),
+    }
 }
 
-/// Saves `plan` to `path`.
-fn save_plan(path: &Path, plan: &SyncPlan) -> Result<(), String> {
-    let text = serde_json::to_vec(plan)
-        .map_err(|error| format!("cannot save the plan to {}: {error}", path.display()))?;
-    save_to(path, &text)
-}
-
-/// Writes `text` to `path` whole or not at all: to a file beside it, then renamed over it.
-fn save_to(path: &Path, text: &[u8]) -> Result<(), String> {
-    let partial = partial_path(path);
-    std::fs::write(&partial, text)
-        .and_then(|()| std::fs::rename(&partial, path))
-        .map_err(|error| format!("cannot save the plan to {}: {error}", path.display()))
-}
-
-/// The file beside `path` a save writes first.
+/// The file beside `path` a save writes first (as `PlanLog::create` does).
 fn partial_path(path: &Path) -> PathBuf {
     let mut partial = path.as_os_str().to_owned();
     partial.push(".partial");

@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::outcome::outcomes;
 
 use super::plan::{ChunkState, MAX_BATCH_SIZE};
-use super::{BulkItem, BulkPlan, BulkReport};
+use super::{BulkItem, BulkPlan, BulkReport, Checkpoint, PlanChange};
 use crate::{
     batch::ItemOrder,
     client::Failed,
@@ -23,10 +23,10 @@ use crate::{
     Client, Error, RequestOptions,
 };
 
-type CheckpointFn<'a> = Box<dyn FnMut(&BulkPlan) + Send + 'a>;
+type CheckpointFn<'a> = Box<dyn FnMut(&Checkpoint<'_>) + Send + 'a>;
 /// What an asynchronous checkpoint returns (here and in the sync's, which hands its own on).
 pub(crate) type CheckpointFuture<'a> = Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
-type AsyncCheckpointFn<'a> = Box<dyn FnMut(&BulkPlan) -> CheckpointFuture<'a> + Send + 'a>;
+type AsyncCheckpointFn<'a> = Box<dyn FnMut(&Checkpoint<'_>) -> CheckpointFuture<'a> + Send + 'a>;
 
 enum Source {
     Items(Vec<BulkItem>),
@@ -162,9 +162,13 @@ impl<'a> BulkRun<'a> {
         self
     }
 
-    /// Called with the whole state whenever it changes, before a create is sent and after each
-    /// answer. Persist it to resume after a crash.
-    pub fn on_checkpoint(mut self, checkpoint: impl FnMut(&BulkPlan) + Send + 'a) -> Self {
+    /// Called whenever the plan changes, before a create is sent and after each answer, with
+    /// the [`Checkpoint`]: what changed, and the plan after it. Persist it to resume after a
+    /// crash: the run's first checkpoint ([`PlanChange::Started`]) is the plan to save whole,
+    /// and each later one a chunk's new state to append after it
+    /// ([`BulkPlan::apply_change`] folds it back in). [`PlanLog::save`](super::PlanLog::save)
+    /// does that with a file, so a checkpoint costs what changed, not the plan's size.
+    pub fn on_checkpoint(mut self, checkpoint: impl FnMut(&Checkpoint<'_>) + Send + 'a) -> Self {
         self.on_checkpoint = Some(Box::new(checkpoint));
         self
     }
@@ -172,11 +176,11 @@ impl<'a> BulkRun<'a> {
     /// Like [`on_checkpoint`](Self::on_checkpoint), for a checkpoint that writes somewhere
     /// slow and may fail (a database): the future it returns is awaited before the run sends
     /// anything more. When it fails, the run stops at once, sends nothing more, and
-    /// [`send`](Self::send) returns its error: the plan handed to the failed checkpoint is the
-    /// plan as it stood, and the last plan a checkpoint saved is the one to resume (whatever the
+    /// [`send`](Self::send) returns its error: the checkpoint that failed describes the plan as
+    /// it stood, and the last plan a checkpoint saved is the one to resume (whatever the
     /// failed one would have added was not sent).
     ///
-    /// The future must not borrow the plan: take what it needs (serialize it) first.
+    /// The future must not borrow the checkpoint: take what it needs (serialize it) first.
     ///
     /// ```no_run
     /// # async fn run(client: ecwid_inventory::Client, items: Vec<ecwid_inventory::BulkItem>)
@@ -185,8 +189,9 @@ impl<'a> BulkRun<'a> {
     ///
     /// let report = client
     ///     .bulk_adjust(items)
-    ///     .on_checkpoint_async(|plan| {
-    ///         let saved = serde_json::to_vec(plan).expect("a plan serializes");
+    ///     .on_checkpoint_async(|checkpoint| {
+    ///         // Here the whole plan, each time; a database would rather append the change.
+    ///         let saved = serde_json::to_vec(checkpoint.plan()).expect("a plan serializes");
     ///         async move {
     ///             tokio::fs::write("sync.json", saved)
     ///                 .await
@@ -201,7 +206,7 @@ impl<'a> BulkRun<'a> {
     /// With [`on_checkpoint`](Self::on_checkpoint) too, both are called, the plain one first.
     pub fn on_checkpoint_async<F, Fut>(mut self, mut checkpoint: F) -> Self
     where
-        F: FnMut(&BulkPlan) -> Fut + Send + 'a,
+        F: FnMut(&Checkpoint<'_>) -> Fut + Send + 'a,
         Fut: Future<Output = Result<(), Error>> + Send + 'a,
     {
         self.on_checkpoint_async = Some(Box::new(move |plan| Box::pin(checkpoint(plan))));
@@ -241,23 +246,35 @@ impl<'a> BulkRun<'a> {
         // before anything is sent; the bodies are needed only until every chunk is created.
         let requests = plan.checked_requests().map_err(Error::InvalidInput)?;
         let _claim = RunClaim::new(&plan)?;
-        self.checkpoint(&plan).await?;
+        self.checkpoint(&plan, PlanChange::Started).await?;
         self.create_all(&mut plan, &requests).await?;
         drop(requests);
         self.poll_all(&mut plan).await?;
         Ok(plan.report())
     }
 
-    /// Hands the plan to the checkpoints; an asynchronous one is awaited, and its failure
-    /// stops the run.
-    async fn checkpoint(&mut self, plan: &BulkPlan) -> Result<(), Error> {
-        if let Some(checkpoint) = &mut self.on_checkpoint {
-            checkpoint(plan);
+    /// Hands the change, and the plan after it, to the checkpoints; an asynchronous one is
+    /// awaited, and its failure stops the run.
+    async fn checkpoint(&mut self, plan: &BulkPlan, change: PlanChange) -> Result<(), Error> {
+        if self.on_checkpoint.is_none() && self.on_checkpoint_async.is_none() {
+            return Ok(());
         }
-        if let Some(checkpoint) = &mut self.on_checkpoint_async {
-            checkpoint(plan).await?;
+        let checkpoint = Checkpoint::new(&change, plan);
+        if let Some(save) = &mut self.on_checkpoint {
+            save(&checkpoint);
+        }
+        if let Some(save) = &mut self.on_checkpoint_async {
+            save(&checkpoint).await?;
         }
         Ok(())
+    }
+
+    /// Hands chunk `index`'s new state to the checkpoints.
+    async fn chunk_moved(&mut self, plan: &BulkPlan, index: usize) -> Result<(), Error> {
+        if self.on_checkpoint.is_none() && self.on_checkpoint_async.is_none() {
+            return Ok(());
+        }
+        self.checkpoint(plan, PlanChange::chunk(plan, index)).await
     }
 
     fn progress(&mut self, plan: &BulkPlan, in_flight: usize) {
@@ -305,7 +322,7 @@ impl<'a> BulkRun<'a> {
                     ),
                 });
                 chunk.state = ChunkState::Expired;
-                self.checkpoint(plan).await?;
+                self.chunk_moved(plan, index).await?;
                 self.progress(plan, 0);
                 continue;
             };
@@ -313,7 +330,7 @@ impl<'a> BulkRun<'a> {
             if never_sent {
                 chunk.state = ChunkState::Creating;
                 // Saved before the create is sent: a checkpoint that fails sends nothing.
-                self.checkpoint(plan).await?;
+                self.chunk_moved(plan, index).await?;
             }
             let chunk = &mut plan.chunks[index];
             let key = chunk.deduplication_key.as_str();
@@ -338,7 +355,7 @@ impl<'a> BulkRun<'a> {
                 Ok(ticket) => {
                     chunk.state = ChunkState::Created { ticket };
                     chunk.last_error = None;
-                    self.checkpoint(plan).await?;
+                    self.chunk_moved(plan, index).await?;
                 }
                 Err(error) => {
                     chunk.last_error = Some(error.to_string());
@@ -347,7 +364,7 @@ impl<'a> BulkRun<'a> {
                     if never_sent && !error.may_have_been_applied() {
                         chunk.state = ChunkState::Planned;
                     }
-                    self.checkpoint(plan).await?;
+                    self.chunk_moved(plan, index).await?;
                     return Ok(());
                 }
             }
@@ -388,7 +405,7 @@ impl<'a> BulkRun<'a> {
                         outcomes: outcomes(chunk.first, chunk.items.len(), &status.responses),
                     };
                     chunk.last_error = None;
-                    self.checkpoint(plan).await?;
+                    self.chunk_moved(plan, index).await?;
                     self.progress(plan, 0);
                 }
                 Ok(None) => {
@@ -397,12 +414,12 @@ impl<'a> BulkRun<'a> {
                         "Ecwid had not reported it completed after {:?} of polling",
                         self.polling.timeout_or_default()
                     ));
-                    self.checkpoint(plan).await?;
+                    self.chunk_moved(plan, index).await?;
                     return Ok(());
                 }
                 Err(error) => {
                     chunk.last_error = Some(error.to_string());
-                    self.checkpoint(plan).await?;
+                    self.chunk_moved(plan, index).await?;
                     return Ok(());
                 }
             }

@@ -54,7 +54,7 @@ use super::{
     EventRecord, EventState, Journal, JournalError,
 };
 use crate::{
-    bulk::{outcome::failed_with_5xx, ChunkStage, ChunkView},
+    bulk::{outcome::failed_with_5xx, Checkpoint, ChunkStage, ChunkView},
     client::CallOptions,
     deduplication::KEY_WINDOW,
     options::request_builder,
@@ -468,7 +468,10 @@ impl<'a> Drain<'a> {
             // What each chunk's events were last written as, so that only changes are written.
             let mut written: Vec<Option<EventState>> = Vec::new();
             let first_states: Vec<EventState> = events.iter().map(|e| e.state.clone()).collect();
-            move |plan: &BulkPlan| {
+            // A run is one chunk of at most 500 events, so its whole plan is a run's size, not the
+            // journal's: saving it whole at each checkpoint already costs what changed.
+            move |checkpoint: &Checkpoint<'_>| {
+                let plan = checkpoint.plan();
                 // A done plan is not saved: the run's outcomes are written, and the run closed,
                 // as soon as the bulk run returns it. Until then the last saved step stands,
                 // and a run resumed from it reads the batch's outcome again, sending nothing.

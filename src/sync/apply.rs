@@ -6,14 +6,15 @@ use std::future::Future;
 use super::plan::SyncPlan;
 use super::report::{SyncOutcome, SyncReport};
 use crate::{
-    bulk::run::CheckpointFuture,
+    bulk::{run::CheckpointFuture, Checkpoint, PlanChange},
     options::request_builder,
     polling::{polling_options, Polling, ProgressFn},
     Client, Error, RequestOptions, MAX_BATCH_SIZE,
 };
 
-type CheckpointFn<'a> = Box<dyn FnMut(&SyncPlan) + Send + 'a>;
-type AsyncCheckpointFn<'a> = Box<dyn FnMut(&SyncPlan) -> CheckpointFuture<'a> + Send + 'a>;
+type CheckpointFn<'a> = Box<dyn FnMut(&Checkpoint<'_, SyncPlan>) + Send + 'a>;
+type AsyncCheckpointFn<'a> =
+    Box<dyn FnMut(&Checkpoint<'_, SyncPlan>) -> CheckpointFuture<'a> + Send + 'a>;
 
 impl Client {
     /// Applies `plan` through the bulk path ([`bulk_adjust`](Client::bulk_adjust)): every
@@ -25,13 +26,13 @@ impl Client {
     /// ```no_run
     /// # async fn run(client: ecwid_inventory::Client, plan: ecwid_inventory::SyncPlan)
     /// # -> Result<(), ecwid_inventory::Error> {
-    /// use ecwid_inventory::SyncOutcome;
+    /// use ecwid_inventory::{bulk::PlanLog, SyncOutcome};
     ///
+    /// // The plan written once, then each checkpoint's change appended.
+    /// let mut log = PlanLog::create("sync-plan.log", &plan).expect("the plan is saved");
     /// let report = client
     ///     .apply_sync(plan)
-    ///     .on_checkpoint(|saved| {
-    ///         std::fs::write("sync-plan.json", serde_json::to_vec(saved).unwrap()).unwrap()
-    ///     })
+    ///     .on_checkpoint(|checkpoint| log.save(checkpoint).expect("the plan is saved"))
     ///     .await?;
     /// for (row, outcome) in report.iter() {
     ///     if let SyncOutcome::Unknown { reason, .. } = outcome {
@@ -102,10 +103,17 @@ impl std::fmt::Debug for ApplySync<'_> {
 }
 
 impl<'a> ApplySync<'a> {
-    /// Called with the whole plan, its bulk plan included, before anything is sent and after
-    /// each batch is created or read: save it, and a crashed run resumes from it with
-    /// [`Client::apply_sync`], sending nothing twice.
-    pub fn on_checkpoint(mut self, checkpoint: impl FnMut(&SyncPlan) + Send + 'a) -> Self {
+    /// Called before anything is sent and after each batch is created or read, with the
+    /// [`Checkpoint`]: what changed, and the whole plan after it, its bulk plan included. Save
+    /// it, and a crashed run resumes from it with [`Client::apply_sync`], sending nothing
+    /// twice. The first checkpoint ([`PlanChange::Started`]) carries the plan with its bulk
+    /// plan just made, to save whole; each later one a batch's new state, to append
+    /// ([`SyncPlan::apply_change`] folds it back in). [`PlanLog::save`](crate::bulk::PlanLog::save)
+    /// does that with a file.
+    pub fn on_checkpoint(
+        mut self,
+        checkpoint: impl FnMut(&Checkpoint<'_, SyncPlan>) + Send + 'a,
+    ) -> Self {
         self.on_checkpoint = Some(Box::new(checkpoint));
         self
     }
@@ -116,10 +124,10 @@ impl<'a> ApplySync<'a> {
     /// sends nothing more, and [`send`](Self::send) returns its error. Use it when resuming
     /// depends on the saved plan: a run that went on past a save that failed would leave a
     /// saved plan without the keys its batches went out under. The future must not borrow
-    /// the plan. With `on_checkpoint` too, both are called, the plain one first.
+    /// the checkpoint. With `on_checkpoint` too, both are called, the plain one first.
     pub fn on_checkpoint_async<F, Fut>(mut self, mut checkpoint: F) -> Self
     where
-        F: FnMut(&SyncPlan) -> Fut + Send + 'a,
+        F: FnMut(&Checkpoint<'_, SyncPlan>) -> Fut + Send + 'a,
         Fut: Future<Output = Result<(), Error>> + Send + 'a,
     {
         self.on_checkpoint_async = Some(Box::new(move |plan| Box::pin(checkpoint(plan))));
@@ -163,13 +171,23 @@ impl<'a> ApplySync<'a> {
         }
         let saved = &mut plan;
         if on_checkpoint.is_some() || on_checkpoint_async.is_some() {
-            run = run.on_checkpoint_async(move |bulk| {
-                saved.bulk = Some(bulk.clone());
-                if let Some(checkpoint) = on_checkpoint.as_mut() {
-                    checkpoint(saved);
+            // The sync's plan follows the bulk plan's by its changes: copied whole once, when the
+            // run starts, then each chunk's change folded in.
+            run = run.on_checkpoint_async(move |bulk| -> CheckpointFuture<'_> {
+                let change = bulk.change();
+                if let PlanChange::Started = change {
+                    saved.bulk = Some(bulk.plan().clone());
+                } else if let Err(why) = saved.apply_change(change) {
+                    return Box::pin(std::future::ready(Err(Error::InvalidInput(format!(
+                        "the sync's plan does not follow its bulk plan: {why}"
+                    )))));
+                }
+                let checkpoint = Checkpoint::new(change, &*saved);
+                if let Some(save) = on_checkpoint.as_mut() {
+                    save(&checkpoint);
                 }
                 match on_checkpoint_async.as_mut() {
-                    Some(checkpoint) => checkpoint(saved),
+                    Some(save) => save(&checkpoint),
                     None => Box::pin(std::future::ready(Ok(()))),
                 }
             });

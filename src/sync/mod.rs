@@ -10,13 +10,14 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use ecwid_inventory::bulk::PlanLog;
 //! use ecwid_inventory::sync::{SyncOutcome, SyncPlan, SyncStatus};
 //! use ecwid_inventory::Stock;
 //! # let fake = ecwid_inventory_fake::FakeStore::demo().await?;
 //! # let client = fake.client_builder(ecwid_inventory_fake::demo::TOKEN).build()?;
 //! # let dir = std::env::temp_dir().join(format!("ecwid-sync-doc-{}", std::process::id()));
 //! # std::fs::create_dir_all(&dir)?;
-//! # let path = dir.join("sync-plan.json");
+//! # let path = dir.join("sync-plan.log");
 //!
 //! // The counts the warehouse has, by SKU.
 //! let targets = [("TEE-S", Stock::Quantity(12)), ("MUG", Stock::Quantity(30))];
@@ -29,26 +30,25 @@
 //! if plan.count(SyncStatus::Several) > 0 {
 //!     return Ok(()); // a dry run stops at the plan
 //! }
-//! let saving = path.clone();
+//! // The plan saved once, then each checkpoint's change appended: a checkpoint costs what
+//! // changed (a batch's ticket, its outcomes), not the plan's size.
+//! let mut log = PlanLog::create(&path, &plan)?;
 //! let report = client
 //!     .apply_sync(plan)
 //!     // Saved before each create and after each answer; a save that fails stops the sync
 //!     // before anything more is sent, so the file always names the keys sent under.
-//!     .on_checkpoint_async(move |saved| {
-//!         let saved = serde_json::to_vec(saved).expect("a plan serializes");
-//!         let path = saving.clone();
-//!         async move {
-//!             tokio::fs::write(path, saved)
-//!                 .await
-//!                 .map_err(|e| ecwid_inventory::Error::Config(format!("cannot save the plan: {e}")))
-//!         }
+//!     .on_checkpoint_async(|checkpoint| {
+//!         let saved = log.save(checkpoint).map_err(|e| {
+//!             ecwid_inventory::Error::Config(format!("cannot save the plan: {e}"))
+//!         });
+//!         std::future::ready(saved)
 //!     })
 //!     .await?;
 //! println!("{:?}, {} requests", report.summary(), report.requests());
 //! assert_eq!(report.summary().applied, 2);
 //!
 //! // After a crash: the saved plan resumes, learning every outcome and sending nothing twice.
-//! let saved: SyncPlan = serde_json::from_slice(&std::fs::read(&path)?)?;
+//! let (saved, _log) = PlanLog::<SyncPlan>::open(&path)?;
 //! let report = client.apply_sync(saved).await?;
 //! for (row, outcome) in report.iter() {
 //!     if let SyncOutcome::Failed { error_code, error_message, .. } = outcome {
@@ -93,7 +93,11 @@
 //! deduplication keys, polling). The saved plan (serde, [`SYNC_PLAN_FORMAT_VERSION`], the
 //! [`BulkPlan`](crate::bulk::BulkPlan) embedded once applying starts) resumes instead of planning
 //! anew; it is checked whole when read, so an edited row or a bulk plan that does not send the
-//! rows' changes fails to load. The report gives each row an outcome (`applied`, `failed` with
+//! rows' changes fails to load. Checkpoints hand over what changed
+//! ([`Checkpoint`](crate::bulk::Checkpoint)`<SyncPlan>`: the change, and the whole plan after
+//! it): [`PlanLog`](crate::bulk::PlanLog)`<SyncPlan>` writes the plan once and appends each
+//! change, so saving every checkpoint costs what changed, not the plan's size (as for
+//! [`crate::bulk`]'s plans, whose *Resume* section says how a torn record is read). The report gives each row an outcome (`applied`, `failed` with
 //! Ecwid's error, `unknown` with what to do, `nothing_to_do`), totals, and the requests it
 //! spent ([`SyncPlan::read_requests`] for the read).
 //!

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::change::SyncMode;
 use super::row::{SyncRow, SyncStatus};
-use crate::{BulkItem, BulkPlan, StockChange, StockItem, StoreId};
+use crate::{bulk::PlanChange, BulkItem, BulkPlan, StockChange, StockItem, StoreId};
 
 /// The version of [`SyncPlan`]'s saved format that this crate writes and reads.
 pub const SYNC_PLAN_FORMAT_VERSION: u32 = 1;
@@ -119,6 +119,21 @@ impl SyncPlan {
     /// resumes that (learns every outcome, sends nothing twice) instead of planning anew.
     pub fn is_started(&self) -> bool {
         self.bulk.is_some()
+    }
+
+    /// Folds one checkpoint's change into the plan's bulk plan, as
+    /// [`BulkPlan::apply_change`] does: the plan is then as the sync that made the change held
+    /// it. [`PlanChange::Started`] changes nothing. Fails, leaving the plan as it was, on a
+    /// change this plan cannot have made (one of a chunk before applying has started, among
+    /// others).
+    pub fn apply_change(&mut self, change: &PlanChange) -> Result<(), String> {
+        match (&mut self.bulk, change) {
+            (_, PlanChange::Started) => Ok(()),
+            (Some(bulk), change) => bulk.apply_change(change),
+            (None, _) => {
+                Err("a change of a chunk, in a sync whose applying has not started".into())
+            }
+        }
     }
 
     /// The bulk items of the rows' changes, in row order.

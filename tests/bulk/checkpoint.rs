@@ -32,8 +32,8 @@ async fn an_async_checkpoint_is_awaited_before_the_run_sends_anything_more() {
         .bulk_adjust(items.clone())
         .chunk_size(100)
         .poll_interval(ms(5), ms(50))
-        .on_checkpoint_async(|plan| {
-            let (states, seen, fake) = (plan_states(plan), Arc::clone(&seen), &fake);
+        .on_checkpoint_async(|checkpoint| {
+            let (states, seen, fake) = (plan_states(checkpoint.plan()), Arc::clone(&seen), &fake);
             async move {
                 tokio::time::sleep(ms(20)).await;
                 seen.lock()
@@ -76,8 +76,8 @@ async fn run_failing_at(fake: &FakeStore, fail_at: [&str; 3]) -> (Error, Vec<Vec
         .bulk_adjust(one_per_variation(300))
         .chunk_size(100)
         .poll_interval(ms(5), ms(50))
-        .on_checkpoint_async(|plan| {
-            let states = plan_states(plan);
+        .on_checkpoint_async(|checkpoint| {
+            let states = plan_states(checkpoint.plan());
             handed.lock().unwrap().push(states.clone());
             let fails = states == fail_at;
             async move {

@@ -36,11 +36,11 @@ async fn a_crashed_run_resumes_from_its_last_checkpoint_and_applies_everything_o
             first
                 .resume_bulk(plan)
                 .poll_interval(ms(5), ms(50))
-                .on_checkpoint(move |plan| {
+                .on_checkpoint(move |checkpoint| {
                     saved
                         .lock()
                         .unwrap()
-                        .push(serde_json::to_string(plan).unwrap())
+                        .push(serde_json::to_string(checkpoint.plan()).unwrap())
                 })
                 .send()
                 .await

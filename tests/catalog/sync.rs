@@ -518,8 +518,9 @@ async fn a_killed_apply_resumes_from_its_saved_plan_and_applies_nothing_twice() 
             client
                 .apply_sync(plan)
                 .poll_interval(ms(5), ms(50))
-                .on_checkpoint(move |plan| {
-                    *saved.lock().unwrap() = Some(serde_json::to_string(plan).unwrap());
+                .on_checkpoint(move |checkpoint| {
+                    *saved.lock().unwrap() =
+                        Some(serde_json::to_string(checkpoint.plan()).unwrap());
                 })
                 .await
         })
@@ -576,12 +577,12 @@ async fn a_checkpoint_that_cannot_be_saved_stops_the_sync_before_anything_more_i
         let error = client
             .apply_sync(plan)
             .poll_interval(ms(5), ms(50))
-            .on_checkpoint_async(|plan| {
+            .on_checkpoint_async(|checkpoint| {
                 let result = if saved.len() + 1 == fail_at {
                     sent_by_then = Some(fake.requests().len());
                     Err(Error::Config("the disk is full".into()))
                 } else {
-                    saved.push(serde_json::to_string(plan).unwrap());
+                    saved.push(serde_json::to_string(checkpoint.plan()).unwrap());
                     Ok(())
                 };
                 std::future::ready(result)

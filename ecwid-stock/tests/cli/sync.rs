@@ -419,7 +419,9 @@ async fn a_saved_plan_resumes_without_applying_anything_twice() {
         let mut saved = Vec::new();
         client
             .apply_sync(plan)
-            .on_checkpoint(|plan| saved.push(serde_json::to_string(plan).unwrap()))
+            .on_checkpoint(|checkpoint| {
+                saved.push(serde_json::to_string(checkpoint.plan()).unwrap())
+            })
             .await
             .unwrap();
         let crashed = saved
@@ -546,7 +548,7 @@ async fn a_plan_resumed_too_late_is_unknown_and_sends_nothing() {
     let mut saved = Vec::new();
     client
         .apply_sync(plan)
-        .on_checkpoint(|plan| saved.push(serde_json::to_value(plan).unwrap()))
+        .on_checkpoint(|checkpoint| saved.push(serde_json::to_value(checkpoint.plan()).unwrap()))
         .await
         .unwrap();
     let mut crashed = saved

@@ -1,0 +1,436 @@
+//! A plan saved in a file as a log: the plan written once, then each checkpoint's change
+//! appended as one framed, checksummed record, so that a checkpoint costs what changed.
+//!
+//! The file's layout (format [`PLAN_LOG_FORMAT_VERSION`]):
+//!
+//! ```text
+//! ecwid-inventory plan log 1 bulk\n       the format's name, version, and the plan's kind
+//! 5123 cbf43926\n{...the plan...}\n       a frame: length and CRC-32 of the payload, in hex
+//! 87 1c291ca3\n{"change":"chunk",...}\n   one frame per change, appended and fsynced
+//! ```
+//!
+//! A crash in the middle of an append leaves a torn last frame (short, with a bad checksum or
+//! without its newline): reading ignores it, as the checkpoint it carried never returned, and
+//! the next append cuts it away. A bad frame with a good one after it was not torn by a crash:
+//! reading refuses the file.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, ErrorKind, Seek, SeekFrom, Write};
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+
+use serde::{de::DeserializeOwned, Serialize};
+
+use super::checkpoint::{Checkpoint, PlanChange};
+use super::BulkPlan;
+
+/// The version of [`PlanLog`]'s file layout that this crate writes and reads. A plan file
+/// saved whole as JSON (as before the log) is read too.
+pub const PLAN_LOG_FORMAT_VERSION: u32 = 1;
+
+const MAGIC: &str = "ecwid-inventory plan log";
+/// Longest a frame's header line can be: a 20-digit length, a space, 8 hex digits, a newline.
+const MAX_FRAME_HEADER: usize = 32;
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A plan that a [`PlanLog`] saves: [`BulkPlan`] or [`SyncPlan`](crate::SyncPlan).
+pub trait LoggedPlan: sealed::Sealed + Serialize + DeserializeOwned {
+    /// Its name in the log's first line.
+    #[doc(hidden)]
+    const KIND: &'static str;
+    /// Folds one change in, as [`BulkPlan::apply_change`].
+    #[doc(hidden)]
+    fn fold(&mut self, change: &PlanChange) -> Result<(), String>;
+}
+
+impl sealed::Sealed for BulkPlan {}
+
+impl LoggedPlan for BulkPlan {
+    const KIND: &'static str = "bulk";
+
+    fn fold(&mut self, change: &PlanChange) -> Result<(), String> {
+        self.apply_change(change)
+    }
+}
+
+impl sealed::Sealed for crate::SyncPlan {}
+
+impl LoggedPlan for crate::SyncPlan {
+    const KIND: &'static str = "sync";
+
+    fn fold(&mut self, change: &PlanChange) -> Result<(), String> {
+        self.apply_change(change)
+    }
+}
+
+/// A plan saved in a file, a checkpoint at a time: [`create`](Self::create) writes the plan
+/// once, [`append`](Self::append) adds one change as a checksummed record and fsyncs it, and
+/// [`open`](Self::open) reads the plan back with every change folded in. So a checkpoint costs
+/// what changed, not the plan's size: [`save`](Self::save) takes a run's
+/// [`Checkpoint`] as it comes, writing the plan whole only when a run starts.
+///
+/// ```no_run
+/// # async fn run(client: ecwid_inventory::Client, items: Vec<ecwid_inventory::BulkItem>)
+/// # -> Result<(), Box<dyn std::error::Error>> {
+/// use ecwid_inventory::bulk::PlanLog;
+///
+/// let plan = client.plan_bulk(items, 500)?;
+/// let mut log = PlanLog::create("bulk-plan.log", &plan)?;
+/// let report = client
+///     .resume_bulk(plan)
+///     .on_checkpoint(|checkpoint| log.save(checkpoint).expect("the plan is saved"))
+///     .send()
+///     .await?;
+///
+/// // After a crash: the plan as its last saved checkpoint left it.
+/// let (plan, _log) = PlanLog::<ecwid_inventory::BulkPlan>::open("bulk-plan.log")?;
+/// let report = client.resume_bulk(plan).send().await?;
+/// # Ok(()) }
+/// ```
+///
+/// A crash while a record is written leaves it torn (short, or with a bad checksum): `open`
+/// ignores it (its checkpoint had not returned, so the run had sent nothing after it), and the
+/// next append cuts it away. A bad record with a good one after it was not torn by a crash, and
+/// `open` refuses the file with [`ErrorKind::InvalidData`]. A plan file saved whole as JSON
+/// (before the log) is read as it is; [`save`](Self::save) then rewrites it as a log.
+///
+/// Errors are [`io::Error`]s; a file that is not a plan log of this kind, of another format
+/// version, or with a change its plan cannot have made is [`ErrorKind::InvalidData`], naming the
+/// problem.
+#[derive(Debug)]
+pub struct PlanLog<P = BulkPlan> {
+    path: PathBuf,
+    file: File,
+    /// Where the next record goes: past the last good one.
+    end: u64,
+    /// Bytes past `end` (a torn record) that the next append cuts away.
+    torn: bool,
+    /// Read from a file saved whole as JSON: appending to it needs the plan written first.
+    whole_json: bool,
+    plan: PhantomData<fn(P) -> P>,
+}
+
+fn invalid(why: String) -> io::Error {
+    io::Error::new(ErrorKind::InvalidData, why)
+}
+
+/// One frame: its header line, the payload, a newline.
+fn frame(payload: &[u8]) -> Vec<u8> {
+    let mut frame = format!("{} {:08x}\n", payload.len(), crc32(payload)).into_bytes();
+    frame.reserve(payload.len() + 1);
+    frame.extend_from_slice(payload);
+    frame.push(b'\n');
+    frame
+}
+
+/// A frame read at some position, or why not.
+enum Read<'a> {
+    Good {
+        payload: &'a [u8],
+        next: usize,
+    },
+    /// Bad, and reaching the end of the file: a write a crash cut short.
+    Torn(String),
+    /// Bad, with more after it.
+    Bad(String),
+}
+
+fn read_frame(bytes: &[u8], at: usize) -> Read<'_> {
+    let rest = &bytes[at..];
+    let Some(newline) = rest.iter().position(|&b| b == b'\n') else {
+        return Read::Torn("a record without its header line's end".into());
+    };
+    let header = std::str::from_utf8(&rest[..newline]).ok().and_then(|line| {
+        let (len, crc) = line.split_once(' ')?;
+        let crc = (crc.len() == 8).then(|| u32::from_str_radix(crc, 16).ok())??;
+        Some((len.parse::<usize>().ok()?, crc))
+    });
+    let Some((len, crc)) = header.filter(|_| newline < MAX_FRAME_HEADER) else {
+        return Read::Bad("a record header that is not `LENGTH CRC32`".into());
+    };
+    let start = newline + 1;
+    let Some(end) = start.checked_add(len).filter(|&end| end < rest.len()) else {
+        return Read::Torn(format!(
+            "a record of {len} bytes with {} left in the file",
+            rest.len() - start
+        ));
+    };
+    let payload = &rest[start..end];
+    let reaches_end = end + 1 == rest.len();
+    let why = if rest[end] != b'\n' {
+        "a record without its terminating newline".to_owned()
+    } else if crc32(payload) != crc {
+        format!(
+            "a record whose checksum is {:08x}, not {crc:08x}",
+            crc32(payload)
+        )
+    } else {
+        return Read::Good {
+            payload,
+            next: at + end + 1,
+        };
+    };
+    if reaches_end {
+        Read::Torn(why)
+    } else {
+        Read::Bad(why)
+    }
+}
+
+impl<P: LoggedPlan> PlanLog<P> {
+    /// Writes `plan` to `path` as a new log, whole or not at all (to a file beside it, fsynced,
+    /// then renamed over `path`), and returns the log to append its changes to.
+    pub fn create(path: impl AsRef<Path>, plan: &P) -> io::Result<Self> {
+        let path = path.as_ref().to_owned();
+        let payload = serde_json::to_vec(plan).map_err(io::Error::other)?;
+        let mut bytes = format!("{MAGIC} {PLAN_LOG_FORMAT_VERSION} {}\n", P::KIND).into_bytes();
+        bytes.extend_from_slice(&frame(&payload));
+        let partial = partial_path(&path);
+        {
+            let mut file = File::create(&partial)?;
+            file.write_all(&bytes)?;
+            file.sync_all()?;
+        }
+        std::fs::rename(&partial, &path)?;
+        sync_dir(&path);
+        let file = OpenOptions::new().write(true).open(&path)?;
+        Ok(Self {
+            path,
+            file,
+            end: bytes.len() as u64,
+            torn: false,
+            whole_json: false,
+            plan: PhantomData,
+        })
+    }
+
+    /// Reads the plan at `path` with every change folded in, and the log to append to. A torn
+    /// last record is ignored; a bad one before the last is an error. A plan saved whole as
+    /// JSON is read too. A missing file is [`ErrorKind::NotFound`].
+    pub fn open(path: impl AsRef<Path>) -> io::Result<(P, Self)> {
+        let path = path.as_ref().to_owned();
+        let bytes = std::fs::read(&path)?;
+        let (plan, end, torn, whole_json) = Self::read(&bytes)?;
+        let file = OpenOptions::new().write(true).open(&path)?;
+        let log = Self {
+            path,
+            file,
+            end: end as u64,
+            torn,
+            whole_json,
+            plan: PhantomData,
+        };
+        Ok((plan, log))
+    }
+
+    /// The plan, where its good records end, whether bytes after them are a torn record, and
+    /// whether it was saved whole as JSON.
+    fn read(bytes: &[u8]) -> io::Result<(P, usize, bool, bool)> {
+        let kind = P::KIND;
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+            // Saved whole, as before the log: the plan's own format version says the rest.
+            let plan = serde_json::from_slice(bytes)
+                .map_err(|error| invalid(format!("not a {kind} plan: {error}")))?;
+            return Ok((plan, bytes.len(), false, true));
+        }
+        let first = bytes
+            .iter()
+            .position(|&b| b == b'\n')
+            .filter(|&n| n < 100)
+            .and_then(|n| Some((std::str::from_utf8(&bytes[..n]).ok()?, n + 1)));
+        let Some((line, at)) = first.filter(|(line, _)| line.starts_with(MAGIC)) else {
+            return Err(invalid(format!(
+                "not a {kind} plan: neither a plan log nor a plan saved as JSON"
+            )));
+        };
+        let mut words = line[MAGIC.len()..].split_whitespace();
+        let version = words.next().and_then(|v| v.parse::<u32>().ok());
+        if version != Some(PLAN_LOG_FORMAT_VERSION) {
+            return Err(invalid(format!(
+                "a plan log of format version {}; this version of ecwid-inventory reads plan \
+                 logs of version {PLAN_LOG_FORMAT_VERSION} (and plans saved as JSON)",
+                version.map_or_else(|| "unknown".to_owned(), |v| v.to_string())
+            )));
+        }
+        match words.next() {
+            Some(found) if found == kind => {}
+            found => {
+                return Err(invalid(format!(
+                    "a plan log of a {} plan, not of a {kind} plan",
+                    found.unwrap_or("unnamed")
+                )))
+            }
+        }
+        let Read::Good { payload, next } = read_frame(bytes, at) else {
+            return Err(invalid(format!(
+                "not a {kind} plan: its plan record is bad"
+            )));
+        };
+        let mut plan: P = serde_json::from_slice(payload)
+            .map_err(|error| invalid(format!("not a {kind} plan: {error}")))?;
+        let mut at = next;
+        let mut record = 0;
+        while at < bytes.len() {
+            record += 1;
+            match read_frame(bytes, at) {
+                Read::Good { payload, next } => {
+                    let change: PlanChange = serde_json::from_slice(payload).map_err(|error| {
+                        invalid(format!(
+                            "record {record} (at byte {at}) is no change: {error}"
+                        ))
+                    })?;
+                    plan.fold(&change).map_err(|why| {
+                        invalid(format!(
+                            "record {record} (at byte {at}) does not fit: {why}"
+                        ))
+                    })?;
+                    at = next;
+                }
+                Read::Torn(why) => {
+                    tracing::warn!(record, at, %why, "plan log: a torn last record ignored");
+                    return Ok((plan, at, true, false));
+                }
+                Read::Bad(why) => {
+                    return Err(invalid(format!(
+                        "record {record} (at byte {at}) is corrupt, with records after it: {why}"
+                    )))
+                }
+            }
+        }
+        Ok((plan, at, false, false))
+    }
+
+    /// Appends one change as a record and fsyncs it; a torn record left by a crash is cut
+    /// away first. A log read from a plan saved whole as JSON takes a change only once
+    /// [`save`](Self::save) has written it as a log.
+    pub fn append(&mut self, change: &PlanChange) -> io::Result<()> {
+        if self.whole_json {
+            return Err(io::Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "{} holds a plan saved whole as JSON: save the plan as a log first",
+                    self.path.display()
+                ),
+            ));
+        }
+        let payload = serde_json::to_vec(change).map_err(io::Error::other)?;
+        let bytes = frame(&payload);
+        if self.torn {
+            self.file.set_len(self.end)?;
+            self.torn = false;
+        }
+        self.file.seek(SeekFrom::Start(self.end))?;
+        if let Err(error) = self
+            .file
+            .write_all(&bytes)
+            .and_then(|()| self.file.sync_data())
+        {
+            // Part of it may be on disk: cut away before the next append.
+            self.torn = true;
+            return Err(error);
+        }
+        self.end += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Saves one checkpoint: when a run starts ([`PlanChange::Started`]) the whole plan, as
+    /// [`create`](Self::create) does (once a run, which also folds the records so far away);
+    /// after that, the change alone, as [`append`](Self::append) does.
+    pub fn save(&mut self, checkpoint: &Checkpoint<'_, P>) -> io::Result<()> {
+        match checkpoint.change() {
+            PlanChange::Started => {
+                *self = Self::create(&self.path, checkpoint.plan())?;
+                Ok(())
+            }
+            change => self.append(change),
+        }
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// The file beside `path` a whole plan is written to first.
+fn partial_path(path: &Path) -> PathBuf {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    PathBuf::from(partial)
+}
+
+/// Makes a rename into the directory durable, where the system allows it.
+fn sync_dir(path: &Path) {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    if let Ok(dir) = File::open(dir) {
+        let _ = dir.sync_all();
+    }
+}
+
+/// CRC-32 (IEEE 802.3, as zlib and PNG), to tell a torn or damaged record from a good one.
+fn crc32(bytes: &[u8]) -> u32 {
+    const TABLE: [u32; 256] = {
+        let mut table = [0u32; 256];
+        let mut n = 0;
+        while n < 256 {
+            let mut c = n as u32;
+            let mut k = 0;
+            while k < 8 {
+                c = if c & 1 != 0 {
+                    0xedb8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+                k += 1;
+            }
+            table[n] = c;
+            n += 1;
+        }
+        table
+    };
+    !bytes.iter().fold(!0u32, |c, &b| {
+        TABLE[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc32_is_the_ieee_one() {
+        assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
+        assert_eq!(crc32(b""), 0);
+    }
+
+    #[test]
+    fn a_frame_reads_back_and_every_cut_of_it_is_torn() {
+        let mut bytes = frame(b"{\"a\":1}");
+        let whole = bytes.len();
+        bytes.extend_from_slice(&frame(b"{\"b\":2}"));
+        let Read::Good { payload, next } = read_frame(&bytes, 0) else {
+            panic!("a good frame")
+        };
+        assert_eq!((payload, next), (&b"{\"a\":1}"[..], whole));
+        for cut in whole..bytes.len() {
+            assert!(
+                matches!(read_frame(&bytes[..cut], whole), Read::Torn(_)),
+                "cut at {cut}"
+            );
+        }
+        // A damaged byte with a frame after it is no crash.
+        let mut damaged = bytes.clone();
+        damaged[whole - 3] ^= 1;
+        assert!(matches!(read_frame(&damaged, 0), Read::Bad(_)));
+        // Zeros where a write did not land, to the end of the file: torn.
+        let mut zeros = bytes[..whole].to_vec();
+        zeros.extend_from_slice(&[0; 40]);
+        assert!(matches!(read_frame(&zeros, whole), Read::Torn(_)));
+    }
+}
