@@ -32,7 +32,8 @@ const MAGIC: &str = "ecwid-inventory plan log";
 /// Longest a frame's header line can be: a 20-digit length, a space, 8 hex digits, a newline.
 const MAX_FRAME_HEADER: usize = 32;
 
-mod sealed {
+/// Only this crate's plans are logged (the sync's is in `sync::plan`).
+pub(crate) mod sealed {
     pub trait Sealed {}
 }
 
@@ -50,16 +51,6 @@ impl sealed::Sealed for BulkPlan {}
 
 impl LoggedPlan for BulkPlan {
     const KIND: &'static str = "bulk";
-
-    fn fold(&mut self, change: &PlanChange) -> Result<(), String> {
-        self.apply_change(change)
-    }
-}
-
-impl sealed::Sealed for crate::SyncPlan {}
-
-impl LoggedPlan for crate::SyncPlan {
-    const KIND: &'static str = "sync";
 
     fn fold(&mut self, change: &PlanChange) -> Result<(), String> {
         self.apply_change(change)

@@ -139,7 +139,7 @@
 //! [`Client::resume_bulk`]: crate::Client::resume_bulk
 
 mod checkpoint;
-mod log;
+pub(crate) mod log;
 pub(crate) mod outcome;
 mod plan;
 mod report;

@@ -180,6 +180,16 @@ impl SyncPlan {
     }
 }
 
+impl crate::bulk::log::sealed::Sealed for SyncPlan {}
+
+impl crate::bulk::LoggedPlan for SyncPlan {
+    const KIND: &'static str = "sync";
+
+    fn fold(&mut self, change: &PlanChange) -> Result<(), String> {
+        self.apply_change(change)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::{json, Value};

@@ -6,6 +6,7 @@
 
 use crate::common;
 
+use ecwid_inventory::bulk::PlanLog;
 use std::sync::{Arc, Mutex};
 
 use ecwid_inventory::{
@@ -758,4 +759,46 @@ async fn read_batches_ask_for_parallel_mode_and_write_batches_never_do() {
     for create in writes {
         assert_eq!(query_value(create, "allowParallelMode"), None, "{create:?}");
     }
+}
+
+/// Saved through a plan log, the sync's plan is written whole once, as applying starts, and
+/// then each checkpoint appends what changed: read back after any checkpoint, it is the plan
+/// that checkpoint handed over.
+#[tokio::test]
+async fn a_plan_log_reads_back_as_the_plan_after_every_checkpoint() {
+    let fake = shop(1_200).start().await.unwrap();
+    let client = client(&fake);
+    let plan = client.plan_sync(rack_targets(1_200)).await.unwrap();
+    let path = std::env::temp_dir().join(format!("ecwid-sync-log-{}", uuid::Uuid::new_v4()));
+    let mut log = PlanLog::create(&path, &plan).unwrap();
+    let mut steps: Vec<(SyncPlan, Vec<u8>)> = Vec::new();
+    let report = client
+        .apply_sync(plan)
+        .poll_interval(ms(5), ms(50))
+        .on_checkpoint(|checkpoint| {
+            log.save(checkpoint).unwrap();
+            steps.push((checkpoint.plan().clone(), std::fs::read(&path).unwrap()));
+        })
+        .await
+        .unwrap();
+    assert!(report.is_complete(), "{:?}", report.summary());
+    assert!(steps.len() > 3, "{}", steps.len());
+    assert!(
+        steps[0].0.is_started(),
+        "the first checkpoint holds the bulk plan"
+    );
+    for (n, (plan, bytes)) in steps.iter().enumerate() {
+        std::fs::write(&path, bytes).unwrap();
+        assert_eq!(&PlanLog::<SyncPlan>::open(&path).unwrap().0, plan, "{n}");
+        if n > 0 {
+            // Appended: a batch's state or outcomes, never the plan again.
+            let (before, now) = (steps[n - 1].1.len(), bytes.len());
+            assert!(
+                now - before < steps[0].1.len() / 2,
+                "{n}: {before} -> {now}"
+            );
+        }
+    }
+    assert_eq!(&steps.last().unwrap().0, report.plan());
+    std::fs::remove_file(&path).unwrap();
 }

@@ -584,3 +584,84 @@ async fn a_plan_resumed_too_late_is_unknown_and_sends_nothing() {
     assert_eq!(shop.requests(), requests, "nothing sent");
     assert_eq!(shop.ledger().len(), 1, "applied once, by the first run");
 }
+
+/// `sync --plan` killed (SIGKILL) while it runs, at a different point each time (after the
+/// first, second... create reached the fake, while the plan log is being appended to), then
+/// run again: PLAN reads back (a record the kill tore is ignored) and the run resumes it,
+/// applying every change exactly once, as the fake's ledger shows.
+#[tokio::test]
+async fn a_sync_killed_while_checkpointing_resumes_and_applies_each_change_once() {
+    const PRODUCTS: u64 = 2_000;
+    for (round, kill_after) in [1usize, 2, 3, 4].into_iter().enumerate() {
+        let shop = Shop::start(
+            FakeStore::builder()
+                .store(demo::catalog(PRODUCTS, 7))
+                .tokens(demo::tokens()),
+            demo::TOKEN,
+        )
+        .await;
+        let dir = Dir::new(&format!("killed-{round}"));
+        let mut text = "sku,quantity\n".to_owned();
+        let mut targets = Vec::new();
+        for id in 1..=PRODUCTS {
+            let item = StockItem::Product {
+                product: ProductId::new(id),
+            };
+            text.push_str(&format!("CAT-{id:06},{}\n", 5_000 + id));
+            targets.push((item, Stock::Quantity(5_000 + id as i64)));
+        }
+        let file = dir.file("stock.csv", &text);
+        let plan = dir.path("plan.log");
+        let args = ["sync", file.as_str(), "--plan", plan.as_str(), "--quiet"];
+
+        let env = shop.env();
+        let mut child = tokio::process::Command::new(crate::harness::BIN)
+            .args(args)
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the binary starts");
+        let creates = |fake: &FakeStore| {
+            fake.requests()
+                .iter()
+                .filter(|r| r.method == "POST" && r.body.contains("\"PUT\""))
+                .count()
+        };
+        shop.fake
+            .wait_until(|fake| creates(fake) >= kill_after)
+            .await
+            .unwrap();
+        // A little later each round, so the kill lands at other steps of the checkpoints.
+        tokio::time::sleep(std::time::Duration::from_micros(700 * round as u64)).await;
+        child.start_kill().expect("the sync is killed");
+        let status = child.wait().await.unwrap();
+        if status.code().is_some() {
+            // It finished before the kill: nothing to resume, this round shows nothing.
+            assert_eq!(status.code(), Some(0));
+            continue;
+        }
+        shop.fake.batches_settled().await;
+
+        // PLAN reads back whole; the same command resumes it.
+        let saved = ecwid_inventory::bulk::PlanLog::<ecwid_inventory::SyncPlan>::open(&plan);
+        assert!(saved.is_ok(), "round {round}: {saved:?}");
+        shop.run(&args).await.expect(0);
+        shop.fake.batches_settled().await;
+        assert!(!Path::new(&plan).exists(), "removed once all is applied");
+
+        let ledger = shop.ledger();
+        for (item, target) in &targets {
+            let applied = ledger.iter().filter(|e| e.item == *item).count();
+            assert_eq!(
+                applied, 1,
+                "round {round}: {item:?} changed {applied} times"
+            );
+            assert_eq!(shop.fake.stock(demo::STORE, *item), Some(*target));
+        }
+        assert_eq!(ledger.len(), targets.len(), "round {round}");
+    }
+}
