@@ -592,6 +592,7 @@ async fn a_plan_resumed_too_late_is_unknown_and_sends_nothing() {
 #[tokio::test]
 async fn a_sync_killed_while_checkpointing_resumes_and_applies_each_change_once() {
     const PRODUCTS: u64 = 2_000;
+    let mut killed = 0;
     for (round, kill_after) in [1usize, 2, 3, 4].into_iter().enumerate() {
         let shop = Shop::start(
             FakeStore::builder()
@@ -644,6 +645,7 @@ async fn a_sync_killed_while_checkpointing_resumes_and_applies_each_change_once(
             assert_eq!(status.code(), Some(0));
             continue;
         }
+        killed += 1;
         shop.fake.batches_settled().await;
 
         // PLAN reads back whole; the same command resumes it.
@@ -664,4 +666,5 @@ async fn a_sync_killed_while_checkpointing_resumes_and_applies_each_change_once(
         }
         assert_eq!(ledger.len(), targets.len(), "round {round}");
     }
+    assert!(killed >= 2, "only {killed} rounds were killed before they finished");
 }
