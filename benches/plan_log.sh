@@ -2,7 +2,7 @@
 # What `sync --plan` costs beside the same sync without it: the release `ecwid-stock` against
 # `ecwid-stock fake --products N` (a fresh fake for each run, so both apply the same changes),
 # measured with /usr/bin/time -v. The sync FILE is a snapshot of the catalog with every fifth
-# quantity raised by one.
+# quantity (column 4) raised by one.
 #
 #   cargo build --release -p ecwid-stock
 #   SYNC_ROWS=100000 benches/plan_log.sh      # products in the fake (default 10000)
@@ -16,6 +16,7 @@ work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
 
 start_fake() {
+  rm -f "$work/fake.out"
   "$bin" fake --products "$products" > "$work/fake.out" &
   fake_pid=$!
   until grep -q ECWID_TOKEN "$work/fake.out" 2>/dev/null; do sleep 0.1; done
@@ -28,7 +29,7 @@ start_fake
 "$bin" snapshot > "$work/snapshot.csv"
 stop_fake
 # Every fifth row with a count gets one more.
-awk -F, 'NR == 1 { print; next } { n++ } n % 5 == 0 && $NF ~ /^[0-9]+$/ { $NF = $NF + 1 } { print }' OFS=, \
+awk -F, 'NR == 1 { print; next } { n++ } n % 5 == 0 && $4 ~ /^[0-9]+$/ { $4 = $4 + 1 } { print }' OFS=, \
   "$work/snapshot.csv" > "$work/stock.csv"
 rows=$(($(wc -l < "$work/stock.csv") - 1))
 
@@ -42,9 +43,10 @@ measure() {
       done ) &
     local watcher=$!
   fi
-  /usr/bin/time -v "$bin" "$@" --quiet 2> "$work/time" || true
+  /usr/bin/time -v "$bin" "$@" --quiet 2> "$work/time" || { cat "$work/time" >&2; exit 1; }
   if [ "$name" = "--plan" ]; then
-    kill "$watcher"; largest=$(sort -n "$work/sizes" 2>/dev/null | tail -1); rm -f "$work/sizes"
+    kill "$watcher"; wait "$watcher" 2>/dev/null || true
+    largest=$(cat "$work/sizes" 2>/dev/null | sort -n | tail -1 || true); rm -f "$work/sizes"
   fi
   stop_fake
   awk -v name="$name" -v rows="$rows" -v largest="${largest:-0}" '
