@@ -666,5 +666,8 @@ async fn a_sync_killed_while_checkpointing_resumes_and_applies_each_change_once(
         }
         assert_eq!(ledger.len(), targets.len(), "round {round}");
     }
-    assert!(killed >= 2, "only {killed} rounds were killed before they finished");
+    assert!(
+        killed >= 2,
+        "only {killed} rounds were killed before they finished"
+    );
 }
