@@ -8,5 +8,6 @@ mod checkpoint;
 mod exactly_once;
 mod key_window;
 mod outcomes;
+mod plan_log;
 mod polling;
 mod resume;

@@ -2,15 +2,13 @@
 //! it folds the changes back in; a record torn by a crash is ignored, a damaged one before the
 //! last refused; a plan saved whole as JSON is still read.
 
-mod common;
-
 use std::io::ErrorKind;
 use std::path::PathBuf;
 
 use ecwid_inventory::bulk::{PlanChange, PlanLog, PLAN_LOG_FORMAT_VERSION};
 use ecwid_inventory::BulkPlan;
 
-use common::*;
+use crate::common::*;
 
 /// A file of its own in the system's temporary folder, removed when dropped.
 struct TempFile(PathBuf);
