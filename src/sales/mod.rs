@@ -257,6 +257,7 @@ pub use process::{
     ORDERLESS_WINDOW,
 };
 pub use receive::{Receipt, Receiver, DEFAULT_TIME_BUDGET, MAX_TIME_BUDGET};
+pub use record::Recorded;
 pub use setup::{
     Sales, SalesBuilder, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_RETRY_DELAY, DEFAULT_RETRY_DELAY,
 };
@@ -269,24 +270,6 @@ use crate::{
 use dispatch::on_backend;
 use setup::column;
 use store::{NewEvent, SKIPPED, WAITING};
-
-/// What [`Sales::record`] did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Recorded {
-    /// The event is new, and now on disk.
-    New,
-    /// An event of the same store and id was recorded before (Ecwid delivered it again, or
-    /// someone replays it): nothing changed.
-    Duplicate,
-}
-
-impl Recorded {
-    /// Whether the event was new.
-    pub fn is_new(self) -> bool {
-        self == Recorded::New
-    }
-}
 
 /// How many of a store's recorded events are in each state.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use std::{fmt, time::Duration};
 
 use http::{Request, StatusCode};
 
-use super::{Recorded, Sales};
+use super::{record::Recorded, setup::Sales};
 use crate::{
     webhooks::{Rejection, Verifier, WebhookEvent},
     Error,

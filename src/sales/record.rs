@@ -58,3 +58,21 @@ impl Recorder {
         }
     }
 }
+
+/// What [`Sales::record`](super::Sales::record) did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Recorded {
+    /// The event is new, and now on disk.
+    New,
+    /// An event of the same store and id was recorded before (Ecwid delivered it again, or
+    /// someone replays it): nothing changed.
+    Duplicate,
+}
+
+impl Recorded {
+    /// Whether the event was new.
+    pub fn is_new(self) -> bool {
+        self == Recorded::New
+    }
+}
