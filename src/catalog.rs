@@ -44,10 +44,12 @@
 //! # Ok(()) }
 //! ```
 //!
-//! - **Bounded memory**: one batch's answer at a time (at most 500 pages of trimmed products,
-//!   some 13 MB; [`CatalogStock::pages_per_batch`] holds less for more requests), its items not
-//!   yet taken, the products whose variations are listed apart until the next batch lists them,
-//!   and the id of each product read (to notice one that comes twice).
+//! - **Bounded memory**: a batch's status (at most 500 pages of trimmed products, some 13 MB of
+//!   JSON) is read as it arrives, one page at a time, and that page's items are yielded before
+//!   the next is read; what stays is the products whose variations are listed apart until the
+//!   next batch lists them, and the id of each product read (to notice one that comes twice: 8
+//!   bytes and a hash set's overhead each). Measured (`benches/cost.sh`), the CLI's snapshot
+//!   peaks at about the same resident memory at 10,000, 100,000 and 1,000,000 products.
 //! - **Paging that cannot loop**: every page is checked against the offset and limit it asked
 //!   for, and the read is planned from the first total plus one spare page. A page at another
 //!   offset, one that repeats products already read, a total that shrank, or one that grew past
@@ -94,10 +96,11 @@ use crate::{
         BatchRequestItem, ProductPage, ProductStock, SearchProductsSortBy, VariationStock,
     },
     options::request_options,
-    paging::Sweep,
+    paging::{Slot, Sweep},
     polling::{polling_options, Polling, Progress, ProgressFn},
     reads::{product_items, product_stock, unreadable, variation_item},
     retry::Repeat,
+    status_stream::ReadAnswers,
     Client, Error, ItemStock, RequestOptions, MAX_BATCH_SIZE,
 };
 
@@ -226,13 +229,14 @@ impl Client {
     /// stock. Products come in the order Ecwid added them, except those of a page read again
     /// as halves, which come a batch later. Each product comes once.
     ///
-    /// **Bounded memory**: the stream holds one batch's answer at a time (at most
-    /// `pages_per_batch` pages of 100 products with the stock fields only: about 25 KB of JSON
-    /// a page, so some 13 MB for 500 pages; lower `pages_per_batch` to hold less), the items
-    /// of that batch not yet taken, the products whose variations are listed apart until their
-    /// lists are read (the next batch reads them first), and the id of every product read (8
-    /// bytes each, and a hash set's overhead), which is how a product that comes twice is
-    /// noticed.
+    /// **Bounded memory**: a batch's answer (up to `pages_per_batch` pages of 100 products
+    /// with the stock fields only, about 25 KB of JSON a page) is read as it arrives, a page
+    /// at a time, and each page's items are yielded before the next page is read: the stream
+    /// holds one page, the products whose variations are listed apart until their lists are
+    /// read (the next batch reads them first), and the id of every product read (8 bytes
+    /// each, and a hash set's overhead), which is how a product that comes twice is noticed.
+    /// A batch's items therefore come as its pages are read: an error met in a batch ends the
+    /// stream after the items of the pages read before it.
     ///
     /// **When it ends with an error**: a search or a batch that cannot be read (after the
     /// client's retries: reads are safe to repeat), a page refused, or pages that cannot be
@@ -346,6 +350,7 @@ impl<'a> CatalogStock<'a> {
             options: self.options,
             sweep: None,
             unlisted: VecDeque::new(),
+            batch: None,
             started: None,
             done: false,
         }
@@ -449,17 +454,32 @@ pub(crate) struct Reader<'a> {
     /// Products read without their variations (too many for one answer), whose variations
     /// are still to be listed.
     unlisted: VecDeque<ItemStock>,
+    /// The batch being read, answer by answer.
+    batch: Option<Batch>,
     /// When the read started, on the client's clock.
     started: Option<SystemTime>,
     done: bool,
 }
 
+/// A read batch whose answers are being taken: what it asked for, and which answers came.
+struct Batch {
+    answers: ReadAnswers,
+    /// The pages asked for, by their ids' numbers (`p0`, `p1`...), and whether each was
+    /// answered.
+    slots: Vec<(Slot, bool)>,
+    /// The products whose variations are listed (`v0`, `v1`...), and whether each was.
+    lists: Vec<(ItemStock, bool)>,
+}
+
 impl Reader<'_> {
-    /// The items of the next search or batch (possibly none, when a batch only split pages),
-    /// or `None` once everything was read.
+    /// The items of the next search, page or variation list read (possibly none, when a page
+    /// was only split), or `None` once everything was read.
     pub(crate) async fn next_items(&mut self) -> Result<Option<Vec<ItemStock>>, Error> {
         if self.done {
             return Ok(None);
+        }
+        if self.batch.is_some() {
+            return self.next_answer().await.map(Some);
         }
         let items = match &mut self.sweep {
             None => self.first_page().await?,
@@ -467,15 +487,23 @@ impl Reader<'_> {
                 self.done = true;
                 return Ok(None);
             }
-            Some(_) => self.next_batch().await?,
+            Some(_) => {
+                self.start_batch().await?;
+                return self.next_answer().await.map(Some);
+            }
         };
+        self.report_progress();
+        Ok(Some(items))
+    }
+
+    /// Tells the progress callback how far the read is, after each search or batch.
+    fn report_progress(&mut self) {
         if let (Some(progress), Some(sweep)) = (&mut self.progress, &self.sweep) {
             progress(&Progress::new(
                 sweep.read(),
                 usize::try_from(sweep.total()).unwrap_or(usize::MAX),
             ));
         }
-        Ok(Some(items))
     }
 
     /// The catalog's size as last seen, once its first page is read.
@@ -530,10 +558,11 @@ impl Reader<'_> {
         Ok(Vec::new())
     }
 
-    /// One batch: the next pages, then variation lists, `pages_per_batch` reads in all.
-    async fn next_batch(&mut self) -> Result<Vec<ItemStock>, Error> {
+    /// Sends the next batch: the next pages, then variation lists, `pages_per_batch` reads
+    /// in all; its answers are then taken one at a time ([`Reader::next_answer`]).
+    async fn start_batch(&mut self) -> Result<(), Error> {
         let Some(sweep) = &mut self.sweep else {
-            return Ok(Vec::new());
+            return Ok(());
         };
         // Variation lists first: the products waiting for theirs are held until then, so
         // taking them before more pages keeps that queue to about one batch's worth.
@@ -553,37 +582,67 @@ impl Reader<'_> {
         requests.extend(lists.iter().enumerate().map(|(n, product)| {
             read_item(format!("v{n}"), paths::variations(product.item.product()))
         }));
-        let mut answers = self
+        let answers = self
             .client
-            .read_batch(&requests, self.polling, &self.options)
+            .stream_read_batch(&requests, self.polling, &self.options)
             .await?;
-        let mut answer = |id: String| {
-            answers
-                .remove(&id)
-                .unwrap_or_else(|| Err(unreadable(format!("the batch has no result for {id}"))))
+        self.batch = Some(Batch {
+            answers,
+            slots: slots.into_iter().map(|slot| (slot, false)).collect(),
+            lists: lists.into_iter().map(|list| (list, false)).collect(),
+        });
+        Ok(())
+    }
+
+    /// The items of the batch's next answer (a page's, or a variation list's); once every
+    /// answer was taken, none, the batch done. A page or list the batch has no answer for
+    /// fails the read, the pages first, in the order asked.
+    async fn next_answer(&mut self) -> Result<Vec<ItemStock>, Error> {
+        let (Some(batch), Some(sweep)) = (&mut self.batch, &mut self.sweep) else {
+            return Ok(Vec::new());
         };
-        let mut items = Vec::new();
-        for (n, slot) in slots.into_iter().enumerate() {
-            let page = match answer(format!("p{n}")) {
-                Err(error) if too_many_variations(&error) => {
-                    sweep.split(slot)?;
+        while let Some((id, answer)) = batch.answers.next().await? {
+            if let Some(n) = id.strip_prefix('p').and_then(|n| n.parse::<usize>().ok()) {
+                let Some((slot, answered)) = batch.slots.get_mut(n) else {
                     continue;
-                }
-                page => page?,
-            };
-            let page: ProductPage = serde_json::from_value(page)
-                .map_err(|_| unreadable("an unreadable search page".into()))?;
-            let products = sweep.take(slot, &page)?;
-            items.extend(items_of(&products, slot.variations, &mut self.unlisted)?);
-        }
-        for (n, product) in lists.into_iter().enumerate() {
-            let list: Vec<VariationStock> = serde_json::from_value(answer(format!("v{n}"))?)
-                .map_err(|_| unreadable("an unreadable variation list".into()))?;
-            for variation in &list {
-                items.push(variation_item(&product, variation)?);
+                };
+                *answered = true;
+                let page = match answer {
+                    Err(error) if too_many_variations(&error) => {
+                        sweep.split(*slot)?;
+                        continue;
+                    }
+                    page => page?,
+                };
+                let page: ProductPage = serde_json::from_value(page)
+                    .map_err(|_| unreadable("an unreadable search page".into()))?;
+                let products = sweep.take(*slot, &page)?;
+                return items_of(&products, slot.variations, &mut self.unlisted);
+            }
+            if let Some(n) = id.strip_prefix('v').and_then(|n| n.parse::<usize>().ok()) {
+                let Some((product, answered)) = batch.lists.get_mut(n) else {
+                    continue;
+                };
+                *answered = true;
+                let list: Vec<VariationStock> = serde_json::from_value(answer?)
+                    .map_err(|_| unreadable("an unreadable variation list".into()))?;
+                return list
+                    .iter()
+                    .map(|variation| variation_item(product, variation))
+                    .collect();
             }
         }
-        Ok(items)
+        let missing = (batch.slots.iter().position(|(_, answered)| !answered))
+            .map(|n| format!("p{n}"))
+            .or_else(|| {
+                (batch.lists.iter().position(|(_, answered)| !answered)).map(|n| format!("v{n}"))
+            });
+        if let Some(id) = missing {
+            return Err(unreadable(format!("the batch has no result for {id}")));
+        }
+        self.batch = None;
+        self.report_progress();
+        Ok(Vec::new())
     }
 }
 

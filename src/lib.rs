@@ -250,6 +250,7 @@ mod reads;
 pub mod retry;
 mod sets;
 mod settings;
+mod status_stream;
 mod stock;
 pub mod sync;
 mod time;

@@ -6,11 +6,10 @@ use std::collections::BTreeMap;
 
 use crate::{
     batch::{
-        into_item_result,
         paths::{self, page_fields, ITEM_FIELDS},
-        read_item, ItemOrder, ItemResult,
+        read_item,
     },
-    client::{CallOptions, Failed},
+    client::CallOptions,
     generated::types::{BatchRequestItem, ProductPage, ProductStock, VariationStock},
     options::request_builder,
     paging::{Next, Pages},
@@ -346,45 +345,13 @@ impl Client {
         polling: Polling,
         options: &RequestOptions,
     ) -> Result<BTreeMap<String, Result<serde_json::Value, Error>>, Error> {
-        let key = uuid::Uuid::new_v4().to_string();
-        let deadline = options.deadline.unwrap_or(self.inner.deadline);
-        let ticket = self
-            .create_batch(
-                &key,
-                requests,
-                ItemOrder::Parallel,
-                Repeat::Always,
-                deadline,
-                options.timeout,
-            )
-            .await
-            .map_err(Failed::into_error)?;
-        let polled = self.poll_batch(&ticket, polling, options, |_| {}).await?;
-        let Some(status) = polled else {
-            return Err(unreadable(format!(
-                "Ecwid had not completed the read batch {ticket} after {:?} of polling",
-                polling.timeout_or_default()
-            )));
-        };
-        Ok(status
-            .responses
-            .into_iter()
-            .filter_map(|mut response| {
-                let id = response.id.take()?;
-                // Each item is a read: it applied nothing, whatever its result.
-                let page = match into_item_result(response) {
-                    ItemResult::Answered(body) => Ok(body),
-                    ItemResult::Refused(error) => Err(error.of_a_read()),
-                    ItemResult::NotExecuted => Err(Error::NotExecuted),
-                    ItemResult::Unclear(what) => Err(Error::InvalidResponse {
-                        status: None,
-                        detail: format!("a search result that cannot be read: {what}"),
-                        read: true,
-                    }),
-                };
-                Some((id, page))
-            })
-            .collect())
+        // Read answer by answer: a batch's status is never held whole as one document.
+        let mut answers = self.stream_read_batch(requests, polling, options).await?;
+        let mut read = BTreeMap::new();
+        while let Some((id, answer)) = answers.next().await? {
+            read.insert(id, answer);
+        }
+        Ok(read)
     }
 }
 
