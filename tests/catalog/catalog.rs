@@ -597,3 +597,23 @@ async fn a_total_that_shrinks_is_an_error() {
     assert_says(error, &["from 250 to 240", "read it again"]);
     assert_eq!(requests, 3);
 }
+
+/// A batch's pages are yielded as its status is read, one page at a time (its status is never
+/// held whole): an error on a later page of a batch ends the stream after the products of the
+/// pages before it.
+#[tokio::test]
+async fn the_pages_of_a_batch_read_before_an_error_are_yielded() {
+    let (items, error, requests) = read_scripted(|offset, limit, _| {
+        // The page at offset 200 comes back as the first page.
+        honest(if offset == 200 { 0 } else { offset }, limit, 250)
+    })
+    .await;
+    assert_says(error, &["offset 200"]);
+    let ids: BTreeSet<u64> = items.iter().map(|i| i.item.product().get()).collect();
+    assert_eq!(
+        ids.len(),
+        200,
+        "the first page's and the batch's page at offset 100"
+    );
+    assert_eq!(requests, 3);
+}
