@@ -350,7 +350,13 @@ impl Backend {
     }
 
     pub async fn try_open(&self) -> Result<Journal, Error> {
-        let builder = Journal::builder().time_source(TimeSource::new(self.clock.reader()));
+        self.open_on(TimeSource::new(self.clock.reader())).await
+    }
+
+    /// Another journal on the same database, on `clock` (such as the fake store's, whose
+    /// orders a catch-up reads by time).
+    pub async fn open_on(&self, clock: TimeSource) -> Result<Journal, Error> {
+        let builder = Journal::builder().time_source(clock);
         match &self.target {
             Target::Sqlite(path) => builder.open_sqlite(path).await,
             Target::Postgres(url) => builder.connect_postgres(url).await,

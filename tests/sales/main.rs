@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod loop_with_fake;
 mod orders;
 mod sales;
 mod webhooks;
