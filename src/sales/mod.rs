@@ -129,6 +129,17 @@
 //! # Ok(()) }
 //! ```
 //!
+//! **The whole loop, offline.** The fake store
+//! ([`ecwid-inventory-fake`](https://docs.rs/ecwid-inventory-fake/latest/ecwid_inventory_fake/#selling-and-webhooks),
+//! this workspace's) sells as Ecwid's storefront does, delivers the signed webhooks Ecwid would
+//! to your receiver's URL (duplicated, delayed and reordered in its fault mode, retried on
+//! Ecwid's rules until answered 200), and answers the order reads of `process` and `catch_up`.
+//! `RECEIVER_DEMO_SALES=3 cargo run --example receiver` runs `examples/receiver.rs` against it:
+//! the fake sells three orders and cancels one, and each line prints as one `placed` movement,
+//! the cancelled order's as one `restocked` each. The test `tests/sales/loop_with_fake.rs` runs
+//! the same loop through a receiver answering 503, a crash that reopens the journal, and a
+//! catch-up over the same orders, and finds each line moved once.
+//!
 //! # Receiving Ecwid's webhooks
 //!
 //! Steps 1 to 3 are [`Receiver::receive`]: an [`http::Request`] whose body was read whole in,
