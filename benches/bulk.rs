@@ -20,7 +20,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ecwid_inventory::{BulkItem, Client, CombinationId, ProductId, RateLimit, StockItem, StoreId};
+use ecwid_inventory::{
+    bulk::BulkItem, Client, CombinationId, ProductId, RateLimit, StockItem, StoreId,
+};
 use ecwid_inventory_fake::{demo, FakeStore, FakeToken, Stock, Store};
 
 const STORE: StoreId = StoreId::new(1003);

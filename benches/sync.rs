@@ -24,7 +24,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ecwid_inventory::{Client, ProductId, RateLimit, SkuMatch, Stock, StockItem, SyncStatus};
+use ecwid_inventory::{
+    stock::SkuMatch, sync::SyncStatus, Client, ProductId, RateLimit, Stock, StockItem,
+};
 use ecwid_inventory_fake::{demo, FakeStore};
 
 struct Config {

@@ -15,7 +15,9 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use ecwid_inventory::{BulkItem, Client, CombinationId, ProductId, Progress, StockItem, StoreId};
+use ecwid_inventory::{
+    bulk::BulkItem, Client, CombinationId, ProductId, Progress, StockItem, StoreId,
+};
 use ecwid_inventory_fake::{demo, FakeStore, FakeToken, Stock, Store};
 
 const STORE: StoreId = StoreId::new(1003);

@@ -15,7 +15,8 @@
 use std::process::ExitCode;
 
 use ecwid_inventory::{
-    Client, CombinationId, Error, ProductId, SkuMatch, StockAdjustment, StockChange, StockItem,
+    stock::SkuMatch, Client, CombinationId, Error, ProductId, StockAdjustment, StockChange,
+    StockItem,
 };
 use ecwid_inventory_fake::{demo, FakeStore, Fault, Route};
 

@@ -16,24 +16,13 @@ use crate::{
     client::{Client, Inner},
     limiter::{Limiter, RateLimit},
     retry::RetryPolicy,
-    settings::check_setting,
+    settings::{
+        check_setting, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DEADLINE,
+        DEFAULT_MIN_ATTEMPT_TIME, DEFAULT_TIMEOUT,
+    },
     transport::Redactor,
     Error, StoreId, TimeSource,
 };
-
-/// Ecwid's API root.
-pub const DEFAULT_BASE_URL: &str = "https://app.ecwid.com/api/v3";
-/// Default limit for establishing a connection.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default limit for one attempt, from sending the request to reading the whole answer.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default limit for a whole call: waiting for the rate limiter, every attempt and every wait
-/// between attempts.
-pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(120);
-
-/// Default least time an attempt is given: a request is sent only while at least this much of
-/// the call's deadline is left (never more than the attempt timeout or half the deadline).
-pub const DEFAULT_MIN_ATTEMPT_TIME: Duration = Duration::from_secs(1);
 
 /// Configures a [`Client`]. Setters take and return the builder by value.
 pub struct ClientBuilder {
@@ -164,7 +153,7 @@ impl ClientBuilder {
     /// never more than the attempt timeout nor half the deadline. Otherwise the call fails with
     /// [`Error::DeadlineExceeded`] and nothing is sent: a request the deadline would cut short
     /// may be applied with nobody hearing of it. The rate limiter gives up at once when its next
-    /// slot comes later than that. An [exactly-once](crate::AdjustStock::exactly_once) call's status
+    /// slot comes later than that. An [exactly-once](crate::stock::AdjustStock::exactly_once) call's status
     /// reads, which change nothing, are held to this at most: the last one goes out while
     /// twice the call's slowest round trip is left.
     pub fn min_attempt_time(mut self, least: Duration) -> Self {
@@ -240,7 +229,7 @@ impl ClientBuilder {
     /// Fails with [`Error::Config`] on a zero store id, an empty or malformed token, a base URL
     /// that is not https (or http to loopback) or that carries credentials, a query, a fragment
     /// or the token, a zero timeout, deadline or rate limit, and any duration (timeouts,
-    /// deadline, rate-limit window, retry waits) longer than [`MAX_SETTING`](crate::MAX_SETTING).
+    /// deadline, rate-limit window, retry waits) longer than [`MAX_SETTING`](crate::settings::MAX_SETTING).
     pub fn build(self) -> Result<Client, Error> {
         let store_id = self.store_id.checked().map_err(Error::Config)?;
         let auth = auth_header(&self.token)?;

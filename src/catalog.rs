@@ -91,6 +91,7 @@ use crate::{
         paths::{self, page_fields},
         read_item,
     },
+    bulk::MAX_BATCH_SIZE,
     client::CallOptions,
     generated::types::{
         BatchRequestItem, ProductPage, ProductStock, SearchProductsSortBy, VariationStock,
@@ -101,7 +102,7 @@ use crate::{
     reads::{product_items, product_stock, unreadable, variation_item},
     retry::Repeat,
     status_stream::ReadAnswers,
-    Client, Error, ItemStock, RequestOptions, MAX_BATCH_SIZE,
+    Client, Error, ItemStock, RequestOptions,
 };
 
 /// Products per search page: Ecwid's most.
@@ -126,7 +127,7 @@ pub const CURSOR_FORMAT_VERSION: u32 = 1;
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
-/// use ecwid_inventory::CatalogCursor;
+/// use ecwid_inventory::catalog::CatalogCursor;
 ///
 /// let cursor = CatalogCursor::since(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
 /// let saved = serde_json::to_string(&cursor).unwrap();

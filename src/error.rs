@@ -20,7 +20,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// product or variation read, a batch of reads, a batch's status) applies nothing, so its
 /// errors always say `false`: the variants that may reach Ecwid carry `read` to say so. The
 /// client sends a delta again by itself only when nothing can have been applied (a failed
-/// connection, a `429`), or [exactly once](crate::AdjustStock::exactly_once) under its
+/// connection, a `429`), or [exactly once](crate::stock::AdjustStock::exactly_once) under its
 /// deduplication key; a request that is safe to repeat (a read, a set, a batch create under its
 /// key, a status read) it also sends again after an error that may have been applied (or, for a
 /// read, that left it unanswered). The crate docs' errors table says which, variant by variant.
@@ -145,7 +145,7 @@ pub enum Error {
     #[error("the call's deadline passed before the request was sent")]
     DeadlineExceeded,
 
-    /// An [exactly-once](crate::AdjustStock::exactly_once) adjustment whose outcome could not
+    /// An [exactly-once](crate::stock::AdjustStock::exactly_once) adjustment whose outcome could not
     /// be learned before the call's deadline or the end of its deduplication key's window:
     /// it may have been applied. `detail` says which, and what is known.
     #[error("the outcome is unknown; the adjustment may have been applied: {detail}")]
@@ -156,7 +156,7 @@ pub enum Error {
     },
 
     /// An exactly-once call under a caller's key
-    /// ([`exactly_once_key`](crate::AdjustStock::exactly_once_key)) whose first attempt was
+    /// ([`exactly_once_key`](crate::stock::AdjustStock::exactly_once_key)) whose first attempt was
     /// longer ago than Ecwid surely remembers a deduplication key (55 of its 60 minutes): sent
     /// again now, it could be applied a second time, so it was not sent. An earlier attempt under
     /// the key may have been applied: read the stock to learn whether it was.

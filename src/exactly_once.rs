@@ -15,12 +15,14 @@ use tokio::time::Instant;
 
 use crate::{
     batch::{item_result, result_for, ItemOrder, ItemResult},
+    bulk::BulkItem,
     client::{CallOptions, Failed},
     deduplication::{CallerKey, Once, KEY_WINDOW},
     generated::types::{BatchRequestItem, BatchStatusStatus, StockUpdateResult},
     polling::Polling,
     retry::Repeat,
-    AdjustStock, BulkItem, Client, Error, RequestOptions, StockAdjustment,
+    stock::AdjustStock,
+    Client, Error, RequestOptions, StockAdjustment,
 };
 
 /// How the one-item batch is read: Ecwid usually runs it within a second. Its reads end with

@@ -33,11 +33,11 @@
 //!
 //! | job | where |
 //! |---|---|
-//! | one adjustment, a read, a count, a SKU lookup, exactly once | [`Client`], and below |
+//! | one adjustment, a read, a count, a SKU lookup, exactly once | [`Client`], [`stock`], and below |
 //! | many adjustments through Ecwid's batch API, exactly once, with resume | [`bulk`] |
 //! | the whole catalog's stock as a stream, and what changed since | [`catalog`] |
 //! | making the stock match a warehouse file | [`sync`] |
-//! | retries, the rate limiter, the bad-token guard, timeouts, tracing | [`retry`] |
+//! | retries, the rate limiter, the bad-token guard, timeouts, tracing | [`retry`]; defaults and bounds in [`settings`] |
 //! | several processes sharing one token's budget through Redis | `RedisRateLimit` (feature `redis`) |
 //! | orders from another channel, recorded and drained exactly once | `journal` (feature `journal`) |
 //! | Ecwid's own sales as stock movements | `sales` (feature `sales`) |
@@ -75,7 +75,7 @@
 //! control characters, a base URL that is not http(s), and plain `http` to any host but loopback
 //! (the token would cross the network in clear), a base URL with credentials, a query or a
 //! fragment, and any duration setting (timeouts, deadline, rate-limit window, retry waits, bulk
-//! polling) that is zero where that makes no sense or longer than a day ([`MAX_SETTING`]): each
+//! polling) that is zero where that makes no sense or longer than a day ([`MAX_SETTING`](settings::MAX_SETTING)): each
 //! fails with [`Error::Config`] or [`Error::InvalidInput`] before any request, and no message
 //! echoes the token or more of a URL than its scheme and host.
 //!
@@ -96,7 +96,7 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use ecwid_inventory::{SkuMatch, Stock};
+//! use ecwid_inventory::{Stock, stock::SkuMatch};
 //! # let fake = ecwid_inventory_fake::FakeStore::demo().await?;
 //! # let client = fake.client_builder(ecwid_inventory_fake::demo::TOKEN).build()?;
 //!
@@ -143,19 +143,19 @@
 //! - **SKUs** match exactly (case and all). `find_sku` answers `SkuMatch::Found(item)`,
 //!   `NotFound`, or `Several(items)` (Ecwid does not forbid two items one SKU; none is chosen
 //!   for you). A variation without its own SKU is not matched by its product's: the product is.
-//!   `find_skus` returns a [`SkuReport`] with each SKU's answer, `found()` and `not_found()`. An
+//!   `find_skus` returns a [`SkuReport`](stock::SkuReport) with each SKU's answer, `found()` and `not_found()`. An
 //!   empty page ends a search with what was read, whatever its `total` says, so an item that
 //!   Ecwid counts but never shows (a public token does not see every product; Ecwid's documented
 //!   answer to one has a total of 5 and two items) is not in the answer: `Found` means one item
 //!   seen with the SKU, `NotFound` none seen. A secret token sees every product.
-//! - **Absolute counts**: `set_stock(item, n)` takes 0 to 2,147,483,647 ([`MAX_QUANTITY`]; stock
+//! - **Absolute counts**: `set_stock(item, n)` takes 0 to 2,147,483,647 ([`MAX_QUANTITY`](stock::MAX_QUANTITY); stock
 //!   goes below zero only through deltas) and makes an unlimited stock a counted one;
 //!   `set_unlimited_stock(item)` makes it unlimited. Repeating a set lands the same count, so it
 //!   is retried after an unknown outcome; the price of an absolute count is that **a change made
 //!   between two attempts (a storefront sale, say) is overwritten**. Ecwid refuses a count for a
 //!   variation that shares its product's stock unless it equals the product's
 //!   (`400 DIFFERENT_COMBINATION_STOCK`).
-//! - **Exactly once**: [`.exactly_once()`](AdjustStock::exactly_once) on any adjustment sends
+//! - **Exactly once**: [`.exactly_once()`](stock::AdjustStock::exactly_once) on any adjustment sends
 //!   the delta as a one-item batch with a fresh deduplication key. A create that times out,
 //!   loses its connection or gets a 5xx is sent again with the same key, and Ecwid answers with
 //!   the first ticket instead of applying it again; the status is then read until Ecwid reports
@@ -163,7 +163,7 @@
 //!   error (`Api` with a 4xx: nothing was applied). It keeps trying, and reading a completed
 //!   batch again while its answer does not yet say what happened to the item, until the call's
 //!   deadline (`.deadline(..)`, 2 minutes by default: raise it to ride out longer outages), and
-//!   never past 55 minutes ([`KEY_WINDOW`]), when Ecwid may forget the key. The last status read
+//!   never past 55 minutes ([`KEY_WINDOW`](bulk::KEY_WINDOW)), when Ecwid may forget the key. The last status read
 //!   is timed to finish by the deadline, sooner than the poll interval if need be (it goes out
 //!   while twice the call's slowest round trip is left). It honours `Retry-After`: when Ecwid
 //!   asks for a wait over the retry policy's cap or past the deadline, it stops at once, and its
@@ -173,7 +173,7 @@
 //!   the item's result: one application every time, the real outcome returned. `set_stock(..)`
 //!   takes `.exactly_once()` too.
 //! - **Exactly once across processes**: [`.exactly_once_key("shopify-order-1001/line-2",
-//!   first_attempt)`](AdjustStock::exactly_once_key) on an adjustment or a set, and
+//!   first_attempt)`](stock::AdjustStock::exactly_once_key) on an adjustment or a set, and
 //!   [`BulkItem::exactly_once_key`](bulk::BulkItem::exactly_once_key) per item of a bulk run,
 //!   derive the deduplication key from your own id for the change (a UUID v5 of the store and
 //!   the key), so the same call made again by a restarted process within Ecwid's hour is
@@ -208,15 +208,15 @@
 //! | [`Connect`](Error::Connect) | connection refused, DNS or TLS failure, connect timeout | no (never reached Ecwid) | yes, capped exponential backoff with full jitter |
 //! | [`RateLimited`](Error::RateLimited) (429) | over Ecwid's limit; Ecwid ignores the request | no | yes, after `Retry-After` (HTTP date or seconds; 1 to 2 s when absent), unless longer than the cap or past the deadline |
 //! | [`Api`](Error::Api) 4xx | refused (400, 402, 403, 404, 405, 408, 409, 415, 422, and any 3xx) | no | no |
-//! | [`Api`](Error::Api) 5xx | the server failed while handling it | **yes** for a write; no for a read | reads, sets, batch creates and status reads: yes, they are safe to repeat; a delta: only [exactly once](AdjustStock::exactly_once) |
+//! | [`Api`](Error::Api) 5xx | the server failed while handling it | **yes** for a write; no for a read | reads, sets, batch creates and status reads: yes, they are safe to repeat; a delta: only [exactly once](stock::AdjustStock::exactly_once) |
 //! | [`Timeout`](Error::Timeout) | no answer within the attempt's timeout or the call's deadline | **yes** for a write; no for a read | as for a 5xx |
 //! | [`Transport`](Error::Transport) | connection lost after the request may have been written | **yes** for a write; no for a read | as for a 5xx |
 //! | [`InvalidResponse`](Error::InvalidResponse) | a 2xx whose body cannot be read, or a search whose pages would never end | **yes** for a write; no for a read (a search's pages are one) | as for a 5xx (a search's pages: no) |
 //! | [`TokenRejected`](Error::TokenRejected) | an earlier `403 INVALID_API_TOKEN` stopped this client | no (nothing sent) | no |
 //! | [`Closed`](Error::Closed) | the client was [closed](Client::close) | no (nothing sent) | no |
 //! | [`DeadlineExceeded`](Error::DeadlineExceeded) | the deadline passed, or too little of it was left for an attempt, before the request could be sent | no (nothing sent) | no |
-//! | [`OutcomeUnknown`](Error::OutcomeUnknown) | an [exactly-once](AdjustStock::exactly_once) call whose outcome could not be learned before its deadline or its key's window | **yes** | it already was, until then |
-//! | [`KeyExpired`](Error::KeyExpired) | a [keyed](AdjustStock::exactly_once_key) exactly-once call whose first attempt is older than the key's 55-minute window | **yes** (an earlier attempt may have been) | no: it is not sent; read the stock |
+//! | [`OutcomeUnknown`](Error::OutcomeUnknown) | an [exactly-once](stock::AdjustStock::exactly_once) call whose outcome could not be learned before its deadline or its key's window | **yes** | it already was, until then |
+//! | [`KeyExpired`](Error::KeyExpired) | a [keyed](stock::AdjustStock::exactly_once_key) exactly-once call whose first attempt is older than the key's 55-minute window | **yes** (an earlier attempt may have been) | no: it is not sent; read the stock |
 //! | [`NotExecuted`](Error::NotExecuted) | Ecwid skipped the request (an item of a batch) | no | no |
 //! | `RateLimiterUnavailable` | the shared limiter's Redis could not be reached before the deadline (feature `redis`) | no (nothing sent) | no |
 //! | [`Journal`](Error::Journal) | the journal's database failed: unreachable, a statement failed, a newer schema, a run another worker took over (feature `journal`); the same for the sales kept in it (feature `sales`) | no (nothing sent) | no |
@@ -249,45 +249,29 @@ mod polling;
 mod reads;
 pub mod retry;
 mod sets;
-mod settings;
+pub mod settings;
 mod status_stream;
-mod stock;
+pub mod stock;
 pub mod sync;
 mod time;
 mod transport;
 
-pub use adjust::AdjustStock;
-pub use builder::{
-    ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DEADLINE,
-    DEFAULT_MIN_ATTEMPT_TIME, DEFAULT_TIMEOUT,
-};
-pub use bulk::{
-    BulkItem, BulkPlan, BulkReport, BulkRun, BulkSummary, ItemOutcome, MAX_BATCH_SIZE,
-    PLAN_FORMAT_VERSION,
-};
-pub use catalog::{
-    CatalogCursor, CatalogStock, CatalogStream, CURSOR_FORMAT_VERSION, CURSOR_OVERLAP,
-};
+// What every user needs, and nothing else: the client, the ids, the error, the stock values
+// and the per-call settings. Everything else is reached through its module (`bulk::BulkPlan`,
+// `stock::AdjustStock`, `settings::DEFAULT_TIMEOUT`), where its docs teach its job; a test
+// (tests/layout/root.rs) keeps this list at 25 names at most.
+pub use builder::ClientBuilder;
 pub use client::Client;
-pub use deduplication::KEY_WINDOW;
 pub use error::Error;
 pub use ids::{CombinationId, OrderId, ProductId, StoreId};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use limiter::redis::{RedisRateLimit, WhenRedisUnavailable};
 pub use limiter::RateLimit;
-pub use options::{RequestOptions, SendFuture};
-pub use order_status::{FulfillmentStatus, PaymentStatus};
+pub use options::RequestOptions;
 pub use polling::{Polling, Progress};
-pub use reads::{FindSku, FindSkus, ReadStock, SkuMatch, SkuReport};
 pub use retry::RetryPolicy;
-pub use sets::SetStock;
-pub use settings::MAX_SETTING;
-pub use stock::{ItemStock, Stock, StockAdjustment, StockChange, StockItem, MAX_QUANTITY};
-pub use sync::{
-    ApplySync, PlanSync, SyncMode, SyncOutcome, SyncPlan, SyncReport, SyncRow, SyncStatus,
-    SyncSummary, SyncTarget, SYNC_PLAN_FORMAT_VERSION,
-};
+pub use stock::{ItemStock, Stock, StockAdjustment, StockChange, StockItem};
 pub use time::TimeSource;
 
 #[cfg(feature = "journal")]

@@ -8,13 +8,13 @@ use crate::{client::CallOptions, settings::check_setting, Error};
 /// Settings for one call that override the client's
 /// ([`ClientBuilder::deadline`](crate::ClientBuilder::deadline) and
 /// [`ClientBuilder::timeout`](crate::ClientBuilder::timeout)). Every request builder takes
-/// them, through [`options`](crate::AdjustStock::options) or its `deadline` and `timeout`
+/// them, through [`options`](crate::stock::AdjustStock::options) or its `deadline` and `timeout`
 /// setters.
 ///
 /// The deadline bounds each request the call sends, from its first attempt to its last
 /// answer, limiter waits and retries included; for a call that sends one request (an
 /// adjustment, a set, a read), that is the whole call. An
-/// [exactly-once](crate::AdjustStock::exactly_once) adjustment counts as one request: its
+/// [exactly-once](crate::stock::AdjustStock::exactly_once) adjustment counts as one request: its
 /// create and status reads share the deadline. The timeout bounds each attempt.
 ///
 /// ```no_run
@@ -56,7 +56,7 @@ impl RequestOptions {
         self
     }
 
-    /// Refuses a zero duration, or one over [`MAX_SETTING`](crate::MAX_SETTING), before
+    /// Refuses a zero duration, or one over [`MAX_SETTING`](crate::settings::MAX_SETTING), before
     /// anything is sent.
     pub(crate) fn check(&self) -> Result<(), Error> {
         for (name, value) in [("deadline", self.deadline), ("timeout", self.timeout)] {
@@ -91,7 +91,7 @@ macro_rules! request_options {
 
             /// The deadline of each request of this call, instead of the client's (see
             /// [`RequestOptions`](crate::RequestOptions)). Zero or over
-            /// [`MAX_SETTING`](crate::MAX_SETTING) fails with
+            /// [`MAX_SETTING`](crate::settings::MAX_SETTING) fails with
             /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent.
             pub fn deadline(mut self, deadline: std::time::Duration) -> Self {
                 self.options.deadline = Some(deadline);

@@ -11,9 +11,9 @@ use crate::settings::check_setting;
 
 /// How a batch's status is polled: first after a short wait, then half as long again each
 /// time, up to a longest wait, for at most a timeout. Every builder that runs batches takes one
-/// ([`BulkRun::polling`](crate::BulkRun::polling), [`PlanSync::polling`](crate::PlanSync::polling),
-/// [`ApplySync::polling`](crate::ApplySync::polling),
-/// [`CatalogStock::polling`](crate::CatalogStock::polling), and the journal's drain), with the
+/// ([`BulkRun::polling`](crate::bulk::BulkRun::polling), [`PlanSync::polling`](crate::sync::PlanSync::polling),
+/// [`ApplySync::polling`](crate::sync::ApplySync::polling),
+/// [`CatalogStock::polling`](crate::catalog::CatalogStock::polling), and the journal's drain), with the
 /// `poll_interval` and `poll_timeout` shortcuts beside it. Each status read is a rate-limited
 /// request.
 ///
@@ -33,7 +33,7 @@ use crate::settings::check_setting;
 /// without sending it twice.
 ///
 /// Zero durations (they would read without pause, or wait for no batch at all) and durations
-/// over [`MAX_SETTING`](crate::MAX_SETTING) are refused by the builder's `send`, with
+/// over [`MAX_SETTING`](crate::settings::MAX_SETTING) are refused by the builder's `send`, with
 /// [`Error::InvalidInput`](crate::Error::InvalidInput), before anything is sent.
 ///
 /// ```
@@ -124,7 +124,7 @@ impl Polling {
         }
     }
 
-    /// Every duration at most [`MAX_SETTING`](crate::MAX_SETTING); none zero, which would read
+    /// Every duration at most [`MAX_SETTING`](crate::settings::MAX_SETTING); none zero, which would read
     /// the status without pause or wait for no batch at all.
     pub(crate) fn check(&self) -> Result<(), String> {
         for (name, value) in [
@@ -268,7 +268,7 @@ mod tests {
     #[test]
     fn zero_and_overlong_durations_are_refused_by_name() {
         assert_eq!(Polling::default().check(), Ok(()));
-        let day = crate::MAX_SETTING;
+        let day = crate::settings::MAX_SETTING;
         for (polling, named) in [
             (
                 Polling::new().interval(Duration::ZERO, MS),

@@ -9,6 +9,7 @@ use crate::{
         paths::{self, page_fields, ITEM_FIELDS},
         read_item,
     },
+    bulk::MAX_BATCH_SIZE,
     client::CallOptions,
     generated::types::{BatchRequestItem, ProductPage, ProductStock, VariationStock},
     options::request_builder,
@@ -16,7 +17,6 @@ use crate::{
     polling::Polling,
     retry::Repeat,
     Client, CombinationId, Error, ItemStock, ProductId, RequestOptions, Stock, StockItem,
-    MAX_BATCH_SIZE,
 };
 
 /// What [`Client::find_sku`] found for one SKU.

@@ -14,7 +14,7 @@
 //! - A stock delta is not idempotent, so only two outcomes of an adjustment are ever retried: a
 //!   request that provably never reached Ecwid (a failed connection), and a `429`, which Ecwid
 //!   documents as ignored. Everything after which the delta may have been applied stops at once
-//!   (unless it is sent [exactly once](crate::AdjustStock::exactly_once), under its
+//!   (unless it is sent [exactly once](crate::stock::AdjustStock::exactly_once), under its
 //!   deduplication key).
 //! - A request that is safe to repeat is also retried, with the same backoff, after a `5xx`, a
 //!   timeout, a lost connection or an unreadable answer: a read or a set (the same count lands
@@ -68,7 +68,7 @@
 //! deadline): a request the deadline would cut short could be applied with nobody hearing of it,
 //! so the call fails with [`Error::DeadlineExceeded`] instead, nothing sent, and the rate limiter
 //! gives up at once when its next slot comes later than that. Every duration setting is at most
-//! a day ([`MAX_SETTING`](crate::MAX_SETTING)).
+//! a day ([`MAX_SETTING`](crate::settings::MAX_SETTING)).
 //!
 //! # Per-call settings
 //!
@@ -141,7 +141,7 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// Checks the policy's waits, each at most [`MAX_SETTING`](crate::MAX_SETTING).
+    /// Checks the policy's waits, each at most [`MAX_SETTING`](crate::settings::MAX_SETTING).
     pub(crate) fn check(&self) -> Result<(), String> {
         for (name, value) in [
             ("retry policy's longest Retry-After", self.max_retry_after),

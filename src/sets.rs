@@ -7,13 +7,14 @@
 use std::time::SystemTime;
 
 use crate::{
+    bulk::BulkItem,
     client::CallOptions,
     deduplication::{CallerKey, Once},
     exactly_once::send_once_as,
     options::request_builder,
     retry::Repeat,
     stock::stock_update,
-    BulkItem, Client, Error, RequestOptions, Stock, StockAdjustment, StockChange, StockItem,
+    Client, Error, RequestOptions, Stock, StockAdjustment, StockChange, StockItem,
 };
 
 /// An absolute stock ready to send; made by [`Client::set_stock`] and
@@ -32,7 +33,7 @@ request_builder!(SetStock, StockAdjustment);
 
 impl SetStock<'_> {
     /// Sends the set exactly once, as a one-item batch under a fresh deduplication key, as
-    /// [`AdjustStock::exactly_once`](crate::AdjustStock::exactly_once) does for a delta. A set
+    /// [`AdjustStock::exactly_once`](crate::stock::AdjustStock::exactly_once) does for a delta. A set
     /// sent twice lands the same count, but a second one landing after a sale overwrites it;
     /// exactly once, it cannot.
     pub fn exactly_once(mut self) -> Self {
@@ -41,7 +42,7 @@ impl SetStock<'_> {
     }
 
     /// Sends the set exactly once under a key derived from the caller's own id, as
-    /// [`AdjustStock::exactly_once_key`](crate::AdjustStock::exactly_once_key) does for a delta
+    /// [`AdjustStock::exactly_once_key`](crate::stock::AdjustStock::exactly_once_key) does for a delta
     /// (the same rules for `first_attempt` and the 55-minute window).
     pub fn exactly_once_key(mut self, key: impl Into<String>, first_attempt: SystemTime) -> Self {
         self.once = Once::Keyed(CallerKey::new(key.into(), first_attempt));
@@ -103,7 +104,7 @@ impl SetStock<'_> {
 }
 
 impl Client {
-    /// Sets the stock of `item` to `quantity` (0 to [`MAX_QUANTITY`](crate::MAX_QUANTITY)), making a stock that was
+    /// Sets the stock of `item` to `quantity` (0 to [`MAX_QUANTITY`](crate::stock::MAX_QUANTITY)), making a stock that was
     /// unlimited a counted one.
     ///
     /// Safe to send again after an unknown outcome, and retried by itself: the same count

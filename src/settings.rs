@@ -1,8 +1,29 @@
-//! The one rule every duration setting obeys, wherever it is set: the client's builder, a
-//! call's options, the retry policy, a batch's polling, the journal's lease. A leaf that
-//! imports nothing of the crate, so that every module can call it.
+//! The client's settings: their defaults (what [`ClientBuilder`](crate::ClientBuilder) uses
+//! when a setter is not called) and the one rule every duration setting obeys, wherever it is
+//! set: the client's builder, a call's options, the retry policy, a batch's polling, the
+//! journal's lease. A leaf that imports nothing of the crate, so that every module can call it.
+//!
+//! ```
+//! use ecwid_inventory::settings::{DEFAULT_DEADLINE, DEFAULT_TIMEOUT, MAX_SETTING};
+//!
+//! assert!(DEFAULT_TIMEOUT < DEFAULT_DEADLINE && DEFAULT_DEADLINE <= MAX_SETTING);
+//! ```
 
 use std::time::Duration;
+
+/// Ecwid's API root.
+pub const DEFAULT_BASE_URL: &str = "https://app.ecwid.com/api/v3";
+/// Default limit for establishing a connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default limit for one attempt, from sending the request to reading the whole answer.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default limit for a whole call: waiting for the rate limiter, every attempt and every wait
+/// between attempts.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(120);
+
+/// Default least time an attempt is given: a request is sent only while at least this much of
+/// the call's deadline is left (never more than the attempt timeout or half the deadline).
+pub const DEFAULT_MIN_ATTEMPT_TIME: Duration = Duration::from_secs(1);
 
 /// The longest duration any setting accepts (timeouts, deadline, rate-limit window, retry
 /// waits, bulk polling): one day. Longer ones are refused before anything is sent.

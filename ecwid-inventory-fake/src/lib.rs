@@ -601,7 +601,8 @@ impl FakeStore {
     /// `order.updated` and a `product.updated` per product restocked. A cancelled order stays
     /// as it is.
     pub fn cancel_order(&self, store: StoreId, order: &OrderId) -> Result<(), StorefrontError> {
-        let cancel = OrderUpdate::new().payment_status(ecwid_inventory::PaymentStatus::Cancelled);
+        let cancel =
+            OrderUpdate::new().payment_status(ecwid_inventory::orders::PaymentStatus::Cancelled);
         self.update_order(store, order, cancel)
     }
 

@@ -8,7 +8,10 @@
 
 use std::collections::BTreeMap;
 
-use ecwid_inventory::{FulfillmentStatus, OrderId, PaymentStatus, StockItem, StoreId};
+use ecwid_inventory::{
+    orders::{FulfillmentStatus, PaymentStatus},
+    OrderId, StockItem, StoreId,
+};
 
 /// The characters of an order id: digits and capitals without `0`, `1`, `I` and `O`, which
 /// read alike.

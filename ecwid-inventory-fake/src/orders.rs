@@ -14,7 +14,7 @@ use super::request::Query;
 use super::state::State;
 use super::time::format_date;
 use ecwid_inventory::generated::types::{Order, OrderItem, OrderItemOption, OrderPage};
-use ecwid_inventory::{PaymentStatus, StockItem, StoreId};
+use ecwid_inventory::{orders::PaymentStatus, StockItem, StoreId};
 
 /// Ecwid's largest page of an order search, and its default.
 pub(crate) const MAX_ORDER_LIMIT: i32 = 100;

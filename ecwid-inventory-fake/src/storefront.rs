@@ -68,7 +68,7 @@
 //! # Example
 //!
 //! ```
-//! use ecwid_inventory::{PaymentStatus, StockItem};
+//! use ecwid_inventory::{StockItem, orders::PaymentStatus};
 //! use ecwid_inventory_fake::{demo, FakeStore, Origin, Sale, Stock, StorefrontError};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -122,8 +122,8 @@ use super::routes::read_json;
 use super::state::State;
 use super::webhooks::OrderChange;
 use ecwid_inventory::{
-    CombinationId, FulfillmentStatus, OrderId, PaymentStatus, ProductId, Stock, StockChange,
-    StockItem, StoreId,
+    orders::{FulfillmentStatus, PaymentStatus},
+    CombinationId, OrderId, ProductId, Stock, StockChange, StockItem, StoreId,
 };
 
 /// A shopper's checkout: its lines, and the order's statuses. Give it to
@@ -131,7 +131,7 @@ use ecwid_inventory::{
 ///
 /// ```
 /// use ecwid_inventory_fake::{demo, Sale, SaleLine};
-/// use ecwid_inventory::FulfillmentStatus;
+/// use ecwid_inventory::orders::FulfillmentStatus;
 ///
 /// let (tee, small) = demo::SMALL_TEE;
 /// let sale = Sale::new()
@@ -240,7 +240,7 @@ impl SaleLine {
 /// is.
 ///
 /// ```
-/// use ecwid_inventory::{FulfillmentStatus, PaymentStatus};
+/// use ecwid_inventory::{orders::{FulfillmentStatus, PaymentStatus}};
 /// use ecwid_inventory_fake::OrderUpdate;
 ///
 /// let shipped = OrderUpdate::new()

@@ -5,7 +5,7 @@
 use std::{num::NonZeroI32, path::PathBuf, time::SystemTime};
 
 use clap::{Args, Parser, Subcommand};
-use ecwid_inventory::{Stock, SyncMode};
+use ecwid_inventory::{sync::SyncMode, Stock};
 
 use crate::targets;
 

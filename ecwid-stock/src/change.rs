@@ -2,7 +2,7 @@
 
 use std::time::SystemTime;
 
-use ecwid_inventory::{Error, Stock, StockAdjustment, KEY_WINDOW};
+use ecwid_inventory::{bulk::KEY_WINDOW, Error, Stock, StockAdjustment};
 
 use crate::{
     exit::{Exit, Fail},

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use ecwid_inventory::{Client, Error, StoreId, DEFAULT_BASE_URL};
+use ecwid_inventory::{settings::DEFAULT_BASE_URL, Client, Error, StoreId};
 
 use crate::{args::Global, exit::Fail};
 

@@ -1,6 +1,6 @@
 //! The item a command acts on: found by its SKU (`client.find_sku`), or named by its ids.
 
-use ecwid_inventory::{Client, CombinationId, ItemStock, ProductId, SkuMatch, StockItem};
+use ecwid_inventory::{stock::SkuMatch, Client, CombinationId, ItemStock, ProductId, StockItem};
 
 use crate::{args::Item, exit::Fail};
 

@@ -8,7 +8,7 @@ use std::{
     pin::Pin,
 };
 
-use ecwid_inventory::{CatalogStream, Client, Error, ItemStock, Stock};
+use ecwid_inventory::{catalog::CatalogStream, Client, Error, ItemStock, Stock};
 use futures_core::Stream;
 
 use crate::{

@@ -12,8 +12,9 @@ use std::{
 };
 
 use ecwid_inventory::{
-    bulk::PlanLog, Client, Error, StockChange, SyncOutcome, SyncPlan, SyncReport, SyncRow,
-    SyncStatus, SyncTarget,
+    bulk::PlanLog,
+    sync::{SyncOutcome, SyncPlan, SyncReport, SyncRow, SyncStatus, SyncTarget},
+    Client, Error, StockChange,
 };
 use serde_json::{json, Value};
 

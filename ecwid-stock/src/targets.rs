@@ -3,7 +3,7 @@
 
 use std::{collections::HashMap, path::Path};
 
-use ecwid_inventory::{Stock, MAX_QUANTITY};
+use ecwid_inventory::{stock::MAX_QUANTITY, Stock};
 
 use crate::exit::Fail;
 

@@ -7,7 +7,7 @@ use super::plan::{ChunkState, MAX_BATCH_SIZE};
 use super::BulkPlan;
 
 /// What changed in a plan at one checkpoint: small, serializable, and folded back into the
-/// plan by [`BulkPlan::apply_change`] (or [`SyncPlan::apply_change`](crate::SyncPlan::apply_change)).
+/// plan by [`BulkPlan::apply_change`] (or [`SyncPlan::apply_change`](crate::sync::SyncPlan::apply_change)).
 ///
 /// A run's first checkpoint is [`PlanChange::Started`]: the plan as the run starts it (for a
 /// sync, with its bulk plan just made), to be saved whole once. Every later checkpoint is one
@@ -101,7 +101,7 @@ impl BulkPlan {
 
 /// What a checkpoint callback receives: the [`change`](Self::change) one step of the run made,
 /// and the [`plan`](Self::plan) after it (a [`BulkPlan`], or for
-/// [`ApplySync`](crate::sync::ApplySync) a [`SyncPlan`](crate::SyncPlan)).
+/// [`ApplySync`](crate::sync::ApplySync) a [`SyncPlan`](crate::sync::SyncPlan)).
 ///
 /// Save the change (appended after the plan saved at [`PlanChange::Started`]) and a checkpoint
 /// costs what changed; serialize the whole plan and it costs the plan's size, every time.

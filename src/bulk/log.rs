@@ -37,7 +37,7 @@ pub(crate) mod sealed {
     pub trait Sealed {}
 }
 
-/// A plan that a [`PlanLog`] saves: [`BulkPlan`] or [`SyncPlan`](crate::SyncPlan).
+/// A plan that a [`PlanLog`] saves: [`BulkPlan`] or [`SyncPlan`](crate::sync::SyncPlan).
 pub trait LoggedPlan: sealed::Sealed + Serialize + DeserializeOwned {
     /// Its name in the log's first line.
     #[doc(hidden)]
@@ -64,7 +64,7 @@ impl LoggedPlan for BulkPlan {
 /// [`Checkpoint`] as it comes, writing the plan whole only when a run starts.
 ///
 /// ```no_run
-/// # async fn run(client: ecwid_inventory::Client, items: Vec<ecwid_inventory::BulkItem>)
+/// # async fn run(client: ecwid_inventory::Client, items: Vec<ecwid_inventory::bulk::BulkItem>)
 /// # -> Result<(), Box<dyn std::error::Error>> {
 /// use ecwid_inventory::bulk::PlanLog;
 ///
@@ -77,7 +77,7 @@ impl LoggedPlan for BulkPlan {
 ///     .await?;
 ///
 /// // After a crash: the plan as its last saved checkpoint left it.
-/// let (plan, _log) = PlanLog::<ecwid_inventory::BulkPlan>::open("bulk-plan.log")?;
+/// let (plan, _log) = PlanLog::<ecwid_inventory::bulk::BulkPlan>::open("bulk-plan.log")?;
 /// let report = client.resume_bulk(plan).send().await?;
 /// # Ok(()) }
 /// ```

@@ -69,7 +69,7 @@
 //!   result Ecwid leaves unclear (no status, an unreadable body) is [`ItemOutcome::Unknown`].
 //!   [`BulkReport::is_settled`] says whether every outcome is known.
 //! - **Keys from your own ids**: [`BulkItem::exactly_once_key`] derives an item's key from your
-//!   own id for the change, as [`AdjustStock::exactly_once_key`](crate::AdjustStock::exactly_once_key)
+//!   own id for the change, as [`AdjustStock::exactly_once_key`](crate::stock::AdjustStock::exactly_once_key)
 //!   does. A keyed run makes the same chunks, under the same keys, only from the same items in
 //!   the same order; for events that may come again in any grouping, or hours later, record them
 //!   in the journal (`ecwid_inventory::journal`, feature `journal`).
@@ -145,6 +145,7 @@ mod plan;
 mod report;
 pub(crate) mod run;
 
+pub use crate::deduplication::KEY_WINDOW;
 pub use checkpoint::{Checkpoint, ChunkChange, PlanChange};
 pub use log::{LoggedPlan, PlanLog, PLAN_LOG_FORMAT_VERSION};
 pub use outcome::ItemOutcome;

@@ -48,7 +48,7 @@ impl BulkItem {
         Self::change(item, StockChange::Delta(delta))
     }
 
-    /// Sets the stock of `item` to `quantity` (0 to [`MAX_QUANTITY`](crate::MAX_QUANTITY);
+    /// Sets the stock of `item` to `quantity` (0 to [`MAX_QUANTITY`](crate::stock::MAX_QUANTITY);
     /// others are refused when the plan is made).
     pub fn set(item: StockItem, quantity: i64) -> Self {
         Self::change(item, StockChange::Set(Stock::Quantity(quantity)))
@@ -94,7 +94,7 @@ impl BulkItem {
     }
 
     /// Gives the change the caller's own id for it (an order line, an event), and when it was
-    /// first attempted, as [`AdjustStock::exactly_once_key`](crate::AdjustStock::exactly_once_key)
+    /// first attempted, as [`AdjustStock::exactly_once_key`](crate::stock::AdjustStock::exactly_once_key)
     /// does for one call. Either every item of a run has a key, or none.
     ///
     /// A chunk's deduplication key is then derived from its items' keys (and the store), not
@@ -102,7 +102,7 @@ impl BulkItem {
     /// make the same chunks under the same keys, and Ecwid answers each with its first ticket,
     /// applying nothing twice. The plan's keys are as old as its earliest first attempt, and no
     /// chunk is sent once that is 55 minutes old (its items are then
-    /// [`Unknown`](crate::ItemOutcome::Unknown)). Items regrouped differently (another order,
+    /// [`Unknown`](crate::bulk::ItemOutcome::Unknown)). Items regrouped differently (another order,
     /// other items beside them, another chunk size) make other chunks, which Ecwid cannot
     /// recognize: for events that may come again in any grouping, record them in the
     /// [journal](crate::journal) instead, which remembers how it grouped them before sending.

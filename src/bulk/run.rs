@@ -79,7 +79,7 @@ impl Client {
     ///
     /// ```no_run
     /// # async fn run(client: ecwid_inventory::Client) -> Result<(), ecwid_inventory::Error> {
-    /// use ecwid_inventory::{BulkItem, CombinationId, ProductId};
+    /// use ecwid_inventory::{CombinationId, ProductId, bulk::BulkItem};
     ///
     /// let items = vec![
     ///     BulkItem::variation(ProductId::new(1), CombinationId::new(11), -3),
@@ -135,7 +135,7 @@ impl Client {
     /// Run a plan from one place at a time: a second run of a plan already running in this
     /// process fails with [`Error::InvalidInput`] and sends nothing. Two processes running
     /// copies of one plan at once still apply nothing twice, but one may report
-    /// [`ItemOutcome::NotSent`](crate::ItemOutcome::NotSent) for a chunk the other queued.
+    /// [`ItemOutcome::NotSent`](crate::bulk::ItemOutcome::NotSent) for a chunk the other queued.
     pub fn resume_bulk(&self, plan: BulkPlan) -> BulkRun<'_> {
         self.bulk_run(Source::Plan(plan))
     }
@@ -183,7 +183,7 @@ impl<'a> BulkRun<'a> {
     /// The future must not borrow the checkpoint: take what it needs (serialize it) first.
     ///
     /// ```no_run
-    /// # async fn run(client: ecwid_inventory::Client, items: Vec<ecwid_inventory::BulkItem>)
+    /// # async fn run(client: ecwid_inventory::Client, items: Vec<ecwid_inventory::bulk::BulkItem>)
     /// # -> Result<(), ecwid_inventory::Error> {
     /// use ecwid_inventory::Error;
     ///

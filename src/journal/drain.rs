@@ -55,13 +55,15 @@ use super::{
 };
 use crate::{
     bulk::{outcome::failed_with_5xx, Checkpoint, ChunkStage, ChunkView},
+    bulk::{BulkPlan, BulkReport, ItemOutcome, MAX_BATCH_SIZE},
     client::CallOptions,
     deduplication::KEY_WINDOW,
     options::request_builder,
     polling::Polling,
     retry::Repeat,
     settings::check_setting,
-    BulkPlan, BulkReport, Client, Error, ItemOutcome, RequestOptions, MAX_BATCH_SIZE, MAX_SETTING,
+    settings::MAX_SETTING,
+    Client, Error, RequestOptions,
 };
 
 /// How long a worker holds a run between two saves, by default: 5 minutes. A worker that dies
@@ -253,7 +255,7 @@ impl<'a> Drain<'a> {
 
     /// How often a run's batch status is read: first after `first`, then half as often again
     /// each time, up to `max` (defaults 200 ms and 2 s), as
-    /// [`BulkRun::poll_interval`](crate::BulkRun::poll_interval).
+    /// [`BulkRun::poll_interval`](crate::bulk::BulkRun::poll_interval).
     pub fn poll_interval(mut self, first: Duration, max: Duration) -> Self {
         self.polling = self.polling.interval(first, max);
         self
@@ -787,7 +789,7 @@ fn final_state(outcome: &ItemOutcome) -> Option<EventState> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{BulkItem, ProductId, StoreId};
+    use crate::{bulk::BulkItem, ProductId, StoreId};
 
     /// A plan of `n` events in runs of `per` as a drain's run holds it: made by the bulk
     /// module, moved on by it (chunk 0 being created, chunk 1 queued as ticket `t-1`), saved

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use super::error::JournalError;
-use crate::{BulkItem, CombinationId, ProductId, Stock, StockChange, StockItem, StoreId};
+use crate::{bulk::BulkItem, CombinationId, ProductId, Stock, StockChange, StockItem, StoreId};
 
 /// The longest event id the journal takes, in bytes.
 pub const MAX_EVENT_ID_LEN: usize = 255;

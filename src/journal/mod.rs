@@ -195,7 +195,7 @@
 //!
 //! `cargo bench --bench journal`: 10,000 events drained into the fake at Ecwid's limit (scaled)
 //! take 40 requests, **250 events per request** (one create and one status read per run of
-//! 500), 500 times fewer than one [`exactly_once()`](crate::AdjustStock::exactly_once) call per
+//! 500), 500 times fewer than one [`exactly_once()`](crate::stock::AdjustStock::exactly_once) call per
 //! event, and finish 32 to 48 times sooner. The journal's own writes are most of the drain's
 //! wall time there (57% on SQLite, 76% on PostgreSQL; the target of under 10% is not met where
 //! the fake answers at once), and would be 9% and 17% against Ecwid's real pace. One PostgreSQL
@@ -225,7 +225,7 @@ pub(crate) use handle::Backend;
 pub use handle::Journal;
 pub use schema::SCHEMA_VERSION;
 
-use crate::{settings::check_setting, time::TimeSource, Error, StoreId, MAX_BATCH_SIZE};
+use crate::{bulk::MAX_BATCH_SIZE, settings::check_setting, time::TimeSource, Error, StoreId};
 use event::{column_id, to_ms, EventRow, NewEvent};
 use group::{Arrival, GroupCommit, Stored};
 

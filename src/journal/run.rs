@@ -9,7 +9,7 @@ use super::{
     error::JournalError,
     event::{self, EventRecord, EventState},
 };
-use crate::{Error, StoreId, MAX_BATCH_SIZE};
+use crate::{bulk::MAX_BATCH_SIZE, Error, StoreId};
 
 /// Makes a run's saved document from its events, in the run's order, inside the claim's
 /// transaction: a run never exists without it. With it, the state each event takes as it is

@@ -163,7 +163,7 @@ impl Limiter {
 /// `at + by`, or a time far enough away to be never, rather than a panic.
 fn later(at: Instant, by: Duration) -> Instant {
     at.checked_add(by)
-        .unwrap_or_else(|| at + crate::MAX_SETTING * 365)
+        .unwrap_or_else(|| at + crate::settings::MAX_SETTING * 365)
 }
 
 #[cfg(test)]

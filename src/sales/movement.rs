@@ -4,8 +4,10 @@
 use std::time::SystemTime;
 
 use crate::{
-    journal::Event, BulkItem, Error, FulfillmentStatus, OrderId, PaymentStatus, StockChange,
-    StockItem, StoreId,
+    bulk::BulkItem,
+    journal::Event,
+    orders::{FulfillmentStatus, PaymentStatus},
+    Error, OrderId, StockChange, StockItem, StoreId,
 };
 
 /// Which way a [`Movement`] went.

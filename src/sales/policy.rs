@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::{FulfillmentStatus, PaymentStatus};
+use crate::orders::{FulfillmentStatus, PaymentStatus};
 
 /// Which of an order's states hold its items out of Ecwid's stock, and which give them back.
 ///
@@ -18,7 +18,7 @@ use crate::{FulfillmentStatus, PaymentStatus};
 ///
 /// ```
 /// use ecwid_inventory::sales::StockPolicy;
-/// use ecwid_inventory::{FulfillmentStatus, PaymentStatus};
+/// use ecwid_inventory::{orders::{FulfillmentStatus, PaymentStatus}};
 ///
 /// // A shop that puts returned goods back on the shelf, and keeps refunded ones aside.
 /// let policy = StockPolicy::default()

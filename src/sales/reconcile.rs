@@ -8,7 +8,9 @@ use super::{
     StockPolicy,
 };
 use crate::{
-    orders::Order, CombinationId, FulfillmentStatus, PaymentStatus, ProductId, StockItem, StoreId,
+    orders::Order,
+    orders::{FulfillmentStatus, PaymentStatus},
+    CombinationId, ProductId, StockItem, StoreId,
 };
 
 /// An order as just read from Ecwid: its state, or the fact that Ecwid no longer has it.

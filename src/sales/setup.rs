@@ -7,7 +7,7 @@ use std::{
 };
 
 use super::{record::Recorder, StockPolicy};
-use crate::{journal::Journal, Error, MAX_SETTING};
+use crate::{journal::Journal, settings::MAX_SETTING, Error};
 
 /// Failed order reads allowed per event by default before it ends `failed`: 12.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 12;

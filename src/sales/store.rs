@@ -10,8 +10,9 @@ use super::{
     StockPolicy,
 };
 use crate::{
-    journal::JournalError, CombinationId, FulfillmentStatus, OrderId, PaymentStatus, ProductId,
-    StockItem, StoreId,
+    journal::JournalError,
+    orders::{FulfillmentStatus, PaymentStatus},
+    CombinationId, OrderId, ProductId, StockItem, StoreId,
 };
 
 /// An event's states, as stored.

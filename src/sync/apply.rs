@@ -6,10 +6,11 @@ use std::future::Future;
 use super::plan::SyncPlan;
 use super::report::{SyncOutcome, SyncReport};
 use crate::{
+    bulk::MAX_BATCH_SIZE,
     bulk::{run::CheckpointFuture, Checkpoint, PlanChange},
     options::request_builder,
     polling::{polling_options, Polling, ProgressFn},
-    Client, Error, RequestOptions, MAX_BATCH_SIZE,
+    Client, Error, RequestOptions,
 };
 
 type CheckpointFn<'a> = Box<dyn FnMut(&Checkpoint<'_, SyncPlan>) + Send + 'a>;
@@ -24,9 +25,9 @@ impl Client {
     /// nothing is planned anew.
     ///
     /// ```no_run
-    /// # async fn run(client: ecwid_inventory::Client, plan: ecwid_inventory::SyncPlan)
+    /// # async fn run(client: ecwid_inventory::Client, plan: ecwid_inventory::sync::SyncPlan)
     /// # -> Result<(), ecwid_inventory::Error> {
-    /// use ecwid_inventory::{bulk::PlanLog, SyncOutcome};
+    /// use ecwid_inventory::{bulk::PlanLog, sync::SyncOutcome};
     ///
     /// // The plan written once, then each checkpoint's change appended.
     /// let mut log = PlanLog::create("sync-plan.log", &plan).expect("the plan is saved");
@@ -50,8 +51,8 @@ impl Client {
     /// Fails only on bad input (a plan for another store, a poll setting, the options), before
     /// anything is sent; what happens to each change is in the [`SyncReport`].
     ///
-    /// [`BulkPlan`]: crate::BulkPlan
-    /// [`SyncMode::Delta`]: crate::SyncMode::Delta
+    /// [`BulkPlan`]: crate::bulk::BulkPlan
+    /// [`SyncMode::Delta`]: crate::sync::SyncMode::Delta
     pub fn apply_sync(&self, plan: SyncPlan) -> ApplySync<'_> {
         ApplySync {
             client: self,
@@ -119,7 +120,7 @@ impl<'a> ApplySync<'a> {
     }
 
     /// Like [`on_checkpoint`](Self::on_checkpoint), for a checkpoint that writes somewhere
-    /// slow and may fail, as for [`BulkRun::on_checkpoint_async`](crate::BulkRun::on_checkpoint_async):
+    /// slow and may fail, as for [`BulkRun::on_checkpoint_async`](crate::bulk::BulkRun::on_checkpoint_async):
     /// it is awaited before anything more is sent, and when it fails the sync stops at once,
     /// sends nothing more, and [`send`](Self::send) returns its error. Use it when resuming
     /// depends on the saved plan: a run that went on past a save that failed would leave a
@@ -210,7 +211,8 @@ mod tests {
     use super::*;
     use crate::sync::fixtures::product;
     use crate::{
-        RetryPolicy, Stock, StoreId, SyncMode, SyncRow, SyncStatus, SYNC_PLAN_FORMAT_VERSION,
+        sync::{SyncMode, SyncRow, SyncStatus, SYNC_PLAN_FORMAT_VERSION},
+        RetryPolicy, Stock, StoreId,
     };
 
     /// A client of store 1003 with nothing listening where it sends: neither test may send.

@@ -82,7 +82,7 @@
 //!   absolute counts, which overwrite such a sale** (sold, yet counted back in): for targets
 //!   known to include every sale up to the write.
 //! - **Bad input sends nothing**: an empty SKU, one given twice, an item given twice, a count
-//!   below zero or over [`MAX_QUANTITY`](crate::MAX_QUANTITY), a zero id fail with
+//!   below zero or over [`MAX_QUANTITY`](crate::stock::MAX_QUANTITY), a zero id fail with
 //!   [`Error::InvalidInput`](crate::Error::InvalidInput) naming the target before any request;
 //!   two targets found to move one stock (a product and a variation sharing its stock) fail the
 //!   same way once read, with no write sent.

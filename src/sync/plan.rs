@@ -8,7 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use super::change::SyncMode;
 use super::row::{SyncRow, SyncStatus};
-use crate::{bulk::PlanChange, BulkItem, BulkPlan, StockChange, StockItem, StoreId};
+use crate::{
+    bulk::PlanChange,
+    bulk::{BulkItem, BulkPlan},
+    StockChange, StockItem, StoreId,
+};
 
 /// The version of [`SyncPlan`]'s saved format that this crate writes and reads.
 pub const SYNC_PLAN_FORMAT_VERSION: u32 = 1;
@@ -196,7 +200,7 @@ mod tests {
 
     use super::*;
     use crate::sync::fixtures::{product, variation};
-    use crate::{Client, Stock, MAX_BATCH_SIZE};
+    use crate::{bulk::MAX_BATCH_SIZE, Client, Stock};
 
     const STORE: StoreId = StoreId::new(1003);
 

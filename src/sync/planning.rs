@@ -23,7 +23,7 @@ impl Client {
     ///
     /// ```no_run
     /// # async fn run(client: ecwid_inventory::Client) -> Result<(), ecwid_inventory::Error> {
-    /// use ecwid_inventory::{Stock, SyncStatus};
+    /// use ecwid_inventory::{Stock, sync::SyncStatus};
     ///
     /// let plan = client
     ///     .plan_sync([("TEE-S", Stock::Quantity(12)), ("GIFT", Stock::Unlimited)])
@@ -60,7 +60,7 @@ impl Client {
     ///
     /// **Bad input fails before anything is sent**, with [`Error::InvalidInput`] naming the
     /// target: an empty SKU or one with whitespace around it, a SKU or an item given twice, a
-    /// count below zero or over [`MAX_QUANTITY`](crate::MAX_QUANTITY), a zero id. Two targets
+    /// count below zero or over [`MAX_QUANTITY`](crate::stock::MAX_QUANTITY), a zero id. Two targets
     /// found to move the same stock (a product and its variation sharing its stock, say, even
     /// when one of them is at its target) fail the same way once read, having sent no write.
     pub fn plan_sync<T: Into<SyncTarget>>(

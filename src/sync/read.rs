@@ -6,10 +6,12 @@ use std::collections::{BTreeSet, HashMap};
 use super::target::SyncTarget;
 use crate::{
     batch::{paths, read_item},
+    bulk::MAX_BATCH_SIZE,
     generated::types::{BatchRequestItem, ProductStock},
     polling::{Polling, Progress},
     reads::{product_items, unreadable},
-    Client, Error, ItemStock, ProductId, RequestOptions, SkuMatch, StockItem, MAX_BATCH_SIZE,
+    stock::SkuMatch,
+    Client, Error, ItemStock, ProductId, RequestOptions, StockItem,
 };
 
 /// What each target names, as read: no item, one, or several.

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::plan::SyncPlan;
 use super::row::SyncRow;
-use crate::{bulk::outcome::failed_with_5xx, ItemOutcome};
+use crate::{bulk::outcome::failed_with_5xx, bulk::ItemOutcome};
 
 /// What happened to one row of an applied [`SyncPlan`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,7 +189,10 @@ impl SyncReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Stock, StockChange, StoreId, SyncMode, SyncStatus, SYNC_PLAN_FORMAT_VERSION};
+    use crate::{
+        sync::{SyncMode, SyncStatus, SYNC_PLAN_FORMAT_VERSION},
+        Stock, StockChange, StoreId,
+    };
 
     fn failed(status: u16) -> ItemOutcome {
         ItemOutcome::Failed {

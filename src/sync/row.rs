@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::change::{planned_change, SyncMode};
 use crate::{
-    stock::stock_update, BulkItem, CombinationId, ProductId, Stock, StockChange, StockItem,
+    bulk::BulkItem, stock::stock_update, CombinationId, ProductId, Stock, StockChange, StockItem,
 };
 
 /// What the plan does for one target.
@@ -53,7 +53,7 @@ impl std::fmt::Display for SyncStatus {
 /// none; a row of several items lists them in `matches` (`[{"product_id": .., "combination_id":
 /// ..}]`), which other rows leave out.
 ///
-/// [`SyncPlan`]: crate::SyncPlan
+/// [`SyncPlan`]: crate::sync::SyncPlan
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(into = "RowForm", try_from = "RowForm")]
 #[non_exhaustive]

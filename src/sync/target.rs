@@ -7,7 +7,7 @@ use crate::{reads::check_sku, stock::stock_update, CombinationId, Error, Stock, 
 
 /// What one item's stock should be: an item named by its SKU (exact match, as
 /// [`Client::find_sku`]) or by its ids, and its target stock (a count from 0 to
-/// [`MAX_QUANTITY`](crate::MAX_QUANTITY), or unlimited).
+/// [`MAX_QUANTITY`](crate::stock::MAX_QUANTITY), or unlimited).
 ///
 /// `(sku, stock)` and `(item, stock)` pairs convert into it.
 ///
@@ -111,8 +111,8 @@ pub(super) fn check_targets(targets: &[SyncTarget]) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stock::MAX_QUANTITY;
     use crate::sync::fixtures::{product, variation};
-    use crate::MAX_QUANTITY;
 
     /// The text of the `InvalidInput` that `targets` fail with.
     fn refusal(targets: &[SyncTarget]) -> String {

@@ -9,7 +9,8 @@ use serde_json::Value;
 use super::Rejection;
 use crate::{
     generated::types::{WebhookBody, WebhookBodyEntityId, WebhookData},
-    FulfillmentStatus, OrderId, PaymentStatus, ProductId, StoreId,
+    orders::{FulfillmentStatus, PaymentStatus},
+    OrderId, ProductId, StoreId,
 };
 
 /// A verified webhook event: its signature matched, it is recent, and it is for a store the

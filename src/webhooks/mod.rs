@@ -69,7 +69,7 @@
 //! ```
 //! use std::time::{SystemTime, UNIX_EPOCH};
 //! use ecwid_inventory::webhooks::{sign, EventKind, SecretString, Verifier, SIGNATURE_HEADER};
-//! use ecwid_inventory::{OrderId, PaymentStatus, StoreId};
+//! use ecwid_inventory::{OrderId, StoreId, orders::PaymentStatus};
 //! use http::{Request, Response, StatusCode};
 //!
 //! // Once, at start-up: the app's client secret, and the store(s) this receiver serves.

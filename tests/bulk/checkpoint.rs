@@ -5,7 +5,7 @@ use crate::common;
 
 use std::sync::{Arc, Mutex};
 
-use ecwid_inventory::{BulkPlan, Error};
+use ecwid_inventory::{bulk::BulkPlan, Error};
 use ecwid_inventory_fake::FakeStore;
 
 use common::*;

@@ -6,7 +6,10 @@ use crate::common;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use ecwid_inventory::{BulkItem, BulkReport, Client, Error, ItemOutcome, RetryPolicy};
+use ecwid_inventory::{
+    bulk::{BulkItem, BulkReport, ItemOutcome},
+    Client, Error, RetryPolicy,
+};
 use ecwid_inventory_fake::{FakeStore, Fault, Origin, Route};
 use serde_json::Value;
 

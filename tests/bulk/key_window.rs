@@ -6,7 +6,11 @@ use crate::common;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ecwid_inventory::{ItemOutcome, Progress, TimeSource, DEFAULT_DEADLINE, DEFAULT_TIMEOUT};
+use ecwid_inventory::{
+    bulk::ItemOutcome,
+    settings::{DEFAULT_DEADLINE, DEFAULT_TIMEOUT},
+    Progress, TimeSource,
+};
 use ecwid_inventory_fake::{Fault, Route};
 use serde_json::{json, Value};
 

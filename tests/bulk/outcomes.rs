@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ecwid_inventory::{
-    BulkItem, CombinationId, Error, ItemOutcome, ProductId, Progress, RateLimit, StockChange,
-    StockItem,
+    bulk::{BulkItem, ItemOutcome},
+    CombinationId, Error, ProductId, Progress, RateLimit, StockChange, StockItem,
 };
 use ecwid_inventory_fake::{
     FakeStore, FakeToken, LowStockNotification, Origin, Product, Stock, Store, Variation,

@@ -5,8 +5,8 @@
 use std::io::ErrorKind;
 use std::path::PathBuf;
 
+use ecwid_inventory::bulk::BulkPlan;
 use ecwid_inventory::bulk::{PlanChange, PlanLog, PLAN_LOG_FORMAT_VERSION};
-use ecwid_inventory::BulkPlan;
 
 use crate::common::*;
 

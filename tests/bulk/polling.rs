@@ -5,7 +5,7 @@ use crate::common;
 
 use std::time::Duration;
 
-use ecwid_inventory::{Error, ItemOutcome, Polling, Stock, StockItem, SyncTarget};
+use ecwid_inventory::{bulk::ItemOutcome, sync::SyncTarget, Error, Polling, Stock, StockItem};
 use ecwid_inventory_fake::{Fault, Route};
 use futures::StreamExt;
 use serde_json::json;

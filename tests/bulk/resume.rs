@@ -5,7 +5,10 @@ use crate::common;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-use ecwid_inventory::{BulkPlan, Error, ItemOutcome};
+use ecwid_inventory::{
+    bulk::{BulkPlan, ItemOutcome},
+    Error,
+};
 use ecwid_inventory_fake::{Fault, Origin, Route};
 
 use common::*;

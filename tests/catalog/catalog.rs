@@ -10,8 +10,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use ecwid_inventory::{
-    CatalogCursor, CombinationId, Error, ItemStock, ProductId, Progress, RetryPolicy, Stock,
-    StockItem, CURSOR_OVERLAP,
+    catalog::{CatalogCursor, CURSOR_OVERLAP},
+    CombinationId, Error, ItemStock, ProductId, Progress, RetryPolicy, Stock, StockItem,
 };
 use ecwid_inventory_fake::{demo, FakeStore, Store};
 use futures::StreamExt;
@@ -72,7 +72,7 @@ async fn fake_of(store: Store) -> FakeStore {
 
 /// Reads the stream to its end: the items, and the error that ended it, if any.
 async fn read_all(
-    mut stream: ecwid_inventory::CatalogStream<'_>,
+    mut stream: ecwid_inventory::catalog::CatalogStream<'_>,
 ) -> (Vec<ItemStock>, Option<Error>, Option<CatalogCursor>) {
     let mut items = Vec::new();
     while let Some(item) = stream.next().await {

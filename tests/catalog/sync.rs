@@ -10,8 +10,8 @@ use ecwid_inventory::bulk::PlanLog;
 use std::sync::{Arc, Mutex};
 
 use ecwid_inventory::{
-    CombinationId, Error, ProductId, Stock, StockChange, StockItem, SyncMode, SyncOutcome,
-    SyncPlan, SyncStatus, SyncTarget,
+    sync::{SyncMode, SyncOutcome, SyncPlan, SyncStatus, SyncTarget},
+    CombinationId, Error, ProductId, Stock, StockChange, StockItem,
 };
 use ecwid_inventory_fake::{demo, FakeStore, FakeStoreBuilder, Fault, Product, Route};
 use ecwid_inventory_fake::{FakeToken, Store, Variation};

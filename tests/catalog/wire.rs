@@ -6,8 +6,8 @@ use crate::common;
 use std::time::Duration;
 
 use ecwid_inventory::{
-    Client, CombinationId, Error, ItemStock, ProductId, RetryPolicy, SkuMatch, Stock, StockItem,
-    MAX_QUANTITY,
+    stock::{SkuMatch, MAX_QUANTITY},
+    Client, CombinationId, Error, ItemStock, ProductId, RetryPolicy, Stock, StockItem,
 };
 use serde_json::{json, Value};
 use wiremock::{

@@ -6,7 +6,10 @@ use crate::common;
 
 use std::time::{Duration, SystemTime};
 
-use ecwid_inventory::{BulkItem, Client, Error, ItemOutcome, RetryPolicy, KEY_WINDOW};
+use ecwid_inventory::{
+    bulk::{BulkItem, ItemOutcome, KEY_WINDOW},
+    Client, Error, RetryPolicy,
+};
 use ecwid_inventory_fake::{demo, FakeStore, Fault, Route};
 
 use common::{

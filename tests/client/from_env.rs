@@ -6,7 +6,7 @@
 
 use crate::common;
 
-use ecwid_inventory::{Client, Error, StockItem, StoreId, DEFAULT_BASE_URL};
+use ecwid_inventory::{settings::DEFAULT_BASE_URL, Client, Error, StockItem, StoreId};
 use ecwid_inventory_fake::{demo, Stock};
 
 use common::demo_store;

@@ -323,7 +323,10 @@ async fn a_server_echoing_the_token_in_success_answers_never_gets_it_shown() {
 #[tokio::test]
 async fn a_server_echoing_the_token_in_batch_answers_never_gets_it_saved() {
     logs();
-    let items = [ecwid_inventory::BulkItem::product(ProductId::new(1), -1)];
+    let items = [ecwid_inventory::bulk::BulkItem::product(
+        ProductId::new(1),
+        -1,
+    )];
 
     let refused = echo_server(".*", |auth| {
         ResponseTemplate::new(400).set_body_json(
@@ -372,7 +375,7 @@ async fn a_server_echoing_the_token_in_batch_answers_never_gets_it_saved() {
     assert!(
         matches!(
             outcome,
-            ecwid_inventory::ItemOutcome::Failed { status: 404, .. }
+            ecwid_inventory::bulk::ItemOutcome::Failed { status: 404, .. }
         ),
         "{outcome:?}"
     );
@@ -417,7 +420,10 @@ async fn a_token_escaped_inside_a_batch_items_escaped_body_never_gets_saved() {
         .build()
         .unwrap();
     let report = client
-        .bulk_adjust([ecwid_inventory::BulkItem::product(ProductId::new(1), -1)])
+        .bulk_adjust([ecwid_inventory::bulk::BulkItem::product(
+            ProductId::new(1),
+            -1,
+        )])
         .poll_interval(Duration::from_millis(5), Duration::from_millis(5))
         .send()
         .await

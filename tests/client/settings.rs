@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use ecwid_inventory::{BulkItem, ClientBuilder, Error, RateLimit, RetryPolicy, MAX_SETTING};
+use ecwid_inventory::{
+    bulk::BulkItem, settings::MAX_SETTING, ClientBuilder, Error, RateLimit, RetryPolicy,
+};
 use ecwid_inventory_fake::{demo, FakeStore, Fault, Route};
 
 #[tokio::test]

@@ -19,8 +19,9 @@ use ecwid_inventory::generated::types::{BatchTicket, EcwidError};
 // (here, or the crate's own unit tests).
 use ecwid_inventory::journal::Journal;
 use ecwid_inventory::{
-    BulkItem, BulkPlan, BulkReport, Client, ClientBuilder, CombinationId, Error, ItemOutcome,
-    ProductId, RetryPolicy, StockAdjustment, StockItem, StoreId, TimeSource,
+    bulk::{BulkItem, BulkPlan, BulkReport, ItemOutcome},
+    Client, ClientBuilder, CombinationId, Error, ProductId, RetryPolicy, StockAdjustment,
+    StockItem, StoreId, TimeSource,
 };
 use ecwid_inventory_fake::{
     demo, FakeStore, FakeStoreBuilder, FakeToken, Origin, Product, RecordedRequest, Scope, Stock,

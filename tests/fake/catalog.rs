@@ -10,7 +10,7 @@ use std::time::Duration;
 use ecwid_inventory::generated::types::{
     BatchStatus, EcwidError, ProductPage, ProductStock, StockUpdateResult, VariationStock,
 };
-use ecwid_inventory::{ProductId, RateLimit, SkuMatch, StockItem};
+use ecwid_inventory::{stock::SkuMatch, ProductId, RateLimit, StockItem};
 use ecwid_inventory_fake::{
     FakeStore, FakeStoreBuilder, FakeToken, Fault, LedgerEntry, Origin, Product, Route, Scope,
     Stock, StockChange, Store, Variation,

@@ -8,8 +8,8 @@ use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
 
 use ecwid_inventory::{
-    CombinationId, Error, FulfillmentStatus, OrderId, PaymentStatus, ProductId, RateLimit,
-    StockItem, StoreId,
+    orders::{FulfillmentStatus, PaymentStatus},
+    CombinationId, Error, OrderId, ProductId, RateLimit, StockItem, StoreId,
 };
 use ecwid_inventory_fake::{
     demo, FakeStore, FakeToken, Fault, OrderUpdate, Origin, Route, Sale, SaleLine, Scope, Stock,

@@ -13,8 +13,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use ecwid_inventory::orders::{FulfillmentStatus, PaymentStatus};
 use ecwid_inventory::webhooks::{EventKind, Rejection, SecretString, Verifier, SIGNATURE_HEADER};
-use ecwid_inventory::{FulfillmentStatus, PaymentStatus};
 use ecwid_inventory_fake::webhooks::ecwid_retry_schedule;
 use ecwid_inventory_fake::{
     demo, DeliveryOutcome, FakeStore, FakeStoreBuilder, OrderUpdate, Sale, WebhookDelivery,

@@ -20,7 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use common::postgres::{backends, TempDir, PG_PASSWORD};
 use ecwid_inventory::journal::{Event, EventState, Journal, Recorded, MAX_READ, SCHEMA_VERSION};
 use ecwid_inventory::{
-    CombinationId, Error, ProductId, Stock, StockChange, StockItem, StoreId, MAX_QUANTITY,
+    stock::MAX_QUANTITY, CombinationId, Error, ProductId, Stock, StockChange, StockItem, StoreId,
 };
 
 const STORE: StoreId = StoreId::new(1003);

@@ -8,12 +8,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::{engine::general_purpose::STANDARD as BASE64, Engine as _};
 use ecwid_inventory::{
+    orders::{FulfillmentStatus, PaymentStatus},
     webhooks::{
         sign, EventKind, OrderEvent, Rejection, SecretString, Verifier, VerifierBuilder,
         WebhookEvent, DEFAULT_MAX_AGE, DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_CLOCK_AHEAD,
         SIGNATURE_HEADER,
     },
-    Error, FulfillmentStatus, OrderId, PaymentStatus, ProductId, StoreId, TimeSource,
+    Error, OrderId, ProductId, StoreId, TimeSource,
 };
 use hmac::{Hmac, Mac};
 use http::{HeaderMap, HeaderValue, StatusCode};

@@ -649,7 +649,7 @@ async fn a_sync_killed_while_checkpointing_resumes_and_applies_each_change_once(
         shop.fake.batches_settled().await;
 
         // PLAN reads back whole; the same command resumes it.
-        let saved = ecwid_inventory::bulk::PlanLog::<ecwid_inventory::SyncPlan>::open(&plan);
+        let saved = ecwid_inventory::bulk::PlanLog::<ecwid_inventory::sync::SyncPlan>::open(&plan);
         assert!(saved.is_ok(), "round {round}: {saved:?}");
         shop.run(&args).await.expect(0);
         shop.fake.batches_settled().await;

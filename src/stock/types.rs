@@ -1,6 +1,7 @@
 //! The crate's domain types, in one place: an item ([`StockItem`]) and its stock ([`Stock`],
 //! [`ItemStock`]), a change of it ([`StockChange`]), and what Ecwid says a change did
-//! ([`StockAdjustment`]).
+//! ([`StockAdjustment`]). A file of its own, below the request builders that use them, so that
+//! the public `stock` module can gather both without an import circle.
 
 use crate::{
     generated::types::{StockUpdate, StockUpdateResult},
@@ -109,7 +110,7 @@ impl StockItem {
 pub enum StockChange {
     /// Adds this to the stock (negative to take away; not zero).
     Delta(i32),
-    /// Sets the stock to this count (0 to [`MAX_QUANTITY`](crate::MAX_QUANTITY)) or to
+    /// Sets the stock to this count (0 to [`MAX_QUANTITY`](crate::stock::MAX_QUANTITY)) or to
     /// unlimited stock. A set lands the same count however often it runs, and overwrites
     /// whatever changed the stock since it was planned.
     Set(Stock),
