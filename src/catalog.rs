@@ -102,7 +102,7 @@ use crate::{
     reads::{product_items, product_stock, unreadable, variation_item},
     retry::Repeat,
     status_stream::ReadAnswers,
-    Client, Error, ItemStock, RequestOptions,
+    Client, Error, RequestOptions, StockLevel,
 };
 
 /// Products per search page: Ecwid's most.
@@ -226,7 +226,7 @@ impl Client {
     ///
     /// **What it yields**: for each product, its own stock, then each variation's: one with a
     /// SKU of its own has its own stock; one without has
-    /// [`shares_product_stock`](ItemStock::shares_product_stock) set and its product's SKU and
+    /// [`shares_product_stock`](StockLevel::shares_product_stock) set and its product's SKU and
     /// stock. Products come in the order Ecwid added them, except those of a page read again
     /// as halves, which come a batch later. Each product comes once.
     ///
@@ -359,10 +359,10 @@ impl<'a> CatalogStock<'a> {
 }
 
 type Fetch<'a> =
-    Pin<Box<dyn Future<Output = (Reader<'a>, Result<Option<Vec<ItemStock>>, Error>)> + Send + 'a>>;
+    Pin<Box<dyn Future<Output = (Reader<'a>, Result<Option<Vec<StockLevel>>, Error>)> + Send + 'a>>;
 
 /// The catalog's items as a [`futures::Stream`](futures_core::Stream) of
-/// `Result<ItemStock, Error>`; made by [`CatalogStock::stream`]. It ends after an error.
+/// `Result<StockLevel, Error>`; made by [`CatalogStock::stream`]. It ends after an error.
 ///
 /// Dropping it stops the read; nothing is left running (reads change nothing).
 #[must_use = "a stream does nothing unless polled"]
@@ -370,7 +370,7 @@ pub struct CatalogStream<'a> {
     /// `None` while `fetch` holds it.
     reader: Option<Reader<'a>>,
     fetch: Option<Fetch<'a>>,
-    buffer: VecDeque<ItemStock>,
+    buffer: VecDeque<StockLevel>,
     cursor: Option<CatalogCursor>,
     ended: bool,
 }
@@ -394,7 +394,7 @@ impl CatalogStream<'_> {
 }
 
 impl futures_core::Stream for CatalogStream<'_> {
-    type Item = Result<ItemStock, Error>;
+    type Item = Result<StockLevel, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
@@ -454,7 +454,7 @@ pub(crate) struct Reader<'a> {
     sweep: Option<Sweep>,
     /// Products read without their variations (too many for one answer), whose variations
     /// are still to be listed.
-    unlisted: VecDeque<ItemStock>,
+    unlisted: VecDeque<StockLevel>,
     /// The batch being read, answer by answer.
     batch: Option<Batch>,
     /// When the read started, on the client's clock.
@@ -469,13 +469,13 @@ struct Batch {
     /// answered.
     slots: Vec<(Slot, bool)>,
     /// The products whose variations are listed (`v0`, `v1`...), and whether each was.
-    lists: Vec<(ItemStock, bool)>,
+    lists: Vec<(StockLevel, bool)>,
 }
 
 impl Reader<'_> {
     /// The items of the next search, page or variation list read (possibly none, when a page
     /// was only split), or `None` once everything was read.
-    pub(crate) async fn next_items(&mut self) -> Result<Option<Vec<ItemStock>>, Error> {
+    pub(crate) async fn next_items(&mut self) -> Result<Option<Vec<StockLevel>>, Error> {
         if self.done {
             return Ok(None);
         }
@@ -524,7 +524,7 @@ impl Reader<'_> {
 
     /// Checks the settings, then reads the first page directly, which says how many pages
     /// follow.
-    async fn first_page(&mut self) -> Result<Vec<ItemStock>, Error> {
+    async fn first_page(&mut self) -> Result<Vec<StockLevel>, Error> {
         if !(1..=MAX_BATCH_SIZE).contains(&self.pages_per_batch) {
             return Err(Error::InvalidInput(format!(
                 "pages per batch must be between 1 and {MAX_BATCH_SIZE}, not {}",
@@ -568,7 +568,7 @@ impl Reader<'_> {
         // Variation lists first: the products waiting for theirs are held until then, so
         // taking them before more pages keeps that queue to about one batch's worth.
         let lists = self.unlisted.len().min(self.pages_per_batch);
-        let lists: Vec<ItemStock> = self.unlisted.drain(..lists).collect();
+        let lists: Vec<StockLevel> = self.unlisted.drain(..lists).collect();
         let slots = sweep.next_slots(self.pages_per_batch - lists.len());
         let mut requests: Vec<BatchRequestItem> = slots
             .iter()
@@ -598,7 +598,7 @@ impl Reader<'_> {
     /// The items of the batch's next answer (a page's, or a variation list's); once every
     /// answer was taken, none, the batch done. A page or list the batch has no answer for
     /// fails the read, the pages first, in the order asked.
-    async fn next_answer(&mut self) -> Result<Vec<ItemStock>, Error> {
+    async fn next_answer(&mut self) -> Result<Vec<StockLevel>, Error> {
         let (Some(batch), Some(sweep)) = (&mut self.batch, &mut self.sweep) else {
             return Ok(Vec::new());
         };
@@ -652,8 +652,8 @@ impl Reader<'_> {
 fn items_of(
     products: &[&ProductStock],
     with_variations: bool,
-    unlisted: &mut VecDeque<ItemStock>,
-) -> Result<Vec<ItemStock>, Error> {
+    unlisted: &mut VecDeque<StockLevel>,
+) -> Result<Vec<StockLevel>, Error> {
     let mut items = Vec::with_capacity(products.len() * 3);
     for product in products {
         if with_variations {

@@ -134,9 +134,9 @@
 //! | `find_skus(skus)` | 1 batch create per 500 SKUs plus a few status reads (searched directly for 2 SKUs or fewer) | yes | a SKU whose search failed carries its error in the report |
 //! | `set_stock(item, n)` / `set_unlimited_stock(item)` | 1 | yes: the same count lands however often it is sent | — |
 //!
-//! - **Reading**: `client.stock(item)` returns an [`ItemStock`]: the item, its SKU, its
+//! - **Reading**: `client.stock(item)` returns an [`StockLevel`]: the item, its SKU, its
 //!   [`Stock`] (`Quantity(n)`, which may be negative, or `Unlimited`) and Ecwid's in-stock flag.
-//!   A variation without a SKU of its own shares its product's stock: its `ItemStock` has
+//!   A variation without a SKU of its own shares its product's stock: its `StockLevel` has
 //!   `shares_product_stock: true`, the product's SKU and numbers, and adjusting either moves
 //!   both. Every read asks Ecwid for the stock fields only (`responseFields`), not the whole
 //!   product.
@@ -271,7 +271,7 @@ pub use limiter::RateLimit;
 pub use options::RequestOptions;
 pub use polling::{Polling, Progress};
 pub use retry::RetryPolicy;
-pub use stock::{ItemStock, Stock, StockAdjustment, StockChange, StockItem};
+pub use stock::{Stock, StockAdjustment, StockChange, StockItem, StockLevel};
 pub use time::TimeSource;
 
 #[cfg(feature = "journal")]

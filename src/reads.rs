@@ -16,7 +16,7 @@ use crate::{
     paging::{Next, Pages},
     polling::Polling,
     retry::Repeat,
-    Client, CombinationId, Error, ItemStock, ProductId, RequestOptions, Stock, StockItem,
+    Client, CombinationId, Error, ProductId, RequestOptions, Stock, StockItem, StockLevel,
 };
 
 /// What [`Client::find_sku`] found for one SKU.
@@ -24,16 +24,16 @@ use crate::{
 #[non_exhaustive]
 pub enum SkuMatch {
     /// Exactly one product or variation has this SKU.
-    Found(ItemStock),
+    Found(StockLevel),
     /// No product or variation has this SKU.
     NotFound,
     /// Several have it (Ecwid does not forbid it); none is chosen for you.
-    Several(Vec<ItemStock>),
+    Several(Vec<StockLevel>),
 }
 
 impl SkuMatch {
     /// The item, when exactly one was found.
-    pub fn found(&self) -> Option<&ItemStock> {
+    pub fn found(&self) -> Option<&StockLevel> {
         match self {
             SkuMatch::Found(item) => Some(item),
             _ => None,
@@ -67,7 +67,7 @@ impl SkuReport {
     }
 
     /// The SKUs found exactly once, with their items.
-    pub fn found(&self) -> impl Iterator<Item = (&str, &ItemStock)> {
+    pub fn found(&self) -> impl Iterator<Item = (&str, &StockLevel)> {
         self.results
             .iter()
             .filter_map(|(sku, result)| match result {
@@ -112,9 +112,9 @@ fn in_stock(stock: Stock, in_stock: Option<bool>, instock: Option<bool>) -> bool
 }
 
 /// A product's own stock.
-pub(crate) fn product_stock(product: &ProductStock) -> Result<ItemStock, Error> {
+pub(crate) fn product_stock(product: &ProductStock) -> Result<StockLevel, Error> {
     let stock = stock_of(product.quantity, product.unlimited)?;
-    Ok(ItemStock {
+    Ok(StockLevel {
         item: StockItem::Product {
             product: ProductId::new(id(product.id)?),
         },
@@ -126,9 +126,9 @@ pub(crate) fn product_stock(product: &ProductStock) -> Result<ItemStock, Error> 
 }
 
 /// A variation with a SKU of its own.
-fn variation_stock(product: ProductId, variation: &VariationStock) -> Result<ItemStock, Error> {
+fn variation_stock(product: ProductId, variation: &VariationStock) -> Result<StockLevel, Error> {
     let stock = stock_of(variation.quantity, variation.unlimited)?;
-    Ok(ItemStock {
+    Ok(StockLevel {
         item: StockItem::Variation {
             product,
             combination: CombinationId::new(id(variation.id)?),
@@ -143,9 +143,9 @@ fn variation_stock(product: ProductId, variation: &VariationStock) -> Result<Ite
 /// A variation of `product` (read as [`product_stock`] reads it): its own stock, or, without a
 /// SKU of its own (empty or left out, as Ecwid's docs show both), its product's, shared.
 pub(crate) fn variation_item(
-    product: &ItemStock,
+    product: &StockLevel,
     variation: &VariationStock,
-) -> Result<ItemStock, Error> {
+) -> Result<StockLevel, Error> {
     if variation.sku.as_deref().is_some_and(|sku| !sku.is_empty()) {
         return variation_stock(product.item.product(), variation);
     }
@@ -153,8 +153,8 @@ pub(crate) fn variation_item(
 }
 
 /// The variation `combination` of `product`, sharing its stock.
-fn shared_with(product: &ItemStock, combination: CombinationId) -> ItemStock {
-    ItemStock {
+fn shared_with(product: &StockLevel, combination: CombinationId) -> StockLevel {
+    StockLevel {
         item: StockItem::Variation {
             product: product.item.product(),
             combination,
@@ -166,7 +166,7 @@ fn shared_with(product: &ItemStock, combination: CombinationId) -> ItemStock {
 
 /// A product's own stock, then each of its variations' as [`variation_item`] reads it: every
 /// item a product read or a search page carries for it.
-pub(crate) fn product_items(product: &ProductStock) -> Result<Vec<ItemStock>, Error> {
+pub(crate) fn product_items(product: &ProductStock) -> Result<Vec<StockLevel>, Error> {
     let own = product_stock(product)?;
     let mut items = Vec::with_capacity(1 + product.combinations.len());
     for variation in &product.combinations {
@@ -185,7 +185,7 @@ fn id(id: Option<i64>) -> Result<u64, Error> {
 }
 
 /// Every item of a search page whose own SKU is exactly `sku`.
-fn matches_in(page: &ProductPage, sku: &str) -> Result<Vec<ItemStock>, Error> {
+fn matches_in(page: &ProductPage, sku: &str) -> Result<Vec<StockLevel>, Error> {
     let mut found = Vec::new();
     for product in &page.items {
         if product.sku.as_deref() == Some(sku) {
@@ -201,7 +201,7 @@ fn matches_in(page: &ProductPage, sku: &str) -> Result<Vec<ItemStock>, Error> {
     Ok(found)
 }
 
-fn sku_match(mut found: Vec<ItemStock>) -> SkuMatch {
+fn sku_match(mut found: Vec<StockLevel>) -> SkuMatch {
     match found.len() {
         0 => SkuMatch::NotFound,
         1 => SkuMatch::Found(found.remove(0)),
@@ -212,7 +212,7 @@ fn sku_match(mut found: Vec<ItemStock>) -> SkuMatch {
 /// One SKU's search in [`Client::find_skus`]: its pages, what it found, whether it is over.
 struct Search {
     pages: Pages,
-    found: Result<Vec<ItemStock>, Error>,
+    found: Result<Vec<StockLevel>, Error>,
     done: bool,
 }
 
@@ -251,7 +251,7 @@ impl Client {
     /// item's SKU and Ecwid's in-stock flag.
     ///
     /// A variation without a SKU of its own shares its product's stock: the answer then says
-    /// so ([`ItemStock::shares_product_stock`]) and carries the product's numbers, which takes
+    /// so ([`StockLevel::shares_product_stock`]) and carries the product's numbers, which takes
     /// a second request. Reads are safe to repeat, so timeouts, lost connections and 5xx are
     /// retried like a 429.
     pub fn stock(&self, item: StockItem) -> ReadStock<'_> {
@@ -365,11 +365,11 @@ pub struct ReadStock<'a> {
     options: RequestOptions,
 }
 
-request_builder!(ReadStock, ItemStock);
+request_builder!(ReadStock, StockLevel);
 
 impl ReadStock<'_> {
     /// Reads the stock (see [`Client::stock`]).
-    pub async fn send(self) -> Result<ItemStock, Error> {
+    pub async fn send(self) -> Result<StockLevel, Error> {
         let Self {
             client,
             item,

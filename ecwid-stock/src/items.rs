@@ -1,6 +1,6 @@
 //! The item a command acts on: found by its SKU (`client.find_sku`), or named by its ids.
 
-use ecwid_inventory::{stock::SkuMatch, Client, CombinationId, ItemStock, ProductId, StockItem};
+use ecwid_inventory::{stock::SkuMatch, Client, CombinationId, ProductId, StockItem, StockLevel};
 
 use crate::{args::Item, exit::Fail};
 
@@ -11,7 +11,7 @@ pub struct Named {
     /// The SKU it was found by; `None` when named by its ids.
     pub sku: Option<String>,
     /// Its stock, read by the SKU lookup.
-    pub found: Option<ItemStock>,
+    pub found: Option<StockLevel>,
 }
 
 /// Finds the item `args` names. A SKU that matches no item, or several, is bad input: the

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use ecwid_inventory::{ItemStock, Stock, StockItem};
+use ecwid_inventory::{Stock, StockItem, StockLevel};
 use serde::Serialize;
 use tabwriter::TabWriter;
 
@@ -65,8 +65,8 @@ pub struct StockJson<'a> {
     pub shares_product_stock: bool,
 }
 
-impl<'a> From<&'a ItemStock> for StockJson<'a> {
-    fn from(stock: &'a ItemStock) -> Self {
+impl<'a> From<&'a StockLevel> for StockJson<'a> {
+    fn from(stock: &'a StockLevel) -> Self {
         StockJson {
             sku: &stock.sku,
             product_id: stock.item.product().get(),
@@ -93,7 +93,7 @@ pub const STOCK_HEADER: [&str; 6] = [
 ];
 
 /// An item's stock as a row of columns.
-pub fn stock_row(stock: &ItemStock) -> Vec<String> {
+pub fn stock_row(stock: &StockLevel) -> Vec<String> {
     let [product, variation] = id_columns(stock.item);
     vec![
         stock.sku.clone(),

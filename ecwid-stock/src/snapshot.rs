@@ -8,7 +8,7 @@ use std::{
     pin::Pin,
 };
 
-use ecwid_inventory::{catalog::CatalogStream, Client, Error, ItemStock, Stock};
+use ecwid_inventory::{catalog::CatalogStream, Client, Error, Stock, StockLevel};
 use futures_core::Stream;
 
 use crate::{
@@ -99,14 +99,14 @@ pub async fn run(
 }
 
 /// The stream's next item.
-async fn next(items: &mut CatalogStream<'_>) -> Option<Result<ItemStock, Error>> {
+async fn next(items: &mut CatalogStream<'_>) -> Option<Result<StockLevel, Error>> {
     poll_fn(|cx| Pin::new(&mut *items).poll_next(cx)).await
 }
 
 /// One CSV row of `stock`: a product's own stock, or a variation's with a SKU of its own. A
 /// variation sharing its product's stock is left out (the product's row stands for it, and a
 /// second row of the same SKU would not be a valid `sync` FILE). Says whether it wrote a row.
-fn write_csv(csv: &mut csv::Writer<impl Write>, stock: &ItemStock) -> io::Result<bool> {
+fn write_csv(csv: &mut csv::Writer<impl Write>, stock: &StockLevel) -> io::Result<bool> {
     if stock.shares_product_stock {
         return Ok(false);
     }

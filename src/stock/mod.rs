@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | [`adjust_stock`](crate::Client::adjust_stock) and its kin | [`AdjustStock`] | [`StockAdjustment`] |
 //! | [`set_stock`](crate::Client::set_stock) | [`SetStock`] | [`Stock`] |
-//! | [`stock`](crate::Client::stock) | [`ReadStock`] | [`ItemStock`] |
+//! | [`stock`](crate::Client::stock) | [`ReadStock`] | [`StockLevel`] |
 //! | [`find_sku`](crate::Client::find_sku) | [`FindSku`] | [`SkuMatch`] |
 //! | [`find_skus`](crate::Client::find_skus) | [`FindSkus`] | [`SkuReport`] |
 //!
@@ -24,4 +24,4 @@ pub use crate::options::SendFuture;
 pub use crate::reads::{FindSku, FindSkus, ReadStock, SkuMatch, SkuReport};
 pub use crate::sets::SetStock;
 pub(crate) use types::{check_delta, stock_update};
-pub use types::{ItemStock, Stock, StockAdjustment, StockChange, StockItem, MAX_QUANTITY};
+pub use types::{Stock, StockAdjustment, StockChange, StockItem, StockLevel, MAX_QUANTITY};

@@ -1,5 +1,5 @@
 //! The crate's domain types, in one place: an item ([`StockItem`]) and its stock ([`Stock`],
-//! [`ItemStock`]), a change of it ([`StockChange`]), and what Ecwid says a change did
+//! [`StockLevel`]), a change of it ([`StockChange`]), and what Ecwid says a change did
 //! ([`StockAdjustment`]). A file of its own, below the request builders that use them, so that
 //! the public `stock` module can gather both without an import circle.
 
@@ -119,7 +119,7 @@ pub enum StockChange {
 /// An item's stock as Ecwid reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct ItemStock {
+pub struct StockLevel {
     /// The product or variation.
     pub item: StockItem,
     /// Its SKU. A variation without a SKU of its own has its product's.

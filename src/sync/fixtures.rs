@@ -1,7 +1,7 @@
 //! The items the unit tests of `sync` plan for: the shirt (product 1, SKU "TEE"), with
 //! variation 11 of its own SKU and stock, and variation 12 without, which shares the shirt's.
 
-use crate::{CombinationId, ItemStock, ProductId, Stock, StockItem};
+use crate::{CombinationId, ProductId, Stock, StockItem, StockLevel};
 
 pub(super) fn product(product: u64) -> StockItem {
     StockItem::Product {
@@ -19,8 +19,8 @@ pub(super) fn variation(combination: u64) -> StockItem {
 
 /// `item` as a read returns it; `shares` for a variation without a SKU of its own, which
 /// carries its product's SKU and stock.
-pub(super) fn read(item: StockItem, sku: &str, stock: Stock, shares: bool) -> ItemStock {
-    ItemStock {
+pub(super) fn read(item: StockItem, sku: &str, stock: Stock, shares: bool) -> StockLevel {
+    StockLevel {
         item,
         sku: sku.into(),
         stock,

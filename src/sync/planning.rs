@@ -12,7 +12,7 @@ use crate::{
     options::request_builder,
     polling::{polling_options, Polling, ProgressFn},
     time::unix_ms,
-    Client, Error, ItemStock, RequestOptions, StockItem,
+    Client, Error, RequestOptions, StockItem, StockLevel,
 };
 
 impl Client {
@@ -154,7 +154,7 @@ impl<'a> PlanSync<'a> {
 /// One row per target, from what was found for it.
 fn make_rows(
     targets: Vec<SyncTarget>,
-    found: Vec<Vec<ItemStock>>,
+    found: Vec<Vec<StockLevel>>,
     mode: SyncMode,
 ) -> Result<Vec<SyncRow>, Error> {
     let mut rows: Vec<SyncRow> = Vec::with_capacity(targets.len());
@@ -232,7 +232,7 @@ mod tests {
     use SyncStatus::{Change, NotFound, Same, Several, Shared};
 
     /// A target of each status, and what was read for each.
-    fn targets() -> (Vec<SyncTarget>, Vec<Vec<ItemStock>>) {
+    fn targets() -> (Vec<SyncTarget>, Vec<Vec<StockLevel>>) {
         let q = Stock::Quantity;
         let plain = read(variation(12), "TEE", q(20), true);
         let pairs = vec![
@@ -413,7 +413,7 @@ mod tests {
         }
     }
 
-    fn conflict(targets: Vec<SyncTarget>, found: Vec<Vec<ItemStock>>) -> String {
+    fn conflict(targets: Vec<SyncTarget>, found: Vec<Vec<StockLevel>>) -> String {
         match make_rows(targets, found, SyncMode::Delta) {
             Err(Error::InvalidInput(why)) => why,
             other => panic!("{other:?}"),

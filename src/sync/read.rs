@@ -11,7 +11,7 @@ use crate::{
     polling::{Polling, Progress},
     reads::{product_items, unreadable},
     stock::SkuMatch,
-    Client, Error, ItemStock, ProductId, RequestOptions, StockItem,
+    Client, Error, ProductId, RequestOptions, StockItem, StockLevel,
 };
 
 /// What each target names, as read: no item, one, or several.
@@ -21,7 +21,7 @@ pub(super) async fn find_targets(
     polling: Polling,
     options: RequestOptions,
     progress: &mut Option<impl FnMut(&Progress) + Send>,
-) -> Result<Vec<Vec<ItemStock>>, Error> {
+) -> Result<Vec<Vec<StockLevel>>, Error> {
     let products: BTreeSet<ProductId> = targets
         .iter()
         .filter_map(|target| match target {
@@ -70,7 +70,7 @@ pub(super) async fn find_targets(
 struct Found<'t> {
     by_sku: HashMap<&'t str, usize>,
     by_item: HashMap<StockItem, usize>,
-    items: Vec<Vec<ItemStock>>,
+    items: Vec<Vec<StockLevel>>,
 }
 
 impl<'t> Found<'t> {
@@ -94,7 +94,7 @@ impl<'t> Found<'t> {
     /// product's stock carries its product's SKU, which names the product, not it). An item
     /// read twice (by its SKU's lookup, and with the product of a target given by item) is
     /// noted once.
-    fn take(&mut self, items: impl IntoIterator<Item = ItemStock>) {
+    fn take(&mut self, items: impl IntoIterator<Item = StockLevel>) {
         for item in items {
             if let Some(&n) = self.by_item.get(&item.item) {
                 self.note(n, &item);
@@ -108,7 +108,7 @@ impl<'t> Found<'t> {
         }
     }
 
-    fn note(&mut self, n: usize, item: &ItemStock) {
+    fn note(&mut self, n: usize, item: &StockLevel) {
         if !self.items[n].iter().any(|seen| seen.item == item.item) {
             self.items[n].push(item.clone());
         }
@@ -190,7 +190,7 @@ mod tests {
 
     /// The shirt (SKU "TEE") as a product read returns it: a variation with its own SKU, and
     /// one without, which carries the shirt's SKU.
-    fn shirt() -> Vec<ItemStock> {
+    fn shirt() -> Vec<StockLevel> {
         vec![
             read(product(1), "TEE", STOCK, false),
             read(variation(11), "TEE-S", STOCK, false),

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use ecwid_inventory::{
     catalog::{CatalogCursor, CURSOR_OVERLAP},
-    CombinationId, Error, ItemStock, ProductId, Progress, RetryPolicy, Stock, StockItem,
+    CombinationId, Error, ProductId, Progress, RetryPolicy, Stock, StockItem, StockLevel,
 };
 use ecwid_inventory_fake::{demo, FakeStore, Store};
 use futures::StreamExt;
@@ -24,7 +24,7 @@ use common::{demo_client, http, mock_client_builder, MOCK_TOKEN};
 /// shares its product's stock.
 type Row = (u64, Option<u64>, String, String, bool, bool);
 
-fn row(item: &ItemStock) -> Row {
+fn row(item: &StockLevel) -> Row {
     make_row(
         item.item,
         &item.sku,
@@ -73,7 +73,7 @@ async fn fake_of(store: Store) -> FakeStore {
 /// Reads the stream to its end: the items, and the error that ended it, if any.
 async fn read_all(
     mut stream: ecwid_inventory::catalog::CatalogStream<'_>,
-) -> (Vec<ItemStock>, Option<Error>, Option<CatalogCursor>) {
+) -> (Vec<StockLevel>, Option<Error>, Option<CatalogCursor>) {
     let mut items = Vec::new();
     while let Some(item) = stream.next().await {
         match item {
@@ -171,7 +171,7 @@ async fn oracle(fake: &FakeStore) -> Vec<Row> {
     rows
 }
 
-fn sorted(items: &[ItemStock]) -> Vec<Row> {
+fn sorted(items: &[StockLevel]) -> Vec<Row> {
     let mut rows: Vec<Row> = items.iter().map(row).collect();
     rows.sort();
     rows
@@ -462,7 +462,7 @@ fn honest(offset: u64, limit: u64, total: u64) -> Value {
 
 async fn read_scripted(
     page: fn(u64, u64, usize) -> Value,
-) -> (Vec<ItemStock>, Option<Error>, usize) {
+) -> (Vec<StockLevel>, Option<Error>, usize) {
     let server = MockServer::start().await;
     Mock::given(any())
         .respond_with(scripted(page))

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use ecwid_inventory::{
     stock::{SkuMatch, MAX_QUANTITY},
-    Client, CombinationId, Error, ItemStock, ProductId, RetryPolicy, Stock, StockItem,
+    Client, CombinationId, Error, ProductId, RetryPolicy, Stock, StockItem, StockLevel,
 };
 use serde_json::{json, Value};
 use wiremock::{
@@ -111,7 +111,7 @@ fn page(items: Value) -> Value {
 }
 
 /// Every field of an item's stock, to compare at once.
-fn fields(stock: &ItemStock) -> (StockItem, &str, Stock, bool, bool) {
+fn fields(stock: &StockLevel) -> (StockItem, &str, Stock, bool, bool) {
     (
         stock.item,
         stock.sku.as_str(),
