@@ -60,7 +60,7 @@
 //!   another added between two batches leave the total as it was and may move a product not
 //!   yet read onto a page already read; that read misses it, without an error, and the next has
 //!   it.
-//! - **Incremental**: [`CatalogStock::updated_since`] reads only the products updated since
+//! - **Incremental**: [`ReadCatalog::updated_since`] reads only the products updated since
 //!   (Ecwid's `updatedFrom`), with all their variations. A stream that ended without an error
 //!   gives its [`CatalogCursor`]: serde, with a format version ([`CURSOR_FORMAT_VERSION`]), its
 //!   time the read's start less [`CURSOR_OVERLAP`], so a product updated while it was read comes
@@ -123,7 +123,7 @@ pub const CURSOR_FORMAT_VERSION: u32 = 1;
 ///
 /// A finished [`CatalogStream`] gives the cursor for the next run
 /// ([`CatalogStream::cursor`]): save it (it serializes with serde, with a format version) and
-/// pass it to [`CatalogStock::updated_since`] next time.
+/// pass it to [`ReadCatalog::updated_since`] next time.
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
@@ -194,8 +194,8 @@ impl TryFrom<SavedCursor> for CatalogCursor {
 
 impl Client {
     /// Every product and variation of the store with its stock, as a stream
-    /// ([`CatalogStock::stream`]), or only those of products changed since a
-    /// [cursor](CatalogStock::updated_since).
+    /// ([`ReadCatalog::stream`]), or only those of products changed since a
+    /// [cursor](ReadCatalog::updated_since).
     ///
     /// ```no_run
     /// # async fn run(client: ecwid_inventory::Client) -> Result<(), ecwid_inventory::Error> {
@@ -217,7 +217,7 @@ impl Client {
     ///
     /// **Cost**: one search learns the catalog's size (and brings its first 100 products);
     /// the other pages go out through Ecwid's batch API, up to 500 page reads to one batch
-    /// ([`pages_per_batch`](CatalogStock::pages_per_batch)), each batch one create and a few
+    /// ([`pages_per_batch`](ReadCatalog::pages_per_batch)), each batch one create and a few
     /// status reads, all rate-limited. A 10,000-product catalog takes some 5 to 8 requests.
     /// Ecwid refuses a page whose products carry more than 200 variations in all
     /// (`COMBINATION_LIMIT_PER_REQUEST_EXCEEDED`): such a page is read again as two halves in
@@ -260,13 +260,13 @@ impl Client {
     /// already read. The stream then ends without it and without an error; the next read (or
     /// an incremental one, whose cursor overlaps) has it.
     ///
-    /// **Incremental**: with [`updated_since`](CatalogStock::updated_since), only products
+    /// **Incremental**: with [`updated_since`](ReadCatalog::updated_since), only products
     /// updated at or after the cursor's time (Ecwid's `updatedFrom`), with all their
     /// variations. A stream that ended without an error gives the cursor for the next run
     /// ([`CatalogStream::cursor`]): the time the read started on the client's
     /// [`TimeSource`](crate::TimeSource), less [`CURSOR_OVERLAP`].
-    pub fn catalog_stock(&self) -> CatalogStock<'_> {
-        CatalogStock {
+    pub fn catalog_stock(&self) -> ReadCatalog<'_> {
+        ReadCatalog {
             client: self,
             updated_since: None,
             pages_per_batch: MAX_BATCH_SIZE,
@@ -280,7 +280,7 @@ impl Client {
 /// A read of the catalog's stock; made by [`Client::catalog_stock`]. Nothing is sent until its
 /// [`stream`](Self::stream) is polled.
 #[must_use = "nothing is sent until its stream is polled"]
-pub struct CatalogStock<'a> {
+pub struct ReadCatalog<'a> {
     client: &'a Client,
     updated_since: Option<CatalogCursor>,
     pages_per_batch: usize,
@@ -289,10 +289,10 @@ pub struct CatalogStock<'a> {
     options: RequestOptions,
 }
 
-request_options!(CatalogStock);
+request_options!(ReadCatalog);
 
 polling_options!(
-    CatalogStock,
+    ReadCatalog,
     /// For a batch of page reads: past it (by default [`Polling::DEFAULT_TIMEOUT`], 10
     /// minutes), the stream ends with [`Error::InvalidResponse`] naming it.
     poll_timeout,
@@ -301,9 +301,9 @@ polling_options!(
     on_progress,
 );
 
-impl std::fmt::Debug for CatalogStock<'_> {
+impl std::fmt::Debug for ReadCatalog<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CatalogStock")
+        f.debug_struct("ReadCatalog")
             .field("client", self.client)
             .field("updated_since", &self.updated_since)
             .field("pages_per_batch", &self.pages_per_batch)
@@ -313,7 +313,7 @@ impl std::fmt::Debug for CatalogStock<'_> {
     }
 }
 
-impl<'a> CatalogStock<'a> {
+impl<'a> ReadCatalog<'a> {
     /// Reads only the products updated at or after `cursor` (with all their variations).
     pub fn updated_since(mut self, cursor: CatalogCursor) -> Self {
         self.updated_since = Some(cursor);
@@ -362,7 +362,7 @@ type Fetch<'a> =
     Pin<Box<dyn Future<Output = (Reader<'a>, Result<Option<Vec<StockLevel>>, Error>)> + Send + 'a>>;
 
 /// The catalog's items as a [`futures::Stream`](futures_core::Stream) of
-/// `Result<StockLevel, Error>`; made by [`CatalogStock::stream`]. It ends after an error.
+/// `Result<StockLevel, Error>`; made by [`ReadCatalog::stream`]. It ends after an error.
 ///
 /// Dropping it stops the read; nothing is left running (reads change nothing).
 #[must_use = "a stream does nothing unless polled"]

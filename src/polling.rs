@@ -13,7 +13,7 @@ use crate::settings::check_setting;
 /// time, up to a longest wait, for at most a timeout. Every builder that runs batches takes one
 /// ([`BulkRun::polling`](crate::bulk::BulkRun::polling), [`PlanSync::polling`](crate::sync::PlanSync::polling),
 /// [`ApplySync::polling`](crate::sync::ApplySync::polling),
-/// [`CatalogStock::polling`](crate::catalog::CatalogStock::polling), and the journal's drain), with the
+/// [`ReadCatalog::polling`](crate::catalog::ReadCatalog::polling), and the journal's drain), with the
 /// `poll_interval` and `poll_timeout` shortcuts beside it. Each status read is a rate-limited
 /// request.
 ///
