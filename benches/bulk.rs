@@ -153,7 +153,7 @@ async fn bulk(config: &Config, adjustments: &[(CombinationId, i32)]) -> Figures 
         .expect("the bulk sync runs");
     let wall = started.elapsed();
     let summary = report.summary();
-    assert_eq!(summary.updated, adjustments.len(), "bulk: {summary:?}");
+    assert_eq!(summary.applied, adjustments.len(), "bulk: {summary:?}");
     verify(&fake, adjustments, "bulk");
     figures(&fake, wall)
 }

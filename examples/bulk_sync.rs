@@ -100,7 +100,7 @@ async fn run() -> Result<bool, Box<dyn std::error::Error>> {
     println!(
         "Done in {:.1} s: {} updated, {} not updated, {} failed, {} not executed, {} not sent, {} unknown",
         elapsed.as_secs_f64(),
-        summary.updated,
+        summary.applied,
         summary.not_updated,
         summary.failed,
         summary.not_executed,
@@ -135,7 +135,7 @@ async fn run() -> Result<bool, Box<dyn std::error::Error>> {
         }
     }
     let applied = fake.ledger().len();
-    let ok = wrong == 0 && applied == ITEMS && summary.updated == ITEMS;
+    let ok = wrong == 0 && applied == ITEMS && summary.applied == ITEMS;
     if ok {
         println!(
             "Stocks check: all {VARIATIONS} variations exact; {applied} deltas applied, each once"
@@ -189,7 +189,7 @@ async fn sync_counts(
         "  {} counts set ({} updated) for {spent} rate-limited requests: {lookups} to find the \
          SKUs, {} to set the counts, instead of {} one by one",
         items.len(),
-        report.summary().updated,
+        report.summary().applied,
         spent - lookups,
         2 * counts.len(),
     );

@@ -38,12 +38,12 @@
 //!     println!("{item:?}: {outcome:?}");
 //! }
 //! assert!(report.outcomes().iter().all(|o| matches!(o, ItemOutcome::Updated { .. })));
-//! assert_eq!(report.summary().updated, 2);
+//! assert_eq!(report.summary().applied, 2);
 //!
 //! // After a crash: the saved plan learns every outcome and applies nothing twice.
 //! let (plan, _log) = PlanLog::<BulkPlan>::open(&path)?;
 //! let again = client.resume_bulk(plan).send().await?;
-//! assert_eq!(again.summary().updated, 2);
+//! assert_eq!(again.summary().applied, 2);
 //! assert_eq!(fake.ledger().len(), 2); // each change applied once
 //! # std::fs::remove_dir_all(&dir)?;
 //! # Ok(()) }

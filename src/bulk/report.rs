@@ -60,7 +60,7 @@ pub struct BulkReport {
 #[non_exhaustive]
 pub struct BulkSummary {
     /// Applied.
-    pub updated: usize,
+    pub applied: usize,
     /// Processed, nothing changed.
     pub not_updated: usize,
     /// Refused or failed by Ecwid.
@@ -90,7 +90,7 @@ impl BulkReport {
         let mut summary = BulkSummary::default();
         for outcome in &self.outcomes {
             let count = match outcome {
-                ItemOutcome::Updated { .. } => &mut summary.updated,
+                ItemOutcome::Updated { .. } => &mut summary.applied,
                 ItemOutcome::NotUpdated => &mut summary.not_updated,
                 ItemOutcome::Failed { .. } => &mut summary.failed,
                 ItemOutcome::NotExecuted => &mut summary.not_executed,

@@ -123,7 +123,7 @@ async fn outcomes_come_back_in_input_order_for_every_kind_of_result() {
     let summary = report.summary();
     assert_eq!(
         (
-            summary.updated,
+            summary.applied,
             summary.not_updated,
             summary.failed,
             summary.not_executed,
@@ -272,7 +272,7 @@ async fn more_than_500_items_go_out_as_chunks_of_500() {
 
     assert_eq!(report.outcomes().len(), 1_201);
     assert!(all_updated(report.outcomes()));
-    assert_eq!(report.summary().updated, 1_201);
+    assert_eq!(report.summary().applied, 1_201);
     assert_eq!(report.plan().chunk_count(), 3);
     let creates = creates(&fake);
     assert_eq!(
