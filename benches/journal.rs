@@ -222,7 +222,10 @@ async fn drained(config: &Arc<Config>, journal: Journal) -> Figures {
     assert_eq!(report.applied, config.events, "drain: {report:?}");
     verify(&fake, config, "drain");
     let mut figures = figures(&fake, wall);
-    assert_eq!(figures.requests, report.requests, "drain: requests counted");
+    assert_eq!(
+        figures.requests, report.requests_sent,
+        "drain: requests counted"
+    );
     figures.recording = Some(recording);
     figures.journal = Some(report.journal_time);
     figures

@@ -170,15 +170,15 @@ async fn sync(config: &Config) -> Figures {
     verify(&fake, &targets, config, "sync");
     let figures = figures(&fake, wall);
     assert_eq!(
-        plan.read_requests() + report.requests(),
+        plan.requests_sent() + report.requests_sent(),
         figures.requests as u64,
         "the plan and the report count what the fake received"
     );
     println!(
         "sync     plan: {} requests to read, {} changes; apply: {} requests",
-        plan.read_requests(),
+        plan.requests_sent(),
         plan.changes(),
-        report.requests()
+        report.requests_sent()
     );
     figures
 }

@@ -342,14 +342,14 @@ fn totals(plan: &SyncPlan, report: Option<&SyncReport>) -> Value {
         "same": plan.count(SyncStatus::Same),
         "not_found": plan.count(SyncStatus::NotFound),
         "several": plan.count(SyncStatus::Several),
-        "read_requests": plan.read_requests(),
+        "read_requests": plan.requests_sent(),
     });
     if let Some(report) = report {
         let summary = report.summary();
         totals["applied"] = summary.applied.into();
         totals["failed"] = summary.failed.into();
         totals["unknown"] = summary.unknown.into();
-        totals["write_requests"] = report.requests().into();
+        totals["write_requests"] = report.requests_sent().into();
     }
     totals
 }
@@ -363,7 +363,7 @@ fn totals_text(plan: &SyncPlan, report: Option<&SyncReport>) -> String {
         plan.count(SyncStatus::Same),
         plan.count(SyncStatus::NotFound),
         plan.count(SyncStatus::Several),
-        count(plan.read_requests(), "request"),
+        count(plan.requests_sent(), "request"),
     );
     if let Some(report) = report {
         let summary = report.summary();
@@ -372,7 +372,7 @@ fn totals_text(plan: &SyncPlan, report: Option<&SyncReport>) -> String {
             summary.applied,
             summary.failed,
             summary.unknown,
-            count(report.requests(), "request")
+            count(report.requests_sent(), "request")
         ));
     } else {
         text.push('.');

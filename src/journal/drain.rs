@@ -141,7 +141,7 @@ pub struct DrainReport {
     pub taken_over: usize,
     /// Calls to Ecwid's batch API (creates and status reads), each a rate-limited request,
     /// counted once however many attempts it took.
-    pub requests: usize,
+    pub requests_sent: usize,
     /// How long the drain waited on its journal (claims, saves, outcomes).
     pub journal_time: Duration,
     /// Which bound ended the drain.
@@ -193,7 +193,7 @@ impl Journal {
     /// let report = journal.drain(&client).send().await?;
     /// println!(
     ///     "{} applied, {} failed, {} unknown in {} requests; stopped: {:?}",
-    ///     report.applied, report.failed, report.unknown, report.requests, report.stopped
+    ///     report.applied, report.failed, report.unknown, report.requests_sent, report.stopped
     /// );
     /// # Ok(()) }
     /// ```
@@ -324,7 +324,7 @@ impl<'a> Drain<'a> {
             beyond_max_events: 0,
             runs: 0,
             taken_over: 0,
-            requests: 0,
+            requests_sent: 0,
             journal_time: Duration::ZERO,
             stopped: DrainStop::NothingWaiting,
         };
@@ -512,7 +512,7 @@ impl<'a> Drain<'a> {
             .on_checkpoint_async(checkpoint)
             .send()
             .await;
-        report.requests += calls.load(Ordering::Relaxed);
+        report.requests_sent += calls.load(Ordering::Relaxed);
         report.journal_time += *lock(&waited);
         let bulk = ran?;
         let lease = lock(&held).clone();
@@ -603,7 +603,7 @@ async fn forgotten(
         }
         // The bulk run's status reads failed; one more says whether Ecwid refuses the
         // ticket itself, or only failed to answer.
-        report.requests += 1;
+        report.requests_sent += 1;
         let read = options.apply(CallOptions::new("get_batch_status", Repeat::Always));
         let refusal = match client.batch_status(ticket, read).await {
             Err(failed) => match failed.into_error() {

@@ -56,7 +56,7 @@
 //! let report = journal.drain(&client).send().await?;
 //! println!(
 //!     "{} applied, {} failed, {} unknown in {} requests",
-//!     report.applied, report.failed, report.unknown, report.requests
+//!     report.applied, report.failed, report.unknown, report.requests_sent
 //! );
 //! if let DrainStop::RunNotFinished { reason, .. } = &report.stopped {
 //!     eprintln!("left for the next drain: {reason}");

@@ -273,7 +273,7 @@ mod tests {
         let report = client.apply_sync(plan(1003)).await.unwrap();
         assert_eq!(report.outcomes(), [SyncOutcome::NothingToDo]);
         assert!(report.is_complete());
-        assert_eq!(report.requests(), 0);
+        assert_eq!(report.requests_sent(), 0);
         assert!(!report.plan().is_started());
         assert_eq!(report.into_plan(), plan(1003));
         assert_eq!(client.requests_sent(), 0);

@@ -44,7 +44,7 @@
 //!         std::future::ready(saved)
 //!     })
 //!     .await?;
-//! println!("{:?}, {} requests", report.summary(), report.requests());
+//! println!("{:?}, {} requests", report.summary(), report.requests_sent());
 //! assert_eq!(report.summary().applied, 2);
 //!
 //! // After a crash: the saved plan resumes, learning every outcome and sending nothing twice.
@@ -106,7 +106,7 @@
 //! change, so saving every checkpoint costs what changed, not the plan's size (as for
 //! [`crate::bulk`]'s plans, whose *Resume* section says how a torn record is read). The report gives each row an outcome (`applied`, `failed` with
 //! Ecwid's error, `unknown` with what to do, `nothing_to_do`), totals, and the requests it
-//! spent ([`SyncPlan::read_requests`] for the read).
+//! spent ([`SyncPlan::requests_sent`] for the read).
 //!
 //! `cargo bench --bench sync`: 10,000 counts by SKU, 2,000 differing, take 13 requests (5 to
 //! read, 8 to apply) against 12,000 one SKU at a time (`benches/README.md`). The command line's

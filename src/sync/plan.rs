@@ -105,7 +105,7 @@ impl SyncPlan {
     }
 
     /// The rate-limited requests spent reading the stock.
-    pub fn read_requests(&self) -> u64 {
+    pub fn requests_sent(&self) -> u64 {
         self.read_requests
     }
 
@@ -316,7 +316,7 @@ mod tests {
             plan.read_at(),
             SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123)
         );
-        assert_eq!(plan.read_requests(), 2);
+        assert_eq!(plan.requests_sent(), 2);
         assert_eq!(plan.store_id(), STORE);
         assert!(!plan.is_started());
         assert!(started(plan).is_started());

@@ -33,7 +33,7 @@ impl Client {
     /// }
     /// if plan.count(SyncStatus::NotFound) == 0 {
     ///     let report = client.apply_sync(plan).await?;
-    ///     println!("{:?}, {} requests", report.summary(), report.requests());
+    ///     println!("{:?}, {} requests", report.summary(), report.requests_sent());
     /// }
     /// # Ok(()) }
     /// ```

@@ -168,10 +168,10 @@ impl SyncReport {
 
     /// The rate-limited requests this application spent (batch creates and status reads),
     /// counted on the client ([`Client::requests_sent`]): exact when nothing else used the
-    /// client meanwhile. The read's are [`SyncPlan::read_requests`].
+    /// client meanwhile. The read's are [`SyncPlan::requests_sent`].
     ///
     /// [`Client::requests_sent`]: crate::Client::requests_sent
-    pub fn requests(&self) -> u64 {
+    pub fn requests_sent(&self) -> u64 {
         self.requests
     }
 
@@ -379,7 +379,7 @@ mod tests {
             }
         );
         assert!(!report.is_complete());
-        assert_eq!(report.requests(), 7);
+        assert_eq!(report.requests_sent(), 7);
         assert_eq!(report.plan().rows().len(), 6);
     }
 

@@ -191,7 +191,7 @@ async fn a_dry_run_plans_every_status_and_sends_no_write() {
     assert_eq!(plan.changes(), 4);
     assert_eq!(plan.count(SyncStatus::Several), 1);
     assert!(!plan.is_started());
-    assert_eq!(plan.read_requests(), client.requests_sent());
+    assert_eq!(plan.requests_sent(), client.requests_sent());
 
     // The rows print as the command line shows them.
     assert_eq!(
@@ -346,7 +346,7 @@ async fn applying_lands_every_target_with_one_ledger_entry_per_change() {
     let summary = report.summary();
     assert_eq!((summary.applied, summary.nothing_to_do), (4, 3));
     assert_eq!(
-        report.requests(),
+        report.requests_sent(),
         (fake.requests().len() - before) as u64,
         "the report counts what the fake received"
     );
@@ -382,7 +382,7 @@ async fn a_plan_with_nothing_to_change_sends_nothing() {
     let before = fake.requests().len();
     let report = client.apply_sync(plan).await.unwrap();
     assert_eq!(report.summary().nothing_to_do, 2);
-    assert_eq!(report.requests(), 0);
+    assert_eq!(report.requests_sent(), 0);
     assert_eq!(fake.requests().len(), before);
 }
 
@@ -669,9 +669,9 @@ async fn thousands_of_targets_cost_a_handful_of_requests() {
     );
     assert!(plan.changes() > 400, "{}", plan.changes());
     assert!(
-        plan.read_requests() <= 8,
+        plan.requests_sent() <= 8,
         "{} requests",
-        plan.read_requests()
+        plan.requests_sent()
     );
 
     let report = client
@@ -680,7 +680,11 @@ async fn thousands_of_targets_cost_a_handful_of_requests() {
         .await
         .unwrap();
     assert!(report.is_complete(), "{:?}", report.summary());
-    assert!(report.requests() <= 6, "{} requests", report.requests());
+    assert!(
+        report.requests_sent() <= 6,
+        "{} requests",
+        report.requests_sent()
+    );
     fake.batches_settled().await;
     assert_synced_once(&fake, plan.changes());
     for (id, (_, target)) in (1..=2_000u64).zip(targets) {

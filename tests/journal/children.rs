@@ -231,7 +231,7 @@ fn drain_child() {
             totals.unknown += report.unknown;
             totals.runs += report.runs;
             totals.taken_over += report.taken_over;
-            totals.requests += report.requests;
+            totals.requests += report.requests_sent;
             if report.stopped == DrainStop::NothingWaiting {
                 break;
             }

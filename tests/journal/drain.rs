@@ -91,7 +91,7 @@ async fn a_drain_applies_every_event_once_and_writes_each_outcome() {
         assert_eq!(report.stopped, DrainStop::WaitingAtStart(1203), "{on}");
         // Three creates and their status reads, counted as the fake received them.
         assert_eq!(creates(&fake).len(), 3, "{on}");
-        assert_eq!(report.requests, requests(&fake), "{on}");
+        assert_eq!(report.requests_sent, requests(&fake), "{on}");
         assert!(report.journal_time > Duration::ZERO, "{on}");
 
         // The rack's changes, and the poster's; the unlimited e-book changes nothing.
@@ -129,7 +129,7 @@ async fn a_drain_applies_every_event_once_and_writes_each_outcome() {
         );
         // Nothing is left, and a drain now sends nothing.
         let again = drain(journal, &client(&fake)).await;
-        assert_eq!((again.runs, again.requests), (0, 0), "{on}");
+        assert_eq!((again.runs, again.requests_sent), (0, 0), "{on}");
         assert_eq!(again.stopped, DrainStop::NothingWaiting, "{on}");
         assert_eq!(creates(&fake).len(), 3, "{on}");
     }
@@ -771,7 +771,7 @@ async fn a_run_whose_ticket_ecwid_forgot_ends_unknown_past_the_keys_window() {
         let before = forgetful.requests().len();
         let report = drain(journal, &client(&forgetful)).await;
         assert_eq!(
-            report.requests,
+            report.requests_sent,
             forgetful.requests().len() - before,
             "{on}: every request counted"
         );
