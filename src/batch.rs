@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::{
-    client::{CallOptions, Failed},
+    client::{CallFailed, CallOptions},
     generated::types::{
         BatchRequestItem, BatchRequestItemMethod, BatchResponseItem, BatchResponseItemStatus,
         BatchStatus, BatchStatusStatus,
@@ -54,7 +54,7 @@ impl Client {
         repeat: Repeat,
         deadline: Duration,
         timeout: Option<Duration>,
-    ) -> Result<String, Failed> {
+    ) -> Result<String, CallFailed> {
         let store = self.store();
         // The deduplication key makes a repeated create return the first ticket.
         let reads_only = body
@@ -86,7 +86,7 @@ impl Client {
         &self,
         ticket: &str,
         options: CallOptions,
-    ) -> Result<BatchStatus, Failed> {
+    ) -> Result<BatchStatus, CallFailed> {
         let store = self.store();
         self.send_until(options, move |raw| async move {
             raw.get_batch_status()
@@ -124,7 +124,7 @@ impl Client {
             let status = self
                 .batch_status(ticket, read)
                 .await
-                .map_err(Failed::into_error)?;
+                .map_err(CallFailed::into_error)?;
             if status.status == BatchStatusStatus::Completed {
                 return Ok(Some(status));
             }

@@ -178,7 +178,7 @@ impl Client {
     {
         self.send_until(options, call)
             .await
-            .map_err(Failed::into_error)
+            .map_err(CallFailed::into_error)
     }
 
     /// [`send`](Self::send), with what the caller needs to say why it failed: whether an
@@ -187,7 +187,7 @@ impl Client {
         &self,
         options: CallOptions,
         call: F,
-    ) -> Result<T, Failed>
+    ) -> Result<T, CallFailed>
     where
         F: Fn(generated::Client) -> Fut,
         Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<EcwidError>>>,
@@ -212,7 +212,7 @@ impl Client {
         call: F,
         options: &CallOptions,
         span: &tracing::Span,
-    ) -> Result<T, Failed>
+    ) -> Result<T, CallFailed>
     where
         F: Fn(generated::Client) -> Fut,
         Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<EcwidError>>>,
@@ -259,7 +259,7 @@ impl Client {
             let wait = match decision {
                 Decision::RetryAfter(wait) => wait,
                 Decision::Stop(stop) => {
-                    return Err(Failed {
+                    return Err(CallFailed {
                         error,
                         maybe_applied,
                         stop,
@@ -403,7 +403,7 @@ struct Times {
 
 /// A call that failed, with what a caller sending on its behalf needs to say why.
 #[derive(Debug)]
-pub(crate) struct Failed {
+pub(crate) struct CallFailed {
     /// The last attempt's error.
     pub(crate) error: Error,
     /// The first error that left the request unanswered (a write's may have been applied), if
@@ -413,7 +413,7 @@ pub(crate) struct Failed {
     pub(crate) stop: Stop,
 }
 
-impl Failed {
+impl CallFailed {
     /// The error the call returns: an earlier attempt left unanswered (a write's may have been
     /// applied) decides it when the last one was refused or never sent.
     pub(crate) fn into_error(self) -> Error {

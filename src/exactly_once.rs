@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use crate::{
     batch::{item_result, result_for, ItemOrder, ItemResult},
     bulk::BulkItem,
-    client::{CallOptions, Failed},
+    client::{CallFailed, CallOptions},
     deduplication::{CallerKey, Once, KEY_WINDOW},
     generated::types::{BatchRequestItem, BatchStatusStatus, StockUpdateResult},
     polling::Polling,
@@ -164,7 +164,7 @@ pub(crate) async fn send_once(
     {
         Ok(ticket) => ticket,
         Err(failed) => {
-            let Failed {
+            let CallFailed {
                 error,
                 maybe_applied,
                 stop,
@@ -222,7 +222,7 @@ pub(crate) async fn send_once(
         read_time.took(sent.elapsed());
         let status = match status {
             Ok(status) => status,
-            Err(Failed { error, stop, .. }) => {
+            Err(CallFailed { error, stop, .. }) => {
                 return Err(unknown(format!(
                     "Ecwid queued it as batch {ticket}, and its status could not be read \
                      ({error}): {stop}"

@@ -23,7 +23,7 @@ use progenitor_client::{ClientHooks, ClientInfo, OperationInfo, ResponseValue};
 
 use crate::{
     batch::{into_item_result, ItemOrder, ItemResult},
-    client::{CallOptions, Failed},
+    client::{CallFailed, CallOptions},
     generated::types::{BatchRequestItem, BatchResponseItem, BatchStatus, BatchStatusStatus},
     polling::Polling,
     reads::unreadable,
@@ -64,7 +64,7 @@ impl Client {
                 options.timeout,
             )
             .await
-            .map_err(Failed::into_error)?;
+            .map_err(CallFailed::into_error)?;
         // `None` when the timeout is too long to be reached.
         let last = tokio::time::Instant::now().checked_add(polling.timeout_or_default());
         let mut wait = polling.first_wait();
@@ -82,7 +82,7 @@ impl Client {
             let mut status = self
                 .batch_status_items(&ticket, read)
                 .await
-                .map_err(Failed::into_error)?;
+                .map_err(CallFailed::into_error)?;
             if status.status().await? == BatchStatusStatus::Completed {
                 return Ok(ReadAnswers { status });
             }
@@ -95,7 +95,7 @@ impl Client {
         &self,
         ticket: &str,
         options: CallOptions,
-    ) -> Result<StatusItems, Failed> {
+    ) -> Result<StatusItems, CallFailed> {
         let store = self.store();
         let body = self
             .send_until(options, move |raw| async move {

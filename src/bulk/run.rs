@@ -14,7 +14,7 @@ use super::plan::{ChunkState, MAX_BATCH_SIZE};
 use super::{BulkItem, BulkPlan, BulkReport, Checkpoint, PlanChange};
 use crate::{
     batch::ItemOrder,
-    client::Failed,
+    client::CallFailed,
     deduplication::KEY_WINDOW,
     generated::types::BatchRequestItem,
     options::request_builder,
@@ -350,7 +350,7 @@ impl<'a> BulkRun<'a> {
                     self.options.timeout,
                 )
                 .await
-                .map_err(Failed::into_error);
+                .map_err(CallFailed::into_error);
             match created {
                 Ok(ticket) => {
                     chunk.state = ChunkState::Created { ticket };
