@@ -117,7 +117,7 @@ pub(super) fn answers(firsts: &[usize], stored: Vec<Option<Stored>>) -> Vec<Stor
 
 /// Why a group's transaction failed, as far as the backend can tell.
 #[derive(Debug)]
-pub(crate) struct Failed {
+pub(crate) struct GroupFailed {
     pub(crate) error: JournalError,
     /// The database refused a statement (a constraint, a trigger, a value it cannot store):
     /// the cause may be one member's row, so the group is split and its halves tried again.
@@ -125,9 +125,9 @@ pub(crate) struct Failed {
     pub(crate) refused: bool,
 }
 
-impl From<JournalError> for Failed {
+impl From<JournalError> for GroupFailed {
     fn from(error: JournalError) -> Self {
-        Failed {
+        GroupFailed {
             error,
             refused: false,
         }
@@ -181,7 +181,7 @@ where
     ) -> Option<Result<R, JournalError>>
     where
         S: Fn(Arc<[T]>) -> F + Send + Sync + 'static,
-        F: Future<Output = Result<Vec<R>, Failed>> + Send + 'static,
+        F: Future<Output = Result<Vec<R>, GroupFailed>> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         if self.join(item, reply) {
@@ -194,7 +194,7 @@ where
     async fn run<S, F>(self: Arc<Self>, store: S)
     where
         S: Fn(Arc<[T]>) -> F,
-        F: Future<Output = Result<Vec<R>, Failed>>,
+        F: Future<Output = Result<Vec<R>, GroupFailed>>,
     {
         let committing = Committing(Some(&self));
         loop {
@@ -259,7 +259,7 @@ async fn settle<T, R, S, F>(store: &S, items: Arc<[T]>, replies: Vec<Reply<R>>)
 where
     T: Clone,
     S: Fn(Arc<[T]>) -> F,
-    F: Future<Output = Result<Vec<R>, Failed>>,
+    F: Future<Output = Result<Vec<R>, GroupFailed>>,
 {
     // Last to be tried on top: halves go in in reverse so that the earlier is stored first.
     let mut pending = vec![(items, replies)];
@@ -271,13 +271,13 @@ where
                     let _ = reply.send(Ok(answer));
                 }
             }
-            Err(Failed { refused: true, .. }) if items.len() > 1 => {
+            Err(GroupFailed { refused: true, .. }) if items.len() > 1 => {
                 let half = items.len() / 2;
                 let later = replies.split_off(half);
                 pending.push((items[half..].into(), later));
                 pending.push((items[..half].into(), replies));
             }
-            Err(Failed { error, .. }) => {
+            Err(GroupFailed { error, .. }) => {
                 for reply in replies {
                     let _ = reply.send(Err(error.again()));
                 }
@@ -394,11 +394,11 @@ mod tests {
     /// and otherwise answers each number doubled, keeping what it stored.
     fn refusing(
         stored: &Arc<Mutex<Vec<Vec<u32>>>>,
-    ) -> impl Fn(Arc<[u32]>) -> std::future::Ready<Result<Vec<u32>, Failed>> {
+    ) -> impl Fn(Arc<[u32]>) -> std::future::Ready<Result<Vec<u32>, GroupFailed>> {
         let stored = Arc::clone(stored);
         move |items: Arc<[u32]>| {
             std::future::ready(if items.iter().any(|n| *n > 100) {
-                Err(Failed {
+                Err(GroupFailed {
                     error: JournalError::InvalidInput(format!("refused {items:?}")),
                     refused: true,
                 })
@@ -445,7 +445,7 @@ mod tests {
         let counted = Arc::clone(&tries);
         let store = move |_: Arc<[u32]>| {
             *counted.lock().unwrap() += 1;
-            std::future::ready(Err::<Vec<u32>, _>(Failed::from(
+            std::future::ready(Err::<Vec<u32>, _>(GroupFailed::from(
                 JournalError::InvalidInput("unreachable".into()),
             )))
         };

@@ -27,7 +27,7 @@ use tokio_postgres::{
 use super::{
     error::{database, JournalError},
     event::{EventRecord, EventRow, EVENT_COLUMNS},
-    group::{self, Arrival, Failed, Stored},
+    group::{self, Arrival, GroupFailed, Stored},
     run::{plan_claim, state_ranges, Holder, LeaseKey, PlanFn, PositionedStates},
     schema::{self, MIGRATIONS},
     EventState,
@@ -426,10 +426,10 @@ impl Postgres {
     }
 
     /// As [`error`](Self::error), saying too whether the server refused the statement for what
-    /// it was given (see [`Failed`]): any error of its own but those of a lost connection (08),
-    /// of missing resources (53), of the server stopping (57), of the system (58) or internal
-    /// ones (XX).
-    pub(crate) fn failed(&self, operation: &'static str, failure: Failure) -> Failed {
+    /// it was given (see [`GroupFailed`]): any error of its own but those of a lost connection
+    /// (08), of missing resources (53), of the server stopping (57), of the system (58) or
+    /// internal ones (XX).
+    pub(crate) fn failed(&self, operation: &'static str, failure: Failure) -> GroupFailed {
         let refused = match &failure {
             Failure::Postgres(e) => e.as_db_error().is_some_and(|db| {
                 let class = db.code().code().get(..2).unwrap_or_default();
@@ -437,7 +437,7 @@ impl Postgres {
             }),
             Failure::Journal(_) => false,
         };
-        Failed {
+        GroupFailed {
             error: self.error(operation, failure),
             refused,
         }
@@ -521,7 +521,7 @@ impl Postgres {
         &self,
         arrivals: Arc<[Arrival]>,
         operation: &'static str,
-    ) -> Result<Vec<Stored>, Failed> {
+    ) -> Result<Vec<Stored>, GroupFailed> {
         let mut pooled = self.connection(operation).await?;
         // Out of the pool until the transaction has ended: a call stopped halfway (its task
         // dropped) closes the connection, rather than leave a transaction open in the pool;

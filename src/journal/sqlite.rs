@@ -19,7 +19,7 @@ use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row, Transactio
 use super::{
     error::{database, JournalError},
     event::{EventRecord, EventRow, EVENT_COLUMNS},
-    group::{self, Arrival, Failed, Stored},
+    group::{self, Arrival, GroupFailed, Stored},
     run::{plan_claim, state_ranges, Holder, LeaseKey, PlanFn, PositionedStates},
     schema::{self, MIGRATIONS},
     EventState,
@@ -285,12 +285,12 @@ impl Sqlite {
     }
 
     /// As [`call`](Self::call), saying too whether the database refused the work (see
-    /// [`Failed`]): for a group's transaction, which is split when refused.
+    /// [`GroupFailed`]): for a group's transaction, which is split when refused.
     pub(crate) async fn call_saying<T: Send + 'static>(
         &self,
         operation: &'static str,
         work: impl FnOnce(&mut Connection) -> Result<T, Failure> + Send + 'static,
-    ) -> Result<T, Failed> {
+    ) -> Result<T, GroupFailed> {
         let connection = self.connection.clone();
         let result = tokio::task::spawn_blocking(move || {
             // A panic in an earlier call rolled its transaction back as it unwound: the
@@ -301,7 +301,7 @@ impl Sqlite {
         .await
         .map_err(|e| database(&self.endpoint(), operation, &e, None))?;
         result.map_err(|failure| match failure {
-            Failure::Sqlite(e) => Failed {
+            Failure::Sqlite(e) => GroupFailed {
                 refused: refused(&e),
                 error: database(&self.endpoint(), operation, &e, None),
             },
@@ -342,7 +342,7 @@ impl Sqlite {
         &self,
         arrivals: Arc<[Arrival]>,
         operation: &'static str,
-    ) -> Result<Vec<Stored>, Failed> {
+    ) -> Result<Vec<Stored>, GroupFailed> {
         self.call_saying(operation, move |connection| {
             let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let stored = store(&tx, &arrivals)?;

@@ -24,7 +24,7 @@ use super::{
     },
 };
 use crate::journal::{
-    group::Failed,
+    group::GroupFailed,
     postgres::{Failure, Postgres},
     JournalError,
 };
@@ -33,7 +33,7 @@ pub(super) async fn record_events(
     db: &Postgres,
     events: Arc<[NewEvent]>,
     now: i64,
-) -> Result<Vec<bool>, Failed> {
+) -> Result<Vec<bool>, GroupFailed> {
     const OPERATION: &str = "record webhook events";
     let mut pooled = db.connection(OPERATION).await?;
     let client = pooled.client();

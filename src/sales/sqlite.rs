@@ -16,7 +16,7 @@ use super::{
         WAITING,
     },
 };
-use crate::journal::{group::Failed, sqlite::Sqlite, JournalError};
+use crate::journal::{group::GroupFailed, sqlite::Sqlite, JournalError};
 
 fn json_list(seqs: &[i64]) -> String {
     serde_json::to_string(seqs).expect("numbers serialize")
@@ -26,7 +26,7 @@ pub(super) async fn record_events(
     db: &Sqlite,
     events: Arc<[NewEvent]>,
     now: i64,
-) -> Result<Vec<bool>, Failed> {
+) -> Result<Vec<bool>, GroupFailed> {
     db.call_saying("record webhook events", move |connection| {
         let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut inserted = Vec::with_capacity(events.len());
