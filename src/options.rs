@@ -32,10 +32,11 @@ use crate::{client::CallOptions, settings::check_setting, Error};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RequestOptions {
+    // Private, so that every value goes through the setters and `check` sees them all.
     /// The deadline of each request of the call, instead of the client's.
-    pub deadline: Option<Duration>,
+    pub(crate) deadline: Option<Duration>,
     /// The timeout of each attempt, instead of the client's.
-    pub timeout: Option<Duration>,
+    pub(crate) timeout: Option<Duration>,
 }
 
 impl RequestOptions {
@@ -54,6 +55,25 @@ impl RequestOptions {
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
+    }
+
+    /// The deadline set with [`deadline`](Self::deadline), if any (`None`: the client's).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ecwid_inventory::RequestOptions;
+    ///
+    /// let options = RequestOptions::new().deadline(Duration::from_secs(5));
+    /// assert_eq!(options.get_deadline(), Some(Duration::from_secs(5)));
+    /// assert_eq!(options.get_timeout(), None);
+    /// ```
+    pub fn get_deadline(&self) -> Option<Duration> {
+        self.deadline
+    }
+
+    /// The attempt timeout set with [`timeout`](Self::timeout), if any (`None`: the client's).
+    pub fn get_timeout(&self) -> Option<Duration> {
+        self.timeout
     }
 
     /// Refuses a zero duration, or one over [`MAX_SETTING`](crate::settings::MAX_SETTING), before
