@@ -9,47 +9,14 @@
 
 use crate::common;
 
-use std::{
-    sync::{Arc, Mutex, OnceLock},
-    time::Duration,
-};
+use std::time::Duration;
 
 use ecwid_inventory::{Client, ProductId, RateLimit, RetryPolicy, StoreId};
 use ecwid_inventory_fake::{demo, FakeStore, Fault, Route};
 use serde_json::json;
 use wiremock::{matchers::any, Mock, MockServer, ResponseTemplate};
 
-use common::{adjust_seed, mock_client_builder, MOCK_TOKEN as TOKEN};
-
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Buffer {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(data);
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Everything logged so far by any test of this binary.
-fn logs() -> String {
-    static LOGS: OnceLock<Buffer> = OnceLock::new();
-    let buffer = LOGS.get_or_init(|| {
-        let buffer = Buffer::default();
-        let writer = buffer.clone();
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_thread_names(true)
-            .with_writer(move || writer.clone())
-            .init();
-        buffer
-    });
-    String::from_utf8_lossy(&buffer.0.lock().unwrap()).into_owned()
-}
+use common::{adjust_seed, logs, mock_client_builder, MOCK_TOKEN as TOKEN};
 
 /// The token appears in no Debug or Display output, no error and no log line, even at TRACE.
 #[tokio::test]

@@ -563,3 +563,38 @@ pub fn small_tee_stock(fake: &FakeStore) -> i64 {
         other => panic!("unexpected stock {other:?}"),
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Logs
+
+/// What the test binary's tracing subscriber writes (installed once, at TRACE, by [`logs`]).
+#[derive(Clone, Default)]
+pub struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Everything logged so far by any test of this binary, each line with its thread's name
+/// (libtest names a test's thread after the test).
+pub fn logs() -> String {
+    static LOGS: std::sync::OnceLock<LogBuffer> = std::sync::OnceLock::new();
+    let buffer = LOGS.get_or_init(|| {
+        let buffer = LogBuffer::default();
+        let writer = buffer.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_thread_names(true)
+            .with_writer(move || writer.clone())
+            .init();
+        buffer
+    });
+    String::from_utf8_lossy(&buffer.0.lock().unwrap()).into_owned()
+}

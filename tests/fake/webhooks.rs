@@ -10,7 +10,6 @@
 use crate::common;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use ecwid_inventory::orders::{FulfillmentStatus, PaymentStatus};
@@ -572,35 +571,6 @@ async fn the_fault_mode_duplicates_and_reorders_yet_delivers_every_event() {
 
 // ---------------------------------------------------------------------------------------------
 // The secret
-
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Buffer {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(data);
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Everything logged so far by any test of this binary.
-fn logs() -> String {
-    static LOGS: OnceLock<Buffer> = OnceLock::new();
-    let buffer = LOGS.get_or_init(|| {
-        let buffer = Buffer::default();
-        let writer = buffer.clone();
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .init();
-        buffer
-    });
-    String::from_utf8_lossy(&buffer.0.lock().unwrap()).into_owned()
-}
 
 #[tokio::test]
 async fn the_client_secret_never_shows() {
