@@ -78,7 +78,6 @@
 
 use std::{
     collections::VecDeque,
-    future::Future,
     pin::Pin,
     task::{Context, Poll},
     time::{Duration, SystemTime},
@@ -97,7 +96,7 @@ use crate::{
         BatchRequestItem, ProductPage, ProductStock, SearchProductsSortBy, VariationStock,
     },
     options::request_options,
-    paging::{Slot, Sweep},
+    paging::{PageRead, PageReader, PageStream, Slot, Sweep},
     polling::{polling_options, Polling, Progress, ProgressFn},
     reads::{product_items, product_stock, unreadable, variation_item},
     retry::Repeat,
@@ -332,13 +331,7 @@ impl<'a> ReadCatalog<'a> {
     /// checked when it is first polled: a bad one is its first and only item, with nothing
     /// sent.
     pub fn stream(self) -> CatalogStream<'a> {
-        CatalogStream {
-            reader: Some(self.reader()),
-            fetch: None,
-            buffer: VecDeque::new(),
-            cursor: None,
-            ended: false,
-        }
+        CatalogStream(PageStream::new(self.reader()))
     }
 
     pub(crate) fn reader(self) -> Reader<'a> {
@@ -358,29 +351,36 @@ impl<'a> ReadCatalog<'a> {
     }
 }
 
-type Fetch<'a> =
-    Pin<Box<dyn Future<Output = (Reader<'a>, Result<Option<Vec<StockLevel>>, Error>)> + Send + 'a>>;
+impl<'a> PageReader<'a> for Reader<'a> {
+    type Item = StockLevel;
+    /// The cursor, once the read ended whole.
+    type Note = Option<CatalogCursor>;
+
+    fn read_page(mut self) -> PageRead<'a, Self> {
+        Box::pin(async move {
+            let items = self.next_items().await;
+            (self, items)
+        })
+    }
+
+    fn at_end(&self, cursor: &mut Option<CatalogCursor>) {
+        *cursor = self.cursor();
+    }
+}
 
 /// The catalog's items as a [`futures::Stream`](futures_core::Stream) of
 /// `Result<StockLevel, Error>`; made by [`ReadCatalog::stream`]. It ends after an error.
 ///
 /// Dropping it stops the read; nothing is left running (reads change nothing).
 #[must_use = "a stream does nothing unless polled"]
-pub struct CatalogStream<'a> {
-    /// `None` while `fetch` holds it.
-    reader: Option<Reader<'a>>,
-    fetch: Option<Fetch<'a>>,
-    buffer: VecDeque<StockLevel>,
-    cursor: Option<CatalogCursor>,
-    ended: bool,
-}
+pub struct CatalogStream<'a>(PageStream<'a, Reader<'a>>);
 
 impl std::fmt::Debug for CatalogStream<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CatalogStream")
-            .field("buffered", &self.buffer.len())
-            .field("cursor", &self.cursor)
-            .field("ended", &self.ended)
+            .field("buffered", &self.0.buffered_items())
+            .field("cursor", self.0.note())
+            .field("ended", &self.0.ended())
             .finish_non_exhaustive()
     }
 }
@@ -389,55 +389,15 @@ impl CatalogStream<'_> {
     /// The cursor to save for the next incremental read: `Some` once the stream has ended
     /// without an error, having read everything asked for.
     pub fn cursor(&self) -> Option<CatalogCursor> {
-        self.cursor
+        *self.0.note()
     }
 }
 
 impl futures_core::Stream for CatalogStream<'_> {
     type Item = Result<StockLevel, Error>;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        loop {
-            if let Some(item) = this.buffer.pop_front() {
-                return Poll::Ready(Some(Ok(item)));
-            }
-            if this.ended {
-                return Poll::Ready(None);
-            }
-            let fetch = match &mut this.fetch {
-                Some(fetch) => fetch,
-                None => {
-                    let Some(mut reader) = this.reader.take() else {
-                        // Unreachable: the reader is back whenever no fetch holds it.
-                        this.ended = true;
-                        return Poll::Ready(None);
-                    };
-                    this.fetch.insert(Box::pin(async move {
-                        let items = reader.next_items().await;
-                        (reader, items)
-                    }))
-                }
-            };
-            let Poll::Ready((reader, items)) = fetch.as_mut().poll(cx) else {
-                return Poll::Pending;
-            };
-            this.fetch = None;
-            match items {
-                Ok(Some(items)) => {
-                    this.buffer.extend(items);
-                    this.reader = Some(reader);
-                }
-                Ok(None) => {
-                    this.cursor = reader.cursor();
-                    this.ended = true;
-                }
-                Err(error) => {
-                    this.ended = true;
-                    return Poll::Ready(Some(Err(error)));
-                }
-            }
-        }
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        futures_core::Stream::poll_next(Pin::new(&mut self.0), cx)
     }
 }
 

@@ -65,9 +65,7 @@
 //! filter is [`Error::InvalidInput`], with nothing sent.
 
 use std::{
-    collections::VecDeque,
     fmt,
-    future::Future,
     pin::Pin,
     task::{Context, Poll},
     time::{Duration, SystemTime},
@@ -77,7 +75,7 @@ use crate::{
     client::CallOptions,
     generated::types,
     options::request_builder,
-    paging::{Next, Pages},
+    paging::{Next, PageRead, PageReader, PageStream, Pages},
     retry::Repeat,
     transport::{Redactor, Scrub},
     Client, CombinationId, Error, OrderId, ProductId, RequestOptions, StockItem,
@@ -578,13 +576,7 @@ impl<'a> SearchOrders<'a> {
     /// stream is polled. The filters and settings are checked when it is first polled: a bad
     /// one is its first and only item, with nothing sent.
     pub fn stream(self) -> OrderStream<'a> {
-        OrderStream {
-            reader: Some(self.reader()),
-            fetch: None,
-            buffer: VecDeque::new(),
-            total: None,
-            ended: false,
-        }
+        OrderStream(PageStream::new(self.reader()))
     }
 
     fn reader(self) -> Reader<'a> {
@@ -698,8 +690,22 @@ impl Reader<'_> {
     }
 }
 
-type Fetch<'a> =
-    Pin<Box<dyn Future<Output = (Reader<'a>, Result<Option<Vec<Order>>, Error>)> + Send + 'a>>;
+impl<'a> PageReader<'a> for Reader<'a> {
+    type Item = Order;
+    /// The search's total as the last page read said.
+    type Note = Option<u32>;
+
+    fn read_page(mut self) -> PageRead<'a, Self> {
+        Box::pin(async move {
+            let orders = self.next_page().await;
+            (self, orders)
+        })
+    }
+
+    fn after_page(&self, total: &mut Option<u32>) {
+        *total = self.total.or(*total);
+    }
+}
 
 /// The matching orders as a [`futures::Stream`](futures_core::Stream) of
 /// `Result<Order, Error>`; made by [`SearchOrders::stream`]. It holds one page at a time, and
@@ -707,21 +713,14 @@ type Fetch<'a> =
 ///
 /// Dropping it stops the search; nothing is left running (reads change nothing).
 #[must_use = "a stream does nothing unless polled"]
-pub struct OrderStream<'a> {
-    /// `None` while `fetch` holds it.
-    reader: Option<Reader<'a>>,
-    fetch: Option<Fetch<'a>>,
-    buffer: VecDeque<Order>,
-    total: Option<u32>,
-    ended: bool,
-}
+pub struct OrderStream<'a>(PageStream<'a, Reader<'a>>);
 
 impl fmt::Debug for OrderStream<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OrderStream")
-            .field("buffered", &self.buffer.len())
+            .field("buffered", &self.0.buffered_items())
             .field("total", &self.total())
-            .field("ended", &self.ended)
+            .field("ended", &self.0.ended())
             .finish_non_exhaustive()
     }
 }
@@ -730,51 +729,15 @@ impl OrderStream<'_> {
     /// How many orders the search counts, as its last page read said (`None` before the first
     /// page). Ecwid's total may count orders its pages never show.
     pub fn total(&self) -> Option<u32> {
-        self.total
+        *self.0.note()
     }
 }
 
 impl futures_core::Stream for OrderStream<'_> {
     type Item = Result<Order, Error>;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        loop {
-            if let Some(order) = this.buffer.pop_front() {
-                return Poll::Ready(Some(Ok(order)));
-            }
-            if this.ended {
-                return Poll::Ready(None);
-            }
-            let fetch = match &mut this.fetch {
-                Some(fetch) => fetch,
-                None => {
-                    let Some(mut reader) = this.reader.take() else {
-                        // Unreachable: the reader is back whenever no fetch holds it.
-                        this.ended = true;
-                        return Poll::Ready(None);
-                    };
-                    this.fetch.insert(Box::pin(async move {
-                        let orders = reader.next_page().await;
-                        (reader, orders)
-                    }))
-                }
-            };
-            let Poll::Ready((reader, orders)) = fetch.as_mut().poll(cx) else {
-                return Poll::Pending;
-            };
-            this.fetch = None;
-            this.total = reader.total.or(this.total);
-            this.reader = Some(reader);
-            match orders {
-                Ok(Some(orders)) => this.buffer.extend(orders),
-                Ok(None) => this.ended = true,
-                Err(error) => {
-                    this.ended = true;
-                    return Poll::Ready(Some(Err(error)));
-                }
-            }
-        }
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        futures_core::Stream::poll_next(Pin::new(&mut self.0), cx)
     }
 }
 

@@ -2,7 +2,8 @@
 //! offset or inflating its `total` cannot make the client pass. Every paged read goes through
 //! here: [`Pages`] for a search read one page after another (of any [`Page`]: products,
 //! orders), [`Sweep`] for a product search whose pages are asked for many at a time (a batch
-//! carries hundreds of page reads).
+//! carries hundreds of page reads). [`PageStream`] is the one `Stream` over a reader of such
+//! pages, holding a page at a time, that the public streams (orders, the catalog) wrap.
 //!
 //! A search's `total` may count more than its pages will ever show: products removed while it
 //! is read, or those a public token does not see (Ecwid's documented answer to one has a
@@ -13,7 +14,10 @@
 
 use std::{
     collections::{HashSet, VecDeque},
+    future::Future,
     hash::Hash,
+    pin::Pin,
+    task::{Context, Poll},
 };
 
 use crate::{
@@ -450,6 +454,121 @@ impl Sweep {
     }
 }
 
+/// A read that yields its items a page at a time: what a [`PageStream`] pulls from.
+///
+/// The reader is moved into each page's read and handed back with it, so that the read can
+/// borrow it mutably while the stream that owns both stays movable.
+pub(crate) trait PageReader<'a>: Sized + Send + 'a {
+    type Item;
+    /// What the stream keeps from the reader, to answer while a page is being read (the reader
+    /// is inside that read then).
+    type Note: Default;
+
+    /// Reads the items of the next page (possibly none), or `None` once everything was read.
+    fn read_page(self) -> PageRead<'a, Self>;
+
+    /// After each page read, whatever its outcome.
+    fn after_page(&self, _note: &mut Self::Note) {}
+
+    /// Once every page was read, without an error.
+    fn at_end(&self, _note: &mut Self::Note) {}
+}
+
+/// A page being read: the reader back with the page's items.
+pub(crate) type PageRead<'a, R> = Pin<
+    Box<
+        dyn Future<Output = (R, Result<Option<Vec<<R as PageReader<'a>>::Item>>, Error>)>
+            + Send
+            + 'a,
+    >,
+>;
+
+/// A [`PageReader`]'s items as a `Stream` of `Result<Item, Error>`, holding one page at a time:
+/// the next page is read when the last one's items are all taken. The first error is the
+/// stream's last item. Dropping it drops the page being read.
+pub(crate) struct PageStream<'a, R: PageReader<'a>> {
+    /// `None` while `read` holds it, and once the stream ended.
+    reader: Option<R>,
+    read: Option<PageRead<'a, R>>,
+    buffer: VecDeque<R::Item>,
+    note: R::Note,
+    ended: bool,
+}
+
+impl<'a, R: PageReader<'a>> PageStream<'a, R> {
+    pub(crate) fn new(reader: R) -> Self {
+        Self {
+            reader: Some(reader),
+            read: None,
+            buffer: VecDeque::new(),
+            note: R::Note::default(),
+            ended: false,
+        }
+    }
+
+    /// Items read and not yet taken.
+    pub(crate) fn buffered_items(&self) -> usize {
+        self.buffer.len()
+    }
+
+    pub(crate) fn note(&self) -> &R::Note {
+        &self.note
+    }
+
+    pub(crate) fn ended(&self) -> bool {
+        self.ended
+    }
+}
+
+// No field is pinned: the page being read is boxed.
+impl<'a, R: PageReader<'a>> Unpin for PageStream<'a, R> {}
+
+impl<'a, R: PageReader<'a>> futures_core::Stream for PageStream<'a, R> {
+    type Item = Result<R::Item, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(item) = this.buffer.pop_front() {
+                return Poll::Ready(Some(Ok(item)));
+            }
+            if this.ended {
+                return Poll::Ready(None);
+            }
+            let read = match &mut this.read {
+                Some(read) => read,
+                None => {
+                    let Some(reader) = this.reader.take() else {
+                        // Unreachable: the reader is back whenever no read holds it.
+                        this.ended = true;
+                        return Poll::Ready(None);
+                    };
+                    this.read.insert(reader.read_page())
+                }
+            };
+            let Poll::Ready((reader, items)) = read.as_mut().poll(cx) else {
+                return Poll::Pending;
+            };
+            this.read = None;
+            reader.after_page(&mut this.note);
+            match items {
+                Ok(Some(items)) => {
+                    this.buffer.extend(items);
+                    this.reader = Some(reader);
+                }
+                Ok(None) => {
+                    reader.at_end(&mut this.note);
+                    this.ended = true;
+                }
+                Err(error) => {
+                    this.ended = true;
+                    return Poll::Ready(Some(Err(error)));
+                }
+            }
+        }
+    }
+}
+
 fn non_negative(value: i32) -> Result<u32, Error> {
     u32::try_from(value)
         .map_err(|_| unreadable(format!("a search page with a negative count ({value})")))
@@ -734,5 +853,85 @@ mod tests {
         assert!(why.contains("asked for none"), "{why}");
         // The rest of the plan is untouched.
         assert_eq!(sweep.next_slots(5), [slot(200, 100)]);
+    }
+
+    /// A reader of the pages it holds, ending with `last` once they are read.
+    struct Listed {
+        pages: VecDeque<Vec<u32>>,
+        last: Result<(), &'static str>,
+    }
+
+    /// Pages read, and whether the read ended whole.
+    #[derive(Debug, Default, PartialEq)]
+    struct Seen {
+        pages: usize,
+        whole: bool,
+    }
+
+    impl<'a> PageReader<'a> for Listed {
+        type Item = u32;
+        type Note = Seen;
+
+        fn read_page(mut self) -> PageRead<'a, Self> {
+            Box::pin(async move {
+                let page = match self.pages.pop_front() {
+                    Some(page) => Ok(Some(page)),
+                    None => self
+                        .last
+                        .map(|()| None)
+                        .map_err(|why| unreadable(why.into())),
+                };
+                (self, page)
+            })
+        }
+
+        fn after_page(&self, seen: &mut Seen) {
+            seen.pages += 1;
+        }
+
+        fn at_end(&self, seen: &mut Seen) {
+            seen.whole = true;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_page_stream_yields_each_page_then_ends_once() {
+        use futures::StreamExt;
+
+        let pages = VecDeque::from([vec![1, 2], vec![], vec![3]]);
+        let mut stream = PageStream::new(Listed {
+            pages: pages.clone(),
+            last: Ok(()),
+        });
+        assert_eq!(stream.next().await.unwrap().unwrap(), 1);
+        assert_eq!((stream.buffered_items(), stream.note().pages), (1, 1));
+        let rest: Vec<_> = stream.by_ref().map(Result::unwrap).collect().await;
+        assert_eq!(rest, [2, 3]);
+        assert!(stream.ended());
+        assert_eq!(
+            *stream.note(),
+            Seen {
+                pages: 4,
+                whole: true
+            }
+        );
+        assert!(stream.next().await.is_none());
+
+        // An error: after what was read, the last item; the end hook is not called.
+        let mut stream = PageStream::new(Listed {
+            pages,
+            last: Err("a page without its total"),
+        });
+        let items: Vec<_> = stream.by_ref().collect().await;
+        assert_eq!(items.len(), 4);
+        assert!(detail(items.into_iter().last().unwrap().unwrap_err()).contains("total"));
+        assert_eq!(
+            *stream.note(),
+            Seen {
+                pages: 4,
+                whole: false
+            }
+        );
+        assert!(stream.ended() && stream.next().await.is_none());
     }
 }
