@@ -205,6 +205,16 @@ struct Receiver {
 }
 
 impl Receiver {
+    /// A receiver on the backend's own journal, with Ecwid's stock policy.
+    fn on(backend: &Backend, shop: &Shop) -> Receiver {
+        Receiver::new(
+            backend,
+            backend.journal.clone(),
+            StockPolicy::default(),
+            shop,
+        )
+    }
+
     fn new(backend: &Backend, journal: Journal, policy: StockPolicy, shop: &Shop) -> Receiver {
         let verifier = Verifier::builder(SecretString::from(CLIENT_SECRET), STORE)
             .time_source(TimeSource::new(backend.clock.reader()))
@@ -302,12 +312,7 @@ async fn the_same_event_three_times_out_of_order_and_a_day_later_is_one_movement
     let shop = Shop::start().await;
     for backend in backends("sales_redelivered").await {
         let on = backend.name;
-        let r = Receiver::new(
-            &backend,
-            backend.journal.clone(),
-            StockPolicy::default(),
-            &shop,
-        );
+        let r = Receiver::on(&backend, &shop);
         let t = r.now();
         shop.put(
             "XJ12H",
@@ -386,12 +391,7 @@ async fn a_checkouts_several_webhooks_give_one_movement_per_line_and_product_eve
     let shop = Shop::start().await;
     for backend in backends("sales_checkout").await {
         let on = backend.name;
-        let r = Receiver::new(
-            &backend,
-            backend.journal.clone(),
-            StockPolicy::default(),
-            &shop,
-        );
+        let r = Receiver::on(&backend, &shop);
         let t = r.now();
         shop.put(
             "CHK1",
@@ -446,12 +446,7 @@ async fn a_cancellation_after_the_sale_restocks_once() {
     let shop = Shop::start().await;
     for backend in backends("sales_cancel").await {
         let on = backend.name;
-        let r = Receiver::new(
-            &backend,
-            backend.journal.clone(),
-            StockPolicy::default(),
-            &shop,
-        );
+        let r = Receiver::on(&backend, &shop);
         let t = r.now();
         let lines = [(1, TEE, tee(11), 2)];
         shop.put("C1", "PAID", "AWAITING_PROCESSING", t, &lines);
@@ -481,12 +476,7 @@ async fn a_deletion_after_the_sale_restocks_once_and_a_claimed_deletion_is_not_b
     let shop = Shop::start().await;
     for backend in backends("sales_delete").await {
         let on = backend.name;
-        let r = Receiver::new(
-            &backend,
-            backend.journal.clone(),
-            StockPolicy::default(),
-            &shop,
-        );
+        let r = Receiver::on(&backend, &shop);
         let t = r.now();
         let lines = [(1, TEE, tee(11), 2), (2, MUG, None, 3)];
         shop.put("D1", "PAID", "SHIPPED", t, &lines);
@@ -534,12 +524,7 @@ async fn a_quantity_edit_moves_the_difference_once() {
     let shop = Shop::start().await;
     for backend in backends("sales_edit").await {
         let on = backend.name;
-        let r = Receiver::new(
-            &backend,
-            backend.journal.clone(),
-            StockPolicy::default(),
-            &shop,
-        );
+        let r = Receiver::on(&backend, &shop);
         let t = r.now();
         shop.put("Q1", "PAID", "PROCESSING", t, &[(1, TEE, tee(11), 2)]);
         r.deliver("q1", "order.created", t, Some("Q1"), "PAID")
@@ -575,12 +560,7 @@ async fn an_order_event_without_an_order_id_finds_its_order_by_a_search() {
     let shop = Shop::start().await;
     for backend in backends("sales_orderless").await {
         let on = backend.name;
-        let r = Receiver::new(
-            &backend,
-            backend.journal.clone(),
-            StockPolicy::default(),
-            &shop,
-        );
+        let r = Receiver::on(&backend, &shop);
         let t = r.now();
         shop.put("N1", "PAID", "PROCESSING", t, &[(1, TEE, tee(12), 1)]);
         // Updated long before: outside the search's window around the event.
@@ -617,12 +597,7 @@ async fn webhooks_and_a_catch_up_over_the_same_orders_move_each_item_once() {
     let shop = Shop::start().await;
     for backend in backends("sales_catch_up").await {
         let on = backend.name;
-        let r = Receiver::new(
-            &backend,
-            backend.journal.clone(),
-            StockPolicy::default(),
-            &shop,
-        );
+        let r = Receiver::on(&backend, &shop);
         let t = r.now();
         // W: seen by webhook; M: missed by the webhooks (the receiver was down).
         shop.put("W", "PAID", "PROCESSING", t, &[(1, TEE, tee(11), 1)]);
@@ -697,12 +672,7 @@ async fn a_catch_up_whose_read_fails_keeps_its_cursor() {
     let shop = Shop::start().await;
     for backend in backends("sales_catch_up_fails").await {
         let on = backend.name;
-        let r = Receiver::new(
-            &backend,
-            backend.journal.clone(),
-            StockPolicy::default(),
-            &shop,
-        );
+        let r = Receiver::on(&backend, &shop);
         let since = backend.clock.now() - DAY;
         let cursor = SalesCursor::since(STORE, since);
         r.sales.save_cursor(&cursor).await.unwrap();
@@ -723,12 +693,7 @@ async fn two_processors_at_once_on_one_database_move_each_item_once() {
     let shop = Shop::start().await;
     for backend in backends("sales_two_processors").await {
         let on = backend.name;
-        let first = Receiver::new(
-            &backend,
-            backend.journal.clone(),
-            StockPolicy::default(),
-            &shop,
-        );
+        let first = Receiver::on(&backend, &shop);
         let second = Receiver::new(
             &backend,
             backend.open().await,
@@ -962,12 +927,7 @@ async fn movement_ids_are_the_same_across_runs_and_databases() {
     let mut runs = Vec::new();
     for round in 0..2 {
         for backend in backends(&format!("sales_ids_{round}")).await {
-            let r = Receiver::new(
-                &backend,
-                backend.journal.clone(),
-                StockPolicy::default(),
-                &shop,
-            );
+            let r = Receiver::on(&backend, &shop);
             history(&r, &shop, "H1").await;
             runs.push((backend.name, summary(&r.movements().await)));
         }
@@ -1051,12 +1011,7 @@ async fn the_policy_settings_change_the_outcome_as_documented() {
     // An unfinished checkout never moves stock, and then moves it once placed.
     for backend in backends("sales_policy_incomplete").await {
         let on = backend.name;
-        let r = Receiver::new(
-            &backend,
-            backend.journal.clone(),
-            StockPolicy::default(),
-            &shop,
-        );
+        let r = Receiver::on(&backend, &shop);
         let t = r.now();
         shop.put("I1", "INCOMPLETE", "AWAITING_PROCESSING", t, &lines);
         r.deliver("i1", "order.created", t, Some("I1"), "INCOMPLETE")
@@ -1092,12 +1047,7 @@ async fn a_movement_applied_through_the_journal_under_its_id_is_applied_once() {
     let shop = Shop::start().await;
     for backend in backends("sales_to_journal").await {
         let on = backend.name;
-        let r = Receiver::new(
-            &backend,
-            backend.journal.clone(),
-            StockPolicy::default(),
-            &shop,
-        );
+        let r = Receiver::on(&backend, &shop);
         let t = r.now();
         shop.put("J1", "PAID", "PROCESSING", t, &[(1, TEE, tee(11), 2)]);
         r.deliver("j", "order.created", t, Some("J1"), "PAID").await;
@@ -1132,12 +1082,7 @@ async fn deliveries_recorded_at_once_are_each_on_disk_once() {
     let shop = Shop::start().await;
     for backend in backends("sales_group_commit").await {
         let on = backend.name;
-        let r = Arc::new(Receiver::new(
-            &backend,
-            backend.journal.clone(),
-            StockPolicy::default(),
-            &shop,
-        ));
+        let r = Arc::new(Receiver::on(&backend, &shop));
         let t = r.now();
         let deliver_all = |r: Arc<Receiver>| async move {
             let tasks: Vec<_> = (0..200)
@@ -1176,12 +1121,7 @@ async fn retention_purges_old_events_and_movements_but_not_the_counts() {
     let shop = Shop::start().await;
     for backend in backends("sales_retention").await {
         let on = backend.name;
-        let r = Receiver::new(
-            &backend,
-            backend.journal.clone(),
-            StockPolicy::default(),
-            &shop,
-        );
+        let r = Receiver::on(&backend, &shop);
         let t = r.now();
         let lines = [(1, TEE, tee(11), 1)];
         shop.put("R1", "PAID", "PROCESSING", t, &lines);
@@ -1250,12 +1190,7 @@ async fn the_receiver_refuses_every_rejection_with_its_status_and_records_nothin
     let shop = Shop::start().await;
     for backend in backends("sales_receiver_refusals").await {
         let on = backend.name;
-        let r = Receiver::new(
-            &backend,
-            backend.journal.clone(),
-            StockPolicy::default(),
-            &shop,
-        );
+        let r = Receiver::on(&backend, &shop);
         let inbox = SalesReceiver::new(r.verifier.clone(), r.sales.clone());
         let t = r.now();
         shop.put("R", "PAID", "PROCESSING", t, &[(1, TEE, tee(11), 1)]);
@@ -1383,12 +1318,7 @@ async fn the_journal_down_is_answered_503_and_the_next_delivery_records_it() {
     let shop = Shop::start().await;
     for mut backend in backends("sales_receiver_down").await {
         let on = backend.name;
-        let r = Receiver::new(
-            &backend,
-            backend.journal.clone(),
-            StockPolicy::default(),
-            &shop,
-        );
+        let r = Receiver::on(&backend, &shop);
         let inbox = SalesReceiver::new(r.verifier.clone(), r.sales.clone())
             .time_budget(Duration::from_secs(3))
             .unwrap();
