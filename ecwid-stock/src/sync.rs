@@ -67,9 +67,10 @@ pub async fn run(
             let shown = bar.clone();
             let plan = client
                 .plan_sync(
+                    // Moved, not copied: a row's SKU is held once, by its plan row.
                     targets
-                        .iter()
-                        .map(|target| SyncTarget::sku(target.sku.clone(), target.stock)),
+                        .into_iter()
+                        .map(|target| SyncTarget::sku(target.sku, target.stock)),
                 )
                 .mode(args.mode.unwrap_or_default().into())
                 .on_progress(move |p| {

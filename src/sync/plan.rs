@@ -1,13 +1,12 @@
 //! A sync's plan as it is kept and saved: its rows, the bulk plan that sends them once applying
 //! has started, its format version and the checks it passes when read.
 
-use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
 use super::change::SyncMode;
-use super::row::{SyncRow, SyncStatus};
+use super::row::{first_shared_stock, SyncRow, SyncStatus};
 use crate::{
     bulk::PlanChange,
     bulk::{BulkItem, BulkPlan},
@@ -148,15 +147,14 @@ impl SyncPlan {
     /// Checks the plan as `plan_sync` makes it and `apply_sync` moves it on.
     fn check(&self) -> Result<(), String> {
         self.store_id.checked()?;
-        let mut counters = HashMap::new();
         for (n, row) in self.rows.iter().enumerate() {
             row.check(self.mode)
                 .map_err(|why| format!("row {n}: {why}"))?;
-            if let Some(counter) = row.stock_counter() {
-                if let Some(other) = counters.insert(counter, n) {
-                    return Err(format!("rows {other} and {n} move the same stock"));
-                }
-            }
+        }
+        let stocks = self.rows.iter().enumerate();
+        let stocks = stocks.filter_map(|(n, row)| Some((n, row.stock_counter()?)));
+        if let Some((earlier, n, _)) = first_shared_stock(stocks) {
+            return Err(format!("rows {earlier} and {n} move the same stock"));
         }
         if let Some(bulk) = &self.bulk {
             if bulk.store_id() != self.store_id {

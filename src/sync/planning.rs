@@ -1,18 +1,16 @@
 //! Planning a sync: [`Client::plan_sync`] checks the targets, reads their stock and makes a row
 //! for each.
 
-use std::collections::HashMap;
-
 use super::change::{planned_change, SyncMode};
 use super::plan::{SyncPlan, SYNC_PLAN_FORMAT_VERSION};
-use super::read::find_targets;
-use super::row::{SyncRow, SyncStatus};
-use super::target::{check_targets, SyncTarget};
+use super::read::{find_targets, Reading};
+use super::row::{first_shared_stock, SyncRow, SyncStatus};
+use super::target::SyncTarget;
 use crate::{
     options::request_builder,
     polling::{polling_options, Polling, ProgressFn},
     time::unix_ms,
-    Client, Error, RequestOptions, StockItem, StockLevel,
+    Client, Error, RequestOptions, StockItem,
 };
 
 impl Client {
@@ -134,11 +132,11 @@ impl<'a> PlanSync<'a> {
         } = self;
         options.check()?;
         polling.check().map_err(Error::InvalidInput)?;
-        check_targets(&targets)?;
+        let mut reading = Reading::new(targets)?;
         let before = client.requests_sent();
         let read_at = client.now();
-        let found = find_targets(client, &targets, polling, options, &mut on_progress).await?;
-        let rows = make_rows(targets, found, mode)?;
+        find_targets(client, &mut reading, polling, options, &mut on_progress).await?;
+        let rows = make_rows(reading, mode)?;
         Ok(SyncPlan {
             version: SYNC_PLAN_FORMAT_VERSION,
             store_id: client.store_id(),
@@ -151,75 +149,42 @@ impl<'a> PlanSync<'a> {
     }
 }
 
-/// One row per target, from what was found for it.
-fn make_rows(
-    targets: Vec<SyncTarget>,
-    found: Vec<Vec<StockLevel>>,
-    mode: SyncMode,
-) -> Result<Vec<SyncRow>, Error> {
-    let mut rows: Vec<SyncRow> = Vec::with_capacity(targets.len());
-    let mut counters: HashMap<StockItem, usize> = HashMap::new();
-    for (n, (target, mut items)) in targets.into_iter().zip(found).enumerate() {
-        let (sku, asked_item, target) = match target {
-            SyncTarget::Sku { sku, stock } => (sku, None, stock),
-            SyncTarget::Item { item, stock } => (String::new(), Some(item), stock),
-        };
-        // A variation sharing its product's stock names that stock even at its target, where
-        // its row (status `same`) no longer says it shares.
-        let shared = match items.as_slice() {
-            [found] if found.shares_product_stock => Some(StockItem::Product {
-                product: found.item.product(),
-            }),
-            _ => None,
-        };
-        let row = match items.len() {
-            0 => SyncRow {
-                sku,
-                item: asked_item,
-                current: None,
-                target,
-                change: None,
-                status: SyncStatus::NotFound,
-                matches: Vec::new(),
-            },
-            1 => {
-                let found = items.remove(0);
-                let change = planned_change(found.stock, target, mode);
-                let status = match (change, found.shares_product_stock) {
-                    (None, _) => SyncStatus::Same,
-                    (Some(_), true) => SyncStatus::Shared,
-                    (Some(_), false) => SyncStatus::Change,
-                };
-                SyncRow {
-                    sku: if sku.is_empty() { found.sku } else { sku },
-                    item: Some(found.item),
-                    current: Some(found.stock),
-                    target,
-                    change,
-                    status,
-                    matches: Vec::new(),
-                }
-            }
-            _ => SyncRow {
-                sku,
-                item: None,
-                current: None,
-                target,
-                change: None,
-                status: SyncStatus::Several,
-                matches: items.iter().map(|item| item.item).collect(),
-            },
-        };
-        if let Some(counter) = shared.or_else(|| row.stock_counter()) {
-            if let Some(earlier) = counters.insert(counter, n) {
-                return Err(Error::InvalidInput(format!(
-                    "targets {earlier} and {n} both move the stock of {counter:?} (a product and \
-                     a variation sharing its stock, or one item by SKU and by ids): give each \
-                     stock one target"
-                )));
-            }
+/// The rows as read, each with its change in `mode` and its status; refused when two targets
+/// move one stock.
+fn make_rows(reading: Reading, mode: SyncMode) -> Result<Vec<SyncRow>, Error> {
+    let (mut rows, shares) = reading.into_rows();
+    for (row, &shares) in rows.iter_mut().zip(&shares) {
+        // Read with one item: its change decides its status.
+        if let (SyncStatus::Change, Some(current)) = (row.status, row.current) {
+            row.change = planned_change(current, row.target, mode);
+            row.status = match (row.change, shares) {
+                (None, _) => SyncStatus::Same,
+                (Some(_), true) => SyncStatus::Shared,
+                (Some(_), false) => SyncStatus::Change,
+            };
         }
-        rows.push(row);
+    }
+    // A variation sharing its product's stock names that stock even at its target, where its
+    // row (status `same`) no longer says it shares.
+    let stocks = rows
+        .iter()
+        .zip(&shares)
+        .enumerate()
+        .filter_map(|(n, (row, &shares))| {
+            let stock = match (shares, row.item) {
+                (true, Some(item)) => Some(StockItem::Product {
+                    product: item.product(),
+                }),
+                _ => row.stock_counter(),
+            };
+            Some((n, stock?))
+        });
+    if let Some((earlier, n, stock)) = first_shared_stock(stocks) {
+        return Err(Error::InvalidInput(format!(
+            "targets {earlier} and {n} both move the stock of {stock:?} (a product and a \
+             variation sharing its stock, or one item by SKU and by ids): give each stock one \
+             target"
+        )));
     }
     Ok(rows)
 }
@@ -228,8 +193,23 @@ fn make_rows(
 mod tests {
     use super::*;
     use crate::sync::fixtures::{product, read, variation};
-    use crate::{Stock, StockChange};
+    use crate::{Stock, StockChange, StockLevel};
     use SyncStatus::{Change, NotFound, Same, Several, Shared};
+
+    /// The rows `plan_sync` makes of `targets` when `found` is what was read for each.
+    fn make_rows(
+        targets: Vec<SyncTarget>,
+        found: Vec<Vec<StockLevel>>,
+        mode: SyncMode,
+    ) -> Result<Vec<SyncRow>, Error> {
+        let mut reading = Reading::new(targets)?;
+        for (n, items) in found.iter().enumerate() {
+            for item in items {
+                reading.note(n, item);
+            }
+        }
+        super::make_rows(reading, mode)
+    }
 
     /// A target of each status, and what was read for each.
     fn targets() -> (Vec<SyncTarget>, Vec<Vec<StockLevel>>) {

@@ -1,9 +1,13 @@
 //! Reading what each target names: its SKU looked up or its product read, or the whole catalog
 //! when that takes fewer requests.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+use std::hash::{BuildHasher, RandomState};
 
-use super::target::SyncTarget;
+use hashbrown::HashTable;
+
+use super::row::{SyncRow, SyncStatus};
+use super::target::{check_target, name, SyncTarget};
 use crate::{
     batch::{paths, read_item},
     bulk::MAX_BATCH_SIZE,
@@ -14,27 +18,16 @@ use crate::{
     Client, Error, ProductId, RequestOptions, StockItem, StockLevel,
 };
 
-/// What each target names, as read: no item, one, or several.
+/// Fills in `reading`'s rows with what each target names, as read: no item, one, or several.
 pub(super) async fn find_targets(
     client: &Client,
-    targets: &[SyncTarget],
+    reading: &mut Reading,
     polling: Polling,
     options: RequestOptions,
     progress: &mut Option<impl FnMut(&Progress) + Send>,
-) -> Result<Vec<Vec<StockLevel>>, Error> {
-    let products: BTreeSet<ProductId> = targets
-        .iter()
-        .filter_map(|target| match target {
-            SyncTarget::Item { item, .. } => Some(item.product()),
-            SyncTarget::Sku { .. } => None,
-        })
-        .collect();
-    let skus = targets.len()
-        - targets
-            .iter()
-            .filter(|t| matches!(t, SyncTarget::Item { .. }))
-            .count();
-    let lookups = skus + products.len();
+) -> Result<(), Error> {
+    let products = reading.item_products();
+    let lookups = reading.sku_targets() + products.len();
     if lookups > MAX_BATCH_SIZE {
         let mut reader = client
             .catalog_stock()
@@ -49,69 +42,212 @@ pub(super) async fn find_targets(
         let first = reader.next_items().await?.unwrap_or_default();
         let pages = reader.total().unwrap_or(0).div_ceil(crate::catalog::PAGE);
         if usize::try_from(pages).is_ok_and(|pages| pages < lookups) {
-            let mut found = Found::new(targets);
-            found.take(first);
+            reading.take(first);
             while let Some(items) = reader.next_items().await? {
-                found.take(items);
+                reading.take(items);
             }
-            return Ok(found.items);
+            return Ok(());
         }
     }
-    let mut found = Found::new(targets);
-    look_up_skus(client, targets, options, &mut found).await?;
-    read_products(client, &products, polling, options, &mut found).await?;
+    look_up_skus(client, reading, options).await?;
+    read_products(client, &products, polling, options, reading).await?;
     if let Some(progress) = progress.as_mut() {
-        progress(&Progress::new(targets.len(), targets.len()));
+        let targets = reading.rows.len();
+        progress(&Progress::new(targets, targets));
     }
-    Ok(found.items)
+    Ok(())
 }
 
-/// The items found for each target, filled from whatever was read.
-struct Found<'t> {
-    by_sku: HashMap<&'t str, usize>,
-    by_item: HashMap<StockItem, usize>,
-    items: Vec<Vec<StockLevel>>,
+/// What a row is while it is read; kept beside the rows, a byte each.
+const BY_ITEM: u8 = 1;
+/// The one item found for the row shares its product's stock.
+const SHARES: u8 = 2;
+
+/// The plan's rows while their stock is read: one per target, in the order given, each filled
+/// in as items are found for it (no item: `not-found`; one: its item and stock, status
+/// `change` until planned; more: `several`, with every match). Beside the rows it keeps a byte
+/// and an index entry per target, not a copy of it: a million targets cost about what their
+/// rows do.
+pub(super) struct Reading {
+    rows: Vec<SyncRow>,
+    /// [`BY_ITEM`] and [`SHARES`], per row.
+    flags: Vec<u8>,
+    /// The rows of targets by SKU, by their SKU.
+    by_sku: HashTable<u32>,
+    /// The rows of targets by item, by their item.
+    by_item: HashTable<u32>,
+    hasher: RandomState,
 }
 
-impl<'t> Found<'t> {
-    fn new(targets: &'t [SyncTarget]) -> Self {
-        let mut by_sku = HashMap::new();
-        let mut by_item = HashMap::new();
-        for (n, target) in targets.iter().enumerate() {
-            match target {
-                SyncTarget::Sku { sku, .. } => by_sku.insert(sku.as_str(), n),
-                SyncTarget::Item { item, .. } => by_item.insert(*item, n),
-            };
+impl Reading {
+    /// A row for each target, each checked ([`check_target`]) and each SKU and item given
+    /// once: the checks `plan_sync` makes before anything is sent.
+    pub(super) fn new(targets: Vec<SyncTarget>) -> Result<Self, Error> {
+        if u32::try_from(targets.len()).is_err() {
+            return Err(Error::InvalidInput(format!(
+                "{} targets: a plan takes at most {}",
+                targets.len(),
+                u32::MAX
+            )));
         }
-        Self {
+        let mut reading = Reading {
+            rows: Vec::with_capacity(targets.len()),
+            flags: Vec::with_capacity(targets.len()),
+            by_sku: HashTable::new(),
+            by_item: HashTable::new(),
+            hasher: RandomState::new(),
+        };
+        for (n, target) in targets.into_iter().enumerate() {
+            check_target(n, &target)?;
+            let earlier = match &target {
+                SyncTarget::Sku { sku, .. } => reading.row_of_sku(sku),
+                SyncTarget::Item { item, .. } => reading.row_of_item(item),
+            };
+            if let Some(earlier) = earlier {
+                return Err(Error::InvalidInput(format!(
+                    "{} repeats target {earlier}: give each item one target",
+                    name(n, &target)
+                )));
+            }
+            reading.push(target);
+        }
+        Ok(reading)
+    }
+
+    fn push(&mut self, target: SyncTarget) {
+        let n = self.rows.len() as u32;
+        let Reading {
+            rows,
+            flags,
             by_sku,
             by_item,
-            items: vec![Vec::new(); targets.len()],
-        }
+            hasher,
+        } = self;
+        let (sku, item, target, flag) = match target {
+            SyncTarget::Sku { sku, stock } => {
+                let hash = hasher.hash_one(sku.as_str());
+                by_sku.insert_unique(hash, n, |&m| hasher.hash_one(rows[m as usize].sku.as_str()));
+                (sku, None, stock, 0)
+            }
+            SyncTarget::Item { item, stock } => {
+                by_item.insert_unique(hasher.hash_one(Some(item)), n, |&m| {
+                    hasher.hash_one(rows[m as usize].item)
+                });
+                (String::new(), Some(item), stock, BY_ITEM)
+            }
+        };
+        rows.push(SyncRow {
+            sku,
+            item,
+            current: None,
+            target,
+            change: None,
+            status: SyncStatus::NotFound,
+            matches: Vec::new(),
+        });
+        flags.push(flag);
+    }
+
+    /// The row of the target by `sku`.
+    fn row_of_sku(&self, sku: &str) -> Option<usize> {
+        let rows = &self.rows;
+        self.by_sku
+            .find(self.hasher.hash_one(sku), |&n| rows[n as usize].sku == sku)
+            .map(|&n| n as usize)
+    }
+
+    /// The row of the target by `item`.
+    fn row_of_item(&self, item: &StockItem) -> Option<usize> {
+        let rows = &self.rows;
+        self.by_item
+            .find(self.hasher.hash_one(Some(*item)), |&n| {
+                rows[n as usize].item.as_ref() == Some(item)
+            })
+            .map(|&n| n as usize)
+    }
+
+    /// How many targets are by SKU.
+    fn sku_targets(&self) -> usize {
+        self.rows.len() - self.by_item.len()
+    }
+
+    /// The products of the targets by item.
+    fn item_products(&self) -> BTreeSet<ProductId> {
+        self.rows
+            .iter()
+            .zip(&self.flags)
+            .filter(|(_, &flags)| flags & BY_ITEM != 0)
+            .filter_map(|(row, _)| row.item.map(StockItem::product))
+            .collect()
     }
 
     /// Notes every target that `items` holds: by item, and by own SKU (a variation sharing its
     /// product's stock carries its product's SKU, which names the product, not it). An item
     /// read twice (by its SKU's lookup, and with the product of a target given by item) is
     /// noted once.
-    fn take(&mut self, items: impl IntoIterator<Item = StockLevel>) {
+    pub(super) fn take(&mut self, items: impl IntoIterator<Item = StockLevel>) {
         for item in items {
-            if let Some(&n) = self.by_item.get(&item.item) {
+            if let Some(n) = self.row_of_item(&item.item) {
                 self.note(n, &item);
             }
             if item.shares_product_stock {
                 continue;
             }
-            if let Some(&n) = self.by_sku.get(item.sku.as_str()) {
+            if let Some(n) = self.row_of_sku(&item.sku) {
                 self.note(n, &item);
             }
         }
     }
 
-    fn note(&mut self, n: usize, item: &StockLevel) {
-        if !self.items[n].iter().any(|seen| seen.item == item.item) {
-            self.items[n].push(item.clone());
+    /// Notes `found` for row `n`.
+    pub(super) fn note(&mut self, n: usize, found: &StockLevel) {
+        let row = &mut self.rows[n];
+        let flags = &mut self.flags[n];
+        if *flags & BY_ITEM != 0 {
+            // Only its own item is noted for a target by item: once.
+            if row.current.is_none() {
+                row.current = Some(found.stock);
+                row.sku.clone_from(&found.sku);
+                row.status = SyncStatus::Change;
+                if found.shares_product_stock {
+                    *flags |= SHARES;
+                }
+            }
+            return;
         }
+        match (row.status, row.item) {
+            (SyncStatus::NotFound, _) => {
+                row.item = Some(found.item);
+                row.current = Some(found.stock);
+                row.status = SyncStatus::Change;
+                if found.shares_product_stock {
+                    *flags |= SHARES;
+                }
+            }
+            (SyncStatus::Change, Some(first)) if first != found.item => {
+                row.matches = vec![first, found.item];
+                row.item = None;
+                row.current = None;
+                row.status = SyncStatus::Several;
+                *flags &= !SHARES;
+            }
+            (SyncStatus::Several, _) if !row.matches.contains(&found.item) => {
+                row.matches.push(found.item);
+            }
+            _ => {}
+        }
+    }
+
+    /// The rows as read, and for each whether the one item found for it shares its product's
+    /// stock.
+    pub(super) fn into_rows(self) -> (Vec<SyncRow>, Vec<bool>) {
+        let shares = self.flags.iter().map(|flags| flags & SHARES != 0).collect();
+        (self.rows, shares)
+    }
+
+    #[cfg(test)]
+    pub(super) fn rows(&self) -> &[SyncRow] {
+        &self.rows
     }
 }
 
@@ -119,28 +255,33 @@ impl<'t> Found<'t> {
 /// without its stock, nothing can be planned for it.
 async fn look_up_skus(
     client: &Client,
-    targets: &[SyncTarget],
+    reading: &mut Reading,
     options: RequestOptions,
-    found: &mut Found<'_>,
 ) -> Result<(), Error> {
-    let skus: Vec<&str> = targets
+    let skus: Vec<&str> = reading
+        .rows
         .iter()
-        .filter_map(|target| match target {
-            SyncTarget::Sku { sku, .. } => Some(sku.as_str()),
-            SyncTarget::Item { .. } => None,
-        })
+        .zip(&reading.flags)
+        .filter(|(_, &flags)| flags & BY_ITEM == 0)
+        .map(|(row, _)| row.sku.as_str())
         .collect();
     if skus.is_empty() {
         return Ok(());
     }
     let report = client.find_skus(&skus).options(options).send().await?;
     for (sku, result) in report.results {
-        let n = found.by_sku[sku.as_str()];
-        found.items[n] = match result? {
-            SkuMatch::Found(item) => vec![item],
-            SkuMatch::Several(items) => items,
-            _ => Vec::new(),
+        let Some(n) = reading.row_of_sku(&sku) else {
+            continue;
         };
+        match result? {
+            SkuMatch::Found(item) => reading.note(n, &item),
+            SkuMatch::Several(items) => {
+                for item in &items {
+                    reading.note(n, item);
+                }
+            }
+            _ => {}
+        }
     }
     Ok(())
 }
@@ -152,7 +293,7 @@ async fn read_products(
     products: &BTreeSet<ProductId>,
     polling: Polling,
     options: RequestOptions,
-    found: &mut Found<'_>,
+    reading: &mut Reading,
 ) -> Result<(), Error> {
     let products: Vec<ProductId> = products.iter().copied().collect();
     for chunk in products.chunks(MAX_BATCH_SIZE) {
@@ -174,7 +315,7 @@ async fn read_products(
             };
             let read: ProductStock = serde_json::from_value(body)
                 .map_err(|_| unreadable(format!("an unreadable answer for product {product}")))?;
-            found.take(product_items(&read)?);
+            reading.take(product_items(&read)?);
         }
     }
     Ok(())
@@ -198,11 +339,16 @@ mod tests {
         ]
     }
 
-    fn items(found: &Found<'_>) -> Vec<Vec<StockItem>> {
+    /// The items found for each target, as its row holds them.
+    fn items(found: &Reading) -> Vec<Vec<StockItem>> {
         found
-            .items
+            .rows()
             .iter()
-            .map(|items| items.iter().map(|item| item.item).collect())
+            .map(|row| match row.status {
+                SyncStatus::NotFound => vec![],
+                SyncStatus::Several => row.matches.clone(),
+                _ => row.item.into_iter().collect(),
+            })
             .collect()
     }
 
@@ -215,7 +361,7 @@ mod tests {
             SyncTarget::item(product(7), Stock::Quantity(1)),
             SyncTarget::sku("NOPE", Stock::Quantity(1)),
         ];
-        let mut found = Found::new(&targets);
+        let mut found = Reading::new(targets.to_vec()).unwrap();
         found.take(shirt());
         assert_eq!(
             items(&found),
@@ -237,7 +383,7 @@ mod tests {
             SyncTarget::sku("TEE-S", Stock::Quantity(1)),
             SyncTarget::item(variation(11), Stock::Quantity(1)),
         ];
-        let mut found = Found::new(&targets);
+        let mut found = Reading::new(targets.to_vec()).unwrap();
         found.take(shirt());
         found.take(shirt());
         assert_eq!(items(&found), [vec![variation(11)], vec![variation(11)]]);
@@ -246,7 +392,7 @@ mod tests {
     #[test]
     fn every_item_with_a_sku_is_noted_for_it() {
         let targets = [SyncTarget::sku("DUP", Stock::Quantity(1))];
-        let mut found = Found::new(&targets);
+        let mut found = Reading::new(targets.to_vec()).unwrap();
         found.take([read(product(4), "DUP", STOCK, false)]);
         found.take([
             read(product(5), "DUP", STOCK, false),

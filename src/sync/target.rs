@@ -1,8 +1,6 @@
 //! What the caller asks for: a target per item, and the checks it passes before anything is
 //! read.
 
-use std::collections::HashMap;
-
 use crate::{reads::check_sku, stock::stock_update, CombinationId, Error, Stock, StockItem};
 
 /// What one item's stock should be: an item named by its SKU (exact match, as
@@ -71,38 +69,31 @@ impl From<(StockItem, Stock)> for SyncTarget {
     }
 }
 
-/// Every target well formed, each SKU and item once.
-pub(super) fn check_targets(targets: &[SyncTarget]) -> Result<(), Error> {
-    let mut skus: HashMap<&str, usize> = HashMap::new();
-    let mut items: HashMap<StockItem, usize> = HashMap::new();
-    for (n, target) in targets.iter().enumerate() {
-        let name = match target {
-            SyncTarget::Sku { sku, .. } => format!("target {n} (SKU {sku:?})"),
-            SyncTarget::Item { item, .. } => format!("target {n} ({item:?})"),
-        };
-        let bad = |error: Error| match error {
-            Error::InvalidInput(why) => Error::InvalidInput(format!("{name}: {why}")),
-            other => other,
-        };
-        stock_update(target.stock()).map_err(bad)?;
-        let earlier = match target {
-            SyncTarget::Sku { sku, .. } => {
-                check_sku(sku).map_err(bad)?;
-                skus.insert(sku, n)
-            }
-            SyncTarget::Item { item, .. } => {
-                item.product().non_zero().map_err(bad)?;
-                item.combination()
-                    .map(CombinationId::non_zero)
-                    .transpose()
-                    .map_err(bad)?;
-                items.insert(*item, n)
-            }
-        };
-        if let Some(earlier) = earlier {
-            return Err(Error::InvalidInput(format!(
-                "{name} repeats target {earlier}: give each item one target"
-            )));
+/// How errors name target `n`: its place and its SKU or item.
+pub(super) fn name(n: usize, target: &SyncTarget) -> String {
+    match target {
+        SyncTarget::Sku { sku, .. } => format!("target {n} (SKU {sku:?})"),
+        SyncTarget::Item { item, .. } => format!("target {n} ({item:?})"),
+    }
+}
+
+/// Target `n` well formed: its stock one Ecwid takes, its SKU one a lookup can match, its ids
+/// non-zero. That each SKU and item is given once is checked as the targets are indexed
+/// (`read::Reading::new`).
+pub(super) fn check_target(n: usize, target: &SyncTarget) -> Result<(), Error> {
+    let bad = |error: Error| match error {
+        Error::InvalidInput(why) => Error::InvalidInput(format!("{}: {why}", name(n, target))),
+        other => other,
+    };
+    stock_update(target.stock()).map_err(bad)?;
+    match target {
+        SyncTarget::Sku { sku, .. } => check_sku(sku).map_err(bad)?,
+        SyncTarget::Item { item, .. } => {
+            item.product().non_zero().map_err(bad)?;
+            item.combination()
+                .map(CombinationId::non_zero)
+                .transpose()
+                .map_err(bad)?;
         }
     }
     Ok(())
@@ -113,6 +104,12 @@ mod tests {
     use super::*;
     use crate::stock::MAX_QUANTITY;
     use crate::sync::fixtures::{product, variation};
+    use crate::sync::read::Reading;
+
+    /// The checks `plan_sync` makes before reading: each target's, and each given once.
+    fn check_targets(targets: &[SyncTarget]) -> Result<(), Error> {
+        Reading::new(targets.to_vec()).map(drop)
+    }
 
     /// The text of the `InvalidInput` that `targets` fail with.
     fn refusal(targets: &[SyncTarget]) -> String {
