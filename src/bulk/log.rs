@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! ecwid-inventory plan log 1 bulk\n       the format's name, version, and the plan's kind
-//! 5123 cbf43926\n{...the plan...}\n       a frame: length and CRC-32 of the payload, in hex
+//! 00000000000000005123 cbf43926\n         a frame: length and CRC-32 of the payload, in hex
+//! {...the plan...}\n                      (the plan's length zero-padded: it is streamed in)
 //! 87 1c291ca3\n{"change":"chunk",...}\n   one frame per change, appended and fsynced
 //! ```
 //!
@@ -117,6 +118,56 @@ fn frame(payload: &[u8]) -> Vec<u8> {
     frame
 }
 
+/// A frame's header line of a fixed width (the length zero-padded, which reads as any other):
+/// written as a placeholder before a payload of unknown length, then over it.
+fn fixed_header(len: u64, crc: u32) -> String {
+    format!("{len:020} {crc:08x}\n")
+}
+
+/// Writes the log's first line and the plan's frame to `file`, the plan serialized straight
+/// into the file (checksummed and counted on the way) rather than into memory first: a plan of
+/// a million rows is some 200 MB of JSON. Returns where the frame ends.
+fn write_plan<P: LoggedPlan>(file: &mut File, plan: &P) -> io::Result<u64> {
+    let first = format!("{MAGIC} {PLAN_LOG_FORMAT_VERSION} {}\n", P::KIND);
+    let header_at = first.len() as u64;
+    let placeholder = fixed_header(0, 0);
+    file.write_all(first.as_bytes())?;
+    file.write_all(placeholder.as_bytes())?;
+    let mut payload = Checksummed {
+        inner: io::BufWriter::with_capacity(1 << 16, &mut *file),
+        len: 0,
+        crc: Crc32::new(),
+    };
+    serde_json::to_writer(&mut payload, plan).map_err(io::Error::other)?;
+    payload.inner.write_all(b"\n")?;
+    payload.inner.flush()?;
+    let (len, crc) = (payload.len, payload.crc.finish());
+    drop(payload);
+    file.seek(SeekFrom::Start(header_at))?;
+    file.write_all(fixed_header(len, crc).as_bytes())?;
+    Ok(header_at + placeholder.len() as u64 + len + 1)
+}
+
+/// A writer that counts and checksums what goes through it.
+struct Checksummed<W> {
+    inner: W,
+    len: u64,
+    crc: Crc32,
+}
+
+impl<W: Write> Write for Checksummed<W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let written = self.inner.write(bytes)?;
+        self.crc.update(&bytes[..written]);
+        self.len += written as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// A frame read at some position, or why not.
 enum Read<'a> {
     Good {
@@ -176,22 +227,20 @@ impl<P: LoggedPlan> PlanLog<P> {
     /// then renamed over `path`), and returns the log to append its changes to.
     pub fn create(path: impl AsRef<Path>, plan: &P) -> io::Result<Self> {
         let path = path.as_ref().to_owned();
-        let payload = serde_json::to_vec(plan).map_err(io::Error::other)?;
-        let mut bytes = format!("{MAGIC} {PLAN_LOG_FORMAT_VERSION} {}\n", P::KIND).into_bytes();
-        bytes.extend_from_slice(&frame(&payload));
         let partial = partial_path(&path);
-        {
+        let end = {
             let mut file = File::create(&partial)?;
-            file.write_all(&bytes)?;
+            let end = write_plan(&mut file, plan)?;
             file.sync_all()?;
-        }
+            end
+        };
         std::fs::rename(&partial, &path)?;
         sync_dir(&path);
         let file = OpenOptions::new().write(true).open(&path)?;
         Ok(Self {
             path,
             file,
-            end: bytes.len() as u64,
+            end,
             torn: false,
             whole_json: false,
             plan: PhantomData,
@@ -366,6 +415,15 @@ fn sync_dir(path: &Path) {
 
 /// CRC-32 (IEEE 802.3, as zlib and PNG), to tell a torn or damaged record from a good one.
 fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = Crc32::new();
+    crc.update(bytes);
+    crc.finish()
+}
+
+/// CRC-32 (IEEE), fed a piece at a time.
+struct Crc32(u32);
+
+impl Crc32 {
     const TABLE: [u32; 256] = {
         let mut table = [0u32; 256];
         let mut n = 0;
@@ -385,9 +443,20 @@ fn crc32(bytes: &[u8]) -> u32 {
         }
         table
     };
-    !bytes.iter().fold(!0u32, |c, &b| {
-        TABLE[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8)
-    })
+
+    fn new() -> Self {
+        Crc32(!0)
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        self.0 = bytes.iter().fold(self.0, |c, &b| {
+            Self::TABLE[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8)
+        });
+    }
+
+    fn finish(&self) -> u32 {
+        !self.0
+    }
 }
 
 #[cfg(test)]
@@ -423,5 +492,47 @@ mod tests {
         let mut zeros = bytes[..whole].to_vec();
         zeros.extend_from_slice(&[0; 40]);
         assert!(matches!(read_frame(&zeros, whole), Read::Torn(_)));
+    }
+
+    /// The plan's record is streamed into the file under a fixed-width header filled in after
+    /// it; it holds exactly the plan's JSON, and the same plan framed with a header of the
+    /// plain width (as the first logs were written) reads back the same.
+    #[test]
+    fn the_plan_is_streamed_into_its_record_and_both_header_widths_read() {
+        use crate::{Client, StockItem, StoreId};
+        let client = Client::builder(StoreId::new(1003), "secret_t")
+            .build()
+            .unwrap();
+        let items = (1..=1500).map(|n| {
+            let product = crate::ProductId::new(n);
+            crate::bulk::BulkItem::new(StockItem::Product { product }, 1)
+        });
+        let plan = client.plan_bulk(items.collect::<Vec<_>>(), 500).unwrap();
+        let json = serde_json::to_vec(&plan).unwrap();
+        // Larger than the writer's buffer, so it goes out in several writes.
+        assert!(json.len() > 1 << 16, "{}", json.len());
+
+        let dir = std::env::temp_dir().join(format!("ecwid-log-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("plan.log");
+        let log = PlanLog::create(&path, &plan).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let first = format!("{MAGIC} {PLAN_LOG_FORMAT_VERSION} bulk\n");
+        let header = fixed_header(json.len() as u64, crc32(&json));
+        let mut expected = format!("{first}{header}").into_bytes();
+        expected.extend_from_slice(&json);
+        expected.push(b'\n');
+        assert_eq!(bytes, expected);
+        assert_eq!(log.end, bytes.len() as u64);
+        assert_eq!(PlanLog::<BulkPlan>::open(&path).unwrap().0, plan);
+
+        let mut plain = first.into_bytes();
+        plain.extend_from_slice(&frame(&json));
+        assert!(plain.len() < bytes.len());
+        std::fs::write(&path, &plain).unwrap();
+        let (read, log) = PlanLog::<BulkPlan>::open(&path).unwrap();
+        assert_eq!(read, plan);
+        assert_eq!(log.end, plain.len() as u64);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
