@@ -16,7 +16,7 @@
 //! reading refuses the file.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, ErrorKind, Seek, SeekFrom, Write};
+use std::io::{self, ErrorKind, Read as _, Seek, SeekFrom, Write};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
@@ -180,20 +180,31 @@ enum Read<'a> {
     Bad(String),
 }
 
-fn read_frame(bytes: &[u8], at: usize) -> Read<'_> {
-    let rest = &bytes[at..];
+/// A frame's header line at the start of `rest`: the payload's length and CRC, and where the
+/// payload starts; or why not.
+fn frame_header(rest: &[u8]) -> Result<(usize, u32, usize), Read<'static>> {
     let Some(newline) = rest.iter().position(|&b| b == b'\n') else {
-        return Read::Torn("a record without its header line's end".into());
+        return Err(Read::Torn("a record without its header line's end".into()));
     };
     let header = std::str::from_utf8(&rest[..newline]).ok().and_then(|line| {
         let (len, crc) = line.split_once(' ')?;
         let crc = (crc.len() == 8).then(|| u32::from_str_radix(crc, 16).ok())??;
         Some((len.parse::<usize>().ok()?, crc))
     });
-    let Some((len, crc)) = header.filter(|_| newline < MAX_FRAME_HEADER) else {
-        return Read::Bad("a record header that is not `LENGTH CRC32`".into());
+    match header.filter(|_| newline < MAX_FRAME_HEADER) {
+        Some((len, crc)) => Ok((len, crc, newline + 1)),
+        None => Err(Read::Bad(
+            "a record header that is not `LENGTH CRC32`".into(),
+        )),
+    }
+}
+
+fn read_frame(bytes: &[u8], at: usize) -> Read<'_> {
+    let rest = &bytes[at..];
+    let (len, crc, start) = match frame_header(rest) {
+        Ok(header) => header,
+        Err(why) => return why,
     };
-    let start = newline + 1;
     let Some(end) = start.checked_add(len).filter(|&end| end < rest.len()) else {
         return Read::Torn(format!(
             "a record of {len} bytes with {} left in the file",
@@ -252,13 +263,12 @@ impl<P: LoggedPlan> PlanLog<P> {
     /// JSON is read too. A missing file is [`ErrorKind::NotFound`].
     pub fn open(path: impl AsRef<Path>) -> io::Result<(P, Self)> {
         let path = path.as_ref().to_owned();
-        let bytes = std::fs::read(&path)?;
-        let (plan, end, torn, whole_json) = Self::read(&bytes)?;
+        let (plan, end, torn, whole_json) = Self::read(&mut File::open(&path)?)?;
         let file = OpenOptions::new().write(true).open(&path)?;
         let log = Self {
             path,
             file,
-            end: end as u64,
+            end,
             torn,
             whole_json,
             plan: PhantomData,
@@ -267,20 +277,27 @@ impl<P: LoggedPlan> PlanLog<P> {
     }
 
     /// The plan, where its good records end, whether bytes after them are a torn record, and
-    /// whether it was saved whole as JSON.
-    fn read(bytes: &[u8]) -> io::Result<(P, usize, bool, bool)> {
+    /// whether it was saved whole as JSON. The plan's record is checked, then deserialized,
+    /// straight from the file (it may be hundreds of megabytes); the change records after it
+    /// are read whole.
+    fn read(file: &mut File) -> io::Result<(P, u64, bool, bool)> {
         let kind = P::KIND;
-        if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        let mut head = Vec::new();
+        (&mut *file)
+            .take(100 + MAX_FRAME_HEADER as u64)
+            .read_to_end(&mut head)?;
+        if head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
             // Saved whole, as before the log: the plan's own format version says the rest.
-            let plan = serde_json::from_slice(bytes)
+            file.seek(SeekFrom::Start(0))?;
+            let plan = serde_json::from_reader(io::BufReader::new(&mut *file))
                 .map_err(|error| invalid(format!("not a {kind} plan: {error}")))?;
-            return Ok((plan, bytes.len(), false, true));
+            return Ok((plan, file.metadata()?.len(), false, true));
         }
-        let first = bytes
+        let first = head
             .iter()
             .position(|&b| b == b'\n')
             .filter(|&n| n < 100)
-            .and_then(|n| Some((std::str::from_utf8(&bytes[..n]).ok()?, n + 1)));
+            .and_then(|n| Some((std::str::from_utf8(&head[..n]).ok()?, n + 1)));
         let Some((line, at)) = first.filter(|(line, _)| line.starts_with(MAGIC)) else {
             return Err(invalid(format!(
                 "not a {kind} plan: neither a plan log nor a plan saved as JSON"
@@ -304,43 +321,60 @@ impl<P: LoggedPlan> PlanLog<P> {
                 )))
             }
         }
-        let Read::Good { payload, next } = read_frame(bytes, at) else {
-            return Err(invalid(format!(
-                "not a {kind} plan: its plan record is bad"
-            )));
+        let bad_plan = || invalid(format!("not a {kind} plan: its plan record is bad"));
+        let (len, crc, start) = frame_header(&head[at..]).map_err(|_| bad_plan())?;
+        let (start, len) = ((at + start) as u64, len as u64);
+        // The record whole and its checksum right, before any of it is believed.
+        file.seek(SeekFrom::Start(start))?;
+        let mut record = Checksummed {
+            inner: io::sink(),
+            len: 0,
+            crc: Crc32::new(),
         };
-        let mut plan: P = serde_json::from_slice(payload)
+        io::copy(&mut (&mut *file).take(len), &mut record)?;
+        let mut newline = [0u8];
+        let ends = file.read(&mut newline)? == 1 && newline[0] == b'\n';
+        if record.len != len || record.crc.finish() != crc || !ends {
+            return Err(bad_plan());
+        }
+        file.seek(SeekFrom::Start(start))?;
+        let mut plan: P = serde_json::from_reader(io::BufReader::new((&mut *file).take(len)))
             .map_err(|error| invalid(format!("not a {kind} plan: {error}")))?;
-        let mut at = next;
+        let base = start + len + 1;
+        file.seek(SeekFrom::Start(base))?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        let mut at = 0;
         let mut record = 0;
         while at < bytes.len() {
             record += 1;
-            match read_frame(bytes, at) {
+            let byte = base + at as u64;
+            match read_frame(&bytes, at) {
                 Read::Good { payload, next } => {
                     let change: PlanChange = serde_json::from_slice(payload).map_err(|error| {
                         invalid(format!(
-                            "record {record} (at byte {at}) is no change: {error}"
+                            "record {record} (at byte {byte}) is no change: {error}"
                         ))
                     })?;
                     plan.fold(&change).map_err(|why| {
                         invalid(format!(
-                            "record {record} (at byte {at}) does not fit: {why}"
+                            "record {record} (at byte {byte}) does not fit: {why}"
                         ))
                     })?;
                     at = next;
                 }
                 Read::Torn(why) => {
-                    tracing::warn!(record, at, %why, "plan log: a torn last record ignored");
-                    return Ok((plan, at, true, false));
+                    tracing::warn!(record, at = byte, %why, "plan log: a torn last record ignored");
+                    return Ok((plan, byte, true, false));
                 }
                 Read::Bad(why) => {
                     return Err(invalid(format!(
-                        "record {record} (at byte {at}) is corrupt, with records after it: {why}"
+                        "record {record} (at byte {byte}) is corrupt, with records after it: {why}"
                     )))
                 }
             }
         }
-        Ok((plan, at, false, false))
+        Ok((plan, base + at as u64, false, false))
     }
 
     /// Appends one change as a record and fsyncs it; a torn record left by a crash is cut
