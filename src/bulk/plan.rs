@@ -210,7 +210,7 @@ impl TryFrom<SavedPlan> for BulkPlan {
             keys_made_unix_ms: saved.keys_made_unix_ms,
             chunks: saved.chunks,
         };
-        plan.checked_requests()
+        plan.check()
             .map_err(|why| format!("not a consistent bulk plan: {why}"))?;
         Ok(plan)
     }
@@ -395,37 +395,40 @@ impl BulkPlan {
         })
     }
 
-    /// Each chunk's batch body, in order: the one place items become requests. Fails on the
-    /// first bad item (a zero id or delta), naming it, so that bad input, in new items or in a
-    /// plan edited by hand, is refused before anything is sent.
-    pub(super) fn requests(&self) -> Result<Vec<Vec<BatchRequestItem>>, Error> {
-        self.chunks
+    /// Chunk `index`'s batch body: the one place items become requests. Fails on the first
+    /// bad item (a zero id or delta), naming it, so that bad input, in new items or in a plan
+    /// edited by hand, is refused before anything is sent. Made when the chunk is created, not
+    /// all at once: a body is some 600 bytes an item.
+    pub(super) fn chunk_requests(&self, index: usize) -> Result<Vec<BatchRequestItem>, Error> {
+        let chunk = &self.chunks[index];
+        chunk
+            .items
             .iter()
-            .map(|chunk| {
-                chunk
-                    .items
-                    .iter()
-                    .enumerate()
-                    .map(|(n, item)| {
-                        let index = chunk.first + n;
-                        item.to_request(index).map_err(|error| match error {
-                            Error::InvalidInput(why) => {
-                                Error::InvalidInput(format!("item {index}: {why}"))
-                            }
-                            other => other,
-                        })
-                    })
-                    .collect()
+            .enumerate()
+            .map(|(n, item)| {
+                let index = chunk.first + n;
+                item.to_request(index).map_err(|error| match error {
+                    Error::InvalidInput(why) => Error::InvalidInput(format!("item {index}: {why}")),
+                    other => other,
+                })
             })
+            .collect()
+    }
+
+    /// Every chunk's batch body, in order.
+    #[cfg(test)]
+    pub(super) fn requests(&self) -> Result<Vec<Vec<BatchRequestItem>>, Error> {
+        (0..self.chunks.len())
+            .map(|index| self.chunk_requests(index))
             .collect()
     }
 
     /// Checks the whole plan, as [`BulkPlan::new`] makes it and the runner moves it on: every
     /// chunk of 1 to [`MAX_BATCH_SIZE`] items, numbered from where the previous one ended, with a
     /// key of its own; one outcome per item of an executed chunk; a ticket for a queued one; and
-    /// every item one that can be sent. Returns each chunk's batch body, from
-    /// [`requests`](Self::requests).
-    pub(super) fn checked_requests(&self) -> Result<Vec<Vec<BatchRequestItem>>, String> {
+    /// every item one that can be sent (each chunk's body made, as
+    /// [`chunk_requests`](Self::chunk_requests) makes it, and dropped).
+    pub(super) fn check(&self) -> Result<(), String> {
         let bad = |why: String| Err(why);
         uuid::Uuid::parse_str(&self.plan_id).map_err(|_| "the plan id is not a UUID".to_owned())?;
         self.store_id.checked()?;
@@ -464,10 +467,13 @@ impl BulkPlan {
                 _ => {}
             }
         }
-        self.requests().map_err(|error| match error {
-            Error::InvalidInput(why) => why,
-            other => other.to_string(),
-        })
+        for index in 0..self.chunks.len() {
+            self.chunk_requests(index).map_err(|error| match error {
+                Error::InvalidInput(why) => why,
+                other => other.to_string(),
+            })?;
+        }
+        Ok(())
     }
 
     /// Its chunks, in order, for the journal, which records each one's key and ticket.
@@ -557,7 +563,7 @@ mod tests {
     /// A plan made and checked as [`Client::plan_bulk`] does, without a client default.
     fn checked(items: Vec<BulkItem>, chunk_size: usize) -> Result<BulkPlan, Error> {
         let plan = BulkPlan::new(StoreId::new(1), items, chunk_size, None, SystemTime::now())?;
-        plan.checked_requests().map_err(Error::InvalidInput)?;
+        plan.check().map_err(Error::InvalidInput)?;
         Ok(plan)
     }
 

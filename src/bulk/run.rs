@@ -16,7 +16,6 @@ use crate::{
     batch::ItemOrder,
     client::CallFailed,
     deduplication::KEY_WINDOW,
-    generated::types::BatchRequestItem,
     options::request_builder,
     polling::{polling_options, Polling, Progress, ProgressFn},
     retry::Repeat,
@@ -113,7 +112,7 @@ impl Client {
         chunk_size: usize,
     ) -> Result<BulkPlan, Error> {
         let plan = self.new_plan(items.into_iter().collect(), chunk_size)?;
-        plan.checked_requests().map_err(Error::InvalidInput)?;
+        plan.check().map_err(Error::InvalidInput)?;
         Ok(plan)
     }
 
@@ -243,12 +242,11 @@ impl<'a> BulkRun<'a> {
             }
         };
         // Bad items (in new input) and a plan edited into something inconsistent fail here,
-        // before anything is sent; the bodies are needed only until every chunk is created.
-        let requests = plan.checked_requests().map_err(Error::InvalidInput)?;
+        // before anything is sent.
+        plan.check().map_err(Error::InvalidInput)?;
         let _claim = RunClaim::new(&plan)?;
         self.checkpoint(&plan, PlanChange::Started).await?;
-        self.create_all(&mut plan, &requests).await?;
-        drop(requests);
+        self.create_all(&mut plan).await?;
         self.poll_all(&mut plan).await?;
         Ok(plan.report())
     }
@@ -283,16 +281,11 @@ impl<'a> BulkRun<'a> {
         }
     }
 
-    /// Creates every chunk not yet created, in order, each with its batch body from
-    /// `requests`; a chunk whose key is too old is expired, and the run stops at the first chunk
+    /// Creates every chunk not yet created, in order, each with its batch body made as it is
+    /// sent; a chunk whose key is too old is expired, and the run stops at the first chunk
     /// whose create fails. Fails only when a checkpoint does.
-    async fn create_all(
-        &mut self,
-        plan: &mut BulkPlan,
-        requests: &[Vec<BatchRequestItem>],
-    ) -> Result<(), Error> {
-        // One body per chunk, in the same order.
-        for (index, body) in requests.iter().enumerate() {
+    async fn create_all(&mut self, plan: &mut BulkPlan) -> Result<(), Error> {
+        for index in 0..plan.chunks.len() {
             if !matches!(
                 plan.chunks[index].state,
                 ChunkState::Planned | ChunkState::Creating
@@ -332,6 +325,8 @@ impl<'a> BulkRun<'a> {
                 // Saved before the create is sent: a checkpoint that fails sends nothing.
                 self.chunk_moved(plan, index).await?;
             }
+            // Checked with the whole plan before the run began.
+            let body = plan.chunk_requests(index)?;
             let chunk = &mut plan.chunks[index];
             let key = chunk.deduplication_key.as_str();
             let deadline =
@@ -343,7 +338,7 @@ impl<'a> BulkRun<'a> {
                 .client
                 .create_batch(
                     key,
-                    body,
+                    &body,
                     ItemOrder::InOrder,
                     Repeat::Always,
                     deadline,
