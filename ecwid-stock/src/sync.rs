@@ -228,11 +228,12 @@ fn print_plan(out: &Output, plan: &SyncPlan, report: Option<&SyncReport>) -> Res
         return Ok(());
     }
     if out.json {
-        for (n, row) in plan.rows().iter().enumerate() {
+        let mut outcomes = report.map(SyncReport::outcomes);
+        for row in plan.rows() {
             let mut line = serde_json::to_value(row)
                 .map_err(|error| Fail::failed(format!("cannot write the output: {error}")))?;
-            if let Some(report) = report {
-                let (outcome, warning, error) = outcome(&report.outcomes()[n]);
+            if let Some(done) = outcomes.as_mut().and_then(Iterator::next) {
+                let (outcome, warning, error) = outcome(done);
                 line["outcome"] = outcome.into();
                 line["warning"] = warning.into();
                 line["error"] = error.into();

@@ -271,7 +271,10 @@ mod tests {
     async fn a_plan_without_changes_is_done_at_once() {
         let client = client();
         let report = client.apply_sync(plan(1003)).await.unwrap();
-        assert_eq!(report.outcomes(), [SyncOutcome::NothingToDo]);
+        assert_eq!(
+            report.outcomes().collect::<Vec<_>>(),
+            [&SyncOutcome::NothingToDo]
+        );
         assert!(report.is_complete());
         assert_eq!(report.requests_sent(), 0);
         assert!(!report.plan().is_started());

@@ -342,7 +342,11 @@ async fn applying_lands_every_target_with_one_ledger_entry_per_change() {
         .await
         .unwrap();
 
-    assert!(report.is_complete(), "{:?}", report.outcomes());
+    assert!(
+        report.is_complete(),
+        "{:?}",
+        report.outcomes().collect::<Vec<_>>()
+    );
     let summary = report.summary();
     assert_eq!((summary.applied, summary.nothing_to_do), (4, 3));
     assert_eq!(
@@ -403,7 +407,11 @@ async fn sync_red_to_7_around_a_sale(mode: SyncMode) -> FakeStore {
         .poll_interval(ms(5), ms(50))
         .await
         .unwrap();
-    assert!(report.is_complete(), "{:?}", report.outcomes());
+    assert!(
+        report.is_complete(),
+        "{:?}",
+        report.outcomes().collect::<Vec<_>>()
+    );
     fake
 }
 
@@ -546,7 +554,11 @@ async fn a_killed_apply_resumes_from_its_saved_plan_and_applies_nothing_twice() 
         .poll_interval(ms(5), ms(50))
         .await
         .unwrap();
-    assert!(report.is_complete(), "{:?}", report.summary());
+    assert!(
+        report.is_complete(),
+        "{:?}",
+        report.outcomes().collect::<Vec<_>>()
+    );
     assert_eq!(report.summary().applied, rack_changes(40));
     let creates_after_resume = creates(&fake).len();
     assert_eq!(
@@ -679,7 +691,11 @@ async fn thousands_of_targets_cost_a_handful_of_requests() {
         .poll_interval(ms(5), ms(50))
         .await
         .unwrap();
-    assert!(report.is_complete(), "{:?}", report.summary());
+    assert!(
+        report.is_complete(),
+        "{:?}",
+        report.outcomes().collect::<Vec<_>>()
+    );
     assert!(
         report.requests_sent() <= 6,
         "{} requests",
@@ -710,7 +726,7 @@ async fn a_batch_not_run_in_time_is_unknown_until_the_plan_is_applied_again() {
         .unwrap();
     let summary = report.summary();
     assert_eq!(summary.unknown, rack_changes(10), "{summary:?}");
-    assert!(report.outcomes().iter().all(|o| match o {
+    assert!(report.outcomes().all(|o| match o {
         SyncOutcome::Unknown { reason, .. } => reason.contains("apply the saved plan again"),
         other => matches!(other, SyncOutcome::NothingToDo),
     }));
@@ -785,7 +801,11 @@ async fn a_plan_log_reads_back_as_the_plan_after_every_checkpoint() {
         })
         .await
         .unwrap();
-    assert!(report.is_complete(), "{:?}", report.summary());
+    assert!(
+        report.is_complete(),
+        "{:?}",
+        report.outcomes().collect::<Vec<_>>()
+    );
     assert!(steps.len() > 3, "{}", steps.len());
     assert!(
         steps[0].0.is_started(),
