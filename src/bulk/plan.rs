@@ -504,6 +504,12 @@ impl BulkPlan {
         self.chunks.iter().map(|c| c.items.len()).sum()
     }
 
+    /// The plan's items, in input order (as sent: an item without its own low-stock flag
+    /// carries the client's default, if it has one).
+    pub fn items(&self) -> impl Iterator<Item = &BulkItem> {
+        self.chunks.iter().flat_map(|chunk| &chunk.items)
+    }
+
     /// Whether the plan holds no item.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

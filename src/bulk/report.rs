@@ -7,12 +7,15 @@ use super::{
 
 impl BulkPlan {
     /// The report as the plan stands: outcomes of finished chunks, and for the rest why they
-    /// are not known.
+    /// are not known. It holds a copy of the plan; [`into_report`](Self::into_report) does not.
     pub fn report(&self) -> BulkReport {
-        let mut items = Vec::with_capacity(self.len());
+        self.clone().into_report()
+    }
+
+    /// The report as the plan stands, made of the plan itself.
+    pub fn into_report(self) -> BulkReport {
         let mut outcomes = Vec::with_capacity(self.len());
         for chunk in &self.chunks {
-            items.extend_from_slice(&chunk.items);
             let because = |what: &str| match &chunk.last_error {
                 Some(error) => format!("{what}: {error}"),
                 None => what.to_owned(),
@@ -40,9 +43,8 @@ impl BulkPlan {
             outcomes.extend(std::iter::repeat_n(pending, chunk.items.len()));
         }
         BulkReport {
-            items,
             outcomes,
-            plan: self.clone(),
+            plan: self,
         }
     }
 }
@@ -50,7 +52,6 @@ impl BulkPlan {
 /// One outcome per item, in input order.
 #[derive(Clone, Debug)]
 pub struct BulkReport {
-    items: Vec<BulkItem>,
     outcomes: Vec<ItemOutcome>,
     plan: BulkPlan,
 }
@@ -82,7 +83,7 @@ impl BulkReport {
     /// Each item with its outcome, in input order. The items are as sent: an item without its
     /// own low-stock flag carries the client's default, if it has one.
     pub fn iter(&self) -> impl Iterator<Item = (&BulkItem, &ItemOutcome)> {
-        self.items.iter().zip(&self.outcomes)
+        self.plan.items().zip(&self.outcomes)
     }
 
     /// How many items ended each way.

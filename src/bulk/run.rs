@@ -248,7 +248,7 @@ impl<'a> BulkRun<'a> {
         self.checkpoint(&plan, PlanChange::Started).await?;
         self.create_all(&mut plan).await?;
         self.poll_all(&mut plan).await?;
-        Ok(plan.report())
+        Ok(plan.into_report())
     }
 
     /// Hands the change, and the plan after it, to the checkpoints; an asynchronous one is

@@ -439,11 +439,7 @@ impl<'a> Drain<'a> {
             // Saved before anything was sent (a checkpoint is saved before each create), so
             // nothing was: planned afresh, its key is young whenever the run was taken over
             // (a fresh claim's plan was made with it, just now).
-            let mut items = plan
-                .report()
-                .iter()
-                .map(|(item, _)| item.clone())
-                .collect::<Vec<_>>();
+            let mut items = plan.items().cloned().collect::<Vec<_>>();
             // Nothing sent, its events are not bound together yet: a run longer than this
             // drain may take (its bound, or its run size) keeps the events that fit, and puts
             // the rest back, with its new plan saved at once.
@@ -669,7 +665,6 @@ async fn timed<T, E: Into<Error>>(
 
 /// The plan must hold the run's events, in order: a document that does not is not resumed.
 fn check_items(plan: &BulkPlan, events: &[EventRecord]) -> Result<(), String> {
-    let report = plan.report();
     if plan.len() != events.len() {
         return Err(format!(
             "its plan holds {} items for {} events",
@@ -677,7 +672,7 @@ fn check_items(plan: &BulkPlan, events: &[EventRecord]) -> Result<(), String> {
             events.len()
         ));
     }
-    for (n, ((item, _), record)) in report.iter().zip(events).enumerate() {
+    for (n, (item, record)) in plan.items().zip(events).enumerate() {
         if item.item != record.event.item || item.change != record.event.change {
             return Err(format!(
                 "item {n} of its plan is not event {:?}",

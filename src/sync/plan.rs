@@ -164,11 +164,8 @@ impl SyncPlan {
                     self.store_id
                 ));
             }
-            let sent: Vec<(StockItem, StockChange)> = bulk
-                .report()
-                .iter()
-                .map(|(item, _)| (item.item, item.change))
-                .collect();
+            let sent: Vec<(StockItem, StockChange)> =
+                bulk.items().map(|item| (item.item, item.change)).collect();
             let planned: Vec<(StockItem, StockChange)> = self
                 .bulk_items()
                 .iter()
