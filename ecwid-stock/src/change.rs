@@ -84,7 +84,7 @@ pub fn report(
             header.push("WARNING");
             row.push(warning.clone());
         }
-        out.table(&header, &[row])?;
+        out.table(&header, || [row.clone()])?;
     }
     if outcome == "not-updated" {
         out.note("Ecwid changed nothing (updateCount 0): an item with unlimited stock has no count to adjust.");

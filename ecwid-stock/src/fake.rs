@@ -106,47 +106,45 @@ fn print_welcome(serving: &Serving, args: &args::Fake, out: &Output) -> std::io:
             let (_, large) = demo::LARGE_TEE;
             let row = |cells: [String; 4]| cells.to_vec();
             let none = String::new;
-            out.table(
-                &["SKU", "PRODUCT", "VARIATION", "STOCK"],
-                &[
-                    row([
-                        "TEE".into(),
-                        tee.to_string(),
-                        none(),
-                        "20, warning limit 5".into(),
-                    ]),
-                    row([
-                        "TEE-S".into(),
-                        tee.to_string(),
-                        small.to_string(),
-                        "10, warning limit 3".into(),
-                    ]),
-                    row([
-                        "TEE-M".into(),
-                        tee.to_string(),
-                        medium.to_string(),
-                        "15, warning limit 3".into(),
-                    ]),
-                    row([
-                        "(none)".into(),
-                        tee.to_string(),
-                        large.to_string(),
-                        "shares TEE's".into(),
-                    ]),
-                    row([
-                        "GIFT".into(),
-                        demo::GIFT_CARD.to_string(),
-                        none(),
-                        "unlimited".into(),
-                    ]),
-                    row([
-                        "MUG".into(),
-                        demo::MUG.to_string(),
-                        none(),
-                        "8, warning limit 2".into(),
-                    ]),
-                ],
-            )?;
+            let rows = [
+                row([
+                    "TEE".into(),
+                    tee.to_string(),
+                    none(),
+                    "20, warning limit 5".into(),
+                ]),
+                row([
+                    "TEE-S".into(),
+                    tee.to_string(),
+                    small.to_string(),
+                    "10, warning limit 3".into(),
+                ]),
+                row([
+                    "TEE-M".into(),
+                    tee.to_string(),
+                    medium.to_string(),
+                    "15, warning limit 3".into(),
+                ]),
+                row([
+                    "(none)".into(),
+                    tee.to_string(),
+                    large.to_string(),
+                    "shares TEE's".into(),
+                ]),
+                row([
+                    "GIFT".into(),
+                    demo::GIFT_CARD.to_string(),
+                    none(),
+                    "unlimited".into(),
+                ]),
+                row([
+                    "MUG".into(),
+                    demo::MUG.to_string(),
+                    none(),
+                    "8, warning limit 2".into(),
+                ]),
+            ];
+            out.table(&["SKU", "PRODUCT", "VARIATION", "STOCK"], || rows.clone())?;
             println!();
             println!("Try: ecwid-stock get TEE-S; ecwid-stock adjust TEE-S -2");
         }

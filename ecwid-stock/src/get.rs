@@ -19,7 +19,7 @@ pub async fn run(client: &Client, args: &args::Get, out: &Output) -> Result<Exit
     if out.json {
         out.json(&StockJson::from(&stock))?;
     } else {
-        out.table(&STOCK_HEADER, &[stock_row(&stock)])?;
+        out.table(&STOCK_HEADER, || [stock_row(&stock)])?;
     }
     Ok(Exit::Done)
 }

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use ecwid_inventory::{Stock, StockItem, StockLevel};
 use serde::Serialize;
-use tabwriter::TabWriter;
+use unicode_width::UnicodeWidthChar;
 
 /// The output settings of the global flags.
 #[derive(Clone, Copy, Debug)]
@@ -25,14 +25,16 @@ impl Output {
         out.flush()
     }
 
-    /// Rows under a header, in columns aligned with spaces.
-    pub fn table(&self, header: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
-        let mut table = TabWriter::new(io::stdout().lock()).padding(2);
-        writeln!(table, "{}", header.join("\t"))?;
-        for row in rows {
-            writeln!(table, "{}", row.join("\t"))?;
-        }
-        table.flush()
+    /// Rows under a header, in columns aligned with spaces (at least two between columns; the
+    /// last column is not padded). `rows` is called twice, to measure the columns and then to
+    /// write them, so a table of a million rows is never held whole.
+    pub fn table<I>(&self, header: &[&str], rows: impl Fn() -> I) -> io::Result<()>
+    where
+        I: IntoIterator<Item = Vec<String>>,
+    {
+        let mut out = io::BufWriter::new(io::stdout().lock());
+        write_table(&mut out, header, rows)?;
+        out.flush()
     }
 
     /// A line for the person at the terminal, on stderr: not with `--quiet` nor `--json`.
@@ -41,6 +43,48 @@ impl Output {
             eprintln!("{text}");
         }
     }
+}
+
+/// Space between columns, and the least width of a column.
+const GAP: usize = 2;
+
+/// [`Output::table`] into `out`.
+fn write_table<I>(out: &mut impl Write, header: &[&str], rows: impl Fn() -> I) -> io::Result<()>
+where
+    I: IntoIterator<Item = Vec<String>>,
+{
+    // Every column but the last is as wide as its widest cell.
+    let padded = header.len().saturating_sub(1);
+    let mut widths = vec![GAP; padded];
+    let mut measure = |cells: &mut dyn Iterator<Item = &str>| {
+        for (width, cell) in widths.iter_mut().zip(cells) {
+            *width = (*width).max(display_width(cell));
+        }
+    };
+    measure(&mut header.iter().copied());
+    for row in rows() {
+        measure(&mut row.iter().map(String::as_str));
+    }
+    let mut line = |cells: &mut dyn Iterator<Item = &str>| -> io::Result<()> {
+        for (n, cell) in cells.enumerate() {
+            out.write_all(cell.as_bytes())?;
+            if let Some(width) = widths.get(n) {
+                let pad = width - display_width(cell) + GAP;
+                write!(out, "{:pad$}", "")?;
+            }
+        }
+        writeln!(out)
+    };
+    line(&mut header.iter().copied())?;
+    for row in rows() {
+        line(&mut row.iter().map(String::as_str))?;
+    }
+    Ok(())
+}
+
+/// The columns a terminal gives `text`.
+fn display_width(text: &str) -> usize {
+    text.chars().map(|c| c.width().unwrap_or(0)).sum()
 }
 
 /// A stock as JSON: the count, or `"unlimited"`.
@@ -156,4 +200,37 @@ pub struct ChangeJson {
     pub warning: Option<String>,
     /// Why it failed, or why its outcome is unknown, and what to do.
     pub error: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(header: &[&str], rows: &[&[&str]]) -> String {
+        let rows = || {
+            rows.iter()
+                .map(|row| row.iter().map(|c| c.to_string()).collect())
+        };
+        let mut out = Vec::new();
+        write_table(&mut out, header, rows).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn columns_are_as_wide_as_their_widest_cell_in_terminal_columns_and_the_last_is_not_padded() {
+        assert_eq!(
+            table(
+                &["SKU", "N", "NOTE"],
+                &[&["A-1", "5", "ok"], &["日本", "", "a longer note"]]
+            ),
+            "SKU   N   NOTE\n\
+             A-1   5   ok\n\
+             日本      a longer note\n"
+        );
+    }
+
+    #[test]
+    fn a_table_without_rows_is_its_header() {
+        assert_eq!(table(&["SKU", "STOCK"], &[]), "SKU  STOCK\n");
+    }
 }

@@ -245,7 +245,6 @@ fn print_plan(out: &Output, plan: &SyncPlan, report: Option<&SyncReport>) -> Res
     }
     match report {
         None => {
-            let rows: Vec<Vec<String>> = plan.rows().iter().map(plan_row).collect();
             out.table(
                 &[
                     "SKU",
@@ -256,26 +255,27 @@ fn print_plan(out: &Output, plan: &SyncPlan, report: Option<&SyncReport>) -> Res
                     "CHANGE",
                     "STATUS",
                 ],
-                &rows,
+                || plan.rows().iter().map(plan_row),
             )?;
         }
         Some(report) => {
-            let rows: Vec<Vec<String>> = report
-                .iter()
-                .filter(|(row, _)| row.change.is_some())
-                .map(|(row, done)| {
-                    let (outcome, warning, error) = outcome(done);
-                    vec![
-                        row.sku.clone(),
-                        change_text(row.change),
-                        outcome.to_owned(),
-                        error.or(warning).unwrap_or_default(),
-                    ]
-                })
-                .collect();
-            if !rows.is_empty() {
+            let rows = || {
+                report
+                    .iter()
+                    .filter(|(row, _)| row.change.is_some())
+                    .map(|(row, done)| {
+                        let (outcome, warning, error) = outcome(done);
+                        vec![
+                            row.sku.clone(),
+                            change_text(row.change),
+                            outcome.to_owned(),
+                            error.or(warning).unwrap_or_default(),
+                        ]
+                    })
+            };
+            if plan.changes() > 0 {
                 println!();
-                out.table(&["SKU", "CHANGE", "OUTCOME", "ERROR OR WARNING"], &rows)?;
+                out.table(&["SKU", "CHANGE", "OUTCOME", "ERROR OR WARNING"], rows)?;
             }
         }
     }
