@@ -102,22 +102,7 @@ pub(super) fn check_target(n: usize, target: &SyncTarget) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stock::MAX_QUANTITY;
-    use crate::sync::fixtures::{product, variation};
-    use crate::sync::read::Reading;
-
-    /// The checks `plan_sync` makes before reading: each target's, and each given once.
-    fn check_targets(targets: &[SyncTarget]) -> Result<(), Error> {
-        Reading::new(targets.to_vec()).map(drop)
-    }
-
-    /// The text of the `InvalidInput` that `targets` fail with.
-    fn refusal(targets: &[SyncTarget]) -> String {
-        match check_targets(targets) {
-            Err(Error::InvalidInput(why)) => why,
-            other => panic!("{targets:?} gave {other:?}"),
-        }
-    }
+    use crate::sync::fixtures::variation;
 
     #[test]
     fn pairs_convert_into_targets() {
@@ -137,79 +122,5 @@ mod tests {
             }
         );
         assert_eq!(item.stock(), Stock::Unlimited);
-    }
-
-    /// Only what can be told without reading: a SKU and an item naming one stock are found out
-    /// once read.
-    #[test]
-    fn well_formed_targets_pass() {
-        let targets = [
-            SyncTarget::sku("TEE-S", Stock::Quantity(0)),
-            SyncTarget::sku("TEE-M", Stock::Quantity(MAX_QUANTITY)),
-            SyncTarget::item(variation(11), Stock::Unlimited),
-            SyncTarget::item(product(1), Stock::Quantity(4)),
-            SyncTarget::item(variation(12), Stock::Quantity(4)),
-        ];
-        check_targets(&targets).unwrap();
-        check_targets(&[]).unwrap();
-    }
-
-    #[test]
-    fn a_bad_target_is_refused_by_its_place_and_name() {
-        let ok = SyncTarget::sku("TEE-S", Stock::Quantity(1));
-        let cases = [
-            (
-                SyncTarget::sku("", Stock::Quantity(1)),
-                "target 1 (SKU \"\"): ",
-            ),
-            (
-                SyncTarget::sku(" TEE", Stock::Quantity(1)),
-                "target 1 (SKU \" TEE\"): ",
-            ),
-            (
-                SyncTarget::sku("TEE", Stock::Quantity(-1)),
-                "target 1 (SKU \"TEE\"): ",
-            ),
-            (
-                SyncTarget::sku("TEE", Stock::Quantity(MAX_QUANTITY + 1)),
-                "target 1 (SKU \"TEE\"): ",
-            ),
-            (
-                SyncTarget::item(product(0), Stock::Quantity(1)),
-                "target 1 (Product { product: ProductId(0) }): ",
-            ),
-            (
-                SyncTarget::item(variation(0), Stock::Quantity(1)),
-                "target 1 (Variation { ",
-            ),
-            (
-                SyncTarget::item(variation(11), Stock::Quantity(-1)),
-                "target 1 (Variation { ",
-            ),
-        ];
-        for (bad, named) in cases {
-            let why = refusal(&[ok.clone(), bad.clone()]);
-            assert!(why.starts_with(named), "{bad:?}: {why}");
-        }
-    }
-
-    #[test]
-    fn a_sku_or_an_item_given_twice_is_refused() {
-        let why = refusal(&[
-            SyncTarget::sku("TEE-S", Stock::Quantity(1)),
-            SyncTarget::sku("TEE-M", Stock::Quantity(1)),
-            SyncTarget::sku("TEE-S", Stock::Quantity(2)),
-        ]);
-        assert!(
-            why.starts_with("target 2 (SKU \"TEE-S\") repeats target 0"),
-            "{why}"
-        );
-        let why = refusal(&[
-            SyncTarget::item(variation(11), Stock::Quantity(1)),
-            SyncTarget::item(variation(12), Stock::Quantity(1)),
-            SyncTarget::item(variation(12), Stock::Unlimited),
-        ]);
-        assert!(why.contains("target 2 ("), "{why}");
-        assert!(why.contains("repeats target 1"), "{why}");
     }
 }
