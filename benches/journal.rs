@@ -22,8 +22,9 @@
 //! `cargo bench --bench journal`. Environment: `JOURNAL_EVENTS` (default 10000),
 //! `JOURNAL_RATE` (requests per window, default 600), `JOURNAL_WINDOW_MS` (default 1000),
 //! `JOURNAL_TASKS` (concurrent tasks of the baseline, and of recording, default 64),
-//! `JOURNAL_VARIATIONS` (default 100), `JOURNAL_RECORD_EVENTS`, `JOURNAL_BATCH`; `ONLY=record`
-//! or `ONLY=drain` runs one half.
+//! `JOURNAL_VARIATIONS` (default 100), `JOURNAL_RECORD_EVENTS`, `JOURNAL_BATCH`,
+//! `JOURNAL_RECORD_WAYS` (which ways of recording to run, of `alone`, `grouped` and `many`,
+//! comma-separated; all three by default); `ONLY=record` or `ONLY=drain` runs one half.
 
 // The journal tests' harness, for a PostgreSQL server of the benchmark's own.
 #[path = "../tests/common/postgres.rs"]
@@ -57,6 +58,8 @@ struct Config {
     variations: u64,
     record_events: usize,
     batch: usize,
+    /// The ways of recording to run (`JOURNAL_RECORD_WAYS`).
+    ways: Vec<Recording>,
 }
 
 impl Config {
@@ -243,6 +246,22 @@ enum Recording {
 }
 
 impl Recording {
+    /// The ways named in `JOURNAL_RECORD_WAYS` (`alone`, `grouped`, `many`), all by default.
+    fn chosen() -> Vec<Recording> {
+        let Ok(names) = std::env::var("JOURNAL_RECORD_WAYS") else {
+            return vec![Recording::EachAlone, Recording::Grouped, Recording::Batches];
+        };
+        names
+            .split(',')
+            .map(|name| match name.trim() {
+                "alone" => Recording::EachAlone,
+                "grouped" => Recording::Grouped,
+                "many" => Recording::Batches,
+                other => panic!("JOURNAL_RECORD_WAYS: {other:?} is not alone, grouped or many"),
+            })
+            .collect()
+    }
+
     fn name(self, config: &Config) -> String {
         match self {
             Recording::EachAlone => format!("{} recorders, a transaction each", config.tasks),
@@ -286,14 +305,14 @@ async fn record_all(config: &Arc<Config>, journal: Journal, how: Recording) -> D
 }
 
 /// Each way of recording into a fresh journal that `open` makes (with the group size given),
-/// printed as it goes, the first way's rate the baseline of the others.
+/// printed as it goes, one transaction per event the baseline of the others.
 async fn recording(
     config: &Arc<Config>,
     backend: &str,
     open: impl AsyncFn(usize) -> Journal,
 ) -> Vec<(Recording, f64)> {
     let mut rates = Vec::new();
-    for how in [Recording::EachAlone, Recording::Grouped, Recording::Batches] {
+    for &how in &config.ways {
         let group = if how == Recording::EachAlone {
             1
         } else {
@@ -307,8 +326,9 @@ async fn recording(
         assert_eq!(counted, config.record_events as u64, "every event recorded");
         let rate = config.record_events as f64 / wall.as_secs_f64();
         let against = rates
-            .first()
-            .map(|(_, base): &(Recording, f64)| format!("   x{:.1}", rate / base))
+            .iter()
+            .find(|(way, _): &&(Recording, f64)| *way == Recording::EachAlone)
+            .map(|(_, base)| format!("   x{:.1}", rate / base))
             .unwrap_or_default();
         println!(
             "record, {backend:<10} {:<34} {:>7} events   wall {:>6.2} s   CPU {:>3.0} us/event   \
@@ -398,7 +418,8 @@ fn recording_figures(config: &Arc<Config>, runtime: &tokio::runtime::Runtime) {
         let (grouped, batches) = (rate(Recording::Grouped), rate(Recording::Batches));
         let met = |rate: Option<f64>, goal: f64| match rate {
             Some(rate) if rate >= goal => "met",
-            _ => "MISSED",
+            Some(_) => "MISSED",
+            None => "not run",
         };
         println!(
             "goals, {backend:<10} {} concurrent recorders >= 20,000/s: {}   record_many >= \
@@ -459,6 +480,7 @@ fn main() {
         variations: env("JOURNAL_VARIATIONS", 100),
         record_events: env("JOURNAL_RECORD_EVENTS", 20_000),
         batch: env("JOURNAL_BATCH", 1_000),
+        ways: Recording::chosen(),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
