@@ -569,13 +569,16 @@ impl Postgres {
         let mut pooled = self.connection(OPERATION).await?;
         let client = pooled.client();
         let result: Result<_, Failure> = async {
+            // The state written out, not bound: a plan made for any state could not use the
+            // index of failed and unknown events.
             let rows = client
                 .query(
                     &format!(
                         "SELECT {EVENT_COLUMNS} FROM ecwid_journal_events
-                         WHERE store_id = $1 AND state = $2 AND seq > $3 ORDER BY seq LIMIT $4"
+                         WHERE store_id = $1 AND state = '{}' AND seq > $2 ORDER BY seq LIMIT $3",
+                        schema::listed_state(state)?
                     ),
-                    &[&store, &state, &after, &limit],
+                    &[&store, &after, &limit],
                 )
                 .await?;
             event_rows(&rows)

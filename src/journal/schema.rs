@@ -16,6 +16,20 @@
 //!   changed, and the run holding it with its position there (`run_id`, `run_position`; none
 //!   while it waits to be claimed).
 //!
+//! Recording inserts a row into `ecwid_journal_events` and an entry into each index that holds
+//! it, so the events' indexes hold only the rows their queries look for (migration 3): the
+//! primary key (`seq`: claims and state updates name events by it), the unique
+//! `(store_id, event_id)` (recording each event once rests on it), the events waiting for a
+//! claim (`run_id` null, by store, then when they occurred), those of a run (`run_id` not
+//! null, by position), the failed and unknown ones (listed by
+//! [`Journal::failed`](super::Journal::failed) and [`Journal::unknown`](super::Journal::unknown)),
+//! and the final ones by when their state became final (for purging).
+//! A recorded event is in the first three only. In SQLite a check or an index's condition
+//! that lists more than two values (`state IN ('a', 'b', 'c')`) builds a table of those values
+//! for every row written, which cost more than the row itself; there they are written as
+//! `state = 'a' OR state = 'b' OR ...`, and so are the queries that use those indexes (a
+//! query uses a partial index only where its own condition is the index's, or implies it).
+//!
 //! The sales module (`ecwid_inventory::sales`, feature `sales`) keeps Ecwid's own sales in the
 //! same database, in tables named `ecwid_sales_*` (migration 2), created whether or not the
 //! feature is on:
@@ -43,7 +57,12 @@ use super::error::JournalError;
 
 /// The journal's schema version that this crate writes: the number of its last migration. A
 /// database at a higher version (written by a newer release of this crate) is refused.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
+
+/// SQLite's condition of the index of final events (`ecwid_journal_events_final`), which
+/// [`purge`](super::Journal::purge) repeats word for word so that SQLite uses the index.
+pub(super) const SQLITE_FINAL: &str =
+    "(state = 'applied' OR state = 'failed' OR state = 'unknown')";
 
 /// One change of the schema, in each backend's SQL.
 #[derive(Debug)]
@@ -295,7 +314,72 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         );
     ",
     },
+    Migration {
+        version: 3,
+        description: "events' indexes only where their queries look; SQLite's checks without \
+                      lists of values",
+        // SQLite cannot change a table's checks in place: the table is made anew, its rows
+        // copied with their numbers, and its AUTOINCREMENT counter carried over (it may be
+        // past the last row's, the newest events purged), so that no number is used twice.
+        // Renaming the old table renames its counter with it.
+        sqlite: "
+        ALTER TABLE ecwid_journal_events RENAME TO ecwid_journal_events_v2;
+        CREATE TABLE ecwid_journal_events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            store_id INTEGER NOT NULL,
+            event_id TEXT NOT NULL,
+            product_id INTEGER NOT NULL,
+            combination_id INTEGER,
+            change_kind TEXT NOT NULL
+                CHECK (change_kind = 'delta' OR change_kind = 'set' OR change_kind = 'unlimited'),
+            change_value INTEGER,
+            check_low_stock INTEGER CHECK (check_low_stock IN (0, 1)),
+            occurred_at_ms INTEGER NOT NULL,
+            recorded_at_ms INTEGER NOT NULL,
+            state TEXT NOT NULL
+                CHECK (state = 'recorded' OR state = 'sending' OR state = 'sent'
+                       OR state = 'applied' OR state = 'failed' OR state = 'unknown'),
+            state_detail TEXT NOT NULL,
+            state_changed_at_ms INTEGER NOT NULL,
+            run_id TEXT REFERENCES ecwid_journal_runs (run_id),
+            run_position INTEGER,
+            UNIQUE (store_id, event_id)
+        );
+        INSERT INTO ecwid_journal_events SELECT * FROM ecwid_journal_events_v2;
+        DELETE FROM sqlite_sequence WHERE name = 'ecwid_journal_events';
+        UPDATE sqlite_sequence SET name = 'ecwid_journal_events'
+            WHERE name = 'ecwid_journal_events_v2';
+        DROP TABLE ecwid_journal_events_v2;
+        CREATE INDEX ecwid_journal_events_waiting
+            ON ecwid_journal_events (store_id, occurred_at_ms, seq) WHERE run_id IS NULL;
+        CREATE INDEX ecwid_journal_events_run
+            ON ecwid_journal_events (run_id, run_position) WHERE run_id IS NOT NULL;
+        CREATE INDEX ecwid_journal_events_state ON ecwid_journal_events (store_id, state, seq)
+            WHERE (state = 'failed' OR state = 'unknown');
+        CREATE INDEX ecwid_journal_events_final ON ecwid_journal_events (state_changed_at_ms)
+            WHERE (state = 'applied' OR state = 'failed' OR state = 'unknown');
+    ",
+        postgres: "
+        DROP INDEX ecwid_journal_events_run;
+        CREATE INDEX ecwid_journal_events_run
+            ON ecwid_journal_events (run_id, run_position) WHERE run_id IS NOT NULL;
+        DROP INDEX ecwid_journal_events_state;
+        CREATE INDEX ecwid_journal_events_state ON ecwid_journal_events (store_id, state, seq)
+            WHERE state IN ('failed', 'unknown');
+    ",
+    },
 ];
+
+/// `state`, checked to be one of those the index of failed and unknown events holds, for a
+/// query that names it in its text (where the index can be seen to serve it).
+pub(super) fn listed_state(state: &'static str) -> Result<&'static str, JournalError> {
+    match state {
+        "failed" | "unknown" => Ok(state),
+        other => Err(JournalError::InvalidInput(format!(
+            "events are listed by state failed or unknown, not {other}"
+        ))),
+    }
+}
 
 /// Creates the migrations table where it is missing; run before reading it.
 pub(super) const MIGRATIONS_TABLE: &str = "

@@ -21,7 +21,7 @@ use super::{
     event::{EventRecord, EventRow, EVENT_COLUMNS},
     group::{self, Arrival, GroupFailed, Stored},
     run::{plan_claim, state_ranges, Holder, LeaseKey, PlanFn, PositionedStates},
-    schema::{self, MIGRATIONS},
+    schema::{self, MIGRATIONS, SQLITE_FINAL},
     EventState,
 };
 
@@ -381,12 +381,15 @@ impl Sqlite {
         limit: i64,
     ) -> Result<Vec<EventRow>, JournalError> {
         self.call("read events", move |connection| {
+            // The state written out, not bound: SQLite uses the index of failed and unknown
+            // events only where it can see that the query asks for one of those.
             let mut statement = connection.prepare_cached(&format!(
                 "SELECT {EVENT_COLUMNS} FROM ecwid_journal_events
-                 WHERE store_id = ?1 AND state = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4"
+                 WHERE store_id = ?1 AND state = '{}' AND seq > ?2 ORDER BY seq LIMIT ?3",
+                schema::listed_state(state)?
             ))?;
             let rows = statement
-                .query_map(params![store, state, after, limit], event_row)?
+                .query_map(params![store, after, limit], event_row)?
                 .collect::<Result<_, _>>()?;
             Ok(rows)
         })
@@ -411,10 +414,12 @@ impl Sqlite {
         self.call("purge old events", move |connection| {
             let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let events = tx.execute(
-                "DELETE FROM ecwid_journal_events
-                 WHERE state IN ('applied', 'failed', 'unknown') AND state_changed_at_ms < ?1
-                   AND (run_id IS NULL OR run_id IN
-                        (SELECT run_id FROM ecwid_journal_runs WHERE closed_at_ms IS NOT NULL))",
+                &format!(
+                    "DELETE FROM ecwid_journal_events
+                     WHERE {SQLITE_FINAL} AND state_changed_at_ms < ?1
+                       AND (run_id IS NULL OR run_id IN
+                            (SELECT run_id FROM ecwid_journal_runs WHERE closed_at_ms IS NOT NULL))"
+                ),
                 [cutoff],
             )?;
             tx.execute(

@@ -744,6 +744,138 @@ async fn purge_removes_final_events_past_the_retention_by_the_journals_clock() {
     }
 }
 
+/// A database at schema 2 (as the last release before migration 3 left it), remade from the
+/// migrations themselves, with an event waiting, one held by an open run, one failed and one
+/// applied in a finished run, and a counter past its last event (the newest purged).
+async fn at_schema_2(backend: &Backend) {
+    let sqlite = matches!(backend.target, harness::Target::Sqlite(_));
+    backend
+        .raw_execute(
+            "DROP TABLE ecwid_journal_events; DROP TABLE ecwid_journal_runs;
+             DROP TABLE ecwid_sales_events; DROP TABLE ecwid_sales_orders;
+             DROP TABLE ecwid_sales_lines; DROP TABLE ecwid_sales_movements;
+             DROP TABLE ecwid_sales_cursors; DROP TABLE ecwid_journal_migrations;",
+        )
+        .await;
+    let mut sql = super::schema::MIGRATIONS_TABLE.to_owned() + ";";
+    for migration in &super::schema::MIGRATIONS[..2] {
+        sql += if sqlite {
+            migration.sqlite
+        } else {
+            migration.postgres
+        };
+        sql += &format!(
+            ";INSERT INTO ecwid_journal_migrations (version, description, applied_at_ms)
+             VALUES ({}, 'earlier', 0);",
+            migration.version
+        );
+    }
+    let (yes, detail) = (if sqlite { "1" } else { "true" }, |state: &EventState| {
+        serde_json::to_string(state).unwrap()
+    });
+    let (recorded, sending, failed, applied) = (
+        detail(&EventState::Recorded),
+        detail(&EventState::Sending {
+            deduplication_key: "k".into(),
+        }),
+        detail(&failed("E")),
+        detail(&applied()),
+    );
+    sql += &format!(
+        "INSERT INTO ecwid_journal_runs (run_id, store_id, worker, lease_id, lease_until_ms,
+             document, created_at_ms, saved_at_ms)
+         VALUES ('run-1', 1003, 'w', 'lease-1', 9999999999999, '{{}}', 1, 1);
+         INSERT INTO ecwid_journal_runs (run_id, store_id, worker, lease_id, lease_until_ms,
+             document, created_at_ms, saved_at_ms, closed_at_ms, closed_as)
+         VALUES ('run-0', 1003, 'w', 'lease-0', 3, '{{}}', 1, 8, 8, 'finished');
+         INSERT INTO ecwid_journal_events (seq, store_id, event_id, product_id, combination_id,
+             change_kind, change_value, check_low_stock, occurred_at_ms, recorded_at_ms, state,
+             state_detail, state_changed_at_ms, run_id, run_position) {}
+         VALUES (1, 1003, 'order-1', 1, NULL, 'delta', -1, {yes}, 1767225600001, 5, 'recorded',
+                 '{recorded}', 5, NULL, NULL),
+                (2, 1003, 'order-2', 2, 7, 'set', 4, NULL, 1767225600002, 5, 'sending',
+                 '{sending}', 6, 'run-1', 0),
+                (3, 1003, 'order-3', 3, NULL, 'unlimited', NULL, NULL, 1767225600003, 5,
+                 'failed', '{failed}', 7, 'run-0', 0),
+                (4, 1003, 'order-4', 4, NULL, 'delta', 2, NULL, 1767225600004, 5, 'applied',
+                 '{applied}', 8, 'run-0', 1);",
+        if sqlite {
+            ""
+        } else {
+            "OVERRIDING SYSTEM VALUE"
+        },
+    );
+    sql += if sqlite {
+        "UPDATE sqlite_sequence SET seq = 500 WHERE name = 'ecwid_journal_events';"
+    } else {
+        "SELECT setval(pg_get_serial_sequence('ecwid_journal_events', 'seq'), 500);"
+    };
+    backend.raw_execute(&sql).await;
+}
+
+#[tokio::test]
+async fn a_journal_at_schema_2_is_migrated_keeping_its_events_runs_and_numbering() {
+    for backend in backends("schema_2").await {
+        let on = backend.name;
+        at_schema_2(&backend).await;
+        let journal = backend.open().await;
+        let versions = backend
+            .raw_query("SELECT MAX(version) FROM ecwid_journal_migrations")
+            .await;
+        assert_eq!(versions, [[super::SCHEMA_VERSION.to_string()]], "{on}");
+
+        let mut kept = Vec::new();
+        for n in 1..=4 {
+            let id = format!("order-{n}");
+            kept.push(journal.event(STORE, &id).await.unwrap().unwrap());
+        }
+        assert_eq!(
+            kept.iter().map(|e| e.sequence).collect::<Vec<_>>(),
+            [1, 2, 3, 4],
+            "{on}"
+        );
+        assert_eq!(
+            kept[1].event.item,
+            StockItem::Variation {
+                product: ProductId::new(2),
+                combination: crate::CombinationId::new(7)
+            },
+            "{on}"
+        );
+        assert_eq!(
+            kept[0].event.check_low_stock_notification,
+            Some(true),
+            "{on}"
+        );
+        assert_eq!(kept[2].state, failed("E"), "{on}");
+        let counts = journal.counts(STORE).await.unwrap();
+        assert_eq!(
+            (
+                counts.recorded,
+                counts.sending,
+                counts.failed,
+                counts.applied
+            ),
+            (1, 1, 1, 1),
+            "{on}"
+        );
+        let listed = journal.failed(STORE, None, 10).await.unwrap();
+        assert_eq!(listed, [kept[2].clone()], "{on}");
+
+        // The run still holds its event, and the waiting one is claimed.
+        let run = claim(&journal, "worker", 500).await.unwrap();
+        assert_eq!(ids(&run), ["order-1"], "{on}");
+        let held = backend
+            .raw_query("SELECT event_id FROM ecwid_journal_events WHERE run_id = 'run-1'")
+            .await;
+        assert_eq!(held, [["order-2"]], "{on}");
+
+        // Numbers go on from the counter, past the purged ones: none is used twice.
+        let new = journal.record(&sale(STORE, 5)).await.unwrap();
+        assert_eq!(new.record().sequence, 501, "{on}");
+    }
+}
+
 impl super::JournalBuilder {
     async fn open_sqlite_or_postgres(self, backend: &Backend) -> Journal {
         match &backend.target {
