@@ -305,10 +305,12 @@ async fn record_all(config: &Arc<Config>, journal: Journal, how: Recording) -> D
 }
 
 /// Each way of recording into a fresh journal that `open` makes (with the group size given),
-/// printed as it goes, one transaction per event the baseline of the others.
+/// printed as it goes, one transaction per event the baseline of the others; with the CPU
+/// time of the database server's processes when it has its own (`server`, its process id).
 async fn recording(
     config: &Arc<Config>,
     backend: &str,
+    server: Option<u32>,
     open: impl AsyncFn(usize) -> Journal,
 ) -> Vec<(Recording, f64)> {
     let mut rates = Vec::new();
@@ -319,9 +321,19 @@ async fn recording(
             MAX_GROUP
         };
         let journal = open(group).await;
-        let cpu = cpu_time();
+        let (cpu, server_cpu) = (cpu_time(), server.map(process_tree_cpu));
         let wall = record_all(config, journal.clone(), how).await;
         let cpu = cpu_time() - cpu;
+        let server_cpu = server
+            .zip(server_cpu)
+            .map(|(pid, before)| {
+                let used = process_tree_cpu(pid).saturating_sub(before);
+                format!(
+                    "   server CPU {:>3.0} us/event",
+                    1e6 * used.as_secs_f64() / config.record_events as f64
+                )
+            })
+            .unwrap_or_default();
         let counted = journal.counts(STORE).await.expect("counts").recorded;
         assert_eq!(counted, config.record_events as u64, "every event recorded");
         let rate = config.record_events as f64 / wall.as_secs_f64();
@@ -332,7 +344,7 @@ async fn recording(
             .unwrap_or_default();
         println!(
             "record, {backend:<10} {:<34} {:>7} events   wall {:>6.2} s   CPU {:>3.0} us/event   \
-             events/s {:>7.0}{against}",
+             events/s {:>7.0}{against}{server_cpu}",
             how.name(config),
             config.record_events,
             wall.as_secs_f64(),
@@ -357,6 +369,32 @@ fn cpu_time() -> Duration {
         Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
     };
     time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+/// The CPU time (user and system) of process `pid` and of its children, those running and
+/// those that ended and were waited for: a PostgreSQL server's own, its connections' processes
+/// included. Read from `/proc`; zero where it cannot be read.
+fn process_tree_cpu(pid: u32) -> Duration {
+    // SAFETY: sysconf only reads a setting.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command's name, which ends with the last ')': utime and stime are
+    // the 14th and 15th of the line, cutime and cstime the 16th and 17th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let own: u64 = (11..=14)
+        .filter_map(|n| fields.get(n).and_then(|f| f.parse::<u64>().ok()))
+        .sum();
+    let children =
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    children
+        .split_whitespace()
+        .filter_map(|child| child.parse().ok())
+        .map(process_tree_cpu)
+        .sum::<Duration>()
+        + Duration::from_secs_f64(own as f64 / ticks)
 }
 
 /// The disk's fsyncs a second in `dir`: a 4 KB block written over one of a file's first 256
@@ -388,7 +426,7 @@ fn recording_figures(config: &Arc<Config>, runtime: &tokio::runtime::Runtime) {
         fsyncs_per_second(dir.path())
     );
     let files = AtomicUsize::new(0);
-    let sqlite = runtime.block_on(recording(config, "SQLite", async |group| {
+    let sqlite = runtime.block_on(recording(config, "SQLite", None, async |group| {
         let file = files.fetch_add(1, Ordering::Relaxed);
         Journal::builder()
             .group_commit(group)
@@ -400,15 +438,20 @@ fn recording_figures(config: &Arc<Config>, runtime: &tokio::runtime::Runtime) {
     match harness::PgServer::start_durable("bench-record") {
         Some(server) => {
             let url = server.url();
-            let postgres = runtime.block_on(recording(config, "PostgreSQL", async |group| {
-                let journal = Journal::builder()
-                    .group_commit(group)
-                    .connect_postgres(&url)
-                    .await
-                    .expect("the PostgreSQL journal connects");
-                empty_postgres(&url).await;
-                journal
-            }));
+            let postgres = runtime.block_on(recording(
+                config,
+                "PostgreSQL",
+                server.pid(),
+                async |group| {
+                    let journal = Journal::builder()
+                        .group_commit(group)
+                        .connect_postgres(&url)
+                        .await
+                        .expect("the PostgreSQL journal connects");
+                    empty_postgres(&url).await;
+                    journal
+                },
+            ));
             results.push(("PostgreSQL", postgres));
         }
         None => println!("record, PostgreSQL: skipped (not installed)"),

@@ -230,6 +230,12 @@ impl PgServer {
         )
     }
 
+    /// The server's process id while it runs (its own connections' processes are its
+    /// children).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// The server's log so far, for a failing test's message.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
