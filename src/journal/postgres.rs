@@ -21,7 +21,7 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio_postgres::{
     config::Host,
     types::{ToSql, Type},
-    Client, Config, NoTls, Row, Transaction,
+    Client, Config, NoTls, Row, Statement, Transaction,
 };
 
 use super::{
@@ -52,8 +52,16 @@ pub(crate) struct Postgres {
     config: Config,
     endpoint: String,
     password: Option<SecretString>,
-    idle: Mutex<Vec<Client>>,
+    idle: Mutex<Vec<Connection>>,
     permits: Semaphore,
+}
+
+/// A connection, with the statement that records events once it has been prepared on it.
+pub(crate) struct Connection {
+    client: Client,
+    /// [`INSERT_EVENTS`], parsed and planned by the server once for the connection's life
+    /// rather than for every group (its planning took longer than storing a group of 30).
+    insert_events: Option<Statement>,
 }
 
 /// A failure during an operation: PostgreSQL's own, or the journal's.
@@ -76,25 +84,25 @@ impl From<JournalError> for Failure {
 
 /// A connection taken from the pool; back to it when dropped, unless it is closed.
 pub(crate) struct Pooled<'a> {
-    client: Option<Client>,
+    connection: Option<Connection>,
     pool: &'a Postgres,
     _permit: SemaphorePermit<'a>,
 }
 
 impl Pooled<'_> {
     pub(crate) fn client(&mut self) -> &mut Client {
-        self.client.as_mut().expect("held until dropped")
+        &mut self.connection.as_mut().expect("held until dropped").client
     }
 }
 
 impl Drop for Pooled<'_> {
     fn drop(&mut self) {
-        if let Some(client) = self.client.take().filter(|c| !c.is_closed()) {
+        if let Some(connection) = self.connection.take().filter(|c| !c.client.is_closed()) {
             self.pool
                 .idle
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .push(client);
+                .push(connection);
         }
     }
 }
@@ -184,15 +192,68 @@ async fn close_run(
     Ok(())
 }
 
-/// Inserts `arrivals` in one transaction, sent with its `BEGIN` and `COMMIT` at once (one
-/// round trip, and the commit's wait for the disk), and answers each with its row as stored.
+/// Inserts a group of events, given as one array per column in arrival order, each unless its
+/// store and id are there already, and returns the number, store and id of each it inserted.
 ///
 /// Their numbers (`seq`) are taken in arrival order (the journal numbers events in the order
-/// they were recorded, and the drain applies events of the same millisecond in that order),
-/// then the rows are inserted in the order of their store and id: two processes inserting
-/// overlapping ids in one transaction each then wait for one another in one order, never in a
-/// circle (a deadlock, which PostgreSQL would break by failing one of them).
-async fn store(client: &Client, arrivals: &[Arrival]) -> Result<Vec<Stored>, Failure> {
+/// they were recorded, and the drain applies events of the same millisecond in that order):
+/// `nextval` in the output of a sorted query is evaluated in the sort's order. The rows are
+/// then inserted in the order of their store and id: two processes inserting overlapping ids
+/// in one transaction each then wait for one another in one order, never in a circle (a
+/// deadlock, which PostgreSQL would break by failing one of them).
+const INSERT_EVENTS: &str = "
+    WITH arrived AS MATERIALIZED (
+        SELECT nextval((SELECT pg_get_serial_sequence('ecwid_journal_events', 'seq'))::regclass)
+                   AS seq,
+               u.*
+        FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::text[],
+                    $6::bigint[], $7::boolean[], $8::bigint[], $9::bigint[])
+             WITH ORDINALITY AS u(store_id, event_id, product_id, combination_id, kind, value,
+                                  flag, occurred, recorded, n)
+        ORDER BY u.n
+    )
+    INSERT INTO ecwid_journal_events (seq, store_id, event_id, product_id, combination_id,
+        change_kind, change_value, check_low_stock, occurred_at_ms, recorded_at_ms, state,
+        state_detail, state_changed_at_ms)
+    OVERRIDING SYSTEM VALUE
+    SELECT seq, store_id, event_id, product_id, combination_id, kind, value, flag, occurred,
+           recorded, $10, $11, recorded
+    FROM arrived ORDER BY store_id, event_id
+    ON CONFLICT (store_id, event_id) DO NOTHING
+    RETURNING seq, store_id, event_id";
+
+/// The types of [`INSERT_EVENTS`]'s parameters.
+const INSERT_EVENTS_TYPES: [Type; 11] = [
+    Type::INT8_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::INT8_ARRAY,
+    Type::INT8_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::INT8_ARRAY,
+    Type::BOOL_ARRAY,
+    Type::INT8_ARRAY,
+    Type::INT8_ARRAY,
+    Type::TEXT,
+    Type::TEXT,
+];
+
+/// Inserts `arrivals` in one transaction, sent with its `BEGIN` and `COMMIT` at once (one
+/// round trip, and the commit's wait for the disk), through the connection's prepared
+/// [`INSERT_EVENTS`], and answers each with its row as stored. Those whose store and id were
+/// there already are read after the commit (nothing is read when every event is new, as
+/// nearly all are).
+async fn store(connection: &mut Connection, arrivals: &[Arrival]) -> Result<Vec<Stored>, Failure> {
+    let insert_events = match &connection.insert_events {
+        Some(statement) => statement.clone(),
+        None => {
+            let statement = (connection.client)
+                .prepare_typed(INSERT_EVENTS, &INSERT_EVENTS_TYPES)
+                .await?;
+            connection.insert_events = Some(statement.clone());
+            statement
+        }
+    };
+    let client = &connection.client;
     let firsts = group::firsts(arrivals);
     let unique: Vec<&Arrival> = arrivals
         .iter()
@@ -211,52 +272,20 @@ async fn store(client: &Client, arrivals: &[Arrival]) -> Result<Vec<Stored>, Fai
     let occurred: Vec<i64> = payloads().map(|p| p.occurred_at_ms).collect();
     let recorded: Vec<i64> = unique.iter().map(|a| a.now).collect();
     let (state, detail) = EventState::Recorded.encode();
-    // `nextval` in the output of a sorted query is evaluated in the sort's order. The rows
-    // already there are read in the statement's snapshot; one committed by another process
-    // since (which the insert met) is read after the commit.
-    let statement = format!(
-        "WITH arrived AS MATERIALIZED (
-                 SELECT nextval((SELECT pg_get_serial_sequence('ecwid_journal_events', 'seq'))
-                                ::regclass) AS seq, u.*
-                 FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::text[],
-                             $6::bigint[], $7::boolean[], $8::bigint[], $9::bigint[])
-                      WITH ORDINALITY AS u(store_id, event_id, product_id, combination_id,
-                                           kind, value, flag, occurred, recorded, n)
-                 ORDER BY u.n
-             ),
-             inserted AS (
-                 INSERT INTO ecwid_journal_events (seq, store_id, event_id, product_id,
-                     combination_id, change_kind, change_value, check_low_stock,
-                     occurred_at_ms, recorded_at_ms, state, state_detail, state_changed_at_ms)
-                 OVERRIDING SYSTEM VALUE
-                 SELECT seq, store_id, event_id, product_id, combination_id, kind, value, flag,
-                        occurred, recorded, $10, $11, recorded
-                 FROM arrived ORDER BY store_id, event_id
-                 ON CONFLICT (store_id, event_id) DO NOTHING
-                 RETURNING seq, store_id, event_id
-             )
-             SELECT seq, store_id, event_id, NULL::bigint, NULL::bigint, NULL::text,
-                    NULL::bigint, NULL::boolean, NULL::bigint, NULL::bigint, NULL::text,
-                    NULL::bigint, true
-             FROM inserted
-             UNION ALL
-             SELECT {EVENT_COLUMNS}, false FROM ecwid_journal_events
-             WHERE (store_id, event_id) IN (SELECT store_id, event_id FROM arrived)"
-    );
-    let params: [(&(dyn ToSql + Sync), Type); 11] = [
-        (&stores, Type::INT8_ARRAY),
-        (&ids, Type::TEXT_ARRAY),
-        (&products, Type::INT8_ARRAY),
-        (&combinations, Type::INT8_ARRAY),
-        (&kinds, Type::TEXT_ARRAY),
-        (&values, Type::INT8_ARRAY),
-        (&flags, Type::BOOL_ARRAY),
-        (&occurred, Type::INT8_ARRAY),
-        (&recorded, Type::INT8_ARRAY),
-        (&state, Type::TEXT),
-        (&detail, Type::TEXT),
+    let params: [&(dyn ToSql + Sync); 11] = [
+        &stores,
+        &ids,
+        &products,
+        &combinations,
+        &kinds,
+        &values,
+        &flags,
+        &occurred,
+        &recorded,
+        &state,
+        &detail,
     ];
-    let insert = client.query_typed(&statement, &params);
+    let insert = client.query(&insert_events, &params);
     let (begun, inserted, committed) = in_order(
         client.batch_execute("BEGIN"),
         insert,
@@ -267,17 +296,19 @@ async fn store(client: &Client, arrivals: &[Arrival]) -> Result<Vec<Stored>, Fai
     let rows = inserted?;
     committed?;
     let mut seqs: HashMap<(i64, &str), i64> = HashMap::with_capacity(rows.len());
-    let mut there: HashMap<(i64, String), EventRow> = HashMap::new();
     for row in &rows {
-        if row.try_get::<_, bool>(12)? {
-            let key = (row.try_get(1)?, row.try_get::<_, &str>(2)?);
-            seqs.insert(key, row.try_get(0)?);
-        } else {
-            let row = event_row(row)?;
-            there.insert((row.store_id, row.event_id.clone()), row);
-        }
+        seqs.insert((row.try_get(1)?, row.try_get(2)?), row.try_get(0)?);
     }
-    if seqs.len() + there.len() < unique.len() {
+    // Those already there (recorded before, or by another process meanwhile), read now that
+    // the insert has seen them committed.
+    let mut there: HashMap<(i64, String), EventRow> = HashMap::new();
+    if seqs.len() < unique.len() {
+        let (stores, ids): (Vec<i64>, Vec<&str>) = stores
+            .iter()
+            .zip(&ids)
+            .filter(|(store, id)| !seqs.contains_key(&(**store, **id)))
+            .map(|(store, id)| (*store, *id))
+            .unzip();
         let rows = client
             .query_typed(
                 &format!(
@@ -452,11 +483,11 @@ impl Postgres {
         let permit = self.permits.acquire().await.expect("never closed");
         let idle = {
             let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-            idle.retain(|client| !client.is_closed());
+            idle.retain(|connection| !connection.client.is_closed());
             idle.pop()
         };
-        let client = match idle {
-            Some(client) => client,
+        let connection = match idle {
+            Some(connection) => connection,
             None => {
                 let (client, connection) = self
                     .config
@@ -468,11 +499,14 @@ impl Postgres {
                     // reports itself closed and is not used again.
                     let _ = connection.await;
                 });
-                client
+                Connection {
+                    client,
+                    insert_events: None,
+                }
             }
         };
         Ok(Pooled {
-            client: Some(client),
+            connection: Some(connection),
             pool: self,
             _permit: permit,
         })
@@ -526,10 +560,10 @@ impl Postgres {
         // Out of the pool until the transaction has ended: a call stopped halfway (its task
         // dropped) closes the connection, rather than leave a transaction open in the pool;
         // so does a failure, whatever state it left the connection in.
-        let client = pooled.client.take().expect("held until dropped");
-        let stored = store(&client, &arrivals).await;
+        let mut connection = pooled.connection.take().expect("held until dropped");
+        let stored = store(&mut connection, &arrivals).await;
         if stored.is_ok() {
-            pooled.client = Some(client);
+            pooled.connection = Some(connection);
         }
         stored.map_err(|f| self.failed(operation, f))
     }
