@@ -97,7 +97,7 @@ use crate::{
     },
     options::request_options,
     paging::{PageRead, PageReader, PageStream, Slot, Sweep},
-    polling::{polling_options, Polling, Progress, ProgressFn},
+    polling::{polling_options, Pace, Polling, Progress, ProgressFn},
     reads::{product_items, product_stock, unreadable, variation_item},
     retry::Repeat,
     status_stream::ReadAnswers,
@@ -216,8 +216,10 @@ impl Client {
     ///
     /// **Cost**: one search learns the catalog's size (and brings its first 100 products);
     /// the other pages go out through Ecwid's batch API, up to 500 page reads to one batch
-    /// ([`pages_per_batch`](ReadCatalog::pages_per_batch)), each batch one create and a few
-    /// status reads, all rate-limited. A 10,000-product catalog takes some 5 to 8 requests.
+    /// ([`pages_per_batch`](ReadCatalog::pages_per_batch)), each batch one create and its
+    /// status reads, all rate-limited: a few for the first batch, then usually one a batch,
+    /// each batch's status being read first when the one before had completed
+    /// ([`Polling::adaptive`]). A 10,000-product catalog takes some 5 to 8 requests.
     /// Ecwid refuses a page whose products carry more than 200 variations in all
     /// (`COMBINATION_LIMIT_PER_REQUEST_EXCEEDED`): such a page is read again as two halves in
     /// the next batch, down to a single product, which is then read without its variations
@@ -339,7 +341,7 @@ impl<'a> ReadCatalog<'a> {
             client: self.client,
             updated_from: self.updated_since.map(|cursor| cursor.updated_from),
             pages_per_batch: self.pages_per_batch,
-            polling: self.polling,
+            pace: Pace::new(self.polling),
             progress: self.on_progress,
             options: self.options,
             sweep: None,
@@ -407,7 +409,8 @@ pub(crate) struct Reader<'a> {
     client: &'a Client,
     updated_from: Option<u64>,
     pages_per_batch: usize,
-    polling: Polling,
+    /// The polling, and what it learned of the batches read so far.
+    pace: Pace,
     progress: Option<ProgressFn<'a>>,
     options: RequestOptions,
     /// `None` until the first page is read.
@@ -491,7 +494,7 @@ impl Reader<'_> {
                 self.pages_per_batch
             )));
         }
-        self.polling.check().map_err(Error::InvalidInput)?;
+        self.pace.polling().check().map_err(Error::InvalidInput)?;
         self.options.check()?;
         self.started = Some(self.client.now());
         let (client, options, updated_from) = (self.client, self.options, self.updated_from);
@@ -545,7 +548,7 @@ impl Reader<'_> {
         }));
         let answers = self
             .client
-            .stream_read_batch(&requests, self.polling, &self.options)
+            .stream_read_batch(&requests, &mut self.pace, &self.options)
             .await?;
         self.batch = Some(Batch {
             answers,

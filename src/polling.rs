@@ -1,7 +1,10 @@
 //! How a batch's status is read until Ecwid reports it completed ([`Polling`]), and how far a
 //! job that polls has got ([`Progress`]): the one settings type and the one progress callback
 //! that every builder which polls shares, with their setters written once
-//! (`polling_options!`). A leaf: the policy here is pure; the batch module sleeps and sends.
+//! (`polling_options!`). When each read of one batch goes out is [`Schedule`]'s to say, from
+//! the settings and, for a job that runs batches one after another, from what its [`Pace`]
+//! learned of the batch before. A leaf: the policy here is pure; the batch module sleeps and
+//! sends.
 
 use std::time::Duration;
 
@@ -10,7 +13,9 @@ use tokio::time::Instant;
 use crate::settings::check_setting;
 
 /// How a batch's status is polled: first after a short wait, then half as long again each
-/// time, up to a longest wait, for at most a timeout. Every builder that runs batches takes one
+/// time, up to a longest wait, for at most a timeout; in a catalog read, whose batches come one
+/// after another, each batch after the first is read first when the one before had completed
+/// ([`Polling::adaptive`]). Every builder that runs batches takes one
 /// ([`BulkRun::polling`](crate::bulk::BulkRun::polling), [`PlanSync::polling`](crate::sync::PlanSync::polling),
 /// [`ApplySync::polling`](crate::sync::ApplySync::polling),
 /// [`ReadCatalog::polling`](crate::catalog::ReadCatalog::polling), and the journal's drain), with the
@@ -51,6 +56,8 @@ pub struct Polling {
     max: Duration,
     /// `None`: the default of whoever polls.
     timeout: Option<Duration>,
+    /// Whether a job's batches after its first are read first when the one before completed.
+    adaptive: bool,
 }
 
 impl Default for Polling {
@@ -65,12 +72,13 @@ impl Polling {
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
     /// [`Polling::default()`]: first after 200 ms, then up to every 2 s, with the timeout of
-    /// whoever polls.
+    /// whoever polls, [adaptive](Polling::adaptive).
     pub const fn new() -> Self {
         Self {
             first: Duration::from_millis(200),
             max: Duration::from_secs(2),
             timeout: None,
+            adaptive: true,
         }
     }
 
@@ -90,6 +98,44 @@ impl Polling {
     /// of whoever polls (see [`Polling`]).
     pub const fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// Whether a batch's status reads are timed by what is known of its pace (on by
+    /// default), never more often than on the usual schedule (the first interval, then half
+    /// as long again each time, up to the longest):
+    ///
+    /// - A job that runs its batches one after another (a catalog read) reads each batch
+    ///   after its first when the batch before had been found completed, counted from the
+    ///   ticket: a sixteenth sooner when that one was found at its first read (it may have
+    ///   taken less than that read could tell), less in proportion when this batch carries
+    ///   fewer requests, and at least every longest interval until then.
+    ///
+    /// Off, every batch is read on the usual schedule.
+    ///
+    /// A status read that finds a batch not yet completed is a rate-limited request spent on
+    /// nothing, and batches of the same size take about as long: on, a catalog read costs
+    /// about one status read a batch after the first, where the usual schedule costs two or
+    /// three (`benches/README.md` has the figures). A batch slower than expected costs a read
+    /// or two more, and the next expects as long; a faster one is found at most a longest
+    /// interval after it completed, as on the usual schedule, and a run of faster ones is
+    /// followed a sixteenth a batch. The timeout counts from each batch's ticket either way,
+    /// its last read at the timeout.
+    ///
+    /// Who learns: a catalog read ([`Client::catalog_stock`](crate::Client::catalog_stock)),
+    /// and so a sync's planning, which reads the catalog through it. A bulk run, a sync's
+    /// applying, SKU lookups and a journal's drain read each of their batches on the usual
+    /// schedule, as with it off.
+    ///
+    /// ```
+    /// use ecwid_inventory::Polling;
+    ///
+    /// // Every batch read from 200 ms on, whatever the batch before took.
+    /// let fixed = Polling::default().adaptive(false);
+    /// # let _ = fixed;
+    /// ```
+    pub const fn adaptive(mut self, adaptive: bool) -> Self {
+        self.adaptive = adaptive;
         self
     }
 
@@ -137,6 +183,127 @@ impl Polling {
             }
         }
         Ok(())
+    }
+}
+
+/// When the status reads of one batch go out, from when its ticket came: on the usual schedule
+/// (the first interval, then half as long again each time, up to the longest), or, when the
+/// batch is expected to have completed at some time (from what the batch before took, see
+/// [`Pace`]), then, with
+/// reads at least every longest interval until then. Each wait is at least the usual
+/// schedule's for that read, so a batch is never read more often than on the usual schedule;
+/// and never past the polling's timeout: the last read is at it, and then no more.
+#[derive(Clone, Debug)]
+pub(crate) struct Schedule {
+    polling: Polling,
+    started: Instant,
+    /// The last moment a read may be sent; `None` when the timeout is too long to be reached.
+    last: Option<Instant>,
+    /// How long after `started` the batch is expected to have completed, until a read has
+    /// gone out at or after that time.
+    expected: Option<Duration>,
+    /// The usual schedule's interval before the next read.
+    wait: Duration,
+    /// The requests the batch carries, for its [`Pace`] to learn from.
+    requests: usize,
+    /// The reads sent so far.
+    reads: u32,
+}
+
+impl Schedule {
+    /// The reads of a batch of `requests` requests whose ticket came at `started`, expected to
+    /// have completed `expected` later (`None`: nothing is expected, the usual schedule).
+    pub(crate) fn new(
+        polling: Polling,
+        requests: usize,
+        expected: Option<Duration>,
+        started: Instant,
+    ) -> Self {
+        Self {
+            polling,
+            started,
+            last: started.checked_add(polling.timeout_or_default()),
+            expected: expected.filter(|_| polling.adaptive),
+            wait: polling.first,
+            requests,
+            reads: 0,
+        }
+    }
+
+    /// How long to wait, from `now`, before the next read: the usual schedule's next
+    /// interval, or longer, until the expected time, when that is further off (but at most
+    /// the longest interval, reading on the way). Cut to what is left until the last moment a
+    /// read may be sent; `None` once that moment has come, when no read may be sent.
+    pub(crate) fn next_pause(&mut self, now: Instant) -> Option<Duration> {
+        let usual = self.wait;
+        self.wait = self.polling.after(usual);
+        let pause = match self.expected.take() {
+            None => usual,
+            Some(expected) => {
+                let left = expected.saturating_sub(now.saturating_duration_since(self.started));
+                if left > self.polling.max {
+                    self.expected = Some(expected);
+                    self.polling.max
+                } else {
+                    left.max(usual)
+                }
+            }
+        };
+        let pause = Polling::wait_before_read(pause, now, self.last)?;
+        self.reads = self.reads.saturating_add(1);
+        Some(pause)
+    }
+}
+
+/// What a job that runs batches one after another has learned of their pace: how long its
+/// last batch took, from its ticket to the status read that found it completed, and how many
+/// requests it carried. The next batch's [`Schedule`] expects as long, or less in proportion
+/// when it carries fewer requests (the last, short batch of a catalog), when the polling is
+/// [adaptive](Polling::adaptive).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Pace {
+    polling: Polling,
+    /// What the last batch took, and its requests.
+    last: Option<(Duration, usize)>,
+}
+
+impl Pace {
+    /// Nothing learned yet: the first batch is read on the usual schedule.
+    pub(crate) fn new(polling: Polling) -> Self {
+        Self {
+            polling,
+            last: None,
+        }
+    }
+
+    /// The settings it paces.
+    pub(crate) fn polling(&self) -> Polling {
+        self.polling
+    }
+
+    /// The reads of the next batch, of `requests` requests, whose ticket came at `started`.
+    pub(crate) fn schedule(&self, requests: usize, started: Instant) -> Schedule {
+        let expected = self.last.map(|(took, before)| {
+            if requests >= before {
+                return took;
+            }
+            // Fewer requests than the batch before: less time, in proportion.
+            let nanos = took.as_nanos() * requests as u128 / before.max(1) as u128;
+            Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+        });
+        Schedule::new(self.polling, requests, expected, started)
+    }
+
+    /// Learns from a batch read on `schedule` that the read sent at `sent` found completed:
+    /// it took that long, or, found at its first read, maybe less, by how much no read can
+    /// tell: the next batch is then read a sixteenth sooner, so that the pace follows batches
+    /// that got faster (or a slow one that has passed) at the cost of a read now and then.
+    pub(crate) fn completed(&mut self, schedule: &Schedule, sent: Instant) {
+        let mut took = sent.saturating_duration_since(schedule.started);
+        if schedule.reads <= 1 {
+            took -= took / 16;
+        }
+        self.last = Some((took, schedule.requests));
     }
 }
 
@@ -243,6 +410,134 @@ mod tests {
         }
         let past = Polling::wait_before_read(500 * MS, now + 10 * MS, Some(now));
         assert_eq!(past, None, "a moment already past");
+    }
+
+    /// The pauses of a schedule's reads, each read taking `latency`, until it gives none (at
+    /// most `reads`).
+    fn pauses(mut schedule: Schedule, latency: Duration, reads: usize) -> Vec<u128> {
+        let mut now = schedule.started;
+        let mut pauses = Vec::new();
+        while let Some(pause) = schedule.next_pause(now).filter(|_| pauses.len() < reads) {
+            pauses.push(pause.as_millis());
+            now += pause + latency;
+        }
+        pauses
+    }
+
+    /// Without an expected time, the usual schedule; with one, the first read then (never
+    /// sooner than the usual schedule's), on the way every longest interval when it is
+    /// further off, and the usual schedule after it. Always cut at the timeout.
+    #[test]
+    fn a_batch_is_read_first_when_it_is_expected_to_have_completed() {
+        let polling = Polling::new().timeout(Duration::from_secs(8));
+        let start = Instant::now();
+        let ms = |ms: u32| Some(MS * ms);
+        let cases: [(&str, Option<Duration>, Duration, &[u128]); 6] = [
+            (
+                "nothing expected",
+                None,
+                Duration::ZERO,
+                &[200, 300, 450, 675, 1012, 1518, 2000],
+            ),
+            (
+                "expected at 700 ms",
+                ms(700),
+                Duration::ZERO,
+                &[700, 300, 450, 675, 1012, 1518],
+            ),
+            (
+                "reads that take 50 ms",
+                ms(700),
+                50 * MS,
+                &[700, 300, 450, 675, 1012],
+            ),
+            (
+                "sooner than the first interval",
+                ms(80),
+                Duration::ZERO,
+                &[200, 300, 450],
+            ),
+            (
+                "further off than the longest",
+                ms(5000),
+                Duration::ZERO,
+                &[2000, 2000, 1000, 675, 1012],
+            ),
+            (
+                "counted from the ticket",
+                ms(5000),
+                100 * MS,
+                &[2000, 2000, 800, 675],
+            ),
+        ];
+        for (name, expected, latency, reads) in cases {
+            let schedule = Schedule::new(polling, 500, expected, start);
+            assert_eq!(pauses(schedule, latency, reads.len()), reads, "{name}");
+            let fixed = Schedule::new(polling.adaptive(false), 500, expected, start);
+            assert_eq!(
+                pauses(fixed, latency, 7),
+                [200, 300, 450, 675, 1012, 1518, 2000],
+                "{name}, not adaptive"
+            );
+        }
+        let schedule = Schedule::new(polling, 500, ms(20_000), start);
+        assert_eq!(
+            pauses(schedule, Duration::ZERO, 100),
+            [2000, 2000, 2000, 2000],
+            "the last read at the timeout, then none"
+        );
+        let short = Polling::new().timeout(1000 * MS);
+        let schedule = Schedule::new(short, 500, ms(5000), start);
+        assert_eq!(
+            pauses(schedule, Duration::ZERO, 100),
+            [1000],
+            "cut at the timeout"
+        );
+    }
+
+    /// Runs one batch of `requests` requests on `pace`, found completed by the first read at
+    /// or after `completes` (no read tells its progress): the pauses before its reads.
+    fn batch(pace: &mut Pace, requests: usize, completes: u32) -> Vec<u128> {
+        let start = Instant::now();
+        let mut schedule = pace.schedule(requests, start);
+        let (mut now, mut pauses) = (start, Vec::new());
+        while pauses.len() < 20 {
+            let pause = schedule.next_pause(now).expect("within the timeout");
+            pauses.push(pause.as_millis());
+            now += pause;
+            if now - start >= MS * completes {
+                pace.completed(&schedule, now);
+                break;
+            }
+        }
+        pauses
+    }
+
+    /// A pace learns what each batch took, from its ticket to the read that found it
+    /// completed, and the next batch is first read then: a sixteenth sooner when that batch
+    /// was found at its first read (it may have taken less), sooner in proportion for a batch
+    /// of fewer requests (never sooner than the first interval); not adaptive, always on the
+    /// usual schedule.
+    #[test]
+    fn a_pace_expects_what_the_batch_before_took() {
+        let mut pace = Pace::new(Polling::new());
+        let learned = [
+            (500, 640, vec![200, 300, 450]),
+            (500, 640, vec![950]),
+            (500, 640, vec![890]),
+            (500, 900, vec![834, 300]),
+            (500, 900, vec![1134]),
+            (250, 100, vec![532]),
+            (500, 400, vec![498]),
+            (2, 10, vec![200]),
+        ];
+        for (n, (requests, completes, pauses)) in learned.into_iter().enumerate() {
+            assert_eq!(batch(&mut pace, requests, completes), pauses, "batch {n}");
+        }
+        let mut fixed = Pace::new(Polling::new().adaptive(false));
+        for _ in 0..3 {
+            assert_eq!(batch(&mut fixed, 500, 640), [200, 300, 450]);
+        }
     }
 
     /// The defaults, the longest wait never below the first, and the timeout left to whoever

@@ -14,7 +14,7 @@ use crate::{
     generated::types::{BatchRequestItem, ProductPage, ProductStock, VariationStock},
     options::request_builder,
     paging::{Next, Pages},
-    polling::Polling,
+    polling::{Pace, Polling},
     retry::Repeat,
     Client, CombinationId, Error, ProductId, RequestOptions, Stock, StockItem, StockLevel,
 };
@@ -346,7 +346,8 @@ impl Client {
         options: &RequestOptions,
     ) -> Result<BTreeMap<String, Result<serde_json::Value, Error>>, Error> {
         // Read answer by answer: a batch's status is never held whole as one document.
-        let mut answers = self.stream_read_batch(requests, polling, options).await?;
+        let mut pace = Pace::new(polling);
+        let mut answers = self.stream_read_batch(requests, &mut pace, options).await?;
         let mut read = BTreeMap::new();
         while let Some((id, answer)) = answers.next().await? {
             read.insert(id, answer);

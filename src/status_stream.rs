@@ -25,7 +25,7 @@ use crate::{
     batch::{into_item_result, ItemOrder, ItemResult},
     client::{CallFailed, CallOptions},
     generated::types::{BatchRequestItem, BatchResponseItem, BatchStatus, BatchStatusStatus},
-    polling::Polling,
+    polling::Pace,
     reads::unreadable,
     retry::Repeat,
     transport::{Redactor, Scrub},
@@ -45,11 +45,12 @@ impl Scrub for RawBody {
 impl Client {
     /// Runs reads (`GET` requests) as one batch, as [`Client::read_batch`] does, and returns
     /// the answers as they are read from its completed status: each one's id and the body it
-    /// was answered with, or the error it met.
+    /// was answered with, or the error it met. Its status reads go out on the schedule `pace`
+    /// gives, which then learns what this batch took.
     pub(crate) async fn stream_read_batch(
         &self,
         requests: &[BatchRequestItem],
-        polling: Polling,
+        pace: &mut Pace,
         options: &RequestOptions,
     ) -> Result<ReadAnswers, Error> {
         let key = uuid::Uuid::new_v4().to_string();
@@ -65,25 +66,23 @@ impl Client {
             )
             .await
             .map_err(CallFailed::into_error)?;
-        // `None` when the timeout is too long to be reached.
-        let last = tokio::time::Instant::now().checked_add(polling.timeout_or_default());
-        let mut wait = polling.first_wait();
+        let mut schedule = pace.schedule(requests.len(), tokio::time::Instant::now());
         loop {
-            let Some(pause) = Polling::wait_before_read(wait, tokio::time::Instant::now(), last)
-            else {
+            let Some(pause) = schedule.next_pause(tokio::time::Instant::now()) else {
                 return Err(unreadable(format!(
                     "Ecwid had not completed the read batch {ticket} after {:?} of polling",
-                    polling.timeout_or_default()
+                    pace.polling().timeout_or_default()
                 )));
             };
             tokio::time::sleep(pause).await;
-            wait = polling.after(wait);
+            let sent = tokio::time::Instant::now();
             let read = options.apply(CallOptions::new("get_batch_status", Repeat::Always));
             let mut status = self
                 .batch_status_items(&ticket, read)
                 .await
                 .map_err(CallFailed::into_error)?;
             if status.status().await? == BatchStatusStatus::Completed {
+                pace.completed(&schedule, sent);
                 return Ok(ReadAnswers { status });
             }
         }

@@ -11,14 +11,14 @@ use std::time::Duration;
 
 use ecwid_inventory::{
     catalog::{CatalogCursor, CURSOR_OVERLAP},
-    CombinationId, Error, ProductId, Progress, RetryPolicy, Stock, StockItem, StockLevel,
+    CombinationId, Error, Polling, ProductId, Progress, RetryPolicy, Stock, StockItem, StockLevel,
 };
-use ecwid_inventory_fake::{demo, FakeStore, Store};
+use ecwid_inventory_fake::{demo, FakeStore, Product, Store};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use wiremock::{matchers::any, Mock, MockServer, Request, ResponseTemplate};
 
-use common::{demo_client, http, mock_client_builder, MOCK_TOKEN};
+use common::{demo_client, http, mock_client_builder, ms, MOCK_TOKEN};
 
 /// What the tests compare of an item: product and variation ids, SKU, stock, in stock,
 /// shares its product's stock.
@@ -304,6 +304,130 @@ async fn an_empty_catalog_is_one_search() {
     let (items, error, cursor) = read_all(client.catalog_stock().stream()).await;
     assert!(items.is_empty() && error.is_none() && cursor.is_some());
     assert_eq!(fake.requests().len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Status reads: how many a batch costs
+
+/// A store of `products` products without variations whose search pages each take
+/// `page_time` to build: a batch of up to 100 page reads (run at once) takes one page time.
+async fn paced_fake(products: u64, page_time: Duration) -> FakeStore {
+    let store = (1..=products).fold(Store::new(demo::STORE), |store, id| {
+        store.product(
+            Product::new(ProductId::new(id))
+                .sku(format!("P-{id}"))
+                .quantity(1),
+        )
+    });
+    FakeStore::builder()
+        .store(store)
+        .tokens(demo::tokens())
+        .no_rate_limit()
+        .search_page_time(page_time)
+        .start()
+        .await
+        .unwrap()
+}
+
+/// The fake's requests by kind: searches, batch creates, status reads.
+fn kinds(fake: &FakeStore) -> (usize, usize, usize) {
+    let requests = fake.requests();
+    let count = |method: &str, path: &str| {
+        requests
+            .iter()
+            .filter(|r| r.method == method && r.path.ends_with(path))
+            .count()
+    };
+    let kinds = (
+        count("GET", "/products"),
+        count("POST", "/batch"),
+        count("GET", "/batch"),
+    );
+    assert_eq!(kinds.0 + kinds.1 + kinds.2, requests.len(), "{requests:?}");
+    kinds
+}
+
+/// On tokio's paused clock, batches that each take 400 ms: the first is read at 200 ms (not
+/// yet completed) and at 500 ms; every later one once, when the one before had completed.
+/// Read from 200 ms on, each would cost two status reads: 1 + 3 per batch in all.
+#[tokio::test(start_paused = true)]
+async fn batches_that_take_as_long_as_the_one_before_cost_one_status_read_each() {
+    let fake = paced_fake(2_100, ms(400)).await;
+    let client = demo_client(&fake);
+    let (items, error, cursor) = read_all(client.catalog_stock().pages_per_batch(5).stream()).await;
+    assert!(error.is_none() && cursor.is_some(), "{error:?}");
+    assert_eq!(items.len(), 2_100);
+    let (searches, creates, reads) = kinds(&fake);
+    assert_eq!(
+        (searches, creates),
+        (1, 4),
+        "20 pages after the search, 5 a batch"
+    );
+    assert_eq!(
+        reads,
+        creates + 1,
+        "one status read a batch, and one more for the first"
+    );
+}
+
+/// Not adaptive, every batch is read from 200 ms on: two status reads for each 400 ms batch.
+#[tokio::test(start_paused = true)]
+async fn without_adaptive_polling_every_batch_is_read_from_the_first_interval() {
+    let fake = paced_fake(2_100, ms(400)).await;
+    let client = demo_client(&fake);
+    let stream = client
+        .catalog_stock()
+        .pages_per_batch(5)
+        .polling(Polling::default().adaptive(false))
+        .stream();
+    let (items, error, _) = read_all(stream).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(items.len(), 2_100);
+    assert_eq!(kinds(&fake), (1, 4, 8));
+}
+
+/// A batch that never completes, after one that did, still ends the stream at the poll
+/// timeout, counted from its ticket, with the error naming it; the items read before come
+/// first.
+#[tokio::test(start_paused = true)]
+async fn a_batch_not_completed_in_time_after_a_learned_one_ends_the_stream_at_the_timeout() {
+    let fake = paced_fake(2_100, ms(400)).await;
+    let client = demo_client(&fake);
+    let stream = client
+        .catalog_stock()
+        .pages_per_batch(5)
+        .poll_timeout(Duration::from_secs(3))
+        .on_progress(|progress| {
+            if progress.completed > 100 {
+                fake.pause_batches();
+            }
+        })
+        .stream();
+    let started = tokio::time::Instant::now();
+    let (items, error, cursor) = read_all(stream).await;
+    assert_eq!(
+        items.len(),
+        600,
+        "the search's page and the first batch's five"
+    );
+    assert!(cursor.is_none());
+    match error {
+        Some(Error::InvalidResponse { detail, .. }) => {
+            assert!(detail.contains("after 3s of polling"), "{detail}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(3) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+    let (_, creates, reads) = kinds(&fake);
+    assert_eq!(creates, 2);
+    // The first batch's two (200 and 500 ms); the second's at what the first took (500 ms),
+    // then 200 ms later and half as long again each time (700 ms, 1 s, 1.45 s, 2.125 s), the
+    // last at the timeout (3 s).
+    assert_eq!(reads, 2 + 6);
 }
 
 // ---------------------------------------------------------------------------------------------
