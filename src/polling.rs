@@ -13,9 +13,10 @@ use tokio::time::Instant;
 use crate::settings::check_setting;
 
 /// How a batch's status is polled: first after a short wait, then half as long again each
-/// time, up to a longest wait, for at most a timeout; in a catalog read, whose batches come one
-/// after another, each batch after the first is read first when the one before had completed
-/// ([`Polling::adaptive`]). Every builder that runs batches takes one
+/// time, up to a longest wait, for at most a timeout; a batch of reads is read later when its
+/// pace says it is not done yet (in a catalog read, each batch after the first is read first
+/// when the one before had completed: [`Polling::adaptive`]). Every builder that runs batches
+/// takes one
 /// ([`BulkRun::polling`](crate::bulk::BulkRun::polling), [`PlanSync::polling`](crate::sync::PlanSync::polling),
 /// [`ApplySync::polling`](crate::sync::ApplySync::polling),
 /// [`ReadCatalog::polling`](crate::catalog::ReadCatalog::polling), and the journal's drain), with the
@@ -110,6 +111,9 @@ impl Polling {
     ///   ticket: a sixteenth sooner when that one was found at its first read (it may have
     ///   taken less than that read could tell), less in proportion when this batch carries
     ///   fewer requests, and at least every longest interval until then.
+    /// - A read that finds a batch not yet completed but some of its requests done
+    ///   (`completedRequests` of `totalRequests`) is followed by one when, at that pace, the
+    ///   batch will have completed, when that is later than the usual schedule's next read.
     ///
     /// Off, every batch is read on the usual schedule.
     ///
@@ -122,10 +126,11 @@ impl Polling {
     /// followed a sixteenth a batch. The timeout counts from each batch's ticket either way,
     /// its last read at the timeout.
     ///
-    /// Who learns: a catalog read ([`Client::catalog_stock`](crate::Client::catalog_stock)),
-    /// and so a sync's planning, which reads the catalog through it. A bulk run, a sync's
-    /// applying, SKU lookups and a journal's drain read each of their batches on the usual
-    /// schedule, as with it off.
+    /// Who learns: the pace of the batch before, a catalog read
+    /// ([`Client::catalog_stock`](crate::Client::catalog_stock)) and so a sync's planning,
+    /// which reads the catalog through it; a read in progress, every batch of reads (the
+    /// catalog's, and a sync's lookups). A bulk run, a sync's applying and a journal's drain
+    /// read their batches of changes on the usual schedule, as with it off.
     ///
     /// ```
     /// use ecwid_inventory::Polling;
@@ -189,7 +194,7 @@ impl Polling {
 /// When the status reads of one batch go out, from when its ticket came: on the usual schedule
 /// (the first interval, then half as long again each time, up to the longest), or, when the
 /// batch is expected to have completed at some time (from what the batch before took, see
-/// [`Pace`]), then, with
+/// [`Pace`], or from how far a read found it, see [`Schedule::in_progress`]), then, with
 /// reads at least every longest interval until then. Each wait is at least the usual
 /// schedule's for that read, so a batch is never read more often than on the usual schedule;
 /// and never past the polling's timeout: the last read is at it, and then no more.
@@ -252,6 +257,21 @@ impl Schedule {
         let pause = Polling::wait_before_read(pause, now, self.last)?;
         self.reads = self.reads.saturating_add(1);
         Some(pause)
+    }
+
+    /// Learns from the read sent at `sent`, which found the batch not yet completed, with
+    /// `completed` of its `total` requests done: at that pace, when it will have completed.
+    /// Counted from the ticket, so time the batch spent queued makes the guess late, not
+    /// early. Nothing done yet says nothing: the usual schedule goes on.
+    pub(crate) fn in_progress(&mut self, sent: Instant, completed: u64, total: u64) {
+        if !self.polling.adaptive || completed == 0 || completed >= total {
+            return;
+        }
+        let elapsed = sent.saturating_duration_since(self.started).as_nanos();
+        let nanos = elapsed * u128::from(total) / u128::from(completed);
+        self.expected = Some(Duration::from_nanos(
+            u64::try_from(nanos).unwrap_or(u64::MAX),
+        ));
     }
 }
 
@@ -493,6 +513,34 @@ mod tests {
             [1000],
             "cut at the timeout"
         );
+    }
+
+    /// A read that finds the batch in progress tells when it will have completed at that
+    /// pace, counted from the ticket: the next read goes out then, never sooner than the usual
+    /// schedule's next one. Nothing done, or not adaptive: the usual schedule.
+    #[test]
+    fn a_batch_found_in_progress_is_read_again_when_its_pace_says_it_completes() {
+        let start = Instant::now();
+        let cases = [
+            ("a fifth done at 200 ms", true, 100, vec![200, 800, 450]),
+            ("all but one done", true, 499, vec![200, 300, 450]),
+            ("nothing done yet", true, 0, vec![200, 300, 450]),
+            ("not adaptive", false, 100, vec![200, 300, 450]),
+        ];
+        for (name, adaptive, completed, reads) in cases {
+            let mut schedule = Schedule::new(Polling::new().adaptive(adaptive), 500, None, start);
+            let mut now = start;
+            let mut pauses = Vec::new();
+            for _ in 0..3 {
+                let pause = schedule.next_pause(now).unwrap();
+                pauses.push(pause.as_millis());
+                now += pause;
+                if pauses.len() == 1 {
+                    schedule.in_progress(now, completed, 500);
+                }
+            }
+            assert_eq!(pauses, reads, "{name}");
+        }
     }
 
     /// Runs one batch of `requests` requests on `pace`, found completed by the first read at

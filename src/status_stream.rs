@@ -9,7 +9,9 @@
 //! Everything outside `responses` (the status, the counts) is kept as text and parsed at the
 //! end, so a body that is not the documented JSON fails as the whole document's parse did.
 //! The status is read as soon as its value is complete: a status that is not `COMPLETED` is
-//! dropped unread (a poll), and one that is yields its items. Should `responses` come before
+//! read no further than its counts (`completedRequests` of `totalRequests`, when they come
+//! before `responses`, for the poll to time its next read by them) and dropped (a poll), and
+//! one that is yields its items. Should `responses` come before
 //! `status`, or a key be escaped, the elements wait, or the array is kept with the rest: the
 //! answer is the same, only held longer.
 //!
@@ -84,6 +86,9 @@ impl Client {
             if status.status().await? == BatchStatusStatus::Completed {
                 pace.completed(&schedule, sent);
                 return Ok(ReadAnswers { status });
+            }
+            if let Some((completed, total)) = status.counts().await? {
+                schedule.in_progress(sent, completed, total);
             }
         }
     }
@@ -196,6 +201,21 @@ impl StatusItems {
         }
     }
 
+    /// The batch's `completedRequests` and `totalRequests`, when they come before its
+    /// `responses` (as Ecwid documents them, and the fake sends them): read no further than
+    /// the start of the array, so a status not completed costs no more than its head. `None`
+    /// when either is missing there.
+    pub(crate) async fn counts(&mut self) -> Result<Option<(u64, u64)>, Error> {
+        loop {
+            if let (Some(completed), Some(total)) = (self.scan.completed, self.scan.total) {
+                return Ok(Some((completed, total)));
+            }
+            if self.scan.in_responses || !self.scan.elements.is_empty() || !self.pull().await? {
+                return Ok(None);
+            }
+        }
+    }
+
     /// The next item, or `None` at the end of the status.
     pub(crate) async fn next_item(&mut self) -> Result<Option<BatchResponseItem>, Error> {
         loop {
@@ -270,6 +290,12 @@ struct Scanner {
     /// The raw text of the top-level `status` string while it is read.
     status_text: Option<Vec<u8>>,
     status: Option<BatchStatusStatus>,
+    /// The text of a top-level value while it is read (up to its first nested part or
+    /// string's quote, which no count has).
+    count_text: Vec<u8>,
+    /// The top-level `completedRequests` and `totalRequests`, once read.
+    completed: Option<u64>,
+    total: Option<u64>,
     /// Inside the top-level `responses` array.
     in_responses: bool,
     /// The element being cut out, and whether it is an object or array (else a scalar).
@@ -369,6 +395,10 @@ impl Scanner {
             return;
         }
         self.skeleton.push(byte);
+        let in_value = self.depth == 1 && !self.key_next;
+        if in_value && !matches!(byte, b',' | b'}' | b':') && !byte.is_ascii_whitespace() {
+            self.count_text.push(byte);
+        }
         match byte {
             b'"' => {
                 self.in_string = true;
@@ -388,9 +418,30 @@ impl Scanner {
                     self.in_responses = true;
                 }
             }
-            b'}' | b']' => self.depth = self.depth.saturating_sub(1),
-            b',' if self.depth == 1 => self.key_next = true,
+            b'}' | b']' => {
+                if self.depth == 1 {
+                    self.count_read();
+                }
+                self.depth = self.depth.saturating_sub(1);
+            }
+            b',' if self.depth == 1 => {
+                self.count_read();
+                self.key_next = true;
+            }
             b':' if self.depth == 1 => self.key_next = false,
+            _ => {}
+        }
+    }
+
+    /// At the end of a top-level value: the count it was, if its key is one of the two.
+    fn count_read(&mut self) {
+        let digits = std::mem::take(&mut self.count_text);
+        let count = std::str::from_utf8(&digits)
+            .ok()
+            .and_then(|d| d.parse().ok());
+        match self.key.as_slice() {
+            b"\"completedRequests\"" => self.completed = count.or(self.completed),
+            b"\"totalRequests\"" => self.total = count.or(self.total),
             _ => {}
         }
     }
@@ -436,6 +487,31 @@ mod tests {
                 "{chunk}"
             );
         }
+    }
+
+    /// The top-level counts are read as they pass, whatever the chunks; a count that is not
+    /// a whole number, or one nested deeper, is none.
+    #[test]
+    fn the_counts_are_read_as_they_pass() {
+        let text = r#"{"status":"IN_PROGRESS", "totalRequests" : 500 ,"completedRequests":120,"responses":[{"completedRequests":7}]}"#;
+        for chunk in [1, 2, 5, 1000] {
+            let scan = cut(text, chunk);
+            assert_eq!(
+                (scan.completed, scan.total),
+                (Some(120), Some(500)),
+                "{chunk}"
+            );
+        }
+        let text =
+            r#"{"x":{"totalRequests":3},"completedRequests":1.5,"totalRequests":"9","y":[1]}"#;
+        let scan = cut(text, 3);
+        assert_eq!((scan.completed, scan.total), (None, None));
+        let scan = cut(r#"{"completedRequests":4,"totalRequests":8}"#, 2);
+        assert_eq!(
+            (scan.completed, scan.total),
+            (Some(4), Some(8)),
+            "the last key"
+        );
     }
 
     /// Scalars in the array are elements too (for their parse to refuse); a `status` nested

@@ -386,6 +386,20 @@ async fn without_adaptive_polling_every_batch_is_read_from_the_first_interval() 
     assert_eq!(kinds(&fake), (1, 4, 8));
 }
 
+/// A batch of 500 page reads, a hundred at once, each 400 ms: a fifth is done at 400 ms, all
+/// at 2 s. The read at 500 ms finds a fifth done, so the next goes out when the batch will
+/// have completed at that pace (2.5 s), where the usual schedule reads at 950 ms, 1.625 s and
+/// 2.64 s.
+#[tokio::test(start_paused = true)]
+async fn a_batch_found_in_progress_is_read_again_when_its_pace_says_it_completes() {
+    let fake = paced_fake(50_100, ms(400)).await;
+    let client = demo_client(&fake);
+    let (items, error, _) = read_all(client.catalog_stock().stream()).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(items.len(), 50_100);
+    assert_eq!(kinds(&fake), (1, 1, 3), "read at 200 ms, 500 ms and 2.5 s");
+}
+
 /// A batch that never completes, after one that did, still ends the stream at the poll
 /// timeout, counted from its ticket, with the error naming it; the items read before come
 /// first.
