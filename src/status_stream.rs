@@ -87,7 +87,9 @@ impl Client {
                 pace.completed(&schedule, sent);
                 return Ok(ReadAnswers { status });
             }
-            if let Some((completed, total)) = status.counts().await? {
+            // The counts are a hint for when to read again: a status not completed whose rest
+            // cannot be read is dropped, as one without them, and polled on.
+            if let Ok(Some((completed, total))) = status.counts().await {
                 schedule.in_progress(sent, completed, total);
             }
         }
@@ -204,7 +206,7 @@ impl StatusItems {
     /// The batch's `completedRequests` and `totalRequests`, when they come before its
     /// `responses` (as Ecwid documents them, and the fake sends them): read no further than
     /// the start of the array, so a status not completed costs no more than its head. `None`
-    /// when either is missing there.
+    /// when either is missing there; an error when the body cannot be read that far.
     pub(crate) async fn counts(&mut self) -> Result<Option<(u64, u64)>, Error> {
         loop {
             if let (Some(completed), Some(total)) = (self.scan.completed, self.scan.total) {

@@ -799,6 +799,58 @@ async fn three_skus_cost_one_batch_create_and_its_status_reads() {
     }
 }
 
+/// A status read that finds the batch in progress is read no further than its counts, and
+/// they are only a hint for when to read again: a status in progress whose body breaks off
+/// after its status is polled on, as one whose counts are missing, not an error.
+#[tokio::test]
+async fn a_status_in_progress_whose_rest_cannot_be_read_is_polled_on() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(BATCH_PATH))
+        .respond_with(ok(json!({"ticket": "T-1"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(BATCH_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            r#"{"status":"IN_PROGRESS","totalRequests":3,"completedRequests":"#,
+            "application/json",
+        ))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    let responses: Vec<Value> = ["A", "B", "C"]
+        .iter()
+        .enumerate()
+        .map(|(n, sku)| {
+            completed(
+                &n.to_string(),
+                page(json!([{"id": n + 1, "sku": sku, "quantity": 2}])),
+            )
+        })
+        .collect();
+    Mock::given(method("GET"))
+        .and(path(BATCH_PATH))
+        .respond_with(ok(json!({
+            "status": "COMPLETED", "totalRequests": 3, "completedRequests": 3,
+            "responses": responses,
+        })))
+        .mount(&server)
+        .await;
+
+    let report = mock_client(&server)
+        .find_skus(["A", "B", "C"])
+        .await
+        .unwrap();
+
+    assert_eq!(report.found().count(), 3);
+    assert_eq!(
+        received(&server).await.len(),
+        3,
+        "a create and two status reads"
+    );
+}
+
 #[tokio::test]
 async fn a_search_refused_inside_the_batch_is_that_skus_error() {
     let server = MockServer::start().await;
