@@ -439,8 +439,8 @@ async fn a_batch_not_completed_in_time_after_a_learned_one_ends_the_stream_at_th
     let (_, creates, reads) = kinds(&fake);
     assert_eq!(creates, 2);
     // The first batch's two (200 and 500 ms); the second's at what the first took (500 ms),
-    // then 200 ms later and half as long again each time (700 ms, 1 s, 1.45 s, 2.125 s), the
-    // last at the timeout (3 s).
+    // then on with the usual schedule's next intervals (800 ms, 1.25 s, 1.925 s, 2.9375 s),
+    // the last at the timeout (3 s).
     assert_eq!(reads, 2 + 6);
 }
 
