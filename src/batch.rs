@@ -13,7 +13,7 @@ use crate::{
         BatchRequestItem, BatchRequestItemMethod, BatchResponseItem, BatchResponseItemStatus,
         BatchStatus, BatchStatusStatus,
     },
-    polling::Polling,
+    polling::{Polling, Schedule},
     retry::Repeat,
     transport::ErrorFields,
     Client, Error, RequestOptions,
@@ -111,15 +111,12 @@ impl Client {
         options: &RequestOptions,
         mut progress: impl FnMut(&BatchStatus),
     ) -> Result<Option<BatchStatus>, Error> {
-        // `None` when the timeout is too long to be reached.
-        let deadline = Instant::now().checked_add(polling.timeout_or_default());
-        let mut wait = polling.first_wait();
+        let mut schedule = Schedule::usual(polling, Instant::now());
         loop {
-            let Some(pause) = Polling::wait_before_read(wait, Instant::now(), deadline) else {
+            let Some(pause) = schedule.next_pause(Instant::now()) else {
                 return Ok(None);
             };
             tokio::time::sleep(pause).await;
-            wait = polling.after(wait);
             let read = options.apply(CallOptions::new("get_batch_status", Repeat::Always));
             let status = self
                 .batch_status(ticket, read)

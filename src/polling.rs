@@ -216,6 +216,12 @@ pub(crate) struct Schedule {
 }
 
 impl Schedule {
+    /// The reads of a batch on the usual schedule, whatever the polling's
+    /// [adaptive](Polling::adaptive) says: a batch of changes, whose pace nothing learns.
+    pub(crate) fn usual(polling: Polling, started: Instant) -> Self {
+        Self::new(polling, 0, None, started)
+    }
+
     /// The reads of a batch of `requests` requests whose ticket came at `started`, expected to
     /// have completed `expected` later (`None`: nothing is expected, the usual schedule).
     pub(crate) fn new(
