@@ -217,7 +217,7 @@ impl Client {
     /// **Cost**: one search learns the catalog's size (and brings its first 100 products);
     /// the other pages go out through Ecwid's batch API, up to 500 page reads to one batch
     /// ([`pages_per_batch`](ReadCatalog::pages_per_batch)), each batch one create and its
-    /// status reads, all rate-limited: a few for the first batch, then usually one a batch,
+    /// status reads, all rate-limited: a few for the first batch, then often one a batch,
     /// each batch's status being read first when the one before had completed
     /// ([`Polling::adaptive`]). A 10,000-product catalog takes some 5 to 8 requests.
     /// Ecwid refuses a page whose products carry more than 200 variations in all
