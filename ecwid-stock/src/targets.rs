@@ -1,7 +1,9 @@
 //! Target counts as a user writes them: `set`'s N, and a sync FILE (CSV with `sku` and
 //! `quantity` columns), every row of which is checked before anything is sent.
 
-use std::{collections::HashMap, path::Path};
+use std::{hash::BuildHasher, path::Path};
+
+use hashbrown::HashTable;
 
 use ecwid_inventory::{stock::MAX_QUANTITY, Stock};
 
@@ -78,9 +80,14 @@ fn read(input: &[u8]) -> Result<Vec<Target>, Vec<String>> {
         (sku, quantity) => return Err([sku.err(), quantity.err()].into_iter().flatten().collect()),
     };
 
-    let mut targets = Vec::new();
+    // As many rows as lines at most, held from the start: a million rows are not copied
+    // each time they outgrow their room.
+    let lines = input.iter().filter(|&&byte| byte == b'\n').count() + 1;
+    let mut targets: Vec<Target> = Vec::with_capacity(lines);
     let mut problems = Vec::new();
-    let mut first_line: HashMap<String, u64> = HashMap::new();
+    // Each SKU's row, by its place in `targets`: a million SKUs are not copied to be found.
+    let mut first_row: HashTable<u32> = HashTable::with_capacity(lines);
+    let hasher = std::hash::RandomState::new();
     for record in reader.records() {
         let record = match record {
             Ok(record) => record,
@@ -109,21 +116,35 @@ fn read(input: &[u8]) -> Result<Vec<Target>, Vec<String>> {
             problems.push(format!("line {line}: the SKU is empty"));
             continue;
         }
-        if let Some(first) = first_line.get(sku) {
+        let hash = hasher.hash_one(sku);
+        if let Some(&first) = first_row.find(hash, |&n| targets[n as usize].sku == sku) {
             problems.push(format!(
-                "line {line}: the SKU {sku:?} is repeated (first on line {first})"
+                "line {line}: the SKU {sku:?} is repeated (first on line {})",
+                targets[first as usize].line
             ));
             continue;
         }
-        first_line.insert(sku.to_owned(), line);
-        match parse_quantity(quantity) {
-            Ok(stock) => targets.push(Target {
-                line,
-                sku: sku.to_owned(),
-                stock,
-            }),
-            Err(error) => problems.push(format!("line {line}: the quantity {error}")),
-        }
+        let Ok(n) = u32::try_from(targets.len()) else {
+            problems.push(format!(
+                "line {line}: a file holds at most {} rows",
+                u32::MAX
+            ));
+            break;
+        };
+        first_row.insert_unique(hash, n, |&m| {
+            hasher.hash_one(targets[m as usize].sku.as_str())
+        });
+        // A row whose quantity is refused is kept all the same, so that a repeat of its SKU
+        // is found too; its count is never used, as the file then fails.
+        let stock = parse_quantity(quantity).unwrap_or_else(|error| {
+            problems.push(format!("line {line}: the quantity {error}"));
+            Stock::Quantity(0)
+        });
+        targets.push(Target {
+            line,
+            sku: sku.to_owned(),
+            stock,
+        });
     }
     if problems.is_empty() {
         Ok(targets)
@@ -224,7 +245,8 @@ mod tests {
                     TEE-S,12\n\
                     MUG\n\
                     GIFT,lots\n\
-                    CARD,2147483648\n";
+                    CARD,2147483648\n\
+                    GIFT,3\n";
         assert_eq!(
             rows(text).unwrap_err(),
             [
@@ -234,6 +256,7 @@ mod tests {
                 "line 7: the row has no `quantity` field",
                 "line 8: the quantity \"lots\" is not a whole number from 0 to 2147483647, nor `unlimited`",
                 "line 9: the quantity \"2147483648\" is not a whole number from 0 to 2147483647, nor `unlimited`",
+                "line 10: the SKU \"GIFT\" is repeated (first on line 8)",
             ]
         );
     }
