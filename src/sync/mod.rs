@@ -89,8 +89,8 @@
 //!
 //! - **Memory grows with the rows, not the catalog.** The catalog is read a page at a time
 //!   and only the items the targets name are kept: measured with `benches/cost.sh` (the
-//!   command line, 2026-12, every fifth row changed), a sync costs about 250 bytes a row on
-//!   top of some 15 MB (15 MB peak at 10,000 rows, 44 MB at 100,000, 266 MB at 1,000,000).
+//!   command line, 2026-12, every fifth row changed), a sync costs about 200 bytes a row on
+//!   top of some 15 MB (17 MB peak at 10,000 rows, 46 MB at 100,000, 228 MB at 1,000,000).
 //!   A [`SyncRow`] is 128 of them (its SKU is more); the rest are the row's place in the
 //!   indexes that fill it as items are found, the command's own target, and for a row that
 //!   changes its bulk item and its outcome. A report keeps an outcome only for the rows that
