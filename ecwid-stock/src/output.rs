@@ -27,7 +27,8 @@ impl Output {
 
     /// Rows under a header, in columns aligned with spaces (at least two between columns; the
     /// last column is not padded). `rows` is called twice, to measure the columns and then to
-    /// write them, so a table of a million rows is never held whole.
+    /// write them, so a table of a million rows is never held whole: it must give the same rows
+    /// both times.
     pub fn table<I>(&self, header: &[&str], rows: impl Fn() -> I) -> io::Result<()>
     where
         I: IntoIterator<Item = Vec<String>>,
@@ -67,9 +68,14 @@ where
     }
     let mut line = |cells: &mut dyn Iterator<Item = &str>| -> io::Result<()> {
         for (n, cell) in cells.enumerate() {
-            out.write_all(cell.as_bytes())?;
+            // A tab or a line break in a cell (an error's text, say) would break its row.
+            if cell.contains(['\t', '\r', '\n']) {
+                out.write_all(cell.replace(['\t', '\r', '\n'], " ").as_bytes())?;
+            } else {
+                out.write_all(cell.as_bytes())?;
+            }
             if let Some(width) = widths.get(n) {
-                let pad = width - display_width(cell) + GAP;
+                let pad = width.saturating_sub(display_width(cell)) + GAP;
                 write!(out, "{:pad$}", "")?;
             }
         }
@@ -82,9 +88,14 @@ where
     Ok(())
 }
 
-/// The columns a terminal gives `text`.
+/// The columns a terminal gives `text`, its tabs and line breaks written as spaces.
 fn display_width(text: &str) -> usize {
-    text.chars().map(|c| c.width().unwrap_or(0)).sum()
+    text.chars()
+        .map(|c| match c {
+            '\t' | '\r' | '\n' => 1,
+            c => c.width().unwrap_or(0),
+        })
+        .sum()
 }
 
 /// A stock as JSON: the count, or `"unlimited"`.
@@ -226,6 +237,19 @@ mod tests {
             "SKU   N   NOTE\n\
              A-1   5   ok\n\
              日本      a longer note\n"
+        );
+    }
+
+    #[test]
+    fn a_tab_or_a_line_break_in_a_cell_is_a_space() {
+        assert_eq!(
+            table(
+                &["A", "B", "C"],
+                &[&["x\ty", "1", "a\r\nb"], &["z", "2", "c"]]
+            ),
+            "A    B   C\n\
+             x y  1   a  b\n\
+             z    2   c\n"
         );
     }
 
