@@ -394,6 +394,17 @@ mod tests {
     }
 
     #[test]
+    fn outcomes_beyond_the_changes_are_left_out() {
+        let report = SyncReport::new(plan(&[true, false]), vec![applied(), applied()], 1);
+        assert_eq!(
+            report.outcomes().cloned().collect::<Vec<_>>(),
+            [applied(), SyncOutcome::NothingToDo]
+        );
+        assert_eq!(report.summary().applied, 1);
+        assert_eq!(report.summary().nothing_to_do, 1);
+    }
+
+    #[test]
     fn a_change_without_an_outcome_is_unknown() {
         let report = SyncReport::new(plan(&[true, false, true]), vec![applied()], 1);
         let outcomes: Vec<SyncOutcome> = report.outcomes().cloned().collect();
