@@ -96,6 +96,13 @@
 //!   changes its bulk item and its outcome. A report keeps an outcome only for the rows that
 //!   send a change.
 //!
+//! - **CPU, and the allocator.** Each catalog page is parsed into a JSON tree before its items
+//!   are taken, millions of small allocations beside a heap that holds every row: at a million
+//!   rows glibc's `malloc` took half the sync's CPU time (18.5 s of CPU; 9.0 s with mimalloc,
+//!   10.2 s with jemalloc). A program that syncs that many rows gains by a faster global
+//!   allocator, as `ecwid-stock` does (`#[global_allocator]`; `benches/README.md`, *Cost
+//!   growth*).
+//!
 //! # Applying it
 //!
 //! `apply_sync` sends the rows' changes through the bulk path ([`crate::bulk`]: batches of 500,
