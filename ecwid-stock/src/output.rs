@@ -49,6 +49,10 @@ impl Output {
 /// Space between columns, and the least width of a column.
 const GAP: usize = 2;
 
+/// What a cell may hold that would break its row (an error's text, say): each printed as a
+/// space.
+const BREAKS: [char; 3] = ['\t', '\r', '\n'];
+
 /// [`Output::table`] into `out`.
 fn write_table<I>(out: &mut impl Write, header: &[&str], rows: impl Fn() -> I) -> io::Result<()>
 where
@@ -68,9 +72,8 @@ where
     }
     let mut line = |cells: &mut dyn Iterator<Item = &str>| -> io::Result<()> {
         for (n, cell) in cells.enumerate() {
-            // A tab or a line break in a cell (an error's text, say) would break its row.
-            if cell.contains(['\t', '\r', '\n']) {
-                out.write_all(cell.replace(['\t', '\r', '\n'], " ").as_bytes())?;
+            if cell.contains(BREAKS) {
+                out.write_all(cell.replace(BREAKS, " ").as_bytes())?;
             } else {
                 out.write_all(cell.as_bytes())?;
             }
@@ -91,9 +94,9 @@ where
 /// The columns a terminal gives `text`, its tabs and line breaks written as spaces.
 fn display_width(text: &str) -> usize {
     text.chars()
-        .map(|c| match c {
-            '\t' | '\r' | '\n' => 1,
-            c => c.width().unwrap_or(0),
+        .map(|c| match BREAKS.contains(&c) {
+            true => 1,
+            false => c.width().unwrap_or(0),
         })
         .sum()
 }
